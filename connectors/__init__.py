@@ -1,0 +1,1 @@
+"""Connectors: the only place billbridge talks to other systems (APIs and files)."""
