@@ -1,0 +1,241 @@
+"""Change detection: compare a source record with the last synced version (pure functions).
+
+A contract yields subscription lifecycle events (new subscription, add/remove product,
+quantity, price and term changes, renewal, cancellation), each with its effective date; a
+customer yields a new-customer event or one master-data change event listing the fields
+(bill-to, currency, payment terms, tax ids, name) that moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from canonical import Contract, ContractLine, ContractStatus, Customer, Frozen, Record
+
+#: Fields that change without the record's content changing; ignored by the content hash.
+_VOLATILE = {"source_version", "updated_at", "provenance"}
+
+
+class EventKind(StrEnum):
+    NEW_SUBSCRIPTION = "new_subscription"
+    ADD_PRODUCT = "add_product"
+    REMOVE_PRODUCT = "remove_product"
+    QUANTITY_CHANGE = "quantity_change"
+    PRICE_CHANGE = "price_change"
+    TERM_CHANGE = "term_change"
+    RENEWAL = "renewal"
+    CANCELLATION = "cancellation"
+    NEW_CUSTOMER = "new_customer"
+    CUSTOMER_CHANGE = "customer_change"
+
+
+class FieldChange(Frozen):
+    field: str
+    before: str | None
+    after: str | None
+
+
+class LifecycleEvent(Frozen):
+    kind: EventKind
+    entity: str  # "contract" or "customer"
+    source_system: str
+    source_id: str
+    source_version: str
+    effective_date: date | None = None
+    line_id: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+
+
+def content_hash(record: Record) -> str:
+    """sha256 of the record's content without volatile fields (a touch is not a change)."""
+    data = record.model_dump(mode="json", exclude=_VOLATILE)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def record_events(before: Record | None, after: Record) -> list[LifecycleEvent]:
+    """Events that take the target from ``before`` (last synced) to ``after``."""
+    if before is not None and content_hash(before) == content_hash(after):
+        return []
+    if isinstance(after, Contract):
+        if before is not None and not isinstance(before, Contract):
+            raise TypeError(f"{after.source_id}: snapshot is a {type(before).__name__}")
+        return contract_events(before, after)
+    if isinstance(after, Customer):
+        if before is not None and not isinstance(before, Customer):
+            raise TypeError(f"{after.source_id}: snapshot is a {type(before).__name__}")
+        return customer_events(before, after)
+    raise TypeError(f"{after.source_id}: cannot sync a {type(after).__name__}")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Frozen):
+        return json.dumps(value.model_dump(mode="json", exclude_none=True), sort_keys=True)
+    if isinstance(value, tuple):
+        return "; ".join(_text(v) or "" for v in value) or None
+    return str(value)
+
+
+def _event(kind: EventKind, rec: Record, **kw: Any) -> LifecycleEvent:
+    return LifecycleEvent(
+        kind=kind,
+        entity="customer" if isinstance(rec, Customer) else "contract",
+        source_system=rec.source_system,
+        source_id=rec.source_id,
+        source_version=rec.version_token(),
+        **kw,
+    )
+
+
+def _change_date(after: Contract) -> date:
+    """When a change without its own date takes effect: the day the source recorded it."""
+    return after.updated_at.date() if after.updated_at else after.start_date
+
+
+def _add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    import calendar
+
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def contract_events(before: Contract | None, after: Contract) -> list[LifecycleEvent]:
+    live = after.status == ContractStatus.ACTIVATED
+    if before is None or before.status == ContractStatus.DRAFT:
+        # Drafts are not sold yet; a contract cancelled before its first sync needs nothing.
+        if not live:
+            return []
+        lines = tuple(
+            FieldChange(field=f"line {ln.line_id}", before=None, after=_line_text(ln))
+            for ln in after.lines
+        )
+        return [
+            _event(
+                EventKind.NEW_SUBSCRIPTION, after, effective_date=after.start_date, changes=lines
+            )
+        ]
+    if after.status in (ContractStatus.CANCELLED, ContractStatus.EXPIRED):
+        if before.status in (ContractStatus.CANCELLED, ContractStatus.EXPIRED):
+            return []
+        when = after.cancellation_date or after.end_date or _change_date(after)
+        change = FieldChange(field="status", before=before.status, after=after.status)
+        return [_event(EventKind.CANCELLATION, after, effective_date=when, changes=(change,))]
+    events = _term_events(before, after)
+    events.extend(_line_events(before, after))
+    return events
+
+
+def _line_text(line: ContractLine) -> str:
+    price = line.net_unit_price
+    return f"{line.sku} x {line.quantity} @ {price.amount} {price.currency}"
+
+
+def _term_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
+    fields = ("start_date", "end_date", "term_months", "auto_renew", "billing_period")
+    changes = tuple(
+        FieldChange(field=f, before=_text(getattr(before, f)), after=_text(getattr(after, f)))
+        for f in fields
+        if getattr(before, f) != getattr(after, f)
+    )
+    if not changes:
+        return []
+    term = before.term_months
+    renewed = (
+        before.end_date is not None
+        and after.end_date is not None
+        and term is not None
+        and after.start_date == before.start_date
+        and after.auto_renew == before.auto_renew
+        and after.billing_period == before.billing_period
+        and after.end_date == _add_months(before.end_date, term)
+    )
+    if renewed:
+        # One more term of the same length: a renewal effective when the old term ends.
+        return [_event(EventKind.RENEWAL, after, effective_date=before.end_date, changes=changes)]
+    return [_event(EventKind.TERM_CHANGE, after, effective_date=after.start_date, changes=changes)]
+
+
+def _line_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
+    old = {ln.line_id: ln for ln in before.lines}
+    new = {ln.line_id: ln for ln in after.lines}
+    events: list[LifecycleEvent] = []
+    for line_id, line in new.items():
+        prior = old.get(line_id)
+        if prior is None:
+            events.append(
+                _event(
+                    EventKind.ADD_PRODUCT,
+                    after,
+                    line_id=line_id,
+                    effective_date=line.start_date or _change_date(after),
+                    changes=(FieldChange(field="line", before=None, after=_line_text(line)),),
+                )
+            )
+            continue
+        when = line.start_date if line.start_date != prior.start_date else _change_date(after)
+        if line.quantity != prior.quantity:
+            change = FieldChange(
+                field="quantity", before=str(prior.quantity), after=str(line.quantity)
+            )
+            events.append(
+                _event(
+                    EventKind.QUANTITY_CHANGE,
+                    after,
+                    line_id=line_id,
+                    effective_date=when,
+                    changes=(change,),
+                )
+            )
+        if line.net_unit_price != prior.net_unit_price:
+            change = FieldChange(
+                field="net_unit_price",
+                before=str(prior.net_unit_price.amount),
+                after=str(line.net_unit_price.amount),
+            )
+            events.append(
+                _event(
+                    EventKind.PRICE_CHANGE,
+                    after,
+                    line_id=line_id,
+                    effective_date=when,
+                    changes=(change,),
+                )
+            )
+    for line_id, prior in old.items():
+        if line_id not in new:
+            events.append(
+                _event(
+                    EventKind.REMOVE_PRODUCT,
+                    after,
+                    line_id=line_id,
+                    effective_date=prior.end_date or _change_date(after),
+                    changes=(FieldChange(field="line", before=_line_text(prior), after=None),),
+                )
+            )
+    return events
+
+
+#: Customer master fields whose change is sent to the target.
+CUSTOMER_FIELDS = ("name", "bill_to", "currency", "payment_terms", "tax_ids", "status")
+
+
+def customer_events(before: Customer | None, after: Customer) -> list[LifecycleEvent]:
+    if before is None:
+        changes = tuple(
+            FieldChange(field=f, before=None, after=_text(getattr(after, f)))
+            for f in CUSTOMER_FIELDS
+            if getattr(after, f) not in (None, ())
+        )
+        return [_event(EventKind.NEW_CUSTOMER, after, changes=changes)]
+    changes = tuple(
+        FieldChange(field=f, before=_text(getattr(before, f)), after=_text(getattr(after, f)))
+        for f in CUSTOMER_FIELDS
+        if getattr(before, f) != getattr(after, f)
+    )
+    return [_event(EventKind.CUSTOMER_CHANGE, after, changes=changes)] if changes else []

@@ -1,0 +1,334 @@
+"""Plan: lifecycle events become write intents for the target (pure functions).
+
+Zuora gets Orders API actions (CreateSubscription, AddProduct, UpdateProduct, RemoveProduct,
+TermsAndConditions, RenewSubscription, CancelSubscription, each with trigger dates) and
+account creates/updates; NetSuite gets customer and sales-order upserts by external id,
+which are naturally idempotent. Every intent's key is deterministic (target, entity, source
+record, source version, action, line, mapping version), so replanning the same change after
+a crash yields the same keys and the outbox deduplicates them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+
+from canonical import (
+    Contract,
+    ContractLine,
+    ContractStatus,
+    Customer,
+    Frozen,
+    Record,
+    WriteIntent,
+    WriteOp,
+    idempotency_key,
+)
+from sync import zuora_payloads as zp
+from sync.events import EventKind, LifecycleEvent, record_events
+from sync.settings import TargetKind
+
+#: Used as the mapping version when a job names no mapping spec for an entity.
+BUILTIN_MAPPING_VERSION = "builtin-planner-v1"
+_PREFIX = {"salesforce": "SF", "zuora": "ZUORA", "netsuite": "NS"}
+
+
+class PlannedChange(Frozen):
+    """One source record's change: what happened (events) and what we will write (intents)."""
+
+    entity: str
+    source_system: str
+    source_id: str
+    source_version: str
+    label: str
+    events: tuple[LifecycleEvent, ...]
+    intents: tuple[WriteIntent, ...]
+
+
+class Plan(Frozen):
+    job: str
+    target_kind: TargetKind
+    created_at: AwareDatetime
+    mapping_versions: dict[str, str] = Field(default_factory=dict)
+    changes: tuple[PlannedChange, ...] = ()
+    #: unfinished intents of earlier runs, finished before anything new
+    resumed: tuple[WriteIntent, ...] = ()
+
+    def intents(self) -> list[WriteIntent]:
+        return [i for c in self.changes for i in c.intents]
+
+    def source_versions(self) -> dict[str, str]:
+        return {f"{c.entity}:{c.source_id}": c.source_version for c in self.changes}
+
+    def fingerprint(self) -> str:
+        keys = "\n".join(sorted(i.idempotency_key for i in self.intents()))
+        return hashlib.sha256(keys.encode()).hexdigest()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.resumed
+
+
+def external_id(source_system: str, source_id: str) -> str:
+    """Our id for a record in the target: ``SF-<id>`` (letters, digits, ``-``, ``_`` only)."""
+    prefix = _PREFIX.get(source_system, source_system.upper()[:6])
+    return f"{prefix}-{source_id}"
+
+
+def entity_of(record: Record) -> str:
+    if isinstance(record, Customer):
+        return "customer"
+    if isinstance(record, Contract):
+        return "contract"
+    raise TypeError(f"{record.source_id}: cannot sync a {type(record).__name__}")
+
+
+def build_plan(
+    job: str,
+    target_kind: TargetKind,
+    pairs: Iterable[tuple[Record | None, Record]],
+    *,
+    mapping_versions: dict[str, str],
+    created_at: AwareDatetime,
+    resumed: Sequence[WriteIntent] = (),
+) -> Plan:
+    """A plan from (last synced, current) record pairs; unchanged records are left out."""
+    ordered = sorted(pairs, key=lambda p: (entity_of(p[1]) != "customer", p[1].source_id))
+    new_customers: dict[str, str] = {}
+    changes: list[PlannedChange] = []
+    for before, after in ordered:
+        events = record_events(before, after)
+        if not events:
+            continue
+        entity = entity_of(after)
+        version = mapping_versions.get(entity, BUILTIN_MAPPING_VERSION)
+        if target_kind == "zuora":
+            intents = _zuora_intents(after, events, version, new_customers)
+        else:
+            intents = _netsuite_intents(after, events, version, new_customers)
+        if isinstance(after, Customer) and intents:
+            new_customers[after.source_id] = intents[0].idempotency_key
+        changes.append(
+            PlannedChange(
+                entity=entity,
+                source_system=after.source_system,
+                source_id=after.source_id,
+                source_version=after.version_token(),
+                label=_label(after),
+                events=tuple(events),
+                intents=tuple(intents),
+            )
+        )
+    return Plan(
+        job=job,
+        target_kind=target_kind,
+        created_at=created_at,
+        mapping_versions=dict(mapping_versions),
+        changes=tuple(changes),
+        resumed=tuple(resumed),
+    )
+
+
+def _label(rec: Record) -> str:
+    if isinstance(rec, Customer):
+        return rec.name
+    if isinstance(rec, Contract):
+        return rec.number or rec.source_id
+    return rec.source_id
+
+
+def _intent(
+    rec: Record,
+    *,
+    target: str,
+    entity: str,
+    op: WriteOp,
+    ext_id: str,
+    payload: dict[str, Any],
+    mapping_version: str,
+    action: str | None = None,
+    part: str | None = None,
+    depends_on: tuple[str, ...] = (),
+) -> WriteIntent:
+    # ``part`` (a contract line) keeps two actions of one record version apart.
+    op_token = str(op) + (f":{action}" if action else "") + (f":{part}" if part else "")
+    key = idempotency_key(
+        target_system=target,
+        entity=entity,
+        source_system=rec.source_system,
+        source_id=rec.source_id,
+        source_version=rec.version_token(),
+        op=op_token,
+        mapping_version=mapping_version,
+    )
+    return WriteIntent(
+        idempotency_key=key,
+        target_system=target,
+        entity=entity,
+        op=op,
+        external_id=ext_id,
+        payload=payload,
+        source_system=rec.source_system,
+        source_id=rec.source_id,
+        source_version=rec.version_token(),
+        mapping_version=mapping_version,
+        action=action,
+        depends_on=depends_on,
+    )
+
+
+# -- Zuora ----------------------------------------------------------------------------
+def _zuora_intents(
+    rec: Record, events: list[LifecycleEvent], version: str, new_customers: dict[str, str]
+) -> list[WriteIntent]:
+    if isinstance(rec, Customer):
+        account = rec.id_in("zuora") or external_id(rec.source_system, rec.source_id)
+        new = events[0].kind == EventKind.NEW_CUSTOMER
+        return [
+            _intent(
+                rec,
+                target="zuora",
+                entity="account",
+                op=WriteOp.CREATE if new else WriteOp.UPDATE,
+                ext_id=account,
+                payload=zp.account(rec, account),
+                mapping_version=version,
+            )
+        ]
+    assert isinstance(rec, Contract)
+    sub = rec.id_in("zuora") or external_id(rec.source_system, rec.source_id)
+    account = external_id(rec.source_system, rec.customer_id)
+    deps = (new_customers[rec.customer_id],) if rec.customer_id in new_customers else ()
+    lines = {ln.line_id: ln for ln in rec.lines}
+    intents: list[WriteIntent] = []
+
+    def add(
+        action: str,
+        order_action: dict[str, Any],
+        *,
+        part: str | None = None,
+        op: WriteOp = WriteOp.ACTION,
+    ) -> None:
+        payload = zp.order(account, sub, order_action)
+        intents.append(
+            _intent(
+                rec,
+                target="zuora",
+                entity="subscription",
+                op=op,
+                ext_id=sub,
+                payload=payload,
+                mapping_version=version,
+                action=action,
+                part=part,
+                depends_on=deps,
+            )
+        )
+
+    updated: set[str] = set()
+    for ev in events:
+        when = ev.effective_date
+        if ev.kind == EventKind.NEW_SUBSCRIPTION:
+            add("CreateSubscription", zp.create_subscription(rec, sub), op=WriteOp.CREATE)
+        elif ev.kind == EventKind.ADD_PRODUCT and ev.line_id:
+            add("AddProduct", zp.add_product(lines[ev.line_id], when), part=ev.line_id)
+        elif ev.kind in (EventKind.QUANTITY_CHANGE, EventKind.PRICE_CHANGE) and ev.line_id:
+            if ev.line_id not in updated:  # quantity and price of one line: one action
+                updated.add(ev.line_id)
+                add("UpdateProduct", zp.update_product(lines[ev.line_id], when), part=ev.line_id)
+        elif ev.kind == EventKind.REMOVE_PRODUCT and ev.line_id:
+            add("RemoveProduct", zp.remove_product(ev.line_id, when), part=ev.line_id)
+        elif ev.kind == EventKind.TERM_CHANGE:
+            add("TermsAndConditions", zp.terms(rec, when))
+        elif ev.kind == EventKind.RENEWAL:
+            add("RenewSubscription", zp.renew(when))
+        elif ev.kind == EventKind.CANCELLATION:
+            add("CancelSubscription", zp.cancel(when))
+    return intents
+
+
+# -- NetSuite -------------------------------------------------------------------------
+def _netsuite_intents(
+    rec: Record, events: list[LifecycleEvent], version: str, new_customers: dict[str, str]
+) -> list[WriteIntent]:
+    if isinstance(rec, Customer):
+        ext = rec.id_in("netsuite_external") or external_id(rec.source_system, rec.source_id)
+        return [
+            _intent(
+                rec,
+                target="netsuite",
+                entity="customer",
+                op=WriteOp.UPSERT,
+                ext_id=ext,
+                payload=_ns_customer(rec, ext),
+                mapping_version=version,
+            )
+        ]
+    assert isinstance(rec, Contract)
+    # An upsert carries the whole order, so every change of a version is one intent.
+    ext = external_id(rec.source_system, rec.source_id)
+    deps = (new_customers[rec.customer_id],) if rec.customer_id in new_customers else ()
+    return [
+        _intent(
+            rec,
+            target="netsuite",
+            entity="sales_order",
+            op=WriteOp.UPSERT,
+            ext_id=ext,
+            payload=_ns_sales_order(rec, ext),
+            mapping_version=version,
+            depends_on=deps,
+        )
+    ]
+
+
+def _ns_customer(rec: Customer, ext: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"externalId": ext, "companyName": rec.name}
+    if rec.currency:
+        payload["currency"] = {"refName": rec.currency}
+    if rec.payment_terms:
+        payload["terms"] = {"refName": rec.payment_terms}
+    if rec.tax_ids:
+        payload["vatRegNumber"] = rec.tax_ids[0].value
+    if rec.bill_to and rec.bill_to.address:
+        a = rec.bill_to.address
+        payload["defaultAddress"] = {
+            "addr1": a.line1,
+            "addr2": a.line2,
+            "city": a.city,
+            "state": a.region,
+            "zip": a.postal_code,
+            "country": a.country,
+        }
+    payload["isInactive"] = rec.status.value in ("inactive", "closed")
+    return payload
+
+
+def _ns_line(line: ContractLine, closed: bool) -> dict[str, Any]:
+    return {
+        "item": {"externalId": line.sku},
+        "custcol_bb_line_id": line.line_id,
+        "quantity": str(line.quantity),
+        "rate": str(line.net_unit_price.amount),
+        "description": line.description,
+        "isClosed": closed,
+    }
+
+
+def _ns_sales_order(rec: Contract, ext: str) -> dict[str, Any]:
+    closed = rec.status in (ContractStatus.CANCELLED, ContractStatus.EXPIRED)
+    end: date | None = rec.cancellation_date if closed and rec.cancellation_date else rec.end_date
+    return {
+        "externalId": ext,
+        "entity": {"externalId": external_id(rec.source_system, rec.customer_id)},
+        "currency": {"refName": rec.currency},
+        "tranDate": rec.start_date.isoformat(),
+        "startDate": rec.start_date.isoformat(),
+        "endDate": end.isoformat() if end else None,
+        "otherRefNum": rec.number,
+        "item": {"items": [_ns_line(ln, closed) for ln in rec.lines]},
+    }
