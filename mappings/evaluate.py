@@ -1,0 +1,190 @@
+"""Evaluate one rule against a scope: read, normalise, default, translate, parse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from canonical import Money
+from canonical.currencies import UnknownCurrencyError
+from mappings.model import Predicate, Rule
+from mappings.paths import ABSENT, Scope, resolve
+from mappings.transforms import (
+    RuleFailure,
+    is_blank,
+    normalise_text,
+    parse_boolean,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_integer,
+    to_text,
+)
+
+
+class _Skipped:
+    def __repr__(self) -> str:
+        return "<skipped>"
+
+
+#: A rule whose ``when`` did not hold: the target field is left alone.
+SKIPPED: Any = _Skipped()
+
+
+@dataclass(frozen=True)
+class Context:
+    tables: Mapping[str, list[dict[str, str]]]
+    #: The export rows of the record being mapped (row-grouped specs), for ``sum``.
+    rows: Sequence[Mapping[str, Any]] | None = None
+
+
+def test(pred: Predicate, scope: Scope, own: Any) -> bool:
+    """Does ``pred`` hold? Values compare as trimmed text (``1`` equals ``"1"``)."""
+    value = resolve(scope, pred.field) if pred.field else own
+    fields = pred.model_fields_set
+    if "present" in fields:
+        return (not is_blank(value)) == pred.present
+    if "blank" in fields:
+        return is_blank(value) == pred.blank
+    text = None if is_blank(value) else to_text(value).strip()
+    if "equals" in fields:
+        expected = None if pred.equals is None else to_text(pred.equals).strip()
+        return text == expected
+    options = {to_text(v).strip() for v in (pred.in_ or pred.not_in or [])}
+    if "in_" in fields:
+        return text in options
+    return text not in options
+
+
+def _seps(rule: Rule) -> dict[str, Any]:
+    return {"decimal_sep": rule.decimal_separator, "thousands_sep": rule.thousands_separator}
+
+
+def _read(rule: Rule, scope: Scope, ctx: Context) -> Any:
+    kind = rule.source_kind
+    if kind == "path":
+        assert rule.path is not None
+        if isinstance(rule.path, str):
+            return resolve(scope, rule.path)
+        for path in rule.path:
+            value = resolve(scope, path)
+            if not is_blank(value):
+                return value
+        return ABSENT
+    if kind == "concat":
+        parts = [resolve(scope, p) for p in rule.concat or []]
+        texts = [
+            normalise_text(to_text(p), strip=True, collapse=False, case=None)
+            for p in parts
+            if not is_blank(p)
+        ]
+        return rule.separator.join(texts) if texts else ABSENT
+    if kind == "sum":
+        assert rule.sum is not None
+        if ctx.rows is not None and scope.parents == ():
+            values = [resolve(Scope(row), rule.sum) for row in ctx.rows]
+        else:
+            found = resolve(scope, rule.sum)
+            values = found if isinstance(found, list) else [found]
+        numbers = [parse_decimal(v, **_seps(rule)) for v in values if not is_blank(v)]
+        return sum(numbers, Decimal(0)) if numbers else ABSENT
+    raise AssertionError(kind)  # const and money are handled by evaluate
+
+
+def _money(rule: Rule, scope: Scope, ctx: Context) -> tuple[Any, str, Any]:
+    assert rule.money is not None
+    amount_rule = rule.money.amount
+    if amount_rule.parse is None and amount_rule.source_kind != "const":
+        amount_rule = amount_rule.model_copy(update={"parse": "decimal"})
+    amount, _, raw_amount = evaluate(amount_rule, scope, ctx)
+    if amount is None or amount is SKIPPED:
+        return None, "blank amount", raw_amount
+    currency, _, raw_ccy = evaluate(rule.money.currency, scope, ctx)
+    if is_blank(currency) or currency is SKIPPED:
+        raise RuleFailure(f"amount {to_text(raw_amount)!r} has no currency (source blank)")
+    try:
+        return Money(parse_decimal(amount), to_text(currency)), "money", (raw_amount, raw_ccy)
+    except (UnknownCurrencyError, ValueError) as exc:
+        raise RuleFailure(str(exc)) from None
+
+
+def _translate(rule: Rule, value: Any, ctx: Context) -> tuple[Any, list[str]]:
+    actions = []
+    if rule.map is not None:
+        key = to_text(value)
+        if key in rule.map:
+            value = rule.map[key]
+            actions.append(f"map {key!r} -> {value!r}")
+        elif "map_default" in rule.model_fields_set:
+            value = rule.map_default
+            actions.append(f"map {key!r} unmapped -> map_default {value!r}")
+        else:
+            known = ", ".join(repr(k) for k in list(rule.map)[:8])
+            raise RuleFailure(f"value {key!r} is not in the value map (known: {known})")
+    if rule.lookup is not None:
+        table = ctx.tables.get(rule.lookup.table)
+        if table is None:
+            raise RuleFailure(f"crosswalk table {rule.lookup.table!r} is not loaded")
+        key = to_text(value)
+        hits = [row for row in table if (row.get(rule.lookup.key) or "").strip() == key]
+        if not hits:
+            raise RuleFailure(
+                f"{key!r} not found in crosswalk {rule.lookup.table!r} column {rule.lookup.key!r}"
+            )
+        if len(hits) > 1:
+            raise RuleFailure(
+                f"{key!r} matches {len(hits)} rows in crosswalk {rule.lookup.table!r}"
+            )
+        value = hits[0].get(rule.lookup.value)
+        actions.append(f"lookup {rule.lookup.table}[{key!r}] -> {value!r}")
+    return value, actions
+
+
+def _parse(rule: Rule, value: Any) -> Any:
+    kind = rule.parse
+    if kind is None:
+        return value
+    if kind == "string":
+        return to_text(value)
+    if kind == "decimal":
+        return parse_decimal(value, **_seps(rule))
+    if kind == "integer":
+        return parse_integer(value, **_seps(rule))
+    if kind == "boolean":
+        return parse_boolean(value, rule.true_values, rule.false_values)
+    if kind == "date":
+        return parse_date(value, rule.format)
+    return parse_datetime(value, rule.format, rule.timezone)
+
+
+def evaluate(rule: Rule, scope: Scope, ctx: Context) -> tuple[Any, str, Any]:
+    """-> (value, what was done, raw input). ``None`` means "leave unset";
+    :data:`SKIPPED` means the ``when`` did not hold."""
+    kind = rule.source_kind
+    if kind == "const":
+        raw = rule.const
+    elif kind == "money":
+        raw = None
+    else:
+        raw = _read(rule, scope, ctx)
+    if rule.when is not None and not test(rule.when, scope, raw):
+        return SKIPPED, "skipped (when not met)", raw
+    if kind == "const":
+        return rule.const, "constant", raw
+    if kind == "money":
+        value, action, raw = _money(rule, scope, ctx)
+        if value is None and "default" in rule.model_fields_set:
+            return rule.default, "default (amount blank)", raw
+        return value, action, raw
+    value = normalise_text(raw, strip=rule.strip, collapse=rule.collapse_whitespace, case=rule.case)
+    if is_blank(value):
+        if "default" in rule.model_fields_set:
+            return rule.default, "default (source blank)", raw
+        return None, "blank", raw
+    value, actions = _translate(rule, value, ctx)
+    if rule.parse is not None:
+        value = _parse(rule, value)
+        actions.append(f"parse {rule.parse}")
+    return value, ", ".join(["read", *actions]), raw

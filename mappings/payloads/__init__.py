@@ -1,0 +1,3 @@
+"""Vendor request-body schemas that specs may target (``target: {payload: zuora/order}``)."""
+
+from __future__ import annotations

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from canonical import Contract, Money
+from mappings import MappingError, apply_spec, apply_spec_rows, default_spec, spec_from_text
+from tests.mappings.conftest import fixture_json
+
+SPEC = """\
+name: test/minimal
+source: {system: legacy, object: Customer}
+target: {entity: customer}
+key: CustNo
+fields:
+  name:
+    concat: [First, Last]
+  currency:
+    path: Ccy
+    case: upper
+  credit_limit:
+    money:
+      amount:
+        path: Limit
+        decimal_separator: ","
+        thousands_separator: "."
+      currency: Ccy
+  status:
+    path: Status
+    map: {A: active, I: inactive}
+  extra.region:
+    path: Region
+    default: none
+"""
+
+
+def _spec():
+    return spec_from_text(SPEC, "minimal.yaml")
+
+
+def test_opportunity_with_nested_lines_becomes_contract() -> None:
+    spec = default_spec("salesforce/opportunity_to_contract")
+    result = apply_spec(spec, fixture_json("sf_opportunity.json"), where="Opportunity 006")
+    contract = result.value
+    assert isinstance(contract, Contract)
+    assert contract.source_system == "salesforce"
+    assert contract.source_id == "0065g00000AbCdEAAV"
+    assert contract.currency == "EUR"
+    assert contract.start_date == date(2024, 5, 1)
+    assert contract.updated_at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert [line.sku for line in contract.lines] == ["PLAT-ENT", "ONB-STD"]
+    assert contract.lines[0].net_unit_price == Money("99.9", "EUR")
+    # a line without ServiceDate falls back to the opportunity's start date (^ reads the parent)
+    assert contract.lines[0].start_date == date(2024, 5, 1)
+    assert contract.lines[1].end_date == date(2024, 5, 31)
+
+
+def test_european_number_and_value_map_and_concat() -> None:
+    result = apply_spec(
+        _spec(),
+        {
+            "CustNo": "C-1",
+            "First": " Ada ",
+            "Last": "Lovelace",
+            "Ccy": "eur",
+            "Limit": "1.234,50",
+            "Status": "A",
+        },
+    )
+    customer = result.value
+    assert customer.name == "Ada Lovelace"
+    assert customer.credit_limit == Money("1234.50", "EUR")
+    assert customer.status == "active"
+    assert customer.extra == {"region": "none"}
+
+
+def test_unmapped_value_is_a_record_error_naming_field_and_rule_line() -> None:
+    with pytest.raises(MappingError) as info:
+        apply_spec(
+            _spec(),
+            {"CustNo": "C-2", "First": "A", "Last": "B", "Ccy": "EUR", "Limit": "", "Status": "X"},
+            where="customers.csv line 3",
+        )
+    err = info.value
+    assert err.where == "customers.csv line 3"
+    assert [i.target for i in err.issues] == ["status"]
+    assert err.issues[0].location == "minimal.yaml:18:3"
+    assert "'X' is not in the value map" in str(err)
+
+
+def test_required_field_left_blank_is_an_error_not_a_default() -> None:
+    with pytest.raises(MappingError) as info:
+        apply_spec(_spec(), {"CustNo": "C-3", "Ccy": "EUR", "Status": "A"})
+    assert info.value.issues[0].target == "name"
+    assert "required" in info.value.issues[0].message
+    assert info.value.issues[0].location == "minimal.yaml:6:3"
+
+
+def test_source_is_not_mutated() -> None:
+    source = fixture_json("sf_opportunity.json")
+    before = copy.deepcopy(source)
+    apply_spec(default_spec("salesforce/opportunity_to_contract"), source)
+    assert source == before
+
+
+def test_money_never_goes_through_float() -> None:
+    source = fixture_json("sf_opportunity.json")
+    source["OpportunityLineItems"]["records"][0]["UnitPrice"] = 0.1
+    contract = apply_spec(default_spec("salesforce/opportunity_to_contract"), source).value
+    assert contract.lines[0].net_unit_price.amount == Decimal("0.1")
+
+
+ROWS_SPEC = """\
+name: test/rows
+source: {system: crm, format: csv}
+target: {entity: contract}
+key: Opportunity ID
+rows: {}
+fields:
+  customer_id: Account ID
+  currency: Currency
+  start_date: {path: Start Date, parse: date, format: "%m/%d/%Y"}
+lines:
+  fields:
+    line_id: {concat: [Opportunity ID, Line], separator: "-"}
+    sku: Product Code
+    quantity: {path: Quantity, parse: decimal}
+    net_unit_price: {money: {amount: Sales Price, currency: Currency}}
+"""
+
+
+def test_rows_are_grouped_into_records_with_lines() -> None:
+    spec = spec_from_text(ROWS_SPEC, "rows.yaml")
+    rows = [
+        {
+            "Opportunity ID": "O1",
+            "Line": "1",
+            "Account ID": "A1",
+            "Currency": "USD",
+            "Start Date": "05/01/2024",
+            "Product Code": "P1",
+            "Quantity": "2",
+            "Sales Price": "10",
+        },
+        {
+            "Opportunity ID": "O2",
+            "Line": "1",
+            "Account ID": "A2",
+            "Currency": "USD",
+            "Start Date": "06/01/2024",
+            "Product Code": "P1",
+            "Quantity": "1",
+            "Sales Price": "bad",
+        },
+        {
+            "Opportunity ID": "O1",
+            "Line": "2",
+            "Account ID": "A1",
+            "Currency": "USD",
+            "Start Date": "05/01/2024",
+            "Product Code": "P2",
+            "Quantity": "3",
+            "Sales Price": "5",
+        },
+    ]
+    results = apply_spec_rows(spec, rows, locations=["f.csv:2", "f.csv:3", "f.csv:4"])
+    assert [r.source_id for r in results] == ["O1", "O2"]
+    assert results[0].rows == (0, 2)
+    assert [line.sku for line in results[0].value.lines] == ["P1", "P2"]
+    assert results[1].value is None
+    assert results[1].error is not None
+    assert "f.csv:3" in str(results[1].error)
+    assert "lines[0].net_unit_price" in str(results[1].error)
+    assert "rows.yaml:15:5" in str(results[1].error)
