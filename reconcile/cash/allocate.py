@@ -1,0 +1,89 @@
+"""Turning a chosen set of invoices and a payment amount into a proposal.
+
+Shared by every tier. ``Remaining`` tracks what is still open on each invoice across the
+whole run, so no two payments together apply more than an invoice's open amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from canonical import Money
+from reconcile.cash.ledger import Item
+from reconcile.cash.model import Application, CashPolicy
+
+
+@dataclass
+class Remaining:
+    """Open amount per invoice (minor units) after the applications proposed so far."""
+
+    _left: dict[str, int] = field(default_factory=dict)
+
+    def of(self, item: Item) -> int:
+        return self._left.get(item.invoice_number, item.open_minor)
+
+    def consume(self, item: Item, minor: int) -> None:
+        left = self.of(item) - minor
+        if left < 0:  # a programming error, never a data condition
+            raise AssertionError(f"over-application of {item.invoice_number}")
+        self._left[item.invoice_number] = left
+
+
+def within_tolerance(residual: int, expected: int, currency_exp: int, policy: CashPolicy) -> bool:
+    """Short pay small enough to write off: fixed amount or percentage of what was due."""
+    fixed_minor = int(policy.short_pay_fixed.scaleb(currency_exp))
+    pct_minor = Decimal(expected) * policy.short_pay_percent
+    return residual <= fixed_minor or Decimal(residual) <= pct_minor
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """(item, applied minor units, deducted minor units) per invoice."""
+
+    parts: tuple[tuple[Item, int, int], ...]
+
+    def applications(self, currency: str) -> tuple[Application, ...]:
+        return tuple(
+            Application(
+                item.invoice_number,
+                item.customer_id,
+                Money.from_minor(applied, currency),
+                Money.from_minor(deducted, currency) if deducted else None,
+            )
+            for item, applied, deducted in self.parts
+        )
+
+    @property
+    def applied(self) -> int:
+        return sum(applied for _, applied, _ in self.parts)
+
+
+def full(items: list[Item], left: list[int]) -> Allocation:
+    """Each invoice paid in full."""
+    return Allocation(tuple((it, amt, 0) for it, amt in zip(items, left, strict=True)))
+
+
+def fifo(items: list[Item], left: list[int], payment: int) -> Allocation:
+    """Pay the oldest first until the payment is used up (residuals stay open)."""
+    parts: list[tuple[Item, int, int]] = []
+    rest = payment
+    for item, amount in zip(items, left, strict=True):
+        if rest <= 0:
+            break
+        take = min(rest, amount)
+        parts.append((item, take, 0))
+        rest -= take
+    return Allocation(tuple(parts))
+
+
+def with_deduction(items: list[Item], left: list[int], payment: int) -> Allocation:
+    """Close every invoice; the shortfall is deducted from the newest invoices first."""
+    short = sum(left) - payment
+    parts: list[tuple[Item, int, int]] = []
+    for item, amount in reversed(list(zip(items, left, strict=True))):
+        deducted = min(short, amount)
+        short -= deducted
+        if amount - deducted > 0 or deducted > 0:
+            parts.append((item, amount - deducted, deducted))
+    return Allocation(tuple(reversed(parts)))

@@ -1,0 +1,46 @@
+"""``billbridge reconcile cash``: apply a bank CSV to an open-invoice CSV, write the results.
+
+Exit codes: 0 done, 2 bad input (one line naming the file, line and column).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from billbridge.errors import ParseError
+from reconcile.cash.csv_io import read_bank, read_customers, read_invoices, write_results
+from reconcile.cash.engine import apply_cash
+from reconcile.cash.model import CustomerRef
+
+
+def cash(
+    bank: Annotated[Path, typer.Option("--bank", help="Bank lines CSV.")],
+    invoices: Annotated[Path, typer.Option("--invoices", help="Open invoices CSV.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the result CSVs.")],
+    customers: Annotated[
+        Path | None, typer.Option("--customers", help="Customers CSV (bank accounts).")
+    ] = None,
+) -> None:
+    """Match bank receipts to open invoices; write applications.csv and unapplied.csv."""
+    err = Console(stderr=True)
+    try:
+        lines = read_bank(bank)
+        table, names_on_invoices = read_invoices(invoices)
+        if customers is not None:
+            refs = read_customers(customers)
+        else:
+            refs = [CustomerRef(c, n) for c, n in sorted(names_on_invoices.items())]
+    except ParseError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    result = apply_cash(lines, table, refs)
+    apps, unapplied = write_results(result, out)
+    kpis = result.kpis()
+    typer.echo(
+        f"{len(lines)} lines: {kpis.line.auto} auto, {kpis.line.suggested} suggested, "
+        f"{kpis.unapplied_count} with unapplied cash; wrote {apps} and {unapplied}"
+    )

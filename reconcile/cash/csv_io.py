@@ -1,0 +1,229 @@
+"""CSV input and output of the ad-hoc cash-application command.
+
+Every input problem raises one :class:`ParseError` naming the file, the line and the
+column; nothing is applied from a file that fails.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from billbridge.errors import ParseError
+from canonical import Money, minor_units, normalize_currency, to_decimal
+from reconcile.cash.ledger import OPEN_ITEM_SCHEMA
+from reconcile.cash.model import CashLine, CustomerRef
+from reconcile.cash.results import CashResult, unapplied_reason
+
+BANK_COLUMNS = (
+    "line_id",
+    "date",
+    "amount",
+    "currency",
+    "payer_name",
+    "payer_account",
+    "reference",
+    "memo",
+)
+INVOICE_COLUMNS = (
+    "invoice_number",
+    "customer_id",
+    "customer_name",
+    "issue_date",
+    "due_date",
+    "open_amount",
+    "currency",
+)
+CUSTOMER_COLUMNS = ("customer_id", "name", "bank_account")
+APPLICATION_COLUMNS = (
+    "line_id",
+    "invoice_number",
+    "applied_amount",
+    "confidence",
+    "rule",
+    "status",
+)
+UNAPPLIED_COLUMNS = ("line_id", "amount", "currency", "reason", "remainder")
+
+
+class _Row:
+    """One CSV row with field accessors that raise located errors."""
+
+    def __init__(self, path: Path, line: int, row: dict[str, str]) -> None:
+        self.path, self.line, self.row = path, line, row
+
+    def error(self, column: str, problem: str) -> ParseError:
+        return ParseError(f"column {column!r}: {problem}", file=str(self.path), line=self.line)
+
+    def text(self, column: str, *, required: bool = True) -> str:
+        value = (self.row.get(column) or "").strip()
+        if required and not value:
+            raise self.error(column, "is empty")
+        return value
+
+    def day(self, column: str, *, required: bool = True) -> date | None:
+        value = self.text(column, required=required)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise self.error(column, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+    def currency(self, column: str = "currency") -> str:
+        value = self.text(column)
+        try:
+            return normalize_currency(value)
+        except ValueError:
+            raise self.error(column, f"{value!r} is not an ISO 4217 currency") from None
+
+    def money(self, column: str, currency: str) -> Money:
+        value = self.text(column)
+        try:
+            amount = Money(to_decimal(value, field=column), currency)
+            amount.to_minor()
+        except (ValueError, TypeError) as exc:
+            raise self.error(column, str(exc)) from None
+        return amount
+
+
+def _rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -> Iterator[_Row]:
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise ParseError(
+                f"missing column(s) {', '.join(missing)}",
+                file=str(path),
+                line=1,
+                expected=",".join(columns),
+            )
+        try:
+            for row in reader:
+                yield _Row(path, reader.line_num, row)
+        except csv.Error as exc:
+            raise ParseError(
+                f"malformed CSV: {exc}", file=str(path), line=reader.line_num
+            ) from None
+
+
+def read_bank(path: Path) -> list[CashLine]:
+    lines: list[CashLine] = []
+    seen: set[str] = set()
+    for r in _rows(path, BANK_COLUMNS, ("line_id", "date", "amount", "currency")):
+        line_id = r.text("line_id")
+        if line_id in seen:
+            raise r.error("line_id", f"{line_id!r} appears more than once")
+        seen.add(line_id)
+        amount = r.money("amount", r.currency())
+        if amount.amount <= 0:
+            raise r.error("amount", "a receipt must be positive")
+        text = " ".join(
+            t for t in (r.text("reference", required=False), r.text("memo", required=False)) if t
+        )
+        day = r.day("date")
+        assert day is not None
+        lines.append(
+            CashLine(
+                line_id,
+                day,
+                amount,
+                r.text("payer_name", required=False) or None,
+                r.text("payer_account", required=False) or None,
+                text,
+            )
+        )
+    return lines
+
+
+def read_invoices(path: Path) -> tuple[pa.Table, dict[str, str]]:
+    """Open items as an Arrow table, and customer id -> name as found on the invoices."""
+    cols: dict[str, list[object]] = {name: [] for name in OPEN_ITEM_SCHEMA.names}
+    names: dict[str, str] = {}
+    seen: set[str] = set()
+    for r in _rows(
+        path,
+        INVOICE_COLUMNS,
+        ("invoice_number", "customer_id", "issue_date", "open_amount", "currency"),
+    ):
+        number = r.text("invoice_number")
+        if number in seen:
+            raise r.error("invoice_number", f"{number!r} appears more than once")
+        seen.add(number)
+        customer = r.text("customer_id")
+        name = r.text("customer_name", required=False)
+        if name:
+            names.setdefault(customer, name)
+        ccy = r.currency()
+        cols["invoice_number"].append(number)
+        cols["customer_id"].append(customer)
+        cols["currency"].append(ccy)
+        cols["open_minor"].append(r.money("open_amount", ccy).to_minor())
+        cols["issue_date"].append(r.day("issue_date"))
+        cols["due_date"].append(r.day("due_date", required=False))
+    return pa.table(cols, schema=OPEN_ITEM_SCHEMA), names
+
+
+def read_customers(path: Path) -> list[CustomerRef]:
+    """Customers; several rows for one customer add bank accounts."""
+    names: dict[str, str] = {}
+    accounts: dict[str, list[str]] = {}
+    for r in _rows(path, CUSTOMER_COLUMNS, ("customer_id", "name")):
+        cid = r.text("customer_id")
+        names.setdefault(cid, r.text("name"))
+        account = r.text("bank_account", required=False)
+        accounts.setdefault(cid, [])
+        if account:
+            accounts[cid].append(account)
+    return [CustomerRef(c, names[c], tuple(accounts[c])) for c in sorted(names)]
+
+
+def write_results(result: CashResult, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    apps_path, unapplied_path = out / "applications.csv", out / "unapplied.csv"
+    with apps_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(APPLICATION_COLUMNS)
+        for r in result.lines:
+            if r.proposal is None:
+                continue
+            for app in r.proposal.applications:
+                writer.writerow(
+                    [
+                        r.line.line_id,
+                        app.invoice_number,
+                        app.amount.amount,
+                        r.proposal.confidence,
+                        r.proposal.rule.value,
+                        r.proposal.status.value,
+                    ]
+                )
+    with unapplied_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(UNAPPLIED_COLUMNS)
+        for r in result.lines:
+            reason = unapplied_reason(r)
+            if reason is None:
+                continue
+            ccy = r.line.amount.currency
+            quantum = Decimal(1).scaleb(-minor_units(ccy))
+            writer.writerow(
+                [
+                    r.line.line_id,
+                    r.line.amount.amount.quantize(quantum),
+                    ccy,
+                    reason,
+                    r.remainder.amount.quantize(quantum),
+                ]
+            )
+    return apps_path, unapplied_path

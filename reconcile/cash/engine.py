@@ -1,0 +1,271 @@
+"""The cash-application cascade: references, customer, unique amount, bounded subset-sum.
+
+Lines are processed in (date, line id) order whatever order they arrive in, so results do
+not depend on input order; a run-wide :class:`Remaining` keeps the open amount of every
+invoice so no combination of payments applies more than is open.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+from decimal import Decimal
+
+import pyarrow as pa
+import structlog
+
+from reconcile.cash.allocate import Remaining
+from reconcile.cash.customers import UNKNOWN, CustomerIndex, Identification
+from reconcile.cash.ledger import Item, OpenItemIndex, open_items_table
+from reconcile.cash.model import (
+    CashException,
+    CashLine,
+    CashPolicy,
+    Category,
+    CustomerRef,
+    LineResult,
+    OpenItem,
+    PartyRule,
+)
+from reconcile.cash.normalize import ref_key, reference_tokens, strong_key
+from reconcile.cash.results import CashResult
+from reconcile.cash.tiers import Decision, amount_decision, reference_decision
+
+log = structlog.get_logger(__name__)
+
+_PARTY_CONFIDENCE = {PartyRule.ACCOUNT: Decimal("1"), PartyRule.NAME: Decimal("0.97")}
+
+
+class _Clock:
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+        self.timings: dict[str, float] = {}
+
+    def add(self, tier: str, started: float) -> float:
+        now = self._now()
+        self.timings[tier] = self.timings.get(tier, 0.0) + (now - started)
+        return now
+
+
+def apply_cash(
+    lines: Sequence[CashLine],
+    open_items: pa.Table | Iterable[OpenItem],
+    customers: Iterable[CustomerRef],
+    *,
+    policy: CashPolicy | None = None,
+    rejected: Collection[str] = frozenset(),
+    clock: Callable[[], float] = time.perf_counter,
+) -> CashResult:
+    """Propose applications of ``lines`` to ``open_items``.
+
+    ``rejected`` holds proposal ids a person rejected before (``match_decisions``); such a
+    proposal is never returned again. ``open_items`` is an Arrow table in
+    :data:`~reconcile.cash.ledger.OPEN_ITEM_SCHEMA` or an iterable of :class:`OpenItem`.
+    """
+    policy = policy or CashPolicy()
+    timer = _Clock(clock)
+    t = clock()
+    ordered = _validated(lines)
+    table = open_items if isinstance(open_items, pa.Table) else open_items_table(open_items)
+    index = OpenItemIndex(table)
+    cindex = CustomerIndex(customers, policy)
+    t = timer.add("load", t)
+    try:
+        idents = [cindex.exact(ln.payer_account, ln.payer_name) for ln in ordered]
+        t = timer.add("customer_exact", t)
+        hits, strong_sets = _reference_hits(ordered, index, policy)
+        t = timer.add("reference_join", t)
+        remaining = Remaining()
+        results: dict[int, LineResult] = {}
+        for i, line in enumerate(ordered):
+            found = _reference_tier(
+                line,
+                hits=hits.get(i, []),
+                strong_keys=strong_sets[i],
+                ident=idents[i],
+                remaining=remaining,
+                policy=policy,
+                rejected=rejected,
+            )
+            if found is not None:
+                results[i] = found
+        t = timer.add("references", t)
+        pending = [i for i in range(len(ordered)) if i not in results]
+        for i in pending:
+            if idents[i].customer_id is None and not idents[i].ambiguous:
+                idents[i] = cindex.fuzzy(ordered[i].payer_name)
+        t = timer.add("customer_fuzzy", t)
+        wanted = {idents[i].customer_id for i in pending} - {None}
+        items = index.items_of(c for c in wanted if c is not None)
+        t = timer.add("amount_fetch", t)
+        for i in pending:
+            results[i] = _amount_tiers(
+                ordered[i],
+                ident=idents[i],
+                items=items,
+                remaining=remaining,
+                policy=policy,
+                rejected=rejected,
+            )
+        timer.add("amount_tiers", t)
+    finally:
+        index.close()
+    result = CashResult(
+        tuple(results[i] for i in range(len(ordered))), policy.rule_version, timer.timings
+    )
+    log.info("cash.applied", lines=len(ordered), rules=result.rule_counts())
+    return result
+
+
+def _validated(lines: Sequence[CashLine]) -> list[CashLine]:
+    seen: set[str] = set()
+    for line in lines:
+        if line.line_id in seen:
+            raise ValueError(f"bank line {line.line_id} appears twice")
+        seen.add(line.line_id)
+        if line.amount.amount <= 0:
+            raise ValueError(f"bank line {line.line_id}: amount must be a positive receipt")
+        line.amount.to_minor()  # raises on sub-minor digits
+    return sorted(lines, key=lambda ln: (ln.date, ln.line_id))
+
+
+def _reference_hits(
+    lines: list[CashLine], index: OpenItemIndex, policy: CashPolicy
+) -> tuple[dict[int, list[Item]], list[set[str]]]:
+    idx: list[int] = []
+    keys: list[str] = []
+    ccys: list[str] = []
+    strong_sets: list[set[str]] = []
+    for i, line in enumerate(lines):
+        digit, strong = reference_tokens(line.text, min_digits=policy.min_ref_digits)
+        for ref in line.doc_refs:
+            strong.add(strong_key(ref))
+            if ref_key(ref):
+                digit.add(ref_key(ref))
+        strong_sets.append(strong)
+        for key in sorted(digit):
+            idx.append(i)
+            keys.append(key)
+            ccys.append(line.amount.currency)
+    return index.reference_hits(idx, keys, ccys), strong_sets
+
+
+def _reference_tier(
+    line: CashLine,
+    *,
+    hits: list[Item],
+    strong_keys: set[str],
+    ident: Identification,
+    remaining: Remaining,
+    policy: CashPolicy,
+    rejected: Collection[str],
+) -> LineResult | None:
+    """Tier 1. None sends the line on to the customer and amount tiers."""
+    live = [it for it in hits if remaining.of(it) > 0]
+    strong_hits = [it for it in live if strong_key(it.invoice_number) in strong_keys]
+    use = strong_hits or live
+    if not use:
+        return None
+    groups: dict[str, list[Item]] = {}
+    for it in sorted(use, key=lambda it: it.age_key):
+        groups.setdefault(it.customer_id, []).append(it)
+    payment = line.amount.to_minor()
+    if ident.customer_id in groups:
+        candidates = [ident.customer_id]
+    elif ident.customer_id is not None and not strong_hits:
+        return None  # weak digits pointing at someone else's invoice: likely noise
+    else:
+        candidates = sorted(groups)
+    decisions: list[tuple[str, Decision]] = []
+    for cust in candidates:
+        confirmed = cust == ident.customer_id
+        dec = reference_decision(
+            line,
+            payment,
+            groups[cust],
+            remaining,
+            policy,
+            strong=bool(strong_hits),
+            party_confirmed=confirmed,
+        )
+        if dec is not None:
+            decisions.append((cust, dec))
+    if len(decisions) > 1:
+        fitting = [d for d in decisions if d[1].proposal and d[1].proposal.flags.amount_match]
+        decisions = fitting if len(fitting) == 1 else decisions
+    if not decisions:
+        return None
+    if len(decisions) > 1:
+        numbers = tuple(it.invoice_number for it in use)
+        exc = CashException(
+            line.line_id,
+            Category.AMBIGUOUS,
+            line.amount,
+            "referenced invoices belong to several customers",
+            invoice_numbers=numbers,
+        )
+        return LineResult(line, None, None, None, (exc,))
+    cust, dec = decisions[0]
+    if dec.proposal is None or dec.allocation is None:
+        return None
+    if dec.proposal.proposal_id in rejected:
+        return None  # the amount tiers may still find something else
+    for item, applied, deducted in dec.allocation.parts:
+        remaining.consume(item, applied + deducted)
+    rule = ident.rule if ident.customer_id == cust else PartyRule.REFERENCE
+    return LineResult(line, cust, rule, dec.proposal, dec.exceptions)
+
+
+def _amount_tiers(
+    line: CashLine,
+    *,
+    ident: Identification,
+    items: dict[str, list[Item]],
+    remaining: Remaining,
+    policy: CashPolicy,
+    rejected: Collection[str],
+) -> LineResult:
+    """Tiers 2-4 for a line the references did not settle."""
+    if ident.customer_id is None:
+        if ident.ambiguous:
+            exc = CashException(
+                line.line_id,
+                Category.AMBIGUOUS,
+                line.amount,
+                f"payer matches several customers ({ident.rule})",
+                details={"candidates": ",".join(ident.candidates)},
+            )
+        else:
+            exc = CashException(
+                line.line_id, Category.UNAPPLIED, line.amount, "customer not identified"
+            )
+        return LineResult(line, None, None, None, (exc,))
+    party_conf = _PARTY_CONFIDENCE.get(
+        ident.rule or PartyRule.FUZZY, Decimal(str(round(ident.score / 100, 2)))
+    )
+    dec = amount_decision(
+        line,
+        line.amount.to_minor(),
+        ident.customer_id,
+        items.get(ident.customer_id, []),
+        remaining=remaining,
+        policy=policy,
+        party_confidence=party_conf,
+    )
+    if dec.proposal is not None and dec.proposal.proposal_id in rejected:
+        exc = CashException(
+            line.line_id,
+            Category.UNIDENTIFIED_INVOICE,
+            line.amount,
+            "the only candidate was rejected before",
+            customer_id=ident.customer_id,
+            details={"cause": "previously_rejected"},
+        )
+        return LineResult(line, ident.customer_id, ident.rule, None, (exc,))
+    if dec.allocation is not None:
+        for item, applied, deducted in dec.allocation.parts:
+            remaining.consume(item, applied + deducted)
+    return LineResult(line, ident.customer_id, ident.rule, dec.proposal, dec.exceptions)
+
+
+__all__ = ["UNKNOWN", "apply_cash"]

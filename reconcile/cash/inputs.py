@@ -1,0 +1,110 @@
+"""From canonical records to cash-application inputs.
+
+Bank credits become :class:`CashLine`; a separately delivered remittance (EDI 820, REMADV,
+camt structured remittance) is linked to its credit by trace number, else by amount,
+payer and a date window, and contributes its document numbers as strong references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from canonical import BankTransaction, Customer, Invoice, InvoiceStatus, Money, Remittance
+from reconcile.cash.model import CashLine, CustomerRef, OpenItem
+from reconcile.cash.normalize import normalize_account, normalize_name
+
+_CLOSED = {InvoiceStatus.DRAFT, InvoiceStatus.PAID, InvoiceStatus.VOID}
+
+
+def customers_from(customers: Iterable[Customer]) -> list[CustomerRef]:
+    return [CustomerRef(c.source_id, c.name, tuple(c.bank_accounts)) for c in customers]
+
+
+def open_items_from(invoices: Iterable[Invoice]) -> list[OpenItem]:
+    """Posted invoices with a positive open amount."""
+    items: list[OpenItem] = []
+    for inv in invoices:
+        if inv.status in _CLOSED or inv.open_amount.amount <= 0:
+            continue
+        items.append(
+            OpenItem(inv.number, inv.customer_id, inv.open_amount, inv.issue_date, inv.due_date)
+        )
+    return items
+
+
+def _txn_date(txn: BankTransaction) -> date:
+    found = txn.value_date or txn.booking_date or (txn.booked_at.date() if txn.booked_at else None)
+    if found is None:
+        raise ValueError(f"bank transaction {txn.source_id} has no date")
+    return found
+
+
+def _trace_keys(txn: BankTransaction) -> set[str]:
+    refs = [txn.bank_reference, txn.customer_reference, txn.end_to_end_id, *txn.references]
+    return {normalize_account(r) for r in refs if r}
+
+
+def link_remittances(
+    txns: list[BankTransaction], remittances: Iterable[Remittance], *, window_days: int = 3
+) -> dict[str, Remittance]:
+    """Bank transaction source id -> its remittance; only unambiguous links are made."""
+    by_trace: dict[str, list[BankTransaction]] = {}
+    for txn in txns:
+        for key in _trace_keys(txn):
+            by_trace.setdefault(key, []).append(txn)
+    linked: dict[str, Remittance] = {}
+    for rem in sorted(remittances, key=lambda r: r.source_id):
+        key = normalize_account(rem.trace_number)
+        candidates = by_trace.get(key, []) if key else []
+        if len(candidates) != 1:
+            candidates = [t for t in txns if _same_payment(t, rem, window_days)]
+        if len(candidates) == 1 and candidates[0].source_id not in linked:
+            linked[candidates[0].source_id] = rem
+    return linked
+
+
+def _same_payment(txn: BankTransaction, rem: Remittance, window_days: int) -> bool:
+    if txn.amount != rem.total:
+        return False
+    if rem.payment_date and abs(_txn_date(txn) - rem.payment_date) > timedelta(window_days):
+        return False
+    if rem.payer_name and txn.counterparty_name:
+        return normalize_name(rem.payer_name) == normalize_name(txn.counterparty_name)
+    return True
+
+
+def lines_from(
+    txns: Iterable[BankTransaction], remittances: Iterable[Remittance] = ()
+) -> list[CashLine]:
+    """Cash lines for the booked credits (debits and reversals are not receipts)."""
+    credits = [t for t in txns if t.amount.amount > 0 and not t.reversal and t.status == "booked"]
+    linked = link_remittances(credits, remittances)
+    lines: list[CashLine] = []
+    for txn in credits:
+        rem = linked.get(txn.source_id)
+        text = " ".join(
+            p
+            for p in (
+                txn.customer_reference,
+                txn.end_to_end_id,
+                txn.remittance_text,
+                *txn.references,
+            )
+            if p
+        )
+        docs: tuple[str, ...] = ()
+        if rem is not None:
+            docs = tuple(ln.document_number for ln in rem.lines if ln.document_number)
+        lines.append(
+            CashLine(
+                line_id=txn.source_id,
+                date=_txn_date(txn),
+                amount=Money(txn.amount.amount, txn.amount.currency),
+                payer_name=txn.counterparty_name or (rem.payer_name if rem else None),
+                payer_account=txn.counterparty_account or (rem.payer_account if rem else None),
+                text=text,
+                doc_refs=docs,
+            )
+        )
+    return lines

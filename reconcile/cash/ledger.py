@@ -1,0 +1,154 @@
+"""Open receivables as an Arrow table queried set-based in DuckDB.
+
+A million open invoices never become Python objects: the reference tier is one DuckDB
+join of the payments' reference keys against the invoices' digit keys, and only the
+invoices of customers that the amount tiers need are fetched into Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+
+from reconcile.cash.model import OpenItem
+
+OPEN_ITEM_SCHEMA = pa.schema(
+    [
+        ("invoice_number", pa.string()),
+        ("customer_id", pa.string()),
+        ("currency", pa.string()),
+        ("open_minor", pa.int64()),
+        ("issue_date", pa.date32()),
+        ("due_date", pa.date32()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An open invoice inside the engine: amounts in integer minor units."""
+
+    invoice_number: str
+    customer_id: str
+    currency: str
+    open_minor: int
+    issue_date: date
+    due_date: date | None
+
+    @property
+    def age_key(self) -> tuple[date, date, str]:
+        """Oldest first: due date (issue date when none), then issue date, then number."""
+        return (self.due_date or self.issue_date, self.issue_date, self.invoice_number)
+
+
+def open_items_table(items: Iterable[OpenItem]) -> pa.Table:
+    """Arrow table of open items (amounts converted to minor units, exactly)."""
+    rows = list(items)
+    return pa.table(
+        {
+            "invoice_number": [i.invoice_number for i in rows],
+            "customer_id": [i.customer_id for i in rows],
+            "currency": [i.open_amount.currency for i in rows],
+            "open_minor": [i.open_amount.to_minor() for i in rows],
+            "issue_date": [i.issue_date for i in rows],
+            "due_date": [i.due_date for i in rows],
+        },
+        schema=OPEN_ITEM_SCHEMA,
+    )
+
+
+class DuplicateInvoiceError(ValueError):
+    """Open items must be unique by invoice number (it is the application key)."""
+
+
+class OpenItemIndex:
+    """DuckDB-backed lookups over the open-item table."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._con = duckdb.connect()
+        self._con.register("inv_src", table.select(OPEN_ITEM_SCHEMA.names))
+        self._con.execute(
+            """
+            CREATE TABLE inv AS
+            SELECT *, ltrim(regexp_replace(invoice_number, '[^0-9]', '', 'g'), '0') AS rkey
+            FROM inv_src WHERE open_minor > 0
+            """
+        )
+        self._con.unregister("inv_src")
+        dup = self._con.execute(
+            "SELECT invoice_number FROM inv GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
+        ).fetchall()
+        if dup:
+            raise DuplicateInvoiceError(f"invoice number {dup[0][0]} is open more than once")
+
+    def close(self) -> None:
+        self._con.close()
+
+    def reference_hits(
+        self, line_idx: list[int], keys: list[str], currencies: list[str]
+    ) -> dict[int, list[Item]]:
+        """Invoices whose digit key equals a reference key of the line (same currency)."""
+        tokens = pa.table({"line_idx": line_idx, "rkey": keys, "currency": currencies})
+        self._con.register("tok", tokens)
+        try:
+            rows = _query(
+                self._con,
+                """
+                SELECT DISTINCT t.line_idx, i.invoice_number, i.customer_id, i.currency,
+                       i.open_minor, i.issue_date, i.due_date
+                FROM tok t JOIN inv i ON i.rkey = t.rkey AND i.currency = t.currency
+                ORDER BY t.line_idx, i.invoice_number
+                """,
+            )
+        finally:
+            self._con.unregister("tok")
+        hits: dict[int, list[Item]] = {}
+        for idx, item in zip(rows.column("line_idx").to_pylist(), _items(rows), strict=True):
+            hits.setdefault(idx, []).append(item)
+        return hits
+
+    def items_of(self, customer_ids: Iterable[str]) -> dict[str, list[Item]]:
+        """All open items of the given customers, each list oldest first."""
+        wanted = pa.table({"customer_id": sorted(set(customer_ids))})
+        self._con.register("want", wanted)
+        try:
+            rows = _query(
+                self._con,
+                """
+                SELECT i.invoice_number, i.customer_id, i.currency, i.open_minor,
+                       i.issue_date, i.due_date
+                FROM inv i SEMI JOIN want w ON w.customer_id = i.customer_id
+                ORDER BY i.customer_id, coalesce(i.due_date, i.issue_date), i.issue_date,
+                         i.invoice_number
+                """,
+            )
+        finally:
+            self._con.unregister("want")
+        grouped: dict[str, list[Item]] = {}
+        for item in _items(rows):
+            grouped.setdefault(item.customer_id, []).append(item)
+        return grouped
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """The whole result as Arrow (``to_arrow_table`` in DuckDB >= 1.4, ``arrow`` before)."""
+    rel = con.sql(sql)
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+    table: pa.Table = fetch()
+    return table
+
+
+def _items(rows: pa.Table) -> list[Item]:
+    cols = [
+        rows.column(name).to_pylist()
+        for name in ("invoice_number", "customer_id", "currency", "open_minor")
+    ]
+    issue = rows.column("issue_date").to_pylist()
+    due = rows.column("due_date").to_pylist()
+    return [
+        Item(n, c, ccy, int(m), i, d) for n, c, ccy, m, i, d in zip(*cols, issue, due, strict=True)
+    ]

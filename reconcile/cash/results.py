@@ -1,0 +1,164 @@
+"""The outcome of a cash-application run: per-line results, KPIs, exception candidates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from reconcile.cash.model import Category, LineResult, PartyRule, Proposal, Status
+
+#: Lerian Matcher default amount bands (exceptions are new, so age adds nothing yet).
+_SEVERITY_BANDS = (
+    (Decimal(100_000), "critical"),
+    (Decimal(10_000), "high"),
+    (Decimal(1_000), "medium"),
+)
+
+
+def severity_for(amount: Decimal) -> str:
+    for floor, name in _SEVERITY_BANDS:
+        if abs(amount) >= floor:
+            return name
+    return "low"
+
+
+@dataclass(frozen=True)
+class RateSplit:
+    """Counts in the shape of a match-rate API (auto / suggested / unmatched)."""
+
+    total: int
+    auto: int
+    suggested: int
+
+    @property
+    def unmatched(self) -> int:
+        return self.total - self.auto - self.suggested
+
+    @property
+    def auto_rate(self) -> Decimal:
+        return _rate(self.auto, self.total)
+
+    @property
+    def match_rate(self) -> Decimal:
+        return _rate(self.auto + self.suggested, self.total)
+
+
+def _rate(part: int, whole: int) -> Decimal:
+    if whole == 0:
+        return Decimal(0)
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
+
+
+@dataclass(frozen=True)
+class MatchKpis:
+    #: Header (customer-level): the payment was tied to a customer.
+    header: RateSplit
+    #: Line (invoice-level): the whole payment was applied to invoices (on account excluded).
+    line: RateSplit
+    unapplied_count: int
+    unapplied_by_currency: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class CashResult:
+    lines: tuple[LineResult, ...]
+    rule_version: str
+    #: Seconds per tier (load, customer_exact, references, customer_fuzzy, ...).
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def proposals(self, status: Status | None = None) -> list[Proposal]:
+        return [
+            r.proposal
+            for r in self.lines
+            if r.proposal is not None and (status is None or r.proposal.status == status)
+        ]
+
+    def kpis(self) -> MatchKpis:
+        total = len(self.lines)
+        h_auto = h_sugg = l_auto = l_sugg = 0
+        unapplied: dict[str, Decimal] = {}
+        unapplied_count = 0
+        for r in self.lines:
+            prop = r.proposal
+            if r.customer_id is not None:
+                if prop is not None and prop.status == Status.SUGGESTED:
+                    h_sugg += 1
+                else:
+                    h_auto += 1
+            fully = prop is not None and prop.on_account is None and r.remainder.is_zero()
+            if fully and prop is not None:
+                if prop.status == Status.AUTO:
+                    l_auto += 1
+                else:
+                    l_sugg += 1
+            rest = r.remainder
+            if not rest.is_zero():
+                unapplied_count += 1
+                unapplied[rest.currency] = unapplied.get(rest.currency, Decimal(0)) + rest.amount
+        return MatchKpis(
+            RateSplit(total, h_auto, h_sugg),
+            RateSplit(total, l_auto, l_sugg),
+            unapplied_count,
+            dict(sorted(unapplied.items())),
+        )
+
+    def rule_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.lines:
+            key = r.proposal.rule.value if r.proposal else "none"
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def to_exception_candidates(self) -> list[dict[str, Any]]:
+        """Exceptions as dicts for the exception store (stable business keys, no row ids)."""
+        out: list[dict[str, Any]] = []
+        for r in self.lines:
+            for exc in r.exceptions:
+                details: dict[str, Any] = {
+                    "reason": exc.reason,
+                    "customer_id": exc.customer_id,
+                    "invoice_numbers": list(exc.invoice_numbers),
+                    "payment_amount": str(r.line.amount.amount),
+                    "payment_date": r.line.date.isoformat(),
+                    "payer_name": r.line.payer_name,
+                    "rule_version": self.rule_version,
+                    **exc.details,
+                }
+                if r.proposal is not None:
+                    details["proposal_id"] = r.proposal.proposal_id
+                    details["match_rule"] = r.proposal.rule.value
+                    details["confidence"] = str(r.proposal.confidence)
+                out.append(
+                    {
+                        "recon_type": "cash_application",
+                        "category": exc.category.value,
+                        "keys": {"line_id": r.line.line_id},
+                        "details": details,
+                        "amount": exc.amount.amount,
+                        "currency": exc.amount.currency,
+                        "severity": severity_for(exc.amount.amount),
+                    }
+                )
+        return out
+
+
+def unapplied_reason(result: LineResult) -> str | None:
+    """Why (part of) a payment is not applied, for the unapplied queue; None if fully applied."""
+    if result.remainder.is_zero():
+        return None
+    if result.proposal is not None and result.proposal.on_account is not None:
+        return "ON_ACCOUNT"
+    if result.exceptions:
+        return result.exceptions[0].category.value
+    return Category.UNAPPLIED.value if result.party_rule is None else "PARTIAL"
+
+
+__all__ = [
+    "CashResult",
+    "MatchKpis",
+    "PartyRule",
+    "RateSplit",
+    "severity_for",
+    "unapplied_reason",
+]

@@ -1,0 +1,220 @@
+"""The decisions of each cascade tier for one payment line (pure, no I/O).
+
+Tier 1 (references) and tiers 3-4 (unique amount, bounded subset-sum) each return a
+:class:`Decision`: a proposal and/or exceptions, with the allocation the caller commits
+to :class:`Remaining`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from canonical import Money, minor_units
+from reconcile.cash.allocate import Allocation, Remaining, fifo, full, with_deduction
+from reconcile.cash.allocate import within_tolerance as _within
+from reconcile.cash.ledger import Item
+from reconcile.cash.model import (
+    CashException,
+    CashLine,
+    CashPolicy,
+    Category,
+    Flags,
+    Proposal,
+    Rule,
+    Status,
+)
+from reconcile.cash.subset import subset_sum
+
+
+@dataclass(frozen=True)
+class Decision:
+    proposal: Proposal | None = None
+    allocation: Allocation | None = None
+    exceptions: tuple[CashException, ...] = field(default=())
+    customer_id: str | None = None
+
+
+def _conf(value: str) -> Decimal:
+    return Decimal(value)
+
+
+def _exception(
+    line: CashLine, category: Category, minor: int, reason: str, **kw: object
+) -> CashException:
+    ccy = line.amount.currency
+    return CashException(
+        line.line_id,
+        category,
+        Money.from_minor(minor, ccy),
+        reason,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def reference_decision(
+    line: CashLine,
+    payment: int,
+    group: list[Item],
+    remaining: Remaining,
+    policy: CashPolicy,
+    *,
+    strong: bool,
+    party_confirmed: bool,
+) -> Decision | None:
+    """Apply a payment to the invoices it references (one customer's group, oldest first).
+
+    Returns None when weak (digit-only) references of an unconfirmed customer do not fit
+    the amount: such hits are as likely noise (a date, an amount) as a reference.
+    """
+    ccy = line.amount.currency
+    exp = minor_units(ccy)
+    left = [remaining.of(it) for it in group]
+    total = sum(left)
+    base = _conf("0.99") if strong else _conf("0.95")
+    customer = group[0].customer_id
+    flags_exact = Flags(True, party_confirmed, True)
+    flags_off = Flags(True, party_confirmed, False)
+
+    def proposal(
+        alloc: Allocation,
+        status: Status,
+        rule: Rule,
+        conf: Decimal,
+        flags: Flags,
+        *,
+        on_account: int = 0,
+    ) -> Proposal:
+        return Proposal(
+            line.line_id,
+            customer,
+            alloc.applications(ccy),
+            status,
+            rule,
+            conf.quantize(Decimal("0.01")),
+            flags,
+            Money.from_minor(on_account, ccy) if on_account else None,
+        )
+
+    if payment == total:
+        alloc = full(group, left)
+        return Decision(proposal(alloc, Status.AUTO, Rule.REFERENCE, base, flags_exact), alloc)
+    if payment < total and len(group) > 1:
+        sub = subset_sum(left, payment, max_states=policy.subset_max_states)
+        if sub is not None and sub.unique:
+            picked = [group[i] for i in sub.indices]
+            alloc = full(picked, [left[i] for i in sub.indices])
+            conf = base * _conf("0.95")
+            return Decision(
+                proposal(alloc, Status.AUTO, Rule.REFERENCE_SUBSET, conf, flags_exact), alloc
+            )
+    if payment < total and _within(total - payment, total, exp, policy):
+        alloc = with_deduction(group, left, payment)
+        conf = base * _conf("0.9")
+        return Decision(
+            proposal(alloc, Status.AUTO, Rule.REFERENCE_SHORT_TOLERANCE, conf, flags_exact), alloc
+        )
+    if not strong and not party_confirmed:
+        return None
+    numbers = tuple(it.invoice_number for it in group)
+    if payment < total:
+        alloc = fifo(group, left, payment)
+        status = Status.AUTO if len(group) == 1 else Status.SUGGESTED
+        exc = _exception(
+            line,
+            Category.SHORT_PAY,
+            total - payment,
+            "short pay beyond tolerance; the residual stays open on the invoice",
+            customer_id=customer,
+            invoice_numbers=numbers,
+        )
+        prop = proposal(alloc, status, Rule.REFERENCE_SHORT, base * _conf("0.7"), flags_off)
+        return Decision(prop, alloc, (exc,))
+    alloc = full(group, left)
+    over = payment - total
+    exc = _exception(
+        line,
+        Category.OVERPAY,
+        over,
+        "overpayment; the remainder is on account",
+        customer_id=customer,
+        invoice_numbers=numbers,
+    )
+    prop = proposal(
+        alloc, Status.AUTO, Rule.REFERENCE_OVER, base * _conf("0.9"), flags_off, on_account=over
+    )
+    return Decision(prop, alloc, (exc,))
+
+
+def amount_decision(
+    line: CashLine,
+    payment: int,
+    customer: str,
+    items: list[Item],
+    *,
+    remaining: Remaining,
+    policy: CashPolicy,
+    party_confidence: Decimal,
+) -> Decision:
+    """Tier 3 (unique amount) then tier 4 (bounded subset-sum) within one customer."""
+    ccy = line.amount.currency
+    earliest = line.date - timedelta(days=policy.lookback_days)
+    latest = line.date + timedelta(days=policy.lookahead_days)
+    pool = [
+        it
+        for it in items
+        if it.currency == ccy and remaining.of(it) > 0 and earliest <= it.issue_date <= latest
+    ]
+    flags = Flags(False, True, True)
+    exact = [it for it in pool if remaining.of(it) == payment]
+    if len(exact) == 1:
+        alloc = full(exact, [payment])
+        prop = Proposal(
+            line.line_id,
+            customer,
+            alloc.applications(ccy),
+            Status.AUTO,
+            Rule.UNIQUE_AMOUNT,
+            (_conf("0.9") * party_confidence).quantize(Decimal("0.01")),
+            flags,
+        )
+        return Decision(prop, alloc, customer_id=customer)
+    bounded = pool[: policy.subset_max_items]
+    left = [remaining.of(it) for it in bounded]
+    sub = subset_sum(left, payment, max_states=policy.subset_max_states)
+    if sub is None:
+        exc = _exception(
+            line,
+            Category.UNIDENTIFIED_INVOICE,
+            payment,
+            "customer identified but no open invoice or combination matches the amount",
+            customer_id=customer,
+        )
+        return Decision(exceptions=(exc,), customer_id=customer)
+    picked = [bounded[i] for i in sub.indices]
+    alloc = full(picked, [left[i] for i in sub.indices])
+    status = Status.AUTO if sub.unique else Status.SUGGESTED
+    conf = (_conf("0.8") if sub.unique else _conf("0.5")) * party_confidence
+    prop = Proposal(
+        line.line_id,
+        customer,
+        alloc.applications(ccy),
+        status,
+        Rule.SUBSET_SUM,
+        conf.quantize(Decimal("0.01")),
+        flags,
+    )
+    excs: tuple[CashException, ...] = ()
+    if not sub.unique:
+        excs = (
+            _exception(
+                line,
+                Category.AMBIGUOUS,
+                payment,
+                "several invoice combinations match the amount; oldest suggested",
+                customer_id=customer,
+                invoice_numbers=tuple(it.invoice_number for it in picked),
+            ),
+        )
+    return Decision(prop, alloc, excs, customer_id=customer)
