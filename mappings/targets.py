@@ -54,6 +54,7 @@ class FieldType:
     required: bool = False
     model: type[BaseModel] | None = None  # for model / list-of-model
     choices: tuple[str, ...] = ()
+    annotation: Any = None
 
 
 def _strip_optional(tp: Any) -> tuple[Any, bool]:
@@ -70,6 +71,11 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
 
 
 def classify(tp: Any, required: bool = False) -> FieldType:
+    kind = _classify(tp, required)
+    return FieldType(kind.kind, kind.required, kind.model, kind.choices, tp)
+
+
+def _classify(tp: Any, required: bool) -> FieldType:
     tp, _ = _strip_optional(tp)
     origin = typing.get_origin(tp)
     if origin in (tuple, list):
