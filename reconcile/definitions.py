@@ -1,0 +1,282 @@
+"""Reconciliation definitions: YAML files validated by pydantic, errors naming file:line.
+
+A definition names two sides (A and B), the keys that pair their rows (with normalisation),
+the compared fields with tolerances, optional filters, many-to-one aggregation, category names
+and severity rules. See ``reconcile/builtin/*.yaml`` for annotated examples.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from billbridge.errors import ConfigError
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+KeyNorm = Literal["trim", "casefold", "strip_leading_zeros", "digits_only", "alnum_only"]
+Kind = Literal["amount", "number", "date", "status", "text"]
+BASE_CATEGORIES = (
+    "MISSING_IN_A",
+    "MISSING_IN_B",
+    "DUPLICATE",
+    "DUPLICATE_IN_A",
+    "DUPLICATE_IN_B",
+    "AMOUNT_MISMATCH",
+    "DATE_MISMATCH",
+    "STATUS_MISMATCH",
+    "FIELD_MISMATCH",
+    "MANY_TO_ONE",
+)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _ident(value: str) -> str:
+    if not _IDENT.match(value):
+        raise ValueError(f"{value!r} is not a plain field name (letters, digits, underscore)")
+    return value
+
+
+class FieldRef(_Spec):
+    """A logical field and the column that holds it on each side (default: same name)."""
+
+    name: str
+    a: str | None = None
+    b: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return _ident(value)
+
+    def col(self, side: str) -> str:
+        return (self.a if side == "a" else self.b) or self.name
+
+
+class KeySpec(FieldRef):
+    normalize: tuple[KeyNorm, ...] = ("trim",)
+    #: keep only the first match of this pattern (group 1 if the pattern has a group)
+    regex: str | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+
+class CompareSpec(FieldRef):
+    kind: Kind = "text"
+    #: absolute tolerance in the field's unit (amount: currency units, e.g. 0.01)
+    abs: Decimal = Decimal(0)
+    #: relative tolerance in percent of |B| (0.5 = 0.5 %)
+    pct: Decimal = Decimal(0)
+    #: absolute tolerance in minor units of the row's currency (1 = one cent, one yen)
+    minor_units: int | None = None
+    #: date window in days
+    days: int = 0
+    trim: bool = True
+    casefold: bool = False
+    #: how an aggregated side combines rows sharing a key (default: sum for amounts/numbers)
+    aggregate: Literal["sum", "min", "max", "any"] | None = None
+
+    @model_validator(mode="after")
+    def _tolerance_fits_kind(self) -> CompareSpec:
+        numeric = self.kind in ("amount", "number")
+        if not numeric and (self.abs or self.pct or self.minor_units):
+            raise ValueError(f"{self.name}: abs/pct/minor_units only apply to amount or number")
+        if self.kind != "date" and self.days:
+            raise ValueError(f"{self.name}: days only applies to kind date")
+        if min(self.abs, self.pct) < 0 or self.days < 0 or (self.minor_units or 0) < 0:
+            raise ValueError(f"{self.name}: tolerances cannot be negative")
+        return self
+
+
+class FilterSpec(_Spec):
+    field: str
+    op: Literal["eq", "ne", "in", "not_in", "is_null", "not_null"] = "eq"
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> FilterSpec:
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"filter on {self.field}: op {self.op} needs a list value")
+        if self.op in ("eq", "ne") and self.value is None:
+            raise ValueError(f"filter on {self.field}: op {self.op} needs a value")
+        return self
+
+
+class SideSpec(_Spec):
+    label: str
+    #: file to read (CSV, XLSX, Parquet); relative to the definition file
+    path: str | None = None
+    format: Literal["csv", "xlsx", "parquet"] | None = None
+    sheet: str | None = None
+    #: mapping spec applied to the file's rows before matching (mappings.load_spec)
+    mapping: str | None = None
+    filters: tuple[FilterSpec, ...] = ()
+    #: several rows per key are summed into one (many-to-one), not reported as duplicates
+    aggregate: bool = False
+
+
+class SeverityRule(_Spec):
+    level: str
+    min_amount: Decimal | None = None
+    min_age_days: int | None = None
+
+
+#: Lerian Matcher defaults (reconciliation.md §3): amount OR age, highest level first.
+DEFAULT_SEVERITY = (
+    SeverityRule(level="CRITICAL", min_amount=Decimal(100_000), min_age_days=5),
+    SeverityRule(level="HIGH", min_amount=Decimal(10_000), min_age_days=3),
+    SeverityRule(level="MEDIUM", min_amount=Decimal(1_000), min_age_days=1),
+    SeverityRule(level="LOW"),
+)
+
+
+class ReconDefinition(_Spec):
+    name: str
+    description: str = ""
+    version: str = "1"
+    a: SideSpec
+    b: SideSpec
+    keys: tuple[KeySpec, ...] = Field(min_length=1)
+    compare: tuple[CompareSpec, ...] = ()
+    #: fields carried into exception details without being compared (customer name, ...)
+    context: tuple[FieldRef, ...] = ()
+    #: compare field whose value (or gap) sizes an exception for severity
+    amount_field: str | None = None
+    #: compare, context or key field holding the ISO currency
+    currency_field: str | None = None
+    #: rename base categories, e.g. MISSING_IN_B: WON_NOT_PROVISIONED
+    categories: dict[str, str] = Field(default_factory=dict)
+    severity: tuple[SeverityRule, ...] = DEFAULT_SEVERITY
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReconDefinition:
+        names = [f.name for f in (*self.keys, *self.compare, *self.context)]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"field names used twice: {sorted(dupes)}")
+        compare = {c.name for c in self.compare}
+        if self.amount_field and self.amount_field not in compare:
+            raise ValueError(f"amount_field {self.amount_field!r} is not a compare field")
+        if self.currency_field and self.currency_field not in names:
+            raise ValueError(f"currency_field {self.currency_field!r} is not a defined field")
+        if any(c.minor_units is not None for c in self.compare) and not self.currency_field:
+            raise ValueError("minor_units tolerances need currency_field")
+        unknown = set(self.categories) - set(BASE_CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown categories {sorted(unknown)}; use {BASE_CATEGORIES}")
+        return self
+
+    def category(self, base: str) -> str:
+        """The name this definition reports a base category under."""
+        if base in self.categories:
+            return self.categories[base]
+        if base.startswith("DUPLICATE_IN_"):
+            return self.categories.get("DUPLICATE", "DUPLICATE")
+        return base
+
+    def field(self, name: str) -> FieldRef:
+        for ref in (*self.keys, *self.compare, *self.context):
+            if ref.name == name:
+                return ref
+        raise KeyError(name)
+
+
+# -- loading ----------------------------------------------------------------------------
+def _positions(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            out[(*path, key_node.value, "__key__")] = key_node.start_mark.line + 1
+            _positions(value_node, (*path, key_node.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _positions(item, (*path, i), out)
+
+
+def _line_for(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
+    probe = path
+    while probe:
+        for candidate in ((*probe, "__key__"), probe):
+            if candidate in lines:
+                return lines[candidate]
+        probe = probe[:-1]
+    return lines.get((), 1)
+
+
+def _errors(exc: ValidationError, file: str, lines: dict[Any, int], base: tuple[Any, ...]) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        where = f"{file}:{_line_for(lines, base + loc)}"
+        field = ".".join(str(p) for p in loc) or "<definition>"
+        parts.append(f"{where}: {field}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_definitions(text: str, file: str = "<definition>") -> list[ReconDefinition]:
+    """Parse a YAML document holding one definition or ``reconciliations: [...]``."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(f"{file}:{line}: not valid YAML: {exc}") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _positions(node, (), lines)
+    if isinstance(data, dict) and "reconciliations" in data:
+        items = data["reconciliations"]
+        if not isinstance(items, list):
+            raise ConfigError(f"{file}:{_line_for(lines, ('reconciliations',))}: must be a list")
+        bases: list[tuple[Any, ...]] = [("reconciliations", i) for i in range(len(items))]
+    elif isinstance(data, dict):
+        items, bases = [data], [()]
+    else:
+        raise ConfigError(f"{file}:1: expected a mapping with a reconciliation definition")
+    result = []
+    for item, base in zip(items, bases, strict=True):
+        try:
+            result.append(ReconDefinition.model_validate(item))
+        except ValidationError as exc:
+            raise ConfigError(_errors(exc, file, lines, base)) from None
+    names = [d.name for d in result]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{file}: reconciliation names must be unique, got {names}")
+    return result
+
+
+def load_definitions(path: str | Path) -> list[ReconDefinition]:
+    """Read definitions from a YAML file; side paths are resolved against its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read reconciliation definitions {path}: {exc}") from None
+    defs = parse_definitions(text, str(path))
+    return [resolve_paths(d, path.parent) for d in defs]
+
+
+def resolve_paths(definition: ReconDefinition, folder: Path) -> ReconDefinition:
+    sides = {}
+    for name in ("a", "b"):
+        side: SideSpec = getattr(definition, name)
+        update: dict[str, str] = {}
+        for attr in ("path", "mapping"):
+            value = getattr(side, attr)
+            if value and not Path(value).is_absolute():
+                update[attr] = str(folder / value)
+        sides[name] = side.model_copy(update=update)
+    return definition.model_copy(update=sides)

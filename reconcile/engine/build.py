@@ -1,0 +1,184 @@
+"""Turn classified join rows (and duplicate-key rows) into exception candidates."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from reconcile.definitions import ReconDefinition
+from reconcile.engine.result import ExceptionCandidate
+from reconcile.engine.severity import severity
+from reconcile.exceptions.identity import exception_id, fingerprint
+
+#: cap on the rows listed per side in a DUPLICATE exception's details
+MAX_DUP_ROWS = 50
+
+
+def text(value: Any) -> str | None:
+    """JSON-safe text: exact decimals without padding zeros, ISO dates."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        norm = value.normalize()
+        if norm == norm.to_integral_value():
+            norm = norm.quantize(Decimal(1))
+        return format(norm, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _amount_index(d: ReconDefinition) -> int | None:
+    for i, c in enumerate(d.compare):
+        if c.name == d.amount_field:
+            return i
+    return None
+
+
+def _currency(d: ReconDefinition, row: dict[str, Any], prefixes: tuple[str, ...]) -> str | None:
+    name = d.currency_field
+    if name is None:
+        return None
+    for i, k in enumerate(d.keys):
+        if k.name == name:
+            return str(row[f"k{i}"]).upper() or None
+    for group, refs in (("v", d.compare), ("x", d.context)):
+        for i, ref in enumerate(refs):
+            if ref.name == name:
+                for p in prefixes:
+                    value = row.get(f"{p}{group}{i}")
+                    if value:
+                        return str(value).upper()
+    return None
+
+
+def _values(d: ReconDefinition, row: dict[str, Any], prefix: str) -> dict[str, str | None]:
+    return {c.name: text(row[f"{prefix}v{i}"]) for i, c in enumerate(d.compare)}
+
+
+def _context(d: ReconDefinition, row: dict[str, Any], prefix: str) -> dict[str, str | None]:
+    return {x.name: text(row[f"{prefix}x{i}"]) for i, x in enumerate(d.context)}
+
+
+def _rule(d: ReconDefinition) -> str:
+    return "keys:" + "+".join(k.name for k in d.keys)
+
+
+def build_candidates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[ExceptionCandidate]:
+    amount_i = _amount_index(d)
+    out = []
+    for row in rows:
+        base = row["_cat"]
+        in_a, in_b = row["n_a"] is not None, row["n_b"] is not None
+        keys = {k.name: row[f"k{i}"] for i, k in enumerate(d.keys)}
+        a_vals = _values(d, row, "a_") if in_a else {}
+        b_vals = _values(d, row, "b_") if in_b else {}
+        diff = [c.name for i, c in enumerate(d.compare) if in_a and in_b and not row[f"eq{i}"]]
+        delta = {
+            c.name: text(row[f"d{i}"])
+            for i, c in enumerate(d.compare)
+            if in_a and in_b and row[f"d{i}"] not in (None, 0)
+        }
+        amount: Decimal | None = None
+        if amount_i is not None:
+            gap = row[f"d{amount_i}"]
+            if d.compare[amount_i].name in diff and gap is not None:
+                amount = abs(gap)
+            else:
+                value = row[f"a_v{amount_i}"] if in_a else row[f"b_v{amount_i}"]
+                amount = abs(value) if value is not None else None
+        rows_n = {"a": row["n_a"] or 0, "b": row["n_b"] or 0}
+        details: dict[str, Any] = {
+            "base_category": base,
+            "is_exclusive_a": in_a and not in_b,
+            "is_exclusive_b": in_b and not in_a,
+            "diff_columns": diff,
+            "a": a_vals,
+            "b": b_vals,
+            "delta": delta,
+            "rows": rows_n,
+            "lines": {"a": row["line_a"], "b": row["line_b"]},
+            "context": _context(d, row, "a_" if in_a else "b_"),
+            "match_rule": _rule(d),
+            "rule_version": d.version,
+        }
+        category = d.category(base)
+        out.append(
+            ExceptionCandidate(
+                exception_id=exception_id(d.name, keys, category),
+                recon=d.name,
+                category=category,
+                keys=keys,
+                fingerprint=fingerprint({"a": a_vals, "b": b_vals, "rows": rows_n}),
+                details=details,
+                severity=severity(amount, 0, d.severity),
+                amount=amount,
+                currency=_currency(d, row, ("a_", "b_")),
+            )
+        )
+    return out
+
+
+def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[ExceptionCandidate]:
+    """One DUPLICATE exception per key that occurs more than once on a non-aggregated side."""
+    groups: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = defaultdict(
+        lambda: {"a": [], "b": []}
+    )
+    for row in rows:
+        key = tuple(row[f"k{i}"] for i in range(len(d.keys)))
+        groups[key][row["_side"]].append(row)
+    amount_i = _amount_index(d)
+    out = []
+    for key, sides in groups.items():
+        dup_a = not d.a.aggregate and len(sides["a"]) > 1
+        dup_b = not d.b.aggregate and len(sides["b"]) > 1
+        base = "DUPLICATE" if dup_a and dup_b else "DUPLICATE_IN_A" if dup_a else "DUPLICATE_IN_B"
+        listed = {
+            s: sorted(
+                (_values(d, r, "") for r in sides[s]), key=lambda v: [str(x) for x in v.values()]
+            )
+            for s in ("a", "b")
+        }
+        keys = dict(zip((k.name for k in d.keys), key, strict=True))
+        rows_n = {s: len(sides[s]) for s in ("a", "b")}
+        amount: Decimal | None = None
+        if amount_i is not None:
+            dup_side = "b" if base == "DUPLICATE_IN_B" else "a"
+            values = [
+                abs(r[f"v{amount_i}"]) for r in sides[dup_side] if r[f"v{amount_i}"] is not None
+            ]
+            amount = max(values) if values else None
+        first = next(iter(sides["a"] or sides["b"]))
+        details = {
+            "base_category": base,
+            "is_exclusive_a": not sides["b"],
+            "is_exclusive_b": not sides["a"],
+            "diff_columns": [],
+            "a": listed["a"][0] if listed["a"] else {},
+            "b": listed["b"][0] if listed["b"] else {},
+            "delta": {},
+            "rows": rows_n,
+            "a_rows": listed["a"][:MAX_DUP_ROWS],
+            "b_rows": listed["b"][:MAX_DUP_ROWS],
+            "lines": {s: sorted(r["_line"] for r in sides[s])[:MAX_DUP_ROWS] for s in ("a", "b")},
+            "context": _context(d, first, ""),
+            "match_rule": _rule(d),
+            "rule_version": d.version,
+        }
+        category = d.category(base)
+        out.append(
+            ExceptionCandidate(
+                exception_id=exception_id(d.name, keys, category),
+                recon=d.name,
+                category=category,
+                keys=keys,
+                fingerprint=fingerprint({"a_rows": listed["a"], "b_rows": listed["b"]}),
+                details=details,
+                severity=severity(amount, 0, d.severity),
+                amount=amount,
+                currency=_currency(d, first, ("",)),
+            )
+        )
+    return out

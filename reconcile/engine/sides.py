@@ -1,0 +1,213 @@
+"""Sides: what the engine accepts (Arrow tables, DuckDB relations, rows, canonical records)
+and the loaders that read CSV, XLSX and Parquet files into Arrow.
+
+Every side table carries a ``_line`` column: the line (CSV, XLSX) or row number (Parquet,
+in-memory rows) that errors and exception details point at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pydantic import BaseModel
+
+from billbridge.errors import ConfigError, ParseError
+from reconcile.definitions import SideSpec
+
+LINE = "_line"
+
+
+@dataclass(frozen=True)
+class Side:
+    """A side's rows as Arrow plus where they came from (for error messages)."""
+
+    table: pa.Table
+    source: str = "<memory>"
+
+
+#: Side, pyarrow Table, duckdb relation, or a sequence of dict rows / pydantic records
+SideInput = Any
+Flatten = Callable[[Sequence[Any]], list[dict[str, Any]]]
+
+
+def _text(value: Any) -> str | None:
+    """Plain text for a cell; Decimal stays exact, floats go through their shortest repr."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date | Decimal | int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # XLSX cells: shortest repr, then exact Decimal in SQL
+    return str(value)
+
+
+def rows_to_table(rows: Sequence[Mapping[str, Any]], *, first_line: int = 1) -> pa.Table:
+    """Rows of scalars as an all-text Arrow table (the engine casts per field kind)."""
+    columns: dict[str, list[str | None]] = {}
+    for row in rows:
+        for name in row:
+            if name != LINE:
+                columns.setdefault(name, [])
+    for name, values in columns.items():
+        values.extend(_text(row.get(name)) for row in rows)
+    data: dict[str, Any] = {n: pa.array(v, pa.string()) for n, v in columns.items()}
+    lines = [
+        (row.get(LINE) if isinstance(row.get(LINE), int) else first_line + i)
+        for i, row in enumerate(rows)
+    ]
+    data[LINE] = pa.array(lines, pa.int64())
+    return pa.table(data)
+
+
+def _with_lines(table: pa.Table, first_line: int) -> pa.Table:
+    if LINE in table.column_names:
+        return table
+    import numpy as np
+
+    return table.append_column(LINE, pa.array(np.arange(first_line, first_line + len(table))))
+
+
+def as_side(value: SideInput) -> Side:
+    """Accept an Arrow table, a DuckDB relation, dict rows or pydantic records."""
+    if isinstance(value, Side):
+        return Side(_with_lines(value.table, 1), value.source)
+    if isinstance(value, pa.Table):
+        return Side(_with_lines(value, 1))
+    if hasattr(value, "to_arrow_table"):  # duckdb.DuckDBPyRelation
+        return Side(_with_lines(value.to_arrow_table(), 1), "<relation>")
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        rows = [r.model_dump(mode="python") if isinstance(r, BaseModel) else r for r in value]
+        if not all(isinstance(r, Mapping) for r in rows):
+            raise TypeError("a side given as a list must hold mappings or pydantic records")
+        return Side(rows_to_table(rows))
+    raise TypeError(f"cannot use {type(value).__name__} as a reconciliation side")
+
+
+# -- file loaders (I/O) -------------------------------------------------------------------
+def detect_format(path: Path, declared: str | None = None) -> str:
+    if declared:
+        return declared
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("csv", "txt", "tsv"):
+        return "csv"
+    if suffix in ("xlsx", "xlsm"):
+        return "xlsx"
+    if suffix in ("parquet", "pq"):
+        return "parquet"
+    raise ConfigError(f"{path}: cannot tell the file format; use .csv, .xlsx or .parquet")
+
+
+def load_file(path: str | Path, fmt: str | None = None, *, sheet: str | None = None) -> Side:
+    """Read one side file. CSV cells stay text (no float guessing); Parquet keeps its types."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"side file not found: {path}")
+    kind = detect_format(path, fmt)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return Side(_with_lines(pq.read_table(path), 1), str(path))
+    if kind == "csv":
+        return Side(_read_csv(path), str(path))
+    return Side(_read_xlsx(path, sheet), str(path))
+
+
+def _read_csv(path: Path) -> pa.Table:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rel = con.read_csv(str(path), header=True, all_varchar=True)
+        table = rel.to_arrow_table()
+    except duckdb.Error as exc:
+        raise ParseError(f"{path}: cannot read CSV: {exc}", file=str(path)) from None
+    finally:
+        con.close()
+    return _with_lines(table, 2)  # line 1 is the header
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = book[sheet] if sheet else book.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise ParseError(f"{path}: the sheet is empty", file=str(path), line=1)
+        names = [
+            str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)
+        ]
+        records = []
+        for line, values in enumerate(rows, start=2):
+            if all(v is None for v in values):
+                continue
+            record: dict[str, Any] = dict(zip(names, values, strict=False))
+            record[LINE] = line
+            records.append(record)
+    except KeyError:
+        raise ConfigError(f"{path}: no sheet named {sheet!r}") from None
+    finally:
+        book.close()
+    if not records:
+        return pa.table(
+            {**{n: pa.array([], pa.string()) for n in names}, LINE: pa.array([], pa.int64())}
+        )
+    return rows_to_table(records)
+
+
+def flatten_record(record: Any) -> dict[str, Any]:
+    """Top-level scalars of a record; Money fields become ``<name>`` and ``<name>_currency``."""
+    data = record.model_dump(mode="python") if isinstance(record, BaseModel) else dict(record)
+    row: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+            row[name], row[f"{name}_currency"] = value["amount"], value["currency"]
+        elif not isinstance(value, dict | list | tuple):
+            row[name] = value
+    return row
+
+
+def load_side(spec: SideSpec, flatten: Flatten | None = None) -> Side:
+    """Load a side declared in a definition, applying its mapping spec when it has one.
+
+    Mapped records are turned into rows by ``flatten`` (a built-in definition's side builder)
+    or, by default, by :func:`flatten_record`.
+    """
+    if not spec.path:
+        raise ConfigError(f"side {spec.label!r} has no path; pass its rows to reconcile()")
+    side = load_file(spec.path, spec.format, sheet=spec.sheet)
+    if not spec.mapping:
+        return side
+    from mappings.engine import apply_spec_rows, try_apply_spec
+    from mappings.loader import load_spec
+
+    mapping = load_spec(spec.mapping)
+    rows = side.table.to_pylist()
+    lines = [f"{side.source}: line {r.pop(LINE)}" for r in rows]
+    if mapping.rows:
+        results = apply_spec_rows(mapping, rows, locations=lines)
+    else:
+        results = [try_apply_spec(mapping, r, where=w) for r, w in zip(rows, lines, strict=True)]
+    for result in results:
+        if result.error is not None:
+            raise result.error
+    values = [r.value for r in results if r.ok and r.value is not None]
+    flat = flatten(values) if flatten else [flatten_record(v) for v in values]
+    return Side(rows_to_table(flat), side.source)

@@ -1,0 +1,141 @@
+"""SQL fragments for the matching engine, built only from validated definitions.
+
+Identifiers are quoted; literals come from typed definition values and are escaped. Amounts
+are DECIMAL(38,10) (exact), never DOUBLE.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from canonical.currencies import MINOR_UNITS
+from reconcile.definitions import CompareSpec, FilterSpec, KeySpec
+
+DEC = "DECIMAL(38,10)"
+NUMERIC_KINDS = ("amount", "number")
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | Decimal):
+        return f"CAST('{value}' AS {DEC})"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def key_expr(spec: KeySpec, column: str) -> str:
+    """Normalised key text; a missing key becomes '' so it still lands in one category."""
+    expr = f"CAST({ident(column)} AS VARCHAR)"
+    if spec.regex:
+        group = 1 if "(" in spec.regex.replace(r"\(", "") else 0
+        expr = f"regexp_extract({expr}, {literal(spec.regex)}, {group})"
+    for step in spec.normalize:
+        if step == "trim":
+            expr = f"trim({expr})"
+        elif step == "casefold":
+            expr = f"lower({expr})"
+        elif step == "strip_leading_zeros":
+            stripped = f"ltrim({expr}, '0')"
+            expr = f"(CASE WHEN {stripped} = '' AND {expr} <> '' THEN '0' ELSE {stripped} END)"
+        elif step == "digits_only":
+            expr = f"regexp_replace({expr}, '[^0-9]', '', 'g')"
+        elif step == "alnum_only":
+            expr = f"regexp_replace({expr}, '[^0-9A-Za-z]', '', 'g')"
+    return f"coalesce({expr}, '')"
+
+
+def value_expr(spec: CompareSpec | None, column: str, source_type: str, kind: str) -> str:
+    """Typed, normalised value of a compared (or context) column."""
+    col = ident(column)
+    is_text = source_type in ("VARCHAR", "STRING")
+    if kind in NUMERIC_KINDS:
+        return f"TRY_CAST(NULLIF(trim({col}), '') AS {DEC})" if is_text else f"CAST({col} AS {DEC})"
+    if kind == "date":
+        return f"TRY_CAST(NULLIF(trim({col}), '') AS DATE)" if is_text else f"CAST({col} AS DATE)"
+    expr = f"CAST({col} AS VARCHAR)"
+    if spec is None or spec.trim:
+        expr = f"trim({expr})"
+    if spec is not None and spec.casefold:
+        expr = f"lower({expr})"
+    return f"NULLIF({expr}, '')"
+
+
+def unparsable(column: str, kind: str) -> str | None:
+    """Predicate for text values that fail to cast, or None when nothing can fail."""
+    col = ident(column)
+    target = DEC if kind in NUMERIC_KINDS else "DATE" if kind == "date" else None
+    if target is None:
+        return None
+    return f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST(trim({col}) AS {target}) IS NULL"
+
+
+def filter_expr(spec: FilterSpec, column: str) -> str:
+    col = f"CAST({ident(column)} AS VARCHAR)"
+    if spec.op == "is_null":
+        return f"NULLIF(trim({col}), '') IS NULL"
+    if spec.op == "not_null":
+        return f"NULLIF(trim({col}), '') IS NOT NULL"
+    if spec.op in ("eq", "ne"):
+        op = "=" if spec.op == "eq" else "IS DISTINCT FROM"
+        return f"trim({col}) {op} {_text_literal(spec.value)}"
+    values = ", ".join(_text_literal(v) for v in spec.value)
+    if spec.op == "not_in":
+        return f"(trim({col}) IS NULL OR trim({col}) NOT IN ({values}))"
+    return f"trim({col}) IN ({values})"
+
+
+def _text_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return literal("true" if value else "false")
+    return literal(str(value))
+
+
+def currency_unit_expr(currency_sql: str) -> str:
+    """Size of one minor unit of the row's currency (0.01 USD, 1 JPY, 0.001 BHD)."""
+    whens = " ".join(
+        f"WHEN '{code}' THEN CAST('{Decimal(1).scaleb(-exp)}' AS {DEC})"
+        for code, exp in sorted(MINOR_UNITS.items())
+        if exp != 2
+    )
+    return f"(CASE upper({currency_sql}) {whens} ELSE CAST('0.01' AS {DEC}) END)"
+
+
+def equal_expr(spec: CompareSpec, a: str, b: str, currency_sql: str | None) -> str:
+    """Within tolerance: |a−b| ≤ abs + pct/100×|b| (+ minor units); null equals null."""
+    if spec.kind in NUMERIC_KINDS:
+        tol = []
+        if spec.abs:
+            tol.append(literal(spec.abs))
+        if spec.pct:
+            tol.append(f"{literal(spec.pct / 100)} * abs({b})")
+        if spec.minor_units and currency_sql:
+            tol.append(f"{spec.minor_units} * {currency_unit_expr(currency_sql)}")
+        pred = f"abs({a} - {b}) <= {' + '.join(tol)}" if tol else f"{a} = {b}"
+    elif spec.kind == "date" and spec.days:
+        pred = f"abs(date_diff('day', {a}, {b})) <= {spec.days}"
+    else:
+        pred = f"{a} = {b}"
+    return (
+        f"(CASE WHEN {a} IS NULL OR {b} IS NULL THEN {a} IS NULL AND {b} IS NULL ELSE {pred} END)"
+    )
+
+
+def delta_expr(spec: CompareSpec, a: str, b: str) -> str | None:
+    if spec.kind in NUMERIC_KINDS:
+        return f"({a} - {b})"
+    if spec.kind == "date":
+        return f"date_diff('day', {b}, {a})"
+    return None
+
+
+def aggregate_fn(spec: CompareSpec) -> str:
+    if spec.aggregate:
+        return "any_value" if spec.aggregate == "any" else spec.aggregate
+    return "sum" if spec.kind in NUMERIC_KINDS else "min"

@@ -1,0 +1,115 @@
+"""Run summary in datacompy's JSON layout (row_summary, mismatch_stats.stats[])."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import duckdb
+
+from reconcile.definitions import ReconDefinition
+from reconcile.engine.build import text
+from reconcile.engine.result import ExceptionCandidate
+from reconcile.engine.sql import NUMERIC_KINDS
+
+DUP_BASES = ("DUPLICATE", "DUPLICATE_IN_A", "DUPLICATE_IN_B")
+
+
+def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    row = con.execute(query).fetchone()
+    assert row is not None  # aggregate queries always return a row
+    return tuple(row)
+
+
+def summarize(
+    con: duckdb.DuckDBPyConnection, d: ReconDefinition, candidates: list[ExceptionCandidate]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    both = "n_a IS NOT NULL AND n_b IS NOT NULL"
+    parts = [
+        "count(*) FILTER (WHERE _cat = 'MATCHED' AND NOT _exact)",
+        "count(*) FILTER (WHERE _cat = 'MATCHED' AND (n_a > 1 OR n_b > 1))",
+    ]
+    for i, c in enumerate(d.compare):
+        parts.append(f"count(*) FILTER (WHERE {both} AND NOT eq{i})")
+        parts.append(
+            f"max(abs(d{i})) FILTER (WHERE {both})"
+            if c.kind in (*NUMERIC_KINDS, "date")
+            else "NULL"
+        )
+        parts.append(f"count(*) FILTER (WHERE {both} AND ((a_v{i} IS NULL) <> (b_v{i} IS NULL)))")
+    stats_row = _one(con, f"SELECT {', '.join(parts)} FROM _cls")
+    rows_a, rows_b = _one(con, "SELECT (SELECT count(*) FROM n_a), (SELECT count(*) FROM n_b)")
+
+    base = Counter(c.details["base_category"] for c in candidates)
+    dup_keys = dict.fromkeys("ab", 0)
+    dup_extra = dict.fromkeys("ab", 0)
+    for exc in candidates:
+        if exc.details["base_category"] in DUP_BASES:
+            for s in "ab":
+                n = exc.details["rows"][s]
+                dup_keys[s] += 1 if n else 0
+                dup_extra[s] += max(n - 1, 0)
+    distinct_a = _distinct(con, d, "a", rows_a, dup_extra["a"])
+    common = distinct_a - dup_keys["a"] - base["MISSING_IN_B"]
+    unequal = sum(base[k] for k in base if k.endswith("_MISMATCH") or k == "MANY_TO_ONE")
+    within, many_matched = int(stats_row[0]), int(stats_row[1])
+
+    stats = []
+    for i, c in enumerate(d.compare):
+        unequal_cnt, max_diff, null_diff = stats_row[2 + 3 * i : 5 + 3 * i]
+        stats.append(
+            {
+                "column": c.name,
+                "column_a": c.col("a"),
+                "column_b": c.col("b"),
+                "dtype1": c.kind,
+                "dtype2": c.kind,
+                "unequal_cnt": int(unequal_cnt),
+                "max_diff": text(max_diff) if max_diff is not None else "0",
+                "null_diff": int(null_diff),
+                "abs_tol": text(c.abs),
+                "rel_tol": text(c.pct / 100),
+                "minor_units_tol": c.minor_units,
+                "days_tol": c.days,
+            }
+        )
+    summary = {
+        "recon": d.name,
+        "rule_version": d.version,
+        "df1_name": d.a.label,
+        "df2_name": d.b.label,
+        "join_columns": [k.name for k in d.keys],
+        "row_summary": {
+            "df1_rows": rows_a,
+            "df2_rows": rows_b,
+            "common_rows": common,
+            "df1_unique": base["MISSING_IN_B"],
+            "df2_unique": base["MISSING_IN_A"],
+            "unequal_rows": unequal,
+            "equal_rows": common - unequal,
+            "matched_within_tolerance": within,
+            "many_to_one_matched": many_matched,
+            "has_duplicates": bool(sum(base[k] for k in DUP_BASES)),
+            "duplicate_keys": sum(base[k] for k in DUP_BASES),
+            "abs_tol": {c.name: text(c.abs) for c in d.compare},
+            "rel_tol": {c.name: text(c.pct / 100) for c in d.compare},
+        },
+        "mismatch_stats": {"stats": stats, "has_samples": False},
+        "exceptions_by_category": dict(sorted(Counter(c.category for c in candidates).items())),
+    }
+    counts = {
+        "MATCHED": common - unequal,
+        "MATCHED_WITHIN_TOLERANCE": within,
+        **dict(sorted(base.items())),
+    }
+    return summary, counts
+
+
+def _distinct(
+    con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, rows: int, dup_extra: int
+) -> int:
+    """Distinct keys on a side: rows minus duplicate extras, or counted when aggregated."""
+    if not getattr(d, side).aggregate:
+        return int(rows) - dup_extra
+    keys = ", ".join(f"k{i}" for i in range(len(d.keys)))
+    return int(_one(con, f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM n_{side})")[0])
