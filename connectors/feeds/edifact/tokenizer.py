@@ -1,0 +1,175 @@
+"""UN/EDIFACT tokenizer: UNA service characters, release character, wrapped lines.
+
+pydifact fails on UNG groups and on files wrapped at a fixed width, so we tokenize
+ourselves. Line breaks carry no meaning in EDIFACT (unless UNA makes one the terminator),
+so they are removed before tokenising; that both unwraps fixed-width files and drops the
+CR/LF many senders put after each terminator. Positions map back to original lines.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from billbridge.errors import ParseError
+
+_BOM = b"\xef\xbb\xbf"
+_TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
+
+
+@dataclass(frozen=True)
+class ServiceChars:
+    component: str = ":"
+    element: str = "+"
+    decimal: str = "."
+    release: str | None = "?"
+    segment: str = "'"
+
+
+@dataclass(frozen=True)
+class Segment:
+    tag: str
+    elements: tuple[tuple[str, ...], ...]  # elements[0] is the first data element
+    index: int
+    line: int
+    offset: int  # character offset in the decoded file
+    raw: str
+
+    def el(self, pos: int, comp: int = 1) -> str:
+        """Data element ``pos`` (1-based), component ``comp`` (1-based); "" when absent."""
+        if 1 <= pos <= len(self.elements):
+            parts = self.elements[pos - 1]
+            if 1 <= comp <= len(parts):
+                return parts[comp - 1].strip()
+        return ""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    chars: ServiceChars
+    segments: tuple[Segment, ...]
+    encoding: str
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    body = data[len(_BOM) :] if data.startswith(_BOM) else data
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return body.decode("latin-1"), "latin-1"
+
+
+def _service_chars(text: str, file_name: str) -> tuple[ServiceChars, int]:
+    if not text.startswith("UNA"):
+        return ServiceChars(), 0
+    if len(text) < 9:
+        raise ParseError("truncated UNA", file=file_name, line=1, expected="UNA and 6 characters")
+    comp, elem, dec, rel, term = text[3], text[4], text[5], text[6], text[8]
+    chars = ServiceChars(comp, elem, dec, None if rel == " " else rel, term)
+    if len({comp, elem, term}) != 3 or any(c.isalnum() for c in (comp, elem, term)):
+        raise ParseError(
+            f"UNA declares unusable separators {text[3:9]!r}",
+            file=file_name,
+            line=1,
+            expected="distinct non-alphanumeric separators",
+        )
+    return chars, 9
+
+
+def tokenize(data: bytes, *, file_name: str) -> Tokens:
+    text, encoding = decode(data)
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    chars, skip = _service_chars(stripped, file_name)
+    keep_newlines = chars.segment in "\r\n"
+    # map positions in the unwrapped text back to original lines/offsets
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    removed: list[int] = []
+    pieces: list[str] = []
+    last = lead + skip
+    if not keep_newlines:
+        for m in re.finditer(r"[\r\n]", text[last:]):
+            pos = last + m.start()
+            pieces.append(text[last:pos])
+            removed.append(pos)
+            last = pos + 1
+    pieces.append(text[last:])
+    body = "".join(pieces)
+    origin = lead + skip
+
+    def where(idx: int) -> tuple[int, int]:
+        # index in body -> original offset: add the removed characters before it
+        offset = origin + idx
+        k = 0
+        while True:
+            nk = bisect.bisect_right(removed, offset)
+            if nk == k:
+                break
+            offset += nk - k
+            k = nk
+        return bisect.bisect_right(newlines, offset - 1) + 1, offset
+
+    segments: list[Segment] = []
+    rel, term, elem, comp = chars.release, chars.segment, chars.element, chars.component
+    elements: list[tuple[str, ...]] = []
+    comps: list[str] = []
+    buf: list[str] = []
+    seg_start = 0
+    i, n = 0, len(body)
+    while i < n:
+        ch = body[i]
+        if rel is not None and ch == rel and i + 1 < n:
+            buf.append(body[i + 1])
+            i += 2
+            continue
+        if ch == comp:
+            comps.append("".join(buf))
+            buf = []
+        elif ch == elem:
+            comps.append("".join(buf))
+            elements.append(tuple(comps))
+            comps, buf = [], []
+        elif ch == term:
+            comps.append("".join(buf))
+            elements.append(tuple(comps))
+            _emit(segments, elements, body, seg_start, i, where, file_name)
+            elements, comps, buf = [], [], []
+            seg_start = i + 1
+        else:
+            buf.append(ch)
+        i += 1
+    if buf or comps or elements:
+        comps.append("".join(buf))
+        elements.append(tuple(comps))
+        _emit(segments, elements, body, seg_start, n, where, file_name)
+    return Tokens(chars, tuple(segments), encoding)
+
+
+def _emit(
+    segments: list[Segment],
+    elements: list[tuple[str, ...]],
+    body: str,
+    start: int,
+    end: int,
+    where: Callable[[int], tuple[int, int]],
+    file_name: str,
+) -> None:
+    raw = body[start:end].strip()
+    if not raw:
+        return
+    first = elements[0]
+    tag = first[0].strip() if first else ""
+    pad = len(body[start:end]) - len(body[start:end].lstrip())
+    line, offset = where(start + pad)
+    if not _TAG.fullmatch(tag):
+        raise ParseError(
+            f"{tag[:10]!r} is not an EDIFACT segment tag",
+            file=file_name,
+            line=line,
+            segment=len(segments) + 1,
+            expected="a 3-letter segment tag",
+        )
+    # the tag's own components (e.g. qualifiers in UNH) are not data elements
+    segments.append(Segment(tag, tuple(elements[1:]), len(segments) + 1, line, offset, raw))
