@@ -21,7 +21,7 @@ class CurrencyMismatchError(ValueError):
 
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     """Convert text, int or Decimal to a finite Decimal. Floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise TypeError(f"{field}: float is not allowed for money, pass a str or Decimal")
     if isinstance(value, Decimal):
         result = value
@@ -66,7 +66,7 @@ class Money(BaseModel):
             raise TypeError("currency must be an ISO 4217 code")
         return normalize_currency(value)
 
-    @field_serializer("amount")
+    @field_serializer("amount", when_used="json")
     def _amount_as_text(self, amount: Decimal) -> str:
         return str(amount)
 
@@ -107,9 +107,7 @@ class Money(BaseModel):
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
-            raise CurrencyMismatchError(
-                f"cannot combine {self.currency} with {other.currency}"
-            )
+            raise CurrencyMismatchError(f"cannot combine {self.currency} with {other.currency}")
         return other
 
     def __add__(self, other: object) -> Money:

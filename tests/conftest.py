@@ -28,7 +28,7 @@ def _pg_unreachable() -> str | None:
 
         with psycopg.connect(PG_URL, connect_timeout=3):
             return None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means "skip the PostgreSQL half"
         return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
 
 

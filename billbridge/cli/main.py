@@ -1,1 +1,105 @@
-def app() -> None: ...
+"""The ``billbridge`` command. Errors print as one line and exit non-zero; ``--debug``
+shows the traceback."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+
+import typer
+
+from billbridge import __version__, logs
+from billbridge.cli.config_cmd import app as config_app
+from billbridge.errors import BillbridgeError
+
+app = typer.Typer(
+    name="billbridge",
+    help="ERP integration and reconciliation for billing and AR teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+#: (module, attribute, name, help) of sub-command groups, imported at start-up
+_GROUPS: list[tuple[str, str, str, str]] = [
+    ("billbridge.cli.connectors_cmd", "app", "connectors", "Check and read connections."),
+    ("connectors.feeds.cli", "app", "feeds", "Parse and import bank and EDI files."),
+    ("mappings.cli", "app", "mappings", "Validate, preview and diff mapping specs."),
+    ("sync.cli", "app", "sync", "Plan and apply contract changes into billing."),
+    ("reconcile.cli", "app", "reconcile", "Run reconciliations and compare files."),
+    ("reconcile.exceptions_cli", "app", "exceptions", "Work the exception queue."),
+    ("billbridge.cli.report_cmd", "app", "report", "Render and send exception reports."),
+    ("uat.cli", "app", "uat", "UAT validation for ERP and billing migrations."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"billbridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    log_format: str = typer.Option(
+        "auto", "--log-format", envvar="BILLBRIDGE_LOG_FORMAT", help="auto, json or console."
+    ),
+    log_level: str = typer.Option("WARNING", "--log-level", envvar="BILLBRIDGE_LOG_LEVEL"),
+) -> None:
+    logs.configure(fmt=log_format, level=log_level)
+
+
+app.add_typer(config_app, name="config", help="Validate the config file, print its schema.")
+
+
+def _register_groups() -> None:
+    for module, attr, name, help_text in _GROUPS:
+        try:
+            sub = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue  # that part of the product is not installed in this build
+            raise
+        app.add_typer(sub, name=name, help=help_text)
+
+
+def _register_commands() -> None:
+    from billbridge.cli.demo_cmd import demo
+
+    app.command("demo", help="Run the end-to-end demo on the bundled sample data.")(demo)
+    try:
+        from sync.cli import serve
+    except ImportError:
+        return
+    app.command("serve", help="Run scheduled jobs (APScheduler) until stopped.")(serve)
+
+
+_register_groups()
+_register_commands()
+
+
+def run() -> None:
+    """Console entry point: one clear line per error, the traceback only with --debug."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app()  # standalone: usage errors and typer.Exit become exit codes via SystemExit
+    except BillbridgeError as exc:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if debug:
+            traceback.print_exc()
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {logs.scrub_text(str(exc))} "
+            "(run with --debug for the traceback)",
+            err=True,
+        )
+        sys.exit(1)

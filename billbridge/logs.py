@@ -1,0 +1,149 @@
+"""structlog configuration: JSON in production, readable in a terminal, secrets redacted.
+
+Redaction works on keys (a deny-list plus schema-marked secret fields) and on values (every
+secret value the config loader resolved, replaced wherever it appears, including inside
+formatted exception text). Bank account numbers are masked to their last four digits.
+Tracebacks are rendered without local variables: frame locals carry tokens and payloads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+from pydantic import SecretStr
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "***"
+
+SECRET_KEYS = {
+    "authorization",
+    "password",
+    "client_secret",
+    "consumer_secret",
+    "token_secret",
+    "security_token",
+    "private_key",
+    "privatekey",
+    "access_token",
+    "refresh_token",
+    "tokenpassport",
+    "signature",
+    "api_key",
+    "secret",
+    "session_id",
+}
+#: keys whose values are bank account or routing numbers: keep the last four digits
+ACCOUNT_KEYS = {
+    "account_number",
+    "bank_account",
+    "payer_account",
+    "routing_number",
+    "iban",
+    "counterparty_account",
+    "micr",
+}
+
+_lock = threading.Lock()
+_secret_values: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
+_ACCOUNT_IN_TEXT = re.compile(r"\b(?:[A-Z]{2}\d{2}[A-Z0-9]{8,30}|\d{8,17})\b")
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Remember a loaded secret so its value is scrubbed from every log line."""
+    global _secret_pattern
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not raw or len(raw) < 4:  # too short to redact without mangling ordinary text
+        return
+    with _lock:
+        _secret_values.add(raw)
+        ordered = sorted(_secret_values, key=len, reverse=True)
+        _secret_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+def register_secret_keys(keys: Iterable[str]) -> None:
+    SECRET_KEYS.update(k.lower() for k in keys)
+
+
+def clear_secrets() -> None:
+    global _secret_pattern
+    with _lock:
+        _secret_values.clear()
+        _secret_pattern = None
+
+
+def mask_account(value: str) -> str:
+    digits = re.sub(r"\s", "", value)
+    return "*" * max(len(digits) - 4, 0) + digits[-4:] if len(digits) > 4 else "****"
+
+
+def scrub_text(text: str) -> str:
+    pattern = _secret_pattern
+    return pattern.sub(REDACTED, text) if pattern is not None else text
+
+
+def _scrub(value: Any, key: str | None = None) -> Any:
+    if key is not None:
+        lowered = key.lower()
+        if lowered in SECRET_KEYS or lowered.endswith(("_secret", "_password", "_token")):
+            return REDACTED
+        if lowered in ACCOUNT_KEYS and isinstance(value, str | int):
+            return mask_account(str(value))
+    if isinstance(value, SecretStr):
+        return REDACTED
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, MutableMapping):
+        return {k: _scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return (
+            type(value)(_scrub(v) for v in value)
+            if not isinstance(value, set)
+            else [_scrub(v) for v in value]
+        )
+    if isinstance(value, BaseException):
+        return scrub_text(f"{type(value).__name__}: {value}")
+    return value
+
+
+def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Processor: runs after exception formatting, immediately before the renderer."""
+    return {k: _scrub(v, k) for k, v in event_dict.items()}
+
+
+def configure(*, fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
+    """Configure structlog once per process. ``fmt``: auto (console on a TTY), json, console."""
+    out = stream or sys.stderr
+    if fmt == "auto":
+        fmt = "console" if hasattr(out, "isatty") and out.isatty() else "json"
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Processor
+    if fmt == "json":
+        exc: Processor = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        exc = structlog.processors.format_exc_info
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False,
+            exception_formatter=structlog.dev.plain_traceback,
+        )
+    structlog.configure(
+        processors=[*shared, exc, redact, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )

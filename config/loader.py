@@ -1,0 +1,367 @@
+"""Load and validate the config file, reporting every problem at once with file:line:column.
+
+Secrets are never written inline: a secret field holds a reference ``{secret: NAME}``,
+resolved from the environment variable NAME, then from the file NAME in the secrets
+directory. Resolved values are registered with the log redaction processor.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from billbridge import logs
+from billbridge.errors import ConfigError
+from config.model import (
+    CONNECTION_TYPES,
+    NIGHTLY_TYPE,
+    SECTION_TYPES,
+    BillbridgeConfig,
+)
+from config.yaml_positions import Path as KeyPath
+from config.yaml_positions import Position, load_with_positions, position_of
+
+
+class RuntimeEnv(BaseSettings):
+    """Process-level overrides from the environment (prefix BILLBRIDGE_)."""
+
+    model_config = SettingsConfigDict(env_prefix="BILLBRIDGE_", extra="ignore")
+
+    config: str | None = None
+    state_url: str | None = None
+    secrets_dir: str | None = None
+    log_format: str | None = None
+    log_level: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}"
+        field = f" {self.path}:" if self.path else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ConfigProblems(ConfigError):
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _dotted(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _import(spec: tuple[str, str]) -> type[BaseModel] | None:
+    module, name = spec
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+
+
+class _Collector:
+    def __init__(self, file: str, positions: dict[KeyPath, Position]) -> None:
+        self.file = file
+        self.positions = positions
+        self.problems: list[ConfigProblem] = []
+
+    def add(self, path: KeyPath, message: str, *, at_value: bool = False) -> None:
+        value_pos = self.positions.get(tuple(path)) if at_value else None
+        pos = value_pos or position_of(self.positions, path)
+        self.problems.append(
+            ConfigProblem(
+                self.file,
+                pos.line if pos else None,
+                pos.column if pos else None,
+                _dotted(path),
+                message,
+            )
+        )
+
+    def from_validation(
+        self, err: ValidationError, prefix: KeyPath, model: type[BaseModel], data: Any
+    ) -> None:
+        for item in err.errors():
+            loc = tuple(
+                p
+                for p in item["loc"]
+                if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))
+            )
+            path = (*prefix, *loc)
+            kind = item["type"]
+            if kind == "extra_forbidden":
+                parent_fields = _fields_at(model, loc[:-1])
+                hint = difflib.get_close_matches(str(loc[-1]), parent_fields, n=1)
+                msg = f"unknown key {loc[-1]!r}"
+                if hint:
+                    msg += f" (did you mean {hint[0]!r}?)"
+            elif kind == "missing":
+                msg = "required field is missing"
+            else:
+                got = item.get("input")
+                shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+                msg = f"{item['msg']}{shown}"
+                self.add(path, msg, at_value=True)
+                continue
+            self.add(path, msg)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            continue
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        current = ann if isinstance(ann, type) else getattr(ann, "__args__", (None,))[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _secret_fields(model: type[BaseModel]) -> set[str]:
+    names = set()
+    for name, field in model.model_fields.items():
+        text = str(field.annotation)
+        if "SecretStr" in text:
+            names.add(name)
+    return names
+
+
+def _resolve_secrets(node: Any, path: KeyPath, secrets_dir: Path | None, sink: _Collector) -> Any:
+    """Replace every ``{secret: NAME}`` with the secret's value (as text)."""
+    if isinstance(node, dict):
+        if set(node) == {"secret"}:
+            name = str(node["secret"])
+            value = os.environ.get(name)
+            if value is None and secrets_dir is not None and (secrets_dir / name).is_file():
+                value = (secrets_dir / name).read_text().strip()
+            if value is None:
+                sink.add(
+                    path,
+                    f"secret {name!r} is not set (environment variable or file "
+                    f"in the secrets directory)",
+                )
+                return None
+            logs.register_secret(value)
+            return SecretStr(value)
+        return {k: _resolve_secrets(v, (*path, k), secrets_dir, sink) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_secrets(v, (*path, i), secrets_dir, sink) for i, v in enumerate(node)]
+    return node
+
+
+def _check_inline_secrets(
+    raw: dict[str, Any], model: type[BaseModel], path: KeyPath, sink: _Collector
+) -> None:
+    for name in _secret_fields(model):
+        value = raw.get(name)
+        if isinstance(value, str):
+            sink.add(
+                (*path, name),
+                "secrets must not be written inline; use {secret: ENV_VAR_NAME}",
+                at_value=True,
+            )
+
+
+def validate_config_file(
+    path: str | os.PathLike[str], *, env: RuntimeEnv | None = None
+) -> tuple[BillbridgeConfig | None, list[ConfigProblem]]:
+    """Validate ``path``; return the config (None on problems) and every problem found."""
+    env = env or RuntimeEnv()
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [ConfigProblem(file, None, None, "", f"cannot read: {exc.strerror}")]
+    try:
+        data, positions = load_with_positions(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [
+            ConfigProblem(
+                file,
+                mark.line + 1 if mark else None,
+                mark.column + 1 if mark else None,
+                "",
+                f"{problem}",
+            )
+        ]
+    sink = _Collector(file, positions)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        sink.add((), "the config file must be a mapping of sections")
+        return None, sink.problems
+
+    secrets_dir = env.secrets_dir or data.get("secrets_dir")
+    sdir = Path(secrets_dir) if secrets_dir else None
+    if env.state_url:
+        data.setdefault("state", {})
+        if isinstance(data["state"], dict):
+            data["state"]["url"] = env.state_url
+
+    # inline secrets in the SMTP section
+    smtp = (
+        (data.get("reports") or {}).get("smtp") if isinstance(data.get("reports"), dict) else None
+    )
+    if isinstance(smtp, dict) and isinstance(smtp.get("password"), str):
+        sink.add(
+            ("reports", "smtp", "password"),
+            "secrets must not be written inline; use {secret: ENV_VAR_NAME}",
+            at_value=True,
+        )
+    resolved = _resolve_secrets(data, (), sdir, sink)
+
+    config: BillbridgeConfig | None = None
+    try:
+        config = BillbridgeConfig.model_validate(resolved)
+    except ValidationError as err:
+        sink.from_validation(err, (), BillbridgeConfig, resolved)
+
+    _validate_connections(data, resolved, sink)
+    _validate_sections(resolved, sink)
+    if sink.problems:
+        return None, sink.problems
+    return config, []
+
+
+def _validate_connections(raw: dict[str, Any], resolved: dict[str, Any], sink: _Collector) -> None:
+    conns = resolved.get("connections") or {}
+    if not isinstance(conns, dict):
+        return
+    for name, conn in conns.items():
+        path: KeyPath = ("connections", name)
+        if not isinstance(conn, dict):
+            sink.add(path, "a connection must be a mapping")
+            continue
+        system = conn.get("system")
+        if system not in CONNECTION_TYPES:
+            hint = difflib.get_close_matches(str(system), list(CONNECTION_TYPES), n=1)
+            sink.add(
+                (*path, "system"),
+                f"unknown system {system!r}; expected one of "
+                f"{sorted(CONNECTION_TYPES)}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+            )
+            continue
+        model = _import(CONNECTION_TYPES[system])
+        if model is None:
+            sink.add((*path, "system"), f"the {system} connector is not installed")
+            continue
+        _check_inline_secrets(raw["connections"][name], model, path, sink)
+        try:
+            model.model_validate(conn)
+        except ValidationError as err:
+            sink.from_validation(err, path, model, conn)
+
+
+def _validate_sections(resolved: dict[str, Any], sink: _Collector) -> None:
+    for section, spec in SECTION_TYPES.items():
+        entries = resolved.get(section) or {}
+        if not isinstance(entries, dict) or not entries:
+            continue
+        model = _import(spec)
+        if model is None:
+            continue
+        for name, entry in entries.items():
+            payload = dict(entry) if isinstance(entry, dict) else entry
+            if isinstance(payload, dict) and "name" in model.model_fields:
+                payload.setdefault("name", name)
+            try:
+                model.model_validate(payload)
+            except ValidationError as err:
+                sink.from_validation(err, (section, name), model, payload)
+    nightly = resolved.get("nightly")
+    model = _import(NIGHTLY_TYPE)
+    if nightly is not None and model is not None:
+        try:
+            model.model_validate(nightly)
+        except ValidationError as err:
+            sink.from_validation(err, ("nightly",), model, nightly)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> BillbridgeConfig:
+    """Load the config named by ``path`` or BILLBRIDGE_CONFIG; defaults when neither is set."""
+    env = RuntimeEnv()
+    chosen = path or env.config
+    if chosen is None:
+        cfg = BillbridgeConfig()
+        if env.state_url:
+            cfg = cfg.model_copy(
+                update={"state": cfg.state.model_copy(update={"url": env.state_url})}
+            )
+        return cfg
+    config, problems = validate_config_file(chosen, env=env)
+    if problems:
+        raise ConfigProblems(problems)
+    assert config is not None
+    return config
+
+
+def typed_section(config: BillbridgeConfig, section: str, name: str) -> BaseModel:
+    """A validated entry of a dict-valued section (jobs, schedules) or a connection."""
+    if section == "connections":
+        raw = config.connections[name]
+        model = _import(CONNECTION_TYPES[raw["system"]])
+    else:
+        raw = getattr(config, section)[name]
+        model = _import(SECTION_TYPES[section])
+        if isinstance(raw, dict) and model is not None and "name" in model.model_fields:
+            raw = {"name": name, **raw}
+    if model is None:
+        raise ConfigError(f"{section}.{name}: its settings type is not installed")
+    return model.model_validate(raw)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the config file, with every installed connection type."""
+    schema = BillbridgeConfig.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    variants = []
+    for system, spec in CONNECTION_TYPES.items():
+        model = _import(spec)
+        if model is None:
+            continue
+        sub = model.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(sub.pop("$defs", {}))
+        defs[model.__name__] = sub
+        variants.append({"$ref": f"#/$defs/{model.__name__}"})
+        del system
+    if variants:
+        schema["properties"]["connections"]["additionalProperties"] = {"oneOf": variants}
+    for section, spec in SECTION_TYPES.items():
+        model = _import(spec)
+        if model is not None:
+            sub = model.model_json_schema(ref_template="#/$defs/{model}")
+            defs.update(sub.pop("$defs", {}))
+            defs[model.__name__] = sub
+            schema["properties"][section]["additionalProperties"] = {
+                "$ref": f"#/$defs/{model.__name__}"
+            }
+    return schema

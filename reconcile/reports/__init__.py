@@ -1,0 +1,18 @@
+"""Exception reports: HTML e-mail body, XLSX workbook, CSV, delivered by SMTP or as .eml."""
+
+from reconcile.reports.mail import build_message, deliver
+from reconcile.reports.model import AGE_BUCKETS, ReconSection, Report, ReportItem
+from reconcile.reports.render import render_csv, render_html, render_xlsx, write_report_files
+
+__all__ = [
+    "AGE_BUCKETS",
+    "ReconSection",
+    "Report",
+    "ReportItem",
+    "build_message",
+    "deliver",
+    "render_csv",
+    "render_html",
+    "render_xlsx",
+    "write_report_files",
+]

@@ -1,0 +1,105 @@
+"""What an exception report holds, independent of how it is rendered."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Exception aging buckets (days since first seen) used by the AR digest.
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-2", 0, 2),
+    ("3-7", 3, 7),
+    ("8-30", 8, 30),
+    ("over 30", 31, None),
+)
+
+
+class ReportItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    exception_id: str
+    recon: str
+    category: str
+    keys: dict[str, Any]
+    description: str = ""
+    amount: Decimal | None = None
+    currency: str | None = None
+    severity: str = "low"
+    run_state: str = "NEW"  # NEW, STILL_OPEN, CHANGED, REOPENED, RESOLVED_BY_DATA
+    status: str = "OPEN"
+    age_days: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    owner: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key_text(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in sorted(self.keys.items()))
+
+
+class ReconSection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    title: str
+    items: list[ReportItem] = Field(default_factory=list)
+    resolved: list[ReportItem] = Field(default_factory=list)
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def open_items(self) -> list[ReportItem]:
+        return [i for i in self.items if i.run_state != "RESOLVED_BY_DATA"]
+
+    @property
+    def new_items(self) -> list[ReportItem]:
+        return [i for i in self.items if i.run_state in ("NEW", "REOPENED")]
+
+    def oldest(self, n: int = 10) -> list[ReportItem]:
+        return sorted(self.open_items, key=lambda i: (-i.age_days, i.exception_id))[:n]
+
+    def counts_by_category(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for item in self.open_items:
+            counts[item.category] += 1
+        return dict(sorted(counts.items()))
+
+    def aging(self) -> list[dict[str, Any]]:
+        """Per bucket: count and amount totals per currency (never summed across them)."""
+        rows = []
+        for label, low, high in AGE_BUCKETS:
+            inside = [
+                i
+                for i in self.open_items
+                if i.age_days >= low and (high is None or i.age_days <= high)
+            ]
+            totals: dict[str, Decimal] = defaultdict(Decimal)
+            for item in inside:
+                if item.amount is not None and item.currency:
+                    totals[item.currency] += abs(item.amount)
+            rows.append(
+                {"bucket": label, "count": len(inside), "totals": dict(sorted(totals.items()))}
+            )
+        return rows
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    generated_at: datetime
+    run_id: str | None = None
+    sections: list[ReconSection] = Field(default_factory=list)
+    dead_letters: list[ReportItem] = Field(default_factory=list)
+
+    @property
+    def new_count(self) -> int:
+        return sum(len(s.new_items) for s in self.sections)
+
+    @property
+    def open_count(self) -> int:
+        return sum(len(s.open_items) for s in self.sections)

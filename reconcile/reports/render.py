@@ -1,0 +1,138 @@
+"""Render a report as HTML (Jinja2, autoescaped), an XLSX workbook and CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from reconcile.reports.model import Report, ReportItem
+
+_env = Environment(
+    loader=PackageLoader("reconcile.reports", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+COLUMNS: tuple[str, ...] = (
+    "exception_id",
+    "run_state",
+    "status",
+    "category",
+    "record",
+    "description",
+    "amount",
+    "currency",
+    "severity",
+    "age_days",
+    "first_seen",
+    "last_seen",
+    "owner",
+)
+
+
+def render_html(report: Report) -> str:
+    return _env.get_template("report.html.j2").render(report=report)
+
+
+def _row(item: ReportItem) -> list[Any]:
+    return [
+        item.exception_id,
+        item.run_state,
+        item.status,
+        item.category,
+        item.key_text,
+        item.description,
+        item.amount,
+        item.currency or "",
+        item.severity,
+        item.age_days,
+        item.first_seen.strftime("%Y-%m-%d %H:%M") if item.first_seen else "",
+        item.last_seen.strftime("%Y-%m-%d %H:%M") if item.last_seen else "",
+        item.owner or "",
+    ]
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = "".join(c for c in name if c not in "[]:*?/\\")[:31] or "sheet"
+    candidate, n = base, 2
+    while candidate.lower() in used:
+        suffix = f" ({n})"
+        candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def render_xlsx(report: Report) -> bytes:
+    """A sheet per reconciliation: typed numbers, filters, frozen header row."""
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
+    money = book.add_format({"num_format": "#,##0.00"})
+    used: set[str] = set()
+
+    summary = book.add_worksheet(_sheet_name("Summary", used))
+    headers = ["reconciliation", "open", "new", "resolved since last run"]
+    summary.write_row(0, 0, headers, bold)
+    for r, section in enumerate(report.sections, start=1):
+        summary.write_string(r, 0, section.title)
+        summary.write_number(r, 1, len(section.open_items))
+        summary.write_number(r, 2, len(section.new_items))
+        summary.write_number(r, 3, len(section.resolved))
+    summary.freeze_panes(1, 0)
+    summary.set_column(0, 0, 40)
+
+    sheets = [(s.title, s.items) for s in report.sections]
+    if report.dead_letters:
+        sheets.append(("Dead-lettered writes", report.dead_letters))
+    for title, items in sheets:
+        sheet = book.add_worksheet(_sheet_name(title, used))
+        sheet.write_row(0, 0, COLUMNS, bold)
+        for r, item in enumerate(items, start=1):
+            for c, value in enumerate(_row(item)):
+                if isinstance(value, Decimal):
+                    # Excel holds doubles; cents survive, and the text column keeps exactness
+                    sheet.write_number(r, c, float(value), money)
+                elif isinstance(value, int):
+                    sheet.write_number(r, c, value)
+                elif value is None:
+                    sheet.write_blank(r, c, None)
+                else:
+                    sheet.write_string(r, c, str(value))
+        sheet.autofilter(0, 0, max(len(items), 1), len(COLUMNS) - 1)
+        sheet.freeze_panes(1, 0)
+        sheet.set_column(0, 0, 18)
+        sheet.set_column(3, 5, 30)
+    book.close()
+    return buf.getvalue()
+
+
+def render_csv(items: list[ReportItem]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for item in items:
+        writer.writerow(["" if v is None else str(v) for v in _row(item)])
+    return out.getvalue()
+
+
+def write_report_files(report: Report, out_dir: Path, *, csv_files: bool = False) -> list[Path]:
+    """Write report.html and exceptions.xlsx (and a CSV per section) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = out_dir / "report.html"
+    html.write_text(render_html(report), encoding="utf-8")
+    xlsx = out_dir / "exceptions.xlsx"
+    xlsx.write_bytes(render_xlsx(report))
+    written = [html, xlsx]
+    if csv_files:
+        for section in report.sections:
+            path = out_dir / f"{section.name}.csv"
+            path.write_text(render_csv(section.items), encoding="utf-8")
+            written.append(path)
+    return written

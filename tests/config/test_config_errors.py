@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from billbridge.cli.main import app
+from config import ConfigProblems, load_config, validate_config_file
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "billbridge.yaml"
+    path.write_text(text)
+    return path
+
+
+def messages(path: Path) -> list[str]:
+    _cfg, problems = validate_config_file(path)
+    return [str(p) for p in problems]
+
+
+def test_missing_field_names_file_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "reports:\n  smtp:\n    host: mail.example.com\n")
+    assert messages(path) == [f"{path}:2:3: reports.smtp.sender: required field is missing"]
+
+
+def test_wrong_type_names_file_line_column_and_value(tmp_path: Path) -> None:
+    path = write(tmp_path, "reports:\n  smtp:\n    host: h\n    sender: a@b.c\n    port: lots\n")
+    (msg,) = messages(path)
+    assert msg.startswith(f"{path}:5:11: reports.smtp.port: ")
+    assert "valid integer" in msg and "'lots'" in msg
+
+
+def test_unknown_key_is_reported_with_a_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, "state:\n  ulr: sqlite:///x.db\n")
+    assert messages(path) == [f"{path}:2:3: state.ulr: unknown key 'ulr' (did you mean 'url'?)"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "state:\n  ulr: x\nlogging:\n  level: LOUD\n"
+        "connections:\n  a:\n    system: files\n    spec: s.yaml\n",
+    )
+    found = messages(path)
+    assert len(found) == 3
+    assert any("state.ulr" in m for m in found)
+    assert any("logging.level" in m for m in found)
+    assert any("connections.a.path: required field is missing" in m for m in found)
+
+
+def test_inline_secret_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "reports:\n  smtp:\n    host: h\n    sender: a@b.c\n    password: hunter2\n"
+    )
+    (msg,) = messages(path)
+    assert msg == (
+        f"{path}:5:15: reports.smtp.password: secrets must not be written inline; "
+        "use {secret: ENV_VAR_NAME}"
+    )
+
+
+def test_secret_reference_resolves_from_env_then_secrets_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        "reports:\n  smtp:\n    host: h\n    sender: a@b.c\n    username: u\n"
+        "    password: {secret: BB_TEST_SMTP_PW}\n"
+    )
+    path = write(tmp_path, text)
+    monkeypatch.delenv("BB_TEST_SMTP_PW", raising=False)
+    assert "secret 'BB_TEST_SMTP_PW' is not set" in messages(path)[0]
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "BB_TEST_SMTP_PW").write_text("from-file-pw\n")
+    monkeypatch.setenv("BILLBRIDGE_SECRETS_DIR", str(secrets))
+    cfg = load_config(path)
+    assert cfg.reports.smtp is not None
+    assert isinstance(cfg.reports.smtp.password, SecretStr)
+    assert cfg.reports.smtp.password.get_secret_value() == "from-file-pw"
+    assert "from-file-pw" not in repr(cfg)
+
+    monkeypatch.setenv("BB_TEST_SMTP_PW", "from-env-pw")
+    cfg = load_config(path)
+    assert cfg.reports.smtp is not None and cfg.reports.smtp.password is not None
+    assert cfg.reports.smtp.password.get_secret_value() == "from-env-pw"
+
+
+def test_yaml_syntax_error_has_a_position(tmp_path: Path) -> None:
+    path = write(tmp_path, "state:\n  url: [unclosed\n")
+    (msg,) = messages(path)
+    assert msg.startswith(f"{path}:")
+    assert msg.split(":")[1].isdigit()
+
+
+def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "state:\n  url: a\n  url: b\n")
+    (msg,) = messages(path)
+    assert "duplicate key 'url'" in msg and f"{path}:3:" in msg
+
+
+def test_load_config_raises_all_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, "state:\n  ulr: x\nlogging:\n  level: LOUD\n")
+    with pytest.raises(ConfigProblems) as err:
+        load_config(path)
+    assert len(err.value.problems) == 2
+
+
+def test_env_overrides_state_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "state:\n  url: sqlite:///a.db\n")
+    monkeypatch.setenv("BILLBRIDGE_STATE_URL", "sqlite:///b.db")
+    assert load_config(path).state.url == "sqlite:///b.db"
+
+
+def test_cli_validate_and_schema(tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = write(tmp_path, "state:\n  ulr: x\n")
+    result = runner.invoke(app, ["config", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:2:3: state.ulr: unknown key 'ulr'" in result.output
+
+    good = tmp_path / "good.yaml"
+    good.write_text("state:\n  url: sqlite:///x.db\n")
+    result = runner.invoke(app, ["config", "validate", str(good)])
+    assert result.exit_code == 0, result.output
+
+    result = runner.invoke(app, ["config", "schema"])
+    assert result.exit_code == 0
+    assert '"connections"' in result.output and '"state"' in result.output

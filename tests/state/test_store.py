@@ -1,0 +1,154 @@
+"""The state store behaves the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from billbridge.state import Store
+from billbridge.state.schema import (
+    AuditEventRow,
+    CursorRow,
+    ExceptionRow,
+    OutboxIntentRow,
+    RunLogRow,
+)
+
+EXPECTED_TABLES = {
+    "run_log",
+    "cursors",
+    "job_leases",
+    "sync_snapshots",
+    "outbox_intents",
+    "outbox_events",
+    "exceptions",
+    "exception_history",
+    "suppressions",
+    "match_decisions",
+    "audit_events",
+    "feed_files",
+    "feed_statements",
+    "feed_records",
+}
+
+
+def test_migrations_create_every_table(store: Store) -> None:
+    names = set(inspect(store.engine).get_table_names())
+    assert names >= EXPECTED_TABLES
+    assert "alembic_version" in names
+
+
+def test_migrating_twice_is_a_no_op(store: Store) -> None:
+    from billbridge.state.db import migrate
+
+    migrate(store.engine)
+    assert set(inspect(store.engine).get_table_names()) >= EXPECTED_TABLES
+
+
+def test_timestamps_come_back_aware_utc(store: Store) -> None:
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
+    with store.session() as s:
+        s.add(RunLogRow(run_id="r1", job="j", kind="sync", event="started", at=at))
+    with store.session() as s:
+        row = s.scalars(select(RunLogRow)).one()
+    assert row.at.tzinfo is not None
+    assert row.at == at
+    assert row.at.utcoffset() == timedelta(0)
+
+
+def test_naive_timestamps_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive"), store.session() as s:
+        s.add(
+            RunLogRow(run_id="r1", job="j", kind="sync", event="started", at=datetime(2026, 1, 1))
+        )
+
+
+def test_decimals_round_trip_exactly(store: Store) -> None:
+    now = datetime.now(UTC)
+    amount = Decimal("12345678901234.56789")
+    with store.session() as s:
+        s.add(
+            ExceptionRow(
+                exception_id="e1",
+                recon="r",
+                category="AMOUNT_MISMATCH",
+                keys={"invoice": "I1"},
+                key_text="invoice=I1",
+                fingerprint="f",
+                details={"delta": "0.01"},
+                severity="low",
+                amount=amount,
+                currency="USD",
+                first_seen=now,
+                last_seen=now,
+                run_state="NEW",
+                status="OPEN",
+            )
+        )
+    with store.session() as s:
+        row = s.get(ExceptionRow, "e1")
+        assert row is not None
+        assert row.amount == amount
+        assert row.details == {"delta": "0.01"}
+
+
+def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
+    now = datetime.now(UTC)
+
+    def intent(key: str) -> OutboxIntentRow:
+        return OutboxIntentRow(
+            idempotency_key=key,
+            run_id="r",
+            job="j",
+            seq=1,
+            target_system="zuora",
+            entity="subscription",
+            op="create",
+            external_id="x",
+            payload={},
+            payload_hash="h",
+            source_system="salesforce",
+            source_id="s",
+            source_version="1",
+            mapping_version="m",
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+
+    with store.session() as s:
+        s.add(intent("k1"))
+
+    def advance_cursor_and_write_duplicate() -> None:
+        with store.session() as s:
+            s.add(CursorRow(job="j", stream="contract", cursor="{}"))
+            s.flush()
+            s.add(intent("k1"))  # duplicate idempotency key
+            s.flush()
+
+    with pytest.raises(IntegrityError):
+        advance_cursor_and_write_duplicate()
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxIntentRow)) == 1
+        assert s.scalar(select(func.count()).select_from(CursorRow)) == 0
+
+
+def test_audit_events_append(store: Store) -> None:
+    with store.session() as s:
+        for i in range(3):
+            s.add(
+                AuditEventRow(
+                    actor="ana",
+                    action="ack",
+                    subject_type="exception",
+                    subject_id=f"e{i}",
+                    ticket="AR-1",
+                )
+            )
+    with store.session() as s:
+        ids = s.scalars(select(AuditEventRow.id).order_by(AuditEventRow.id)).all()
+    assert len(ids) == 3 and ids == sorted(ids)
