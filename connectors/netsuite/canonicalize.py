@@ -1,0 +1,51 @@
+"""Vendor dict -> canonical records: the mapping engine's default NetSuite spec when one is
+shipped (``mappings.find_default_spec("netsuite", object=…, entity=…)``), otherwise the
+stop-gap converters in ``to_canonical``. Mapping failures are record-level rejections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billbridge.errors import ConfigError, RecordRejected
+from canonical import Record
+from connectors.netsuite import to_canonical
+from connectors.netsuite.settings import NetSuiteSettings
+from connectors.netsuite.sources import Source
+
+
+class Canonicalizer:
+    def __init__(self, settings: NetSuiteSettings) -> None:
+        self.ctx = to_canonical.Context(
+            tz=settings.tz, currencies=settings.currencies, prefixes=settings.external_id_prefixes
+        )
+        self._specs: dict[str, Any] = {}
+
+    def _spec(self, source: Source) -> Any:
+        key = source.record_type
+        if key not in self._specs:
+            try:
+                import mappings
+
+                self._specs[key] = mappings.find_default_spec(
+                    "netsuite", object=source.record_type, entity=source.entity
+                )
+            except (ImportError, ConfigError):
+                self._specs[key] = None
+        return self._specs[key]
+
+    def convert(self, source: Source, data: dict[str, Any], *, where: str | None) -> list[Record]:
+        if source.entity is None:
+            raise ConfigError(f"{source.record_type} has no canonical model")
+        spec = self._spec(source) if source.entity != "journal_line" else None
+        if spec is not None:
+            import mappings
+
+            value = mappings.apply_spec(spec, data, where=where).value
+            return [value] if isinstance(value, Record) else []
+        try:
+            return to_canonical.convert(source.entity, data, self.ctx)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            raise RecordRejected(
+                f"{where or 'netsuite record'}: cannot map to {source.entity}: {exc}",
+                code="mapping_error",
+            ) from None
