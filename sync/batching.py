@@ -1,0 +1,161 @@
+"""Which open intents may go out now, in which batches, and how one batch is sent.
+
+Rules: every intent of one external id travels in one batch, in planned order (a
+subscription's actions must not overtake each other); an intent waits while its parent (the
+account or customer it belongs to) still has an unfinished intent; batches hold at most
+``batch_size`` intents (Zuora: 50 order actions per call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from billbridge.errors import FatalError, RecordRejected, RetryableError
+from canonical import FailureType, ResultStatus, WriteIntent, WriteResult
+from connectors.base import Connector
+
+log = structlog.get_logger(__name__)
+
+#: Entities written before the others (their records are parents of the rest).
+PARENT_ENTITIES = ("customer", "account")
+
+
+def phase(entity: str) -> int:
+    return 0 if entity in PARENT_ENTITIES else 1
+
+
+def parent_external_id(intent: WriteIntent) -> str | None:
+    """The external id of the account/customer this intent's record belongs to."""
+    payload = intent.payload
+    if isinstance(payload.get("existingAccountNumber"), str):
+        return str(payload["existingAccountNumber"])
+    entity = payload.get("entity")
+    if isinstance(entity, dict) and isinstance(entity.get("externalId"), str):
+        return str(entity["externalId"])
+    return None
+
+
+def sendable(
+    open_intents: Sequence[WriteIntent], *, held: set[str], batch_size: int
+) -> list[list[WriteIntent]]:
+    """Group what can be sent now into batches; ``held`` keys sit this round out."""
+    parents_open = {i.external_id for i in open_intents if phase(i.entity) == 0}
+    groups: dict[tuple[str, str], list[WriteIntent]] = {}
+    blocked: set[tuple[str, str]] = set()
+    for intent in open_intents:  # already in planned order
+        gk = (intent.entity, intent.external_id)
+        if gk in blocked:
+            continue
+        waits = intent.idempotency_key in held or (
+            phase(intent.entity) > 0 and parent_external_id(intent) in parents_open
+        )
+        if waits:
+            blocked.add(gk)  # later intents of the same record must not overtake it
+            continue
+        group = groups.setdefault(gk, [])
+        if len(group) < batch_size:
+            group.append(intent)
+        else:
+            blocked.add(gk)
+    batches: list[list[WriteIntent]] = []
+    current: list[WriteIntent] = []
+    for group in groups.values():
+        if current and len(current) + len(group) > batch_size:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches
+
+
+@dataclass
+class BatchOutcome:
+    intents: list[WriteIntent]
+    results: list[WriteResult]
+    calls: int
+    fatal: FatalError | None = None
+
+
+def _uniform(
+    intents: Sequence[WriteIntent],
+    status: ResultStatus,
+    *,
+    message: str,
+    failure: FailureType,
+    code: str | None = None,
+    retry_after: float | None = None,
+) -> list[WriteResult]:
+    return [
+        WriteResult(
+            idempotency_key=i.idempotency_key,
+            status=status,
+            message=message,
+            failure_type=failure,
+            error_code=code,
+            retry_after=retry_after,
+        )
+        for i in intents
+    ]
+
+
+def send_batch(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
+    """One batch through the connector; a batch-level rejection is bisected, so one bad
+    record does not take the others down. Never raises except for programming errors."""
+    try:
+        results = target.write(intents)
+    except RecordRejected as exc:
+        if len(intents) == 1:
+            res = _uniform(
+                intents,
+                ResultStatus.REJECTED,
+                message=str(exc),
+                failure=FailureType.DATA,
+                code=exc.code,
+            )
+            return BatchOutcome(intents, res, 1)
+        mid = len(intents) // 2
+        left, right = send_batch(target, intents[:mid]), send_batch(target, intents[mid:])
+        return BatchOutcome(
+            intents,
+            left.results + right.results,
+            1 + left.calls + right.calls,
+            left.fatal or right.fatal,
+        )
+    except RetryableError as exc:
+        res = _uniform(
+            intents,
+            ResultStatus.RETRYABLE,
+            message=str(exc),
+            failure=FailureType.TRANSIENT,
+            retry_after=exc.retry_after,
+        )
+        return BatchOutcome(intents, res, 1)
+    except FatalError as exc:
+        # The request may have left before the auth/config failure surfaced: unknown.
+        res = _uniform(intents, ResultStatus.UNKNOWN, message=str(exc), failure=FailureType.CONFIG)
+        return BatchOutcome(intents, res, 1, fatal=exc)
+    except Exception as exc:  # noqa: BLE001 - timeout, reset: anything after the request left
+        log.warning("sync.batch_unknown", size=len(intents), error=type(exc).__name__)
+        res = _uniform(
+            intents,
+            ResultStatus.UNKNOWN,
+            message=f"outcome unknown: {type(exc).__name__}",
+            failure=FailureType.TRANSIENT,
+        )
+        return BatchOutcome(intents, res, 1)
+    keys = [i.idempotency_key for i in intents]
+    if [r.idempotency_key for r in results] != keys:
+        # A connector that breaks the one-result-per-intent contract: trust nothing.
+        log.error("sync.results_mismatch", size=len(intents), got=len(results))
+        res = _uniform(
+            intents,
+            ResultStatus.UNKNOWN,
+            message="results did not match intents",
+            failure=FailureType.SYSTEM,
+        )
+        return BatchOutcome(intents, res, 1)
+    return BatchOutcome(intents, list(results), 1)

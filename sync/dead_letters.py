@@ -1,0 +1,117 @@
+"""Dead and rejected intents on the AR exception report (tables exceptions/exception_history).
+
+The exception id is stable (derived from the idempotency key), so a redriven intent that
+dies again updates the same row instead of adding another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow, OutboxIntentRow
+from canonical import WriteResult
+from sync.outbox import summary
+
+DEAD_LETTER = "SYNC_DEAD_LETTER"
+REJECTED = "SYNC_REJECTED"
+
+
+def exception_id(category: str, idempotency_key: str) -> str:
+    return hashlib.sha256(f"{category}\x1f{idempotency_key}".encode()).hexdigest()
+
+
+def record_exception(
+    session: Session,
+    category: str,
+    row: OutboxIntentRow,
+    result: WriteResult | None,
+    *,
+    run_id: str,
+    now: datetime,
+) -> str:
+    details = summary(row) | {
+        "vendor_code": result.error_code if result else None,
+        "message": result.message if result else None,
+        "failure_type": str(result.failure_type) if result and result.failure_type else None,
+        "last_attempt_at": now.isoformat(),
+    }
+    keys = {
+        "job": row.job,
+        "external_id": row.external_id,
+        "source_id": row.source_id,
+        "idempotency_key": row.idempotency_key,
+    }
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            {k: details[k] for k in ("vendor_code", "message", "attempts")},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    ).hexdigest()
+    ex_id = exception_id(category, row.idempotency_key)
+    existing = session.get(ExceptionRow, ex_id)
+    if existing is None:
+        session.add(
+            ExceptionRow(
+                exception_id=ex_id,
+                recon=f"sync:{row.job}",
+                category=category,
+                keys=keys,
+                key_text=", ".join(f"{k}={v}" for k, v in sorted(keys.items())),
+                fingerprint=fingerprint,
+                details=details,
+                severity="high",
+                amount=None,
+                currency=None,
+                first_seen=now,
+                last_seen=now,
+                times_seen=1,
+                run_state="NEW",
+                status="OPEN",
+                owner=None,
+                last_run_id=run_id,
+            )
+        )
+        event = "opened"
+    else:
+        existing.last_seen = now
+        existing.times_seen += 1
+        existing.details = details
+        existing.fingerprint = fingerprint
+        existing.last_run_id = run_id
+        event = "reopened" if existing.status != "OPEN" else "seen"
+        existing.run_state = "REOPENED" if existing.status != "OPEN" else "STILL_OPEN"
+        existing.status = "OPEN"
+        existing.resolved_at = None
+    session.add(
+        ExceptionHistoryRow(
+            exception_id=ex_id,
+            run_id=run_id,
+            at=now,
+            event=event,
+            fingerprint=fingerprint,
+            details=details,
+        )
+    )
+    return ex_id
+
+
+def resolve_exceptions(
+    session: Session, idempotency_key: str, *, actor: str, note: str, now: datetime
+) -> None:
+    """Close the intent's exception rows (after an audited retry or skip)."""
+    for category in (DEAD_LETTER, REJECTED):
+        row = session.get(ExceptionRow, exception_id(category, idempotency_key))
+        if row is None or row.status != "OPEN":
+            continue
+        row.status = "RESOLVED"
+        row.resolved_at = now
+        session.add(
+            ExceptionHistoryRow(
+                exception_id=row.exception_id, at=now, event="resolved", actor=actor, note=note
+            )
+        )

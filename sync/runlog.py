@@ -1,0 +1,50 @@
+"""Append-only run log rows (table ``run_log``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from billbridge.state import Store
+from billbridge.state.schema import RunLogRow
+
+
+def append(
+    store: Store,
+    *,
+    run_id: str,
+    job: str,
+    event: str,
+    at: datetime,
+    kind: str = "sync",
+    counts: dict[str, Any] | None = None,
+    mapping_versions: dict[str, Any] | None = None,
+    message: str | None = None,
+    holder: str | None = None,
+) -> None:
+    with store.session() as s:
+        s.add(
+            RunLogRow(
+                run_id=run_id,
+                job=job,
+                kind=kind,
+                event=event,
+                at=at,
+                counts=counts or {},
+                mapping_versions=mapping_versions or {},
+                message=message,
+                holder=holder,
+            )
+        )
+
+
+def rows(store: Store, *, job: str | None = None, run_id: str | None = None) -> list[RunLogRow]:
+    stmt = select(RunLogRow).order_by(RunLogRow.id)
+    if job is not None:
+        stmt = stmt.where(RunLogRow.job == job)
+    if run_id is not None:
+        stmt = stmt.where(RunLogRow.run_id == run_id)
+    with store.session() as s:
+        return list(s.scalars(stmt))

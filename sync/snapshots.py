@@ -1,0 +1,71 @@
+"""Last planned version of every synced source record (table ``sync_snapshots``).
+
+A snapshot is written in the same transaction that commits the record's intents to the
+outbox, so replanning after a crash finds no change and queues nothing twice. When a
+record's create is rejected or dead, its snapshot is dropped so a corrected version is
+planned as a create again (the external id keeps that from duplicating).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billbridge.state.schema import SyncSnapshotRow
+from canonical import ENTITIES, Contract, Customer, Record
+from sync.events import content_hash
+
+
+def model_for(entity: str) -> type[Record]:
+    return Customer if entity == "customer" else ENTITIES.get(entity, Contract)
+
+
+def load(session: Session, job: str, entity: str, ids: Iterable[str]) -> dict[str, Record]:
+    ids = list(ids)
+    out: dict[str, Record] = {}
+    model = model_for(entity)
+    for chunk in range(0, len(ids), 500):
+        stmt = select(SyncSnapshotRow).where(
+            SyncSnapshotRow.job == job,
+            SyncSnapshotRow.entity == entity,
+            SyncSnapshotRow.source_id.in_(ids[chunk : chunk + 500]),
+        )
+        for row in session.scalars(stmt):
+            out[row.source_id] = model.model_validate(row.record)
+    return out
+
+
+def save(
+    session: Session, job: str, entity: str, record: Record, *, run_id: str, now: datetime
+) -> None:
+    row = session.get(SyncSnapshotRow, (job, entity, record.source_id))
+    data = record.model_dump(mode="json")
+    if row is None:
+        session.add(
+            SyncSnapshotRow(
+                job=job,
+                entity=entity,
+                source_id=record.source_id,
+                source_version=record.version_token(),
+                content_hash=content_hash(record),
+                record=data,
+                run_id=run_id,
+                updated_at=now,
+            )
+        )
+        return
+    row.source_version = record.version_token()
+    row.content_hash = content_hash(record)
+    row.record = data
+    row.run_id = run_id
+    row.updated_at = now
+
+
+def drop(session: Session, job: str, entity: str, source_id: str, source_version: str) -> None:
+    """Forget a record whose create failed for good, if the snapshot is still that version."""
+    row = session.get(SyncSnapshotRow, (job, entity, source_id))
+    if row is not None and row.source_version == source_version:
+        session.delete(row)
