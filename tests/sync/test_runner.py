@@ -16,7 +16,7 @@ from billbridge.state.schema import (
     RunLogRow,
 )
 from sync.runner import run_job
-from tests.sync.fakes import FakeSource, FakeTarget
+from tests.sync.fakes import FakeSource, FakeTarget, customer
 from tests.sync.scenario import JOB, golden, run, wave1, wave2
 
 
@@ -183,11 +183,7 @@ def test_persistent_transient_failure_is_dead_lettered_after_max_attempts(
 ) -> None:
     job = JOB.model_copy(update={"max_attempts": 3, "retry_rounds": 0})
     src, tgt = FakeSource(), FakeTarget()
-    src.put(
-        "customer",
-        src.records["customer"].get("x")
-        or __import__("tests.sync.fakes", fromlist=["customer"]).customer("001Z"),
-    )
+    src.put("customer", customer("001Z"))
     reports = []
     for _ in range(4):
         tgt.faults = ["5xx"] * 5
