@@ -1,0 +1,156 @@
+"""The Zuora connector: reads, lookups, writes, check and describe behind ``Connector``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import requests
+import structlog
+from lxml import etree
+
+from billbridge.errors import BillbridgeError, FatalError
+from canonical import Record, WriteIntent, WriteResult
+from connectors.base import CheckReport, Connector, Cursor, FieldInfo, RawRecord, ReadStream
+from connectors.zuora import to_canonical
+from connectors.zuora.client import ZuoraClient
+from connectors.zuora.reader import ZuoraReader, spec_for
+from connectors.zuora.settings import ZuoraSettings
+from connectors.zuora.writer import ZuoraWriter
+
+log = structlog.get_logger(__name__)
+
+_FIELD_TYPES = {
+    "text": "string",
+    "picklist": "string",
+    "decimal": "number",
+    "integer": "integer",
+    "long": "integer",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+    "zoql_id": "reference",
+}
+
+
+class ZuoraConnector(Connector):
+    system: ClassVar[str] = "zuora"
+    entities: ClassVar[dict[str, str]] = {
+        "customer": "Account",
+        "subscription": "Subscription",
+        "invoice": "Invoice",
+        "payment": "Payment",
+        "credit_memo": "CreditMemo",
+    }
+
+    def __init__(
+        self,
+        settings: ZuoraSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        correlation_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = ZuoraClient(
+            settings, session=session, sleep=sleep, clock=clock, correlation_id=correlation_id
+        )
+        self._now = now
+        self._writer = ZuoraWriter(self.client)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _reader(self) -> ZuoraReader:
+        return ZuoraReader(
+            self.client, lookback=timedelta(seconds=self.settings.lookback_seconds), clock=self._now
+        )
+
+    def read_raw(
+        self, entity: str, since: Cursor | None = None, *, limit: int | None = None
+    ) -> Iterator[RawRecord]:
+        return self._reader().read(entity, since, limit)
+
+    def read(
+        self, entity: str, since: Cursor | None = None, *, limit: int | None = None
+    ) -> ReadStream:
+        reader = self._reader()
+        spec_for(entity)  # unknown entities fail here, before any call
+        convert = to_canonical.CONVERTERS[entity]
+        zone = self.settings.zone
+
+        def records() -> Iterator[Record]:
+            for raw in reader.read(entity, since, limit):
+                yield convert(raw.data, zone)
+
+        return ReadStream(records(), lambda: reader.final_cursor(since))
+
+    def lookup(self, entity: str, external_ids: Sequence[str]) -> dict[str, Record]:
+        found = self._reader().lookup(entity, list(external_ids))
+        convert = to_canonical.CONVERTERS[entity]
+        return {key: convert(raw.data, self.settings.zone) for key, raw in found.items()}
+
+    # -- writing ------------------------------------------------------------------------
+
+    def write(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
+        return self._writer.write(intents)
+
+    # -- check / describe ---------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        report: dict[str, Any] = {"system": self.system, "permissions": {}, "messages": []}
+        try:
+            self.client.tokens.get()
+            report["authenticated"] = True
+        except BillbridgeError as exc:
+            return CheckReport(
+                ok=False, authenticated=False, system=self.system, messages=[str(exc)]
+            )
+        probes = {
+            "zoql:Account": lambda: list(
+                self.client.zoql("select Id from Account where Id = 'bb-check'")
+            ),
+            "orders:read": lambda: self.client.get("/v1/orders", pageSize=1),
+        }
+        for name, probe in probes.items():
+            try:
+                probe()
+                report["permissions"][name] = True
+            except FatalError as exc:
+                report["permissions"][name] = False
+                report["messages"].append(str(exc))
+        limit = self.client.limits.get("RateLimit-Limit")
+        remaining = self.client.limits.get("RateLimit-Remaining")
+        if limit and remaining and limit.isdigit() and remaining.isdigit():
+            report["api_budget_limit"] = int(limit)
+            report["api_budget_used"] = int(limit) - int(remaining)
+        report["ok"] = all(report["permissions"].values())
+        return CheckReport(**report)
+
+    def describe(self, entity: str) -> list[FieldInfo]:
+        obj = spec_for(entity).zuora_object
+        text = self.client.get_text(f"/v1/describe/{obj}")
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        root = etree.fromstring(text.encode(), parser=parser)
+        fields: dict[str, FieldInfo] = {}
+        for node in root.iter("field"):
+            name = node.findtext("name")
+            if not name or name in fields:
+                continue
+            fields[name] = FieldInfo(
+                name=name,
+                type=_FIELD_TYPES.get((node.findtext("type") or "").lower(), "string"),
+                label=node.findtext("label"),
+                required=node.findtext("required") == "true",
+                custom=node.findtext("custom") == "true",
+                updateable=node.findtext("updateable") == "true",
+            )
+        return list(fields.values())
+
+
+def connect(settings: ZuoraSettings, **kwargs: Any) -> ZuoraConnector:
+    """Build a connector; nothing is fetched until the first call."""
+    return ZuoraConnector(settings, **kwargs)

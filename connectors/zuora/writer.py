@@ -1,0 +1,195 @@
+"""Writes to Zuora: customer accounts and subscription order actions, one result per intent.
+
+Every POST carries ``Idempotency-Key``. An order call that timed out is looked up first
+(order action custom field holding the intent key, or the subscription's external-id
+field for creates) and resent with the same key only when nothing was applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from billbridge.errors import BillbridgeError, RecordRejected, RetryableError
+from canonical import FailureType, ResultStatus, WriteIntent, WriteOp, WriteResult
+from connectors.zuora import orders
+from connectors.zuora.client import ZuoraClient
+from connectors.zuora.errors import IdempotencyKeyReused, OutcomeUnknown, ZuoraRejected
+
+log = structlog.get_logger(__name__)
+
+
+def _rejected(intent: WriteIntent, exc: BillbridgeError) -> WriteResult:
+    return WriteResult(
+        idempotency_key=intent.idempotency_key,
+        status=ResultStatus.REJECTED,
+        error_code=getattr(exc, "code", None) or exc.__class__.__name__,
+        message=str(exc),
+        failure_type=exc.failure_type,
+    )
+
+
+def _outcome(intent: WriteIntent, exc: BillbridgeError) -> WriteResult:
+    if isinstance(exc, RetryableError):
+        return WriteResult(
+            idempotency_key=intent.idempotency_key,
+            status=ResultStatus.RETRYABLE,
+            message=str(exc),
+            failure_type=FailureType.TRANSIENT,
+            retry_after=exc.retry_after,
+        )
+    if isinstance(exc, OutcomeUnknown):
+        return WriteResult(
+            idempotency_key=intent.idempotency_key,
+            status=ResultStatus.UNKNOWN,
+            message=str(exc),
+            failure_type=FailureType.TRANSIENT,
+        )
+    return _rejected(intent, exc)
+
+
+class ZuoraWriter:
+    def __init__(self, client: ZuoraClient) -> None:
+        self.client = client
+        self.settings = client.settings
+
+    def write(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
+        results: dict[str, WriteResult] = {}
+        pending: list[WriteIntent] = []
+        for intent in intents:
+            if intent.entity == "customer":
+                results[intent.idempotency_key] = self._write_account(intent)
+            elif intent.entity == "subscription" and intent.op is WriteOp.ACTION:
+                try:
+                    orders.validate(intent)
+                except RecordRejected as exc:
+                    results[intent.idempotency_key] = _rejected(intent, exc)
+                    continue
+                pending.append(intent)
+            else:
+                results[intent.idempotency_key] = _rejected(
+                    intent,
+                    RecordRejected(
+                        f"Zuora connector cannot {intent.op.value} {intent.entity!r}",
+                        code="BB_UNSUPPORTED",
+                    ),
+                )
+        for group in orders.chunk(pending):
+            for result in self._write_orders(group):
+                results[result.idempotency_key] = result
+        return [results[i.idempotency_key] for i in intents]
+
+    # -- accounts ----------------------------------------------------------------------
+
+    def _write_account(self, intent: WriteIntent) -> WriteResult:
+        body = dict(intent.payload)
+        body.setdefault("accountNumber", intent.external_id)
+        try:
+            exists = intent.op is not WriteOp.CREATE and self._account_exists(intent.external_id)
+            if exists:
+                update = {k: v for k, v in body.items() if k != "accountNumber"}
+                self.client.request("PUT", f"/v1/accounts/{intent.external_id}", json=update)
+                return self._applied(intent, intent.external_id)
+            if intent.op is WriteOp.UPDATE:
+                raise RecordRejected(
+                    f"Zuora account {intent.external_id} does not exist", code="50000040"
+                )
+            resp = self.client.request(
+                "POST", "/v1/accounts", json=body, idempotency_key=intent.idempotency_key
+            )
+            return self._applied(intent, resp.get("accountNumber") or intent.external_id)
+        except OutcomeUnknown as exc:
+            # Read before retry: the account number is ours, so a GET settles it.
+            if self._account_exists(intent.external_id):
+                return self._applied(intent, intent.external_id, already=True)
+            return _outcome(intent, exc)
+        except (RecordRejected, RetryableError, IdempotencyKeyReused) as exc:
+            return _outcome(intent, exc)
+
+    def _account_exists(self, number: str) -> bool:
+        try:
+            self.client.get(f"/v1/accounts/{number}")
+        except ZuoraRejected as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
+
+    # -- orders ------------------------------------------------------------------------
+
+    def _write_orders(self, group: list[WriteIntent]) -> list[WriteResult]:
+        call = orders.build(
+            group,
+            key_field=self.settings.order_action_key_field,
+            ext_field=self.settings.subscription_external_id_field,
+        )
+        try:
+            resp = self._post_order(call)
+        except ZuoraRejected as exc:
+            if len(group) > 1:
+                # Orders are atomic: find the bad intent by sending each on its own key.
+                return [r for intent in group for r in self._write_orders([intent])]
+            return [_rejected(group[0], exc)]
+        except (RetryableError, IdempotencyKeyReused, OutcomeUnknown) as exc:
+            return [_outcome(intent, exc) for intent in group]
+        except RecordRejected as exc:
+            return [_rejected(intent, exc) for intent in group]
+        if resp.get("already"):
+            return [
+                self._applied(i, n, already=True)
+                for i, n in zip(group, resp["numbers"], strict=True)
+            ]
+        numbers = orders.created_numbers(resp, call)
+        log.info("zuora.order", order=resp.get("orderNumber"), actions=len(group))
+        return [
+            self._applied(i, n or orders.subscription_number(i))
+            for i, n in zip(group, numbers, strict=True)
+        ]
+
+    def _post_order(self, call: orders.OrderCall) -> dict[str, Any]:
+        try:
+            return self.client.request(
+                "POST", "/v1/orders", json=call.body, idempotency_key=call.idempotency_key
+            )
+        except OutcomeUnknown:
+            found = [self.find_applied(i) for i in call.intents]
+            if all(n is not None for n in found):
+                log.warning("zuora.order_timeout_applied", actions=len(call.intents))
+                return {"already": True, "numbers": found}
+            if any(n is not None for n in found):
+                raise
+            log.warning("zuora.order_timeout_resend", key=call.idempotency_key[:12])
+            # Nothing applied: replay the same key (Zuora keeps it 24 h).
+            return self.client.request(
+                "POST", "/v1/orders", json=call.body, idempotency_key=call.idempotency_key
+            )
+
+    def find_applied(self, intent: WriteIntent) -> str | None:
+        """Subscription number if ``intent`` is already applied in Zuora, else None."""
+        if intent.action == "CreateSubscription":
+            field = self.settings.subscription_external_id_field
+            value = intent.external_id.replace("'", "\\'")
+            rows = list(
+                self.client.zoql(f"select Name from Subscription where {field} = '{value}'")
+            )
+            return str(rows[0]["Name"]) if rows else None
+        number = orders.subscription_number(intent)
+        assert number is not None
+        body = self.client.get(f"/v1/orders/subscription/{number}")
+        key_field = self.settings.order_action_key_field
+        for order in body.get("orders") or []:
+            for sub in order.get("subscriptions") or []:
+                for action in sub.get("orderActions") or []:
+                    if (action.get("customFields") or {}).get(key_field) == intent.idempotency_key:
+                        return number
+        return None
+
+    @staticmethod
+    def _applied(intent: WriteIntent, target: str | None, *, already: bool = False) -> WriteResult:
+        return WriteResult(
+            idempotency_key=intent.idempotency_key,
+            status=ResultStatus.ALREADY_APPLIED if already else ResultStatus.APPLIED,
+            target_id=target,
+        )
