@@ -8,7 +8,7 @@ record, the target field and the rule's ``file:line:column`` — never a silent 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from billbridge.errors import RecordRejected
 from canonical import Record
 from mappings.evaluate import SKIPPED, Context, evaluate, test
-from mappings.model import Lines, MappingSpec
+from mappings.model import Lines, MappingSpec, alternatives
 from mappings.paths import Scope, iter_items, resolve
 from mappings.targets import target_model
 from mappings.transforms import RuleFailure, is_blank, to_text
@@ -110,23 +110,28 @@ def _apply_rules(
     issues: list[FieldIssue],
     label: str = "",
 ) -> None:
-    for name, rule in rules.items():
-        location = spec.location(*rules_section, name)
+    for name, ruleset in rules.items():
         target = f"{label}{name}"
-        try:
-            value, action, raw = evaluate(rule, scope, ctx)
-        except RuleFailure as exc:
-            issues.append(FieldIssue(target, location, str(exc)))
-            trace.append(
-                RuleTrace(
-                    target, location, tuple(rule.source_paths()), None, None, f"failed: {exc}"
-                )
+        options = alternatives(ruleset)
+        for number, rule in enumerate(options):
+            path = (
+                (*rules_section, name, number)
+                if isinstance(ruleset, list)
+                else (*rules_section, name)
             )
-            continue
-        trace.append(RuleTrace(target, location, tuple(rule.source_paths()), raw, value, action))
-        if value is SKIPPED or value is None:
-            continue
-        _set(out, name, value)
+            location = spec.location(*path)
+            sources = tuple(rule.source_paths())
+            try:
+                value, action, raw = evaluate(rule, scope, ctx)
+            except RuleFailure as exc:
+                issues.append(FieldIssue(target, location, str(exc)))
+                trace.append(RuleTrace(target, location, sources, None, None, f"failed: {exc}"))
+                break
+            trace.append(RuleTrace(target, location, sources, raw, value, action))
+            if value is SKIPPED or value is None:
+                continue  # try the next alternative
+            _set(out, name, value)
+            break
 
 
 def _lines(
@@ -142,9 +147,12 @@ def _lines(
     issues: list[FieldIssue],
 ) -> None:
     if section.from_ is not None:
-        scopes = list(iter_items(root, section.from_))
+        # number items across flattened lists so $index is unique within the record
+        scopes = [
+            replace(s, index=n) for n, s in enumerate(iter_items(root, section.from_), start=1)
+        ]
     else:
-        scopes = [root.child(row) for row in (group or [root.item])]
+        scopes = [root.child(row, n) for n, row in enumerate(group or [root.item], start=1)]
     items: list[dict[Any, Any]] = []
     for scope in scopes:
         if section.when is not None and not test(section.when, scope, None):

@@ -184,6 +184,9 @@ def evaluate(rule: Rule, scope: Scope, ctx: Context) -> tuple[Any, str, Any]:
             return rule.default, "default (source blank)", raw
         return None, "blank", raw
     value, actions = _translate(rule, value, ctx)
+    if rule.prefix is not None or rule.suffix is not None:
+        value = f"{rule.prefix or ''}{to_text(value)}{rule.suffix or ''}"
+        actions.append("prefix/suffix")
     if rule.parse is not None:
         value = _parse(rule, value)
         actions.append(f"parse {rule.parse}")

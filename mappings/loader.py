@@ -100,7 +100,7 @@ def canonical_json(data: Any) -> str:
 
 def _format_loc(spec_file: str, positions: Positions, loc: tuple[Any, ...]) -> tuple[str, str]:
     # pydantic puts union/validator names into loc; keep the parts that exist in the YAML
-    clean = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+    clean = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith(("function-", "<")))))
     probe = clean
     while probe and probe not in positions:
         probe = probe[:-1]

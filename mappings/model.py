@@ -9,9 +9,18 @@ language, no ``eval`` and no templating; ``when`` predicates are fixed shapes.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 #: The parse step a rule may declare.
 ParseKind = Literal["string", "date", "datetime", "decimal", "integer", "boolean"]
@@ -78,6 +87,9 @@ class Rule(SpecModel):
     map: dict[str, Any] | None = None
     map_default: Any = None
     lookup: Lookup | None = None
+    #: text added around a non-blank value (``prefix: "SF-"`` for NetSuite external ids)
+    prefix: str | None = None
+    suffix: str | None = None
     # parsing
     parse: ParseKind | None = None
     format: str | list[str] | None = None
@@ -143,6 +155,17 @@ class MoneyRule(SpecModel):
 
 Rule.model_rebuild()
 
+#: One rule, or alternatives tried in order: the first whose ``when`` holds and whose
+#: value is not blank wins (``[{const: TERMED, when: ...}, {const: EVERGREEN}]``).
+Rules = Annotated[
+    Annotated[Rule, Tag("<rule>")] | Annotated[list[Rule], Tag("<rules>")],
+    Discriminator(lambda v: "<rules>" if isinstance(v, list) else "<rule>"),
+]
+
+
+def alternatives(rules: Rules) -> list[Rule]:
+    return rules if isinstance(rules, list) else [rules]
+
 
 class Source(SpecModel):
     system: str
@@ -172,7 +195,7 @@ class Lines(SpecModel):
     target: str = "lines"
     from_: str | None = Field(default=None, alias="from")
     when: Predicate | None = None
-    fields: dict[str, Rule]
+    fields: dict[str, Rules]
 
 
 class Rows(SpecModel):
@@ -190,7 +213,7 @@ class MappingSpec(SpecModel):
     key: str | list[str]
     filter: Predicate | None = None
     rows: Rows | None = None
-    fields: dict[str, Rule]
+    fields: dict[str, Rules]
     lines: list[Lines] = Field(default_factory=list)
     #: Crosswalk tables used by ``lookup`` rules: name -> CSV path relative to the spec.
     crosswalks: dict[str, str] = Field(default_factory=dict)

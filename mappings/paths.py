@@ -34,6 +34,8 @@ class _Absent:
 
 ABSENT: Any = _Absent()
 RECORD_PREFIX = "$record."
+#: The 1-based position of the current line item (source lists carry no line numbers).
+INDEX = "$index"
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,15 @@ class Scope:
 
     item: Any
     parents: tuple[Any, ...] = ()
+    #: 1-based position of this item in its list (``$index``), None for the record
+    index: int | None = None
 
     @property
     def record(self) -> Any:
         return self.parents[-1] if self.parents else self.item
 
-    def child(self, item: Any) -> Scope:
-        return Scope(item, (self.item, *self.parents))
+    def child(self, item: Any, index: int | None = None) -> Scope:
+        return Scope(item, (self.item, *self.parents), index)
 
 
 def split_path(path: str) -> tuple[int, bool, str]:
@@ -86,6 +90,8 @@ def _walk(value: Any, segments: list[str]) -> Any:
 
 def resolve(scope: Scope, path: str) -> Any:
     """The value at ``path`` or :data:`ABSENT`."""
+    if path == INDEX:
+        return ABSENT if scope.index is None else scope.index
     ups, from_record, rest = split_path(path)
     if from_record:
         base = scope.record
@@ -124,16 +130,16 @@ def _iter(scope: Scope, value: Any, segments: list[str]) -> Iterator[Scope]:
             return
         value = value.get(seg)
     if isinstance(value, list | tuple):
-        for element in value:
-            yield scope.child(element)
+        for number, element in enumerate(value, start=1):
+            yield scope.child(element, number)
     elif isinstance(value, Mapping):
-        yield scope.child(value)
+        yield scope.child(value, 1)
 
 
 def root_field(path: str) -> str | None:
     """The first segment of a path read from the record root (None for ``^`` paths)."""
     ups, _from_record, rest = split_path(path)
-    if ups:
+    if ups or path == INDEX:
         return None
     segs = _segments(rest)
     return segs[0] if segs else None

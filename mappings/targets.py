@@ -127,6 +127,9 @@ def field_type(model: type[BaseModel], dotted: str) -> FieldType | None:
             continue
         fields = model_fields(current)
         if part not in fields:
+            is_custom = getattr(current, "is_custom", None)
+            if is_custom is not None and is_custom(part) and index == len(parts) - 1:
+                return FieldType("any")
             return None
         result = fields[part]
         if result.kind == "dict" and index < len(parts) - 1:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from canonical import ENTITIES
 from connectors.base import FieldInfo
-from mappings.model import Lines, MappingSpec, Predicate, Rule
+from mappings.model import Lines, MappingSpec, Predicate, Rule, Rules
 from mappings.paths import root_field, split_path
 from mappings.targets import (
     ENGINE_FIELDS,
@@ -219,6 +219,12 @@ class _Checker:
         return ftype
 
 
+def _each(where: tuple[Any, ...], ruleset: Rules) -> list[tuple[tuple[Any, ...], Rule]]:
+    if isinstance(ruleset, list):
+        return [((*where, i), r) for i, r in enumerate(ruleset)]
+    return [(where, ruleset)]
+
+
 def _own_paths(rule: Rule) -> list[str]:
     if isinstance(rule.path, str):
         return [rule.path]
@@ -288,10 +294,13 @@ def _lines(check: _Checker, index: int, section: Lines, model: type[BaseModel]) 
         )
         return
     item_model = ftype.model
-    for name, rule in section.fields.items():
+    for name, ruleset in section.fields.items():
         fwhere = (*where, "fields", name)
         ftype_item = check.target_field(fwhere, name, item_model)
-        check.rule(fwhere, f"{section.target}.{name}", rule, ftype_item, nested=True, header=header)
+        for rwhere, rule in _each(fwhere, ruleset):
+            check.rule(
+                rwhere, f"{section.target}.{name}", rule, ftype_item, nested=True, header=header
+            )
     for name in _required(item_model):
         if not _covered(name, section.fields):
             check.add(
@@ -335,10 +344,11 @@ def validate_spec(
         check.source_path(sub, "key", key, nested=False)
     if spec.filter is not None:
         check.predicate(("filter",), "filter", spec.filter, False, True)
-    for name, rule in spec.fields.items():
+    for name, ruleset in spec.fields.items():
         where = ("fields", name)
         ftype = check.target_field(where, name, model)
-        check.rule(where, name, rule, ftype, nested=False)
+        for rwhere, rule in _each(where, ruleset):
+            check.rule(rwhere, name, rule, ftype, nested=False)
     for index, section in enumerate(spec.lines):
         _lines(check, index, section, model)
     mapped = list(spec.fields) + [s.target for s in spec.lines]
