@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from billbridge.errors import ParseError
 from reconcile.cash.csv_io import read_bank, read_customers, read_invoices, write_results
@@ -26,7 +25,6 @@ def cash(
     ] = None,
 ) -> None:
     """Match bank receipts to open invoices; write applications.csv and unapplied.csv."""
-    err = Console(stderr=True)
     try:
         lines = read_bank(bank)
         table, names_on_invoices = read_invoices(invoices)
@@ -35,7 +33,7 @@ def cash(
         else:
             refs = [CustomerRef(c, n) for c, n in sorted(names_on_invoices.items())]
     except ParseError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     result = apply_cash(lines, table, refs)
     apps, unapplied = write_results(result, out)

@@ -85,10 +85,11 @@ class _Row:
     def money(self, column: str, currency: str) -> Money:
         value = self.text(column)
         try:
-            amount = Money(to_decimal(value, field=column), currency)
-            amount.to_minor()
-        except (ValueError, TypeError) as exc:
-            raise self.error(column, str(exc)) from None
+            amount = Money(to_decimal(value), currency)
+        except (ValueError, TypeError):
+            raise self.error(column, f"{value!r} is not a decimal number") from None
+        if not amount.is_whole_minor():
+            raise self.error(column, f"{value} has more decimals than {currency} allows")
         return amount
 
 

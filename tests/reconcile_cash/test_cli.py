@@ -1,0 +1,107 @@
+"""The ad-hoc `reconcile cash` command on CSV files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from reconcile.cash.cli import cash
+
+app = typer.Typer()
+app.command()(cash)
+
+BANK = """line_id,date,amount,currency,payer_name,payer_account,reference,memo
+B1,2024-03-15,150.00,USD,ACME INC,,INV-000101,
+B2,2024-03-15,80.00,USD,Globex Corp,,,thanks
+B3,2024-03-16,500.00,USD,Zed Unknown,,,
+B4,2024-03-16,20.00,USD,Payer X,GB29NWBK60161331926819,,
+"""
+INVOICES = """invoice_number,customer_id,customer_name,issue_date,due_date,open_amount,currency
+INV-000101,C1,Acme Inc,2024-02-01,2024-03-01,100.00,USD
+INV-000102,C1,Acme Inc,2024-02-02,2024-03-02,50.00,USD
+INV-000201,C2,Globex Corporation,2024-02-01,,80.00,USD
+INV-000301,C3,Initech,2024-02-01,,15.00,USD
+"""
+CUSTOMERS = """customer_id,name,bank_account
+C1,Acme Inc,
+C2,Globex Corporation,
+C3,Initech,GB29 NWBK 6016 1331 9268 19
+"""
+
+
+def write(tmp: Path, **files: str) -> dict[str, Path]:
+    paths = {}
+    for name, text in files.items():
+        paths[name] = tmp / f"{name}.csv"
+        paths[name].write_text(text)
+    return paths
+
+
+def read(path: Path) -> list[list[str]]:
+    with path.open(newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_writes_applications_and_unapplied_exactly(tmp_path: Path) -> None:
+    p = write(tmp_path, bank=BANK, invoices=INVOICES, customers=CUSTOMERS)
+    out = tmp_path / "out"
+    args = [
+        "--bank",
+        str(p["bank"]),
+        "--invoices",
+        str(p["invoices"]),
+        "--customers",
+        str(p["customers"]),
+        "--out",
+        str(out),
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert read(out / "applications.csv") == [
+        ["line_id", "invoice_number", "applied_amount", "confidence", "rule", "status"],
+        ["B1", "INV-000101", "100.00", "0.89", "reference_over", "auto"],
+        ["B2", "INV-000201", "80.00", "0.87", "unique_amount", "auto"],
+    ]
+    assert read(out / "unapplied.csv") == [
+        ["line_id", "amount", "currency", "reason", "remainder"],
+        ["B1", "150.00", "USD", "ON_ACCOUNT", "50.00"],
+        ["B3", "500.00", "USD", "UNAPPLIED", "500.00"],
+        ["B4", "20.00", "USD", "UNIDENTIFIED_INVOICE", "20.00"],
+    ]
+
+
+def test_customers_default_to_the_names_on_the_invoices(tmp_path: Path) -> None:
+    p = write(tmp_path, bank=BANK, invoices=INVOICES)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app, ["--bank", str(p["bank"]), "--invoices", str(p["invoices"]), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    rows = read(out / "unapplied.csv")
+    # without the customers file the bank account of B4 is unknown
+    assert ["B4", "20.00", "USD", "UNAPPLIED", "20.00"] in rows
+
+
+def test_bad_input_names_file_line_and_column_and_exits_2(tmp_path: Path) -> None:
+    bad = BANK.replace("B2,2024-03-15,80.00", "B2,2024-03-15,8O.00")
+    p = write(tmp_path, bank=bad, invoices=INVOICES)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app, ["--bank", str(p["bank"]), "--invoices", str(p["invoices"]), "--out", str(out)]
+    )
+    assert res.exit_code == 2
+    message = res.output.strip()
+    assert f"{p['bank']}, line 3: column 'amount'" in message and "8O.00" in message
+    assert not out.exists()  # nothing half-written
+
+
+def test_missing_column_is_reported_at_the_header(tmp_path: Path) -> None:
+    p = write(tmp_path, bank=BANK, invoices=INVOICES.replace("open_amount", "amount_open"))
+    res = CliRunner().invoke(
+        app, ["--bank", str(p["bank"]), "--invoices", str(p["invoices"]), "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 2
+    assert f"{p['invoices']}, line 1: missing column(s) open_amount" in res.output

@@ -1,0 +1,67 @@
+"""Normalisation, blocking and the bounded subset-sum."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconcile.cash.normalize import (
+    block_keys,
+    normalize_name,
+    ref_key,
+    reference_tokens,
+    strong_key,
+)
+from reconcile.cash.subset import subset_sum
+
+
+@pytest.mark.parametrize("text", ["INV-000123", "INV 123", "123", "inv/000123"])
+def test_reference_forms_share_one_digit_key(text: str) -> None:
+    assert ref_key(text) == "123"
+
+
+def test_strong_key_ignores_padding_and_separators() -> None:
+    assert strong_key("INV-000123") == strong_key("inv 123") == "INV123"
+    assert strong_key("INV-000123") != strong_key("CM-000123")
+
+
+def test_reference_tokens_find_lists_composites_and_prefix_pairs() -> None:
+    digits, strong = reference_tokens("Pay INV 123, 1001/1002 and INV/2024/00042 ref 7")
+    # whole tokens keep all their digits, runs are added; "42" and "7" are too short
+    assert digits == {"123", "1001", "1002", "10011002", "202400042", "2024"}
+    assert {"INV123", "INV202442"} <= strong
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ACME, Inc.", "acme"),
+        ("Acme Incorporated", "acme"),
+        ("Société Générale S.A.", "societe generale"),
+        ("The Smith & Jones Co", "smith jones"),
+        ("Müller GmbH & Co. KG", "muller"),
+        ("The Company", "the company"),  # nothing left after stripping: keep the folded name
+    ],
+)
+def test_name_normalisation(raw: str, expected: str) -> None:
+    assert normalize_name(raw) == expected
+
+
+def test_block_keys_survive_word_order_and_a_first_word_typo() -> None:
+    assert set(block_keys("stark manufacturing")) & set(block_keys("manufacturing stark"))
+    assert set(block_keys("sterk manufacturing")) & set(block_keys("stark manufacturing"))
+
+
+def test_subset_sum_unique_and_ambiguous() -> None:
+    unique = subset_sum([500, 700, 1100], 1200, max_states=1000)
+    assert unique is not None and unique.indices == (0, 1) and unique.unique
+    many = subset_sum([100, 200, 300], 300, max_states=1000)
+    assert many is not None and not many.unique
+    assert many.indices == (0, 1)  # holds the oldest item
+    assert subset_sum([100, 200], 250, max_states=1000) is None
+
+
+def test_subset_sum_gives_up_beyond_its_state_bound() -> None:
+    amounts = [1 << i for i in range(20)]  # every sum below 2**20 is reachable
+    assert subset_sum(amounts, (1 << 20) - 1, max_states=10_000) is None
+    found = subset_sum(amounts, (1 << 20) - 1, max_states=2_000_000)
+    assert found is not None and found.unique and len(found.indices) == 20
