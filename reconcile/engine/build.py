@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from canonical.currencies import UnknownCurrencyError, minor_units
 from reconcile.definitions import ReconDefinition
 from reconcile.engine.result import ExceptionCandidate
 from reconcile.engine.severity import severity
@@ -28,6 +29,22 @@ def text(value: Any) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def exact_amount(value: Decimal | None, currency: str | None) -> Decimal | None:
+    """Drop DECIMAL(38,10) padding, keeping at least the currency's minor-unit digits."""
+    if value is None:
+        return None
+    norm = abs(value).normalize()
+    try:
+        places = minor_units(currency) if currency else 0
+    except UnknownCurrencyError:
+        places = 0
+    if -norm.as_tuple().exponent < places:  # type: ignore[operator]
+        norm = norm.quantize(Decimal(1).scaleb(-places))
+    elif norm == norm.to_integral_value():
+        norm = norm.quantize(Decimal(1))
+    return norm
 
 
 def _amount_index(d: ReconDefinition) -> int | None:
@@ -105,6 +122,8 @@ def build_candidates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
             "rule_version": d.version,
         }
         category = d.category(base)
+        currency = _currency(d, row, ("a_", "b_"))
+        amount = exact_amount(amount, currency)
         out.append(
             ExceptionCandidate(
                 exception_id=exception_id(d.name, keys, category),
@@ -115,7 +134,7 @@ def build_candidates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
                 details=details,
                 severity=severity(amount, 0, d.severity),
                 amount=amount,
-                currency=_currency(d, row, ("a_", "b_")),
+                currency=currency,
             )
         )
     return out
@@ -168,6 +187,8 @@ def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
             "rule_version": d.version,
         }
         category = d.category(base)
+        currency = _currency(d, first, ("",))
+        amount = exact_amount(amount, currency)
         out.append(
             ExceptionCandidate(
                 exception_id=exception_id(d.name, keys, category),
@@ -178,7 +199,7 @@ def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
                 details=details,
                 severity=severity(amount, 0, d.severity),
                 amount=amount,
-                currency=_currency(d, first, ("",)),
+                currency=currency,
             )
         )
     return out

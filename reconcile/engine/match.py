@@ -72,17 +72,24 @@ def _source_types(table: pa.Table) -> dict[str, str]:
     return out
 
 
-def _check_columns(definition: ReconDefinition, side: str, data: Side) -> None:
+def _check_columns(definition: ReconDefinition, side: str, data: Side) -> Side:
+    """Fail on missing columns; an empty side (no rows) gets them as null text."""
     spec = getattr(definition, side)
     have = set(data.table.column_names)
     refs = [*definition.keys, *definition.compare, *definition.context]
     need = {ref.col(side) for ref in refs} | {f.field for f in spec.filters}
     missing = sorted(need - have)
+    if missing and data.table.num_rows == 0:
+        table = data.table
+        for name in missing:
+            table = table.append_column(name, pa.array([], pa.string()))
+        return Side(table, data.source)
     if missing:
         raise ConfigError(
             f"{definition.name}: side {side.upper()} ({spec.label}, {data.source}) lacks columns "
             f"{missing}; it has {sorted(have - {LINE})}"
         )
+    return data
 
 
 def _check_values(
@@ -218,7 +225,7 @@ def reconcile(
         if threads:
             con.execute(f"SET threads={int(threads)}")
         for side in SIDES:
-            _check_columns(d, side, data[side])
+            data[side] = _check_columns(d, side, data[side])
             con.register(f"src_{side}", data[side].table)
             _check_values(con, d, side, data[side])
             _normalised_view(con, d, side, data[side])

@@ -1,0 +1,181 @@
+"""Read side of the exception store: lists, one exception with history, aging, counts."""
+
+from __future__ import annotations
+
+import builtins
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from billbridge.state import Store
+from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow
+from billbridge.state.types import utcnow
+from reconcile.definitions import SeverityRule
+from reconcile.engine.severity import severity
+from reconcile.exceptions.model import ACTIVE, ExceptionView, HistoryEvent, age_days
+
+#: Aging buckets of reconciliation.md §3: (label, lowest age, highest age or None).
+AGING_BUCKETS = (("0-2", 0, 2), ("3-7", 3, 7), ("8-30", 8, 30), ("over 30", 31, None))
+VIEW_FIELDS = (
+    "recon",
+    "category",
+    "severity",
+    "currency",
+    "run_state",
+    "status",
+    "owner",
+)
+
+
+def _strs(values: Iterable[Any] | None) -> list[str] | None:
+    return None if values is None else [str(v) for v in values]
+
+
+class ExceptionQueries:
+    store: Store
+    rules: tuple[SeverityRule, ...]
+
+    def _view(self, row: ExceptionRow, now: datetime) -> ExceptionView:
+        age = age_days(row.first_seen, now)
+        closed = row.status not in ACTIVE
+        return ExceptionView(
+            id=row.exception_id,
+            recon=row.recon,
+            category=row.category,
+            keys=dict(row.keys),
+            key_text=row.key_text,
+            details=dict(row.details),
+            severity=row.severity if closed else severity(row.amount, age, self.rules),
+            amount=row.amount,
+            currency=row.currency,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            age_days=age,
+            times_seen=row.times_seen,
+            run_state=row.run_state,
+            status=row.status,
+            owner=row.owner,
+            last_run_id=row.last_run_id,
+            resolved_at=row.resolved_at,
+            fingerprint=row.fingerprint,
+        )
+
+    def _query(
+        self,
+        recon: str | None,
+        states: Iterable[Any] | None,
+        statuses: Iterable[Any] | None,
+        categories: Iterable[str] | None,
+        owner: str | None,
+    ) -> Select[Any]:
+        q = select(ExceptionRow)
+        if recon is not None:
+            q = q.where(ExceptionRow.recon == recon)
+        if (st := _strs(states)) is not None:
+            q = q.where(ExceptionRow.run_state.in_(st))
+        if (ss := _strs(statuses)) is not None:
+            q = q.where(ExceptionRow.status.in_(ss))
+        if categories is not None:
+            q = q.where(ExceptionRow.category.in_(list(categories)))
+        if owner is not None:
+            q = q.where(ExceptionRow.owner == owner)
+        return q
+
+    def list(
+        self,
+        recon: str | None = None,
+        states: Iterable[Any] | None = None,
+        statuses: Iterable[Any] | None = None,
+        *,
+        categories: Iterable[str] | None = None,
+        owner: str | None = None,
+        now: datetime | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[ExceptionView]:
+        """Exceptions, oldest first. ``states``: run states; ``statuses``: lifecycle."""
+        now = now or utcnow()
+        q = self._query(recon, states, statuses, categories, owner)
+        q = q.order_by(ExceptionRow.first_seen, ExceptionRow.exception_id)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.store.session() as s:
+            return [self._view(r, now) for r in s.scalars(q)]
+
+    def get(self, exception_id: str, *, now: datetime | None = None) -> ExceptionView | None:
+        """One exception by id or by a unique id prefix (at least 6 characters)."""
+        now = now or utcnow()
+        with self.store.session() as s:
+            row = s.get(ExceptionRow, exception_id)
+            if row is None and len(exception_id) >= 6:
+                found = list(
+                    s.scalars(
+                        select(ExceptionRow)
+                        .where(ExceptionRow.exception_id.like(exception_id + "%"))
+                        .limit(2)
+                    )
+                )
+                row = found[0] if len(found) == 1 else None
+            return None if row is None else self._view(row, now)
+
+    def history(self, exception_id: str) -> builtins.list[HistoryEvent]:
+        q = (
+            select(ExceptionHistoryRow)
+            .where(ExceptionHistoryRow.exception_id == exception_id)
+            .order_by(ExceptionHistoryRow.id)
+        )
+        with self.store.session() as s:
+            return [
+                HistoryEvent(r.at, r.event, r.run_id, r.actor, r.note, r.details)
+                for r in s.scalars(q)
+            ]
+
+    def oldest_open(
+        self, n: int, *, recon: str | None = None, now: datetime | None = None
+    ) -> builtins.list[ExceptionView]:
+        return self.list(recon, statuses=ACTIVE, now=now, limit=n)
+
+    def counts_by(
+        self,
+        *fields: str,
+        recon: str | None = None,
+        statuses: Sequence[Any] | None = ACTIVE,
+        now: datetime | None = None,
+    ) -> dict[tuple[Any, ...], int]:
+        """Count exceptions grouped by view fields (e.g. ``"category"``, ``"aging"``)."""
+        views = self.list(recon, statuses=statuses, now=now)
+        return dict(Counter(tuple(_field(v, f) for f in fields) for v in views))
+
+    def aging(
+        self, *, recon: str | None = None, now: datetime | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Active exceptions per aging bucket: count and amount totals per currency."""
+        out: dict[str, dict[str, Any]] = {
+            label: {"count": 0, "amounts": defaultdict(Decimal)} for label, _, _ in AGING_BUCKETS
+        }
+        for view in self.list(recon, statuses=ACTIVE, now=now):
+            bucket = out[aging_bucket(view.age_days)]
+            bucket["count"] += 1
+            if view.amount is not None:
+                bucket["amounts"][view.currency or ""] += view.amount
+        for bucket in out.values():
+            bucket["amounts"] = dict(bucket["amounts"])
+        return out
+
+
+def aging_bucket(age: int) -> str:
+    for label, low, high in AGING_BUCKETS:
+        if age >= low and (high is None or age <= high):
+            return label
+    return AGING_BUCKETS[-1][0]
+
+
+def _field(view: ExceptionView, name: str) -> Any:
+    if name == "aging":
+        return aging_bucket(view.age_days)
+    if name not in VIEW_FIELDS:
+        raise ValueError(f"cannot group by {name!r}; use one of {(*VIEW_FIELDS, 'aging')}")
+    return getattr(view, name)

@@ -1,0 +1,170 @@
+"""Exception store on both backends: run-over-run states, lifecycle, suppressions, audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from billbridge.state import Store
+from billbridge.state.schema import AuditEventRow, ExceptionHistoryRow
+from reconcile.engine import reconcile
+from reconcile.exceptions import ExceptionStore, Reason, RunState, Status, WorkflowError
+from tests.reconcile.helpers import invoices, row
+
+T0 = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
+
+
+def _run(xs: ExceptionStore, a: list, b: list, run_id: str, now: datetime):
+    result = reconcile(invoices(), a, b)
+    return result, xs.record_run("invoices", run_id, result.exceptions, now)
+
+
+def _ids(xs: ExceptionStore, now: datetime) -> dict[str, str]:
+    return {v.key_text: v.id for v in xs.list("invoices", now=now)}
+
+
+def test_run_over_run_states(store: Store) -> None:
+    xs = ExceptionStore(store)
+    base_a = [row("INV-1"), row("INV-2"), row("INV-3"), row("INV-4")]
+    base_b = [row("INV-1", total="90.00"), row("INV-2", status="void"), row("INV-4")]
+    _, d1 = _run(xs, base_a, base_b, "r1", T0)
+    assert len(d1.new) == 3 and not (d1.still_open or d1.changed or d1.resolved_by_data)
+    ids = _ids(xs, T0)
+
+    # day 2: INV-1 gap moves (CHANGED), INV-2 unchanged (STILL_OPEN), INV-3 now synced
+    b2 = [row("INV-1", total="95.00"), row("INV-2", status="void"), row("INV-3"), row("INV-4")]
+    _, d2 = _run(xs, base_a, b2, "r2", T0 + timedelta(days=1))
+    assert d2.changed == [ids["inv-1"]]
+    assert d2.still_open == [ids["inv-2"]]
+    assert d2.resolved_by_data == [ids["inv-3"]]
+    assert not d2.new and not d2.reopened
+    v2 = xs.get(ids["inv-2"], now=T0 + timedelta(days=1))
+    assert v2 is not None and v2.times_seen == 2 and v2.age_days == 1 and v2.first_seen == T0
+    v3 = xs.get(ids["inv-3"])
+    assert v3 is not None and v3.status == Status.RESOLVED and v3.run_state == "RESOLVED_BY_DATA"
+
+    # day 3: INV-3 disappears from ERP again -> REOPENED
+    _, d3 = _run(xs, base_a, [row("INV-1", total="95.00"), row("INV-2", status="void"), row("INV-4")],
+                 "r3", T0 + timedelta(days=2))
+    assert d3.reopened == [ids["inv-3"]]
+    v3 = xs.get(ids["inv-3"])
+    assert v3 is not None and v3.status == Status.OPEN and v3.times_seen == 2
+    events = [e.event for e in xs.history(ids["inv-3"])]
+    assert events == ["NEW", "RESOLVED_BY_DATA", "REOPENED"]
+    # severity escalates with age (Lerian: >= 1 day MEDIUM, >= 3 days HIGH)
+    assert xs.get(ids["inv-2"], now=T0 + timedelta(days=3)).severity == "HIGH"
+    assert xs.counts_by("category", now=T0 + timedelta(days=2)) == {
+        ("AMOUNT_MISMATCH",): 1, ("STATUS_MISMATCH",): 1, ("MISSING_IN_B",): 1}
+
+
+def test_lifecycle_actions_write_audit_events(store: Store) -> None:
+    xs = ExceptionStore(store)
+    _run(xs, [row("INV-1"), row("INV-2")], [], "r1", T0)
+    ids = _ids(xs, T0)
+    xs.acknowledge(ids["inv-1"], actor="ana", now=T0, note="looking")
+    xs.assign([ids["inv-1"], ids["inv-2"]], "bob", actor="ana", now=T0)
+    xs.transition(ids["inv-1"], Status.IN_REVIEW, actor="bob", now=T0)
+    xs.transition(ids["inv-1"], Status.ESCALATED, actor="bob", now=T0, note="needs controller")
+    with pytest.raises(WorkflowError, match="reason"):
+        xs.resolve(ids["inv-1"], "NOT_A_CODE", actor="bob", now=T0)
+    done = xs.resolve(ids["inv-1"], Reason.JOURNAL_ENTRY_POSTED, actor="bob", now=T0, note="JE 42")
+    assert done[0].status == Status.RESOLVED and done[0].owner == "bob"
+    with pytest.raises(WorkflowError, match="cannot go from RESOLVED to IN_REVIEW"):
+        xs.transition(ids["inv-1"], Status.IN_REVIEW, actor="bob", now=T0)
+    with pytest.raises(WorkflowError, match="no exception"):
+        xs.acknowledge("f" * 64, actor="ana", now=T0)
+
+    with store.session() as s:
+        audit = list(s.scalars(select(AuditEventRow).order_by(AuditEventRow.id)))
+        hist = list(s.scalars(select(ExceptionHistoryRow).where(
+            ExceptionHistoryRow.exception_id == ids["inv-1"]).order_by(ExceptionHistoryRow.id)))
+    actions = [(a.actor, a.action, a.subject_id[:8]) for a in audit]
+    assert actions == [
+        ("ana", "exception.acknowledged", ids["inv-1"][:8]),
+        ("ana", "exception.assigned", ids["inv-1"][:8]),
+        ("ana", "exception.assigned", ids["inv-2"][:8]),
+        ("bob", "exception.in_review", ids["inv-1"][:8]),
+        ("bob", "exception.escalated", ids["inv-1"][:8]),
+        ("bob", "exception.resolved", ids["inv-1"][:8]),
+    ]
+    assert audit[-1].note == "JE 42" and audit[-1].details["reason"] == "JOURNAL_ENTRY_POSTED"
+    assert [h.event for h in hist] == ["NEW", "ACKNOWLEDGED", "ASSIGNED", "IN_REVIEW",
+                                       "ESCALATED", "RESOLVED"]
+    assert hist[1].note == "looking" and hist[1].actor == "ana"
+
+
+def test_manually_resolved_exception_reopens_when_seen_again(store: Store) -> None:
+    xs = ExceptionStore(store)
+    _run(xs, [row("INV-1")], [], "r1", T0)
+    eid = _ids(xs, T0)["inv-1"]
+    xs.resolve(eid, "fixed_in_source", actor="ana", now=T0)
+    _, delta = _run(xs, [row("INV-1")], [], "r2", T0 + timedelta(days=1))
+    assert delta.reopened == [eid]
+    assert xs.get(eid).status == Status.OPEN
+
+
+def test_suppression_with_expiry(store: Store) -> None:
+    xs = ExceptionStore(store)
+    a = [row("INV-1", total="5.00"), row("INV-2", total="50000.00"), row("INV-3")]
+    _run(xs, a, [], "r1", T0)
+    ids = _ids(xs, T0)
+    sup = xs.suppress(reason="in transit", owner="ana", expires_at=T0 + timedelta(days=2),
+                      actor="ana", now=T0, recon="invoices",
+                      pattern={"category": "MISSING_IN_B", "max_amount": "100"})
+    statuses = {k: xs.get(i).status for k, i in ids.items()}
+    assert statuses == {"inv-1": Status.SUPPRESSED, "inv-2": Status.OPEN, "inv-3": Status.SUPPRESSED}
+    # still counted in reports
+    assert sum(xs.counts_by("category", now=T0).values()) == 3
+    assert [s.id for s in xs.suppressions(active_at=T0)] == [sup.id]
+
+    _, d2 = _run(xs, a, [], "r2", T0 + timedelta(days=1))
+    assert sorted(d2.suppressed) == sorted([ids["inv-1"], ids["inv-3"]])
+    assert xs.get(ids["inv-1"]).status == Status.SUPPRESSED
+
+    # after expiry the suppression stops applying
+    _, d3 = _run(xs, a, [], "r3", T0 + timedelta(days=3))
+    assert d3.suppressed == []
+    assert xs.get(ids["inv-1"]).status == Status.OPEN
+    assert xs.suppressions(active_at=T0 + timedelta(days=3)) == []
+    with store.session() as s:
+        audit = list(s.scalars(select(AuditEventRow)))
+    assert [(a.action, a.actor, a.details["applied"]) for a in audit] == [
+        ("exception.suppress", "ana", 2)]
+
+
+def test_single_id_suppression_and_validation(store: Store) -> None:
+    xs = ExceptionStore(store)
+    _run(xs, [row("INV-1"), row("INV-2")], [], "r1", T0)
+    ids = _ids(xs, T0)
+    with pytest.raises(WorkflowError):
+        xs.suppress(reason="x", owner="o", expires_at=T0 - timedelta(days=1), actor="a", now=T0,
+                    exception_id=ids["inv-1"])
+    with pytest.raises(WorkflowError):
+        xs.suppress(reason="x", owner="o", expires_at=T0 + timedelta(days=1), actor="a", now=T0)
+    xs.suppress(reason="known", owner="o", expires_at=T0 + timedelta(days=1), actor="a", now=T0,
+                exception_id=ids["inv-1"])
+    assert xs.get(ids["inv-1"]).status == Status.SUPPRESSED
+    assert xs.get(ids["inv-2"]).status == Status.OPEN
+    assert xs.expire_suppressions(T0 + timedelta(days=2)) == [ids["inv-1"]]
+    assert xs.get(ids["inv-1"]).status == Status.OPEN
+
+
+def test_views_and_queries(store: Store) -> None:
+    xs = ExceptionStore(store)
+    _run(xs, [row("INV-1", total="200000.00"), row("INV-2")], [row("INV-2", total="99.00")],
+         "r1", T0)
+    views = xs.list("invoices", states=[RunState.NEW], now=T0)
+    by_key = {v.key_text: v for v in views}
+    big = by_key["inv-1"]
+    assert big.category == "MISSING_IN_B" and big.severity == "CRITICAL"
+    assert str(big.amount) == "200000.00" and big.currency == "USD"
+    gap = by_key["inv-2"]
+    assert gap.details["delta"] == {"total": "1"} and gap.details["a"]["total"] == "100"
+    assert gap.severity == "LOW" and gap.run_state == "NEW" and gap.status == "OPEN"
+    assert [v.key_text for v in xs.oldest_open(1, now=T0)] == [views[0].key_text]
+    aging = xs.aging(now=T0 + timedelta(days=4))
+    assert aging["3-7"]["count"] == 2 and aging["0-2"]["count"] == 0
+    assert str(aging["3-7"]["amounts"]["USD"]) == "200001.00"
+    assert xs.get(gap.id[:10]).id == gap.id
