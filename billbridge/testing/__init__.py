@@ -120,7 +120,9 @@ class LoopbackServer:
                 return  # keep test output clean
 
         self._server = self.make_server(Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 

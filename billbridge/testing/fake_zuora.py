@@ -56,6 +56,7 @@ class FakeZuora(LoopbackServer):
         self.zone = ZoneInfo(timezone)
         self.now = now or datetime(2024, 6, 13, 14, 58, 7)  # noqa: DTZ001 - tenant-local, naive
         self.tokens: dict[str, datetime] = {}
+        self.issued: list[str] = []
         self.book = OrderBook(self._stamp)
         self.invoices: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, dict[str, Any]] = {}
@@ -250,6 +251,7 @@ class FakeZuora(LoopbackServer):
         token = uuid.uuid4().hex
         with self.lock:
             self.tokens[token] = self.now + timedelta(seconds=self.token_lifetime)
+            self.issued.append(token)
         return Reply(
             200,
             {

@@ -183,7 +183,7 @@ class ZuoraClient:
                         "permissions and that it belongs to this tenant"
                     ) from None
 
-    def _send(  # noqa: PLR0917 - private, called from one place
+    def _send(
         self,
         method: str,
         path: str,
@@ -243,7 +243,7 @@ class ZuoraClient:
     ) -> dict[str, Any]:
         where = f"{method} {_bare(path)}"
         status = resp.status_code
-        retry_after = parse_retry_after(resp.headers)
+        retry_after = parse_retry_after(resp.headers, rate_limited=status == 429)
         if status == 200 and "xml" in resp.headers.get("Content-Type", ""):
             return {"_text": resp.text}
         try:

@@ -87,9 +87,10 @@ def legacy_reasons(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"code": e.get("Code"), "message": e.get("Message")} for e in errors]
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait: ``Retry-After`` first, then ``RateLimit-Reset`` (delta seconds)."""
-    for name in ("Retry-After", "RateLimit-Reset"):
+def parse_retry_after(headers: Mapping[str, str], *, rate_limited: bool = True) -> float | None:
+    """Seconds to wait: ``Retry-After``, then (for 429) ``RateLimit-Reset`` (delta seconds)."""
+    names = ("Retry-After", "RateLimit-Reset") if rate_limited else ("Retry-After",)
+    for name in names:
         value = headers.get(name)
         if value is None:
             continue
