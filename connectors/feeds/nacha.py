@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 _BOM = b"\xef\xbb\xbf"
 _SNIFF = re.compile(rb"\A(\xef\xbb\xbf)?1\d\d[ \d]\d{9}[ \d]\d{9}\d{6}")
 _PRENOTE_LAST_DIGITS = {"3", "8"}
+#: Addenda text that is X12: an interchange, an ST..SE set or bare RMR/REF segments.
+_X12_START = re.compile(r"(ISA|ST|RMR|REF|BPR)[*|^~:]")
 
 
 def sniff(head: bytes) -> bool:
@@ -270,7 +272,7 @@ def _transaction(
     sha: str,
     originator: bool,
     statement_id: str,
-) -> tuple[BankTransaction, str]:
+) -> BankTransaction:
     rec, head = entry.rec, batch.header
     sec = head.f(51, 53)
     code = rec.f(2, 3)
@@ -310,13 +312,20 @@ def _transaction(
     effective = _yymmdd(head.f(70, 75))
     text = "".join(info).rstrip() or None
     refs = tuple(r for r in (trace, fields["individual_id"]) if r)
+    entry_account = f"{routing}/{fields['account']}" if fields["account"] else None
+    if originator:  # we sent it: the entry's receiver is the counterparty
+        account_id, party, party_account = head.f(41, 50), fields["name"], entry_account
+    else:  # we received it: the entry account is ours, the batch company paid or pulled
+        account_id, party, party_account = entry_account or head.f(41, 50), head.f(5, 20), None
+        if fields["name"]:
+            extra["receiver_name"] = fields["name"]
     tx = BankTransaction(
         source_system=SOURCE_SYSTEM,
         source_id=trace or f"{statement_id}/{rec.line}",
         provenance=Provenance(
             file=file_name, file_sha256=sha, line=rec.line, offset=rec.offset, raw=rec.text.rstrip()
         ),
-        account_id=head.f(41, 50),
+        account_id=account_id,
         booking_date=effective,
         value_date=_settlement(head.f(76, 78), effective),
         amount=Money.from_minor(sign * cents, "USD"),
@@ -325,14 +334,14 @@ def _transaction(
         type_code=code,
         bank_reference=trace or None,
         customer_reference=fields["individual_id"] or None,
-        counterparty_name=fields["name"] or None,
-        counterparty_account=f"{routing}/{fields['account']}" if fields["account"] else None,
+        counterparty_name=party or None,
+        counterparty_account=party_account,
         remittance_text=text,
         references=refs,
         statement_id=statement_id,
         extra=extra,
     )
-    return tx, sec
+    return tx
 
 
 def build_batch(
@@ -349,7 +358,7 @@ def build_batch(
     rems: list[Remittance] = []
     entry_hash = debit = credit = 0
     for entry in batch.entries:
-        tx, sec = _transaction(entry, batch, file_name, sha, originator, statement_id)
+        tx = _transaction(entry, batch, file_name, sha, originator, statement_id)
         txs.append(tx)
         routing8 = entry.rec.f(4, 11)
         entry_hash += int(routing8) if routing8.isdigit() else 0
@@ -358,11 +367,7 @@ def build_batch(
             credit += cents
         else:
             debit += cents
-        if (
-            sec in ("CTX", "CCD", "CIE", "PPD")
-            and tx.remittance_text
-            and ("ST" in tx.remittance_text[:4] or tx.remittance_text.startswith("ISA"))
-        ):
+        if tx.remittance_text and _X12_START.match(tx.remittance_text):
             rems += _remittances(entry, tx, tx.remittance_text, file_name, sha, checker)
     count = len(batch.entries) + sum(len(e.addenda) for e in batch.entries)
     ctl = batch.control

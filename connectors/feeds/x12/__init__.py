@@ -97,9 +97,15 @@ def parse_fragment(
     default_total: Money | None = None,
     default_trace: str | None = None,
 ) -> tuple[list[Remittance], list[FeedWarning]]:
-    """820s from a bare ST..SE fragment or a full interchange (e.g. NACHA CTX addenda)."""
+    """820s from a full interchange, a bare ST..SE fragment (NACHA CTX addenda) or bare
+    remittance segments such as one ``RMR`` (CCD+ addenda)."""
     tokens = tokenize(text.encode("utf-8"), file_name=file_name)
-    sets, warnings = walk(tokens, file_name=file_name)
+    if tokens.segments and tokens.segments[0].tag not in ("ISA", "GS", "ST"):
+        # CCD+ style: bare remittance segments (RMR, REF, ...) with no ST..SE around them
+        sets = [TransactionSet("820", "", list(tokens.segments))]
+        warnings: list[FeedWarning] = []
+    else:
+        sets, warnings = walk(tokens, file_name=file_name)
     ctx = Ctx(file_name, file_sha256, currency)
     out: list[Remittance] = []
     for ts in sets:

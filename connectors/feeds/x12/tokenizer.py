@@ -123,7 +123,9 @@ def _isa_separators(text: str, start: int, file_name: str) -> tuple[Separators, 
 
 
 def _fragment_separators(text: str, start: int, file_name: str) -> Separators:
-    element = text[start + 2] if len(text) > start + 2 else ""
+    tag = _TAG.match(text, start)
+    end = tag.end() if tag else start + 2
+    element = text[end] if len(text) > end else ""
     if not element or element.isalnum() or element.isspace():
         raise _fail(
             file_name,
