@@ -23,6 +23,9 @@ from billbridge.errors import ConfigError
 from mappings.model import MappingSpec
 
 Positions = dict[tuple[Any, ...], tuple[int, int]]
+#: ``crosswalks: {countries: "builtin:countries.csv"}`` names a table shipped with billbridge
+BUILTIN = "builtin:"
+CROSSWALKS_DIR = Path(__file__).resolve().parent / "crosswalks"
 
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _DEC = re.compile(r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)$")
@@ -57,13 +60,23 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 def _build(node: yaml.Node, path: tuple[Any, ...], positions: Positions) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecLoadError([f"{_mark(key_node)}: mapping keys must be plain text"])
             key = key_node.value
+            if key == "<<" and key_node.style is None:  # YAML merge key: `<<: *anchor`
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for source in sources:
+                    base = _build(source, path, positions)
+                    if isinstance(base, dict):
+                        merged = {**base, **merged}
+                continue
             positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = _build(value_node, (*path, key), positions)
-        return out
+        return {**merged, **out}
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
@@ -138,7 +151,10 @@ def spec_from_text(text: str, file: str = "<spec>", *, base_dir: Path | None = N
 def _load_tables(spec: MappingSpec, base_dir: Path | None) -> dict[str, list[dict[str, str]]]:
     tables: dict[str, list[dict[str, str]]] = {}
     for name, rel in sorted(spec.crosswalks.items()):
-        path = (base_dir or Path.cwd()) / rel
+        if rel.startswith(BUILTIN):  # the example tables shipped in mappings/crosswalks
+            path = CROSSWALKS_DIR / rel[len(BUILTIN) :]
+        else:
+            path = (base_dir or Path.cwd()) / rel
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:

@@ -6,11 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from billbridge.errors import ConfigError
-from mappings.loader import load_spec
+from mappings.loader import CROSSWALKS_DIR, load_spec
 from mappings.model import MappingSpec
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
-CROSSWALKS_DIR = Path(__file__).resolve().parent / "crosswalks"
+
+
+__all__ = ["CROSSWALKS_DIR", "SPECS_DIR", "default_spec", "find_default_spec", "spec_files"]
 
 
 def spec_files(folder: Path = SPECS_DIR) -> list[Path]:

@@ -93,7 +93,8 @@ class ZuoraOrder(Payload):
     """``POST /v1/orders`` body."""
 
     orderDate: date
-    existingAccountNumber: str | None = None
+    #: we never create accounts inside an order: the account must exist (and be known)
+    existingAccountNumber: str
     orderNumber: str | None = None
     description: str | None = None
     subscriptions: list[OrderSubscription]
