@@ -30,8 +30,8 @@ def phase(entity: str) -> int:
 def parent_external_id(intent: WriteIntent) -> str | None:
     """The external id of the account/customer this intent's record belongs to."""
     payload = intent.payload
-    if isinstance(payload.get("existingAccountNumber"), str):
-        return str(payload["existingAccountNumber"])
+    if isinstance(payload.get("accountNumber"), str) and intent.entity == "subscription":
+        return str(payload["accountNumber"])
     entity = payload.get("entity")
     if isinstance(entity, dict) and isinstance(entity.get("externalId"), str):
         return str(entity["externalId"])

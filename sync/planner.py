@@ -11,7 +11,7 @@ a crash yields the same keys and the outbox deduplicates them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -79,6 +79,12 @@ def external_id(source_system: str, source_id: str) -> str:
     return f"{prefix}-{source_id}"
 
 
+def is_create(intent: WriteIntent) -> bool:
+    """Creates must be looked up before any resend; a Zuora subscription is created by an
+    order action."""
+    return intent.op == WriteOp.CREATE or intent.action == "CreateSubscription"
+
+
 def entity_of(record: Record) -> str:
     if isinstance(record, Customer):
         return "customer"
@@ -95,8 +101,13 @@ def build_plan(
     mapping_versions: dict[str, str],
     created_at: AwareDatetime,
     resumed: Sequence[WriteIntent] = (),
+    catalog: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> Plan:
-    """A plan from (last synced, current) record pairs; unchanged records are left out."""
+    """A plan from (last synced, current) record pairs; unchanged records are left out.
+
+    ``catalog`` maps a SKU to its Zuora (productRatePlanId, productRatePlanChargeId).
+    """
+    cat = zp.Catalog(catalog or {})
     ordered = sorted(pairs, key=lambda p: (entity_of(p[1]) != "customer", p[1].source_id))
     new_customers: dict[str, str] = {}
     changes: list[PlannedChange] = []
@@ -107,7 +118,7 @@ def build_plan(
         entity = entity_of(after)
         version = mapping_versions.get(entity, BUILTIN_MAPPING_VERSION)
         if target_kind == "zuora":
-            intents = _zuora_intents(after, events, version, new_customers)
+            intents = _zuora_intents(before, after, events, version, new_customers, cat)
         else:
             intents = _netsuite_intents(after, events, version, new_customers)
         if isinstance(after, Customer) and intents:
@@ -183,7 +194,12 @@ def _intent(
 
 # -- Zuora ----------------------------------------------------------------------------
 def _zuora_intents(
-    rec: Record, events: list[LifecycleEvent], version: str, new_customers: dict[str, str]
+    before: Record | None,
+    rec: Record,
+    events: list[LifecycleEvent],
+    version: str,
+    new_customers: dict[str, str],
+    cat: zp.Catalog,
 ) -> list[WriteIntent]:
     if isinstance(rec, Customer):
         account = rec.id_in("zuora") or external_id(rec.source_system, rec.source_id)
@@ -204,6 +220,7 @@ def _zuora_intents(
     account = external_id(rec.source_system, rec.customer_id)
     deps = (new_customers[rec.customer_id],) if rec.customer_id in new_customers else ()
     lines = {ln.line_id: ln for ln in rec.lines}
+    old_lines = {ln.line_id: ln for ln in before.lines} if isinstance(before, Contract) else {}
     intents: list[WriteIntent] = []
 
     def add(
@@ -233,15 +250,17 @@ def _zuora_intents(
     for ev in events:
         when = ev.effective_date
         if ev.kind == EventKind.NEW_SUBSCRIPTION:
-            add("CreateSubscription", zp.create_subscription(rec, sub), op=WriteOp.CREATE)
+            # An order action, not a plain create: the Zuora connector sends it in an order.
+            add("CreateSubscription", zp.create_subscription(rec, sub, cat))
         elif ev.kind == EventKind.ADD_PRODUCT and ev.line_id:
-            add("AddProduct", zp.add_product(lines[ev.line_id], when), part=ev.line_id)
+            add("AddProduct", zp.add_product(lines[ev.line_id], when, cat), part=ev.line_id)
         elif ev.kind in (EventKind.QUANTITY_CHANGE, EventKind.PRICE_CHANGE) and ev.line_id:
             if ev.line_id not in updated:  # quantity and price of one line: one action
                 updated.add(ev.line_id)
                 add("UpdateProduct", zp.update_product(lines[ev.line_id], when), part=ev.line_id)
-        elif ev.kind == EventKind.REMOVE_PRODUCT and ev.line_id:
-            add("RemoveProduct", zp.remove_product(ev.line_id, when), part=ev.line_id)
+        elif ev.kind == EventKind.REMOVE_PRODUCT and ev.line_id in old_lines:
+            line = old_lines[ev.line_id]
+            add("RemoveProduct", zp.remove_product(line, when, cat), part=ev.line_id)
         elif ev.kind == EventKind.TERM_CHANGE:
             add("TermsAndConditions", zp.terms(rec, when))
         elif ev.kind == EventKind.RENEWAL:
@@ -269,7 +288,8 @@ def _netsuite_intents(
             )
         ]
     assert isinstance(rec, Contract)
-    # An upsert carries the whole order, so every change of a version is one intent.
+    # A sales-order upsert carries the whole order, so every change of a version is one
+    # intent (entity "contract": the NetSuite connector's name for sales orders).
     ext = external_id(rec.source_system, rec.source_id)
     deps = (new_customers[rec.customer_id],) if rec.customer_id in new_customers else ()
     return [

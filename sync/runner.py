@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import structlog
 from sqlalchemy.orm import Session
@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session
 from billbridge.errors import BillbridgeError
 from billbridge.state import Store
 from billbridge.state.schema import OutboxIntentRow
-from canonical import Record, ResultStatus, WriteIntent, WriteOp, WriteResult
+from canonical import Record, ResultStatus, WriteIntent, WriteResult
 from connectors.base import Connector, Cursor
 from sync import cursors, dead_letters, outbox, runlog, snapshots
 from sync.batching import PARENT_ENTITIES, BatchOutcome, send_batch, sendable
 from sync.events import content_hash
 from sync.leases import Lease
-from sync.planner import Plan, build_plan, entity_of
+from sync.planner import Plan, build_plan, entity_of, is_create
 from sync.settings import SyncJobSettings
 
 log = structlog.get_logger(__name__)
@@ -346,18 +346,61 @@ class _Run:
     def read_before_retry(
         self, batches: list[list[WriteIntent]], status: dict[str, str]
     ) -> list[list[WriteIntent]]:
-        """A create that was sent without a recorded outcome may exist: look before resending."""
-        doubtful = [
-            i
-            for b in batches
-            for i in b
-            if status[i.idempotency_key] == outbox.SENT and i.op == WriteOp.CREATE
-        ]
+        """An intent sent without a recorded outcome may be applied: look before resending.
+
+        Creates are looked up by external id (``target.lookup``). Other actions are checked
+        with ``target.find_applied(intents)`` when the connector offers it (Zuora: the order
+        action's key custom field); otherwise they are resent with the same idempotency key,
+        which the vendor replays (Zuora: within 24 h) or applies idempotently (upserts).
+        """
+        doubtful = [i for b in batches for i in b if status[i.idempotency_key] == outbox.SENT]
         if not doubtful:
             return batches
         done: dict[str, WriteResult] = {}
+        self._lookup_creates([i for i in doubtful if is_create(i)], done)
+        others = [i for i in doubtful if not is_create(i)]
+        finder = getattr(self.target, "find_applied", None)
+        if others and callable(finder):
+            self._find_applied(finder, others, done)
+        applied = [
+            i
+            for i in doubtful
+            if i.idempotency_key in done
+            and done[i.idempotency_key].status == ResultStatus.ALREADY_APPLIED
+        ]
+        applied_keys = {i.idempotency_key for i in applied}
+        if applied:
+            self.record(BatchOutcome(applied, [done[i.idempotency_key] for i in applied], 0))
+            self.step("looked_up")
+        # Unverifiable intents, and later intents of the same record, wait for another round.
+        held_records = {
+            (i.entity, i.external_id)
+            for i in doubtful
+            if i.idempotency_key in done and i.idempotency_key not in applied_keys
+        }
+        out = [
+            [
+                i
+                for i in b
+                if i.idempotency_key not in done and (i.entity, i.external_id) not in held_records
+            ]
+            for b in batches
+        ]
+        return [b for b in out if b]
+
+    def _hold(self, intents: list[WriteIntent], done: dict[str, WriteResult], why: str) -> None:
+        log.warning("sync.verify_failed", count=len(intents), error=why)
+        for i in intents:
+            self.retries[i.idempotency_key] += 1
+            done[i.idempotency_key] = WriteResult(
+                idempotency_key=i.idempotency_key,
+                status=ResultStatus.UNKNOWN,
+                message=f"read-before-retry failed: {why}",
+            )
+
+    def _lookup_creates(self, creates: list[WriteIntent], done: dict[str, WriteResult]) -> None:
         by_entity: dict[str, list[WriteIntent]] = {}
-        for intent in doubtful:
+        for intent in creates:
             by_entity.setdefault(intent.entity, []).append(intent)
         for entity, intents in by_entity.items():
             ids = sorted({i.external_id for i in intents})
@@ -365,14 +408,7 @@ class _Run:
             try:
                 found = self.target.lookup(entity, ids)
             except Exception as exc:  # noqa: BLE001 - cannot verify: hold, never resend blind
-                log.warning("sync.lookup_failed", entity=entity, error=type(exc).__name__)
-                for i in intents:
-                    self.retries[i.idempotency_key] += 1
-                    done[i.idempotency_key] = WriteResult(
-                        idempotency_key=i.idempotency_key,
-                        status=ResultStatus.UNKNOWN,
-                        message=f"lookup failed: {type(exc).__name__}",
-                    )
+                self._hold(intents, done, type(exc).__name__)
                 continue
             self.counts["lookups"] += len(ids)
             for i in intents:
@@ -384,32 +420,28 @@ class _Run:
                         target_id=rec.id_in(self.target.system) or rec.source_id,
                         message="found by read-before-retry",
                     )
-        applied = [
-            i
-            for i in doubtful
-            if i.idempotency_key in done
-            and done[i.idempotency_key].status == ResultStatus.ALREADY_APPLIED
-        ]
-        applied_keys = {i.idempotency_key for i in applied}
-        if applied:
-            self.record(BatchOutcome(applied, [done[i.idempotency_key] for i in applied], 0))
-            self.step("looked_up")
-        skip = set(done)
-        # Later intents of a held record wait too (their order matters).
-        held_records = {
-            (i.entity, i.external_id)
-            for i in doubtful
-            if i.idempotency_key in skip and i.idempotency_key not in applied_keys
-        }
-        out = [
-            [
-                i
-                for i in b
-                if i.idempotency_key not in skip and (i.entity, i.external_id) not in held_records
-            ]
-            for b in batches
-        ]
-        return [b for b in out if b]
+
+    def _find_applied(
+        self,
+        finder: Callable[..., Any],
+        intents: list[WriteIntent],
+        done: dict[str, WriteResult],
+    ) -> None:
+        self.api_calls += 1
+        try:
+            found: dict[str, str | None] = dict(finder(intents))
+        except Exception as exc:  # noqa: BLE001 - cannot verify: hold, never resend blind
+            self._hold(intents, done, type(exc).__name__)
+            return
+        self.counts["lookups"] += len(intents)
+        for i in intents:
+            if i.idempotency_key in found:
+                done[i.idempotency_key] = WriteResult(
+                    idempotency_key=i.idempotency_key,
+                    status=ResultStatus.ALREADY_APPLIED,
+                    target_id=found[i.idempotency_key],
+                    message="found by read-before-retry",
+                )
 
     def send_round(self, batches: list[list[WriteIntent]]) -> tuple[int, float | None]:
         now = self.now()
@@ -492,7 +524,7 @@ class _Run:
         outbox.transition(s, row, status, now, result=result)
         dead_letters.record_exception(s, category, row, result, run_id=self.run_id, now=now)
         self.counts[status] += 1
-        if row.op == str(WriteOp.CREATE):
+        if is_create(outbox.to_intent(row)):
             kind = "customer" if row.entity in PARENT_ENTITIES else "contract"
             snapshots.drop(s, self.job.name, kind, row.source_id, row.source_version)
 

@@ -65,6 +65,8 @@ class SyncJobSettings(BaseModel):
     entities: tuple[str, ...] = ("customer", "contract")
     #: canonical entity -> mapping spec name or path (its version is stamped on every write)
     mappings: dict[str, str] = Field(default_factory=dict)
+    #: Zuora: SKU -> (productRatePlanId, productRatePlanChargeId or null); default: the SKU
+    catalog: dict[str, tuple[str, str | None]] = Field(default_factory=dict)
     #: re-read this far behind the cursor: rows that commit late with older timestamps
     lookback: timedelta = timedelta(minutes=15)
     #: intents per target call (Zuora: at most 50 actions per synchronous order call)

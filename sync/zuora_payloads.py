@@ -1,9 +1,13 @@
 """Zuora Orders API bodies for one subscription's order action (pure functions).
 
-An intent's payload is ``{"existingAccountNumber", "subscriptionNumber", "orderAction"}``;
-the Zuora connector groups up to 50 of them into one ``POST /v1/orders`` call, one
-``subscriptions[]`` entry per subscription number. Amounts and quantities are decimal
-strings, dates ISO ``YYYY-MM-DD``. Lines are addressed by ``uniqueToken`` = contract line id.
+An intent's payload follows the Zuora connector's contract (``connectors.zuora.orders``):
+``{"accountNumber", "orderDate", "subscriptionNumber", "triggerDates", "body"}`` where
+``body`` holds the action's own fields (``{"addProduct": {...}}``). The connector groups up
+to 50 actions into one ``POST /v1/orders`` call. We choose the subscription number ourselves
+(our external id, sent in ``createSubscription.subscriptionNumber``), so later actions and
+read-before-retry can address it without a crosswalk. Amounts and quantities are decimal
+strings, dates ISO ``YYYY-MM-DD``. A SKU becomes a product rate plan through the job's
+catalog (defaults to the SKU itself).
 """
 
 from __future__ import annotations
@@ -31,14 +35,34 @@ def trigger_dates(when: date | None) -> list[dict[str, str]]:
 
 
 def order(account: str, subscription: str, action: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "existingAccountNumber": account,
+    """The intent payload around one order action built by the functions below."""
+    action = dict(action)
+    action.pop("type")
+    triggers = action.pop("triggerDates")
+    when = triggers[0]["triggerDate"] if triggers else None
+    payload: dict[str, Any] = {
+        "accountNumber": account,
         "subscriptionNumber": subscription,
-        "orderAction": action,
+        "triggerDates": triggers,
+        "body": action,
     }
+    if when:
+        payload["orderDate"] = when
+    return payload
 
 
-def rate_plan(line: ContractLine) -> dict[str, Any]:
+class Catalog(dict[str, tuple[str, str | None]]):
+    """SKU -> (productRatePlanId, productRatePlanChargeId or None)."""
+
+    def ref(self, sku: str) -> tuple[str, str | None]:
+        return self.get(sku, (sku, None))
+
+
+_NO_CATALOG = Catalog()
+
+
+def rate_plan(line: ContractLine, catalog: Catalog = _NO_CATALOG) -> dict[str, Any]:
+    plan_id, charge_id = catalog.ref(line.sku)
     charge: dict[str, Any] = {
         "pricing": {
             "recurringPerUnit": {
@@ -47,15 +71,12 @@ def rate_plan(line: ContractLine) -> dict[str, Any]:
             }
         },
     }
+    if charge_id:
+        charge["productRatePlanChargeId"] = charge_id
     period = _PERIODS.get(line.billing_period)
     if period:
         charge["billing"] = {"billingPeriod": period}
-    return {
-        "productRatePlanNumber": line.sku,
-        "uniqueToken": line.line_id,
-        "currency": line.net_unit_price.currency,
-        "chargeOverrides": [charge],
-    }
+    return {"productRatePlanId": plan_id, "uniqueToken": line.line_id, "chargeOverrides": [charge]}
 
 
 def _term(contract: Contract) -> dict[str, Any]:
@@ -69,7 +90,9 @@ def _term(contract: Contract) -> dict[str, Any]:
     return {"termType": "EVERGREEN", "startDate": contract.start_date.isoformat()}
 
 
-def create_subscription(contract: Contract, subscription: str) -> dict[str, Any]:
+def create_subscription(
+    contract: Contract, subscription: str, catalog: Catalog = _NO_CATALOG
+) -> dict[str, Any]:
     terms: dict[str, Any] = {"initialTerm": _term(contract), "autoRenew": contract.auto_renew}
     if contract.term_months:
         terms["renewalSetting"] = "RENEW_WITH_SPECIFIC_TERM"
@@ -80,24 +103,29 @@ def create_subscription(contract: Contract, subscription: str) -> dict[str, Any]
         "createSubscription": {
             "subscriptionNumber": subscription,
             "terms": terms,
-            "subscribeToRatePlans": [rate_plan(ln) for ln in contract.lines],
+            "subscribeToRatePlans": [rate_plan(ln, catalog) for ln in contract.lines],
         },
     }
 
 
-def add_product(line: ContractLine, when: date | None) -> dict[str, Any]:
+def add_product(
+    line: ContractLine, when: date | None, catalog: Catalog = _NO_CATALOG
+) -> dict[str, Any]:
     return {
         "type": "AddProduct",
         "triggerDates": trigger_dates(when),
-        "addProduct": rate_plan(line),
+        "addProduct": rate_plan(line, catalog),
     }
 
 
-def update_product(line: ContractLine, when: date | None) -> dict[str, Any]:
+def update_product(
+    line: ContractLine, when: date | None, catalog: Catalog = _NO_CATALOG
+) -> dict[str, Any]:
     return {
         "type": "UpdateProduct",
         "triggerDates": trigger_dates(when),
         "updateProduct": {
+            "ratePlanId": catalog.ref(line.sku)[0],
             "uniqueToken": line.line_id,
             "chargeUpdates": [
                 {
@@ -113,11 +141,13 @@ def update_product(line: ContractLine, when: date | None) -> dict[str, Any]:
     }
 
 
-def remove_product(line_id: str, when: date | None) -> dict[str, Any]:
+def remove_product(
+    line: ContractLine, when: date | None, catalog: Catalog = _NO_CATALOG
+) -> dict[str, Any]:
     return {
         "type": "RemoveProduct",
         "triggerDates": trigger_dates(when),
-        "removeProduct": {"uniqueToken": line_id},
+        "removeProduct": {"ratePlanId": catalog.ref(line.sku)[0], "uniqueToken": line.line_id},
     }
 
 

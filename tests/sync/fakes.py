@@ -107,6 +107,8 @@ class FakeTarget(Connector):
         self.replay = replay
         self.latency = latency
         self._keys: dict[str, WriteResult] = {}
+        self.applied_keys: dict[str, str] = {}
+        self.find_applied_calls = 0
         self._lock = threading.Lock()
 
     # -- faults ---------------------------------------------------------------------
@@ -186,47 +188,49 @@ class FakeTarget(Connector):
                 self.creates[ext] += 1
             self.subscriptions[ext] = {"account": p["entity"]["externalId"], "order": p}
             return self._ok(intent, ext)
-        action = p["orderAction"]
-        kind = action["type"]
-        if p["existingAccountNumber"] not in self.accounts:
+        kind, body = intent.action, p["body"]
+        if p["accountNumber"] not in self.accounts:
             return self._reject(intent, "Cannot find entity by key")
         if kind == "CreateSubscription":
             if ext in self.subscriptions:
                 self.duplicate_creates[ext] += 1
                 return self._reject(intent, "subscription number exists")
             self.creates[ext] += 1
-            body = action["createSubscription"]
+            spec = body["createSubscription"]
             self.subscriptions[ext] = {
-                "account": p["existingAccountNumber"],
+                "account": p["accountNumber"],
                 "status": "active",
-                "terms": body["terms"],
+                "terms": spec["terms"],
                 "renewals": 0,
-                "lines": {rp["uniqueToken"]: _charge(rp) for rp in body["subscribeToRatePlans"]},
+                "lines": {rp["uniqueToken"]: _charge(rp) for rp in spec["subscribeToRatePlans"]},
             }
+            self.applied_keys[intent.idempotency_key] = ext
             return self._ok(intent, ext)
         sub = self.subscriptions.get(ext)
         if sub is None:
             return self._reject(intent, "Cannot find entity by key")
         if kind == "AddProduct":
-            rp = action["addProduct"]
+            rp = body["addProduct"]
             sub["lines"][rp["uniqueToken"]] = _charge(rp)
         elif kind == "UpdateProduct":
-            body = action["updateProduct"]
-            pricing = body["chargeUpdates"][0]["pricing"]["recurringPerUnit"]
-            sub["lines"][body["uniqueToken"]].update(
+            spec = body["updateProduct"]
+            pricing = spec["chargeUpdates"][0]["pricing"]["recurringPerUnit"]
+            sub["lines"][spec["uniqueToken"]].update(
                 qty=pricing["quantity"], price=pricing["listPrice"]
             )
         elif kind == "RemoveProduct":
-            sub["lines"].pop(action["removeProduct"]["uniqueToken"], None)
+            sub["lines"].pop(body["removeProduct"]["uniqueToken"], None)
         elif kind == "TermsAndConditions":
             sub["terms"] = {
-                "initialTerm": action["termsAndConditions"]["lastTerm"],
-                "autoRenew": action["termsAndConditions"]["autoRenew"],
+                "initialTerm": body["termsAndConditions"]["lastTerm"],
+                "autoRenew": body["termsAndConditions"]["autoRenew"],
             }
         elif kind == "RenewSubscription":
             sub["renewals"] += 1
         elif kind == "CancelSubscription":
             sub["status"] = "cancelled"
+        # like Zuora's order-action custom field holding our key: findable afterwards
+        self.applied_keys[intent.idempotency_key] = ext
         return self._ok(intent, ext)
 
     # -- reads ------------------------------------------------------------------------
@@ -262,6 +266,16 @@ class FakeTarget(Connector):
                     )
             return out
 
+    def find_applied(self, intents: Sequence[WriteIntent]) -> dict[str, str]:
+        """Keys of these intents whose order action exists (Zuora: the key custom field)."""
+        with self._lock:
+            self.find_applied_calls += 1
+            return {
+                i.idempotency_key: self.applied_keys[i.idempotency_key]
+                for i in intents
+                if i.idempotency_key in self.applied_keys
+            }
+
     def state(self) -> dict[str, Any]:
         return {
             "accounts": copy.deepcopy(self.accounts),
@@ -283,7 +297,7 @@ class FakeTarget(Connector):
 def _charge(rate_plan: dict[str, Any]) -> dict[str, Any]:
     pricing = rate_plan["chargeOverrides"][0]["pricing"]["recurringPerUnit"]
     return {
-        "sku": rate_plan["productRatePlanNumber"],
+        "sku": rate_plan["productRatePlanId"],
         "qty": pricing["quantity"],
         "price": pricing["listPrice"],
     }
