@@ -220,7 +220,7 @@ def reconcile(
     """Compare two sides under ``definition``. Pure: no files, no state store."""
     data = {"a": as_side(side_a), "b": as_side(side_b)}
     d, plan = definition, Plan(definition)
-    con = duckdb.connect()
+    con = _database().cursor()  # own temp schema; much cheaper than a new database
     try:
         if threads:
             con.execute(f"SET threads={int(threads)}")
@@ -250,6 +250,16 @@ def reconcile(
     candidates.sort(key=lambda c: (c.category, c.exception_id))
     log.info("reconciled", recon=d.name, exceptions=len(candidates), **counts)
     return ReconResult(d.name, d.version, candidates, summary, counts)
+
+
+_DB: list[duckdb.DuckDBPyConnection] = []
+
+
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process; each run works in its own cursor."""
+    if not _DB:
+        _DB.append(duckdb.connect())
+    return _DB[0]
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
