@@ -34,7 +34,7 @@ class Segment:
     elements: tuple[tuple[str, ...], ...]  # elements[0] is the first data element
     index: int
     line: int
-    offset: int  # character offset in the decoded file
+    offset: int  # byte offset in the original file
     raw: str
 
     def el(self, pos: int, comp: int = 1) -> str:
@@ -53,12 +53,29 @@ class Tokens:
     encoding: str
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    body = data[len(_BOM) :] if data.startswith(_BOM) else data
+def decode(data: bytes) -> tuple[str, str, int]:
+    """Text, encoding and the byte length of a stripped BOM."""
+    skip = len(_BOM) if data.startswith(_BOM) else 0
     try:
-        return body.decode("utf-8"), "utf-8"
+        return data[skip:].decode("utf-8"), "utf-8", skip
     except UnicodeDecodeError:
-        return body.decode("latin-1"), "latin-1"
+        return data[skip:].decode("latin-1"), "latin-1", skip
+
+
+def _byte_offsets(text: str, encoding: str, bom: int) -> Callable[[int], int]:
+    """Character offset -> byte offset in the original file (calls come in order)."""
+    if encoding == "latin-1" or text.isascii():
+        return lambda pos: pos + bom
+    state = [0, bom]  # last char offset, its byte offset
+
+    def convert(pos: int) -> int:
+        if pos < state[0]:
+            state[0], state[1] = 0, bom
+        state[1] += len(text[state[0] : pos].encode(encoding))
+        state[0] = pos
+        return state[1]
+
+    return convert
 
 
 def _service_chars(text: str, file_name: str) -> tuple[ServiceChars, int]:
@@ -79,7 +96,8 @@ def _service_chars(text: str, file_name: str) -> tuple[ServiceChars, int]:
 
 
 def tokenize(data: bytes, *, file_name: str) -> Tokens:
-    text, encoding = decode(data)
+    text, encoding, bom = decode(data)
+    to_bytes = _byte_offsets(text, encoding, bom)
     stripped = text.lstrip()
     lead = len(text) - len(stripped)
     chars, skip = _service_chars(stripped, file_name)
@@ -90,8 +108,10 @@ def tokenize(data: bytes, *, file_name: str) -> Tokens:
     pieces: list[str] = []
     last = lead + skip
     if not keep_newlines:
-        for m in re.finditer(r"[\r\n]", text[last:]):
-            pos = last + m.start()
+        for m in re.finditer(r"[\r\n]", text):
+            pos = m.start()
+            if pos < last:
+                continue
             pieces.append(text[last:pos])
             removed.append(pos)
             last = pos + 1
@@ -109,7 +129,7 @@ def tokenize(data: bytes, *, file_name: str) -> Tokens:
                 break
             offset += nk - k
             k = nk
-        return bisect.bisect_right(newlines, offset - 1) + 1, offset
+        return bisect.bisect_right(newlines, offset - 1) + 1, to_bytes(offset)
 
     segments: list[Segment] = []
     rel, term, elem, comp = chars.release, chars.segment, chars.element, chars.component
