@@ -32,6 +32,8 @@ TYPE_CODES = {
     "SalesOrd": "salesOrder",
     "Journal": "journalEntry",
 }
+#: reference columns the connector's queries render as display text, not ids
+DISPLAYED = {"currency", "terms", "subsidiary"}
 TABLES = {"customer": "customer", "item": "serviceSaleItem", "subsidiary": "subsidiary"}
 
 
@@ -100,7 +102,9 @@ class FakeNetSuite:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -195,7 +199,7 @@ class FakeNetSuite:
         ext = re.search(r"\.externalid IN \(([^)]*)\)", query)
         tranid = re.search(r"\.tranid = '([^']+)'", query)
         if lower:
-            rows = [r for r in rows if r["bb_lastmodified"] >= lower.group(1)]
+            rows = [r for r in rows if r["lastmodified"] >= lower.group(1)]
         if after:
             rows = [r for r in rows if int(r["id"]) > int(after.group(1))]
         if ext:
@@ -208,14 +212,14 @@ class FakeNetSuite:
     def _row(self, body: dict[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {"links": []}
         for key, value in body.items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) and key in DISPLAYED:
+                row[key.lower()] = value.get("refName")  # BUILTIN.DISPLAY / cur.symbol
+            elif isinstance(value, dict):
                 row[key.lower()] = value.get("id")
             elif not isinstance(value, list):
                 row[key.lower()] = value if value is None else str(value)
-        if isinstance(body.get("currency"), dict):
-            row["currencysymbol"] = body["currency"].get("refName")
         modified = datetime.fromisoformat(body["lastModifiedDate"].replace("Z", "+00:00"))
-        row["bb_lastmodified"] = modified.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
+        row["lastmodified"] = modified.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
         row.pop("lastmodifieddate", None)
         return row
 

@@ -19,15 +19,22 @@ class Canonicalizer:
             tz=settings.tz, currencies=settings.currencies, prefixes=settings.external_id_prefixes
         )
         self._specs: dict[str, Any] = {}
+        #: account-specific currency ids override the shipped crosswalk table
+        self._crosswalks = (
+            {"currencies": [{"id": k, "iso": v} for k, v in settings.currencies.items()]}
+            if settings.currencies
+            else None
+        )
 
     def _spec(self, source: Source) -> Any:
-        key = source.record_type
+        # REST bodies map with the record-type spec, SuiteQL rows with ``suiteql:<table>``
+        key = source.record_type if source.rest_bodies else f"suiteql:{source.query.table}"
         if key not in self._specs:
             try:
                 import mappings
 
                 self._specs[key] = mappings.find_default_spec(
-                    "netsuite", object=source.record_type, entity=source.entity
+                    "netsuite", object=key, entity=source.entity
                 )
             except (ImportError, ConfigError):
                 self._specs[key] = None
@@ -40,7 +47,7 @@ class Canonicalizer:
         if spec is not None:
             import mappings
 
-            value = mappings.apply_spec(spec, data, where=where).value
+            value = mappings.apply_spec(spec, data, where=where, crosswalks=self._crosswalks).value
             return [value] if isinstance(value, Record) else []
         try:
             return to_canonical.convert(source.entity, data, self.ctx)

@@ -24,21 +24,21 @@ def _transaction(record_type: str, code: str, entity: str) -> Source:
     return Source(record_type, query, True, entity)
 
 
+#: Columns as the default spec ``netsuite/suiteql/customer_to_customer`` reads them.
 CUSTOMER_QUERY = QuerySpec(
     "customer",
     (
         "c.entityid",
         "c.companyname",
-        "c.externalid",
         "c.email",
         "c.phone",
-        "c.isinactive",
-        "c.currency",
-        "cur.symbol AS currencysymbol",
-        "c.subsidiary",
+        "cur.symbol AS currency",
+        "BUILTIN.DISPLAY(c.terms) AS terms",
+        "BUILTIN.DISPLAY(c.subsidiary) AS subsidiary",
         "c.parent",
-        "c.terms",
         "c.creditlimit",
+        "c.isinactive",
+        "c.externalid",
     ),
     alias="c",
     joins=("LEFT JOIN currency cur ON cur.id = c.currency",),

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 TS_FORMAT = "YYYY-MM-DD HH24:MI:SS"
 PY_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
-MODIFIED = "bb_lastmodified"
+MODIFIED = "lastmodified"  # the column name the default mapping specs read
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_\-. :]*$")
 
 

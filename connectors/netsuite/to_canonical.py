@@ -76,7 +76,7 @@ def currency_of(data: Mapping[str, Any], ctx: Context) -> str:
     cid = _ref_id(ref)
     if cid and cid in ctx.currencies:
         return normalize_currency(ctx.currencies[cid])
-    name = _ref_name(ref) or (data.get("currencysymbol") if "currencysymbol" in data else None)
+    name = _ref_name(ref)
     if name:
         return normalize_currency(str(name))
     raise ValueError(f"currency {cid!r} has no ISO code; add it to settings.currencies")
@@ -269,7 +269,7 @@ def journal_lines(data: Mapping[str, Any], ctx: Context) -> list[JournalLine]:
 
 
 def customer(row: Mapping[str, Any], ctx: Context) -> Customer:
-    symbol = row.get("currencysymbol")
+    symbol = row.get("currency")  # cur.symbol AS currency
     limit = _dec(row.get("creditlimit"))
     email = row.get("email")
     return Customer(

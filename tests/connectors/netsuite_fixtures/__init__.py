@@ -1,0 +1,1 @@
+"""Shared pieces for the NetSuite connector tests (settings, keys, fixture records)."""
