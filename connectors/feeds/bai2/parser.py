@@ -73,6 +73,7 @@ class Bai2Parser:
         strict: bool = True,
         control_totals: str = "all",
         default_currency: str = "USD",
+        **_other_options: Any,  # options meant for other formats (e.g. a CSV profile)
     ) -> None:
         if control_totals not in ("all", "details", "off"):
             raise ValueError("control_totals must be 'all', 'details' or 'off'")
