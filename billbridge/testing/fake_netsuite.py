@@ -216,6 +216,8 @@ class FakeNetSuite:
                 row[key.lower()] = value.get("refName")  # BUILTIN.DISPLAY / cur.symbol
             elif isinstance(value, dict):
                 row[key.lower()] = value.get("id")
+            elif isinstance(value, bool):
+                row[key.lower()] = "T" if value else "F"  # SuiteQL booleans are T/F
             elif not isinstance(value, list):
                 row[key.lower()] = value if value is None else str(value)
         modified = datetime.fromisoformat(body["lastModifiedDate"].replace("Z", "+00:00"))

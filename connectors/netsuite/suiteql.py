@@ -103,16 +103,21 @@ def iter_rows(
         )
         offset = 0
         last_id: int | None = None
+        read_in_query = 0
         while True:
             page = poster.suiteql_page(query, limit=page_size, offset=offset)
             items = page.get("items") or []
             for item in items:
                 last_id = int(item["id"])
                 yield item
+            read_in_query += len(items)
             offset += page_size
             reached_ceiling = offset + page_size > ceiling
-            if reached_ceiling and last_id is not None and items:
-                break  # re-anchor even if hasMore is false: a truncated query says so too
+            # A query cut at the ceiling can still say hasMore=false; totalResults tells.
+            truncated = int(page.get("totalResults") or 0) > read_in_query
+            cut = reached_ceiling or (truncated and not page.get("hasMore"))
+            if cut and last_id is not None and items:
+                break  # re-anchor: new query WHERE id > last_id
             if not page.get("hasMore") or not items:
                 return
         anchor = last_id
