@@ -75,8 +75,13 @@ def _values(d: ReconDefinition, row: dict[str, Any], prefix: str) -> dict[str, s
     return {c.name: text(row[f"{prefix}v{i}"]) for i, c in enumerate(d.compare)}
 
 
-def _context(d: ReconDefinition, row: dict[str, Any], prefix: str) -> dict[str, str | None]:
-    return {x.name: text(row[f"{prefix}x{i}"]) for i, x in enumerate(d.context)}
+def _context(d: ReconDefinition, row: dict[str, Any], *prefixes: str) -> dict[str, str | None]:
+    """Context values, from the first side (of ``prefixes``) that has one."""
+    out: dict[str, str | None] = {}
+    for i, x in enumerate(d.context):
+        values = [row.get(f"{p}x{i}") for p in prefixes]
+        out[x.name] = text(next((v for v in values if v is not None), None))
+    return out
 
 
 def _rule(d: ReconDefinition) -> str:
@@ -117,7 +122,7 @@ def build_candidates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
             "delta": delta,
             "rows": rows_n,
             "lines": {"a": row["line_a"], "b": row["line_b"]},
-            "context": _context(d, row, "a_" if in_a else "b_"),
+            "context": _context(d, row, "a_", "b_"),
             "match_rule": _rule(d),
             "rule_version": d.version,
         }

@@ -1,0 +1,179 @@
+"""Side rows for the built-in definitions, built from canonical records.
+
+Each builder returns plain rows (text, dates, Decimals) whose columns are the fields the
+definition's YAML compares. ``_line`` carries the record's provenance line when it has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from canonical import Contract, Invoice, Payment, Subscription
+from canonical.enums import BillingPeriod, ChargeType
+from canonical.money import sum_money
+
+Row = dict[str, Any]
+
+#: One lifecycle vocabulary for CRM contracts and billing subscriptions.
+STATUS_MAP = {
+    "activated": "active",
+    "active": "active",
+    "draft": "draft",
+    "pending": "draft",
+    "suspended": "suspended",
+    "cancelled": "cancelled",
+    "expired": "expired",
+}
+_MRR_PLACES = Decimal("0.0001")
+
+
+def mrr(quantity: Decimal, unit_price: Decimal, period: BillingPeriod, kind: ChargeType) -> Decimal:
+    """Monthly recurring revenue of one line: quantity × price / months per period."""
+    months = period.months
+    if kind != ChargeType.RECURRING or not months:
+        return Decimal(0)
+    return (quantity * unit_price / months).quantize(_MRR_PLACES, ROUND_HALF_UP)
+
+
+def acv(quantity: Decimal, unit_price: Decimal, period: BillingPeriod, kind: ChargeType) -> Decimal:
+    """Annual contract value: twelve months of recurring revenue."""
+    months = period.months
+    if kind != ChargeType.RECURRING or not months:
+        return Decimal(0)
+    return (quantity * unit_price * 12 / months).quantize(_MRR_PLACES, ROUND_HALF_UP)
+
+
+def _line(record: Any) -> dict[str, int]:
+    prov = getattr(record, "provenance", None)
+    return {"_line": prov.line} if prov is not None and prov.line is not None else {}
+
+
+def crm_rows(contracts: Sequence[Contract]) -> list[Row]:
+    """One row per contract line, keyed by the CRM contract id and SKU."""
+    rows = []
+    for c in contracts:
+        for line in c.lines:
+            price = line.net_unit_price.amount
+            rows.append(
+                {
+                    "booking_ref": c.source_id,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "net_unit_price": price,
+                    "term_start": line.start_date or c.start_date,
+                    "term_end": line.end_date or c.end_date,
+                    "billing_period": line.billing_period.value,
+                    "mrr": mrr(line.quantity, price, line.billing_period, line.charge_type),
+                    "acv": acv(line.quantity, price, line.billing_period, line.charge_type),
+                    "status": STATUS_MAP[c.status.value],
+                    "currency": c.currency,
+                    "customer_id": c.customer_id,
+                    "document": c.number or c.source_id,
+                    **_line(c),
+                }
+            )
+    return rows
+
+
+def billing_rows(
+    subscriptions: Sequence[Subscription], ref_aliases: Mapping[str, str] | None = None
+) -> list[Row]:
+    """One row per subscription charge, keyed by the booking it provisions and SKU.
+
+    ``ref_aliases`` maps an opportunity id (what some integrations store in the
+    subscription's custom field) to the contract id the CRM side is keyed by.
+    """
+    aliases = ref_aliases or {}
+    rows = []
+    for s in subscriptions:
+        ref = s.contract_ref or ""
+        for ch in s.charges:
+            price = ch.unit_price.amount
+            rows.append(
+                {
+                    "booking_ref": aliases.get(ref, ref),
+                    "sku": ch.sku,
+                    "quantity": ch.quantity,
+                    "net_unit_price": price,
+                    "term_start": ch.start_date or s.term_start,
+                    "term_end": ch.end_date or s.term_end,
+                    "billing_period": ch.billing_period.value,
+                    "mrr": mrr(ch.quantity, price, ch.billing_period, ch.charge_type),
+                    "acv": acv(ch.quantity, price, ch.billing_period, ch.charge_type),
+                    "status": STATUS_MAP[s.status.value],
+                    "currency": s.currency,
+                    "customer_id": s.customer_id,
+                    "document": s.subscription_number,
+                    **_line(s),
+                }
+            )
+    return rows
+
+
+def _billing_key(record: Invoice | Payment, billing_system: str) -> str:
+    """The billing document number the ERP record carries as its external id."""
+    if record.source_system == billing_system:
+        return record.number
+    return record.crosswalk.get(billing_system) or record.number
+
+
+def invoice_rows(
+    invoices: Sequence[Invoice],
+    *,
+    billing_system: str = "zuora",
+    customer_map: Mapping[str, str] | None = None,
+) -> list[Row]:
+    """Invoice headers; ERP-side customer ids are translated by ``customer_map``."""
+    cmap = customer_map or {}
+    return [
+        {
+            "invoice_number": _billing_key(inv, billing_system),
+            "customer": cmap.get(inv.customer_id, inv.customer_id),
+            "issue_date": inv.issue_date,
+            "currency": inv.currency,
+            "subtotal": inv.subtotal.amount,
+            "tax": inv.tax_total.amount,
+            "total": inv.total.amount,
+            "status": inv.status.value,
+            "erp_number": inv.number if inv.source_system != billing_system else None,
+            **_line(inv),
+        }
+        for inv in invoices
+    ]
+
+
+def payment_rows(
+    payments: Sequence[Payment],
+    *,
+    billing_system: str = "zuora",
+    customer_map: Mapping[str, str] | None = None,
+) -> list[Row]:
+    cmap = customer_map or {}
+    return [
+        {
+            "payment_number": _billing_key(p, billing_system),
+            "customer": cmap.get(p.customer_id or "", p.customer_id),
+            "received_date": p.received_date,
+            "currency": p.currency,
+            "amount": p.amount.amount,
+            "applied_amount": sum_money([a.amount for a in p.applications], p.currency).amount,
+            "status": p.status.value,
+            "erp_number": p.number if p.source_system != billing_system else None,
+            **_line(p),
+        }
+        for p in payments
+    ]
+
+
+def opportunity_aliases(contracts: Sequence[Contract]) -> dict[str, str]:
+    """Opportunity id -> contract id, so either can key a subscription."""
+    return {c.opportunity_id: c.source_id for c in contracts if c.opportunity_id}
+
+
+BUILDERS: dict[str, tuple[Callable[..., list[Row]], Callable[..., list[Row]]]] = {
+    "crm_vs_billing": (crm_rows, billing_rows),
+    "billing_vs_erp_invoices": (invoice_rows, invoice_rows),
+    "billing_vs_erp_payments": (payment_rows, payment_rows),
+}
