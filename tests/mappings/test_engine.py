@@ -43,7 +43,9 @@ def _spec():
 
 def test_opportunity_with_nested_lines_becomes_contract() -> None:
     spec = default_spec("salesforce/opportunity_to_contract")
-    result = apply_spec(spec, fixture_json("sf_opportunity.json"), where="Opportunity 006")
+    result = apply_spec(
+        spec, fixture_json("vendor/salesforce_opportunity.json"), where="Opportunity 006"
+    )
     contract = result.value
     assert isinstance(contract, Contract)
     assert contract.source_system == "salesforce"
@@ -100,14 +102,14 @@ def test_required_field_left_blank_is_an_error_not_a_default() -> None:
 
 
 def test_source_is_not_mutated() -> None:
-    source = fixture_json("sf_opportunity.json")
+    source = fixture_json("vendor/salesforce_opportunity.json")
     before = copy.deepcopy(source)
     apply_spec(default_spec("salesforce/opportunity_to_contract"), source)
     assert source == before
 
 
 def test_money_never_goes_through_float() -> None:
-    source = fixture_json("sf_opportunity.json")
+    source = fixture_json("vendor/salesforce_opportunity.json")
     source["OpportunityLineItems"]["records"][0]["UnitPrice"] = 0.1
     contract = apply_spec(default_spec("salesforce/opportunity_to_contract"), source).value
     assert contract.lines[0].net_unit_price.amount == Decimal("0.1")
