@@ -54,7 +54,10 @@ class ScheduleSettings(BaseModel):
 
 
 class SyncJobSettings(BaseModel):
-    """One sync job: read entities from ``source``, write them to ``target``."""
+    """One sync job: read entities from ``source``, write them to ``target``.
+
+    Its schedule lives in the config file's ``schedules`` section under the job's name.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -80,7 +83,6 @@ class SyncJobSettings(BaseModel):
     budget: int | None = Field(default=None, ge=1)
     #: lease time to live; longer than the worst-case run, renewed while running
     lease_ttl: timedelta = timedelta(hours=2)
-    schedule: ScheduleSettings | None = None
 
     @field_validator("entities")
     @classmethod

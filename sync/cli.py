@@ -1,0 +1,219 @@
+"""``billbridge sync plan|apply|retry|skip|status`` and ``billbridge serve``.
+
+Exit codes of ``apply``: 0 all writes final and good; 2 some record was rejected or
+dead-lettered (see the exception report) or work is left for the next run; 1 errors (stale
+plan, busy lease, configuration) through the main app's one-line error output.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from billbridge.errors import ConfigError
+from billbridge.state import Store
+from connectors.base import Connector
+from sync import outbox, plan_render
+from sync.operator import redrive, skip_intent
+from sync.runner import RunReport, run_job
+from sync.settings import SyncJobSettings
+
+app = typer.Typer(no_args_is_help=True, help="Plan and apply contract changes into billing.")
+
+
+@dataclass
+class SyncContext:
+    """What the commands need; built from the config file, replaceable in tests and UAT."""
+
+    store: Store
+    job: Callable[[str], SyncJobSettings]
+    connect: Callable[[str], Connector]
+    mapping_versions: Callable[[SyncJobSettings], dict[str, str]]
+    config: Any = None
+
+
+def _from_config(path: str | None) -> SyncContext:
+    from config.loader import load_config, typed_section
+    from connectors.registry import open_connection
+
+    cfg = load_config(path)
+
+    def job(name: str) -> SyncJobSettings:
+        if name not in cfg.jobs:
+            known = ", ".join(sorted(cfg.jobs)) or "none configured"
+            raise ConfigError(f"no sync job named {name!r} (known: {known})")
+        settings = typed_section(cfg, "jobs", name)
+        assert isinstance(settings, SyncJobSettings)
+        return settings
+
+    from sync.specs import mapping_versions
+
+    return SyncContext(
+        Store(cfg.state.url), job, lambda n: open_connection(cfg, n), mapping_versions, cfg
+    )
+
+
+_factory: Callable[[str | None], SyncContext] = _from_config
+
+
+def use_context(factory: Callable[[str | None], SyncContext]) -> None:
+    """Replace how commands get their store, jobs and connections (tests, UAT harness)."""
+    global _factory
+    _factory = factory
+
+
+ConfigOpt = typer.Option(
+    None,
+    "--config",
+    "-c",
+    envvar="BILLBRIDGE_CONFIG",
+    help="Config file (default: BILLBRIDGE_CONFIG).",
+)
+
+
+def _run(ctx: SyncContext, job: SyncJobSettings, mode: str, **kw: Any) -> RunReport:
+    return run_job(
+        job,
+        source=ctx.connect(job.source),
+        target=ctx.connect(job.target),
+        store=ctx.store,
+        mode=mode,  # type: ignore[arg-type]
+        mapping_versions=ctx.mapping_versions(job),
+        **kw,
+    )
+
+
+@app.command()
+def plan(
+    job: str = typer.Argument(..., help="Sync job name from the config file."),
+    out: list[Path] = typer.Option(
+        [], "--out", "-o", help="Save the plan: .json (for apply) or .xlsx (sign-off)."
+    ),
+    config: str | None = ConfigOpt,
+) -> None:
+    """Show what a sync would write, like a terraform plan; writes nothing."""
+    ctx = _factory(config)
+    report = _run(ctx, ctx.job(job), "plan")
+    plan_render.render(report.plan, Console())
+    for path in out:
+        plan_render.save(report.plan, path)
+        typer.echo(f"saved {path}")
+
+
+@app.command()
+def apply(
+    job: str = typer.Argument(..., help="Sync job name from the config file."),
+    plan_file: Path | None = typer.Option(
+        None, "--plan", "-p", help="Apply exactly this saved plan (JSON)."
+    ),
+    config: str | None = ConfigOpt,
+) -> None:
+    """Apply changes (or exactly a signed-off plan, refused if the source moved on)."""
+    ctx = _factory(config)
+    saved = plan_render.load(plan_file) if plan_file else None
+    report = _run(ctx, ctx.job(job), "apply", plan=saved)
+    c = report.counts
+    typer.echo(
+        f"run {report.run_id}: {c['applied']} applied, {c['already_applied']} already applied, "
+        f"{c['rejected']} rejected, {c['dead']} dead, {report.open_left} left for the next run; "
+        f"{report.api_calls} calls; cursor {'advanced' if report.cursor_advanced else 'kept'}"
+        + (f"; stopped: {report.stopped}" if report.stopped else "")
+    )
+    if c["rejected"] or c["dead"] or report.open_left:
+        raise typer.Exit(2)
+
+
+@app.command()
+def retry(
+    intent: str = typer.Argument(..., help="Idempotency key (or an 8+ character prefix)."),
+    ticket: str = typer.Option(..., "--ticket", help="Change ticket authorising the redrive."),
+    actor: str = typer.Option(..., "--actor", help="Who does it."),
+    note: str = typer.Option("", "--note"),
+    config: str | None = ConfigOpt,
+) -> None:
+    """Send a dead or rejected intent again on the next run (audited)."""
+    ctx = _factory(config)
+    key = redrive(ctx.store, intent, actor=actor, ticket=ticket, note=note)
+    typer.echo(f"intent {key[:12]} is pending again; the next run of its job sends it")
+
+
+@app.command()
+def skip(
+    intent: str = typer.Argument(..., help="Idempotency key (or an 8+ character prefix)."),
+    ticket: str = typer.Option(..., "--ticket", help="Change ticket authorising the skip."),
+    actor: str = typer.Option(..., "--actor", help="Who does it."),
+    note: str = typer.Option("", "--note"),
+    config: str | None = ConfigOpt,
+) -> None:
+    """Give up on an intent for good (audited); its job's cursor can move on."""
+    ctx = _factory(config)
+    key = skip_intent(ctx.store, intent, actor=actor, ticket=ticket, note=note)
+    typer.echo(f"intent {key[:12]} skipped")
+
+
+@app.command()
+def status(
+    job: str = typer.Argument(..., help="Sync job name."),
+    config: str | None = ConfigOpt,
+) -> None:
+    """Outbox counts per status and the intents that need attention."""
+    from sqlalchemy import func, select
+
+    from billbridge.state.schema import OutboxIntentRow
+
+    ctx = _factory(config)
+    with ctx.store.session() as s:
+        counts = dict(
+            s.execute(
+                select(OutboxIntentRow.status, func.count())
+                .where(OutboxIntentRow.job == job)
+                .group_by(OutboxIntentRow.status)
+            )
+            .tuples()
+            .all()
+        )
+        bad = list(
+            s.scalars(
+                select(OutboxIntentRow)
+                .where(
+                    OutboxIntentRow.job == job,
+                    OutboxIntentRow.status.in_((outbox.DEAD, outbox.REJECTED, *outbox.OPEN)),
+                )
+                .order_by(OutboxIntentRow.seq)
+                .limit(50)
+            )
+        )
+    console = Console()
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no intents")
+    if bad:
+        table = Table("key", "status", "attempts", "entity", "action", "external id")
+        for row in bad:
+            table.add_row(
+                row.idempotency_key[:12],
+                row.status,
+                str(row.attempts),
+                row.entity,
+                row.action or row.op,
+                row.external_id,
+            )
+        console.print(table)
+
+
+def serve(config: str | None = ConfigOpt) -> None:
+    """Run every scheduled sync job and the nightly chain until SIGTERM."""
+    from sync.scheduler import serve_entries
+    from sync.serve import entries_from_config
+
+    ctx = _factory(config)
+    stop = threading.Event()
+    entries = entries_from_config(ctx, stop)
+    if not entries:
+        raise ConfigError("nothing to schedule: add a 'schedules' entry for a job or 'nightly'")
+    serve_entries(entries, store=ctx.store, stop=stop)

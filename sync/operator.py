@@ -1,0 +1,113 @@
+"""Audited manual actions on outbox intents: redrive (retry) and skip.
+
+Both need an actor and a ticket, append an outbox event carrying them, write an
+``audit_events`` row, and close the intent's exception rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from billbridge.errors import ConfigError
+from billbridge.state import Store
+from billbridge.state.schema import AuditEventRow
+from sync import outbox
+from sync.dead_letters import resolve_exceptions
+
+RETRYABLE_FROM = (outbox.DEAD, outbox.REJECTED)
+SKIPPABLE_FROM = (outbox.DEAD, outbox.REJECTED, outbox.PENDING, outbox.SENT)
+
+
+def _require(actor: str, ticket: str) -> None:
+    if not actor.strip() or not ticket.strip():
+        raise ConfigError("an actor and a ticket reference are required for manual actions")
+
+
+def redrive(
+    store: Store,
+    key: str,
+    *,
+    actor: str,
+    ticket: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> str:
+    """Put a dead or rejected intent back to ``pending`` with a fresh attempt budget."""
+    _require(actor, ticket)
+    now = now or datetime.now(UTC)
+    with store.session() as s:
+        row = outbox.find(s, key)
+        if row.status not in RETRYABLE_FROM:
+            raise ConfigError(
+                f"intent {row.idempotency_key[:12]} is {row.status}; only dead or rejected "
+                "intents can be retried"
+            )
+        before = row.status
+        row.attempts = 0
+        outbox.transition(
+            s,
+            row,
+            outbox.PENDING,
+            now,
+            actor=actor,
+            ticket=ticket,
+            note=f"redriven from {before}: {note}".rstrip(": "),
+        )
+        s.add(
+            AuditEventRow(
+                at=now,
+                actor=actor,
+                action="sync.retry",
+                subject_type="outbox_intent",
+                subject_id=row.idempotency_key,
+                ticket=ticket,
+                note=note or None,
+                details=outbox.summary(row) | {"from_status": before},
+            )
+        )
+        resolve_exceptions(
+            s, row.idempotency_key, actor=actor, now=now, note=f"redriven ({ticket})"
+        )
+        return row.idempotency_key
+
+
+def skip_intent(
+    store: Store,
+    key: str,
+    *,
+    actor: str,
+    ticket: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> str:
+    """Mark an intent ``skipped`` (final): nobody will send it."""
+    _require(actor, ticket)
+    now = now or datetime.now(UTC)
+    with store.session() as s:
+        row = outbox.find(s, key)
+        if row.status not in SKIPPABLE_FROM:
+            raise ConfigError(f"intent {row.idempotency_key[:12]} is {row.status}; nothing to skip")
+        before = row.status
+        outbox.transition(
+            s,
+            row,
+            outbox.SKIPPED,
+            now,
+            actor=actor,
+            ticket=ticket,
+            note=f"skipped from {before}: {note}".rstrip(": "),
+        )
+        s.add(
+            AuditEventRow(
+                at=now,
+                actor=actor,
+                action="sync.skip",
+                subject_type="outbox_intent",
+                subject_id=row.idempotency_key,
+                ticket=ticket,
+                note=note or None,
+                details=outbox.summary(row) | {"from_status": before},
+            )
+        )
+        resolve_exceptions(s, row.idempotency_key, actor=actor, now=now, note=f"skipped ({ticket})")
+        return row.idempotency_key
