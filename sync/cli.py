@@ -170,15 +170,12 @@ def status(
 
     ctx = _factory(config)
     with ctx.store.session() as s:
-        counts = dict(
-            s.execute(
-                select(OutboxIntentRow.status, func.count())
-                .where(OutboxIntentRow.job == job)
-                .group_by(OutboxIntentRow.status)
-            )
-            .tuples()
-            .all()
+        stmt = (
+            select(OutboxIntentRow.status, func.count())
+            .where(OutboxIntentRow.job == job)
+            .group_by(OutboxIntentRow.status)
         )
+        counts = {str(status): int(n) for status, n in s.execute(stmt)}
         bad = list(
             s.scalars(
                 select(OutboxIntentRow)
