@@ -24,7 +24,7 @@ class SalesforceAuthMode(StrEnum):
     JWT = "jwt"
     CLIENT_CREDENTIALS = "client_credentials"
     #: username + password + security token through SOAP login(): retiring (Summer '27).
-    PASSWORD = "password"
+    PASSWORD = "password"  # noqa: S105 - the name of an auth mode, not a credential
 
 
 class SalesforceSettings(BaseModel):
@@ -50,6 +50,8 @@ class SalesforceSettings(BaseModel):
     #: Our external-id field per sObject; ``default_external_id_field`` elsewhere.
     external_id_fields: dict[str, str] = Field(default_factory=dict)
     default_external_id_field: str = "BillBridge_Id__c"
+    #: Account fields holding other systems' ids, e.g. {"zuora": "Zuora_Account_Number__c"}.
+    crosswalk_fields: dict[str, str] = Field(default_factory=dict)
     #: Field written back on source records with the sync outcome (None: no write-back).
     sync_status_field: str | None = "BillBridge_Sync_Status__c"
     sync_message_field: str | None = "BillBridge_Sync_Message__c"

@@ -1,0 +1,185 @@
+"""The Salesforce connector: keyset reads, external-id lookups and upserts, check, describe."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import requests
+
+from billbridge.errors import BillbridgeError, ConfigError
+from canonical import Record, WriteIntent, WriteResult
+from connectors.base import CheckReport, Connector, Cursor, FieldInfo, RawRecord, ReadStream
+from connectors.salesforce import soql, to_canonical
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.reader import SalesforceReader
+from connectors.salesforce.schema import OrgSchema
+from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.writer import SalesforceWriter
+
+#: Standard objects we read; CPQ objects only when describe shows the package.
+STANDARD_OBJECTS = (
+    "Account",
+    "Contact",
+    "Opportunity",
+    "OpportunityLineItem",
+    "Contract",
+    "Order",
+    "OrderItem",
+    "Product2",
+    "PricebookEntry",
+)
+CPQ_OBJECTS = ("SBQQ__Quote__c", "SBQQ__QuoteLine__c", "SBQQ__Subscription__c")
+LOOKUP_CHUNK = 200
+
+
+class SalesforceConnector(Connector):
+    system: ClassVar[str] = "salesforce"
+    entities: ClassVar[Mapping[str, str]] = {
+        "customer": "Account",
+        "contract": "Opportunity",
+        "product": "Product2",
+        "price": "PricebookEntry",
+    }
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.client = SalesforceClient(settings, session=session, sleep=sleep, clock=clock)
+        self.schema = OrgSchema(self.client)
+        self._now = now
+        self._writer = SalesforceWriter(self.client, self.sobject)
+        self._ctx = to_canonical.Context(settings.currency, settings.crosswalk_fields)
+
+    def sobject(self, entity: str) -> str:
+        """Canonical entity or sObject name -> an sObject this org has."""
+        name = self.entities.get(entity, entity)
+        if name not in STANDARD_OBJECTS and name not in CPQ_OBJECTS:
+            raise ConfigError(f"Salesforce connector does not handle {entity!r}")
+        if not self.schema.has(name):
+            raise ConfigError(f"Salesforce object {name} is not available in this org")
+        return name
+
+    def available_objects(self) -> list[str]:
+        objects = self.schema.objects()
+        return [o for o in (*STANDARD_OBJECTS, *CPQ_OBJECTS) if o in objects]
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _reader(self) -> SalesforceReader:
+        return SalesforceReader(self.client, self.schema, now=self._now)
+
+    def read_raw(
+        self, entity: str, since: Cursor | None = None, *, limit: int | None = None
+    ) -> Iterator[RawRecord]:
+        return self._reader().read(self.sobject(entity), since, limit)
+
+    def read(
+        self, entity: str, since: Cursor | None = None, *, limit: int | None = None
+    ) -> ReadStream:
+        convert = self._converter(entity)
+        sobject = self.sobject(entity)
+        reader = self._reader()
+
+        def records() -> Iterator[Record]:
+            for raw in reader.read(sobject, since, limit):
+                yield convert(raw.data, self._ctx)
+
+        return ReadStream(records(), lambda: reader.final_cursor(since))
+
+    def _converter(
+        self, entity: str
+    ) -> Callable[[Mapping[str, Any], to_canonical.Context], Record]:
+        try:
+            return to_canonical.CONVERTERS[entity]
+        except KeyError:
+            raise ConfigError(
+                f"no canonical conversion for Salesforce {entity!r}; use read_raw"
+            ) from None
+
+    def lookup(self, entity: str, external_ids: Sequence[str]) -> dict[str, Record]:
+        sobject = self.sobject(entity)
+        field = self.settings.external_id_field(sobject)
+        convert = self._converter(entity)
+        fields = self.schema.fields(sobject)
+        if field not in fields:
+            raise ConfigError(f"{sobject} has no external id field {field} (or it is hidden)")
+        child = self.schema.child(sobject)
+        found: dict[str, Record] = {}
+        ids = list(dict.fromkeys(external_ids))
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            query = soql.by_values(fields, sobject, child, field, ids[start : start + LOOKUP_CHUNK])
+            for row in self._query_list(query):
+                found[str(row[field])] = convert(row, self._ctx)
+        return found
+
+    def _query_list(self, query: str) -> list[dict[str, Any]]:
+        def run(sf: Any) -> list[dict[str, Any]]:
+            return list(sf.query_all_iter(query))
+
+        return self.client.call("lookup", run)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def write(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
+        return self._writer.write(intents)
+
+    def write_sync_status(
+        self, entity: str, updates: Mapping[str, tuple[str, str | None]]
+    ) -> dict[str, WriteResult]:
+        """Write sync outcomes onto source records: ``{record Id: (status, message)}``."""
+        return self._writer.write_sync_status(self.sobject(entity), updates)
+
+    # -- check / describe ---------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        try:
+            self.client.tokens.get()
+        except BillbridgeError as exc:
+            return CheckReport(ok=False, system=self.system, messages=[str(exc)])
+        messages: list[str] = []
+        permissions: dict[str, bool] = {}
+        try:
+            objects = self.schema.objects()
+            for name in STANDARD_OBJECTS:
+                permissions[f"{name}:read"] = name in objects
+            limits = self.client.call("limits", lambda sf: sf.limits())
+        except BillbridgeError as exc:
+            return CheckReport(
+                ok=False, system=self.system, authenticated=True, messages=[str(exc)]
+            )
+        daily = limits.get("DailyApiRequests") or {}
+        limit, remaining = daily.get("Max"), daily.get("Remaining")
+        used = int(limit) - int(remaining) if limit is not None and remaining is not None else None
+        missing = [k for k, v in permissions.items() if not v]
+        if missing:
+            messages.append(f"not visible to the integration user: {', '.join(missing)}")
+        budget_ok = used is None or not limit or used < self.settings.stop_at_overall_share * limit
+        if not budget_ok:
+            messages.append(f"daily API use {used}/{limit} is past the configured ceiling")
+        return CheckReport(
+            ok=not missing and budget_ok,
+            system=self.system,
+            authenticated=True,
+            permissions=permissions,
+            api_budget_used=used,
+            api_budget_limit=int(limit) if limit is not None else None,
+            messages=messages,
+        )
+
+    def describe(self, entity: str) -> list[FieldInfo]:
+        return self.schema.field_info(self.sobject(entity))
+
+
+def connect(settings: SalesforceSettings, **kwargs: Any) -> SalesforceConnector:
+    """Build a connector; nothing is fetched until the first call."""
+    return SalesforceConnector(settings, **kwargs)
