@@ -37,13 +37,21 @@ def default_spec(name: str) -> MappingSpec:
 
 
 def find_default_spec(
-    system: str, *, object: str | None = None, entity: str | None = None, payload: str | None = None
+    system: str,
+    *,
+    object: str | None = None,
+    entity: str | None = None,
+    payload: str | None = None,
+    file_export: bool = False,
 ) -> MappingSpec:
     """The shipped spec reading ``system`` (optionally its vendor ``object``) into
-    canonical ``entity`` or vendor ``payload``. Raises ConfigError when none or several match."""
+    canonical ``entity`` or vendor ``payload``; ``file_export`` picks among the CSV/XLSX
+    export specs instead of the API ones. Raises ConfigError when none or several match."""
     matches = []
     for name in default_spec_names():
         spec = default_spec(name)
+        if (spec.source.format in ("csv", "xlsx")) != file_export:
+            continue
         if spec.source.system != system:
             continue
         if object is not None and (spec.source.object or "").lower() != object.lower():
@@ -52,8 +60,6 @@ def find_default_spec(
             continue
         if payload is not None and spec.target.payload != payload:
             continue
-        if name.startswith("exports/") and object is None:
-            continue  # file-export specs are chosen by name, not by entity
         matches.append(spec)
     if len(matches) != 1:
         what = f"system={system} object={object} entity={entity} payload={payload}"
