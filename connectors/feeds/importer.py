@@ -1,0 +1,391 @@
+"""Import feed files into the state store: each file whole or not at all.
+
+One database transaction per file writes ``feed_files``, ``feed_statements`` and
+``feed_records``. A file seen before (same sha256) is skipped. A statement whose opening
+balance differs from the previous closing balance of the account becomes a
+``BALANCE_DISCONTINUITY`` reconciliation exception, not a failure. A re-sent statement
+supersedes the stored one; a final statement supersedes the intraday one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from billbridge.errors import BillbridgeError
+from billbridge.state import Store
+from billbridge.state.schema import (
+    ExceptionHistoryRow,
+    ExceptionRow,
+    FeedFileRow,
+    FeedRecordRow,
+    FeedStatementRow,
+)
+from canonical import BankStatement
+from connectors.feeds.model import FeedResult, FeedWarning
+from connectors.feeds.normalize import sha256_hex
+from connectors.feeds.registry import parse_bytes
+
+log = structlog.get_logger(__name__)
+RECON = "bank_statement_continuity"
+CATEGORY = "BALANCE_DISCONTINUITY"
+KEY_LIMIT = 200
+Status = Literal["imported", "duplicate", "failed"]
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    path: str
+    status: Status
+    sha256: str
+    format: str | None = None
+    statements: int = 0
+    transactions: int = 0
+    remittances: int = 0
+    invoices: int = 0
+    exceptions: tuple[str, ...] = ()  # exception ids raised for continuity breaks
+    warnings: tuple[FeedWarning, ...] = ()
+    message: str = ""
+    superseded: tuple[str, ...] = field(default_factory=tuple)
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders (drop folders) expand to their visible files, sorted."""
+    files: list[Path] = []
+    for item in paths:
+        p = Path(item)
+        if p.is_dir():
+            files.extend(
+                sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            )
+        else:
+            files.append(p)
+    return files
+
+
+def import_paths(
+    store: Store,
+    paths: Sequence[str | Path],
+    *,
+    fmt: str = "auto",
+    options: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> list[ImportOutcome]:
+    """Import every file (folders expanded); one outcome per file, in order."""
+    return [
+        import_file(store, path, fmt=fmt, options=options, run_id=run_id, now=now)
+        for path in expand(paths)
+    ]
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    *,
+    fmt: str = "auto",
+    options: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> ImportOutcome:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        return ImportOutcome(str(p), "failed", "", message=f"cannot read: {exc.strerror}")
+    return import_bytes(
+        store, data, file_name=str(p), fmt=fmt, options=options, run_id=run_id, now=now
+    )
+
+
+def import_bytes(
+    store: Store,
+    data: bytes,
+    *,
+    file_name: str,
+    fmt: str = "auto",
+    options: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> ImportOutcome:
+    sha = sha256_hex(data)
+    when = now or datetime.now(UTC)
+    seen = _seen(store, sha)
+    if seen is not None:
+        return ImportOutcome(
+            file_name,
+            "duplicate",
+            sha,
+            format=seen.format,
+            message=f"already imported as {seen.file_name} on {seen.imported_at:%Y-%m-%d}",
+        )
+    try:
+        result = parse_bytes(data, file_name=file_name, fmt=fmt, **(options or {}))
+    except BillbridgeError as exc:
+        log.warning("feeds.import_failed", file=file_name, error=type(exc).__name__)
+        return ImportOutcome(file_name, "failed", sha, message=str(exc))
+    try:
+        with store.session() as session:
+            exceptions, superseded = _store(session, result, file_name, run_id, when)
+    except IntegrityError:
+        if _seen(store, sha) is not None:  # imported concurrently by another process
+            return ImportOutcome(
+                file_name, "duplicate", sha, format=result.format, message="imported concurrently"
+            )
+        raise
+    log.info(
+        "feeds.imported",
+        file=file_name,
+        format=result.format,
+        statements=len(result.statements),
+        exceptions=len(exceptions),
+    )
+    return ImportOutcome(
+        file_name,
+        "imported",
+        sha,
+        format=result.format,
+        statements=len(result.statements),
+        transactions=len(result.transactions),
+        remittances=len(result.remittances),
+        invoices=len(result.invoices),
+        exceptions=tuple(exceptions),
+        warnings=tuple(result.warnings),
+        superseded=tuple(superseded),
+    )
+
+
+def _seen(store: Store, sha: str) -> FeedFileRow | None:
+    with store.session() as session:
+        return session.get(FeedFileRow, sha)
+
+
+def _record_key(*parts: str) -> str:
+    key = "|".join(parts)
+    if len(key) <= KEY_LIMIT:
+        return key
+    return key[: KEY_LIMIT - 33] + "#" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _statement_key(stmt: BankStatement, used: set[tuple[str, str]]) -> str:
+    base = (
+        stmt.statement_id
+        or stmt.sequence
+        or (f"{stmt.period_start}..{stmt.period_end}" if stmt.period_end else "statement")
+    )
+    if stmt.intraday:
+        base += "#intraday"
+    key, n = base, 1
+    while (stmt.account_id, key) in used:  # two blocks for one account and day in a file
+        n += 1
+        key = f"{base}#{n}"
+    used.add((stmt.account_id, key))
+    return key[:KEY_LIMIT]
+
+
+def _store(
+    session: Session, result: FeedResult, file_name: str, run_id: str | None, now: datetime
+) -> tuple[list[str], list[str]]:
+    counts = {
+        "statements": len(result.statements),
+        "transactions": len(result.transactions),
+        "remittances": len(result.remittances),
+        "invoices": len(result.invoices),
+        "warnings": len(result.warnings),
+    }
+    session.add(
+        FeedFileRow(
+            sha256=result.file_sha256,
+            file_name=file_name,
+            format=result.format,
+            imported_at=now,
+            run_id=run_id,
+            counts=counts,
+        )
+    )
+    session.flush()
+    exceptions: list[str] = []
+    superseded: list[str] = []
+    used: set[tuple[str, str]] = set()
+    ordered = sorted(result.statements, key=lambda s: (s.account_id, str(s.period_end or "")))
+    for stmt in ordered:
+        key = _statement_key(stmt, used)
+        superseded.extend(_supersede(session, stmt, key))
+        exception_id = _continuity(session, stmt, key, file_name, run_id, now)
+        if exception_id:
+            exceptions.append(exception_id)
+        opening = stmt.balance("opening_booked")
+        closing = stmt.balance("closing_booked")
+        session.add(
+            FeedStatementRow(
+                file_sha256=result.file_sha256,
+                account_id=stmt.account_id[:80],
+                statement_key=key,
+                currency=stmt.currency,
+                period_start=stmt.period_start.isoformat() if stmt.period_start else None,
+                period_end=stmt.period_end.isoformat() if stmt.period_end else None,
+                opening=opening.amount if opening else None,
+                closing=closing.amount if closing else None,
+                intraday=stmt.intraday,
+            )
+        )
+        for tx in stmt.transactions:
+            session.add(
+                FeedRecordRow(
+                    file_sha256=result.file_sha256,
+                    kind="bank_transaction",
+                    record_key=_record_key(stmt.account_id, key, tx.source_id),
+                    record=tx.model_dump(mode="json"),
+                )
+            )
+        session.flush()
+    others = (
+        [("remittance", r.source_id, r.model_dump(mode="json")) for r in result.remittances]
+        + [("invoice", i.source_id, i.model_dump(mode="json")) for i in result.invoices]
+        + [
+            ("acknowledgement", a.group_control_number, a.model_dump(mode="json"))
+            for a in result.acknowledgements
+        ]
+    )
+    for kind, key, record in others:
+        session.add(
+            FeedRecordRow(
+                file_sha256=result.file_sha256,
+                kind=kind,
+                record_key=_record_key(result.format, key),
+                record=record,
+            )
+        )
+    return exceptions, superseded
+
+
+def _supersede(session: Session, stmt: BankStatement, key: str) -> list[str]:
+    """Drop a stored copy of this statement (re-sent) or its intraday version."""
+    keys = [key] if stmt.intraday else [key, f"{key}#intraday"]
+    rows = session.scalars(
+        select(FeedStatementRow).where(
+            FeedStatementRow.account_id == stmt.account_id[:80],
+            FeedStatementRow.statement_key.in_(keys),
+        )
+    ).all()
+    gone: list[str] = []
+    for row in rows:
+        prefix = _record_key(row.account_id, row.statement_key, "")
+        session.execute(
+            delete(FeedRecordRow).where(
+                FeedRecordRow.kind == "bank_transaction",
+                FeedRecordRow.file_sha256 == row.file_sha256,
+                FeedRecordRow.record_key.startswith(prefix, autoescape=True),
+            )
+        )
+        session.delete(row)
+        gone.append(f"{row.account_id}:{row.statement_key}")
+    session.flush()
+    return gone
+
+
+def _continuity(
+    session: Session,
+    stmt: BankStatement,
+    key: str,
+    file_name: str,
+    run_id: str | None,
+    now: datetime,
+) -> str | None:
+    """Opening balance must equal the closing balance of the account's previous statement."""
+    opening = stmt.balance("opening_booked")
+    if opening is None or stmt.intraday:
+        return None
+    start = stmt.period_start or stmt.period_end
+    query = select(FeedStatementRow).where(
+        FeedStatementRow.account_id == stmt.account_id[:80],
+        FeedStatementRow.intraday.is_(False),
+        FeedStatementRow.closing.is_not(None),
+    )
+    if start is not None:
+        query = query.where(FeedStatementRow.period_end <= start.isoformat())
+    candidates = [r for r in session.scalars(query) if r.currency in (None, opening.currency)]
+    if not candidates:
+        return None
+    prev = max(candidates, key=lambda r: (r.period_end or "", r.id))
+    if prev.closing == opening.amount:
+        return None
+    return _exception(session, stmt, key, prev, opening.amount, file_name, run_id, now)
+
+
+def _exception(
+    session: Session,
+    stmt: BankStatement,
+    key: str,
+    prev: FeedStatementRow,
+    opening: Decimal,
+    file_name: str,
+    run_id: str | None,
+    now: datetime,
+) -> str:
+    assert prev.closing is not None
+    keys = {"account_id": stmt.account_id, "statement_key": key}
+    exception_id = hashlib.sha256(
+        "|".join((RECON, stmt.account_id, key, CATEGORY)).encode()
+    ).hexdigest()
+    details = {
+        "previous_statement": prev.statement_key,
+        "previous_closing": str(prev.closing),
+        "opening": str(opening),
+        "difference": str(opening - prev.closing),
+        "file": file_name,
+    }
+    fingerprint = hashlib.sha256(
+        json.dumps({k: details[k] for k in ("previous_closing", "opening")}).encode()
+    ).hexdigest()
+    existing = session.get(ExceptionRow, exception_id)
+    if existing is None:
+        session.add(
+            ExceptionRow(
+                exception_id=exception_id,
+                recon=RECON,
+                category=CATEGORY,
+                keys=keys,
+                key_text=f"account_id={stmt.account_id}, statement_key={key}",
+                fingerprint=fingerprint,
+                details=details,
+                severity="high",
+                amount=opening - prev.closing,
+                currency=stmt.currency,
+                first_seen=now,
+                last_seen=now,
+                times_seen=1,
+                run_state="NEW",
+                status="OPEN",
+                last_run_id=run_id,
+            )
+        )
+        event = "opened"
+    else:
+        existing.last_seen = now
+        existing.times_seen += 1
+        existing.run_state = "CHANGED" if existing.fingerprint != fingerprint else "STILL_OPEN"
+        existing.fingerprint, existing.details, existing.last_run_id = fingerprint, details, run_id
+        event = "seen"
+    session.add(
+        ExceptionHistoryRow(
+            exception_id=exception_id,
+            run_id=run_id,
+            at=now,
+            event=event,
+            fingerprint=fingerprint,
+            details=details,
+        )
+    )
+    return exception_id
