@@ -139,7 +139,7 @@ class _Reader:
         if not text or (spec.type == "date" and set(text) == {"0"}):
             return None
         if spec.type in ("int", "amount"):
-            if not re.fullmatch(r"-?\d+", text):
+            if not re.fullmatch(r"-?[0-9]{1,18}", text):
                 raise self.error(rec, f"{name} {text!r} at {spec.pos}", "digits")
             if spec.type == "int":
                 return int(text)

@@ -40,6 +40,11 @@ def sniff(head: bytes) -> bool:
     return len(first) >= RECORD_LENGTH - 2
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only, short enough for int() (str.isdigit accepts superscripts)."""
+    return 0 < len(text) <= 18 and text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True)
 class Rec:
     text: str  # padded to 94
@@ -70,7 +75,7 @@ class _Checker:
         self.warnings: list[FeedWarning] = []
 
     def check(self, rec: Rec, what: str, declared: str, actual: int) -> None:
-        if declared.isdigit() and int(declared) == actual:
+        if _digits(declared) and int(declared) == actual:
             return
         message = f"{what}: control says {declared or 'nothing'}, computed {actual}"
         if self.strict:
@@ -116,7 +121,7 @@ def _records(data: bytes, file_name: str) -> list[Rec]:
 
 
 def _yymmdd(value: str) -> date | None:
-    if len(value) != 6 or not value.isdigit():
+    if len(value) != 6 or not _digits(value):
         return None
     try:
         return date(2000 + int(value[:2]), int(value[2:4]), int(value[4:]))
@@ -125,7 +130,7 @@ def _yymmdd(value: str) -> date | None:
 
 
 def _settlement(julian: str, effective: date | None) -> date | None:
-    if not julian.isdigit() or effective is None or not 1 <= int(julian) <= 366:
+    if not _digits(julian) or effective is None or not 1 <= int(julian) <= 366:
         return None
     day = date(effective.year, 1, 1) + timedelta(days=int(julian) - 1)
     # settlement a few days after an end-of-year effective date falls in the next year
@@ -138,7 +143,7 @@ def _settlement(julian: str, effective: date | None) -> date | None:
 
 def _cents(rec: Rec, start: int, end: int, file_name: str) -> int:
     text = rec.f(start, end)
-    if not text.isdigit():
+    if not _digits(text):
         raise ParseError(
             f"amount {text!r} at positions {start}-{end}",
             file=file_name,
@@ -276,7 +281,7 @@ def _transaction(
     rec, head = entry.rec, batch.header
     sec = head.f(51, 53)
     code = rec.f(2, 3)
-    if not code.isdigit():
+    if not _digits(code):
         raise ParseError(
             f"transaction code {code!r}",
             file=file_name,
@@ -361,7 +366,7 @@ def build_batch(
         tx = _transaction(entry, batch, file_name, sha, originator, statement_id)
         txs.append(tx)
         routing8 = entry.rec.f(4, 11)
-        entry_hash += int(routing8) if routing8.isdigit() else 0
+        entry_hash += int(routing8) if _digits(routing8) else 0
         cents = _cents(entry.rec, 30, 39, file_name)
         if _tx_sign(entry.rec.f(2, 3)) > 0:
             credit += cents

@@ -14,7 +14,7 @@ from typing import Any
 from canonical import Invoice, InvoiceLine, Money, TaxLine, sum_money
 from connectors.feeds.edifact.remadv import _currency
 from connectors.feeds.edifact.tokenizer import Segment
-from connectors.feeds.edifact.values import Ctx, Message, dtm, moa
+from connectors.feeds.edifact.values import Ctx, Message, dtm, is_digits, moa
 from connectors.feeds.model import FeedWarning
 
 SOURCE_SYSTEM = "edifact_invoic"
@@ -86,7 +86,7 @@ def extract_invoic(msg: Message, ctx: Ctx) -> tuple[Invoice, list[FeedWarning]]:
         elif tag == "NAD":
             parties.setdefault(seg.el(1), {"id": seg.el(2, 1), "name": seg.el(4, 1)})
         elif tag == "LIN":
-            number = int(seg.el(1)) if seg.el(1).isdigit() else len(lines) + 1
+            number = int(seg.el(1)) if is_digits(seg.el(1)) else len(lines) + 1
             lines.append(_Line(seg, number, seg.el(3, 1) or None))
         elif tag == "IMD" and lines and not in_summary:
             lines[-1].description = seg.el(3, 4) or seg.el(3, 1) or lines[-1].description

@@ -13,7 +13,12 @@ from canonical.currencies import UnknownCurrencyError
 from connectors.feeds.edifact.tokenizer import Segment
 from connectors.feeds.model import FeedWarning
 
-_NUMBER = re.compile(r"-?(\d+[.,]?\d*|[.,]\d+)")
+_NUMBER = re.compile(r"-?([0-9]+[.,]?[0-9]*|[.,][0-9]+)")
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only, short enough for int() (str.isdigit accepts superscripts)."""
+    return 0 < len(text) <= 18 and text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,9 @@ class Ctx:
 def moa(ctx: Ctx, seg: Segment, currency: str) -> tuple[str, Money]:
     """MOA+qualifier:amount[:currency] -> (qualifier, Money)."""
     ccy = ctx.currency_of(seg, seg.el(1, 3)) if seg.el(1, 3) else currency
+    if ccy != currency:
+        raise ctx.fail(seg, f"amount in {ccy} in a message in {currency}",
+                       f"MOA amounts in the message currency {currency}")  # fmt: skip
     return seg.el(1, 1), Money(ctx.decimal(seg, seg.el(1, 2), "MOA amount"), ccy)
 
 
@@ -69,9 +77,9 @@ def dtm(ctx: Ctx, seg: Segment) -> tuple[str, date | None]:
     """DTM+qualifier:value:format -> (qualifier, date); formats 102, 203, 204, 101."""
     qual, value, fmt = seg.el(1, 1), seg.el(1, 2), seg.el(1, 3) or "102"
     try:
-        if fmt in ("102", "203", "204", "205") and len(value) >= 8 and value[:8].isdigit():
+        if fmt in ("102", "203", "204", "205") and len(value) >= 8 and is_digits(value[:8]):
             return qual, date(int(value[:4]), int(value[4:6]), int(value[6:8]))
-        if fmt == "101" and len(value) == 6 and value.isdigit():
+        if fmt == "101" and len(value) == 6 and is_digits(value):
             return qual, date(2000 + int(value[:2]), int(value[2:4]), int(value[4:6]))
     except ValueError:
         pass
@@ -104,7 +112,7 @@ def _warn(code: str, message: str, seg: Segment) -> FeedWarning:
 def _count(
     warnings: list[FeedWarning], seg: Segment, declared: str, actual: int, what: str
 ) -> None:
-    if not declared.isdigit() or int(declared) != actual:
+    if not is_digits(declared) or int(declared) != actual:
         warnings.append(
             _warn(
                 "control_count_mismatch",

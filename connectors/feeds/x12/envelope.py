@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from billbridge.errors import ParseError
 from connectors.feeds.model import FeedWarning
 from connectors.feeds.x12.tokenizer import Segment, Tokens
+from connectors.feeds.x12.values import is_digits
 
 _ENVELOPE = {"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"}
 
@@ -44,7 +45,7 @@ class _Group:
 def _same_control(a: str, b: str) -> bool:
     """Control numbers compare after padding and leading zeros are removed."""
     a, b = a.strip(), b.strip()
-    if a.isdigit() and b.isdigit():
+    if is_digits(a) and is_digits(b):
         return int(a) == int(b)
     return a == b
 
@@ -57,7 +58,7 @@ def _check_count(
     warnings: list[FeedWarning], seg: Segment, pos: int, actual: int, what: str
 ) -> None:
     declared = seg.el(pos)
-    if not declared.isdigit() or int(declared) != actual:
+    if not is_digits(declared) or int(declared) != actual:
         warnings.append(
             _warn(
                 "control_count_mismatch",

@@ -12,8 +12,13 @@ from canonical import Money, Provenance, minor_units, normalize_currency
 from canonical.currencies import UnknownCurrencyError
 from connectors.feeds.x12.tokenizer import Segment
 
-_R = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
-_N = re.compile(r"-?\d+")
+_R = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+_N = re.compile(r"-?[0-9]{1,18}")
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only, short enough for int() (str.isdigit accepts superscripts)."""
+    return 0 < len(text) <= 18 and text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True)
@@ -85,9 +90,9 @@ def n_money(ctx: Ctx, seg: Segment, pos: int, currency: str) -> Money:
 def x12_date(ctx: Ctx, seg: Segment, pos: int) -> date:
     text = seg.el(pos)
     try:
-        if len(text) == 8 and text.isdigit():
+        if len(text) == 8 and is_digits(text):
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if len(text) == 6 and text.isdigit():
+        if len(text) == 6 and is_digits(text):
             return date(2000 + int(text[:2]), int(text[2:4]), int(text[4:]))
     except ValueError:
         pass

@@ -16,6 +16,7 @@ from connectors.feeds.x12.tokenizer import Segment
 from connectors.feeds.x12.values import (
     Ctx,
     currency_for,
+    is_digits,
     n_money,
     opt_date,
     r_decimal,
@@ -41,7 +42,7 @@ def _terms(ctx: Ctx, seg: Segment, issue: date) -> tuple[str | None, date | None
         if v
     }
     due = opt_date(ctx, seg, 6)
-    if due is None and seg.el(7).isdigit():
+    if due is None and is_digits(seg.el(7)):
         due = issue + timedelta(days=int(seg.el(7)))
     text = seg.el(12) or None
     if text is None and (seg.el(3) or seg.el(7)):
@@ -80,7 +81,7 @@ def extract_810(ts: TransactionSet, ctx: Ctx) -> tuple[Invoice, list[FeedWarning
             it1_count += 1
             qty = r_decimal(ctx, seg, 2)
             price = r_money(ctx, seg, 4, currency)
-            number = int(seg.el(1)) if seg.el(1).isdigit() else len(lines) + 1
+            number = int(seg.el(1)) if is_digits(seg.el(1)) else len(lines) + 1
             lines.append(
                 InvoiceLine(
                     line_number=number,

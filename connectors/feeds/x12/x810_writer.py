@@ -42,8 +42,10 @@ class _Writer:
         self.out: list[str] = []
         self._forbidden = seps.all() | {"\r", "\n"}
 
-    def seg(self, *elements: str, invoice: Invoice | None = None) -> None:
-        for value in elements:
+    def seg(self, *elements: str, invoice: Invoice | None = None, isa: bool = False) -> None:
+        # ISA11/ISA16 *are* separators; no other value may contain one
+        checked = [v for i, v in enumerate(elements) if not (isa and i in (11, 16))]
+        for value in checked:
             if any(ch in value for ch in self._forbidden):
                 where = f"invoice {invoice.number}: " if invoice else ""
                 raise RecordRejected(
@@ -179,6 +181,7 @@ def render_810(
         "0",
         "T" if test else "P",
         separators.component,
+        isa=True,
     )
     w.seg(
         "GS",

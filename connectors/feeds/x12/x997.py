@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from connectors.feeds.model import Acknowledgement
 from connectors.feeds.x12.envelope import TransactionSet
+from connectors.feeds.x12.values import is_digits
 
 #: AK9/IK9 group statuses that mean the partner accepted the group.
 _ACCEPTED = {"A", "E"}  # E: accepted, errors noted
@@ -56,7 +57,7 @@ def extract_ack(ts: TransactionSet) -> list[Acknowledgement]:
 
 def _norm(control: str) -> str:
     text = control.strip()
-    return str(int(text)) if text.isdigit() else text
+    return str(int(text)) if is_digits(text) else text
 
 
 def acknowledged_groups(
