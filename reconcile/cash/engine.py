@@ -26,6 +26,7 @@ from reconcile.cash.model import (
     LineResult,
     OpenItem,
     PartyRule,
+    Rule,
 )
 from reconcile.cash.normalize import ref_key, reference_tokens, strong_key
 from reconcile.cash.results import CashResult
@@ -91,15 +92,18 @@ def apply_cash(
                 results[i] = found
         t = timer.add("references", t)
         pending = [i for i in range(len(ordered)) if i not in results]
+        counts = {"lines": len(ordered), "after_references": len(pending), "fuzzy_lines": 0}
         for i in pending:
             if idents[i].customer_id is None and not idents[i].ambiguous:
+                counts["fuzzy_lines"] += 1
                 idents[i] = cindex.fuzzy(ordered[i].payer_name)
         t = timer.add("customer_fuzzy", t)
         wanted = {idents[i].customer_id for i in pending} - {None}
         items = index.items_of(c for c in wanted if c is not None)
         t = timer.add("amount_fetch", t)
         for i in pending:
-            results[i] = _amount_tiers(
+            started = clock()
+            res = _amount_tiers(
                 ordered[i],
                 ident=idents[i],
                 items=items,
@@ -107,11 +111,33 @@ def apply_cash(
                 policy=policy,
                 rejected=rejected,
             )
-        timer.add("amount_tiers", t)
+            if res.proposal is None and hits.get(i):
+                # nothing better: weak references that did not fit become suggestions
+                late = _reference_tier(
+                    ordered[i],
+                    hits=hits[i],
+                    strong_keys=strong_sets[i],
+                    ident=idents[i],
+                    remaining=remaining,
+                    policy=policy,
+                    rejected=rejected,
+                    fallback=True,
+                )
+                res = late if late is not None and late.proposal is not None else res
+            results[i] = res
+            # a line the unique-amount tier did not settle went through subset-sum
+            subset = res.customer_id is not None and (
+                res.proposal is None or res.proposal.rule == Rule.SUBSET_SUM
+            )
+            counts["subset_sum_lines"] = counts.get("subset_sum_lines", 0) + subset
+            timer.add("subset_sum" if subset else "unique_amount", started)
     finally:
         index.close()
     result = CashResult(
-        tuple(results[i] for i in range(len(ordered))), policy.rule_version, timer.timings
+        tuple(results[i] for i in range(len(ordered))),
+        policy.rule_version,
+        timer.timings,
+        counts,
     )
     log.info("cash.applied", lines=len(ordered), rules=result.rule_counts())
     return result
@@ -159,11 +185,14 @@ def _reference_tier(
     remaining: Remaining,
     policy: CashPolicy,
     rejected: Collection[str],
+    fallback: bool = False,
 ) -> LineResult | None:
     """Tier 1. None sends the line on to the customer and amount tiers."""
     live = [it for it in hits if remaining.of(it) > 0]
     strong_hits = [it for it in live if strong_key(it.invoice_number) in strong_keys]
-    use = strong_hits or live
+    # digit-only hits count next to full-number hits only for the same customer
+    strong_customers = {it.customer_id for it in strong_hits}
+    use = [it for it in live if it.customer_id in strong_customers] if strong_hits else live
     if not use:
         return None
     groups: dict[str, list[Item]] = {}
@@ -187,6 +216,7 @@ def _reference_tier(
             policy,
             strong=bool(strong_hits),
             party_confirmed=confirmed,
+            fallback=fallback,
         )
         if dec is not None:
             decisions.append((cust, dec))

@@ -107,13 +107,12 @@ def normalize_name(name: str | None) -> str:
 
 
 def block_keys(normalized: str) -> tuple[str, ...]:
-    """Cheap blocking keys for fuzzy name matching.
+    """Cheap blocking keys for fuzzy name matching: the first 3 characters of each of the
+    first two words.
 
-    The first 3 characters of the name, of its alphabetically first token (so word order
-    does not matter) and of its longest token (so a typo in the first word is survivable).
+    Two words make a typo in one of them survivable and word order irrelevant; later
+    words are mostly generic ("systems", "consulting") and would make blocks huge.
     """
     if not normalized:
         return ()
-    tokens = normalized.split()
-    keys = {"p:" + normalized[:3], "s:" + min(tokens)[:3], "l:" + max(tokens, key=len)[:3]}
-    return tuple(sorted(keys))
+    return tuple(sorted({token[:3] for token in normalized.split()[:2]}))

@@ -66,6 +66,8 @@ class CashResult:
     rule_version: str
     #: Seconds per tier (load, customer_exact, references, customer_fuzzy, ...).
     timings: dict[str, float] = field(default_factory=dict)
+    #: Lines entering the later tiers (after_references, fuzzy_lines, subset_sum_lines).
+    counts: dict[str, int] = field(default_factory=dict)
 
     def proposals(self, status: Status | None = None) -> list[Proposal]:
         return [

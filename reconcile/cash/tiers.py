@@ -62,11 +62,13 @@ def reference_decision(
     *,
     strong: bool,
     party_confirmed: bool,
+    fallback: bool = False,
 ) -> Decision | None:
     """Apply a payment to the invoices it references (one customer's group, oldest first).
 
     Returns None when weak (digit-only) references of an unconfirmed customer do not fit
-    the amount: such hits are as likely noise (a date, an amount) as a reference.
+    the amount: such hits are as likely noise (a date, an amount) as a reference. With
+    ``fallback`` (no other tier found anything) they become suggestions instead.
     """
     ccy = line.amount.currency
     exp = minor_units(ccy)
@@ -115,12 +117,13 @@ def reference_decision(
         return Decision(
             proposal(alloc, Status.AUTO, Rule.REFERENCE_SHORT_TOLERANCE, conf, flags_exact), alloc
         )
-    if not strong and not party_confirmed:
+    unconfirmed = not strong and not party_confirmed
+    if unconfirmed and not fallback:
         return None
     numbers = tuple(it.invoice_number for it in group)
     if payment < total:
         alloc = fifo(group, left, payment)
-        status = Status.AUTO if len(group) == 1 else Status.SUGGESTED
+        status = Status.AUTO if len(group) == 1 and not unconfirmed else Status.SUGGESTED
         exc = _exception(
             line,
             Category.SHORT_PAY,
@@ -141,8 +144,9 @@ def reference_decision(
         customer_id=customer,
         invoice_numbers=numbers,
     )
+    status = Status.SUGGESTED if unconfirmed else Status.AUTO
     prop = proposal(
-        alloc, Status.AUTO, Rule.REFERENCE_OVER, base * _conf("0.9"), flags_off, on_account=over
+        alloc, status, Rule.REFERENCE_OVER, base * _conf("0.9"), flags_off, on_account=over
     )
     return Decision(prop, alloc, (exc,))
 

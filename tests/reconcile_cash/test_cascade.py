@@ -284,3 +284,14 @@ def test_a_rejected_reference_match_falls_back_to_the_amount_tiers() -> None:
     assert again.proposal is not None
     assert again.proposal.proposal_id != first.proposal.proposal_id
     assert "INV-100" not in applied(again)
+
+
+def test_weak_reference_that_does_not_fit_is_only_a_late_suggestion() -> None:
+    # digits only, payer unknown, 40% short: could be noise, so not automatic
+    items = [inv("INV-000777", "C2", "100.00")]
+    r = apply_cash([pay("L1", "60.00", text="ref 777")], items, CUSTOMERS).lines[0]
+    assert r.proposal is not None and r.proposal.status == Status.SUGGESTED
+    assert r.proposal.rule == Rule.REFERENCE_SHORT and categories(r) == ["SHORT_PAY"]
+    # the same digits with the full number are trusted
+    strong = apply_cash([pay("L1", "60.00", text="INV-777")], items, CUSTOMERS).lines[0]
+    assert strong.proposal is not None and strong.proposal.status == Status.AUTO
