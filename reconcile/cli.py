@@ -1,0 +1,189 @@
+"""``billbridge reconcile``: run configured reconciliations, or compare two files ad hoc.
+
+Exit codes (datacompy's convention): 0 the sides agree, 1 exceptions were found, 2 error.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from billbridge.errors import BillbridgeError, ConfigError
+from billbridge.state.db import DEFAULT_URL
+from reconcile.engine.result import ReconResult
+
+app = typer.Typer(help="Reconcile two data sets and record the exceptions.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+STATE_URL_ENV = "BILLBRIDGE_STATE_URL"
+StateUrl = Annotated[
+    str,
+    typer.Option(
+        "--state-url", envvar=STATE_URL_ENV, help="State store URL (SQLite or PostgreSQL)."
+    ),
+]
+
+
+def now() -> datetime:
+    """The run clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
+def _print_result(result: ReconResult) -> None:
+    rs = result.summary["row_summary"]
+    table = Table(title=f"{result.recon}: {len(result.exceptions)} exception(s)")
+    for col in (
+        "rows A",
+        "rows B",
+        "matched",
+        "within tol.",
+        "only A",
+        "only B",
+        "unequal",
+        "dup keys",
+    ):
+        table.add_column(col, justify="right")
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                rs["df1_rows"],
+                rs["df2_rows"],
+                rs["equal_rows"],
+                rs["matched_within_tolerance"],
+                rs["df1_unique"],
+                rs["df2_unique"],
+                rs["unequal_rows"],
+                rs["duplicate_keys"],
+            )
+        )
+    )
+    console.print(table)
+    for category, count in result.summary["exceptions_by_category"].items():
+        console.print(f"  {category}: {count}")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"error: {exc}")
+    return typer.Exit(2)
+
+
+@app.command("files")
+def files(
+    left: Annotated[Path, typer.Argument(help="Side A: CSV, XLSX or Parquet.")],
+    right: Annotated[Path, typer.Argument(help="Side B: CSV, XLSX or Parquet.")],
+    key: Annotated[
+        list[str], typer.Option("--key", help="Key column(s): COL[=RIGHTCOL][,COL...].")
+    ],
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare", help="COL[=RIGHTCOL][:abs=X|:pct=P|:days=N]; repeat. Default: all shared."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write exceptions and summary here.")
+    ] = None,
+) -> None:
+    """Compare two files keyed by --key; exit 0 when they agree, 1 on exceptions, 2 on error."""
+    from reconcile.engine import load_file, reconcile
+    from reconcile.engine.adhoc import definition_for_files
+    from reconcile.engine.output import write_outputs
+
+    try:
+        a, b = load_file(left), load_file(right)
+        definition = definition_for_files(a, b, key, compare or [])
+        result = reconcile(definition, a, b)
+        written = write_outputs(result, out) if out else []
+    except (BillbridgeError, OSError, ValueError) as exc:
+        raise _fail(exc) from None
+    _print_result(result)
+    for path in written:
+        console.print(f"wrote {path}")
+    raise typer.Exit(0 if result.agree else 1)
+
+
+@app.command("run")
+def run(
+    name: Annotated[str | None, typer.Argument(help="Reconciliation name from the config.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Run every configured reconciliation.")
+    ] = False,
+    config: Annotated[
+        Path,
+        typer.Option("--config", envvar="BILLBRIDGE_RECON_CONFIG", help="Definitions YAML."),
+    ] = Path("reconciliations.yaml"),
+    state_url: StateUrl = DEFAULT_URL,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write files here.")] = None,
+) -> None:
+    """Run configured reconciliations and record their exceptions in the state store."""
+    from billbridge.state import Store
+    from reconcile.definitions import load_definitions
+    from reconcile.exceptions import ExceptionStore
+
+    try:
+        definitions = load_definitions(config)
+        if all_ == bool(name):
+            raise ConfigError("give a reconciliation NAME or --all (not both)")
+        if name:
+            definitions = [d for d in definitions if d.name == name]
+            if not definitions:
+                raise ConfigError(f"{config}: no reconciliation named {name!r}")
+        store = Store(state_url)
+    except (BillbridgeError, OSError) as exc:
+        raise _fail(exc) from None
+    found = False
+    try:
+        xs = ExceptionStore(store)
+        for definition in definitions:
+            result = _run_one(definition, out)
+            run_id = uuid.uuid4().hex
+            delta = xs.record_run(definition.name, run_id, result.exceptions, now())
+            _print_result(result)
+            console.print(
+                "  run "
+                + run_id[:12]
+                + ": "
+                + ", ".join(f"{k} {v}" for k, v in delta.counts.items())
+            )
+            found = found or not result.agree
+    except (BillbridgeError, OSError) as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+    raise typer.Exit(1 if found else 0)
+
+
+def _run_one(definition: object, out: Path | None) -> ReconResult:
+    from reconcile.builtin import BUILTIN_NAMES, side_rows
+    from reconcile.definitions import ReconDefinition
+    from reconcile.engine import load_side, reconcile
+    from reconcile.engine.output import write_outputs
+
+    assert isinstance(definition, ReconDefinition)
+    sides = []
+    for label in ("a", "b"):
+        spec = getattr(definition, label)
+        flatten = None
+        if definition.name in BUILTIN_NAMES:
+
+            def flatten(records: object, _side: str = label) -> list[dict[str, object]]:
+                return side_rows(definition.name, _side, records)  # type: ignore[arg-type]
+
+        sides.append(load_side(spec, flatten))
+    result = reconcile(definition, sides[0], sides[1])
+    if out:
+        write_outputs(result, out, stem=definition.name)
+    return result
+
+
+def state_url_default() -> str:
+    return os.environ.get(STATE_URL_ENV, DEFAULT_URL)

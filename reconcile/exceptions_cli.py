@@ -1,0 +1,297 @@
+"""``billbridge exceptions``: list, show and work reconciliation exceptions.
+
+Every action records the actor (``--actor``, default ``$BILLBRIDGE_ACTOR`` or the OS user)
+and the note in the audit log. Ids may be given as a unique prefix (6+ characters).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from billbridge.state import Store
+from billbridge.state.db import DEFAULT_URL
+from reconcile.exceptions import ExceptionStore, Reason, Status, WorkflowError
+
+app = typer.Typer(help="Work reconciliation exceptions.", no_args_is_help=True)
+console = Console(width=160)
+
+StateUrl = Annotated[str, typer.Option("--state-url", envvar="BILLBRIDGE_STATE_URL")]
+Actor = Annotated[str | None, typer.Option("--actor", help="Who acts (default: OS user).")]
+Note = Annotated[str | None, typer.Option("--note", help="Why; kept in the audit log.")]
+Ids = Annotated[list[str], typer.Argument(help="Exception id(s) or unique prefixes.")]
+
+
+def now() -> datetime:
+    """The action clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
+def _actor(actor: str | None) -> str:
+    return actor or os.environ.get("BILLBRIDGE_ACTOR") or getpass.getuser()
+
+
+def _store(url: str) -> ExceptionStore:
+    return ExceptionStore(Store(url))
+
+
+def _resolve_ids(xs: ExceptionStore, ids: list[str]) -> list[str]:
+    full = []
+    for given in ids:
+        view = xs.get(given)
+        if view is None:
+            raise WorkflowError(f"no exception (or no unique one) with id {given!r}")
+        full.append(view.id)
+    return full
+
+
+def _expiry(text: str, start: datetime) -> datetime:
+    """``30d``, ``12h``, an ISO date (end of that day, UTC) or an ISO datetime."""
+    m = re.fullmatch(r"(\d+)([dh])", text.strip())
+    if m:
+        n = int(m.group(1))
+        return start + (timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n))
+    try:
+        if len(text) == 10:
+            day = datetime.fromisoformat(text).replace(tzinfo=UTC)
+            return day + timedelta(days=1)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise WorkflowError(
+            f"--expires {text!r}: use 30d, 12h, YYYY-MM-DD or an ISO time"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@app.command("list")
+def list_(
+    state_url: StateUrl = DEFAULT_URL,
+    recon: Annotated[str | None, typer.Option("--recon")] = None,
+    state: Annotated[list[str] | None, typer.Option("--state", help="Run state; repeat.")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", help="Status; repeat.")] = None,
+    category: Annotated[list[str] | None, typer.Option("--category")] = None,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved ones.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List exceptions, oldest first (active ones unless --status or --all)."""
+    from reconcile.exceptions import ACTIVE
+
+    xs = _store(state_url)
+    statuses: Any = [s.upper() for s in status] if status else (None if all_ else ACTIVE)
+    views = xs.list(
+        recon,
+        states=[s.upper() for s in state] if state else None,
+        statuses=statuses,
+        categories=category,
+        owner=owner,
+        now=now(),
+        limit=limit,
+    )
+    xs.store.close()
+    if as_json:
+        rows = [
+            {
+                "id": v.id,
+                "recon": v.recon,
+                "category": v.category,
+                "keys": v.keys,
+                "severity": v.severity,
+                "amount": None if v.amount is None else str(v.amount),
+                "currency": v.currency,
+                "age_days": v.age_days,
+                "times_seen": v.times_seen,
+                "run_state": v.run_state,
+                "status": v.status,
+                "owner": v.owner,
+            }
+            for v in views
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(views)} exception(s)")
+    for col in (
+        "id",
+        "recon",
+        "category",
+        "keys",
+        "amount",
+        "sev.",
+        "age",
+        "run state",
+        "status",
+        "owner",
+    ):
+        table.add_column(col)
+    for v in views:
+        amount = "" if v.amount is None else f"{v.amount} {v.currency or ''}"
+        table.add_row(
+            v.id[:12], v.recon, v.category, v.key_text, amount, v.severity,
+            str(v.age_days), v.run_state, v.status, v.owner or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("show")
+def show(exception_id: str, state_url: StateUrl = DEFAULT_URL) -> None:
+    """One exception with its side values, deltas and history."""
+    xs = _store(state_url)
+    (eid,) = _resolve_ids(xs, [exception_id])
+    view = xs.get(eid, now=now())
+    history = xs.history(eid)
+    xs.store.close()
+    assert view is not None
+    console.print(f"[bold]{view.id}[/bold]  {view.recon}  {view.category}  {view.status}")
+    console.print(f"keys: {view.keys}")
+    console.print(f"amount: {view.amount} {view.currency or ''}  severity: {view.severity}")
+    console.print(
+        f"first seen {view.first_seen:%Y-%m-%d %H:%M}, last seen {view.last_seen:%Y-%m-%d %H:%M}, "
+        f"age {view.age_days} d, seen {view.times_seen}x, run state {view.run_state}, "
+        f"owner {view.owner or '-'}"
+    )
+    d = view.details
+    table = Table("field", "A", "B", "delta")
+    for field in dict.fromkeys([*d.get("a", {}), *d.get("b", {})]):
+        mark = "*" if field in d.get("diff_columns", []) else ""
+        table.add_row(
+            f"{field}{mark}",
+            str(d.get("a", {}).get(field, "")),
+            str(d.get("b", {}).get(field, "")),
+            str(d.get("delta", {}).get(field, "")),
+        )
+    console.print(table)
+    for event in history:
+        console.print(
+            f"{event.at:%Y-%m-%d %H:%M} {event.event:<18} {event.actor or ''} "
+            f"{event.note or ''} {json.dumps(event.details) if event.details else ''}"
+        )
+
+
+def _act(state_url: str, ids: list[str], to: Status, **kwargs: Any) -> None:
+    xs = _store(state_url)
+    try:
+        views = xs.transition(_resolve_ids(xs, ids), to, now=now(), **kwargs)
+    finally:
+        xs.store.close()
+    for v in views:
+        console.print(f"{v.id[:12]} {v.status} {v.owner or ''}")
+
+
+@app.command("ack")
+def ack(
+    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+) -> None:
+    """Acknowledge exceptions."""
+    _act(state_url, ids, Status.ACKNOWLEDGED, actor=_actor(actor), note=note)
+
+
+@app.command("assign")
+def assign(
+    ids: Ids,
+    owner: Annotated[str, typer.Option("--owner", help="Who works it.")],
+    state_url: StateUrl = DEFAULT_URL,
+    actor: Actor = None,
+    note: Note = None,
+) -> None:
+    """Assign exceptions to an owner (bulk when several ids are given)."""
+    _act(state_url, ids, Status.ASSIGNED, actor=_actor(actor), note=note, owner=owner)
+
+
+@app.command("review")
+def review(
+    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+) -> None:
+    """Mark exceptions as in review."""
+    _act(state_url, ids, Status.IN_REVIEW, actor=_actor(actor), note=note)
+
+
+@app.command("escalate")
+def escalate(
+    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+) -> None:
+    """Escalate exceptions."""
+    _act(state_url, ids, Status.ESCALATED, actor=_actor(actor), note=note)
+
+
+@app.command("resolve")
+def resolve(
+    ids: Ids,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help=", ".join(r.value for r in Reason if r != Reason.RESOLVED_BY_DATA)
+        ),
+    ],
+    state_url: StateUrl = DEFAULT_URL,
+    actor: Actor = None,
+    note: Note = None,
+) -> None:
+    """Resolve exceptions with a reason code."""
+    _act(state_url, ids, Status.RESOLVED, actor=_actor(actor), note=note, reason=reason)
+
+
+@app.command("wont-fix")
+def wont_fix(
+    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+) -> None:
+    """Close exceptions as won't fix."""
+    _act(state_url, ids, Status.WONT_FIX, actor=_actor(actor), note=note)
+
+
+@app.command("suppress")
+def suppress(
+    reason: Annotated[str, typer.Option("--reason")],
+    owner: Annotated[str, typer.Option("--owner")],
+    expires: Annotated[str, typer.Option("--expires", help="30d, 12h, YYYY-MM-DD or ISO time.")],
+    exception_id: Annotated[
+        str | None, typer.Argument(help="One exception (or use a pattern).")
+    ] = None,
+    recon: Annotated[str | None, typer.Option("--recon")] = None,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    key_prefix: Annotated[str | None, typer.Option("--key-prefix")] = None,
+    min_amount: Annotated[str | None, typer.Option("--min-amount")] = None,
+    max_amount: Annotated[str | None, typer.Option("--max-amount")] = None,
+    currency: Annotated[str | None, typer.Option("--currency")] = None,
+    state_url: StateUrl = DEFAULT_URL,
+    actor: Actor = None,
+    note: Note = None,
+) -> None:
+    """Suppress one exception, or every one matching a pattern, until --expires."""
+    pattern = {
+        k: v
+        for k, v in {
+            "category": category,
+            "key_prefix": key_prefix,
+            "min_amount": min_amount,
+            "max_amount": max_amount,
+            "currency": currency,
+        }.items()
+        if v is not None
+    }
+    xs = _store(state_url)
+    try:
+        eid = _resolve_ids(xs, [exception_id])[0] if exception_id else None
+        start = now()
+        sup = xs.suppress(
+            reason=reason,
+            owner=owner,
+            expires_at=_expiry(expires, start),
+            actor=_actor(actor),
+            now=start,
+            exception_id=eid,
+            pattern=pattern or None,
+            recon=recon,
+            note=note,
+        )
+    finally:
+        xs.store.close()
+    console.print(f"suppression {sup.id} until {sup.expires_at:%Y-%m-%d %H:%M} UTC")
