@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -11,7 +11,7 @@ import requests
 import structlog
 from lxml import etree
 
-from billbridge.errors import BillbridgeError, FatalError
+from billbridge.errors import BillbridgeError, ConfigError, FatalError
 from canonical import Record, WriteIntent, WriteResult
 from connectors.base import CheckReport, Connector, Cursor, FieldInfo, RawRecord, ReadStream
 from connectors.zuora import to_canonical
@@ -19,6 +19,7 @@ from connectors.zuora.client import ZuoraClient
 from connectors.zuora.reader import ZuoraReader, spec_for
 from connectors.zuora.settings import ZuoraSettings
 from connectors.zuora.writer import ZuoraWriter
+from mappings import MappingError, apply_spec, find_default_spec
 
 log = structlog.get_logger(__name__)
 
@@ -78,20 +79,38 @@ class ZuoraConnector(Connector):
         self, entity: str, since: Cursor | None = None, *, limit: int | None = None
     ) -> ReadStream:
         reader = self._reader()
-        spec_for(entity)  # unknown entities fail here, before any call
-        convert = to_canonical.CONVERTERS[entity]
-        zone = self.settings.zone
+        convert = self._converter(entity)
 
         def records() -> Iterator[Record]:
             for raw in reader.read(entity, since, limit):
-                yield convert(raw.data, zone)
+                try:
+                    yield convert(raw.data)
+                except (MappingError, ValueError) as exc:
+                    stream.errors.append(exc)  # record-level: reported, the rest goes on
 
-        return ReadStream(records(), lambda: reader.final_cursor(since))
+        stream = ReadStream(records(), lambda: reader.final_cursor(since))
+        return stream
 
     def lookup(self, entity: str, external_ids: Sequence[str]) -> dict[str, Record]:
+        convert = self._converter(entity)
         found = self._reader().lookup(entity, list(external_ids))
-        convert = to_canonical.CONVERTERS[entity]
-        return {key: convert(raw.data, self.settings.zone) for key, raw in found.items()}
+        return {key: convert(raw.data) for key, raw in found.items()}
+
+    def _converter(self, entity: str) -> Callable[[Mapping[str, Any]], Record]:
+        """The shipped mapping spec for (object, entity), else our built-in conversion."""
+        obj = spec_for(entity).zuora_object  # unknown entities fail here, before any call
+        try:
+            spec = find_default_spec(self.system, object=obj, entity=entity)
+        except ConfigError:
+            fallback = to_canonical.CONVERTERS[entity]
+            return lambda raw: fallback(raw, self.settings.zone)
+
+        def mapped(raw: Mapping[str, Any]) -> Record:
+            value = apply_spec(spec, raw, where=f"Zuora {obj} {_key_of(raw)}").value
+            assert isinstance(value, Record)
+            return value
+
+        return mapped
 
     # -- writing ------------------------------------------------------------------------
 
@@ -149,6 +168,17 @@ class ZuoraConnector(Connector):
                 updateable=node.findtext("updateable") == "true",
             )
         return list(fields.values())
+
+
+def _key_of(raw: Mapping[str, Any]) -> str:
+    info = raw.get("basicInfo") or {}
+    return str(
+        raw.get("subscriptionNumber")
+        or raw.get("invoiceNumber")
+        or raw.get("number")
+        or info.get("accountNumber")
+        or raw.get("id")
+    )
 
 
 def connect(settings: ZuoraSettings, **kwargs: Any) -> ZuoraConnector:

@@ -27,7 +27,14 @@ def fetch_account(client: ZuoraClient, key: str) -> dict[str, Any]:
 
 
 def fetch_subscription(client: ZuoraClient, key: str) -> dict[str, Any]:
-    return client.get(f"/v1/subscriptions/{key}")
+    body = client.get(f"/v1/subscriptions/{key}")
+    if not body.get("currency"):
+        # Older API versions carry the currency on charges only.
+        charges = [c for p in body.get("ratePlans") or [] for c in p.get("ratePlanCharges") or []]
+        currencies = {c.get("currency") for c in charges} - {None}
+        if len(currencies) == 1:
+            body["currency"] = currencies.pop()
+    return body
 
 
 def fetch_invoice(client: ZuoraClient, key: str) -> dict[str, Any]:

@@ -155,3 +155,22 @@ def test_tokens_never_reach_logs_in_a_full_run() -> None:
         tokens = [*fake.issued, "fake-secret"]
     assert len(logs) > 3 and len(tokens) == 3
     assert all(token not in repr(event) for event in logs for token in tokens)
+
+
+def test_builtin_converters_read_the_fixture_shapes() -> None:
+    """The fallback conversions (used when no shipped mapping spec covers an entity)."""
+    from pathlib import Path
+
+    from connectors.zuora import to_canonical
+
+    fix = Path(__file__).parent / "zuora_fixtures"
+    sub = to_canonical.subscription(wire.loads((fix / "subscription.json").read_text()), PACIFIC)
+    assert [c.charge_number for c in sub.charges] == ["C-00000007"]  # removed plan left out
+    assert sub.charges[0].unit_price.amount == Decimal("40.10") and sub.version == 3
+    account = to_canonical.customer(wire.loads((fix / "account.json").read_text()), PACIFIC)
+    assert account.crosswalk == {"salesforce": "0015g00000XyZabAAF"} and account.currency == "USD"
+    raw = wire.loads((fix / "invoice.json").read_text())
+    raw["invoiceItems"] = wire.loads((fix / "invoice_items_page1.json").read_text())["invoiceItems"]
+    invoice = to_canonical.invoice(raw, PACIFIC)
+    assert invoice.subscription_number == "A-S00000004"
+    assert invoice.updated_at == datetime(2024, 6, 1, 9, 10, 45, tzinfo=UTC)
