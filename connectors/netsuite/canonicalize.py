@@ -26,9 +26,9 @@ class Canonicalizer:
             else None
         )
 
-    def _spec(self, source: Source) -> Any:
+    def _spec(self, source: Source, rest_shape: bool) -> Any:
         # REST bodies map with the record-type spec, SuiteQL rows with ``suiteql:<table>``
-        key = source.record_type if source.rest_bodies else f"suiteql:{source.query.table}"
+        key = source.record_type if rest_shape else f"suiteql:{source.query.table}"
         if key not in self._specs:
             try:
                 import mappings
@@ -40,10 +40,20 @@ class Canonicalizer:
                 self._specs[key] = None
         return self._specs[key]
 
-    def convert(self, source: Source, data: dict[str, Any], *, where: str | None) -> list[Record]:
+    def convert(
+        self,
+        source: Source,
+        data: dict[str, Any],
+        *,
+        where: str | None,
+        rest_shape: bool | None = None,
+    ) -> list[Record]:
+        """``rest_shape``: the data is REST record JSON (or SOAP reshaped like it) rather
+        than a SuiteQL row; defaults to how the source is read over REST."""
         if source.entity is None:
             raise ConfigError(f"{source.record_type} has no canonical model")
-        spec = self._spec(source) if source.entity != "journal_line" else None
+        rest = source.rest_bodies if rest_shape is None else rest_shape
+        spec = self._spec(source, rest) if source.entity != "journal_line" else None
         if spec is not None:
             import mappings
 

@@ -158,7 +158,9 @@ class NetSuiteConnector(Connector):
         def records() -> Iterator[Record]:
             for raw in scan:
                 try:
-                    yield from self.canonical.convert(source, raw.data, where=raw.where)
+                    yield from self.canonical.convert(
+                        source, raw.data, where=raw.where, rest_shape=self._rest_shaped(source)
+                    )
                 except RecordRejected as exc:
                     errors.append(exc)
                     log.warning(
@@ -173,7 +175,12 @@ class NetSuiteConnector(Connector):
         source = self._source(entity)
         found: dict[str, Record] = {}
         for eid, data in self.lookup_raw(entity, external_ids).items():
-            records = self.canonical.convert(source, data, where=f"netsuite {entity} eid:{eid}")
+            records = self.canonical.convert(
+                source,
+                data,
+                where=f"netsuite {entity} eid:{eid}",
+                rest_shape=self._rest_shaped(source),
+            )
             if records:
                 found[eid] = records[0]
         return found
@@ -237,6 +244,10 @@ class NetSuiteConnector(Connector):
             assert self.soap is not None
             return describe_mod.describe_soap(self.soap, source.record_type)
         return describe_mod.describe_rest(self.rest.metadata(source.record_type))
+
+    def _rest_shaped(self, source: Source) -> bool:
+        """SOAP records are reshaped like REST JSON; REST reads lists as SuiteQL rows."""
+        return self.settings.transport == "soap" or source.rest_bodies
 
     def _source(self, entity: str) -> Source:
         try:

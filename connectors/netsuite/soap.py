@@ -72,7 +72,10 @@ class SoapTransport:
         *,
         sleep: Callable[[float], None] = time.sleep,
         passport_factory: Callable[[], auth_tba.Passport] | None = None,
+        client: Any = None,
     ) -> None:
+        """``client``: an already built client for the same settings (reuse saves the
+        WSDL load); this transport's passport factory is attached to it."""
         if not isinstance(settings.auth, TBAAuth):
             raise ValueError("SOAP needs TBA credentials")
         self.settings = settings
@@ -83,7 +86,9 @@ class SoapTransport:
             sleep=sleep,
         )
         self._passport_factory = passport_factory or (lambda: auth_tba.build_passport(settings))
-        self._client: Any = None
+        self._client: Any = client
+        if client is not None:
+            client.bb_passport_factory = self._passport_factory
         self._lock = threading.Lock()
         self.operations: list[str] = []
 
@@ -102,14 +107,15 @@ class SoapTransport:
         wsdl = s.wsdl_url or (
             f"https://{s.account_id.rest_host}/wsdl/v{s.wsdl_version}_0/netsuite.wsdl"
         )
-        passport_factory = self._passport_factory
 
         class _Client(NetSuiteClient):
             WSDL_URL_TEMPLATE = wsdl  # no {} placeholders: .format() leaves it alone
             DATACENTER_URL_TEMPLATE = s.soap_endpoint
 
+            bb_passport_factory: Callable[[], auth_tba.Passport]
+
             def _generate_token_passport(self) -> Any:
-                p = passport_factory()
+                p = self.bb_passport_factory()
                 sig = self.TokenPassportSignature(p.signature, algorithm=p.algorithm)
                 return self.TokenPassport(
                     account=p.account,
@@ -129,6 +135,7 @@ class SoapTransport:
             page_size=s.soap_page_size,
             search_body_fields_only=False,  # lines (itemList) are wanted
         )
+        client.bb_passport_factory = self._passport_factory
         client._client.transport.operation_timeout = s.read_timeout_s
         client._client.transport.load_timeout = s.read_timeout_s
         # Marks TBA mode; the passport itself comes from our signer on every request.

@@ -1,0 +1,207 @@
+"""SOAP transport against the genuine SuiteTalk 2023_2 WSDL, wire faked with ``responses``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import responses
+import structlog
+
+from billbridge.errors import FatalError
+from canonical import Customer, ResultStatus, WriteIntent, WriteOp
+from connectors.common.throttle import limiter
+from connectors.netsuite import NetSuiteConnector, connect
+from connectors.netsuite.auth_tba import build_passport
+from connectors.netsuite.errors import LOAD
+from connectors.netsuite.settings import NetSuiteSettings
+from connectors.netsuite.soap import SoapTransport
+from tests.connectors.netsuite_fixtures.helpers import (
+    CONSUMER_SECRET,
+    TOKEN_SECRET,
+    NoSleep,
+    _fresh_netsuite_state,  # noqa: F401 - autouse fixture
+    tba_settings,
+)
+from tests.connectors.netsuite_fixtures.soap_wire import SoapWire
+
+
+@pytest.fixture
+def settings(shared_dir: Path) -> NetSuiteSettings:
+    wsdl = shared_dir / "netsuite-wsdl/v2023_2/netsuite.wsdl"
+    if not wsdl.is_file():
+        pytest.skip(f"SuiteTalk WSDL bundle not present at {wsdl}")
+    return tba_settings(transport="soap", wsdl_url=str(wsdl), wsdl_version="2023_2")
+
+
+_CLIENTS: dict[str, object] = {}  # one WSDL load per test session (it takes ~0.5 s)
+
+
+def make(
+    settings: NetSuiteSettings, sleep: NoSleep | None = None, *, fresh: bool = False
+) -> NetSuiteConnector:
+    soap = SoapTransport(
+        settings,
+        sleep=sleep or NoSleep(),
+        client=None if fresh else _CLIENTS.get("client"),
+        passport_factory=lambda: build_passport(
+            settings, nonce="12345678901234567890", timestamp=1700000000
+        ),
+    )
+    if not fresh:
+        _CLIENTS["client"] = soap.client
+    return connect(settings, soap=soap, sleep=sleep or NoSleep())
+
+
+@pytest.fixture
+def wire() -> Iterator[SoapWire]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        w = SoapWire(rsps)
+        yield w
+        w.assert_done()
+
+
+def customer_intent(n: int, op: WriteOp = WriteOp.UPSERT) -> WriteIntent:
+    return WriteIntent.build(
+        target_system="netsuite",
+        entity="customer",
+        op=op,
+        external_id=f"SF-001000{n}",
+        payload={"companyName": f"Co {n}", "subsidiary": {"internalId": "99" if n == 2 else "1"}},
+        source_system="salesforce",
+        source_id=f"001000{n}",
+        source_version="1",
+        mapping_version="m1",
+    )
+
+
+def test_client_is_built_lazily_from_the_local_wsdl(settings: NetSuiteSettings) -> None:
+    conn = make(settings, fresh=True)
+    assert conn.soap is not None and conn.soap._client is None  # nothing loaded yet
+    client = conn.soap.client
+    assert client._datacenter_url == (
+        "https://1234567-sb1.suitetalk.api.netsuite.com/services/NetSuitePort_2023_2"
+    )
+    assert client.netsuite_binding_version == "2023_2"
+
+
+def test_upsert_list_unpacks_per_record_status_inside_http_200(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    wire.then("upsertList", "soap_upsertList_mixed.xml")
+    results = make(settings).write([customer_intent(1), customer_intent(2), customer_intent(3)])
+    assert [r.status for r in results] == [
+        ResultStatus.APPLIED,
+        ResultStatus.REJECTED,
+        ResultStatus.UNKNOWN,
+    ]
+    assert results[0].target_id == "973"
+    assert results[1].error_code == "INVALID_KEY_OR_REF"
+    assert "subsidiary reference key 99" in (results[1].message or "")
+    assert results[2].target_id == "975"  # RCRD_HAS_BEEN_CHANGED: read before resending
+    body = wire.bodies[0]
+    assert body.count('externalId="SF-00100') == 3
+    # tokenPassport: realm-form account, HMAC-SHA256 signature of our golden inputs
+    assert re.search(r"<ns\d:account[^>]*>1234567_SB1</ns\d:account>", body)
+    assert 'algorithm="HMAC-SHA256"' in body
+    assert (
+        build_passport(settings, nonce="12345678901234567890", timestamp=1700000000).signature
+        in body
+    )
+    assert CONSUMER_SECRET not in body and TOKEN_SECRET not in body
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "soap_fault_concurrent_limit.xml",
+        "soap_fault_concur_session.xml",
+        "soap_fault_request_limit.xml",
+    ],
+)
+def test_concurrency_faults_are_retried(
+    settings: NetSuiteSettings, wire: SoapWire, fault: str
+) -> None:
+    sleep = NoSleep()
+    wire.then("upsertList", fault, 500).then("upsertList", fault, 500)
+    wire.then("upsertList", "soap_upsertList_ok2.xml")
+    settings = settings.model_copy(update={"retry_wait_s": 2.0})
+    intents = [customer_intent(1), customer_intent(3)]
+    results = make(settings, sleep).write(intents)
+    assert [r.status for r in results] == [ResultStatus.APPLIED, ResultStatus.APPLIED]
+    assert [r.target_id for r in results] == ["981", "982"]
+    assert sleep.waits == [2.0, 2.0]
+
+
+def test_invalid_login_without_load_is_fatal(settings: NetSuiteSettings, wire: SoapWire) -> None:
+    wire.then("upsertList", "soap_fault_invalid_login.xml", 500)
+    with pytest.raises(FatalError, match="INVALID_LOGIN_ATTEMPT"):
+        make(settings).write([customer_intent(1)])
+
+
+def test_invalid_login_at_the_concurrency_ceiling_is_retried(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    wire.then("upsertList", "soap_fault_concur_session.xml", 500)
+    wire.then("upsertList", "soap_fault_invalid_login.xml", 500)
+    wire.then("upsertList", "soap_upsertList_ok2.xml")
+    results = make(settings).write([customer_intent(1), customer_intent(3)])
+    assert all(r.status == ResultStatus.APPLIED for r in results)
+    assert LOAD.under_load(settings.account)
+
+
+def test_search_pages_with_search_more_with_id_and_watermark(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    wire.then("search", "soap_search_page1.xml")
+    wire.then("searchMoreWithId", "soap_searchMore_page2.xml")
+    since = datetime(2024, 5, 1, 16, 0, tzinfo=UTC)
+    from connectors.base import Cursor
+
+    stream = make(settings).read("customer", Cursor(watermark=since))
+    records = list(stream)
+    assert [r.source_id for r in records] == ["101", "102", "103"]
+    assert all(isinstance(r, Customer) for r in records)
+    assert wire.operations == ["search", "searchMoreWithId"]  # page 1 is not fetched twice
+    assert re.search(r"<ns\d:pageIndex>2</ns\d:pageIndex>", wire.bodies[1])
+    search = wire.bodies[0]
+    assert 'operator="after"' in search
+    assert "2024-05-01T15:50:00Z" in search  # watermark minus the 10 minute overlap
+    cursor = stream.cursor
+    assert cursor is not None
+    assert cursor.watermark == datetime(2024, 5, 1, 17, 3, tzinfo=UTC)
+
+
+def test_lookup_by_external_id_over_soap(settings: NetSuiteSettings, wire: SoapWire) -> None:
+    wire.then("get", "soap_get_found.xml").then("get", "soap_get_missing.xml")
+    found = make(settings).lookup("customer", ["SF-0010002", "SF-0099999"])
+    assert list(found) == ["SF-0010002"]
+    assert found["SF-0010002"].source_id == "102"
+    assert 'externalId="SF-0010002"' in wire.bodies[0]
+
+
+def test_soap_and_rest_share_one_concurrency_pool(settings: NetSuiteSettings) -> None:
+    settings = settings.model_copy(update={"concurrency": 1, "slot_timeout_s": 0.05})
+    conn = make(settings)
+    assert conn.soap is not None
+    _ = conn.soap.client
+    pool = limiter("netsuite:1234567_SB1", 1)
+    assert pool.acquire(timeout=1)  # a REST call elsewhere holds the only slot
+    try:
+        with pytest.raises(TimeoutError, match="1234567_SB1"):
+            conn.soap.call("getServerTime")
+    finally:
+        pool.release()
+
+
+def test_no_secret_reaches_logs_over_soap(settings: NetSuiteSettings, wire: SoapWire) -> None:
+    wire.then("upsertList", "soap_fault_concurrent_limit.xml", 500)
+    wire.then("upsertList", "soap_upsertList_mixed.xml")
+    with structlog.testing.capture_logs() as logs:
+        make(settings).write([customer_intent(1), customer_intent(2), customer_intent(3)])
+    text = repr(logs)
+    assert CONSUMER_SECRET not in text and TOKEN_SECRET not in text
+    assert any(e.get("event") == "netsuite.retry" for e in logs)
