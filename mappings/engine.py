@@ -18,7 +18,7 @@ from canonical import Record
 from mappings.evaluate import SKIPPED, Context, evaluate, test
 from mappings.model import Lines, MappingSpec, alternatives
 from mappings.paths import Scope, iter_items, resolve
-from mappings.targets import target_model
+from mappings.targets import coerce_text, target_model
 from mappings.transforms import RuleFailure, is_blank, to_text
 
 Tables = Mapping[str, list[dict[str, str]]]
@@ -258,7 +258,7 @@ def _map(
             value = built
         else:
             try:
-                checked = model.model_validate(built)
+                checked = model.model_validate(coerce_text(model, built))
             except ValidationError as exc:
                 issues.extend(_validation_issues(spec, exc))
             else:

@@ -144,3 +144,30 @@ def field_names(model: type[BaseModel]) -> list[str]:
 
 def is_record_model(model: type[BaseModel] | None) -> bool:
     return model is not None and issubclass(model, Record)
+
+
+def coerce_text(model: type[BaseModel], data: Any) -> Any:
+    """Numbers headed for text fields become text (ids typed as numbers in XLSX cells)."""
+    from mappings.transforms import to_text
+
+    if not isinstance(data, dict):
+        return data
+    fields = model_fields(model)
+    out = {}
+    for key, value in data.items():
+        ftype = fields.get(key)
+        if ftype is None:
+            out[key] = value
+        elif (
+            ftype.kind == "text"
+            and isinstance(value, int | Decimal)
+            and not isinstance(value, bool)
+        ):
+            out[key] = to_text(value)
+        elif ftype.kind == "model" and ftype.model is not None:
+            out[key] = coerce_text(ftype.model, value)
+        elif ftype.kind == "list" and ftype.model is not None and isinstance(value, list):
+            out[key] = [coerce_text(ftype.model, item) for item in value]
+        else:
+            out[key] = value
+    return out

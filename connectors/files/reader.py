@@ -1,0 +1,169 @@
+"""Read CSV and XLSX exports into rows of ``{column: value}`` with their line numbers.
+
+CSV: the encoding comes from the BOM, else UTF-8, else Windows-1252 (what Excel and older
+ERPs write); the delimiter is sniffed among ``, ; TAB |``; both can be set explicitly.
+XLSX: openpyxl in read-only mode, values typed (numbers as Decimal via their shortest repr,
+date cells as ``date`` when they carry no time of day).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from billbridge.errors import ParseError
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+DELIMITERS = ",;\t|"
+
+
+@dataclass
+class Table:
+    """One file's rows. ``lines[i]`` is the file line (CSV) or sheet row (XLSX) of row i."""
+
+    file: str
+    sha256: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    lines: list[int]
+    encoding: str | None = None
+    delimiter: str | None = None
+    #: rows that could not be read (wrong number of fields...), reported, never dropped
+    errors: list[ParseError] = field(default_factory=list)
+
+
+def detect_encoding(data: bytes) -> str:
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.split("\n", 1)[0]
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _header(raw: list[str], file: str, line: int) -> list[str]:
+    columns = [c.strip() for c in raw]
+    seen: set[str] = set()
+    for column in columns:
+        if column in seen:
+            raise ParseError(f"duplicate column {column!r}", file=file, line=line)
+        seen.add(column)
+    return columns
+
+
+def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    enc = encoding or detect_encoding(data)
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"not valid {enc} at byte {exc.start}", file=str(path), offset=exc.start
+        ) from None
+    text = text.removeprefix("\ufeff")
+    delim = delimiter or sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    table = Table(str(path), digest, [], [], [], enc, delim)
+    previous_end = 0
+    for raw in reader:
+        start, previous_end = previous_end + 1, reader.line_num
+        if not raw or all(not v.strip() for v in raw):
+            continue
+        if not table.columns:
+            table.columns = _header(raw, str(path), start)
+            continue
+        if len(raw) != len(table.columns):
+            table.errors.append(
+                ParseError(
+                    f"{len(raw)} fields, header has {len(table.columns)}",
+                    file=str(path),
+                    line=start,
+                )
+            )
+            continue
+        table.rows.append(dict(zip(table.columns, raw, strict=True)))
+        table.lines.append(start)
+    if not table.columns:
+        raise ParseError("empty file: no header row", file=str(path), line=1)
+    return table
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date()
+    if isinstance(value, str | int | date | Decimal) or value is None:
+        return value
+    return str(value)
+
+
+def read_xlsx(path: Path, *, sheet: str | None = None) -> Table:
+    from openpyxl import load_workbook
+
+    data = path.read_bytes()
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise ParseError(
+                f"no sheet {sheet!r}", file=str(path), expected=", ".join(workbook.sheetnames)
+            )
+        ws = workbook[sheet] if sheet else workbook.worksheets[0]
+        table = Table(str(path), hashlib.sha256(data).hexdigest(), [], [], [])
+        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell(v) for v in values]
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
+                continue
+            if not table.columns:
+                table.columns = _header(
+                    [str(v) if v is not None else "" for v in cells], str(path), number
+                )
+                continue
+            padded = (cells + [None] * len(table.columns))[: len(table.columns)]
+            table.rows.append(dict(zip(table.columns, padded, strict=True)))
+            table.lines.append(number)
+    finally:
+        workbook.close()
+    if not table.columns:
+        raise ParseError("empty sheet: no header row", file=str(path), line=1)
+    return table
+
+
+def read_table(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> Table:
+    """CSV or XLSX by suffix (``.xlsx``/``.xlsm`` are workbooks, anything else CSV)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_xlsx(path, sheet=sheet)
+    return read_csv(path, encoding=encoding, delimiter=delimiter)
