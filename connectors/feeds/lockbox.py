@@ -16,15 +16,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import structlog
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
 
-from billbridge.errors import ConfigError, ParseError
+from billbridge.errors import ParseError
 from canonical import (
     BankStatement,
     BankTransaction,
@@ -35,79 +31,13 @@ from canonical import (
     minor_units,
     sum_money,
 )
+from connectors.feeds.lockbox_profiles import FieldSpec, Profile, RecordSpec, load_profile
 from connectors.feeds.model import FeedResult, FeedWarning
 
 FORMAT = "lockbox"
 SOURCE_SYSTEM = "lockbox"
-PROFILE_DIR = Path(__file__).with_name("lockbox_profiles")
 log = structlog.get_logger(__name__)
-_POS = re.compile(r"(\d+)-(\d+)")
 _LINE = re.compile(r"[^\r\n]+")
-
-Kind = Literal[
-    "file_header",
-    "service",
-    "lockbox_header",
-    "check",
-    "overflow",
-    "batch_total",
-    "lockbox_total",
-    "file_trailer",
-]
-
-
-class FieldSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    pos: str
-    type: Literal["text", "int", "amount", "date"] = "text"
-    format: str | None = None  # strptime format for dates
-    decimals: int | None = None  # override the currency's minor units (rare)
-
-    def span(self) -> tuple[int, int]:
-        m = _POS.fullmatch(self.pos.strip())
-        if not m or int(m.group(1)) < 1 or int(m.group(2)) < int(m.group(1)):
-            raise ValueError(f"position {self.pos!r} is not 'start-end' (1-based)")
-        return int(m.group(1)) - 1, int(m.group(2))
-
-
-class RecordSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Kind
-    fields: dict[str, FieldSpec] = {}
-    invoices: dict[str, list[dict[str, FieldSpec]]] = {}
-
-
-class Profile(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    description: str | None = None
-    currency: str = "USD"
-    records: dict[str, RecordSpec]
-
-
-@lru_cache(maxsize=16)
-def load_profile(profile: str = "bai_default") -> Profile:
-    """A bundled profile by name, or a YAML file by path. Bad profiles raise ConfigError."""
-    path = Path(profile)
-    if not path.suffix:
-        path = PROFILE_DIR / f"{profile}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        result = Profile.model_validate(data)
-        for spec in result.records.values():
-            for f in spec.fields.values():
-                f.span()
-            for slots in spec.invoices.values():
-                for slot in slots:
-                    for f in slot.values():
-                        f.span()
-        minor_units(result.currency)
-    except (OSError, yaml.YAMLError, ValidationError, ValueError) as exc:
-        raise ConfigError(f"lockbox profile {profile}: {exc}") from None
-    return result
 
 
 @dataclass(frozen=True)
@@ -385,9 +315,12 @@ def sniff(head: bytes) -> bool:
 
     if nacha.sniff(head):
         return False
+    # the last line of a head may be cut off mid-record: judge the complete ones
     lines = [ln for ln in head.splitlines()[:-1] or head.splitlines() if ln.strip()]
     if not lines or not lines[0].lstrip(b"\xef\xbb\xbf").startswith(b"1"):
         return False
+    if any(sep in lines[0] for sep in (b",", b";", b"\t")):
+        return False  # delimited text (CSV), not fixed width
     kinds = {ln.lstrip(b"\xef\xbb\xbf")[:1] for ln in lines}
     allowed = {bytes([c]) for c in b"12456789"}
     return kinds <= allowed and (b"6" in kinds or b"5" in kinds)
@@ -428,3 +361,6 @@ def parse(
         warnings=reader.warnings,
         meta={"profile": prof.name},
     )
+
+
+__all__ = ["FORMAT", "Profile", "load_profile", "parse", "sniff"]

@@ -122,3 +122,9 @@ def test_fundersclub_sample(shared_dir: Path) -> None:
     assert rem.payer_name == "BOB E SMITH"
     assert rem.lines[0].document_number == "CE554"  # overflow record 4
     assert str(rem.extra["check_date"]) == "2016-05-16"
+
+
+def test_sniff_rejects_csv_and_nacha() -> None:
+    assert lockbox.sniff(MULTI)
+    assert not lockbox.sniff(b"1,2024-01-01,100.00\n5,x\n6,y\n")
+    assert not lockbox.sniff((FIXTURES / "nacha/ctx_820.ach").read_bytes())
