@@ -53,8 +53,12 @@ def sniff(head: bytes) -> bool:
     return b":20:" in found and len(found) >= 2
 
 
-class _StatementLine(mt940.tags.Statement):
-    """``:61:`` accepting the MT942 marks ``EC``/``ED`` as well as ``RC``/``RD``."""
+class StatementRE(mt940.tags.Statement):
+    """``:61:`` accepting the MT942 marks ``EC``/``ED`` as well as ``RC``/``RD``.
+
+    The library derives processor names from the class name: this one must stay
+    ``Statement`` + capitals so its slug remains ``statement``.
+    """
 
     pattern: ClassVar[str] = mt940.tags.Statement.pattern.replace(
         "(?P<status>R?[DC])", "(?P<status>[RE]?[DC])"
@@ -158,14 +162,33 @@ class _Context:
 
 
 def _library_parse(ctx: _Context, block: _Block) -> mt940.models.Transactions:
-    text = "\n".join(f":{t.tag}:{t.content()}" for t in block.tags)
+    text = "\n".join(f":{t.tag}:{t.content()}" for t in _entry_tags(block))
     parser = mt940.models.Transactions(
-        processors={"pre_statement": [_clamp_dates, mt940.processors.date_fixup_pre_processor]},
-        tags={_StatementLine.id: _StatementLine()},
+        processors={
+            "pre_statement": [_clamp_dates, mt940.processors.date_fixup_pre_processor],
+            # our own :86: parser runs on the raw text; the library's would replace it
+            "post_transaction_details": [],
+        },
+        tags={StatementRE.id: StatementRE()},
+        options=mt940.Options(merge_keeps_values=True),
     )
     with parse_guard(ctx.file, f"MT940 statement at line {block.tags[0].first.number}"):
         parser.parse(text)
     return parser
+
+
+def _entry_tags(block: _Block) -> list[_Tag]:
+    """Tags for the library: a :86: after the closing balance is statement information
+    (kept by :func:`_statement_info`); the library would glue it to the last entry."""
+    out: list[_Tag] = []
+    closed = False
+    for tag in block.tags:
+        if tag.tag.startswith(("62", "64", "65")):
+            closed = True
+        elif tag.tag == "86" and closed:
+            continue
+        out.append(tag)
+    return out
 
 
 def _statement(ctx: _Context, block: _Block) -> BankStatement:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ _EMPTY_TAG = re.compile(
 _STMTTRN = re.compile(r"<STMTTRN>(.*?)(?:</STMTTRN>|(?=<STMTTRN>)|(?=</BANKTRANLIST>))", re.S)
 _FITID = re.compile(r"<FITID>\s*([^<\r\n]+)")
 _REFNUM = re.compile(r"<REFNUM>\s*([^<\r\n]+)")
+ACCOUNT_TYPES = {1: "bank", 2: "creditcard", 3: "investment"}
 
 
 def sniff(head: bytes) -> bool:
@@ -57,6 +59,11 @@ def _positions(text: str) -> dict[str, tuple[int, str, str | None]]:
     return found
 
 
+def _account_type(account: Any) -> str:
+    kind = getattr(account, "type", None)
+    return ACCOUNT_TYPES.get(kind, str(kind or "")) if isinstance(kind, int) else str(kind or "")
+
+
 def _day(value: Any) -> date | None:
     return value.date() if isinstance(value, datetime) else None
 
@@ -65,7 +72,9 @@ def parse(data: bytes, *, file_name: str, **_options: Any) -> FeedResult:
     norm = normalize(data)
     if not sniff(data):
         raise ParseError("not an OFX file", file=file_name, expected="OFXHEADER or <OFX>")
-    with parse_guard(file_name, "OFX"):
+    with parse_guard(file_name, "OFX"), warnings.catch_warnings():
+        # OFX 2 is XML read by ofxparse's HTML parser; bs4 says so on every file
+        warnings.simplefilter("ignore")
         ofx = OfxParser.parse(io.BytesIO(_strip_empty_tags(data)), fail_fast=True)
     signon = getattr(ofx, "signon", None)
     if signon is not None and getattr(signon, "code", 0) not in (0, None, "0"):
@@ -75,7 +84,7 @@ def parse(data: bytes, *, file_name: str, **_options: Any) -> FeedResult:
             expected="a successful statement response",
         )
     positions = _positions(norm.text)
-    warnings: list[FeedWarning] = []
+    notes: list[FeedWarning] = []
     statements: list[BankStatement] = []
     with parse_guard(file_name, "OFX"):
         for account in getattr(ofx, "accounts", []) or []:
@@ -85,14 +94,14 @@ def parse(data: bytes, *, file_name: str, **_options: Any) -> FeedResult:
             "no statement in the OFX response", file=file_name, expected="STMTRS or CCSTMTRS"
         )
     if not any(s.transactions for s in statements):
-        warnings.append(FeedWarning(code="no_entries", message="no STMTTRN entries in file"))
+        notes.append(FeedWarning(code="no_entries", message="no STMTTRN entries in file"))
     return FeedResult(
         format=FORMAT,
         file_name=file_name,
         file_sha256=norm.sha256,
         encoding=norm.encoding,
         statements=statements,
-        warnings=warnings,
+        warnings=notes,
         meta={"accounts": len(statements)},
     )
 
@@ -146,7 +155,7 @@ def _statement(
                 references=refs,
                 statement_id=end.isoformat() if end else None,
                 provenance=Provenance(file=file, file_sha256=sha, line=line, raw=raw or None),
-                extra={"account_type": str(getattr(account, "type", "") or "")},
+                extra={"account_type": _account_type(account)},
             )
         )
     return BankStatement(
@@ -162,6 +171,6 @@ def _statement(
         provenance=Provenance(file=file, file_sha256=sha),
         extra={
             "routing_number": getattr(account, "routing_number", None) or None,
-            "account_type": str(getattr(account, "type", "") or ""),
+            "account_type": _account_type(account),
         },
     )

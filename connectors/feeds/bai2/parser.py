@@ -199,10 +199,14 @@ class Bai2Parser:
         if status == "2":
             self._warn(rec, "group_deletion", "group status 2 (deletion of earlier data)")
         ccy = self._field(rec, 5)
-        currency = currency_or_error(ccy, file=self.file, line=rec.line, field="02 currency")
+        currency = (
+            currency_or_error(ccy, file=self.file, line=rec.line, field="02 currency")
+            if ccy
+            else None
+        )
         self._group = _Group(
             rec=rec,
-            currency=currency if ccy else None,
+            currency=currency,
             as_of=self._date(rec, self._field(rec, 3), "as-of date"),
             as_of_time=_time(self._field(rec, 4)),
             modifier=self._field(rec, 6),
