@@ -142,3 +142,13 @@ def test_latin1_file_is_read_with_fallback_encoding() -> None:
     result = edifact.parse(data.decode().encode("latin-1"), file_name="l")
     assert result.encoding == "latin-1"
     assert result.remittances[0].payer_name == "MÜLLER AG"
+
+
+def test_strict_makes_count_mismatches_errors() -> None:
+    data = _remadv("MOA+12:5", "DOC+380+A", "MOA+12:5").replace(b"UNT+6+1", b"UNT+9+1")
+    with pytest.raises(ParseError, match="UNT"):
+        edifact.parse(data, file_name="s", strict=True)
+    tied_off = _remadv("MOA+12:5", "DOC+380+A", "MOA+12:4")
+    assert edifact.parse(tied_off, file_name="s", strict=True).warnings[0].code == (
+        "remittance_not_tied"
+    )

@@ -245,3 +245,27 @@ def test_staedi_sample_has_two_810s(shared_dir: object) -> None:
     assert second.lines_subtotal() == Money("1851.00", "USD")
     # the sample's second TDS repeats the first invoice's total: flagged, not hidden
     assert [w.code for w in result.warnings] == ["invoice_total_mismatch"]
+
+
+def test_strict_makes_envelope_mismatches_errors_but_not_tie_outs() -> None:
+    data = (FIXTURES / "x12/820_bad_counts.edi").read_bytes()
+    with pytest.raises(ParseError) as err:
+        x12.parse(data, file_name="c.edi", strict=True)
+    assert err.value.segment == 7  # the SE with the wrong count
+    untied = _820("RMR*IV*A*PI*1.00")
+    result = x12.parse(untied, file_name="t.edi", strict=True)
+    assert [w.code for w in result.warnings] == ["remittance_not_tied"]
+
+
+def test_bad_default_currency_is_configuration() -> None:
+    from billbridge.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        x12.parse(_820("RMR*IV*A*PI*100.00"), file_name="t.edi", currency="XXQ")
+
+
+def test_a_bare_st_file_parses_without_an_envelope() -> None:
+    text = "ST*820*0001~BPR*C*5.00*C*CHK~TRN*1*CHK-1~RMR*IV*B-1*PI*5.00~SE*5*0001~"
+    result = x12.parse(text.encode(), file_name="bare.edi")
+    assert result.warnings == []
+    assert result.remittances[0].trace_number == "CHK-1"

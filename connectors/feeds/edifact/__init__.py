@@ -17,6 +17,8 @@ from connectors.feeds.edifact.remadv import extract_remadv
 from connectors.feeds.edifact.tokenizer import ServiceChars, tokenize
 from connectors.feeds.edifact.values import Ctx, messages
 from connectors.feeds.model import FeedResult, FeedWarning
+from connectors.feeds.x12.envelope import enforce_strict
+from connectors.feeds.x12.values import default_currency
 
 FORMAT = "edifact"
 log = structlog.get_logger(__name__)
@@ -27,7 +29,15 @@ def sniff(head: bytes) -> bool:
     return bool(_SNIFF.match(head[:1024]))
 
 
-def parse(data: bytes, *, file_name: str, currency: str = "EUR", **options: Any) -> FeedResult:
+def parse(
+    data: bytes, *, file_name: str, currency: str = "EUR", strict: bool = False, **options: Any
+) -> FeedResult:
+    """REMADV and INVOIC messages; other messages become warnings.
+
+    ``currency`` applies where no CUX says otherwise; ``strict`` makes UNT/UNE/UNZ count
+    and reference mismatches errors (a remittance that does not tie out stays a warning).
+    """
+    currency = default_currency(currency)
     sha = hashlib.sha256(data).hexdigest()
     tokens = tokenize(data, file_name=file_name)
     msgs, warnings = messages(tokens.segments, file_name)
@@ -53,6 +63,7 @@ def parse(data: bytes, *, file_name: str, currency: str = "EUR", **options: Any)
                     message=f"{msg.msg_type} {msg.reference} skipped",
                 )
             )
+    enforce_strict(warnings, file_name=file_name, strict=strict)
     if tokens.segments and not (remittances or invoices):
         warnings.append(FeedWarning(code="no_entries", message="no REMADV or INVOIC message"))
     log.info(

@@ -14,9 +14,9 @@ import structlog
 
 from canonical import Money, Remittance
 from connectors.feeds.model import Acknowledgement, FeedResult, FeedWarning
-from connectors.feeds.x12.envelope import TransactionSet, walk
+from connectors.feeds.x12.envelope import TransactionSet, enforce_strict, walk
 from connectors.feeds.x12.tokenizer import Separators, tokenize
-from connectors.feeds.x12.values import Ctx
+from connectors.feeds.x12.values import Ctx, default_currency
 from connectors.feeds.x12.x810 import extract_810
 from connectors.feeds.x12.x810_writer import render_810
 from connectors.feeds.x12.x820 import extract_820, short_pay
@@ -31,8 +31,15 @@ def sniff(head: bytes) -> bool:
     return bool(_SNIFF.match(head[:512])) and b"GS" in head[:4096]
 
 
-def parse(data: bytes, *, file_name: str, currency: str = "USD", **options: Any) -> FeedResult:
-    """Every supported transaction set in the interchange; others become warnings."""
+def parse(
+    data: bytes, *, file_name: str, currency: str = "USD", strict: bool = False, **options: Any
+) -> FeedResult:
+    """Every supported transaction set in the interchange; others become warnings.
+
+    ``currency`` applies where no CUR segment says otherwise; ``strict`` makes envelope
+    count/number mismatches errors (a remittance that does not tie out stays a warning).
+    """
+    currency = default_currency(currency)
     sha = hashlib.sha256(data).hexdigest()
     tokens = tokenize(data, file_name=file_name)
     sets, warnings = walk(tokens, file_name=file_name)
@@ -59,6 +66,7 @@ def parse(data: bytes, *, file_name: str, currency: str = "USD", **options: Any)
                     segment=st.index,
                 )
             )
+    enforce_strict(warnings, file_name=file_name, strict=strict)
     if tokens.segments and not (remittances or invoices or acks):
         warnings.append(
             FeedWarning(code="no_entries", message="no 810, 820 or 997 transaction set in the file")

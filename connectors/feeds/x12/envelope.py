@@ -14,6 +14,8 @@ from connectors.feeds.x12.tokenizer import Segment, Tokens
 from connectors.feeds.x12.values import is_digits
 
 _ENVELOPE = {"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"}
+#: Warnings about the envelope itself; ``strict`` turns them into errors.
+STRUCTURAL = frozenset({"control_count_mismatch", "control_number_mismatch", "missing_trailer"})
 
 
 @dataclass
@@ -157,3 +159,11 @@ def walk(tokens: Tokens, *, file_name: str) -> tuple[list[TransactionSet], list[
         last = tokens.segments[-1]
         warnings.append(_warn("missing_trailer", "interchange ends without GE/IEA", last))
     return sets, warnings
+
+
+def enforce_strict(warnings: list[FeedWarning], *, file_name: str, strict: bool) -> None:
+    """With ``strict``, the first envelope warning becomes a ParseError (never tie-outs)."""
+    bad = next((w for w in warnings if w.code in STRUCTURAL), None) if strict else None
+    if bad is not None:
+        raise ParseError(bad.message, file=file_name, line=bad.line, segment=bad.segment,
+                         expected="control counts and numbers that agree")  # fmt: skip

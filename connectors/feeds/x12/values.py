@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from billbridge.errors import ParseError
+from billbridge.errors import ConfigError, ParseError
 from canonical import Money, Provenance, minor_units, normalize_currency
 from canonical.currencies import UnknownCurrencyError
 from connectors.feeds.x12.tokenizer import Segment
@@ -111,3 +111,11 @@ def currency_for(ctx: Ctx, body: list[Segment]) -> str:
         if seg.tag == "CUR" and seg.el(2):
             return ctx.currency_of(seg, seg.el(2))
     return ctx.currency
+
+
+def default_currency(code: str) -> str:
+    """The caller's default currency, checked once (a bad option is configuration)."""
+    try:
+        return normalize_currency(code)
+    except UnknownCurrencyError:
+        raise ConfigError(f"unknown default currency {code!r}") from None
