@@ -20,7 +20,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -309,11 +310,7 @@ class _Run:
         """Send open intents round by round until none can go out in this run."""
         rounds_with_failures = 0
         while True:
-            if self.stop is not None and self.stop.is_set():
-                self.stopped = "stop_requested"
-                return
-            if self.lease is not None and self.lease.lost.is_set():
-                self.stopped = "lease_lost"
+            if self.should_stop():
                 return
             with self.store.session() as s:
                 rows = outbox.open_rows(s, self.job.name)
@@ -443,27 +440,53 @@ class _Run:
                     message="found by read-before-retry",
                 )
 
-    def send_round(self, batches: list[list[WriteIntent]]) -> tuple[int, float | None]:
+    def should_stop(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            self.stopped = "stop_requested"
+        elif self.lease is not None and self.lease.lost.is_set():
+            self.stopped = "lease_lost"
+        return self.stopped in ("stop_requested", "lease_lost")
+
+    def mark_sent(self, batch: list[WriteIntent]) -> None:
+        """Commit ``sent`` (one more attempt) before the call leaves: the outbox rule."""
         now = self.now()
         with self.store.session() as s:
-            rows = outbox.rows_by_key(s, [i.idempotency_key for b in batches for i in b])
+            rows = outbox.rows_by_key(s, [i.idempotency_key for i in batch])
             for row in rows.values():
                 outbox.transition(s, row, outbox.SENT, now, count_attempt=True)
-        self.step("marked_sent")
+
+    def send_round(self, batches: list[list[WriteIntent]]) -> tuple[int, float | None]:
+        """At most ``concurrency`` batches in flight; a stop request lets those finish and
+        sends no more."""
         failures, wait, fatal = 0, None, None
+        queue = list(batches)
         workers = min(self.job.concurrency, len(batches))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync-send") as pool:
-            futures = [pool.submit(send_batch, self.target, b) for b in batches]
-            for fut in as_completed(futures):
-                outcome = fut.result()
-                self.api_calls += outcome.calls
-                self.step("sent")
-                f, w = self.record(outcome)
-                failures += f
-                if w is not None:
-                    wait = max(wait or 0.0, w)
-                fatal = fatal or outcome.fatal
-                self.step("outcome")
+            inflight: set[Future[BatchOutcome]] = set()
+            while queue or inflight:
+                while queue and len(inflight) < workers and fatal is None:
+                    if self.should_stop():
+                        queue.clear()
+                        break
+                    batch = queue.pop(0)
+                    self.mark_sent(batch)
+                    self.step("marked_sent")
+                    inflight.add(pool.submit(send_batch, self.target, batch))
+                if not inflight:
+                    break
+                done, inflight = wait_futures(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    outcome = fut.result()
+                    self.api_calls += outcome.calls
+                    self.step("sent")
+                    f, w = self.record(outcome)
+                    failures += f
+                    if w is not None:
+                        wait = max(wait or 0.0, w)
+                    fatal = fatal or outcome.fatal
+                    self.step("outcome")
+                if fatal is not None:
+                    queue.clear()
         if fatal is not None:
             raise fatal
         return failures, wait

@@ -205,7 +205,7 @@ def _listener(store: Store, holder: str, clock: Clock) -> Callable[[SchedulerEve
         if isinstance(event, JobExecutionEvent) and event.exception is not None:
             message = f"{type(event.exception).__name__}: {event.exception}"
         what = names.get(event.code, str(event.code))
-        log.warning("schedule.event", job=job_id, event=what)
+        log.warning("schedule.event", job=job_id, what=what)
         try:
             runlog.append(
                 store,
