@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,11 +24,12 @@ MAX_CELL = 60
 def _short(value: Any) -> str:
     if value is None:
         return "—"
-    text = (
-        to_text(value)
-        if not isinstance(value, dict | list | tuple)
-        else json.dumps(value, default=str)
-    )
+    if isinstance(value, dict | list | tuple):
+        text = json.dumps(value, default=str)
+    elif isinstance(value, Decimal):
+        text = str(value)  # keep the scale: 2500.00 is not 2500
+    else:
+        text = to_text(value)
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
