@@ -112,14 +112,16 @@ def _settle_generic(
     profile: CsvProfile, rows: list[list[str]], idx: dict[str, int], file: str
 ) -> CsvProfile:
     """Decide the date format and decimal mark once for the whole file."""
-    dates = [r[idx["date"]].strip() for r in rows if len(r) > idx["date"] and r[idx["date"]]]
+    data_rows = [r for r in rows if not _is_footer(profile, r)]
+    col = idx["date"]
+    dates = [r[col].strip() for r in data_rows if len(r) > col and r[col].strip()]
     fits = [f for f in DATE_FORMATS if dates and all(_try_date(d, f) for d in dates)]
     parsed = {tuple(_try_date(d, f) for d in dates) for f in fits}
     if not fits or len(parsed) > 1:
+        seen = ", ".join(fits) if fits else (dates[0] if dates else "no dates")
+        problem = "ambiguous" if fits else "not recognised"
         raise ParseError(
-            "date format is "
-            + ("ambiguous" if fits else "not recognised")
-            + f" ({', '.join(fits) or dates[0] if dates else 'no dates'}): supply a profile",
+            f"date format is {problem} ({seen[:40]}): supply a profile",
             file=file,
             expected="a CSV profile with date_format",
         )
@@ -127,7 +129,7 @@ def _settle_generic(
         r[i]
         for k in ("amount", "debit", "credit", "balance")
         if (i := idx.get(k)) is not None
-        for r in rows
+        for r in data_rows
         if len(r) > i and r[i].strip()
     ]
     decimal, thousands = ".", ","
@@ -137,6 +139,11 @@ def _settle_generic(
     return profile.model_copy(
         update={"date_format": fits[0], "decimal": decimal, "thousands": thousands}
     )
+
+
+def _is_footer(profile: CsvProfile, cells: list[str]) -> bool:
+    first = next((c.strip().lower() for c in cells if c.strip()), "")
+    return first.startswith(profile.footer_markers)
 
 
 def _try_date(text: str, fmt: str) -> date | None:
@@ -234,8 +241,7 @@ class _RowReader:
         raw_date = self.cell(cells, "date")
         booked = _try_date(raw_date, self.p.date_format)
         if booked is None:
-            first = next((c.strip().lower() for c in cells if c.strip()), "")
-            if first.startswith(self.p.footer_markers) or not raw_date:
+            if _is_footer(self.p, cells) or not raw_date:
                 return  # total / balance lines around the data
             raise self._error(line, f"date {raw_date[:20]!r}", self.p.date_format)
         amount = self._signed(line, cells)

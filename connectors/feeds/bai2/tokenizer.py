@@ -155,6 +155,7 @@ class Tokenizer:
             cur.raw.append(text)
             rest = self._absorb(cur, text, continuation=False)
         self._last_len = len(text)
+        self._trim_raw(rest)
         while rest and rest.strip():
             m = _START.match(rest)
             if not m or m.group(1) not in CODES or m.group(1) == "88":
@@ -168,6 +169,13 @@ class Tokenizer:
             if self.cur is not None:
                 yield self.cur
             rest = self._start(m.group(1), rest[m.end() :], line, rest.strip())
+            self._trim_raw(rest)
+
+    def _trim_raw(self, rest: str | None) -> None:
+        """Keep only this record's own text in ``raw`` when another record follows it."""
+        if rest and rest.strip() and self.cur is not None:
+            own = self.cur.raw[-1]
+            self.cur.raw[-1] = own[: len(own) - len(rest)].rstrip()
 
     def _require_current(self, line: Line, message: str) -> LogicalRecord:
         if self.cur is None:
