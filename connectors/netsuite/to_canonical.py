@@ -61,6 +61,12 @@ def _lines(data: Mapping[str, Any], sublist: str) -> list[Mapping[str, Any]]:
     return list(block.get("items") or []) if isinstance(block, Mapping) else []
 
 
+def _line_no(line: Mapping[str, Any], position: int) -> int:
+    """The sublist's own line number (journal lines start at 0), else the position."""
+    value = line.get("line")
+    return int(value) if value is not None and value != "" else position
+
+
 def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
@@ -122,7 +128,7 @@ def _invoice_lines(data: Mapping[str, Any], ccy: str) -> tuple[InvoiceLine, ...]
         tax = _dec(line.get("taxAmount") if "taxAmount" in line else line.get("tax1Amt"))
         lines.append(
             InvoiceLine(
-                line_number=int(line.get("line") or n),
+                line_number=_line_no(line, n),
                 amount=Money(_dec(line.get("amount")) or Decimal(0), ccy),
                 description=line.get("description"),
                 sku=_ref_name(line.get("item")),
@@ -222,7 +228,7 @@ def contract(data: Mapping[str, Any], ctx: Context) -> Contract:
     ccy = currency_of(data, ctx)
     lines = tuple(
         ContractLine(
-            line_id=str(line.get("line") or n),
+            line_id=str(_line_no(line, n)),
             sku=_ref_name(line.get("item")) or _ref_id(line.get("item")) or "",
             quantity=_dec(line.get("quantity")) or Decimal(1),
             net_unit_price=Money(_dec(line.get("rate")) or Decimal(0), ccy),
@@ -248,7 +254,7 @@ def journal_lines(data: Mapping[str, Any], ctx: Context) -> list[JournalLine]:
     base = _rest_base(data, ctx)
     result = []
     for n, line in enumerate(_lines(data, "line"), start=1):
-        number = int(line.get("line") or n)
+        number = _line_no(line, n)
         amount = (_dec(line.get("debit")) or Decimal(0)) - (_dec(line.get("credit")) or Decimal(0))
         result.append(
             JournalLine(

@@ -205,3 +205,16 @@ def test_no_secret_reaches_logs_over_soap(settings: NetSuiteSettings, wire: Soap
     text = repr(logs)
     assert CONSUMER_SECRET not in text and TOKEN_SECRET not in text
     assert any(e.get("event") == "netsuite.retry" for e in logs)
+
+
+def test_user_error_records_are_resent_alone_then_succeed(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    wire.then("upsertList", "soap_upsertList_user_error.xml")
+    wire.then("upsertList", "soap_upsertList_ok1.xml")
+    results = make(settings).write([customer_intent(1), customer_intent(3)])
+    assert [(r.status, r.target_id) for r in results] == [
+        (ResultStatus.APPLIED, "990"),
+        (ResultStatus.APPLIED, "991"),
+    ]
+    assert wire.bodies[1].count("externalId=") == 1 and "SF-0010003" in wire.bodies[1]
