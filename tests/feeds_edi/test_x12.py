@@ -269,3 +269,37 @@ def test_a_bare_st_file_parses_without_an_envelope() -> None:
     result = x12.parse(text.encode(), file_name="bare.edi")
     assert result.warnings == []
     assert result.remittances[0].trace_number == "CHK-1"
+
+
+@pytest.mark.parametrize("terminator", ["~", "~\n", "~\r\n", "\r", "\n", "\r\n", "\\", "'"])
+def test_any_terminator_declared_after_isa16(terminator: str) -> None:
+    segs = [
+        ISA[:-1],
+        "GS*RA*A*B*20240315*1200*1*X*004010",
+        "ST*820*0001",
+        "BPR*C*12.00*C*CHK",
+        "TRN*1*T-9",
+        "RMR*IV*A-1*PI*12.00",
+        "SE*5*0001",
+        "GE*1*1",
+        "IEA*1*000000101",
+    ]
+    data = terminator.join(segs).encode()  # and no final terminator
+    result = x12.parse(data, file_name="t.edi")
+    assert result.warnings == []
+    assert result.remittances[0].lines[0].document_number == "A-1"
+
+
+def test_isa_with_unpadded_fields_is_read_by_counting_separators() -> None:
+    isa = "ISA*00**00**ZZ*SHORT*ZZ*ALSO*240315*1200*U*00401*5*0*P*>~"
+    data = isa + "GS*RA*A*B*1*1*5*X*004010~ST*820*1~BPR*C*1*C*CHK~SE*3*1~GE*1*5~IEA*1*5~"
+    result = x12.parse(data.encode(), file_name="short.edi")
+    assert result.warnings == []
+    assert result.remittances[0].total == Money("1", "USD")
+
+
+def test_sniff() -> None:
+    assert x12.sniff(b"\xef\xbb\xbf  ISA*03*x")
+    assert x12.sniff(b"ST*820*0001\\BPR*C")
+    assert not x12.sniff(b"UNB+UNOC:3")
+    assert not x12.sniff(b"01,BANK,CUST,240101/")

@@ -24,11 +24,12 @@ from connectors.feeds.x12.x997 import acknowledged_groups, extract_ack
 
 FORMAT = "x12"
 log = structlog.get_logger(__name__)
-_SNIFF = re.compile(rb"\A(\xef\xbb\xbf)?\s*ISA.{0,3}00", re.DOTALL)
+#: An ISA with any element separator, or a bare ST..SE set (CTX addenda saved as a file).
+_SNIFF = re.compile(rb"\A(\xef\xbb\xbf)?\s*(ISA[^A-Za-z0-9\s]|ST([^A-Za-z0-9\s])\d{3}\3)")
 
 
 def sniff(head: bytes) -> bool:
-    return bool(_SNIFF.match(head[:512])) and b"GS" in head[:4096]
+    return bool(_SNIFF.match(head[:512]))
 
 
 def parse(
