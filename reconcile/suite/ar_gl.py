@@ -1,0 +1,257 @@
+"""AR sub-ledger vs GL control account: balances, roll-forward, and drill-down.
+
+Balance level, per AR account + subsidiary + currency + period:
+  opening + invoices − payments ± credit memos and write-offs = closing (roll-forward),
+  the roll-forward closing vs the sub-ledger's open items at period end, and
+  the sub-ledger closing vs the GL balance of the control account (0.00 tolerance plus a
+  per-currency rounding allowance, 0.01 by default).
+Transaction level: manual journal entries on the control account with no sub-ledger
+document, sub-ledger documents never posted to the GL, documents posted in another period
+(cut-off), and documents posted with a different amount.
+
+Sign convention everywhere: the effect on the AR balance (debit positive), so invoices
+are positive and payments, credit memos and write-offs negative.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from canonical import JournalLine, Money
+from reconcile.suite.common import Finding, candidates
+
+RECON = "ar_subledger_gl"
+
+
+class ActivityKind(StrEnum):
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    CREDIT_MEMO = "credit_memo"
+    WRITE_OFF = "write_off"
+
+
+@dataclass(frozen=True, slots=True)
+class ArActivity:
+    """One sub-ledger transaction and its signed effect on AR in its posting period."""
+
+    document: str
+    kind: ActivityKind
+    period: str
+    account: str
+    amount: Money
+    subsidiary: str | None = None
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArOpenItem:
+    """The sub-ledger's open items at the end of ``period`` (the aging snapshot)."""
+
+    document: str
+    period: str
+    account: str
+    amount: Money
+    subsidiary: str | None = None
+    customer_id: str | None = None
+
+
+Key = tuple[str, str, str]  # account, subsidiary ('' when none), currency
+
+
+@dataclass(frozen=True)
+class ArGlPolicy:
+    control_accounts: frozenset[str]
+    #: Rounding allowance per currency; ``default_rounding`` for the others.
+    rounding: Mapping[str, Decimal] = field(default_factory=dict)
+    default_rounding: Decimal = Decimal("0.01")
+
+    def allowed(self, currency: str) -> Decimal:
+        return self.rounding.get(currency, self.default_rounding)
+
+
+@dataclass(frozen=True)
+class RollForwardRow:
+    account: str
+    subsidiary: str
+    currency: str
+    period: str
+    opening: Decimal
+    invoices: Decimal
+    payments: Decimal  # as a positive number
+    credits: Decimal  # signed (negative)
+    write_offs: Decimal  # signed (negative)
+    subledger_closing: Decimal | None
+    gl_closing: Decimal
+
+    @property
+    def closing(self) -> Decimal:
+        return self.opening + self.invoices - self.payments + self.credits + self.write_offs
+
+
+@dataclass(frozen=True)
+class ArGlResult:
+    rows: tuple[RollForwardRow, ...]
+    findings: tuple[Finding, ...]
+
+    def to_exception_candidates(self) -> list[dict[str, object]]:
+        return candidates(self.findings)
+
+
+def _key(account: str, subsidiary: str | None, currency: str) -> Key:
+    return (account, subsidiary or "", currency)
+
+
+def _keys(key: Key, period: str) -> dict[str, str]:
+    return {"account": key[0], "subsidiary": key[1], "currency": key[2], "period": period}
+
+
+def reconcile_ar_gl(
+    activity: Iterable[ArActivity],
+    open_items: Iterable[ArOpenItem],
+    gl: Iterable[JournalLine],
+    periods: list[str],
+    policy: ArGlPolicy,
+) -> ArGlResult:
+    """Roll-forward and tie-out for ``periods`` (YYYY-MM), plus transaction drill-down."""
+    acts = list(activity)
+    control = [ln for ln in gl if ln.account in policy.control_accounts]
+    moves: dict[tuple[Key, str, ActivityKind], Decimal] = defaultdict(Decimal)
+    for a in acts:
+        moves[(_key(a.account, a.subsidiary, a.amount.currency), a.period, a.kind)] += (
+            a.amount.amount
+        )
+    snapshot: dict[tuple[Key, str], Decimal] = defaultdict(Decimal)
+    for item in open_items:
+        snapshot[(_key(item.account, item.subsidiary, item.amount.currency), item.period)] += (
+            item.amount.amount
+        )
+    gl_moves: dict[tuple[Key, str], Decimal] = defaultdict(Decimal)
+    for ln in control:
+        gl_moves[(_key(ln.account, ln.subsidiary, ln.currency), ln.period)] += ln.amount.amount
+    keys = sorted({k for k, _, _ in moves} | {k for k, _ in snapshot} | {k for k, _ in gl_moves})
+    ordered = sorted(periods)
+    rows: list[RollForwardRow] = []
+    findings: list[Finding] = []
+    for key in keys:
+        gl_balance = sum(
+            (v for (k, p), v in gl_moves.items() if k == key and p < ordered[0]), Decimal(0)
+        )
+        opening = snapshot.get((key, _previous(ordered[0], snapshot, key)), Decimal(0))
+        for period in ordered:
+            gl_balance += gl_moves.get((key, period), Decimal(0))
+            row = RollForwardRow(
+                *key,
+                period,
+                opening,
+                moves.get((key, period, ActivityKind.INVOICE), Decimal(0)),
+                -moves.get((key, period, ActivityKind.PAYMENT), Decimal(0)),
+                moves.get((key, period, ActivityKind.CREDIT_MEMO), Decimal(0)),
+                moves.get((key, period, ActivityKind.WRITE_OFF), Decimal(0)),
+                snapshot.get((key, period)) if (key, period) in snapshot else None,
+                gl_balance,
+            )
+            rows.append(row)
+            findings.extend(_balance_findings(key, row, policy))
+            opening = row.subledger_closing if row.subledger_closing is not None else row.closing
+    findings.extend(_drill_down(acts, control, set(ordered)))
+    return ArGlResult(tuple(rows), tuple(findings))
+
+
+def _previous(first: str, snapshot: Mapping[tuple[Key, str], Decimal], key: Key) -> str:
+    earlier = [p for (k, p) in snapshot if k == key and p < first]
+    return max(earlier) if earlier else ""
+
+
+def _balance_findings(key: Key, row: RollForwardRow, policy: ArGlPolicy) -> list[Finding]:
+    allowed = policy.allowed(key[2])
+    out: list[Finding] = []
+    sub = row.subledger_closing if row.subledger_closing is not None else row.closing
+    if row.subledger_closing is not None and abs(row.closing - sub) > allowed:
+        out.append(
+            Finding(
+                RECON,
+                "ROLLFORWARD_BREAK",
+                _keys(key, row.period),
+                sub - row.closing,
+                key[2],
+                {"rollforward_closing": str(row.closing), "subledger_closing": str(sub)},
+            )
+        )
+    if abs(sub - row.gl_closing) > allowed:
+        out.append(
+            Finding(
+                RECON,
+                "AMOUNT_MISMATCH",
+                _keys(key, row.period),
+                row.gl_closing - sub,
+                key[2],
+                {"subledger": str(sub), "gl": str(row.gl_closing)},
+            )
+        )
+    return out
+
+
+def _drill_down(
+    acts: list[ArActivity], control: list[JournalLine], periods: set[str]
+) -> list[Finding]:
+    docs: dict[str, list[ArActivity]] = defaultdict(list)
+    for a in acts:
+        docs[a.document].append(a)
+    posted: dict[str, list[JournalLine]] = defaultdict(list)
+    out: list[Finding] = []
+    for ln in control:
+        if ln.source_document and ln.source_document in docs:
+            posted[ln.source_document].append(ln)
+        elif ln.period in periods:
+            out.append(
+                Finding(
+                    RECON,
+                    "MANUAL_JE",
+                    {"journal_id": ln.journal_id, "line": str(ln.line_number)},
+                    ln.amount.amount,
+                    ln.currency,
+                    {"account": ln.account, "period": ln.period, "memo": ln.memo},
+                )
+            )
+    for doc, entries in sorted(docs.items()):
+        if not any(e.period in periods for e in entries):
+            continue
+        ccy = entries[0].amount.currency
+        sub_amount = sum((e.amount.amount for e in entries), Decimal(0))
+        lines = posted.get(doc, [])
+        keys = {"document": doc}
+        if not lines:
+            out.append(
+                Finding(RECON, "UNPOSTED", keys, sub_amount, ccy, {"period": entries[0].period})
+            )
+            continue
+        sub_periods = sorted({e.period for e in entries})
+        gl_periods = sorted({ln.period for ln in lines})
+        if sub_periods != gl_periods:
+            out.append(
+                Finding(
+                    RECON,
+                    "PERIOD_CUTOFF",
+                    keys,
+                    sub_amount,
+                    ccy,
+                    {"subledger_periods": sub_periods, "gl_periods": gl_periods},
+                )
+            )
+        gl_amount = sum((ln.amount.amount for ln in lines), Decimal(0))
+        if gl_amount != sub_amount:
+            out.append(
+                Finding(
+                    RECON,
+                    "AMOUNT_MISMATCH",
+                    keys,
+                    gl_amount - sub_amount,
+                    ccy,
+                    {"subledger": str(sub_amount), "gl": str(gl_amount)},
+                )
+            )
+    return out

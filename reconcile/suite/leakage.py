@@ -1,0 +1,293 @@
+"""Revenue leakage and billing hygiene: duplicate invoices, contracted charges not billed,
+invoices without a contract, customer master drift between systems, invalid tax ids.
+
+Duplicates are flagged, never removed ("flag first, investigate, then remove").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from canonical import ChargeType, Contract, Customer, Invoice
+from reconcile.suite.common import Finding, candidates, period_of
+
+RECON = "revenue_leakage"
+
+
+@dataclass(frozen=True)
+class LeakagePolicy:
+    #: Fuzzy duplicates: amounts within this fraction of the larger one...
+    duplicate_amount_pct: Decimal = Decimal("0.005")
+    #: ...and issue dates at most this many days apart.
+    duplicate_window_days: int = 5
+
+
+def _number_key(number: str) -> str:
+    return "".join(ch for ch in number.upper() if ch.isalnum())
+
+
+def _inv_keys(inv: Invoice) -> dict[str, str]:
+    return {"system": inv.source_system, "invoice_number": inv.number}
+
+
+def duplicate_invoices(
+    invoices: Iterable[Invoice], policy: LeakagePolicy | None = None
+) -> list[Finding]:
+    """Exact (customer + number) and fuzzy (customer + amount + date + PO/period) duplicates.
+
+    Pairs are only formed within one system: a Zuora invoice and its NetSuite copy are the
+    same invoice, while the same Zuora invoice twice in NetSuite is a duplicate.
+    """
+    policy = policy or LeakagePolicy()
+    by_customer: dict[tuple[str, str, str], list[Invoice]] = defaultdict(list)
+    for inv in invoices:
+        by_customer[(inv.source_system, inv.customer_id, inv.currency)].append(inv)
+    out: list[Finding] = []
+    for (_system, customer, ccy), group in sorted(by_customer.items()):
+        group.sort(key=lambda i: (i.issue_date, i.source_system, i.number))
+        exact: set[tuple[int, int]] = set()
+        by_number: dict[str, list[int]] = defaultdict(list)
+        for idx, inv in enumerate(group):
+            by_number[_number_key(inv.number)].append(idx)
+        for idxs in by_number.values():
+            for a_pos, a in enumerate(idxs):
+                for b in idxs[a_pos + 1 :]:
+                    exact.add((a, b))
+                    out.append(_dup(group[a], group[b], "exact", customer, ccy))
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                days = (group[b].issue_date - group[a].issue_date).days
+                if days > policy.duplicate_window_days:
+                    break  # sorted by date: nothing further can be in the window
+                if (a, b) not in exact and _fuzzy_dup(group[a], group[b], policy):
+                    out.append(_dup(group[a], group[b], "fuzzy", customer, ccy))
+    return out
+
+
+def _fuzzy_dup(a: Invoice, b: Invoice, policy: LeakagePolicy) -> bool:
+    x, y = a.total.amount, b.total.amount
+    if abs(x - y) > policy.duplicate_amount_pct * max(abs(x), abs(y)):
+        return False
+    if a.po_number and b.po_number:
+        return a.po_number.strip().upper() == b.po_number.strip().upper()
+    return _service_periods(a) == _service_periods(b) and bool(_service_periods(a))
+
+
+def _service_periods(inv: Invoice) -> frozenset[str]:
+    return frozenset(period_of(ln.service_start) for ln in inv.lines if ln.service_start)
+
+
+def _dup(a: Invoice, b: Invoice, how: str, customer: str, ccy: str) -> Finding:
+    first, second = sorted((a, b), key=lambda i: (i.source_system, i.number, i.source_id))
+    return Finding(
+        RECON,
+        "DUPLICATE",
+        {
+            "invoice_a": f"{first.source_system}:{first.number}",
+            "invoice_b": f"{second.source_system}:{second.number}",
+        },
+        second.total.amount,
+        ccy,
+        {
+            "match": how,
+            "customer_id": customer,
+            "dates": [a.issue_date.isoformat(), b.issue_date.isoformat()],
+        },
+    )
+
+
+def _billing_periods(start: date, end: date, months: int, as_of: date) -> list[str]:
+    """Period keys at which a charge billed every ``months`` months falls due."""
+    out: list[str] = []
+    year, month = start.year, start.month
+    while True:
+        first = date(year, month, 1)
+        if first > end or first > as_of:
+            return out
+        out.append(period_of(first))
+        month += months
+        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+
+
+def expected_charges_not_billed(
+    contracts: Iterable[Contract], invoices: Iterable[Invoice], as_of: date
+) -> list[Finding]:
+    """Recurring contract lines with no invoice line in a billing period up to ``as_of``.
+
+    An invoice line bills a contract line in the period of its service start (or, without
+    a service period, of the invoice's issue date).
+    """
+    billed: set[tuple[str, str]] = set()
+    for inv in invoices:
+        for ln in inv.lines:
+            if ln.contract_line_id:
+                billed.add((ln.contract_line_id, period_of(ln.service_start or inv.issue_date)))
+    out: list[Finding] = []
+    for contract in contracts:
+        for line in contract.lines:
+            months = line.billing_period.months
+            if line.charge_type != ChargeType.RECURRING or months is None:
+                continue
+            start = line.start_date or contract.start_date
+            end = line.end_date or contract.end_date or as_of
+            for period in _billing_periods(start, end, months, as_of):
+                if (line.line_id, period) in billed:
+                    continue
+                out.append(
+                    Finding(
+                        RECON,
+                        "EXPECTED_CHARGE_NOT_BILLED",
+                        {"contract_line": line.line_id, "period": period},
+                        line.line_total.amount,
+                        contract.currency,
+                        {
+                            "contract": contract.source_id,
+                            "customer_id": contract.customer_id,
+                            "sku": line.sku,
+                        },
+                    )
+                )
+    return out
+
+
+def invoices_without_contract(
+    invoices: Iterable[Invoice], contracts: Iterable[Contract]
+) -> list[Finding]:
+    """Invoices none of whose lines points at a known contract line."""
+    known = {line.line_id for c in contracts for line in c.lines}
+    return [
+        Finding(
+            RECON,
+            "INVOICE_WITHOUT_CONTRACT",
+            _inv_keys(inv),
+            inv.total.amount,
+            inv.currency,
+            {"customer_id": inv.customer_id},
+        )
+        for inv in invoices
+        if not any(ln.contract_line_id in known for ln in inv.lines)
+    ]
+
+
+def _bill_to(c: Customer) -> tuple[str, ...]:
+    addr = c.bill_to.address if c.bill_to else None
+    if addr is None:
+        return ()
+    parts = (addr.line1, addr.line2, addr.city, addr.region, addr.postal_code, addr.country)
+    return tuple(" ".join((p or "").upper().replace(",", " ").split()) for p in parts)
+
+
+def _tax_ids(c: Customer) -> frozenset[tuple[str, str]]:
+    return frozenset((t.scheme, _number_key(t.value)) for t in c.tax_ids)
+
+
+_DRIFT_FIELDS = {
+    "bill_to": _bill_to,
+    "currency": lambda c: c.currency,
+    "payment_terms": lambda c: (c.payment_terms or "").strip().upper() or None,
+    "tax_id": _tax_ids,
+}
+
+
+def customer_drift(a_side: Iterable[Customer], b_side: Iterable[Customer]) -> list[Finding]:
+    """Field differences between the same customer in two systems (joined by crosswalk)."""
+    b_by_id = {c.source_id: c for c in b_side}
+    out: list[Finding] = []
+    for a in sorted(a_side, key=lambda c: c.source_id):
+        b = next(
+            (
+                b_by_id[x]
+                for s, x in sorted(a.crosswalk.items())
+                if x in b_by_id and b_by_id[x].source_system == s
+            ),
+            None,
+        )
+        if b is None:
+            continue
+        for name, get in _DRIFT_FIELDS.items():
+            va, vb = get(a), get(b)
+            if va != vb:
+                out.append(
+                    Finding(
+                        RECON,
+                        "CUSTOMER_MASTER_DRIFT",
+                        {
+                            "customer_a": f"{a.source_system}:{a.source_id}",
+                            "customer_b": f"{b.source_system}:{b.source_id}",
+                            "field": name,
+                        },
+                        Decimal(0),
+                        a.currency or b.currency or "XXX",
+                        {"value_a": repr(va), "value_b": repr(vb)},
+                        severity="low",
+                    )
+                )
+    return out
+
+
+def _validators() -> Mapping[str, object]:
+    from stdnum.eu import vat
+    from stdnum.us import ein
+
+    return {"eu_vat": vat, "us_ein": ein}
+
+
+def invalid_tax_ids(customers: Iterable[Customer]) -> list[Finding]:
+    """Tax ids that fail their scheme's check digits/format (python-stdnum)."""
+    validators = _validators()
+    out: list[Finding] = []
+    for c in customers:
+        for tax in c.tax_ids:
+            module = validators.get(tax.scheme)
+            if module is None or module.is_valid(tax.value):  # type: ignore[attr-defined]
+                continue
+            out.append(
+                Finding(
+                    RECON,
+                    "INVALID_TAX_ID",
+                    {"customer": f"{c.source_system}:{c.source_id}", "scheme": tax.scheme},
+                    Decimal(0),
+                    c.currency or "XXX",
+                    {"value": tax.value},
+                    severity="medium",
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class LeakageReport:
+    findings: tuple[Finding, ...]
+
+    def to_exception_candidates(self) -> list[dict[str, object]]:
+        return candidates(self.findings)
+
+
+def leakage(
+    *,
+    invoices: list[Invoice],
+    contracts: list[Contract],
+    as_of: date,
+    customers_a: list[Customer] | None = None,
+    customers_b: list[Customer] | None = None,
+    policy: LeakagePolicy | None = None,
+) -> LeakageReport:
+    """All leakage and hygiene checks in one report."""
+    findings = [
+        *duplicate_invoices(invoices, policy),
+        *expected_charges_not_billed(contracts, invoices, as_of),
+        *invoices_without_contract(invoices, contracts),
+    ]
+    if customers_a is not None:
+        findings += invalid_tax_ids(customers_a)
+        if customers_b is not None:
+            findings += invalid_tax_ids(customers_b)
+            findings += customer_drift(customers_a, customers_b)
+    return LeakageReport(tuple(findings))
+
+
+__all__ = ["LeakagePolicy", "LeakageReport", "leakage"]

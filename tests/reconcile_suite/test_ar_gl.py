@@ -1,0 +1,150 @@
+"""AR sub-ledger vs GL with planted breaks: each is found, nothing else."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from canonical import JournalLine, Money
+from reconcile.suite.ar_gl import (
+    ActivityKind,
+    ArActivity,
+    ArGlPolicy,
+    ArOpenItem,
+    reconcile_ar_gl,
+)
+
+AR = "1200"
+K = ActivityKind
+POLICY = ArGlPolicy(control_accounts=frozenset({AR}))
+
+
+def act(doc: str, kind: ActivityKind, period: str, amount: str) -> ArActivity:
+    return ArActivity(doc, kind, period, AR, Money(amount, "USD"), "US01", "C1")
+
+
+def je(journal: str, period: str, amount: str, doc: str | None, account: str = AR) -> JournalLine:
+    return JournalLine(
+        source_system="netsuite",
+        source_id=f"{journal}-1",
+        journal_id=journal,
+        line_number=1,
+        posting_date=f"{period}-15",
+        period=period,
+        account=account,
+        currency="USD",
+        amount=Money(amount, "USD"),
+        subsidiary="US01",
+        source_document=doc,
+    )
+
+
+def item(doc: str, period: str, amount: str) -> ArOpenItem:
+    return ArOpenItem(doc, period, AR, Money(amount, "USD"), "US01", "C1")
+
+
+ACTIVITY = [
+    act("INV-1", K.INVOICE, "2024-01", "1000.00"),
+    act("INV-2", K.INVOICE, "2024-01", "500.00"),
+    act("PAY-1", K.PAYMENT, "2024-02", "-1000.00"),
+    act("CM-1", K.CREDIT_MEMO, "2024-02", "-100.00"),
+    act("WO-1", K.WRITE_OFF, "2024-02", "-50.00"),
+    act("INV-3", K.INVOICE, "2024-02", "300.00"),
+]
+OPEN = [
+    item("INV-0", "2023-12", "200.00"),  # opening balance
+    item("INV-0", "2024-01", "200.00"),
+    item("INV-1", "2024-01", "1000.00"),
+    item("INV-2", "2024-01", "500.00"),
+    item("INV-0", "2024-02", "200.00"),
+    item("INV-2", "2024-02", "350.00"),
+    item("INV-3", "2024-02", "300.00"),
+]
+GL = [
+    je("J0", "2023-12", "200.00", "INV-0"),
+    je("J1", "2024-01", "1000.00", "INV-1"),
+    je("J2", "2024-01", "500.00", "INV-2"),
+    je("J3", "2024-02", "-1000.00", "PAY-1"),
+    je("J4", "2024-02", "-100.00", "CM-1"),
+    je("J5", "2024-02", "-50.00", "WO-1"),
+    je("J6", "2024-02", "300.00", "INV-3"),
+    je("J7", "2024-02", "999.00", None, account="4000"),  # revenue: not AR, ignored
+]
+PERIODS = ["2024-01", "2024-02"]
+
+
+def found(
+    gl: list[JournalLine], open_items: list[ArOpenItem] = OPEN, policy: ArGlPolicy = POLICY
+) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    res = reconcile_ar_gl(ACTIVITY, open_items, gl, PERIODS, policy)
+    return {(f.category, tuple(sorted(f.keys.items()))) for f in res.findings}
+
+
+def bal(period: str) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted({"account": AR, "subsidiary": "US01", "currency": "USD", "period": period}.items())
+    )
+
+
+def test_clean_books_tie_out_and_roll_forward() -> None:
+    res = reconcile_ar_gl(ACTIVITY, OPEN, GL, PERIODS, POLICY)
+    assert res.findings == ()
+    jan, feb = res.rows
+    assert (jan.opening, jan.invoices, jan.closing, jan.gl_closing) == (
+        Decimal("200.00"),
+        Decimal("1500.00"),
+        Decimal("1700.00"),
+        Decimal("1700.00"),
+    )
+    assert (feb.payments, feb.credits, feb.write_offs, feb.closing) == (
+        Decimal("1000.00"),
+        Decimal("-100.00"),
+        Decimal("-50.00"),
+        Decimal("850.00"),
+    )
+    assert feb.subledger_closing == feb.closing == feb.gl_closing
+
+
+def test_planted_breaks_are_found_and_nothing_else() -> None:
+    gl = [ln for ln in GL if ln.journal_id not in {"J5", "J6"}]
+    gl += [
+        je("J8", "2024-02", "25.00", None),  # manual JE on the control account
+        je("J6", "2024-03", "300.00", "INV-3"),  # INV-3 posted a period late (cut-off)
+        # WO-1 (J5) never posted
+    ]
+    assert found(gl) == {
+        ("MANUAL_JE", (("journal_id", "J8"), ("line", "1"))),
+        ("PERIOD_CUTOFF", (("document", "INV-3"),)),
+        ("UNPOSTED", (("document", "WO-1"),)),
+        # their balance effect in February: +25 - 300 + 50 = -225
+        ("AMOUNT_MISMATCH", bal("2024-02")),
+    }
+    res = reconcile_ar_gl(ACTIVITY, OPEN, gl, PERIODS, POLICY)
+    feb = next(f for f in res.findings if f.category == "AMOUNT_MISMATCH")
+    assert feb.amount == Decimal("-225.00")
+
+
+def test_document_posted_with_another_amount() -> None:
+    gl = [ln if ln.journal_id != "J2" else je("J2", "2024-01", "499.00", "INV-2") for ln in GL]
+    assert found(gl) == {
+        ("AMOUNT_MISMATCH", (("document", "INV-2"),)),
+        ("AMOUNT_MISMATCH", bal("2024-01")),
+        ("AMOUNT_MISMATCH", bal("2024-02")),
+    }
+
+
+def test_subledger_snapshot_that_does_not_roll_forward() -> None:
+    open_items = [i for i in OPEN if not (i.document == "INV-2" and i.period == "2024-02")]
+    open_items.append(item("INV-2", "2024-02", "340.00"))  # 10.00 vanished from the aging
+    assert found(GL, open_items) == {
+        ("ROLLFORWARD_BREAK", bal("2024-02")),
+        ("AMOUNT_MISMATCH", bal("2024-02")),
+    }
+
+
+def test_rounding_allowance_is_per_currency_and_configurable() -> None:
+    gl = [*GL, je("J9", "2024-02", "0.01", None)]
+    res = reconcile_ar_gl(ACTIVITY, OPEN, gl, PERIODS, POLICY)
+    # within 0.01 at balance level, but the manual JE itself is still reported
+    assert {f.category for f in res.findings} == {"MANUAL_JE"}
+    strict = ArGlPolicy(control_accounts=frozenset({AR}), rounding={"USD": Decimal("0")})
+    assert ("AMOUNT_MISMATCH", bal("2024-02")) in found(gl, policy=strict)

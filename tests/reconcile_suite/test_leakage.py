@@ -1,0 +1,178 @@
+"""Leakage and hygiene checks on data with planted problems."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from canonical import (
+    Address,
+    BillingPeriod,
+    Contact,
+    Contract,
+    ContractLine,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Money,
+    TaxId,
+)
+from reconcile.suite.leakage import LeakagePolicy, leakage
+
+
+def invoice(
+    number: str,
+    total: str,
+    issued: date,
+    *,
+    customer: str = "C1",
+    system: str = "netsuite",
+    po: str | None = None,
+    contract_line: str | None = "CL-1",
+    service: date | None = None,
+) -> Invoice:
+    m = Money(total, "USD")
+    line = InvoiceLine(
+        line_number=1,
+        amount=m,
+        contract_line_id=contract_line,
+        service_start=service or issued.replace(day=1),
+        service_end=None,
+    )
+    return Invoice(
+        source_system=system,
+        source_id=f"{system}-{number}",
+        number=number,
+        customer_id=customer,
+        issue_date=issued,
+        currency="USD",
+        subtotal=m,
+        tax_total=Money("0", "USD"),
+        total=m,
+        po_number=po,
+        lines=(line,),
+    )
+
+
+CONTRACT = Contract(
+    source_system="salesforce",
+    source_id="K-1",
+    customer_id="C1",
+    currency="USD",
+    start_date=date(2024, 1, 1),
+    end_date=date(2024, 12, 31),
+    lines=(
+        ContractLine(
+            line_id="CL-1", sku="PLAT", quantity=Decimal(1), net_unit_price=Money("1000.00", "USD")
+        ),
+        ContractLine(
+            line_id="CL-Q",
+            sku="SUPPORT",
+            quantity=Decimal(2),
+            net_unit_price=Money("150.00", "USD"),
+            billing_period=BillingPeriod.QUARTER,
+        ),
+    ),
+)
+
+INVOICES = [
+    invoice("INV-1", "1000.00", date(2024, 1, 2)),
+    invoice("INV-2", "1000.00", date(2024, 2, 1)),
+    # March for CL-1 is missing (planted EXPECTED_CHARGE_NOT_BILLED)
+    invoice("INV-4", "1000.00", date(2024, 4, 1)),
+    invoice("Q-1", "300.00", date(2024, 1, 5), contract_line="CL-Q"),
+    invoice("Q-2", "300.00", date(2024, 4, 3), contract_line="CL-Q"),
+    # planted: exact duplicate (same number again) and a fuzzy one (same PO, +0.3%, 2 days)
+    invoice("INV-2", "1000.00", date(2024, 2, 1)),
+    invoice("X-77", "500.00", date(2024, 3, 10), po="PO-9", contract_line=None, customer="C2"),
+    invoice("X-78", "501.50", date(2024, 3, 12), po="po-9 ", contract_line=None, customer="C2"),
+    # not duplicates: same amount a month apart; same amount, other PO
+    invoice("X-90", "500.00", date(2024, 4, 20), po="PO-10", contract_line=None, customer="C2"),
+    invoice("X-91", "500.00", date(2024, 4, 21), po="PO-11", contract_line=None, customer="C2"),
+    # the NetSuite invoice INV-1 synced to Zuora is not a duplicate
+    invoice("INV-1", "1000.00", date(2024, 1, 2), system="zuora"),
+]
+
+
+def cust(system: str, cid: str, **kw: object) -> Customer:
+    return Customer(source_system=system, source_id=cid, name="Acme", **kw)  # type: ignore[arg-type]
+
+
+ADDR = Contact(address=Address(line1="1 Main St", city="Springfield", country="US"))
+A_SIDE = [
+    cust(
+        "salesforce",
+        "A1",
+        crosswalk={"netsuite": "N1"},
+        currency="USD",
+        payment_terms="Net 30",
+        bill_to=ADDR,
+        tax_ids=(TaxId(scheme="eu_vat", value="DE136695976"),),
+    ),
+    cust(
+        "salesforce",
+        "A2",
+        crosswalk={"netsuite": "N2"},
+        currency="EUR",
+        tax_ids=(TaxId(scheme="us_ein", value="04-2103594"),),
+    ),
+    cust("salesforce", "A3", tax_ids=(TaxId(scheme="eu_vat", value="DE136695977"),)),  # bad
+]
+B_SIDE = [
+    cust(
+        "netsuite",
+        "N1",
+        currency="USD",
+        payment_terms="NET 30 ",
+        bill_to=Contact(address=Address(line1="1 main st,", city="SPRINGFIELD", country="US")),
+        tax_ids=(TaxId(scheme="eu_vat", value="DE 136 695 976"),),
+    ),
+    cust("netsuite", "N2", currency="USD", tax_ids=(TaxId(scheme="us_ein", value="00-0000000"),)),
+]
+
+
+def test_planted_leakage_is_found_and_nothing_else() -> None:
+    report = leakage(
+        invoices=INVOICES,
+        contracts=[CONTRACT],
+        as_of=date(2024, 4, 30),
+        customers_a=A_SIDE,
+        customers_b=B_SIDE,
+    )
+    got = {(f.category, tuple(sorted(f.keys.items()))) for f in report.findings}
+    assert got == {
+        ("DUPLICATE", (("invoice_a", "netsuite:INV-2"), ("invoice_b", "netsuite:INV-2"))),
+        ("DUPLICATE", (("invoice_a", "netsuite:X-77"), ("invoice_b", "netsuite:X-78"))),
+        ("EXPECTED_CHARGE_NOT_BILLED", (("contract_line", "CL-1"), ("period", "2024-03"))),
+        *{
+            ("INVOICE_WITHOUT_CONTRACT", (("invoice_number", n), ("system", "netsuite")))
+            for n in ("X-77", "X-78", "X-90", "X-91")
+        },
+        ("INVALID_TAX_ID", (("customer", "salesforce:A3"), ("scheme", "eu_vat"))),
+        ("INVALID_TAX_ID", (("customer", "netsuite:N2"), ("scheme", "us_ein"))),
+        *{
+            (
+                "CUSTOMER_MASTER_DRIFT",
+                (("customer_a", "salesforce:A2"), ("customer_b", "netsuite:N2"), ("field", f)),
+            )
+            for f in ("currency", "tax_id")
+        },
+    }
+    fuzzy = next(f for f in report.findings if f.keys.get("invoice_a") == "netsuite:X-77")
+    assert fuzzy.details["match"] == "fuzzy"
+    assert all(c["severity"] for c in report.to_exception_candidates())
+
+
+def test_duplicate_window_and_amount_tolerance_are_policy() -> None:
+    pair = [
+        invoice("A", "100.00", date(2024, 1, 1), po="P"),
+        invoice("B", "100.40", date(2024, 1, 8), po="P"),
+    ]  # 7 days, 0.4% apart
+
+    def dups(policy: LeakagePolicy | None) -> int:
+        found = leakage(invoices=pair, contracts=[], as_of=date(2024, 1, 1), policy=policy)
+        return sum(f.category == "DUPLICATE" for f in found.findings)
+
+    assert dups(None) == 0  # default window is 5 days
+    assert dups(LeakagePolicy(duplicate_window_days=10)) == 1
+    assert dups(LeakagePolicy(duplicate_window_days=10, duplicate_amount_pct=Decimal("0.003"))) == 0

@@ -1,0 +1,159 @@
+"""Ratable schedules, the deferred revenue waterfall and the ERP schedule comparison."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from canonical import Invoice, InvoiceLine, Money, RevenueScheduleLine
+from reconcile.suite.revenue import (
+    BilledLine,
+    billed_lines,
+    compare_schedules,
+    periods_between,
+    ratable_schedule,
+    tie_out,
+    waterfall,
+)
+
+
+def test_daily_allocation_with_the_remainder_in_the_last_month() -> None:
+    # 2024-01-15 .. 2024-03-14: 17 + 29 + 14 = 60 days
+    sched = ratable_schedule(Money("100.00", "USD"), date(2024, 1, 15), date(2024, 3, 14))
+    assert [(p, str(m.amount)) for p, m in sched] == [
+        ("2024-01", "28.33"),  # 100 * 17/60 = 28.333
+        ("2024-02", "48.33"),  # 100 * 29/60 = 48.333
+        ("2024-03", "23.34"),  # remainder
+    ]
+
+
+def test_zero_decimal_currency_and_single_day() -> None:
+    sched = ratable_schedule(Money("1000", "JPY"), date(2024, 1, 31), date(2024, 2, 1))
+    assert [(p, m.amount) for p, m in sched] == [
+        ("2024-01", Decimal(500)),
+        ("2024-02", Decimal(500)),
+    ]
+    one = ratable_schedule(Money("9.99", "EUR"), date(2024, 5, 5), date(2024, 5, 5))
+    assert one == [("2024-05", Money("9.99", "EUR"))]
+    with pytest.raises(ValueError, match="ends"):
+        ratable_schedule(Money("1", "EUR"), date(2024, 5, 5), date(2024, 5, 4))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cents=st.integers(-(10**9), 10**9),
+    start=st.dates(date(2020, 1, 1), date(2030, 1, 1)),
+    days=st.integers(0, 1200),
+    ccy=st.sampled_from(["USD", "JPY", "KWD"]),
+)
+def test_schedule_sums_exactly_to_the_line(cents: int, start: date, days: int, ccy: str) -> None:
+    amount = Money.from_minor(cents, ccy)
+    sched = ratable_schedule(amount, start, start + timedelta(days=days))
+    assert sum((m.amount for _, m in sched), Decimal(0)) == amount.amount
+    assert all(m.is_whole_minor() for _, m in sched)
+    periods = [p for p, _ in sched]
+    assert periods == sorted(set(periods))
+
+
+def bl(number: str, amount: str, start: date, end: date, billed: str = "2024-01") -> BilledLine:
+    return BilledLine(number, 1, billed, Money(amount, "USD"), start, end)
+
+
+def sched(number: str, *parts: tuple[str, str]) -> list[RevenueScheduleLine]:
+    return [
+        RevenueScheduleLine(
+            source_system="netsuite",
+            source_id=f"{number}-{p}",
+            schedule_id=f"S-{number}",
+            period=p,
+            currency="USD",
+            amount=Money(a, "USD"),
+            invoice_number=number,
+            invoice_line=1,
+        )
+        for p, a in parts
+    ]
+
+
+Q1 = (date(2024, 1, 1), date(2024, 3, 31))  # 31 + 29 + 31 = 91 days
+
+
+def test_waterfall_rolls_forward_and_ties_to_the_gl() -> None:
+    lines = [
+        bl("I-1", "910.00", *Q1),
+        bl("I-2", "120.00", date(2024, 2, 1), date(2024, 2, 29), billed="2024-02"),
+    ]
+    rows = waterfall(
+        lines, periods_between("2024-01", "2024-04"), opening={"USD": Decimal("50.00")}
+    )
+    assert [(r.period, r.opening, r.billings, r.recognized, r.closing) for r in rows] == [
+        ("2024-01", Decimal("50.00"), Decimal("910.00"), Decimal("310.00"), Decimal("650.00")),
+        ("2024-02", Decimal("650.00"), Decimal("120.00"), Decimal("410.00"), Decimal("360.00")),
+        ("2024-03", Decimal("360.00"), Decimal("0"), Decimal("310.00"), Decimal("50.00")),
+        ("2024-04", Decimal("50.00"), Decimal("0"), Decimal("0"), Decimal("50.00")),
+    ]
+    gl = {("USD", "2024-01"): Decimal("650.00"), ("USD", "2024-02"): Decimal("365.00")}
+    breaks = tie_out(rows, gl)
+    assert [(f.keys["period"], f.amount) for f in breaks] == [("2024-02", Decimal("5.00"))]
+
+
+def test_planted_schedule_differences_are_found_and_nothing_else() -> None:
+    lines = [
+        bl("OK", "910.00", *Q1),
+        bl("NOPLAN", "300.00", *Q1),
+        bl("SHORT", "910.00", *Q1),
+        bl("LATE", "910.00", *Q1),
+        bl("TIMING", "910.00", *Q1),
+    ]
+    actual = [
+        *sched("OK", ("2024-01", "310.00"), ("2024-02", "290.00"), ("2024-03", "310.00")),
+        *sched("SHORT", ("2024-01", "310.00"), ("2024-02", "290.00"), ("2024-03", "300.00")),
+        *sched("LATE", ("2024-02", "455.00"), ("2024-03", "455.00")),
+        *sched("TIMING", ("2024-01", "300.00"), ("2024-02", "300.00"), ("2024-03", "310.00")),
+        *sched("ORPHAN", ("2024-01", "10.00")),
+    ]
+    res = compare_schedules(lines, actual)
+    got = {
+        (f.category, f.keys["invoice_number"], f.keys.get("period"), f.amount) for f in res.findings
+    }
+    assert got == {
+        ("UNPLANNED_DEFERRED_REVENUE", "NOPLAN", None, Decimal("300.00")),
+        ("SCHEDULE_TOTAL_MISMATCH", "SHORT", None, Decimal("-10.00")),
+        ("RECOGNITION_START_MISMATCH", "LATE", None, Decimal("910.00")),
+        ("TIMING_DIFFERENCE", "TIMING", "2024-01", Decimal("-10.00")),
+        ("TIMING_DIFFERENCE", "TIMING", "2024-02", Decimal("10.00")),
+        ("SCHEDULE_WITHOUT_BILLING", "ORPHAN", None, Decimal("10.00")),
+    }
+    cands = res.to_exception_candidates()
+    assert {c["category"] for c in cands} >= {"UNPLANNED_DEFERRED_REVENUE", "TIMING_DIFFERENCE"}
+    assert all(c["currency"] == "USD" and "keys" in c for c in cands)
+
+
+def test_billed_lines_from_canonical_invoices() -> None:
+    m = Money("120.00", "USD")
+    inv = Invoice(
+        source_system="zuora",
+        source_id="I-9",
+        number="INV-9",
+        customer_id="C1",
+        issue_date=date(2024, 1, 3),
+        currency="USD",
+        subtotal=m,
+        tax_total=Money("0", "USD"),
+        total=m,
+        lines=(
+            InvoiceLine(
+                line_number=1,
+                amount=Money("100.00", "USD"),
+                service_start=date(2024, 1, 1),
+                service_end=date(2024, 12, 31),
+            ),
+            InvoiceLine(line_number=2, amount=Money("20.00", "USD")),  # one-time: not ratable
+        ),
+    )
+    (line,) = billed_lines([inv])
+    assert (line.key, line.billed_period) == (("INV-9", 1), "2024-01")
