@@ -1,0 +1,170 @@
+"""camt, MT940, OFX and bank-CSV behaviour beyond the goldens: negative cases and quirks."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+
+from billbridge.errors import ConfigError, ParseError
+from connectors.feeds import bank_csv, camt, mt940, ofx
+from connectors.feeds.bank_csv import parse_amount
+from connectors.feeds.bank_csv_profile import load_profile
+from connectors.feeds.mt940_details import parse_details
+from tests.feeds.conftest import FIXTURES
+
+CAMT = """<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.{v}"><BkToCstmrStmt><Stmt>
+<Id>S1</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">10.00</Amt>
+<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-03-01</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{closing}</Amt>
+<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-03-01</Dt></Dt></Bal>
+{entries}</Stmt></BkToCstmrStmt></Document>"""
+ENTRY = """<Ntry><Amt Ccy="EUR">{amt}</Amt><CdtDbtInd>{ind}</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2024-03-01</Dt></BookgDt><AcctSvcrRef>{ref}</AcctSvcrRef></Ntry>"""
+
+
+def _camt(closing: str, *entries: tuple[str, str, str], v: str = "04") -> bytes:
+    body = "".join(ENTRY.format(amt=a, ind=i, ref=r) for a, i, r in entries)
+    return CAMT.format(v=v, closing=closing, entries=body).encode()
+
+
+def test_camt_balance_mismatch_is_a_warning() -> None:
+    ok = camt.parse(_camt("15.00", ("5.00", "CRDT", "R1")), file_name="ok.xml")
+    assert ok.warnings == []
+    bad = camt.parse(_camt("16.00", ("5.00", "CRDT", "R1")), file_name="bad.xml")
+    assert [w.code for w in bad.warnings] == ["balance_mismatch"]
+
+
+def test_camt_zero_entries_and_version_warning() -> None:
+    result = camt.parse(_camt("10.00", v="14"), file_name="z.xml")
+    assert {w.code for w in result.warnings} == {"no_entries", "camt_version"}
+    assert result.statements[0].transactions == ()
+
+
+def test_camt_bad_indicator_and_malformed_xml_raise() -> None:
+    with pytest.raises(ParseError, match="CdtDbtInd"):
+        camt.parse(_camt("15.00", ("5.00", "XXXX", "R1")), file_name="b.xml")
+    with pytest.raises(ParseError) as err:
+        camt.parse(b"<?xml version='1.0'?>\n<Document><BkToCstmrStmt>", file_name="t.xml")
+    assert err.value.line is not None
+    with pytest.raises(ParseError, match="BkToCstmr"):
+        camt.parse(b"<Document><Other/></Document>", file_name="o.xml")
+
+
+def test_camt_streaming_clears_processed_entries() -> None:
+    entries = [(f"{i}.00", "CRDT", f"R{i}") for i in range(1, 200)]
+    total = sum(Decimal(i) for i in range(1, 200)) + 10
+    items = camt.iter_items(io.BytesIO(_camt(f"{total}.00", *entries)), file_name="s.xml")
+    first = next(items)
+    assert first.source_id.endswith(":R1")  # a transaction arrives before the statement
+    rest = list(items)
+    assert rest[-1].__class__.__name__ == "BankStatement"
+    assert len(rest) == 199
+
+
+def test_mt940_reversal_and_year_rollover() -> None:
+    result = mt940.parse((FIXTURES / "mt940/mt940_quirks.sta").read_bytes(), file_name="q")
+    first, _, reversal = result.statements[0].transactions
+    assert (first.value_date.isoformat(), first.booking_date.isoformat()) == (
+        "2023-12-31",
+        "2024-01-02",
+    )
+    assert reversal.reversal and reversal.amount.amount == Decimal(-100)
+    assert [w.code for w in result.warnings] == ["balance_discontinuity"]
+
+
+def test_mt940_balance_mismatch_within_statement() -> None:
+    data = (
+        b":20:X\n:25:ACC\n:28C:1/1\n:60F:C240101EUR10,00\n"
+        b":61:240101C5,00NTRFNONREF\n:62F:C240101EUR16,00\n"
+    )
+    result = mt940.parse(data, file_name="m")
+    assert [w.code for w in result.warnings] == ["balance_mismatch"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"hello world", b":20:X\n:25:ACC\n:61:240101C5,00NTRFNONREF\n", b":25:ACC\n:20:X\n"],
+)
+def test_mt940_bad_input_raises_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        mt940.parse(data, file_name="m")
+
+
+def test_mt940_details_variants() -> None:
+    d = parse_details("166?00GUTSCHRIFT?20EREF+E1?21SVWZ+Text?32Name GmbH")
+    assert (d.style, d.end_to_end_id, d.purpose, d.counterparty_name) == (
+        "german",
+        "E1",
+        "Text",
+        "Name GmbH",
+    )
+    assert parse_details("/EREF/NOTPROVIDED/REMI/USTD//X/").end_to_end_id is None
+    tilde = parse_details("020~00PRZELEW~20FV 2024/1~32JAN")
+    assert (tilde.purpose, tilde.counterparty_name) == ("FV 2024/1", "JAN")
+    assert parse_details("just text").style == "text"
+
+
+def test_ofx_error_response_and_garbage() -> None:
+    err = (
+        b"OFXHEADER:100\n\n<OFX><SIGNONMSGSRSV1><SONRS><STATUS><CODE>15500<SEVERITY>ERROR"
+        b"</STATUS></SONRS></SIGNONMSGSRSV1></OFX>"
+    )
+    with pytest.raises(ParseError, match="15500"):
+        ofx.parse(err, file_name="e.ofx")
+    with pytest.raises(ParseError):
+        ofx.parse(b"not ofx at all", file_name="x.ofx")
+    empty_tags = (FIXTURES / "ofx/ofx102_checking.ofx").read_bytes()
+    assert b"<MEMO>\r\n" in empty_tags  # the 1.0.2 empty tag that trips ofxparse
+    assert len(ofx.parse(empty_tags, file_name="c.ofx").transactions) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "thousands", "expected"),
+    [
+        ("1.234,56", ",", ".", "1234.56"),
+        ("(12.00)", ".", ",", "-12.00"),
+        ("12,00-", ",", ".", "-12.00"),
+        ("$1,234.00", ".", ",", "1234.00"),
+        ("EUR -5", ".", None, "-5"),
+        ("", ".", None, None),
+    ],
+)
+def test_csv_amount_forms(text: str, decimal: str, thousands: str | None, expected: str) -> None:
+    value = parse_amount(text, decimal, thousands)
+    assert (None if value is None else str(value)) == expected
+
+
+def test_csv_without_profile_or_header_asks_for_profile() -> None:
+    with pytest.raises(ParseError, match="profile"):
+        bank_csv.parse(b"a,b,c\n1,2,3\n", file_name="x.csv")
+    with pytest.raises(ParseError, match="ambiguous"):
+        bank_csv.parse(b"Date,Description,Amount\n03/04/2024,x,1\n", file_name="x.csv")
+
+
+def test_csv_bad_cells_name_line_and_field() -> None:
+    data = b"Date,Description,Amount\n2024-03-01,ok,1.00\n2024-03-02,bad,abc\n"
+    with pytest.raises(ParseError) as err:
+        bank_csv.parse(data, file_name="x.csv", currency="EUR")
+    assert err.value.line == 3
+    assert "amount" in str(err.value)
+
+
+def test_csv_running_balance_break_warns() -> None:
+    data = b"Date,Description,Amount,Balance\n2024-03-01,a,10.00,10.00\n2024-03-02,b,5.00,99.00\n"
+    result = bank_csv.parse(data, file_name="x.csv", currency="EUR")
+    assert [w.code for w in result.warnings] == ["running_balance_break"]
+
+
+def test_csv_profile_validation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns: {date: D, amount: A}\nsign: debit_credit\n")
+    with pytest.raises(ConfigError, match="debit and credit"):
+        load_profile(bad)
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("columns: {date: D, amont: A}\n")
+    with pytest.raises(ConfigError, match="amont"):
+        load_profile(unknown)
