@@ -152,3 +152,21 @@ def test_strict_makes_count_mismatches_errors() -> None:
     assert edifact.parse(tied_off, file_name="s", strict=True).warnings[0].code == (
         "remittance_not_tied"
     )
+
+
+def test_dli_line_adjustments_belong_to_their_document() -> None:
+    data = _remadv(
+        "MOA+12:95",
+        "DOC+380+A-1",
+        "MOA+9:100",
+        "MOA+12:95",
+        "DLI+1+10",
+        "MOA+203:50",
+        "AJT+3",
+        "MOA+8:-5",
+    )
+    (rem,) = edifact.parse(data, file_name="dli").remittances
+    (line,) = rem.lines
+    assert line.paid == Money("95", "EUR")  # the DLI's MOA+203 does not replace MOA+12
+    (adj,) = line.adjustments
+    assert (adj.reason_code, adj.amount, adj.description) == ("3", Money("-5", "EUR"), "line 10")

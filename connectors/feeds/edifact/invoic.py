@@ -12,9 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from canonical import Invoice, InvoiceLine, Money, TaxLine, sum_money
-from connectors.feeds.edifact.remadv import _currency
 from connectors.feeds.edifact.tokenizer import Segment
-from connectors.feeds.edifact.values import Ctx, Message, dtm, is_digits, moa
+from connectors.feeds.edifact.values import Ctx, Message, currency_for, dtm, is_digits, moa
 from connectors.feeds.model import FeedWarning
 
 SOURCE_SYSTEM = "edifact_invoic"
@@ -56,7 +55,7 @@ def _to_line(ctx: Ctx, ln: _Line, currency: str) -> InvoiceLine:
 
 def extract_invoic(msg: Message, ctx: Ctx) -> tuple[Invoice, list[FeedWarning]]:
     body = msg.body
-    currency = _currency(ctx, body)
+    currency = currency_for(ctx, body)
     warnings: list[FeedWarning] = []
     bgm = next((s for s in body if s.tag == "BGM"), None)
     if bgm is None or not bgm.el(2):

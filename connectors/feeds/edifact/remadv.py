@@ -13,7 +13,7 @@ from typing import Any
 
 from canonical import Money, Remittance, RemittanceAdjustment, RemittanceLine, sum_money
 from connectors.feeds.edifact.tokenizer import Segment
-from connectors.feeds.edifact.values import Ctx, Message, dtm, moa
+from connectors.feeds.edifact.values import Ctx, Message, currency_for, dtm, moa
 from connectors.feeds.model import FeedWarning
 
 SOURCE_SYSTEM = "edifact_remadv"
@@ -27,13 +27,6 @@ class _Doc:
     adjustments: list[RemittanceAdjustment] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     document_date: date | None = None
-
-
-def _currency(ctx: Ctx, body: list[Segment]) -> str:
-    for seg in body:
-        if seg.tag == "CUX" and seg.el(1, 2):
-            return ctx.currency_of(seg, seg.el(1, 2))
-    return ctx.currency
 
 
 def _line(ctx: Ctx, doc: _Doc, currency: str, warnings: list[FeedWarning]) -> RemittanceLine:
@@ -72,7 +65,7 @@ def _line(ctx: Ctx, doc: _Doc, currency: str, warnings: list[FeedWarning]) -> Re
 
 def extract_remadv(msg: Message, ctx: Ctx) -> tuple[Remittance, list[FeedWarning]]:
     body = msg.body
-    currency = _currency(ctx, body)
+    currency = currency_for(ctx, body)
     warnings: list[FeedWarning] = []
     head: dict[str, Money] = {}
     summary: dict[str, Money] = {}
@@ -101,18 +94,18 @@ def extract_remadv(msg: Message, ctx: Ctx) -> tuple[Remittance, list[FeedWarning
             qual, amount = moa(ctx, seg, currency)
             if in_summary or not docs:
                 (summary if in_summary else head).setdefault(qual, amount)
-            elif pending_ajt is not None or qual == "165" or dli is not None:
-                if pending_ajt is not None or qual == "165":
-                    docs[-1].adjustments.append(
-                        RemittanceAdjustment(
-                            reason_code=pending_ajt.el(1) if pending_ajt else None,
-                            amount=amount,
-                            description=f"line {dli}" if dli else None,
-                        )
+            elif pending_ajt is not None or qual == "165":
+                docs[-1].adjustments.append(
+                    RemittanceAdjustment(
+                        reason_code=pending_ajt.el(1) if pending_ajt else None,
+                        amount=amount,
+                        description=f"line {dli}" if dli else None,
                     )
+                )
                 pending_ajt = None
-            else:
+            elif dli is None:
                 docs[-1].amounts.setdefault(qual, amount)
+            # other MOAs inside a DLI group describe the line, not the document
         elif tag == "DTM":
             qual, when = dtm(ctx, seg)
             if docs and not in_summary:

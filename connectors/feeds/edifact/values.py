@@ -64,6 +64,14 @@ class Ctx:
             raise self.fail(seg, f"unknown currency {code!r}", "an ISO 4217 code") from None
 
 
+def currency_for(ctx: Ctx, body: list[Segment]) -> str:
+    """CUX+2 (reference currency) when the message declares one, else the default."""
+    for seg in body:
+        if seg.tag == "CUX" and seg.el(1, 2):
+            return ctx.currency_of(seg, seg.el(1, 2))
+    return ctx.currency
+
+
 def moa(ctx: Ctx, seg: Segment, currency: str) -> tuple[str, Money]:
     """MOA+qualifier:amount[:currency] -> (qualifier, Money)."""
     ccy = ctx.currency_of(seg, seg.el(1, 3)) if seg.el(1, 3) else currency
