@@ -36,8 +36,10 @@ def check(connector: NetSuiteConnector, sources: Sequence[Source]) -> CheckRepor
             assert connector.soap is not None
             connector.soap.call("getServerTime")
             report.authenticated = True
-            for source in sources:
-                report.permissions[source.record_type] = True
+            report.messages.append(
+                "SOAP: authenticated with getServerTime; record "
+                "permissions are not probed over SOAP"
+            )
         else:
             for source in sources:
                 report.permissions[source.record_type] = _probe(connector, source)

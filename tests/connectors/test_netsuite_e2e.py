@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 import structlog
 
+from billbridge.errors import FatalError
 from billbridge.testing.fake_netsuite import FakeNetSuite
 from canonical import Customer, ResultStatus, WriteIntent, WriteOp
 from connectors.netsuite import NetSuiteConnector, connect
@@ -21,13 +23,14 @@ from tests.connectors.netsuite_fixtures.helpers import (
     _fresh_netsuite_state,  # noqa: F401 - autouse fixture
     m2m_settings,
     private_key_pem,
+    public_key,
     tba_settings,
 )
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeNetSuite]:
-    server = FakeNetSuite(ceiling=10).start()
+    server = FakeNetSuite(ceiling=10, public_key=public_key()).start()
     yield server
     server.stop()
 
@@ -136,6 +139,65 @@ def test_per_record_rejections_do_not_stop_the_batch(fake: FakeNetSuite) -> None
     assert fake.by_external_id("customer", "SF-0013") is not None
 
 
+def test_lookup_of_list_records_goes_through_suiteql(fake: FakeNetSuite) -> None:
+    for n in (1, 2):
+        fake.add("customer", customer_body(n), modified=T0)
+    found = conn_for(fake).lookup("customer", ["SF-00100002", "SF-00199999", "bad|id"])
+    assert list(found) == ["SF-00100002"]
+    assert found["SF-00100002"].source_id == "102"
+    assert fake.count("POST", "suiteql") == 1  # one IN (...) query, no N+1
+
+
+def test_create_finds_an_existing_document_number_before_posting(fake: FakeNetSuite) -> None:
+    seed(fake, invoices=1)
+    stored = fake.state.records["invoice"]["9001"]
+    stored.pop("externalId")  # created by hand in NetSuite, same tranid
+    create = WriteIntent.build(
+        target_system="netsuite",
+        entity="invoice",
+        op=WriteOp.CREATE,
+        external_id="ZUORA-INV00000001",
+        payload={"entity": {"id": "107"}},
+        source_system="zuora",
+        source_id="INV00000001",
+        source_version="1",
+        mapping_version="m1",
+        business_number="INV-2001",
+    )
+    [result] = conn_for(fake).write([create])
+    assert result.status == ResultStatus.ALREADY_APPLIED and result.target_id == "9001"
+    assert fake.count("POST", "record/v1/invoice") == 0
+
+
+def test_a_badly_signed_assertion_is_refused(fake: FakeNetSuite) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    conn = connect(
+        m2m_settings(
+            base_url=fake.url,
+            auth={
+                "mode": "m2m",
+                "client_id": "c",
+                "certificate_id": "k",
+                "private_key": other,
+            },
+        ),
+        sleep=NoSleep(),
+    )
+    with pytest.raises(FatalError, match="invalid_grant"):
+        list(conn.read("customer"))
+
+
 def test_fake_refuses_offsets_that_are_not_multiples_of_limit(fake: FakeNetSuite) -> None:
     token = requests.post(
         fake.url + "auth/oauth2/v1/token",
@@ -143,7 +205,12 @@ def test_fake_refuses_offsets_that_are_not_multiples_of_limit(fake: FakeNetSuite
             "grant_type": "client_credentials",
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": __import__("jwt").encode(
-                {"iss": "x", "aud": fake.url + "auth/oauth2/v1/token", "iat": 1, "exp": 61},
+                {
+                    "iss": "x",
+                    "aud": fake.url + "auth/oauth2/v1/token",
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 60,
+                },
                 private_key_pem(),
                 algorithm="PS256",
                 headers={"kid": "k"},
