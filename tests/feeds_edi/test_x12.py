@@ -303,3 +303,14 @@ def test_sniff() -> None:
     assert x12.sniff(b"ST*820*0001\\BPR*C")
     assert not x12.sniff(b"UNB+UNOC:3")
     assert not x12.sniff(b"01,BANK,CUST,240101/")
+
+
+def test_interchange_wrapped_at_80_columns() -> None:
+    flat = (FIXTURES / "x12/820_basic.edi").read_bytes().replace(b"\n", b"")
+    wrapped = b"\r\n".join(flat[i : i + 80] for i in range(0, len(flat), 80))
+    a = x12.parse(flat, file_name="flat.edi").remittances
+    b = x12.parse(wrapped, file_name="wrapped.edi").remittances
+    drop = {"provenance": True, "lines": {"__all__": {"provenance"}}}
+    assert [r.model_dump(exclude=drop) for r in a] == [r.model_dump(exclude=drop) for r in b]
+    assert b[0].lines[1].provenance is not None
+    assert b[0].lines[1].provenance.line > 1

@@ -72,8 +72,8 @@ def _fail(file_name: str, message: str, *, offset: int, expected: str) -> ParseE
     return ParseError(message, file=file_name, offset=offset, expected=expected)
 
 
-def _isa_separators(text: str, start: int, file_name: str) -> tuple[Separators, int]:
-    """Separators from the ISA; returns them and the index just after ISA16."""
+def _isa_separators(text: str, start: int, file_name: str) -> Separators:
+    """Separators from the ISA, found by counting element separators (not fixed offsets)."""
     if len(text) < start + 4:
         raise _fail(file_name, "truncated ISA", offset=start, expected="ISA segment")
     element = text[start + 3]
@@ -119,7 +119,7 @@ def _isa_separators(text: str, start: int, file_name: str) -> tuple[Separators, 
     repetition = None
     if len(isa11) == 1 and not isa11.isalnum() and isa11 not in (element, component, terminator):
         repetition = isa11
-    return Separators(element, component, repetition, terminator), pos + 2
+    return Separators(element, component, repetition, terminator)
 
 
 def _fragment_separators(text: str, start: int, file_name: str) -> Separators:
@@ -160,7 +160,7 @@ def tokenize(data: bytes, *, file_name: str) -> Tokens:
         raise _fail(file_name, "empty X12 input", offset=0, expected="ISA or ST segment")
     has_isa = text.startswith("ISA", start)
     if has_isa:
-        seps, _ = _isa_separators(text, start, file_name)
+        seps = _isa_separators(text, start, file_name)
     elif _TAG.match(text, start):
         seps = _fragment_separators(text, start, file_name)
     else:
@@ -180,6 +180,9 @@ def tokenize(data: bytes, *, file_name: str) -> Tokens:
         char_pos = at
         lead = len(chunk) - len(chunk.lstrip())
         body = chunk.strip()
+        if "\n" in body or "\r" in body:
+            # wrapped at a fixed width (some VANs): line breaks inside a segment are not data
+            body = body.replace("\r", "").replace("\n", "")
         if body:
             seg_line = line + chunk[:lead].count("\n")
             lead_bytes = lead if ascii_only else len(chunk[:lead].encode("utf-8"))
