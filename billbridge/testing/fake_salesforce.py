@@ -11,7 +11,6 @@ Faults for :meth:`fail_next`: ``"401"`` (INVALID_SESSION_ID), ``"503"``, ``"lock
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import ssl
 import tempfile
 import uuid
@@ -21,106 +20,16 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from billbridge.testing import LoopbackServer, Reply, Request
 from billbridge.testing import fake_salesforce_soql as soql
-
-PREFIXES = {
-    "Account": "001",
-    "Contact": "003",
-    "Opportunity": "006",
-    "OpportunityLineItem": "00k",
-    "Contract": "800",
-    "Order": "801",
-    "OrderItem": "802",
-    "Product2": "01t",
-    "PricebookEntry": "01u",
-}
-#: child relationship -> (child object, parent id field, parent object)
-CHILDREN = {
-    "OpportunityLineItems": ("OpportunityLineItem", "OpportunityId", "Opportunity"),
-    "OrderItems": ("OrderItem", "OrderId", "Order"),
-}
-BASE_FIELDS = {
-    "Account": {
-        "Name": "string",
-        "ParentId": "reference",
-        "BillingStreet": "textarea",
-        "BillingCity": "string",
-        "BillingPostalCode": "string",
-        "BillingCountryCode": "picklist",
-        "BillingAddress": "address",
-        "Phone": "phone",
-    },
-    "Opportunity": {
-        "Name": "string",
-        "AccountId": "reference",
-        "StageName": "picklist",
-        "IsWon": "boolean",
-        "IsClosed": "boolean",
-        "CloseDate": "date",
-        "Amount": "currency",
-        "Pricebook2Id": "reference",
-    },
-    "OpportunityLineItem": {
-        "OpportunityId": "reference",
-        "Product2Id": "reference",
-        "ProductCode": "string",
-        "Quantity": "double",
-        "UnitPrice": "currency",
-        "ListPrice": "currency",
-        "TotalPrice": "currency",
-        "Discount": "percent",
-        "ServiceDate": "date",
-    },
-    "Product2": {
-        "Name": "string",
-        "ProductCode": "string",
-        "Family": "picklist",
-        "IsActive": "boolean",
-    },
-    "PricebookEntry": {
-        "Product2Id": "reference",
-        "Pricebook2Id": "reference",
-        "ProductCode": "string",
-        "UnitPrice": "currency",
-        "IsActive": "boolean",
-    },
-}
-
-
-def describe_fields(
-    fields: dict[str, str], *, multi_currency: bool, extra: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Field entries shaped like ``GET sobjects/{Obj}/describe``."""
-    all_fields = {
-        "Id": "id",
-        "IsDeleted": "boolean",
-        "SystemModstamp": "datetime",
-        **fields,
-        **extra,
-    }
-    if multi_currency:
-        all_fields["CurrencyIsoCode"] = "picklist"
-    return [
-        {
-            "name": name,
-            "label": name,
-            "type": kind,
-            "custom": name.endswith("__c"),
-            "nillable": name not in {"Id", "IsDeleted", "SystemModstamp"},
-            "createable": name != "Id",
-            "updateable": name not in {"Id", "IsDeleted", "SystemModstamp"},
-            "externalId": name.endswith("_Id__c"),
-            "length": 255 if kind == "string" else 0,
-            "referenceTo": ["Account"] if kind == "reference" else [],
-        }
-        for name, kind in all_fields.items()
-    ]
+from billbridge.testing.fake_salesforce_org import (
+    BASE_FIELDS,
+    CHILDREN,
+    PREFIXES,
+    describe_fields,
+    loopback_certificate,
+)
 
 
 def _error(status: int, code: str, message: str) -> Reply:
@@ -169,32 +78,9 @@ class FakeSalesforce(LoopbackServer):
     # -- TLS --------------------------------------------------------------------------------
 
     def _make_certificate(self) -> None:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256())
-        )
-        Path(self.ca_file).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        Path(self._key_file).write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        cert, key = loopback_certificate()
+        Path(self.ca_file).write_bytes(cert)
+        Path(self._key_file).write_bytes(key)
 
     def make_server(self, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -402,29 +288,19 @@ class FakeSalesforce(LoopbackServer):
         return self._page(locator, 0, size, len(out))
 
     def _shape(self, query: soql.Query, row: dict[str, Any]) -> dict[str, Any]:
-        shaped: dict[str, Any] = {
-            "attributes": {
-                "type": query.sobject,
-                "url": f"/services/data/v{self.version}/sobjects/{query.sobject}/{row['Id']}",
-            }
-        }
-        known = {
-            f["name"]
-            for f in describe_fields(
-                BASE_FIELDS.get(query.sobject, {}),
-                multi_currency=self.multi_currency,
-                extra=self.custom_fields.get(query.sobject, {}),
-            )
-        }
-        for name in query.fields:
-            if name not in known:
-                raise soql.SoqlError(f"No such column '{name}' on entity '{query.sobject}'")
-            shaped[name] = row.get(name)
+        url = f"/services/data/v{self.version}/sobjects/{query.sobject}/{row['Id']}"
+        shaped: dict[str, Any] = {"attributes": {"type": query.sobject, "url": url}}
+        known = self._known(query.sobject)
+        shaped.update(self._select(query.sobject, row, query.fields, known))
         if query.child:
             rel, fields = query.child
             child, parent_field, _parent = CHILDREN[rel]
+            child_known = self._known(child)
             lines = [
-                {"attributes": {"type": child}, **{f: r.get(f) for f in fields}}
+                {
+                    "attributes": {"type": child},
+                    **{f: self._value(child, r, f, child_known) for f in fields},
+                }
                 for r in self.objects[child].values()
                 if r.get(parent_field) == row["Id"] and not r["IsDeleted"]
             ]
@@ -432,6 +308,58 @@ class FakeSalesforce(LoopbackServer):
                 {"totalSize": len(lines), "done": True, "records": lines} if lines else None
             )
         return shaped
+
+    def _known(self, sobject: str) -> dict[str, str]:
+        return {
+            f["name"]: f["type"]
+            for f in describe_fields(
+                BASE_FIELDS.get(sobject, {"Name": "string"}),
+                multi_currency=self.multi_currency,
+                extra=self.custom_fields.get(sobject, {}),
+            )
+        }
+
+    def _select(
+        self, sobject: str, row: dict[str, Any], fields: list[str], known: dict[str, str]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in fields:
+            value = self._value(sobject, row, name, known)
+            if "." in name:
+                parent = name.split(".", 1)[0]
+                if value is None:
+                    out[parent] = None
+                elif isinstance(out.get(parent), dict):
+                    out[parent].update(value)
+                else:
+                    out[parent] = value
+            else:
+                out[name] = value
+        return out
+
+    def _value(self, sobject: str, row: dict[str, Any], name: str, known: dict[str, str]) -> Any:
+        if "." in name:  # parent lookup, e.g. Product2.ProductCode
+            parent, field_name = name.split(".", 1)
+            if f"{parent}Id" not in known or field_name not in self._known(parent):
+                raise soql.SoqlError(f"No such column '{name}' on entity '{sobject}'")
+            ref = self.objects.get(parent, {}).get(row.get(f"{parent}Id") or "")
+            if ref is None:
+                return None
+            return {"attributes": {"type": parent}, field_name: ref.get(field_name)}
+        if name not in known:
+            raise soql.SoqlError(f"No such column '{name}' on entity '{sobject}'")
+        if known[name] == "address":
+            prefix = name.removesuffix("Address")
+            parts = {
+                "street": "Street",
+                "city": "City",
+                "state": "State",
+                "postalCode": "PostalCode",
+                "country": "Country",
+                "countryCode": "CountryCode",
+            }
+            return {k: row.get(f"{prefix}{v}") for k, v in parts.items()}
+        return row.get(name)
 
     def _page(self, locator: str, offset: int, size: int, total: int) -> Reply:
         rows = self._cursors[locator]

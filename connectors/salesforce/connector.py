@@ -18,6 +18,7 @@ from connectors.salesforce.reader import SalesforceReader
 from connectors.salesforce.schema import OrgSchema
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.writer import SalesforceWriter
+from mappings import MappingError, apply_spec, find_default_spec
 
 #: Standard objects we read; CPQ objects only when describe shows the package.
 STANDARD_OBJECTS = (
@@ -86,30 +87,43 @@ class SalesforceConnector(Connector):
     def read(
         self, entity: str, since: Cursor | None = None, *, limit: int | None = None
     ) -> ReadStream:
-        convert = self._converter(entity)
         sobject = self.sobject(entity)
+        convert = self._converter(entity, sobject)
         reader = self._reader()
 
         def records() -> Iterator[Record]:
             for raw in reader.read(sobject, since, limit):
-                yield convert(raw.data, self._ctx)
+                try:
+                    yield convert(raw.data)
+                except (MappingError, ValueError) as exc:
+                    stream.errors.append(exc)  # record-level: reported, the rest goes on
 
-        return ReadStream(records(), lambda: reader.final_cursor(since))
+        stream = ReadStream(records(), lambda: reader.final_cursor(since))
+        return stream
 
-    def _converter(
-        self, entity: str
-    ) -> Callable[[Mapping[str, Any], to_canonical.Context], Record]:
+    def _converter(self, entity: str, sobject: str) -> Callable[[Mapping[str, Any]], Record]:
+        """The shipped mapping spec for (sObject, entity), else our built-in conversion."""
         try:
-            return to_canonical.CONVERTERS[entity]
-        except KeyError:
-            raise ConfigError(
-                f"no canonical conversion for Salesforce {entity!r}; use read_raw"
-            ) from None
+            spec = find_default_spec(self.system, object=sobject, entity=entity)
+        except ConfigError:
+            fallback = to_canonical.CONVERTERS.get(entity)
+            if fallback is None:
+                raise ConfigError(
+                    f"no canonical mapping for Salesforce {sobject} -> {entity}; use read_raw"
+                ) from None
+            return lambda raw: fallback(raw, self._ctx)
+
+        def mapped(raw: Mapping[str, Any]) -> Record:
+            value = apply_spec(spec, raw, where=f"Salesforce {sobject} {raw.get('Id')}").value
+            assert isinstance(value, Record)
+            return value
+
+        return mapped
 
     def lookup(self, entity: str, external_ids: Sequence[str]) -> dict[str, Record]:
         sobject = self.sobject(entity)
         field = self.settings.external_id_field(sobject)
-        convert = self._converter(entity)
+        convert = self._converter(entity, sobject)
         fields = self.schema.fields(sobject)
         if field not in fields:
             raise ConfigError(f"{sobject} has no external id field {field} (or it is hidden)")
@@ -119,7 +133,7 @@ class SalesforceConnector(Connector):
         for start in range(0, len(ids), LOOKUP_CHUNK):
             query = soql.by_values(fields, sobject, child, field, ids[start : start + LOOKUP_CHUNK])
             for row in self._query_list(query):
-                found[str(row[field])] = convert(row, self._ctx)
+                found[str(row[field])] = convert(row)
         return found
 
     def _query_list(self, query: str) -> list[dict[str, Any]]:

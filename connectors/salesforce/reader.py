@@ -70,10 +70,9 @@ class SalesforceReader:
         self.client.budget.start_run()
         if child is None and self._large(sobject, wm, upper):
             self.bulk = True
+            flat = self.schema.fields(sobject, compound=False, related=False)
             rows = self._bulk(
-                sobject,
-                fields,
-                soql.incremental(fields, sobject, None, wm, None, upper, ordered=False),
+                sobject, flat, soql.incremental(flat, sobject, None, wm, None, upper, ordered=False)
             )
         else:
             rows = self._rest(sobject, fields, child, wm, last_id, upper)

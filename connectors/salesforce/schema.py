@@ -14,8 +14,16 @@ from connectors.base import FieldInfo
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.soql import CHILD_OBJECTS
 
-#: Compound fields are read through their components; base64 bodies are never synced.
-_SKIP_TYPES = frozenset({"address", "location", "base64"})
+#: base64 bodies are never synced; compound fields (address, location) only over REST
+#: (Bulk 2.0 refuses them).
+_SKIP_TYPES = frozenset({"base64"})
+_COMPOUND_TYPES = frozenset({"address", "location"})
+#: Parent fields read through a lookup on line objects (mapping specs use ``Product2.*``).
+RELATED = {
+    "OpportunityLineItem": ("Product2", ("ProductCode", "Name", "Family")),
+    "OrderItem": ("Product2", ("ProductCode", "Name", "Family")),
+    "PricebookEntry": ("Product2", ("ProductCode", "Name", "Family")),
+}
 _TYPES = {
     "id": "string",
     "string": "string",
@@ -65,10 +73,15 @@ class OrgSchema:
             self._described[sobject] = dict(body or {})
         return self._described[sobject]
 
-    def fields(self, sobject: str) -> list[str]:
-        return [
-            f["name"] for f in self.describe(sobject)["fields"] if f.get("type") not in _SKIP_TYPES
-        ]
+    def fields(self, sobject: str, *, compound: bool = True, related: bool = True) -> list[str]:
+        skip = _SKIP_TYPES if compound else _SKIP_TYPES | _COMPOUND_TYPES
+        names = [f["name"] for f in self.describe(sobject)["fields"] if f.get("type") not in skip]
+        if related and sobject in RELATED:
+            parent, wanted = RELATED[sobject]
+            if f"{parent}Id" in names and self.has(parent):
+                present = set(self.fields(parent, related=False))
+                names += [f"{parent}.{name}" for name in wanted if name in present]
+        return names
 
     def field_types(self, sobject: str) -> dict[str, str]:
         return {f["name"]: f.get("type", "string") for f in self.describe(sobject)["fields"]}
