@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 
 from billbridge.errors import ConfigError
@@ -96,18 +97,33 @@ def preview(
     live: str | None = typer.Option(None, "--live", help="Read samples from a connection."),
     limit: int = typer.Option(10, "--limit", min=1, help="Records to show."),
     rules: bool = typer.Option(True, "--rules/--no-rules", help="Show what each rule did."),
+    then: Path | None = typer.Option(
+        None, "--then", help="A second spec applied to the first one's canonical records."
+    ),
 ) -> None:
     """Apply a spec to sample records: source and result side by side, failures and why."""
+    from mappings.render import render_preview
+
     spec = load_spec(spec_path)
     samples = _limited(_samples(spec, input_file, live, limit), spec, limit)
     results = run(spec, samples)[:limit]
     sources = [
         samples.rows[r.rows[0]] if r.rows else samples.rows[i] for i, r in enumerate(results)
     ]
-    from mappings.render import render_preview
-
-    render_preview(_console(), results, sources, show_rules=rules)
-    if any(r.error is not None for r in results):
+    console = _console()
+    render_preview(console, results, sources, show_rules=rules)
+    failed = any(r.error is not None for r in results)
+    if then is not None:
+        # e.g. Salesforce Account -> canonical Customer -> Zuora account payload
+        second = load_spec(then)
+        mapped = [r for r in results if isinstance(r.value, BaseModel)]
+        rows = [r.value.model_dump() for r in mapped if isinstance(r.value, BaseModel)]
+        chained = Samples(rows, [f"{second.name} <- {r.where}" for r in mapped])
+        console.rule(f"then {second.name}")
+        results_2 = run(second, chained)
+        render_preview(console, results_2, rows, show_rules=rules)
+        failed = failed or any(r.error is not None for r in results_2)
+    if failed:
         raise typer.Exit(1)
 
 

@@ -24,6 +24,8 @@ def spec_json_schema() -> dict[str, Any]:
     """The spec schema, with the ``field: Source.Path`` shorthand allowed wherever a rule is."""
     schema = MappingSpec.model_json_schema(by_alias=True)
     schema = _shorthand(schema)
+    lines = schema["properties"]["lines"]
+    schema["properties"]["lines"] = {"anyOf": [{"$ref": "#/$defs/Lines"}, lines]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "billbridge mapping spec"
     return schema
