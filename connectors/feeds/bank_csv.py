@@ -34,10 +34,11 @@ def sniff(head: bytes) -> bool:
     """Weak signal, tried last: text lines that split into several columns."""
     body, _ = strip_bom(head)
     text = body.decode(detect_encoding(body), errors="replace")
-    lines = [ln for ln in unify_newlines(text).split("\n") if ln.strip()][:5]
-    if not lines or lines[0].lstrip().startswith(("<", "{", ":")):
+    lines = [ln for ln in unify_newlines(text).split("\n") if ln.strip()][:10]
+    if len(lines) < 2 or lines[0].lstrip().startswith(("<", "{", ":")):
         return False
-    return any(all(ln.count(d) >= 1 for ln in lines) for d in DELIMITERS)
+    # preamble lines ("Kontoauszug") may lack the delimiter: most lines must have it
+    return any(sum(d in ln for ln in lines) * 5 >= len(lines) * 3 for d in DELIMITERS)
 
 
 def parse_amount(text: str, decimal: str, thousands: str | None) -> Decimal | None:
