@@ -131,3 +131,14 @@ def test_moov_ppd_debit_sample(shared_dir: object) -> None:
     (tx,) = result.transactions
     assert tx.amount == Money("-2000000.00", "USD")  # code 27, 0200000000 cents
     assert tx.bank_reference == "121042880000001"
+
+
+def test_iat_names_come_from_the_mandatory_addenda() -> None:
+    data = (FIXTURES / "nacha/iat_credit.ach").read_bytes()
+    result = nacha.parse(data, file_name="iat.ach", strict=True)
+    (tx,) = result.transactions
+    assert tx.counterparty_name == "MUSTERMANN GMBH"  # addenda 11, originator
+    assert tx.extra["receiver_name"] == "BILLBRIDGE DEMO INC"  # addenda 10
+    assert tx.account_id == "021000021/987654321"  # foreign receiver account, positions 40-74
+    (rem,) = result.remittances  # addenda 17 carries the remittance
+    assert rem.lines[0].document_number == "INV-9001"

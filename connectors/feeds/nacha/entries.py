@@ -124,10 +124,15 @@ def _transaction(
         status = EntryStatus.INFO
     info: list[str] = []
     reversal = False
+    company = head.f(5, 20)
     for add in entry.addenda:
         kind = add.f(2, 3)
-        if kind == "05":
+        if kind in ("05", "17"):  # payment related information (17: IAT)
             info.append(add.text[3:83])
+        elif kind == "10" and sec == "IAT":  # IAT receiver name
+            fields["name"] = add.f(47, 81)
+        elif kind == "11" and sec == "IAT":  # IAT originator name
+            company = add.f(4, 38)
         elif kind == "99":
             extra |= {"return_code": add.f(4, 6), "original_trace": add.f(7, 21)}
             reversal = True
@@ -146,7 +151,7 @@ def _transaction(
     if originator:  # we sent it: the entry's receiver is the counterparty
         account_id, party, party_account = head.f(41, 50), fields["name"], entry_account
     else:  # we received it: the entry account is ours, the batch company paid or pulled
-        account_id, party, party_account = entry_account or head.f(41, 50), head.f(5, 20), None
+        account_id, party, party_account = entry_account or head.f(41, 50), company, None
         if fields["name"]:
             extra["receiver_name"] = fields["name"]
     tx = BankTransaction(
