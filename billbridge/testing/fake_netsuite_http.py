@@ -64,14 +64,17 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         payload = b"" if body is None else json.dumps(body, default=_json_default).encode()
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        if body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            if body is not None:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client timed out and left (timeout-after-commit faults)
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

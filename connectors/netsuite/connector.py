@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import requests
@@ -22,7 +23,7 @@ from connectors.base import CheckReport, Connector, Cursor, FieldInfo, ReadStrea
 from connectors.netsuite import describe as describe_mod
 from connectors.netsuite import suiteql
 from connectors.netsuite.canonicalize import Canonicalizer
-from connectors.netsuite.reading import Scan, plan_scan
+from connectors.netsuite.reading import Row, Scan, plan_scan
 from connectors.netsuite.rest import RestTransport
 from connectors.netsuite.settings import NetSuiteSettings
 from connectors.netsuite.soap import SoapTransport
@@ -66,7 +67,7 @@ class NetSuiteConnector(Connector):
             json={"q": query},
             headers={"Prefer": "transient"},
         )
-        page: dict[str, Any] = resp.json(parse_float=__import__("decimal").Decimal)
+        page: dict[str, Any] = resp.json(parse_float=Decimal)
         log.debug("netsuite.suiteql.page", offset=offset, count=page.get("count"))
         return page
 
@@ -108,7 +109,7 @@ class NetSuiteConnector(Connector):
 
     def _rest_rows(
         self, source: Source, lower: datetime | None, after_id: int | None
-    ) -> Iterator[tuple[str, str, datetime | None, Callable[[], dict[str, Any]]]]:
+    ) -> Iterator[Row]:
         tz = self.settings.tz
         rows = suiteql.iter_rows(
             self,
@@ -128,12 +129,21 @@ class NetSuiteConnector(Connector):
                 fetch = _constant(row)
             yield record_id, stamp, modified, fetch
 
-    def _fetcher(self, record_type: str, record_id: str) -> Callable[[], dict[str, Any]]:
-        return lambda: self.rest.get_record(record_type, record_id)
+    def _fetcher(self, record_type: str, record_id: str) -> Callable[[], dict[str, Any] | None]:
+        """GET the body with its sublists; None when it was deleted since the query ran."""
 
-    def _soap_rows(
-        self, source: Source, lower: datetime | None
-    ) -> Iterator[tuple[str, str, datetime | None, Callable[[], dict[str, Any]]]]:
+        def fetch() -> dict[str, Any] | None:
+            try:
+                return self.rest.get_record(record_type, record_id)
+            except RecordRejected as exc:
+                if exc.code in ("NONEXISTENT_ID", "404"):
+                    log.info("netsuite.read.deleted_meanwhile", type=record_type, id=record_id)
+                    return None
+                raise
+
+        return fetch
+
+    def _soap_rows(self, source: Source, lower: datetime | None) -> Iterator[Row]:
         assert self.soap is not None
         for record in self.soap.search(source.record_type, lower):
             data = to_rest_shape(record)
@@ -256,7 +266,7 @@ class NetSuiteConnector(Connector):
             raise ConfigError(str(exc.args[0])) from None
 
 
-def _constant(value: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+def _constant(value: dict[str, Any]) -> Callable[[], dict[str, Any] | None]:
     return lambda: value
 
 

@@ -17,6 +17,9 @@ from typing import Any
 
 from connectors.base import Cursor, RawRecord
 
+#: (record id, modification stamp as the source renders it, modified UTC, body fetcher)
+Row = tuple[str, str, datetime | None, Callable[[], dict[str, Any] | None]]
+
 
 @dataclass(frozen=True)
 class ScanStart:
@@ -50,7 +53,7 @@ class Scan(Iterator[RawRecord]):
     """Iterator of raw records; ``cursor()`` is final once exhausted."""
 
     start: ScanStart
-    rows: Iterable[tuple[str, str, datetime | None, Callable[[], dict[str, Any]]]]
+    rows: Iterable[Row]
     entity: str
     overlap: timedelta
     limit: int | None = None
@@ -87,6 +90,8 @@ class Scan(Iterator[RawRecord]):
                 self._truncated = True
                 return
             data = fetch()
+            if data is None:
+                continue  # deleted between the id query and the body fetch
             self._count += 1
             self._last_id = record_id
             self._delivered[record_id] = (stamp, modified)

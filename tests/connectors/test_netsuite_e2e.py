@@ -97,8 +97,8 @@ def test_429_then_success_and_5xx_on_upsert_are_retried(fake: FakeNetSuite) -> N
 
 
 def test_timeout_after_commit_on_create_is_not_resent(fake: FakeNetSuite) -> None:
-    conn = conn_for(fake, read_timeout_s=0.2)
-    fake.fault("timeout_after_commit", method="POST", delay_s=0.6)
+    conn = conn_for(fake, read_timeout_s=0.4)
+    fake.fault("timeout_after_commit", method="POST", delay_s=1.2)
     [result] = conn.write([upsert("SF-0002", WriteOp.CREATE)])
     assert result.status == ResultStatus.ALREADY_APPLIED
     assert fake.state.creates == {"SF-0002": 1}
@@ -107,8 +107,8 @@ def test_timeout_after_commit_on_create_is_not_resent(fake: FakeNetSuite) -> Non
 
 
 def test_timeout_after_commit_on_upsert_reports_unknown(fake: FakeNetSuite) -> None:
-    conn = conn_for(fake, read_timeout_s=0.2)
-    fake.fault("timeout_after_commit", method="PUT", delay_s=0.6)
+    conn = conn_for(fake, read_timeout_s=0.4)
+    fake.fault("timeout_after_commit", method="PUT", delay_s=1.2)
     [result] = conn.write([upsert("SF-0003")])
     assert result.status == ResultStatus.UNKNOWN  # the runner reads before it retries
     assert fake.state.upserts == {"SF-0003": 1}

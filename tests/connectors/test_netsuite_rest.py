@@ -536,3 +536,40 @@ def test_tba_requests_are_signed_and_secrets_never_logged() -> None:
     for secret in (CONSUMER_SECRET, TOKEN_SECRET):
         assert secret not in everything
     assert logs, "expected retry/error log events"
+
+
+def test_a_record_deleted_between_query_and_fetch_is_skipped() -> None:
+    conn = connect(m2m_settings(), sleep=NoSleep())
+    rows = [
+        {
+            "links": [],
+            "id": i,
+            "tranid": f"INV-{i}",
+            "externalid": None,
+            "lastmodified": "2024-05-02 07:03:11",
+        }
+        for i in ("8937", "8938")
+    ]
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=token_response())
+        suiteql_page(rsps, limit=1000, offset=0, body=page(rows, offset=0, total=2, has_more=False))
+        rsps.get(
+            BASE + "record/v1/invoice/8937",
+            status=404,
+            json={
+                "o:errorDetails": [
+                    {
+                        "detail": "The record instance does not exist.",
+                        "o:errorCode": "NONEXISTENT_ID",
+                    }
+                ]
+            },
+        )
+        rsps.get(
+            BASE + "record/v1/invoice/8938",
+            body=fixture_text("invoice_8938.json"),
+            content_type="application/json",
+        )
+        stream = conn.read("invoice")
+        assert [r.source_id for r in stream] == ["8938"]
+    assert stream.errors == []
