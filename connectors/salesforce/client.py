@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import structlog
@@ -132,6 +133,16 @@ class SalesforceClient:
 
     def _on_response(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.budget.observe(resp.headers.get("Sforce-Limit-Info"))
+        # One line per call: method, path (never the query string: it carries SOQL values),
+        # status, duration and the API usage; no bodies, no headers.
+        log.info(
+            "salesforce.call",
+            method=resp.request.method,
+            path=urlsplit(resp.url).path,
+            status=resp.status_code,
+            ms=round(resp.elapsed.total_seconds() * 1000),
+            api_used=self.budget.used,
+        )
 
     def sf(self) -> Salesforce:
         token = self.tokens.get().get_secret_value()

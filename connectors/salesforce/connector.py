@@ -62,9 +62,11 @@ class SalesforceConnector(Connector):
         self._ctx = to_canonical.Context(settings.currency, settings.crosswalk_fields)
 
     def sobject(self, entity: str) -> str:
-        """Canonical entity or sObject name -> an sObject this org has."""
+        """Canonical entity or sObject name -> an sObject this org has (standard billing
+        objects, CPQ, and custom objects such as the Zuora 360 package's)."""
         name = self.entities.get(entity, entity)
-        if name not in STANDARD_OBJECTS and name not in CPQ_OBJECTS:
+        known = name in STANDARD_OBJECTS or name in CPQ_OBJECTS or name.endswith("__c")
+        if not known:
             raise ConfigError(f"Salesforce connector does not handle {entity!r}")
         if not self.schema.has(name):
             raise ConfigError(f"Salesforce object {name} is not available in this org")

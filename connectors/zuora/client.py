@@ -39,6 +39,8 @@ from connectors.zuora.settings import ZuoraSettings
 log = structlog.get_logger(__name__)
 
 _IDEMPOTENT_METHODS = frozenset({"POST", "PATCH"})
+#: POSTs that only read (ZOQL): safe to resend after a timeout.
+_READ_POSTS = ("/v1/action/query",)
 _LIMIT_HEADERS = (
     "RateLimit-Limit",
     "RateLimit-Remaining",
@@ -145,7 +147,7 @@ class ZuoraClient:
         if resp.status_code == 429 or resp.status_code >= 500:
             raise RetryableError(
                 f"Zuora token endpoint answered {resp.status_code}",
-                retry_after=parse_retry_after(resp.headers),
+                retry_after=parse_retry_after(resp.headers, status=resp.status_code),
             )
         if resp.status_code != 200:
             raise FatalError(
@@ -218,7 +220,7 @@ class ZuoraClient:
         except requests.ConnectTimeout:
             raise RetryableError(f"Zuora {method} {_bare(path)}: connect timeout") from None
         except (requests.Timeout, requests.ConnectionError) as exc:
-            if method == "GET":
+            if method == "GET" or path.startswith(_READ_POSTS):
                 raise RetryableError(f"Zuora GET {_bare(path)}: {exc.__class__.__name__}") from None
             raise OutcomeUnknown(
                 f"Zuora {method} {_bare(path)} got no answer ({exc.__class__.__name__}); "
@@ -243,7 +245,7 @@ class ZuoraClient:
     ) -> dict[str, Any]:
         where = f"{method} {_bare(path)}"
         status = resp.status_code
-        retry_after = parse_retry_after(resp.headers, rate_limited=status == 429)
+        retry_after = parse_retry_after(resp.headers, status=status)
         if status == 200 and "xml" in resp.headers.get("Content-Type", ""):
             return {"_text": resp.text}
         try:

@@ -87,9 +87,20 @@ def legacy_reasons(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"code": e.get("Code"), "message": e.get("Message")} for e in errors]
 
 
-def parse_retry_after(headers: Mapping[str, str], *, rate_limited: bool = True) -> float | None:
-    """Seconds to wait: ``Retry-After``, then (for 429) ``RateLimit-Reset`` (delta seconds)."""
-    names = ("Retry-After", "RateLimit-Reset") if rate_limited else ("Retry-After",)
+def parse_retry_after(headers: Mapping[str, str], *, status: int = 429) -> float | None:
+    """Seconds to wait before retrying, or None for exponential back-off.
+
+    ``Retry-After`` always wins. On 429, ``RateLimit-Reset`` applies when the rate window
+    is what ran out (``RateLimit-Remaining: 0``); a 429 from the concurrency limit
+    (``Concurrency-Limit-Remaining: 0`` with rate budget left) frees up as soon as a
+    request finishes, so it backs off exponentially instead of waiting out the window.
+    """
+    names = ["Retry-After"]
+    concurrency_only = headers.get("Concurrency-Limit-Remaining") == "0" and headers.get(
+        "RateLimit-Remaining"
+    ) not in (None, "0")
+    if status == 429 and not concurrency_only:
+        names.append("RateLimit-Reset")
     for name in names:
         value = headers.get(name)
         if value is None:

@@ -170,3 +170,22 @@ def drain(raws: Iterator[RawRecord], seen: list[str]) -> list[str]:
     for raw in raws:
         seen.append(raw.data["Id"])
     return []
+
+
+def test_calls_are_logged_without_secrets_tokens_or_soql(fake: FakeSalesforce) -> None:
+    from structlog.testing import capture_logs
+
+    sf = connector(fake)
+    with capture_logs() as logs:
+        assert len(list(sf.read("customer"))) == 3
+        fake.expire_tokens()
+        sf.write([upsert("NS-1", "Renamed")])
+    calls = [e for e in logs if e["event"] == "salesforce.call"]
+    assert {e["path"] for e in calls} >= {
+        "/services/data/v62.0/queryAll/",
+        "/services/oauth2/token",
+    }
+    assert all(e["api_used"] is None or e["api_used"] > 0 for e in calls)
+    banned = [*fake.issued, "fake-secret", "SELECT"]  # ids may be logged, SOQL may not
+    assert len(fake.issued) == 2
+    assert not [b for b in banned for e in logs if b in repr(e)]

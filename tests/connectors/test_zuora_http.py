@@ -419,3 +419,13 @@ def test_batch_rejection_falls_back_to_single_intents(
     assert [r.status for r in results] == [ResultStatus.APPLIED, ResultStatus.REJECTED]
     assert results[0].target_id == "A-S1"
     assert len(json.loads(batch.calls[0].request.body)["subscriptions"]) == 2
+
+
+def test_zoql_read_that_timed_out_is_simply_retried(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector, sleeps: list[float]
+) -> None:
+    token(rsps)
+    rsps.post(f"{BASE}/v1/action/query", body=requests.ReadTimeout("read timed out"))
+    rsps.post(f"{BASE}/v1/action/query", json={"records": [], "size": 0, "done": True})
+    assert list(zuora.read("customer")) == []
+    assert sleeps == [1.0]

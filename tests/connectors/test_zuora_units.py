@@ -174,3 +174,18 @@ def test_builtin_converters_read_the_fixture_shapes() -> None:
     invoice = to_canonical.invoice(raw, PACIFIC)
     assert invoice.subscription_number == "A-S00000004"
     assert invoice.updated_at == datetime(2024, 6, 1, 9, 10, 45, tzinfo=UTC)
+
+
+def test_429_waits_for_the_window_only_when_the_rate_ran_out() -> None:
+    from connectors.zuora.errors import parse_retry_after
+
+    rate = {"RateLimit-Remaining": "0", "RateLimit-Reset": "12", "Concurrency-Limit-Remaining": "3"}
+    concurrency = {
+        "RateLimit-Remaining": "4000",
+        "RateLimit-Reset": "40",
+        "Concurrency-Limit-Remaining": "0",
+    }
+    assert parse_retry_after(rate, status=429) == 12.0
+    assert parse_retry_after(concurrency, status=429) is None  # exponential back-off instead
+    assert parse_retry_after({**concurrency, "Retry-After": "3"}, status=429) == 3.0
+    assert parse_retry_after({"RateLimit-Reset": "30"}, status=503) is None
