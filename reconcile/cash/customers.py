@@ -7,7 +7,7 @@ payer name (see :func:`block_keys`); brute force against every customer is both 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -39,8 +39,15 @@ UNKNOWN = Identification(None, None, 0.0)
 class CustomerIndex:
     """Exact and blocked-fuzzy lookups over the customer master."""
 
-    def __init__(self, customers: Iterable[CustomerRef], policy: CashPolicy) -> None:
+    def __init__(
+        self,
+        customers: Iterable[CustomerRef],
+        policy: CashPolicy,
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
         self._policy = policy
+        #: Learned payer name -> customer id (from accepted matches), by normalised name.
+        self._aliases = {normalize_name(k): v for k, v in (aliases or {}).items()}
         self._scorer = _SCORERS[policy.fuzzy_scorer]
         self._by_account: dict[str, set[str]] = {}
         self._by_name: dict[str, set[str]] = {}
@@ -64,7 +71,7 @@ class CustomerIndex:
         return customer_id in self.names
 
     def exact(self, payer_account: str | None, payer_name: str | None) -> Identification:
-        """Account, then normalised name. Several customers on one key is ambiguous."""
+        """Account, alias, then normalised name. Several customers on one key is ambiguous."""
         key = normalize_account(payer_account)
         if key and key in self._by_account:
             found = self._by_account[key]
@@ -72,6 +79,8 @@ class CustomerIndex:
                 return Identification(next(iter(found)), PartyRule.ACCOUNT)
             return Identification(None, PartyRule.ACCOUNT, 0.0, tuple(sorted(found)))
         norm = normalize_name(payer_name)
+        if norm and norm in self._aliases and self._aliases[norm] in self.names:
+            return Identification(self._aliases[norm], PartyRule.ALIAS)
         if norm and norm in self._by_name:
             found = self._by_name[norm]
             if len(found) == 1:

@@ -8,7 +8,7 @@ invoice so no combination of payments applies more than is open.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 import pyarrow as pa
@@ -34,7 +34,11 @@ from reconcile.cash.tiers import Decision, amount_decision, reference_decision
 
 log = structlog.get_logger(__name__)
 
-_PARTY_CONFIDENCE = {PartyRule.ACCOUNT: Decimal("1"), PartyRule.NAME: Decimal("0.97")}
+_PARTY_CONFIDENCE = {
+    PartyRule.ACCOUNT: Decimal("1"),
+    PartyRule.ALIAS: Decimal("0.98"),
+    PartyRule.NAME: Decimal("0.97"),
+}
 
 
 class _Clock:
@@ -55,12 +59,14 @@ def apply_cash(
     *,
     policy: CashPolicy | None = None,
     rejected: Collection[str] = frozenset(),
+    aliases: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> CashResult:
     """Propose applications of ``lines`` to ``open_items``.
 
     ``rejected`` holds proposal ids a person rejected before (``match_decisions``); such a
-    proposal is never returned again. ``open_items`` is an Arrow table in
+    proposal is never returned again. ``aliases`` maps payer names learned from earlier
+    accepted matches to customer ids. ``open_items`` is an Arrow table in
     :data:`~reconcile.cash.ledger.OPEN_ITEM_SCHEMA` or an iterable of :class:`OpenItem`.
     """
     policy = policy or CashPolicy()
@@ -69,7 +75,7 @@ def apply_cash(
     ordered = _validated(lines)
     table = open_items if isinstance(open_items, pa.Table) else open_items_table(open_items)
     index = OpenItemIndex(table)
-    cindex = CustomerIndex(customers, policy)
+    cindex = CustomerIndex(customers, policy, aliases)
     t = timer.add("load", t)
     try:
         idents = [cindex.exact(ln.payer_account, ln.payer_name) for ln in ordered]

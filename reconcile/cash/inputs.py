@@ -94,8 +94,11 @@ def lines_from(
             if p
         )
         docs: tuple[str, ...] = ()
+        reason = None
         if rem is not None:
             docs = tuple(ln.document_number for ln in rem.lines if ln.document_number)
+            adjustments = [*rem.adjustments, *(a for ln in rem.lines for a in ln.adjustments)]
+            reason = next((a.reason_code for a in adjustments if a.reason_code), None)
         lines.append(
             CashLine(
                 line_id=txn.source_id,
@@ -105,6 +108,7 @@ def lines_from(
                 payer_account=txn.counterparty_account or (rem.payer_account if rem else None),
                 text=text,
                 doc_refs=docs,
+                deduction_reason=reason,
             )
         )
     return lines

@@ -65,7 +65,11 @@ def applications_to_intents(
         )
         payload = payment.model_dump(mode="json")
         payload["deductions"] = [
-            {"invoice_number": a.invoice_number, "amount": str(a.deduction.amount)}
+            {
+                "invoice_number": a.invoice_number,
+                "amount": str(a.deduction.amount),
+                "reason": prop.deduction_reason,
+            }
             for a in prop.applications
             if a.deduction is not None
         ]

@@ -29,6 +29,8 @@ class CashLine:
     text: str = ""
     #: Invoice numbers from structured remittance (820 RMR02, REMADV DOC, camt RfrdDocInf).
     doc_refs: tuple[str, ...] = ()
+    #: Deduction reason from the remittance (820 ADX, REMADV AJT), for short pays.
+    deduction_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class Rule(StrEnum):
 class PartyRule(StrEnum):
     REFERENCE = "reference"
     ACCOUNT = "account"
+    ALIAS = "alias"
     NAME = "name"
     FUZZY = "fuzzy"
 
@@ -131,6 +134,8 @@ class Proposal:
     flags: Flags
     #: The payment remainder put on account (overpayment).
     on_account: Money | None = None
+    #: Why the deducted residual was written off (remittance reason code or the rule).
+    deduction_reason: str | None = None
 
     @property
     def proposal_id(self) -> str:

@@ -87,6 +87,7 @@ def reference_decision(
         flags: Flags,
         *,
         on_account: int = 0,
+        deduction_reason: str | None = None,
     ) -> Proposal:
         return Proposal(
             line.line_id,
@@ -97,6 +98,7 @@ def reference_decision(
             conf.quantize(Decimal("0.01")),
             flags,
             Money.from_minor(on_account, ccy) if on_account else None,
+            deduction_reason,
         )
 
     if payment == total:
@@ -114,9 +116,16 @@ def reference_decision(
     if payment < total and _within(total - payment, total, exp, policy):
         alloc = with_deduction(group, left, payment)
         conf = base * _conf("0.9")
-        return Decision(
-            proposal(alloc, Status.AUTO, Rule.REFERENCE_SHORT_TOLERANCE, conf, flags_exact), alloc
+        reason = line.deduction_reason or "SHORT_PAY_TOLERANCE"
+        prop = proposal(
+            alloc,
+            Status.AUTO,
+            Rule.REFERENCE_SHORT_TOLERANCE,
+            conf,
+            flags_exact,
+            deduction_reason=reason,
         )
+        return Decision(prop, alloc)
     unconfirmed = not strong and not party_confirmed
     if unconfirmed and not fallback:
         return None

@@ -99,7 +99,9 @@ def test_only_approved_applications_become_payment_intents() -> None:
     b02 = intents[1]
     assert b02.entity == "payment" and b02.target_system == "netsuite"
     assert [a["invoice_number"] for a in b02.payload["applications"]] == ["INV-1002", "INV-1003"]
-    assert intents[2].payload["deductions"] == [{"invoice_number": "INV-2001", "amount": "10.00"}]
+    assert intents[2].payload["deductions"] == [
+        {"invoice_number": "INV-2001", "amount": "10.00", "reason": "SHORT_PAY_TOLERANCE"}
+    ]
     # deterministic keys: same inputs, same keys
     again = applications_to_intents(run().lines, target_system="netsuite")
     assert [i.idempotency_key for i in again] == [i.idempotency_key for i in intents]

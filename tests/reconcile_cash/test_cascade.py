@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from canonical import Money
 from reconcile.cash import (
+    CashLine,
     CashPolicy,
     LineResult,
     PartyRule,
@@ -295,3 +296,20 @@ def test_weak_reference_that_does_not_fit_is_only_a_late_suggestion() -> None:
     # the same digits with the full number are trusted
     strong = apply_cash([pay("L1", "60.00", text="INV-777")], items, CUSTOMERS).lines[0]
     assert strong.proposal is not None and strong.proposal.status == Status.AUTO
+
+
+def test_learned_alias_identifies_the_customer() -> None:
+    items = [inv("X-9", "C3", "45.00")]
+    line = pay("L1", "45.00", name="IT DEPT PAYABLES 0042")
+    assert apply_cash([line], items, CUSTOMERS).lines[0].customer_id is None
+    r = apply_cash([line], items, CUSTOMERS, aliases={"It Dept Payables 0042": "C3"}).lines[0]
+    assert r.customer_id == "C3" and r.party_rule == PartyRule.ALIAS
+    assert applied(r) == {"X-9": "45.00"}
+
+
+def test_remittance_reason_code_is_the_deduction_reason() -> None:
+    items = [inv("INV-500", "C1", "100.00")]
+    line = pay("L1", "99.00", text="INV-500")
+    coded = CashLine(**{**{f: getattr(line, f) for f in line.__slots__}, "deduction_reason": "01"})
+    r = apply_cash([coded], items, CUSTOMERS).lines[0]
+    assert r.proposal is not None and r.proposal.deduction_reason == "01"

@@ -12,6 +12,7 @@ from canonical import (
     InvoiceStatus,
     Money,
     Remittance,
+    RemittanceAdjustment,
     RemittanceLine,
 )
 from reconcile.cash import apply_cash
@@ -57,12 +58,17 @@ def test_remittance_linked_by_trace_supplies_the_invoice_numbers() -> None:
         total=Money("300.00", "EUR"),
         lines=(
             RemittanceLine(document_number="A-1", paid=Money("100.00", "EUR")),
-            RemittanceLine(document_number="A-2", paid=Money("200.00", "EUR")),
+            RemittanceLine(
+                document_number="A-2",
+                paid=Money("200.00", "EUR"),
+                adjustments=(RemittanceAdjustment(reason_code="CS", amount=Money("0", "EUR")),),
+            ),
         ),
     )
     lines = lines_from(txns, [rem])
     assert [ln.line_id for ln in lines] == ["T1"]
     assert lines[0].doc_refs == ("A-1", "A-2")
+    assert lines[0].deduction_reason == "CS"
     items = open_items_from(
         [
             invoice("A-1", "100.00"),

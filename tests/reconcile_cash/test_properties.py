@@ -56,7 +56,7 @@ def _summary(result: CashResult) -> list[tuple[str, str | None, tuple[str, ...]]
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches(), st.randoms(use_true_random=False))
 def test_never_over_applies_and_is_order_independent(
     batch: tuple[list[CashLine], list[OpenItem]], rnd: random.Random
