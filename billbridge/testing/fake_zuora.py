@@ -320,7 +320,7 @@ class FakeZuora(LoopbackServer):
                     for o in book.orders.values()
                     if any(s.get("subscriptionNumber") == number for s in o["subscriptions"])
                 ]
-                return Reply(200, {"success": True, "orders": matching})
+                return self._page(request, matching, "orders")
             case ["orders", number]:
                 order = book.orders.get(number)
                 return (

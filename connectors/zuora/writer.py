@@ -177,9 +177,8 @@ class ZuoraWriter:
             return str(rows[0]["Name"]) if rows else None
         number = orders.subscription_number(intent)
         assert number is not None
-        body = self.client.get(f"/v1/orders/subscription/{number}")
         key_field = self.settings.order_action_key_field
-        for order in body.get("orders") or []:
+        for order in self.client.pages(f"/v1/orders/subscription/{number}", "orders"):
             for sub in order.get("subscriptions") or []:
                 for action in sub.get("orderActions") or []:
                     if (action.get("customFields") or {}).get(key_field) == intent.idempotency_key:

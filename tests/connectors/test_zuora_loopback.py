@@ -225,3 +225,28 @@ def test_rejection_inside_200_and_incremental_read(fake: FakeZuora) -> None:
     third = zuora.read("customer", second.cursor)
     # the lookback (600 s) re-reads only what sits at the watermark; older rows stay behind
     assert [c.source_id for c in third] == ["A00000004", "A00000005"]
+
+
+def test_customer_upsert_creates_then_updates_by_account_number(fake: FakeZuora) -> None:
+    zuora = connector(fake)
+
+    def account(version: str, name: str) -> WriteIntent:
+        return WriteIntent.build(
+            target_system="zuora",
+            entity="customer",
+            op=WriteOp.UPSERT,
+            external_id="A00000042",
+            source_system="salesforce",
+            source_id="001X",
+            source_version=version,
+            mapping_version="m1",
+            payload={"name": name, "currency": "EUR", "crmId": "001X"},
+        )
+
+    [created] = zuora.write([account("1", "Neu GmbH")])
+    [updated] = zuora.write([account("2", "Neu GmbH & Co. KG")])
+    assert created.status is updated.status is ResultStatus.APPLIED
+    assert fake.accounts["A00000042"]["basicInfo"]["name"] == "Neu GmbH & Co. KG"
+    assert fake.calls["POST /v1/accounts"] == 1 and fake.calls["PUT /v1/accounts/{key}"] == 1
+    [customer] = zuora.lookup("customer", ["A00000042"]).values()
+    assert customer.currency == "EUR" and customer.crosswalk == {"salesforce": "001X"}
