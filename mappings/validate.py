@@ -252,12 +252,14 @@ def _unreachable(key: str, rule: Rule) -> bool:
 
 def _dotted_names(model: type[BaseModel], name: str) -> list[str]:
     """Candidate names at the level where ``name`` stops matching."""
-    parts = name.split(".")
     prefix: list[str] = []
     current: type[BaseModel] | None = model
-    for part in parts:
+    for part in name.split("."):
         if current is None:
             break
+        if part.isdigit() and prefix:
+            prefix.append(part)  # list index: same item model
+            continue
         fields = model_fields(current)
         if part not in fields:
             return [".".join([*prefix, f]) for f in fields]

@@ -177,3 +177,54 @@ def test_rows_are_grouped_into_records_with_lines() -> None:
     assert "f.csv:3" in str(results[1].error)
     assert "lines[0].net_unit_price" in str(results[1].error)
     assert "rows.yaml:15:5" in str(results[1].error)
+
+
+ALT_SPEC = """\
+name: test/alt
+source: {system: s}
+target: {entity: customer}
+key: id
+filter: {field: deleted, not_in: ["true"]}
+fields:
+  name:
+    - path: nickname
+      when: {field: prefer_nick, equals: true}
+    - path: legal
+  status:
+    - const: closed
+      when: {field: closed_on, present: true}
+    - const: active
+"""
+
+
+def test_alternatives_take_the_first_applicable_non_blank_rule() -> None:
+    spec = spec_from_text(ALT_SPEC, "alt.yaml")
+    nick = apply_spec(spec, {"id": "1", "nickname": "Bob", "legal": "Robert", "prefer_nick": True})
+    assert nick.value.name == "Bob"
+    legal = apply_spec(spec, {"id": "1", "nickname": "", "legal": "Robert", "prefer_nick": True})
+    assert legal.value.name == "Robert"  # blank nickname falls through
+    assert legal.value.status == "active"
+    closed = apply_spec(spec, {"id": "1", "legal": "R", "closed_on": "2024-01-01"})
+    assert closed.value.status == "closed"
+    assert [t.action for t in closed.trace if t.target == "status"] == ["constant"]
+
+
+def test_filter_skips_records_and_says_where() -> None:
+    spec = spec_from_text(ALT_SPEC, "alt.yaml")
+    result = apply_spec(spec, {"id": "1", "legal": "R", "deleted": "true"})
+    assert result.value is None
+    assert result.error is None
+    assert result.skipped == "filter at alt.yaml:5:1"
+
+
+def test_failing_alternative_is_an_error_not_a_fall_through() -> None:
+    spec = spec_from_text(
+        "name: t\nsource: {system: s}\ntarget: {entity: customer}\nkey: id\nfields:\n"
+        "  name: legal\n  credit_limit:\n"
+        "    - money: {amount: limit, currency: ccy}\n"
+        "    - money: {amount: {const: 0}, currency: {const: USD}}\n",
+        "t.yaml",
+    )
+    with pytest.raises(MappingError) as info:
+        apply_spec(spec, {"id": "1", "legal": "R", "limit": "12x", "ccy": "USD"})
+    assert info.value.issues[0].location == "t.yaml:8:7"

@@ -162,3 +162,27 @@ def test_yaml_syntax_error_names_line_and_column() -> None:
     with pytest.raises(SpecLoadError) as info:
         spec_from_text("name: x\nfields: {a: [\n", "bad.yaml")
     assert info.value.problems[0].startswith("bad.yaml:3:1: not valid YAML")
+
+
+def test_unknown_payload_field_is_reported_with_suggestion() -> None:
+    text = (
+        "name: o\nsource: {system: canonical, format: canonical}\n"
+        "target: {payload: zuora/order, system: zuora}\nkey: source_id\nfields:\n"
+        "  orderDate: start_date\n  existingAccountNumber: crosswalk.zuora\n"
+        "  subscriptions.0.orderActions.0.typ: {const: CreateSubscription}\n"
+        "  subscriptions.0.orderActions.0.triggerDates.0.name: {const: ContractEfective}\n"
+        "  BillingEntity__c: extra.x\n"
+    )
+    found = [str(p) for p in validate_spec(spec_from_text(text, "o.yaml"))]
+    assert found[0] == (
+        "o.yaml:8:3: subscriptions.0.orderActions.0.typ: unknown target field "
+        "'subscriptions.0.orderActions.0.typ' for ZuoraOrder "
+        "(did you mean 'subscriptions.0.orderActions.0.type'?)"
+    )
+    assert found[1].startswith(
+        "o.yaml:9:56: subscriptions.0.orderActions.0.triggerDates.0.name: value "
+        "'ContractEfective' does not fit the target"
+    )
+    # ZuoraOrder takes no top-level custom fields (only accounts do)
+    assert found[2].startswith("o.yaml:10:3: BillingEntity__c: unknown target field")
+    assert len(found) == 3
