@@ -1,0 +1,174 @@
+"""Importing feed files into the state store (SQLite and PostgreSQL via ``store``)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from billbridge.state import Store
+from billbridge.state.schema import (
+    ExceptionHistoryRow,
+    ExceptionRow,
+    FeedFileRow,
+    FeedRecordRow,
+    FeedStatementRow,
+)
+from connectors.feeds import importer
+from connectors.feeds.importer import import_paths
+from tests.feeds.conftest import FIXTURES
+
+NOW = datetime(2024, 3, 5, 8, 0, tzinfo=UTC)
+
+
+def mt940(number: int, opening: str, closing: str, day: int, *amounts: str) -> bytes:
+    lines = [
+        ":20:REF",
+        ":25:NL91ABNA0417164300",
+        f":28C:{number}/1",
+        f":60F:C2403{day - 1:02d}EUR{opening}",
+    ]
+    for i, amount in enumerate(amounts):
+        mark = "D" if amount.startswith("-") else "C"
+        lines += [
+            f":61:2403{day:02d}{mark}{amount.lstrip('-')}NTRFNONREF//B{number}-{i}",
+            f":86:entry {i}",
+        ]
+    lines.append(f":62F:C2403{day:02d}EUR{closing}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture
+def drop(tmp_path: Path) -> Path:
+    """A drop folder of its own (the SQLite store lives in tmp_path itself)."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    return folder
+
+
+def _count(store: Store, table: type) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_import_and_duplicate_skip(store: Store, drop: Path) -> None:
+    path = drop / "day1.sta"
+    path.write_bytes(mt940(1, "100,00", "150,00", 2, "50,00"))
+    first = import_paths(store, [path], now=NOW)
+    assert [o.status for o in first] == ["imported"]
+    assert (first[0].statements, first[0].transactions) == (1, 1)
+    again = import_paths(store, [drop], now=NOW)  # the drop folder holds the same file
+    assert [o.status for o in again] == ["duplicate"]
+    assert "already imported" in again[0].message
+    assert _count(store, FeedFileRow) == 1
+    assert _count(store, FeedRecordRow) == 1
+    with store.session() as s:
+        row = s.scalars(select(FeedStatementRow)).one()
+        assert (row.opening, row.closing) == (Decimal("100.00"), Decimal("150.00"))
+
+
+def test_failing_file_writes_nothing_and_others_continue(store: Store, drop: Path) -> None:
+    (drop / "a_bad.bai2").write_bytes(
+        (FIXTURES / "bai2/quirks.bai2").read_bytes().replace(b"49,+215000,13/", b"49,1,13/")
+    )
+    (drop / "b_good.sta").write_bytes(mt940(1, "100,00", "150,00", 2, "50,00"))
+    outcomes = import_paths(store, [drop], now=NOW)
+    assert [o.status for o in outcomes] == ["failed", "imported"]
+    assert "control total" in outcomes[0].message
+    assert _count(store, FeedFileRow) == 1
+    assert _count(store, FeedStatementRow) == 1
+
+
+def test_failure_while_storing_rolls_back_the_whole_file(
+    store: Store, drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = drop / "quirks.bai2"
+    path.write_bytes((FIXTURES / "bai2/quirks.bai2").read_bytes())
+    real = importer._continuity
+    calls = {"n": 0}
+
+    def fail_on_third(*args: object, **kwargs: object) -> str | None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_continuity", fail_on_third)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_paths(store, [path], now=NOW)
+    assert calls["n"] == 3  # two statements were already written inside the transaction
+    for table in (FeedFileRow, FeedStatementRow, FeedRecordRow):
+        assert _count(store, table) == 0
+    monkeypatch.setattr(importer, "_continuity", real)
+    assert [o.status for o in import_paths(store, [path], now=NOW)] == ["imported"]
+    assert _count(store, FeedStatementRow) == 4
+
+
+def test_continuity_break_becomes_exception_row(store: Store, drop: Path) -> None:
+    (drop / "d1.sta").write_bytes(mt940(1, "100,00", "150,00", 2, "50,00"))
+    (drop / "d2.sta").write_bytes(mt940(2, "140,00", "130,00", 3, "-10,00"))
+    (drop / "d3.sta").write_bytes(mt940(3, "130,00", "131,00", 4, "1,00"))
+    outcomes = import_paths(store, sorted(drop.iterdir()), run_id="run-1", now=NOW)
+    assert [o.status for o in outcomes] == ["imported"] * 3
+    assert [len(o.exceptions) for o in outcomes] == [0, 1, 0]
+    expected_id = hashlib.sha256(
+        b"bank_statement_continuity|NL91ABNA0417164300|2/1|BALANCE_DISCONTINUITY"
+    ).hexdigest()
+    assert outcomes[1].exceptions == (expected_id,)
+    with store.session() as s:
+        row = s.get(ExceptionRow, expected_id)
+        assert row is not None
+        assert (row.recon, row.category, row.status) == (
+            "bank_statement_continuity",
+            "BALANCE_DISCONTINUITY",
+            "OPEN",
+        )
+        assert row.amount == Decimal("-10.00")
+        assert row.details["previous_closing"] == "150.00"
+        history = s.scalars(select(ExceptionHistoryRow)).all()
+        assert [(h.exception_id, h.event, h.run_id) for h in history] == [
+            (expected_id, "opened", "run-1")
+        ]
+
+
+def test_final_statement_supersedes_intraday(store: Store, drop: Path) -> None:
+    final = (FIXTURES / "bai2/quirks.bai2").read_bytes()
+    interim = final.replace(b"240304,9999,EUR,2/", b"240304,9999,EUR,1/")
+    (drop / "interim.bai2").write_bytes(interim)
+    (drop / "final.bai2").write_bytes(final)
+    first = import_paths(store, [drop / "interim.bai2"], now=NOW)
+    assert first[0].superseded == ()
+    second = import_paths(store, [drop / "final.bai2"], now=NOW)
+    # the final DE statement replaces its interim copy; the intraday group of the new
+    # file replaces the same intraday statements sent before (re-sent data)
+    assert sorted(second[0].superseded) == [
+        "BH-ACC:2024-03-05#intraday",
+        "DE-ACC-1:2024-03-04#intraday",
+        "JP-ACC:2024-03-05#intraday",
+        "US-ACC:2024-03-05#intraday",
+    ]
+    with store.session() as s:
+        keys = s.scalars(
+            select(FeedStatementRow.statement_key).where(FeedStatementRow.account_id == "DE-ACC-1")
+        ).all()
+        assert keys == ["2024-03-04"]
+        de_records = s.scalars(
+            select(FeedRecordRow).where(FeedRecordRow.record_key.startswith("DE-ACC-1|"))
+        ).all()
+        assert len(de_records) == 6
+        assert {r.file_sha256 for r in de_records} == {second[0].sha256}
+
+
+def test_remittances_and_unreadable_paths(store: Store, drop: Path) -> None:
+    path = drop / "camt.xml"
+    path.write_bytes((FIXTURES / "camt/camt053_v02_quirks.xml").read_bytes())
+    out = import_paths(store, [path, drop / "missing.xml"], now=NOW)
+    assert [o.status for o in out] == ["imported", "failed"]
+    with store.session() as s:
+        kinds = s.scalars(select(FeedRecordRow.kind)).all()
+    assert sorted(set(kinds)) == ["bank_transaction", "remittance"]
+    assert kinds.count("remittance") == 2
