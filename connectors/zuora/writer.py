@@ -20,6 +20,9 @@ from connectors.zuora.errors import IdempotencyKeyReused, OutcomeUnknown, ZuoraR
 
 log = structlog.get_logger(__name__)
 
+#: Intents for Zuora billing accounts may name the canonical entity or Zuora's object.
+ACCOUNT_ENTITIES = frozenset({"customer", "account"})
+
 
 def _rejected(intent: WriteIntent, exc: BillbridgeError) -> WriteResult:
     return WriteResult(
@@ -59,7 +62,7 @@ class ZuoraWriter:
         results: dict[str, WriteResult] = {}
         pending: list[WriteIntent] = []
         for intent in intents:
-            if intent.entity == "customer":
+            if intent.entity in ACCOUNT_ENTITIES:
                 results[intent.idempotency_key] = self._write_account(intent)
             elif intent.entity == "subscription" and intent.op is WriteOp.ACTION:
                 try:
@@ -168,6 +171,10 @@ class ZuoraWriter:
 
     def find_applied(self, intent: WriteIntent) -> str | None:
         """Subscription number if ``intent`` is already applied in Zuora, else None."""
+        number = orders.subscription_number(intent)
+        if intent.action == "CreateSubscription" and number:
+            # We chose the number ourselves (createSubscription.subscriptionNumber).
+            return number if self._subscription_exists(number) else None
         if intent.action == "CreateSubscription":
             field = self.settings.subscription_external_id_field
             value = intent.external_id.replace("'", "\\'")
@@ -175,7 +182,6 @@ class ZuoraWriter:
                 self.client.zoql(f"select Name from Subscription where {field} = '{value}'")
             )
             return str(rows[0]["Name"]) if rows else None
-        number = orders.subscription_number(intent)
         assert number is not None
         key_field = self.settings.order_action_key_field
         for order in self.client.pages(f"/v1/orders/subscription/{number}", "orders"):
@@ -184,6 +190,15 @@ class ZuoraWriter:
                     if (action.get("customFields") or {}).get(key_field) == intent.idempotency_key:
                         return number
         return None
+
+    def _subscription_exists(self, number: str) -> bool:
+        try:
+            self.client.get(f"/v1/subscriptions/{number}")
+        except ZuoraRejected as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
 
     @staticmethod
     def _applied(intent: WriteIntent, target: str | None, *, already: bool = False) -> WriteResult:

@@ -250,3 +250,51 @@ def test_customer_upsert_creates_then_updates_by_account_number(fake: FakeZuora)
     assert fake.calls["POST /v1/accounts"] == 1 and fake.calls["PUT /v1/accounts/{key}"] == 1
     [customer] = zuora.lookup("customer", ["A00000042"]).values()
     assert customer.currency == "EUR" and customer.crosswalk == {"salesforce": "001X"}
+
+
+def test_create_with_our_own_number_is_looked_up_by_number_after_a_timeout(
+    fake: FakeZuora,
+) -> None:
+    zuora = connector(fake)
+    intent = WriteIntent.build(
+        target_system="zuora",
+        entity="subscription",
+        op=WriteOp.ACTION,
+        action="CreateSubscription",
+        external_id="ZUORA-SF-006A",
+        source_system="salesforce",
+        source_id="006A",
+        source_version="1",
+        mapping_version="m1",
+        payload={
+            "accountNumber": "A00000001",
+            "subscriptionNumber": "ZUORA-SF-006A",
+            "orderDate": "2024-07-01",
+            "triggerDates": [{"name": "ContractEffective", "triggerDate": "2024-07-01"}],
+            "body": {
+                "createSubscription": {
+                    "subscriptionNumber": "ZUORA-SF-006A",
+                    "terms": {"initialTerm": {"termType": "TERMED", "period": 12}},
+                    "subscribeToRatePlans": [{"productRatePlanId": "PRP-SEAT"}],
+                }
+            },
+        },
+    )
+    fake.fail_next("timeout_after_commit", path="/v1/orders")
+    [result] = zuora.write([intent])
+    assert result.status is ResultStatus.ALREADY_APPLIED and result.target_id == "ZUORA-SF-006A"
+    assert fake.calls["GET /v1/subscriptions/{key}"] == 1  # looked up by number, no ZOQL
+    assert fake.calls["POST /v1/action/query"] == 0 and len(fake.orders) == 1
+    account = WriteIntent.build(
+        target_system="zuora",
+        entity="account",
+        op=WriteOp.UPDATE,
+        external_id="A00000001",
+        source_system="salesforce",
+        source_id="001A",
+        source_version="2",
+        mapping_version="m1",
+        payload={"accountNumber": "A00000001", "name": "Acme Renamed"},
+    )
+    assert zuora.write([account])[0].status is ResultStatus.APPLIED
+    assert fake.accounts["A00000001"]["basicInfo"]["name"] == "Acme Renamed"
