@@ -7,6 +7,7 @@ invoices of customers that the amount tiers need are fetched into Python.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -65,15 +66,25 @@ class DuplicateInvoiceError(ValueError):
     """Open items must be unique by invoice number (it is the application key)."""
 
 
+@functools.cache
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process; each index works in its own cursor (connection).
+
+    Opening a database costs tens of milliseconds, a cursor almost nothing; TEMP tables and
+    registered Arrow views are private to the cursor, so concurrent indexes do not collide.
+    """
+    return duckdb.connect()
+
+
 class OpenItemIndex:
     """DuckDB-backed lookups over the open-item table."""
 
     def __init__(self, table: pa.Table) -> None:
-        self._con = duckdb.connect()
+        self._con = _database().cursor()
         self._con.register("inv_src", table.select(OPEN_ITEM_SCHEMA.names))
         self._con.execute(
             """
-            CREATE TABLE inv AS
+            CREATE TEMP TABLE inv AS
             SELECT *, ltrim(regexp_replace(invoice_number, '[^0-9]', '', 'g'), '0') AS rkey
             FROM inv_src WHERE open_minor > 0
             """
@@ -83,6 +94,7 @@ class OpenItemIndex:
             "SELECT invoice_number FROM inv GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
         ).fetchall()
         if dup:
+            self.close()
             raise DuplicateInvoiceError(f"invoice number {dup[0][0]} is open more than once")
 
     def close(self) -> None:
