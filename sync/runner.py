@@ -229,12 +229,17 @@ class _Run:
     def apply(self, saved: Plan | None) -> RunReport:
         self.step("lease")
         self.log_event("started")
+        window: _Window | None
         try:
             if saved is None:
                 self.drain()  # finish earlier runs' work before reading anything new
                 self.step("resumed")
                 window = self.read_window()
                 plan = self.make_plan(window, resumed=[])
+            elif self.committed_before(saved):
+                # Applying a plan twice equals applying it once: only finish its writes.
+                plan, window = saved, None
+                self.counts["plan_already_committed"] = 1
             else:
                 window = self.read_window()
                 plan = self.make_plan(window, resumed=self.open_intents())
@@ -242,8 +247,9 @@ class _Run:
                 plan = saved
                 self.drain()
                 self.step("resumed")
-            self.commit_plan(plan, window)
-            self.step("planned")
+            if window is not None:
+                self.commit_plan(plan, window)
+                self.step("planned")
             self.drain()
             with self.store.session() as s:
                 self.counts["open_left"] = outbox.count_open(s, self.job.name)
@@ -267,6 +273,13 @@ class _Run:
             **{k: v for k, v in self.counts.items() if v},
         )
         return self.report_for(plan, "apply")
+
+    def committed_before(self, saved: Plan) -> bool:
+        keys = [i.idempotency_key for i in saved.intents()]
+        if not keys:
+            return False
+        with self.store.session() as s:
+            return len(outbox.rows_by_key(s, keys)) == len(keys)
 
     def commit_plan(self, plan: Plan, window: _Window) -> None:
         intents = plan.intents()

@@ -151,12 +151,13 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.slow
 def test_two_serve_processes_run_each_slot_once(pg_url: str) -> None:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     store = Store(pg_url, schema=schema)
     try:
         procs = [_spawn("tick", pg_url, schema) for _ in range(2)]
-        time.sleep(3.5)
+        time.sleep(2.5)
         for p in procs:
             p.send_signal(signal.SIGTERM)
         for p in procs:
@@ -179,6 +180,7 @@ def test_two_serve_processes_run_each_slot_once(pg_url: str) -> None:
         eng.dispose()
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_batch_and_releases_the_lease(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
     store = Store(url)

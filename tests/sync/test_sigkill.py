@@ -94,7 +94,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> N
                 finally:
                     sys.stdout.flush()
                     os._exit(code)
-            time.sleep(rng.uniform(0.05, 0.6))
+            time.sleep(rng.uniform(0.05, 0.45))
             try:
                 os.kill(pid, signal.SIGKILL)
                 kills += 1

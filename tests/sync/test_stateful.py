@@ -1,0 +1,134 @@
+"""Hypothesis state machine: crash plus resume equals no crash; applying twice equals once.
+
+Two systems are driven in lockstep from one CRM: ``clean`` applies every change once;
+``rough`` crashes at an arbitrary step and resumes, applies twice, or applies a saved plan
+twice. After every sync both targets must be equal, with one create per record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from billbridge.state import Store
+from canonical import ContractStatus
+from sync.runner import run_job
+from tests.sync.fakes import FakeSource, FakeTarget, contract, customer, line
+from tests.sync.scenario import JOB, run
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+class Crash(BaseException):
+    pass
+
+
+def _store(folder: Path, name: str) -> Store:
+    if "db" not in _TEMPLATE:
+        tmpl = Path(tempfile.mkdtemp()) / "template.db"
+        Store(f"sqlite:///{tmpl}").close()
+        _TEMPLATE["db"] = tmpl
+    shutil.copy(_TEMPLATE["db"], folder / f"{name}.db")
+    return Store(f"sqlite:///{folder / f'{name}.db'}")
+
+
+class SyncMachine(RuleBasedStateMachine):
+    @initialize()
+    def setup(self) -> None:
+        self.folder = Path(tempfile.mkdtemp())
+        self.src = FakeSource()
+        self.clean, self.rough = FakeTarget(), FakeTarget()
+        self.clean_store = _store(self.folder, "clean")
+        self.rough_store = _store(self.folder, "rough")
+        self.n = 0
+        self.src.put("customer", customer("001A"))
+        self.src.put("contract", contract("800A", "001A", [line("L1")]))
+
+    def teardown(self) -> None:
+        self.clean_store.close()
+        self.rough_store.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- CRM changes ------------------------------------------------------------------
+    @rule(
+        qty=st.integers(1, 9), price=st.sampled_from(["10.00", "12.50", "99"]), extra=st.booleans()
+    )
+    def change_contract(self, qty: int, price: str, extra: bool) -> None:
+        cid = sorted(self.src.records["contract"])[self.n % len(self.src.records["contract"])]
+        old = self.src.records["contract"][cid]
+        if old.status != ContractStatus.ACTIVATED:
+            return
+        lines = [line("L1", str(qty), price)] + ([line("L2", "1", "5", "SKU-B")] if extra else [])
+        self.src.put("contract", contract(cid, old.customer_id, lines))
+
+    @rule()
+    def new_contract(self) -> None:
+        self.n += 1
+        cust = f"00{self.n}N"
+        self.src.put("customer", customer(cust, name=f"N{self.n}"))
+        self.src.put("contract", contract(f"9{self.n:03d}", cust, [line("L1", str(self.n))]))
+
+    @rule(terms=st.sampled_from(["Net 30", "Net 45", "Net 60"]))
+    def change_customer(self, terms: str) -> None:
+        self.src.put("customer", customer("001A", payment_terms=terms))
+
+    @rule()
+    def cancel_one(self) -> None:
+        cid = sorted(self.src.records["contract"])[-1]
+        old = self.src.records["contract"][cid]
+        self.src.put("contract", old.model_copy(update={"status": ContractStatus.CANCELLED}))
+
+    # -- syncs ---------------------------------------------------------------------------
+    @rule(crash_at=st.integers(0, 40), twice=st.booleans())
+    def sync(self, crash_at: int, twice: bool) -> None:
+        run(self.src, self.clean, self.clean_store)
+        seen: list[str] = []
+
+        def hook(step: str) -> None:
+            seen.append(step)
+            if len(seen) == crash_at:
+                raise Crash(step)
+
+        with contextlib.suppress(Crash):
+            run(self.src, self.rough, self.rough_store, hook=hook if crash_at else None)
+        run(self.src, self.rough, self.rough_store)  # resume (or a plain second apply)
+        if twice:
+            calls = self.rough.write_calls
+            run(self.src, self.rough, self.rough_store)
+            assert self.rough.write_calls == calls, "a second apply wrote again"
+
+    @rule()
+    def apply_saved_plan_twice(self) -> None:
+        run(self.src, self.clean, self.clean_store)
+        plan = run_job(
+            JOB, source=self.src, target=self.rough, store=self.rough_store, mode="plan"
+        ).plan
+        kw: dict[str, Any] = {"plan": plan}
+        run(self.src, self.rough, self.rough_store, **kw)
+        calls = self.rough.write_calls
+        again = run(self.src, self.rough, self.rough_store, **kw)
+        assert self.rough.write_calls == calls and again.api_calls == 0
+
+    @invariant()
+    def same_target_and_one_create_each(self) -> None:
+        if not hasattr(self, "rough"):
+            return
+        assert self.rough.state() == self.clean.state()
+        assert not self.rough.duplicate_creates
+        assert all(n == 1 for n in self.rough.creates.values())
+
+
+SyncMachine.TestCase.settings = settings(
+    max_examples=12,
+    stateful_step_count=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestSync = SyncMachine.TestCase
