@@ -15,7 +15,7 @@ import pyarrow as pa
 import structlog
 
 from reconcile.cash.allocate import Remaining
-from reconcile.cash.customers import UNKNOWN, CustomerIndex, Identification
+from reconcile.cash.customers import CustomerIndex, Identification
 from reconcile.cash.ledger import Item, OpenItemIndex, open_items_table
 from reconcile.cash.model import (
     CashException,
@@ -304,4 +304,4 @@ def _amount_tiers(
     return LineResult(line, ident.customer_id, ident.rule, dec.proposal, dec.exceptions)
 
 
-__all__ = ["UNKNOWN", "apply_cash"]
+__all__ = ["apply_cash"]

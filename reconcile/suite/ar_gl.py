@@ -21,8 +21,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from canonical import JournalLine, Money
-from reconcile.suite.common import Finding, candidates
+from canonical import (
+    CreditMemo,
+    Invoice,
+    InvoiceStatus,
+    JournalLine,
+    Money,
+    Payment,
+    PaymentStatus,
+)
+from reconcile.suite.aging import ArItem
+from reconcile.suite.common import Finding, candidates, period_of
 
 RECON = "ar_subledger_gl"
 
@@ -255,3 +264,67 @@ def _drill_down(
                 )
             )
     return out
+
+
+def activity_from(
+    *,
+    account: str,
+    invoices: Iterable[Invoice] = (),
+    payments: Iterable[Payment] = (),
+    credit_memos: Iterable[CreditMemo] = (),
+    subsidiary: str | None = None,
+) -> list[ArActivity]:
+    """Sub-ledger activity from canonical records, each in the period of its own date.
+
+    Invoices raise AR by their total; payments (applied or on account) and credit memos
+    lower it. Void and draft invoices never reached the ledger and are skipped.
+    """
+    out = [
+        ArActivity(
+            i.number,
+            ActivityKind.INVOICE,
+            period_of(i.issue_date),
+            account,
+            i.total,
+            subsidiary,
+            i.customer_id,
+        )
+        for i in invoices
+        if i.status not in {InvoiceStatus.DRAFT, InvoiceStatus.VOID}
+    ]
+    out += [
+        ArActivity(
+            p.number,
+            ActivityKind.PAYMENT,
+            period_of(p.received_date),
+            account,
+            -p.amount,
+            subsidiary,
+            p.customer_id,
+        )
+        for p in payments
+        if p.status != PaymentStatus.VOID
+    ]
+    out += [
+        ArActivity(
+            c.number,
+            ActivityKind.CREDIT_MEMO,
+            period_of(c.issue_date),
+            account,
+            -abs(c.total),
+            subsidiary,
+            c.customer_id,
+        )
+        for c in credit_memos
+    ]
+    return out
+
+
+def snapshot_from(
+    items: Iterable[ArItem], *, period: str, account: str, subsidiary: str | None = None
+) -> list[ArOpenItem]:
+    """An aging snapshot (see :mod:`reconcile.suite.aging`) as the sub-ledger closing."""
+    return [
+        ArOpenItem(i.document, period, account, i.open_amount, subsidiary, i.customer_id)
+        for i in items
+    ]

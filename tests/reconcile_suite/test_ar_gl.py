@@ -148,3 +148,72 @@ def test_rounding_allowance_is_per_currency_and_configurable() -> None:
     assert {f.category for f in res.findings} == {"MANUAL_JE"}
     strict = ArGlPolicy(control_accounts=frozenset({AR}), rounding={"USD": Decimal("0")})
     assert ("AMOUNT_MISMATCH", bal("2024-02")) in found(gl, policy=strict)
+
+
+def test_from_canonical_records_and_an_aging_snapshot() -> None:
+    from datetime import date
+
+    from canonical import CreditMemo, Invoice, InvoiceStatus, Payment
+    from reconcile.suite.aging import ArItem
+    from reconcile.suite.ar_gl import activity_from, snapshot_from
+
+    def invoice(number: str, total: str, status: InvoiceStatus = InvoiceStatus.POSTED) -> Invoice:
+        m = Money(total, "USD")
+        return Invoice(
+            source_system="ns",
+            source_id=number,
+            number=number,
+            customer_id="C1",
+            issue_date=date(2024, 1, 10),
+            currency="USD",
+            subtotal=m,
+            tax_total=Money("0", "USD"),
+            total=m,
+            status=status,
+        )
+
+    acts = activity_from(
+        account=AR,
+        subsidiary="US01",
+        invoices=[invoice("I-1", "500.00"), invoice("I-2", "70.00", InvoiceStatus.VOID)],
+        payments=[
+            Payment(
+                source_system="ns",
+                source_id="P-1",
+                number="P-1",
+                customer_id="C1",
+                received_date=date(2024, 1, 20),
+                currency="USD",
+                amount=Money("200.00", "USD"),
+            )
+        ],
+        credit_memos=[
+            CreditMemo(
+                source_system="ns",
+                source_id="M-1",
+                number="M-1",
+                customer_id="C1",
+                issue_date=date(2024, 1, 25),
+                currency="USD",
+                total=Money("50.00", "USD"),
+            )
+        ],
+    )
+    assert [(a.document, a.kind, a.amount.amount) for a in acts] == [
+        ("I-1", K.INVOICE, Decimal("500.00")),
+        ("P-1", K.PAYMENT, Decimal("-200.00")),
+        ("M-1", K.CREDIT_MEMO, Decimal("-50.00")),
+    ]
+    aging = [
+        ArItem("I-1", "C1", Money("300.00", "USD"), date(2024, 2, 9)),
+        ArItem("M-1", "C1", Money("-50.00", "USD"), date(2024, 1, 25)),
+    ]
+    snap = snapshot_from(aging, period="2024-01", account=AR, subsidiary="US01")
+    gl = [
+        je("J1", "2024-01", "500.00", "I-1"),
+        je("J2", "2024-01", "-200.00", "P-1"),
+        je("J3", "2024-01", "-50.00", "M-1"),
+    ]
+    res = reconcile_ar_gl(acts, snap, gl, ["2024-01"], POLICY)
+    assert res.findings == ()
+    assert res.rows[0].closing == res.rows[0].gl_closing == Decimal("250.00")
