@@ -78,6 +78,8 @@ def classify(tp: Any, required: bool = False) -> FieldType:
 def _classify(tp: Any, required: bool) -> FieldType:
     tp, _ = _strip_optional(tp)
     origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return FieldType("enum", required, choices=tuple(str(a) for a in typing.get_args(tp)))
     if origin in (tuple, list):
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
         inner = args[0] if args else Any
