@@ -9,6 +9,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+#: SOAP field names that REST spells differently
+_RENAMES = {"subTotal": "subtotal"}
+#: Business dates SOAP sends as midnight datetimes; REST (and our model) keep them as dates.
+#: The calendar day is taken in the value's own offset, never converted through a timezone.
+_DATE_FIELDS = {
+    "tranDate",
+    "dueDate",
+    "startDate",
+    "endDate",
+    "applyDate",
+    "shipDate",
+    "revRecStartDate",
+    "revRecEndDate",
+    "discountDate",
+}
+#: SOAP enums that REST returns as ``{id, refName}`` references
+_AS_REFERENCE = {"status"}
 _LISTS = {
     "itemList": ("item", "item"),
     "applyList": ("apply", "apply"),
@@ -61,8 +78,12 @@ def _record(data: dict[str, Any]) -> dict[str, Any]:
             out[target] = {"items": [_value(v) for v in value.get(inner) or []]}
         elif key == "internalId":
             out["id"] = value
+        elif key in _DATE_FIELDS and isinstance(value, datetime):
+            out[key] = value.date().isoformat()
+        elif key in _AS_REFERENCE and isinstance(value, str):
+            out[key] = {"id": None, "refName": value}
         elif key == "customFieldList":
             continue  # custom fields keep their SOAP shape out of the canonical path
         else:
-            out[key] = _value(value)
+            out[_RENAMES.get(key, key)] = _value(value)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import responses
 import structlog
 
 from billbridge.errors import FatalError
-from canonical import Customer, ResultStatus, WriteIntent, WriteOp
+from canonical import Customer, Invoice, Money, ResultStatus, WriteIntent, WriteOp
 from connectors.common.throttle import limiter
 from connectors.netsuite import NetSuiteConnector, connect
 from connectors.netsuite.auth_tba import build_passport
@@ -218,3 +219,31 @@ def test_user_error_records_are_resent_alone_then_succeed(
         (ResultStatus.APPLIED, "991"),
     ]
     assert wire.bodies[1].count("externalId=") == 1 and "SF-0010003" in wire.bodies[1]
+
+
+def test_soap_invoices_with_lines_map_like_rest_records(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    wire.then("search", "soap_search_invoices.xml")
+    raw = list(make(settings).read_raw("invoice"))
+    assert len(raw) == 1
+    data = raw[0].data
+    assert data["id"] == "8938" and data["currency"]["id"] == "1"
+    assert data["item"]["items"][1]["amount"] == Decimal("10.5")  # doubles never stay floats
+    assert data["item"]["items"][0]["item"] == {
+        "id": "55",
+        "refName": "SKU-PLATFORM",
+        "externalId": None,
+    }
+    assert "_invoice" in wire.bodies[0]
+
+
+def test_soap_invoice_reaches_the_canonical_model(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    wire.then("search", "soap_search_invoices.xml")
+    [invoice] = list(make(settings).read("invoice"))
+    assert isinstance(invoice, Invoice)
+    assert invoice.number == "INV-1001" and invoice.total == Money("1210.5", "USD")
+    assert [line.sku for line in invoice.lines] == ["SKU-PLATFORM", "SKU-OVERAGE"]
+    assert invoice.subtotal == Money("1010.5", "USD")
