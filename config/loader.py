@@ -29,6 +29,8 @@ from config.model import (
 from config.yaml_positions import Path as KeyPath
 from config.yaml_positions import Position, load_with_positions, position_of
 
+UNSET_SECRET = "<unset secret>"  # noqa: S105 - a marker, not a credential
+
 
 class RuntimeEnv(BaseSettings):
     """Process-level overrides from the environment (prefix BILLBRIDGE_)."""
@@ -127,6 +129,35 @@ class _Collector:
             self.add(path, msg)
 
 
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the parts pydantic adds for unions and validators (``function-after[...]``,
+    discriminator tags such as ``m2m``) so the path matches the keys in the file."""
+    out: list[Any] = []
+    current = data
+    for part in loc:
+        if isinstance(part, str) and part.startswith(("function-", "tagged-union")):
+            continue
+        if isinstance(current, dict):
+            if part in current:
+                out.append(part)
+                current = current[part]
+                continue
+            # a union tag (a value of this mapping, not a key): the next part addresses it
+            if isinstance(part, str) and part in {
+                str(v) for v in current.values() if isinstance(v, str)
+            }:
+                continue
+            out.append(part)
+            current = None
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            out.append(part)
+            current = current[part]
+        else:
+            out.append(part)
+            current = None
+    return tuple(out)
+
+
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     current: Any = model
     for part in loc:
@@ -144,13 +175,17 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def _secret_fields(model: type[BaseModel]) -> set[str]:
-    names = set()
-    for name, field in model.model_fields.items():
-        text = str(field.annotation)
-        if "SecretStr" in text:
-            names.add(name)
-    return names
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """BaseModel classes inside an annotation (unions, Optional, Annotated, containers)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_models_in(arg))
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None and not found:
+        found.extend(_models_in(origin))
+    return found
 
 
 def _resolve_secrets(node: Any, path: KeyPath, secrets_dir: Path | None, sink: _Collector) -> Any:
@@ -167,7 +202,8 @@ def _resolve_secrets(node: Any, path: KeyPath, secrets_dir: Path | None, sink: _
                     f"secret {name!r} is not set (environment variable or file "
                     f"in the secrets directory)",
                 )
-                return None
+                # a stand-in keeps structural validation from repeating the same problem
+                return SecretStr(UNSET_SECRET)
             logs.register_secret(value)
             return SecretStr(value)
         return {k: _resolve_secrets(v, (*path, k), secrets_dir, sink) for k, v in node.items()}
@@ -177,16 +213,25 @@ def _resolve_secrets(node: Any, path: KeyPath, secrets_dir: Path | None, sink: _
 
 
 def _check_inline_secrets(
-    raw: dict[str, Any], model: type[BaseModel], path: KeyPath, sink: _Collector
+    raw: Any, model: type[BaseModel], path: KeyPath, sink: _Collector
 ) -> None:
-    for name in _secret_fields(model):
-        value = raw.get(name)
-        if isinstance(value, str):
+    """A secret-typed field given as plain text in the file is refused, at any depth."""
+    if not isinstance(raw, dict):
+        return
+    for name, field in model.model_fields.items():
+        value = raw.get(field.alias or name, raw.get(name))
+        if value is None:
+            continue
+        if "SecretStr" in str(field.annotation) and isinstance(value, str):
             sink.add(
                 (*path, name),
                 "secrets must not be written inline; use {secret: ENV_VAR_NAME}",
                 at_value=True,
             )
+            continue
+        for sub in _models_in(field.annotation):
+            if isinstance(value, dict):
+                _check_inline_secrets(value, sub, (*path, name), sink)
 
 
 def validate_config_file(

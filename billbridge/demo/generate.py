@@ -171,6 +171,10 @@ def period_amount(deal: Deal, line: Line) -> Decimal:
     return q(line.price * line.quantity * months, deal.currency)
 
 
+def us(d: date) -> str:
+    return f"{d.month}/{d.day}/{d.year}"
+
+
 def write_csv(name: str, header: list[str], rows: list[list[object]]) -> None:
     with (DATA / name).open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -178,288 +182,224 @@ def write_csv(name: str, header: list[str], rows: list[list[object]]) -> None:
         writer.writerows(rows)
 
 
+CURRENCY_NAMES = {"USD": "US Dollar", "EUR": "Euro", "GBP": "British pound", "JPY": "Japanese Yen"}
+BANK_ACCOUNT = "026009593-8831"
+
+
+@dataclass
+class Planted:
+    by_recon: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def add(self, recon: str, category: str, key: str, note: str) -> None:
+        self.by_recon.setdefault(recon, []).append(
+            {"category": category, "key": key, "note": note}
+        )
+
+
 def generate() -> dict[str, list[dict[str, str]]]:
     rng = random.Random(SEED)  # noqa: S311 - sample data, not security
     deals = build_deals(rng)
-    planted: dict[str, list[dict[str, str]]] = {"crm_vs_billing": [], "billing_vs_erp_invoices": []}
-
-    # choose the records that carry planted discrepancies (distinct deals)
-    picks = rng.sample(range(len(deals)), 12)
+    planted = Planted()
+    usd = [i for i, d in enumerate(deals) if d.currency == "USD"]
+    picks = rng.sample(usd, 16)
     not_provisioned = {deals[i].n for i in picks[0:2]}
     qty_off = {deals[i].n for i in picks[2:4]}
     price_off = {deals[i].n for i in picks[4:6]}
-    term_off = {deals[picks[6]].n}
+    start_off = {deals[picks[6]].n}
     not_synced = {deals[i].n for i in picks[7:9]}
     tax_off = {deals[picks[9]].n}
     duplicate_sync = {deals[picks[10]].n}
-    rounding_only = {deals[picks[11]].n}  # within tolerance: must NOT be reported
+    price_rounding = {deals[picks[11]].n}  # within tolerance: must NOT be reported
+    short_pay = deals[picks[12]].n
+    by_name_only = deals[picks[13]].n  # no reference: customer by name, unique amount
+    paid_earlier = {d.n for d in deals if d.n % 3 == 0} - {deals[i].n for i in picks}
 
-    sf_rows, sub_rows, zinv_rows, ns_rows = [], [], [], []
+    sf, subs, zinv, ns_inv, ns_pay, xwalk = [], [], [], [], [], []
+    open_invoices: list[tuple[Deal, Decimal]] = []
     for d in deals:
+        ns_customer = str(3000 + d.n)
+        bank_acct = f"{rng.randint(10**8, 10**9 - 1)}-{rng.randint(1000, 9999)}"
+        xwalk.append([ns_customer, d.account_name, d.zuora_account, d.account_id, bank_acct])
         for i, line in enumerate(d.lines, start=1):
-            sf_rows.append(
-                [
-                    d.opportunity_id,
-                    f"{d.account_name} - New Business",
-                    d.account_id,
-                    d.account_name,
-                    "Closed Won",
-                    d.close_date.isoformat(),
-                    d.currency,
-                    d.start.isoformat(),
-                    d.end.isoformat(),
-                    d.term,
-                    d.frequency,
-                    line.sku,
-                    PRODUCTS[line.sku][0],
-                    line.quantity,
-                    str(line.list_price),
-                    str(line.price),
-                    str(line.discount),
-                    f"{d.opportunity_id}-{i}",
-                ]
-            )
+            sf.append([
+                d.opportunity_id, f"{d.account_name} - New Business", d.account_id,
+                d.account_name, us(d.close_date), "Closed Won", d.currency,
+                f"00k5g{d.n:07d}{i:02d}AAA"[:18], line.sku, PRODUCTS[line.sku][0],
+                "Subscription", line.quantity, f"{line.price:,}", f"{line.list_price:,}",
+                str(line.discount), f"{line.price * line.quantity:,}", us(d.start), us(d.end),
+                d.term, d.frequency, "true", f"CN-{d.n:06d}",
+            ])
         if d.n in not_provisioned:
-            planted["crm_vs_billing"].append(
-                {"category": "WON_NOT_PROVISIONED", "key": d.opportunity_id}
-            )
+            for line in d.lines:
+                planted.add("crm_vs_billing", "WON_NOT_PROVISIONED",
+                            f"{d.opportunity_id}/{line.sku}", "closed-won, never provisioned")
             continue
-        start = d.start
-        if d.n in term_off:
-            start = d.start + timedelta(days=14)
-            planted["crm_vs_billing"].append(
-                {"category": "FIELD_MISMATCH", "field": "start", "key": d.opportunity_id}
-            )
+        start = d.start + timedelta(days=14) if d.n in start_off else d.start
         for i, line in enumerate(d.lines, start=1):
             qty, price = line.quantity, line.price
             if d.n in qty_off and i == 1:
                 qty += 5
-                planted["crm_vs_billing"].append(
-                    {
-                        "category": "FIELD_MISMATCH",
-                        "field": "quantity",
-                        "key": f"{d.opportunity_id}/{line.sku}",
-                    }
-                )
+                planted.add("crm_vs_billing", "AMOUNT_MISMATCH", f"{d.opportunity_id}/{line.sku}",
+                            "quantity differs")
             if d.n in price_off and i == 1:
                 price = q(price * Decimal("1.10"), d.currency)
-                planted["crm_vs_billing"].append(
-                    {
-                        "category": "FIELD_MISMATCH",
-                        "field": "unit_price",
-                        "key": f"{d.opportunity_id}/{line.sku}",
-                    }
-                )
-            sub_rows.append(
-                [
-                    d.subscription,
-                    d.zuora_account,
-                    d.account_name,
-                    d.opportunity_id,
-                    "Active",
-                    start.isoformat(),
-                    d.end.isoformat(),
-                    d.term,
-                    "true",
-                    d.currency,
-                    f"C-{d.n:08d}{i:02d}",
-                    line.sku,
-                    qty,
-                    str(price),
-                    "Annual" if d.frequency == "Annual" else "Month",
-                ]
-            )
-        # first invoice of the subscription, billed as booked
-        inv_date = d.start
+                planted.add("crm_vs_billing", "AMOUNT_MISMATCH", f"{d.opportunity_id}/{line.sku}",
+                            "net price differs")
+            if d.n in price_rounding and i == 1:
+                price = price + Decimal("0.004")
+            if d.n in start_off:
+                planted.add("crm_vs_billing", "DATE_MISMATCH", f"{d.opportunity_id}/{line.sku}",
+                            "term start differs by 14 days")
+            subs.append([
+                d.subscription, 1, "Active", start.isoformat(), d.end.isoformat(), d.term,
+                "Month", "true", d.opportunity_id, "2026-10-01 09:00:00", d.zuora_account,
+                d.currency, line.sku, f"C-{d.n:08d}{i:02d}", "Recurring",
+                "Annual" if d.frequency == "Annual" else "Month", qty, start.isoformat(),
+                d.end.isoformat(), "true", str(price),
+            ])
         lines = [(i, ln, period_amount(d, ln)) for i, ln in enumerate(d.lines, start=1)]
         subtotal = sum((a for _, _, a in lines), Decimal(0))
         tax = q(subtotal * d.tax_rate, d.currency)
         total = subtotal + tax
+        paid = d.n in paid_earlier
+        balance = Decimal(0) if paid else total
+        if not paid and d.n not in not_synced:
+            open_invoices.append((d, total))
         for i, ln, amount in lines:
-            zinv_rows.append(
-                [
-                    d.invoice,
-                    d.zuora_account,
-                    d.account_name,
-                    inv_date.isoformat(),
-                    (inv_date + timedelta(days=30)).isoformat(),
-                    d.currency,
-                    "Posted",
-                    i,
-                    f"C-{d.n:08d}{i:02d}",
-                    ln.sku,
-                    ln.quantity,
-                    str(ln.price),
-                    str(amount),
-                    str(subtotal),
-                    str(tax),
-                    str(total),
-                    d.subscription,
-                ]
-            )
+            line_tax = q(amount * d.tax_rate, d.currency)
+            zinv.append([
+                d.invoice, d.start.isoformat(), (d.start + timedelta(30)).isoformat(), "Posted",
+                str(total), str(subtotal), str(tax), str(balance), "2026-10-01 09:00:00",
+                d.zuora_account, d.currency, d.subscription, PRODUCTS[ln.sku][0], ln.sku,
+                ln.quantity, str(ln.price), str(amount), str(line_tax), d.start.isoformat(),
+                d.end.isoformat(), f"C-{d.n:08d}{i:02d}",
+            ])
         if d.n in not_synced:
-            planted["billing_vs_erp_invoices"].append({"category": "NOT_SYNCED", "key": d.invoice})
+            planted.add("billing_vs_erp_invoices", "NOT_SYNCED", d.invoice,
+                        "invoice never reached the ERP")
             continue
         ns_tax = tax
         if d.n in tax_off:
             ns_tax = tax + Decimal("1.00")
-            planted["billing_vs_erp_invoices"].append(
-                {"category": "FIELD_MISMATCH", "field": "tax", "key": d.invoice}
-            )
-        if d.n in rounding_only:
-            ns_tax = tax + (Decimal(0) if d.currency == "JPY" else CENT)
+            planted.add("billing_vs_erp_invoices", "AMOUNT_MISMATCH", d.invoice,
+                        "tax differs by 1.00")
         copies = 2 if d.n in duplicate_sync else 1
         if copies == 2:
-            planted["billing_vs_erp_invoices"].append(
-                {"category": "DUPLICATE_SYNC", "key": d.invoice}
-            )
+            planted.add("billing_vs_erp_invoices", "DUPLICATE_SYNC", d.invoice,
+                        "synced twice into the ERP")
         for copy in range(copies):
-            internal = 10000 + d.n * 2 + copy
+            internal = str(10000 + d.n * 2 + copy)
             for i, ln, amount in lines:
-                ns_rows.append(
-                    [
-                        internal,
-                        d.invoice,
-                        f"ZUORA-{d.invoice}",
-                        inv_date.strftime("%m/%d/%Y"),
-                        f"{d.zuora_account} {d.account_name}",
-                        d.currency,
-                        "Open",
-                        i,
-                        ln.sku,
-                        ln.quantity,
-                        str(amount),
-                        str(ns_tax),
-                        str(subtotal + ns_tax),
-                    ]
-                )
-    # a subscription nobody booked
-    orphan = Deal(
-        n=N_CUSTOMERS + 1,
-        account_id=_sf_id("001", 999),
-        account_name="Orphan Co",
-        country="US",
-        currency="USD",
-        tax_rate=Decimal("0.0825"),
-        opportunity_id=_sf_id("006", 999),
-        close_date=date(2026, 5, 1),
-        start=date(2026, 5, 1),
-        term=12,
-        frequency="Monthly",
-    )
-    sub_rows.append(
-        [
-            orphan.subscription,
-            orphan.zuora_account,
-            orphan.account_name,
-            "",
-            "Active",
-            "2026-05-01",
-            "2027-04-30",
-            12,
-            "true",
-            "USD",
-            f"C-{orphan.n:08d}01",
-            "SSO",
-            3,
-            "150.00",
-            "Month",
-        ]
-    )
-    planted["crm_vs_billing"].append(
-        {"category": "SUBSCRIPTION_WITHOUT_BOOKING", "key": orphan.subscription}
-    )
+                ns_total = subtotal + ns_tax
+                line_tax = ns_tax if i == 1 else Decimal(0)
+                ns_inv.append([
+                    internal, d.invoice, us(d.start), us(d.start + timedelta(30)), ns_customer,
+                    f"{ns_customer} {d.account_name}", CURRENCY_NAMES[d.currency],
+                    "Paid In Full" if paid else "Open", f"ZUORA-{d.invoice}", "", i, ln.sku,
+                    PRODUCTS[ln.sku][0], ln.quantity, f"{ln.price:,}", f"{amount:,}",
+                    f"{line_tax:,}", f"{ns_total:,}", f"{balance if copy == 0 else ns_total:,}",
+                ])
+            if paid and copy == 0:
+                ns_pay.append([
+                    str(50000 + d.n), f"PYMT{d.n:06d}", us(d.start + timedelta(20)), ns_customer,
+                    f"{ns_customer} {d.account_name}", CURRENCY_NAMES[d.currency], f"{total:,}",
+                    "ACH", "", f"Payment {d.invoice}", "Deposited", d.invoice, f"{total:,}",
+                ])
 
+    orphan_sub = f"A-S{N_CUSTOMERS + 1:08d}"
+    subs.append([orphan_sub, 1, "Active", "2026-05-01", "2027-04-30", 12, "Month", "true", "",
+                 "2026-10-01 09:00:00", f"A{N_CUSTOMERS + 1:08d}", "USD", "SSO",
+                 f"C-{N_CUSTOMERS + 1:08d}01", "Recurring", "Month", 3, "2026-05-01",
+                 "2027-04-30", "true", "150.00"])
+    planted.add("crm_vs_billing", "SUBSCRIPTION_WITHOUT_BOOKING", f"{orphan_sub}/SSO",
+                "billing subscription with no booking")
+
+    bank = _bank_lines(rng, open_invoices, xwalk, short_pay, by_name_only, planted)
     DATA.mkdir(exist_ok=True)
-    write_csv(
-        "salesforce_opportunity_lines.csv",
-        [
-            "Opportunity ID",
-            "Opportunity Name",
-            "Account ID",
-            "Account Name",
-            "Stage",
-            "Close Date",
-            "Opportunity Currency",
-            "Contract Start Date",
-            "Contract End Date",
-            "Term (Months)",
-            "Billing Frequency",
-            "Product Code",
-            "Product Name",
-            "Quantity",
-            "List Price",
-            "Sales Price",
-            "Discount (%)",
-            "Line Item ID",
-        ],
-        sf_rows,
-    )
-    write_csv(
-        "zuora_subscriptions.csv",
-        [
-            "Subscription.Name",
-            "Account.AccountNumber",
-            "Account.Name",
-            "Subscription.OpportunityId__c",
-            "Subscription.Status",
-            "Subscription.TermStartDate",
-            "Subscription.TermEndDate",
-            "Subscription.CurrentTerm",
-            "Subscription.AutoRenew",
-            "Account.Currency",
-            "RatePlanCharge.ChargeNumber",
-            "Product.SKU",
-            "RatePlanCharge.Quantity",
-            "RatePlanCharge.Price",
-            "RatePlanCharge.BillingPeriod",
-        ],
-        sub_rows,
-    )
-    write_csv(
-        "zuora_invoices.csv",
-        [
-            "Invoice.InvoiceNumber",
-            "Account.AccountNumber",
-            "Account.Name",
-            "Invoice.InvoiceDate",
-            "Invoice.DueDate",
-            "Account.Currency",
-            "Invoice.Status",
-            "InvoiceItem.Line",
-            "RatePlanCharge.ChargeNumber",
-            "Product.SKU",
-            "InvoiceItem.Quantity",
-            "InvoiceItem.UnitPrice",
-            "InvoiceItem.ChargeAmount",
-            "Invoice.AmountWithoutTax",
-            "Invoice.TaxAmount",
-            "Invoice.Amount",
-            "Subscription.Name",
-        ],
-        zinv_rows,
-    )
-    write_csv(
-        "netsuite_invoices.csv",
-        [
-            "Internal ID",
-            "Document Number",
-            "External ID",
-            "Date",
-            "Customer",
-            "Currency",
-            "Status",
-            "Line",
-            "Item",
-            "Quantity",
-            "Amount",
-            "Tax Amount",
-            "Amount (Total)",
-        ],
-        ns_rows,
-    )
-    (DATA / "planted.json").write_text(json.dumps(planted, indent=2, sort_keys=True) + "\n")
-    return planted
+    write_csv("salesforce_opportunity_lines.csv", [
+        "Opportunity ID", "Opportunity Name", "Account ID", "Account Name", "Close Date",
+        "Stage", "Currency", "Opportunity Product ID", "Product Code", "Product Name",
+        "Product Family", "Quantity", "Sales Price", "List Price", "Discount", "Total Price",
+        "Start Date", "End Date", "Term (months)", "Billing Frequency", "Auto Renew",
+        "Contract Number"], sf)
+    write_csv("zuora_subscription_charges.csv", [
+        "Subscription.Name", "Subscription.Version", "Subscription.Status",
+        "Subscription.TermStartDate", "Subscription.TermEndDate", "Subscription.CurrentTerm",
+        "Subscription.CurrentTermPeriodType", "Subscription.AutoRenew",
+        "Subscription.CrmOpportunityId__c", "Subscription.UpdatedDate",
+        "Account.AccountNumber", "Account.Currency", "Product.SKU",
+        "RatePlanCharge.ChargeNumber", "RatePlanCharge.ChargeType",
+        "RatePlanCharge.BillingPeriod", "RatePlanCharge.Quantity",
+        "RatePlanCharge.EffectiveStartDate", "RatePlanCharge.EffectiveEndDate",
+        "RatePlanCharge.IsLastSegment", "RatePlanChargeTier.Price"], subs)
+    write_csv("zuora_invoices.csv", [
+        "Invoice.InvoiceNumber", "Invoice.InvoiceDate", "Invoice.DueDate", "Invoice.Status",
+        "Invoice.Amount", "Invoice.AmountWithoutTax", "Invoice.TaxAmount", "Invoice.Balance",
+        "Invoice.UpdatedDate", "Account.AccountNumber", "Account.Currency",
+        "Subscription.Name", "InvoiceItem.ChargeName", "InvoiceItem.SKU",
+        "InvoiceItem.Quantity", "InvoiceItem.UnitPrice", "InvoiceItem.ChargeAmount",
+        "InvoiceItem.TaxAmount", "InvoiceItem.ServiceStartDate", "InvoiceItem.ServiceEndDate",
+        "RatePlanCharge.ChargeNumber"], zinv)
+    write_csv("netsuite_invoices.csv", [
+        "Internal ID", "Document Number", "Date", "Due Date/Receive By",
+        "Customer Internal ID", "Customer", "Currency", "Status", "External ID",
+        "PO/Check Number", "Line ID", "Item", "Memo", "Quantity", "Item Rate", "Amount",
+        "Tax Amount", "Amount (Transaction Total)", "Amount Remaining"], ns_inv)
+    write_csv("netsuite_payments.csv", [
+        "Internal ID", "Document Number", "Date", "Customer Internal ID", "Customer",
+        "Currency", "Amount", "Payment Method", "Check #", "Memo", "Status",
+        "Applied To Transaction", "Applied To Amount"], ns_pay)
+    write_csv("customer_crosswalk.csv", [
+        "NetSuite Internal ID", "Customer Name", "Zuora Account Number",
+        "Salesforce Account ID", "Bank Account"], xwalk)
+    (DATA / "bank_statement.bai2").write_text(bank, encoding="ascii")
+    (DATA / "planted.json").write_text(
+        json.dumps(planted.by_recon, indent=2, sort_keys=True) + "\n")
+    return planted.by_recon
+
+
+def _bank_lines(
+    rng: random.Random,
+    open_invoices: list[tuple[Deal, Decimal]],
+    xwalk: list[list[str]],
+    short_pay: int,
+    by_name_only: int,
+    planted: Planted,
+) -> str:
+    """A BAI2 previous-day file: today's receipts against some open USD invoices."""
+    accounts = {row[2]: row[4] for row in xwalk}
+    usd = [(d, t) for d, t in open_invoices if d.currency == "USD"]
+    payers = [x for x in usd if x[0].n in (short_pay, by_name_only)]
+    payers += rng.sample([x for x in usd if x not in payers], 40)
+    details, total = [], 0
+    for seq, (d, amount) in enumerate(payers, start=1):
+        cents = int(amount * 100)
+        text = f"ACH CREDIT {d.account_name.upper()} REF {d.invoice}"
+        if d.n == short_pay:
+            cents -= 25_000
+            planted.add("cash_application", "SHORT_PAY", d.invoice, "paid 250.00 short")
+        if d.n == by_name_only:
+            text = f"ACH CREDIT {d.account_name.upper()} REMITTANCE TO FOLLOW"
+        total += cents
+        details.append(f"16,165,{cents},0,{880000 + seq},{accounts[d.zuora_account]},{text}/")
+    unknown = 123_456
+    total += unknown
+    details.append(f"16,165,{unknown},0,{880999},,ACH CREDIT NORTHWIND TRADERS WIRE/")
+    planted.add("cash_application", "UNAPPLIED", "880999", "payer not a known customer")
+    body = [
+        "01,BANKOFAMER,BILLBRIDGE,261123,0600,1,80,1,2/",
+        "02,BILLBRIDGE,026009593,1,261122,2400,USD,2/",
+        f"03,{BANK_ACCOUNT.split('-')[1]}0000,USD,010,500000000,,,015,{500000000 + total},,,"
+        f"100,{total},{len(details)},/",
+        *details,
+    ]
+    # 49 sums the 03 summary amounts and the 16 details; records counted include 03 and 49
+    account_total = 500_000_000 + (500_000_000 + total) + total + total
+    records = len(details) + 2
+    body.append(f"49,{account_total},{records}/")
+    body.append(f"98,{account_total},1,{records + 2}/")
+    body.append(f"99,{account_total},1,{records + 4}/")
+    return "\n".join(body) + "\n"
 
 
 if __name__ == "__main__":

@@ -130,3 +130,45 @@ def test_cli_validate_and_schema(tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "schema"])
     assert result.exit_code == 0
     assert '"connections"' in result.output and '"state"' in result.output
+
+
+def test_nested_inline_secret_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "connections:\n  ns:\n    system: netsuite\n    account: 1234567_SB1\n"
+        "    auth:\n      mode: tba\n      consumer_key: ck\n"
+        "      consumer_secret: plain-text-secret\n      token_id: t\n"
+        "      token_secret: {secret: BB_NS_TOKEN_SECRET}\n",
+    )
+    found = messages(path)
+    assert (
+        f"{path}:8:24: connections.ns.auth.consumer_secret: secrets must not be written "
+        "inline; use {secret: ENV_VAR_NAME}"
+    ) in found
+    assert any("secret 'BB_NS_TOKEN_SECRET' is not set" in m for m in found)
+
+
+def test_shipped_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "SF_JWT_PRIVATE_KEY",
+        "ZUORA_CLIENT_SECRET",
+        "NETSUITE_M2M_PRIVATE_KEY",
+        "SMTP_PASSWORD",
+    ):
+        monkeypatch.setenv(name, f"value-of-{name}")
+    example = Path(__file__).resolve().parents[2] / "config" / "billbridge.example.yaml"
+    _cfg, problems = validate_config_file(example)
+    assert [str(p) for p in problems] == []
+
+
+def test_missing_secret_is_reported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BB_ZUORA_SECRET_X", raising=False)
+    path = write(
+        tmp_path,
+        "connections:\n  z:\n    system: zuora\n    tenant: us_api_sandbox\n"
+        "    client_id: abc\n    client_secret: {secret: BB_ZUORA_SECRET_X}\n",
+    )
+    assert messages(path) == [
+        f"{path}:6:5: connections.z.client_secret: secret 'BB_ZUORA_SECRET_X' is not set "
+        "(environment variable or file in the secrets directory)"
+    ]

@@ -1,0 +1,73 @@
+"""Build a report from the exception store: what is open per reconciliation, what is new,
+what the data resolved since the last run, and dead-lettered sync writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from reconcile.exceptions import ACTIVE, ExceptionStore, ExceptionView, RunState
+from reconcile.reports.model import ReconSection, Report, ReportItem
+
+DEAD_LETTER_CATEGORY = "SYNC_DEAD_LETTER"
+
+
+def describe(view: ExceptionView) -> str:
+    """One readable line: which fields differ and how, or why the item is open."""
+    details: dict[str, Any] = view.details or {}
+    diff = details.get("diff_columns") or []
+    a, b = details.get("a") or {}, details.get("b") or {}
+    if diff:
+        return "; ".join(f"{col}: {a.get(col)} vs {b.get(col)}" for col in diff)
+    for key in ("reason", "message", "error"):
+        if details.get(key):
+            return str(details[key])
+    return view.category.replace("_", " ").lower()
+
+
+def to_item(view: ExceptionView) -> ReportItem:
+    return ReportItem(
+        exception_id=view.id,
+        recon=view.recon,
+        category=view.category,
+        keys=dict(view.keys),
+        description=describe(view),
+        amount=view.amount,
+        currency=view.currency,
+        severity=view.severity,
+        run_state=view.run_state,
+        status=view.status,
+        age_days=view.age_days,
+        first_seen=view.first_seen,
+        last_seen=view.last_seen,
+        owner=view.owner,
+        details=dict(view.details or {}),
+    )
+
+
+def report_from_store(
+    exceptions: ExceptionStore,
+    sections: Sequence[tuple[str, str]],
+    *,
+    title: str,
+    now: datetime,
+    run_id: str | None = None,
+    summaries: dict[str, dict[str, Any]] | None = None,
+) -> Report:
+    """``sections``: (recon name, title) pairs in the order the report shows them."""
+    built = []
+    for name, section_title in sections:
+        views = exceptions.list(recon=name, now=now)
+        open_items = [to_item(v) for v in views
+                      if v.status in ACTIVE and v.category != DEAD_LETTER_CATEGORY]
+        resolved = [to_item(v) for v in views if v.run_state == RunState.RESOLVED_BY_DATA
+                    and (run_id is None or v.last_run_id == run_id)]
+        built.append(ReconSection(
+            name=name, title=section_title, items=open_items, resolved=resolved,
+            summary=(summaries or {}).get(name, {}),
+        ))
+    dead = [to_item(v) for v in exceptions.list(categories=[DEAD_LETTER_CATEGORY], now=now)
+            if v.status in ACTIVE]
+    return Report(title=title, generated_at=now, run_id=run_id, sections=built,
+                  dead_letters=dead)
