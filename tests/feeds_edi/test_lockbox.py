@@ -128,3 +128,25 @@ def test_sniff_rejects_csv_and_nacha() -> None:
     assert lockbox.sniff(MULTI)
     assert not lockbox.sniff(b"1,2024-01-01,100.00\n5,x\n6,y\n")
     assert not lockbox.sniff((FIXTURES / "nacha/ctx_820.ach").read_bytes())
+
+
+def test_profile_validation_names_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("name: x\nrecords: {'6': {kind: check, fields: {}}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="amount"):
+        lockbox.load_profile(str(path))
+    path.write_text("name: x\ncurrency: XXQ\nrecords: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="XXQ"):
+        lockbox.load_profile(str(path))
+
+
+def test_edited_profile_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("name: first\nrecords: {}\n", encoding="utf-8")
+    assert lockbox.load_profile(str(path)).name == "first"
+    import os
+
+    path.write_text("name: second\nrecords: {}\n", encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert lockbox.load_profile(str(path)).name == "second"

@@ -132,64 +132,55 @@ def tokenize(data: bytes, *, file_name: str) -> Tokens:
         return bisect.bisect_right(newlines, offset - 1) + 1, to_bytes(offset)
 
     segments: list[Segment] = []
-    rel, term, elem, comp = chars.release, chars.segment, chars.element, chars.component
-    elements: list[tuple[str, ...]] = []
-    comps: list[str] = []
-    buf: list[str] = []
-    seg_start = 0
-    i, n = 0, len(body)
-    while i < n:
-        ch = body[i]
-        if rel is not None and ch == rel and i + 1 < n:
-            buf.append(body[i + 1])
-            i += 2
+    rel = chars.release
+    pos = 0
+    for chunk in _split(body, chars.segment, rel):
+        start, pos = pos, pos + len(chunk) + 1
+        raw = chunk.strip()
+        if not raw:
             continue
-        if ch == comp:
-            comps.append("".join(buf))
-            buf = []
-        elif ch == elem:
-            comps.append("".join(buf))
-            elements.append(tuple(comps))
-            comps, buf = [], []
-        elif ch == term:
-            comps.append("".join(buf))
-            elements.append(tuple(comps))
-            _emit(segments, elements, body, seg_start, i, where, file_name)
-            elements, comps, buf = [], [], []
-            seg_start = i + 1
-        else:
-            buf.append(ch)
-        i += 1
-    if buf or comps or elements:
-        comps.append("".join(buf))
-        elements.append(tuple(comps))
-        _emit(segments, elements, body, seg_start, n, where, file_name)
+        line, offset = where(start + len(chunk) - len(chunk.lstrip()))
+        parts = [
+            tuple(_unescape(c, rel) for c in _split(el, chars.component, rel))
+            for el in _split(raw, chars.element, rel)
+        ]
+        tag = parts[0][0].strip()
+        if not _TAG.fullmatch(tag):
+            raise ParseError(
+                f"{tag[:10]!r} is not an EDIFACT segment tag",
+                file=file_name,
+                line=line,
+                segment=len(segments) + 1,
+                expected="a 3-letter segment tag",
+            )
+        segments.append(Segment(tag, tuple(parts[1:]), len(segments) + 1, line, offset, raw))
     return Tokens(chars, tuple(segments), encoding)
 
 
-def _emit(
-    segments: list[Segment],
-    elements: list[tuple[str, ...]],
-    body: str,
-    start: int,
-    end: int,
-    where: Callable[[int], tuple[int, int]],
-    file_name: str,
-) -> None:
-    raw = body[start:end].strip()
-    if not raw:
-        return
-    first = elements[0]
-    tag = first[0].strip() if first else ""
-    pad = len(body[start:end]) - len(body[start:end].lstrip())
-    line, offset = where(start + pad)
-    if not _TAG.fullmatch(tag):
-        raise ParseError(
-            f"{tag[:10]!r} is not an EDIFACT segment tag",
-            file=file_name,
-            line=line,
-            segment=len(segments) + 1,
-            expected="a 3-letter segment tag",
-        )
-    # the tag's own components (e.g. qualifiers in UNH) are not data elements
-    segments.append(Segment(tag, tuple(elements[1:]), len(segments) + 1, line, offset, raw))
+def _split(text: str, sep: str, rel: str | None) -> list[str]:
+    """Split on ``sep`` except where the release character escapes it (left escaped)."""
+    if rel is None or rel not in text:
+        return text.split(sep)  # the common case, and fast
+    parts: list[str] = []
+    buf: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == rel and i + 1 < n:
+            buf.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch == sep:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return parts
+
+
+def _unescape(text: str, rel: str | None) -> str:
+    if rel is None or rel not in text:
+        return text
+    return re.sub(re.escape(rel) + "(.)", r"\1", text, flags=re.DOTALL)
