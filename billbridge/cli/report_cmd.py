@@ -1,0 +1,62 @@
+"""``billbridge report render|send``: the AR exception report from the state store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from billbridge.state import Store
+from billbridge.state.schema import ExceptionRow
+from config.loader import load_config
+from config.model import BillbridgeConfig
+from reconcile.exceptions import ExceptionStore
+from reconcile.reports import Report, deliver, report_from_store, write_report_files
+
+app = typer.Typer(no_args_is_help=True)
+_CONFIG = typer.Option(None, "--config", "-c", envvar="BILLBRIDGE_CONFIG", help="Config file.")
+_RECON = typer.Option(None, "--recon", "-r", help="Only these reconciliations (repeatable).")
+
+
+def build_report(
+    config: BillbridgeConfig, recons: list[str] | None = None, now: datetime | None = None
+) -> Report:
+    """The report over every reconciliation with exceptions (or the ones named)."""
+    now = now or datetime.now(UTC)
+    store = Store(config.state.url)
+    try:
+        names = recons or list(config.reconciliations)
+        if not names:
+            with store.session() as s:
+                names = sorted(s.scalars(select(ExceptionRow.recon).distinct()))
+        names = [n for n in names if not n.startswith("sync:")]
+        sections = [(n, n.replace("_", " ").capitalize()) for n in names]
+        return report_from_store(
+            ExceptionStore(store), sections, title="AR reconciliation exceptions", now=now
+        )
+    finally:
+        store.close()
+
+
+@app.command("render")
+def render(
+    out: Path = typer.Option(Path("billbridge-out"), "--out", help="Folder to write into."),
+    recon: list[str] | None = _RECON,
+    csv_files: bool = typer.Option(False, "--csv", help="Also a CSV per reconciliation."),
+    config: Path | None = _CONFIG,
+) -> None:
+    """Write report.html and exceptions.xlsx without sending anything."""
+    report = build_report(load_config(config), recon)
+    for path in write_report_files(report, out, csv_files=csv_files):
+        typer.echo(f"wrote {path}")
+
+
+@app.command("send")
+def send(recon: list[str] | None = _RECON, config: Path | None = _CONFIG) -> None:
+    """E-mail the report to the configured AR recipients (or write an .eml file when no
+    SMTP server is configured)."""
+    cfg = load_config(config)
+    report = build_report(cfg, recon)
+    typer.echo(deliver(report, cfg.reports))
