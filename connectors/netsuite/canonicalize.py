@@ -11,6 +11,7 @@ from canonical import Record
 from connectors.netsuite import to_canonical
 from connectors.netsuite.settings import NetSuiteSettings
 from connectors.netsuite.sources import Source
+from connectors.netsuite.suiteql import MODIFIED, from_account_time
 
 
 class Canonicalizer:
@@ -40,6 +41,15 @@ class Canonicalizer:
                 self._specs[key] = None
         return self._specs[key]
 
+    def _account_time(self, record: Record, row: dict[str, Any]) -> Record:
+        """SuiteQL renders timestamps in the account timezone, which only the connector
+        knows (a shipped spec may assume another): set ``updated_at`` here, in UTC."""
+        stamp = row.get(MODIFIED)
+        if not stamp:
+            return record
+        moment = from_account_time(str(stamp), self.ctx.tz)
+        return record.model_copy(update={"updated_at": moment})
+
     def convert(
         self,
         source: Source,
@@ -58,7 +68,9 @@ class Canonicalizer:
             import mappings
 
             value = mappings.apply_spec(spec, data, where=where, crosswalks=self._crosswalks).value
-            return [value] if isinstance(value, Record) else []
+            if not isinstance(value, Record):
+                return []
+            return [value if rest else self._account_time(value, data)]
         try:
             return to_canonical.convert(source.entity, data, self.ctx)
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:

@@ -573,3 +573,17 @@ def test_a_record_deleted_between_query_and_fetch_is_skipped() -> None:
         stream = conn.read("invoice")
         assert [r.source_id for r in stream] == ["8938"]
     assert stream.errors == []
+
+
+def test_suiteql_timestamps_use_the_configured_account_timezone() -> None:
+    conn = connect(m2m_settings(account_timezone="Europe/Berlin"), sleep=NoSleep())
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=token_response())
+        suiteql_page(
+            rsps,
+            limit=1000,
+            offset=0,
+            body=page([customer_row(1, "2024-05-01 10:00:00")], offset=0, total=1, has_more=False),
+        )
+        [record] = list(conn.read("customer"))
+    assert record.updated_at == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)  # CEST is UTC+2
