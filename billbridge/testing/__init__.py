@@ -9,6 +9,7 @@ and takes a scripted fault schedule (``fail_next``).
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -80,6 +81,10 @@ class LoopbackServer:
         self.calls: Counter[str] = Counter()
         self.requests: list[Request] = []
         self._faults: list[Fault] = []
+        self._random: random.Random | None = None
+        self._random_rate = 0.0
+        self._random_kinds: tuple[str, ...] = ()
+        self._random_path: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -156,12 +161,25 @@ class LoopbackServer:
         with self.lock:
             self._faults.append(Fault(kind, n, method, path))
 
+    def random_faults(
+        self, seed: int, rate: float, kinds: tuple[str, ...], *, path: str | None = None
+    ) -> None:
+        """Besides the scripted faults, fail a seeded random ``rate`` of matching requests
+        with one of ``kinds`` (deterministic for a deterministic request sequence)."""
+        with self.lock:
+            self._random = random.Random(seed)  # noqa: S311 - fault injection, not crypto
+            self._random_rate, self._random_kinds, self._random_path = rate, kinds, path
+
     def take_fault(self, request: Request) -> str | None:
         with self.lock:
             for fault in self._faults:
                 if fault.remaining > 0 and fault.matches(request):
                     fault.remaining -= 1
                     return fault.kind
+            in_scope = self._random_path is None or request.path.startswith(self._random_path)
+            draw = self._random is not None and in_scope
+            if draw and self._random and self._random.random() < self._random_rate:
+                return self._random.choice(self._random_kinds)
         return None
 
     @property

@@ -299,7 +299,7 @@ class FakeSalesforce(LoopbackServer):
             lines = [
                 {
                     "attributes": {"type": child},
-                    **{f: self._value(child, r, f, child_known) for f in fields},
+                    **self._select(child, r, fields, child_known),
                 }
                 for r in self.objects[child].values()
                 if r.get(parent_field) == row["Id"] and not r["IsDeleted"]

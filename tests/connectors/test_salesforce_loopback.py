@@ -189,3 +189,42 @@ def test_calls_are_logged_without_secrets_tokens_or_soql(fake: FakeSalesforce) -
     banned = [*fake.issued, "fake-secret", "SELECT"]  # ids may be logged, SOQL may not
     assert len(fake.issued) == 2
     assert not [b for b in banned for e in logs if b in repr(e)]
+
+
+def test_records_that_fail_mapping_are_collected_and_the_rest_goes_on(
+    fake: FakeSalesforce,
+) -> None:
+    account = next(iter(fake.objects["Account"]))
+    product = fake.add("Product2", Name="Seat", ProductCode="SKU-SEAT", Family="Subscription")
+    good = fake.add(
+        "Opportunity",
+        Name="Good",
+        AccountId=account,
+        StageName="Closed Won",
+        IsWon=True,
+        IsClosed=True,
+        CloseDate="2024-05-01",
+    )
+    fake.add(
+        "OpportunityLineItem",
+        OpportunityId=good,
+        Product2Id=product,
+        Quantity=Decimal(5),
+        UnitPrice=Decimal("12.50"),
+        ServiceDate="2024-06-01",
+    )
+    fake.add("Opportunity", Name="No account", StageName="Prospecting", CloseDate="2024-05-02")
+    stream = connector(fake).read("contract")
+    [contract] = list(stream)
+    assert contract.source_id == good and contract.customer_id == account
+    [line] = contract.lines
+    assert line.sku == "SKU-SEAT" and line.quantity == 5  # Product2.ProductCode via lookup
+    assert len(stream.errors) == 1 and "customer_id" in str(stream.errors[0])
+
+
+def test_cpq_objects_are_read_raw_when_the_package_is_installed() -> None:
+    with FakeSalesforce(cpq=True) as org:
+        quote = org.add("SBQQ__Quote__c", Name="Q-0001")
+        raws = list(connector(org).read_raw("SBQQ__Quote__c"))
+    assert [r.data["Id"] for r in raws] == [quote]
+    assert raws[0].data["attributes"]["type"] == "SBQQ__Quote__c"

@@ -298,3 +298,21 @@ def test_create_with_our_own_number_is_looked_up_by_number_after_a_timeout(
     )
     assert zuora.write([account])[0].status is ResultStatus.APPLIED
     assert fake.accounts["A00000001"]["basicInfo"]["name"] == "Acme Renamed"
+
+
+def test_seeded_random_faults_never_duplicate_or_lose_a_subscription(fake: FakeZuora) -> None:
+    fake.random_faults(seed=7, rate=0.3, kinds=("429", "503", "in_flight"), path="/v1/orders")
+    zuora = connector(fake)
+    intents = [create("A00000001", f"SF-{n}") for n in range(8)]
+    pending, rounds = list(intents), 0
+    while pending and rounds < 5:  # what the outbox does: retryable intents go again
+        results = [zuora.write([intent])[0] for intent in pending]
+        pending = [
+            i for i, r in zip(pending, results, strict=True) if r.status is ResultStatus.RETRYABLE
+        ]
+        assert all(r.status in (ResultStatus.APPLIED, ResultStatus.RETRYABLE) for r in results)
+        rounds += 1
+    assert not pending
+    per_ext = [v[-1].get("BillBridgeId__c") for v in fake.subscriptions.values()]
+    assert sorted(per_ext) == sorted(f"SF-{n}" for n in range(8))  # exactly one each
+    assert fake.calls["POST /v1/orders"] > 8  # the schedule really injected faults
