@@ -33,11 +33,11 @@ from canonical import (
 )
 from connectors.feeds.lockbox_profiles import FieldSpec, Profile, RecordSpec, load_profile
 from connectors.feeds.model import FeedResult, FeedWarning
+from connectors.feeds.nacha.records import physical_lines
 
 FORMAT = "lockbox"
 SOURCE_SYSTEM = "lockbox"
 log = structlog.get_logger(__name__)
-_LINE = re.compile(r"[^\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -121,10 +121,9 @@ def _records(data: bytes) -> tuple[list[Rec], str]:
         text, encoding = body.decode("latin-1"), "latin-1"
     skip = len(data) - len(body)
     recs: list[Rec] = []
-    for n, m in enumerate(_LINE.finditer(text), start=1):
-        if m.group().strip():
-            line = text.count("\n", 0, m.start()) + 1 if "\n" in text else n
-            recs.append(Rec(m.group().rstrip(), line, skip + m.start()))
+    for line, at, content in physical_lines(text):
+        if content.strip():
+            recs.append(Rec(content.rstrip(), line, skip + at))
     return recs, encoding
 
 

@@ -142,3 +142,12 @@ def test_iat_names_come_from_the_mandatory_addenda() -> None:
     assert tx.account_id == "021000021/987654321"  # foreign receiver account, positions 40-74
     (rem,) = result.remittances  # addenda 17 carries the remittance
     assert rem.lines[0].document_number == "INV-9001"
+
+
+def test_line_numbers_with_cr_only_breaks_and_blank_lines() -> None:
+    data = CTX.replace(b"\n", b"\r").replace(b"\r5", b"\r\r5", 1)
+    result = nacha.parse(data, file_name="cr.ach")
+    first = result.transactions[0]
+    assert first.provenance is not None
+    assert first.provenance.line == 4  # header, blank line, batch header, entry
+    assert data[first.provenance.offset : first.provenance.offset + 3] == b"622"

@@ -60,16 +60,29 @@ class Checker:
         )
 
 
+def physical_lines(text: str) -> list[tuple[int, int, str]]:
+    """(line number, character offset, text) for each line, whatever the line breaks."""
+    parts = re.split(r"(\r\n|\r|\n)", text)
+    out: list[tuple[int, int, str]] = []
+    pos = 0
+    for n in range(0, len(parts), 2):
+        out.append((n // 2 + 1, pos, parts[n]))
+        pos += len(parts[n]) + (len(parts[n + 1]) if n + 1 < len(parts) else 0)
+    return out
+
+
 def read_records(data: bytes, file_name: str) -> list[Rec]:
     skip = len(_BOM) if data.startswith(_BOM) else 0
     text = data[skip:].decode("latin-1")
     if "\n" in text or "\r" in text:
-        pieces = [(m.start(), m.group()) for m in re.finditer(r"[^\r\n]+", text)]
-    else:
-        pieces = [(i, text[i : i + RECORD_LENGTH]) for i in range(0, len(text), RECORD_LENGTH)]
+        pieces = physical_lines(text)
+    else:  # one unbroken stream of 94-character records
+        pieces = [
+            (n, i, text[i : i + RECORD_LENGTH])
+            for n, i in enumerate(range(0, len(text), RECORD_LENGTH), start=1)
+        ]
     recs: list[Rec] = []
-    for at, piece in pieces:
-        line = text.count("\n", 0, at) + 1 if "\n" in text else len(recs) + 1
+    for line, at, piece in pieces:
         body = piece.rstrip(" \x1a")
         if not body:
             continue
