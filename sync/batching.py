@@ -62,7 +62,12 @@ def sendable(
             blocked.add(gk)
     batches: list[list[WriteIntent]] = []
     current: list[WriteIntent] = []
-    for group in groups.values():
+    # Records of one account side by side: Zuora takes one account per order call, so a
+    # batch of one account's subscriptions is one call (dict order keeps it stable).
+    ordered = sorted(
+        groups.values(), key=lambda g: (phase(g[0].entity), parent_external_id(g[0]) or "")
+    )
+    for group in ordered:
         if current and len(current) + len(group) > batch_size:
             batches.append(current)
             current = []

@@ -257,7 +257,11 @@ def _zuora_intents(
         elif ev.kind in (EventKind.QUANTITY_CHANGE, EventKind.PRICE_CHANGE) and ev.line_id:
             if ev.line_id not in updated:  # quantity and price of one line: one action
                 updated.add(ev.line_id)
-                add("UpdateProduct", zp.update_product(lines[ev.line_id], when), part=ev.line_id)
+                add(
+                    "UpdateProduct",
+                    zp.update_product(lines[ev.line_id], when, cat),
+                    part=ev.line_id,
+                )
         elif ev.kind == EventKind.REMOVE_PRODUCT and ev.line_id in old_lines:
             line = old_lines[ev.line_id]
             add("RemoveProduct", zp.remove_product(line, when, cat), part=ev.line_id)

@@ -223,6 +223,7 @@ class _Run:
             mapping_versions=self.mapping_versions,
             created_at=self.now(),
             resumed=resumed,
+            catalog=self.job.catalog,
         )
 
     # -- apply ---------------------------------------------------------------------------

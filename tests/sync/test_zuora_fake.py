@@ -1,0 +1,135 @@
+"""End to end through the real Zuora connector against the loopback ``FakeZuora``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from billbridge.state import Store
+from billbridge.testing.fake_zuora import FakeZuora
+from canonical import ContractStatus
+from connectors.zuora import ZuoraConnector, ZuoraSettings
+from sync.runner import RunReport, run_job
+from tests.sync.fakes import FakeSource, contract, customer, line
+from tests.sync.scenario import JOB
+
+ZJOB = JOB.model_copy(
+    update={
+        "catalog": {"SKU-SEAT": ("PRP-SEAT", "PRPC-SEAT"), "SKU-SUP": ("PRP-SUPPORT", "PRPC-SUP")}
+    }
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeZuora]:
+    server = FakeZuora(slow_seconds=0.4)
+    server.add_product(
+        "PRP-SEAT",
+        "SKU-SEAT",
+        [{"productRatePlanChargeId": "PRPC-SEAT", "name": "Seat", "price": "10"}],
+    )
+    server.add_product(
+        "PRP-SUPPORT",
+        "SKU-SUP",
+        [{"productRatePlanChargeId": "PRPC-SUP", "name": "Support", "price": "99"}],
+    )
+    with server:
+        yield server
+
+
+def _zuora(fake: FakeZuora) -> ZuoraConnector:
+    settings = ZuoraSettings(
+        tenant="us_api_sandbox",
+        base_url=fake.url,
+        client_id="fake-client",
+        client_secret="fake-secret",
+        read_timeout=0.2,
+        connect_timeout=1.0,
+    )
+    return ZuoraConnector(settings, sleep=lambda s: None)
+
+
+def _sync(src: FakeSource, fake: FakeZuora, store: Store) -> RunReport:
+    return run_job(
+        ZJOB, source=src, target=_zuora(fake), store=store, mode="apply", sleep=lambda s: None
+    )
+
+
+def _book(src: FakeSource) -> None:
+    src.put("customer", customer("001A", name="Acme"))
+    src.put("customer", customer("001B", name="Beta"))
+    src.put("contract", contract("800A", "001A", [line("L1", "3", "12.50", "SKU-SEAT")]))
+    src.put("contract", contract("800B", "001B", [line("L1", "1", "10", "SKU-SEAT")]))
+
+
+def _latest(fake: FakeZuora, number: str) -> dict[str, Any]:
+    return fake.subscriptions[number][-1]
+
+
+def test_lifecycle_through_the_real_connector(fake: FakeZuora, sqlite_store: Store) -> None:
+    src = FakeSource()
+    _book(src)
+    first = _sync(src, fake, sqlite_store)
+    assert first.counts["applied"] == 4 and first.cursor_advanced
+    assert {"SF-001A", "SF-001B"} <= set(fake.accounts)
+    sub = _latest(fake, "SF-800A")  # we chose the subscription number: our external id
+    assert sub["accountNumber"] == "SF-001A"
+    charge = sub["ratePlans"][0]["ratePlanCharges"][0]
+    assert (str(charge["price"]), str(charge["quantity"])) == ("12.50", "3")
+    # add a product to A, renew B for another term, then cancel A
+    src.put(
+        "contract",
+        contract(
+            "800A", "001A", [line("L1", "3", "12.50", "SKU-SEAT"), line("L2", "1", "99", "SKU-SUP")]
+        ),
+    )
+    src.put(
+        "contract",
+        contract("800B", "001B", [line("L1", "1", "10", "SKU-SEAT")], end_date=date(2026, 12, 31)),
+    )
+    second = _sync(src, fake, sqlite_store)
+    assert second.counts["applied"] == 2, second.counts
+    assert [p["productRatePlanId"] for p in _latest(fake, "SF-800A")["ratePlans"]] == [
+        "PRP-SEAT",
+        "PRP-SUPPORT",
+    ]
+    assert len(fake.subscriptions["SF-800B"]) == 2  # a new version from the renewal
+    src.put(
+        "contract",
+        contract(
+            "800A", "001A", [], status=ContractStatus.CANCELLED, cancellation_date=date(2025, 6, 30)
+        ),
+    )
+    _sync(src, fake, sqlite_store)
+    assert _latest(fake, "SF-800A")["status"] == "Cancelled"
+    calls = sum(fake.calls.values())
+    assert _sync(src, fake, sqlite_store).api_calls == 0  # nothing changed: no writes
+    assert sum(fake.calls.values()) == calls
+
+
+@pytest.mark.parametrize("fault", ["timeout_after_commit", "503", "429", "in_flight"])
+def test_vendor_faults_end_with_one_subscription_per_contract(
+    fake: FakeZuora, sqlite_store: Store, fault: str
+) -> None:
+    src = FakeSource()
+    _book(src)
+    fake.fail_next(fault, path="/v1/orders")
+    for _ in range(3):
+        _sync(src, fake, sqlite_store)
+    assert set(fake.subscriptions) == {"SF-800A", "SF-800B"}
+    assert all(len(v) == 1 for v in fake.subscriptions.values())  # one create, no amendments
+    assert len(fake.orders) == 2
+
+
+def test_a_rejected_order_is_reported_and_the_rest_goes_through(
+    fake: FakeZuora, sqlite_store: Store
+) -> None:
+    src = FakeSource()
+    _book(src)
+    src.put("contract", contract("800C", "001A", [line("L1", "1", "1", "SKU-UNKNOWN")]))
+    report = _sync(src, fake, sqlite_store)
+    assert report.counts["rejected"] == 1 and report.cursor_advanced
+    assert set(fake.subscriptions) == {"SF-800A", "SF-800B"}
