@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Union
 
 from pydantic import BaseModel
@@ -108,7 +109,10 @@ def _classify(tp: Any, required: bool) -> FieldType:
     return FieldType("any", required)
 
 
+@lru_cache(maxsize=512)
 def model_fields(model: type[BaseModel]) -> dict[str, FieldType]:
+    """Target fields of ``model`` by name (cached: models are immutable classes; treat the
+    returned dict as read-only)."""
     out: dict[str, FieldType] = {}
     for name, info in model.model_fields.items():
         key = info.alias or name
