@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,12 +20,9 @@ from zoneinfo import ZoneInfo
 
 from billbridge.testing import LoopbackServer, Reply, Request
 from billbridge.testing.fake_zuora_orders import OrderBook, OrderError
+from billbridge.testing.fake_zuora_query import COND, ZOQL, describe_xml, holds
 
 KEY_TTL = timedelta(hours=24)
-_ZOQL = re.compile(
-    r"select\s+(?P<fields>.+?)\s+from\s+(?P<obj>\w+)(?:\s+where\s+(?P<where>.+))?$", re.I | re.S
-)
-_COND = re.compile(r"(\w+)\s*(>=|<=|=|>|<)\s*'((?:[^'\\]|\\.)*)'")
 
 
 def _fail(code: int, message: str, status: int = 200) -> Reply:
@@ -374,7 +370,7 @@ class FakeZuora(LoopbackServer):
                 )
                 return self._page(request, memos, "creditmemos")
             case ["describe", obj]:
-                return Reply(200, _describe_xml(obj), {"Content-Type": "text/xml; charset=utf-8"})
+                return Reply(200, describe_xml(obj), {"Content-Type": "text/xml; charset=utf-8"})
         return Reply(
             404, {"success": False, "reasons": [{"code": 50000040, "message": "no such route"}]}
         )
@@ -394,15 +390,15 @@ class FakeZuora(LoopbackServer):
     # -- ZOQL -----------------------------------------------------------------------------
 
     def _zoql(self, query: str) -> Reply:
-        match = _ZOQL.match(query.strip())
+        match = ZOQL.match(query.strip())
         if not match:
             return Reply(
                 400, {"Errors": [{"Code": "MALFORMED_QUERY", "Message": "cannot parse query"}]}
             )
         fields = [f.strip() for f in match["fields"].split(",")]
-        conds = _COND.findall(match["where"] or "")
+        conds = COND.findall(match["where"] or "")
         rows = [
-            r for r in self.book.zoql_rows(match["obj"], self) if all(_holds(r, c) for c in conds)
+            r for r in self.book.zoql_rows(match["obj"], self) if all(holds(r, c) for c in conds)
         ]
         rows = [{f: r.get(f) for f in fields} for r in rows]
         return self._batch(rows)
@@ -423,67 +419,3 @@ class FakeZuora(LoopbackServer):
                 400, {"Errors": [{"Code": "INVALID_VALUE", "Message": "invalid queryLocator"}]}
             )
         return self._batch(rows)
-
-
-def _holds(row: dict[str, Any], cond: tuple[str, str, str]) -> bool:
-    field, op, literal = cond
-    value = row.get(field)
-    if value is None:
-        return False
-    if field.endswith("Date"):
-        left, right = datetime.fromisoformat(str(value)), datetime.fromisoformat(literal)
-        if left.tzinfo is None or right.tzinfo is None:
-            left, right = left.replace(tzinfo=None), right.replace(tzinfo=None)
-        return {
-            "=": left == right,
-            ">=": left >= right,
-            "<=": left <= right,
-            ">": left > right,
-            "<": left < right,
-        }[op]
-    literal = literal.replace("\\'", "'")
-    return {
-        "=": str(value) == literal,
-        ">=": str(value) >= literal,
-        "<=": str(value) <= literal,
-        ">": str(value) > literal,
-        "<": str(value) < literal,
-    }[op]
-
-
-def _describe_xml(obj: str) -> str:
-    fields = {
-        "Account": [
-            "Id",
-            "AccountNumber",
-            "Name",
-            "Currency",
-            "Status",
-            "UpdatedDate",
-            "BillBridgeId__c",
-        ],
-        "Subscription": [
-            "Id",
-            "Name",
-            "Status",
-            "Version",
-            "TermStartDate",
-            "UpdatedDate",
-            "BillBridgeId__c",
-        ],
-    }.get(obj, ["Id", "UpdatedDate"])
-    body = "".join(_field_xml(f) for f in fields)
-    head = "<?xml version='1.0' encoding='UTF-8'?>"
-    return f"{head}<object><name>{obj}</name><fields>{body}</fields></object>"
-
-
-def _field_xml(name: str) -> str:
-    kind = "datetime" if name.endswith("Date") else "text"
-    required = "true" if name == "Id" else "false"
-    custom = "true" if name.endswith("__c") else "false"
-    updateable = "false" if name in {"Id", "UpdatedDate"} else "true"
-    return (
-        f"<field><name>{name}</name><label>{name}</label><type>{kind}</type>"
-        f"<required>{required}</required><custom>{custom}</custom>"
-        f"<updateable>{updateable}</updateable></field>"
-    )
