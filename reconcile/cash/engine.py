@@ -194,7 +194,15 @@ def _reference_tier(
     fallback: bool = False,
 ) -> LineResult | None:
     """Tier 1. None sends the line on to the customer and amount tiers."""
-    live = [it for it in hits if remaining.of(it) > 0]
+    live = [
+        it
+        for it in hits
+        if remaining.of(it) > 0
+        and (
+            len(ref_key(it.invoice_number)) >= policy.min_ref_digits
+            or strong_key(it.invoice_number) in strong_keys
+        )
+    ]
     strong_hits = [it for it in live if strong_key(it.invoice_number) in strong_keys]
     # digit-only hits count next to full-number hits only for the same customer
     strong_customers = {it.customer_id for it in strong_hits}

@@ -52,7 +52,9 @@ def reference_tokens(text: str, *, min_digits: int = 3) -> tuple[set[str], set[s
 
     Each whitespace token contributes the digits of the whole token ("INV/2024/00042" ->
     "202400042") and each digit run inside it ("1001/1002" -> "1001", "1002"), so both
-    composite numbers and lists of numbers are found. Short keys are ignored as noise.
+    composite numbers and lists of numbers are found. Digit keys shorter than
+    ``min_digits`` are noise on their own; they are kept only next to letters ("INV-7",
+    "INV 7"), where the strong key must then match the invoice number exactly.
     """
     digit_keys: set[str] = set()
     strong: set[str] = set()
@@ -62,7 +64,8 @@ def reference_tokens(text: str, *, min_digits: int = 3) -> tuple[set[str], set[s
         if not token:
             continue
         whole = ref_key(token)
-        if len(whole) >= min_digits:
+        lettered = any(ch.isalpha() for ch in token)
+        if whole and (len(whole) >= min_digits or lettered):
             digit_keys.add(whole)
             strong.add(strong_key(token))
         for run in _DIGITS.findall(token):
@@ -74,6 +77,7 @@ def reference_tokens(text: str, *, min_digits: int = 3) -> tuple[set[str], set[s
     for first, second in itertools.pairwise(words):
         if first.isalpha() and ref_key(second):
             strong.add(strong_key(first + second))
+            digit_keys.add(ref_key(second))
     return digit_keys, strong
 
 

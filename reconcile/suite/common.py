@@ -60,3 +60,32 @@ def period_of(day: date) -> str:
 def next_period(period: str) -> str:
     year, month = int(period[:4]), int(period[5:7])
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def to_store_candidates(rows: Iterable[dict[str, Any]], *, recon: str | None = None) -> list[Any]:
+    """Candidate dicts (from any ``to_exception_candidates()``) as the exception store's
+    ``ExceptionCandidate`` objects, with the store's stable id and a value fingerprint.
+
+    ``recon`` overrides each row's ``recon_type`` (to keep one recon name per run).
+    """
+    from reconcile.engine.result import ExceptionCandidate
+    from reconcile.exceptions.identity import exception_id, fingerprint
+
+    out: list[Any] = []
+    for row in rows:
+        name = recon or row["recon_type"]
+        keys = {k: str(v) for k, v in row["keys"].items()}
+        out.append(
+            ExceptionCandidate(
+                exception_id=exception_id(name, keys, row["category"]),
+                recon=name,
+                category=row["category"],
+                keys=keys,
+                fingerprint=fingerprint({"amount": str(row["amount"]), **row["details"]}),
+                details=row["details"],
+                severity=row["severity"],
+                amount=row["amount"],
+                currency=row["currency"],
+            )
+        )
+    return out

@@ -313,3 +313,12 @@ def test_remittance_reason_code_is_the_deduction_reason() -> None:
     coded = CashLine(**{**{f: getattr(line, f) for f in line.__slots__}, "deduction_reason": "01"})
     r = apply_cash([coded], items, CUSTOMERS).lines[0]
     assert r.proposal is not None and r.proposal.deduction_reason == "01"
+
+
+def test_short_invoice_numbers_match_only_in_full() -> None:
+    items = [inv("INV-7", "C1", "70.00"), inv("CM-7", "C2", "70.00")]
+    for text in ("INV-7", "paid inv 7"):
+        r = apply_cash([pay("L1", "70.00", text=text)], items, CUSTOMERS).lines[0]
+        assert applied(r) == {"INV-7": "70.00"}, text
+    bare = apply_cash([pay("L1", "70.00", text="7")], items, CUSTOMERS).lines[0]
+    assert bare.proposal is None  # a lone short number is noise
