@@ -201,3 +201,13 @@ def test_writer_needs_invoices_and_valid_control_numbers() -> None:
         _render([])
     with pytest.raises(RecordRejected):
         _render([_simple()], interchange_control_number=0)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"sender_id": "X" * 16}, {"receiver_id": ""}, {"sender_qualifier": "ZZZ"}],
+)
+def test_envelope_ids_that_do_not_fit_the_isa_are_refused(override: dict[str, Any]) -> None:
+    with pytest.raises(RecordRejected) as err:
+        _render([_simple()], **override)
+    assert err.value.code == "envelope_id"
