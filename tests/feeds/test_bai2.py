@@ -206,3 +206,27 @@ def test_differential_against_bai2_library() -> None:
     assert [d.type_code.transaction.value for d in their_details] == [
         "credit" if t.amount.amount > 0 else "debit" for t in ours
     ]
+
+
+def test_fixed_length_wrap_joins_without_space_and_negative_totals() -> None:
+    text = "INVOICE NUMBERS 1001 1002 1003 ARE PAID IN FULL WITH THANKS FROM ACME"
+    first = f"16,108,1000,0,BR1,,{text}"
+    line = first[:80]
+    data = (
+        "01,S,R,240301,0800,F1,80,1,2/\n02,R,B,1,240229,,USD,2/\n03,ACC-1,,015,-5000,,/\n"
+        f"{line}\n{first[80:]}/\n49,-4000,3/\n98,-4000,1,5/\n99,-4000,1,7/\n"
+    ).encode()
+    result = bai2.parse(data, file_name="f")
+    assert len(line) == 80
+    assert result.transactions[0].remittance_text == text
+    assert result.statements[0].balance("closing_booked") is not None
+    assert str(result.statements[0].balance("closing_booked")) == "-50.00 USD"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("2400", "24:00"), ("9999", "24:00"), ("0930", "09:30"), ("14:59:35", "14:59:35")],
+)
+def test_as_of_times(written: str, expected: str) -> None:
+    data = _file(account_total=0, records_in_account=0).replace(b",2400,", f",{written},".encode())
+    assert bai2.parse(data, file_name="f").statements[0].extra["as_of_time"] == expected

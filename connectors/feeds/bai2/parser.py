@@ -7,59 +7,26 @@ strict mode a mismatch is a ParseError (quarantine the file), in lenient mode a 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from billbridge.errors import ParseError
 from canonical import BankStatement, BankTransaction, Money, Provenance, StatementBalance
 from connectors.feeds.bai2 import references, type_codes
+from connectors.feeds.bai2.model import (
+    AMOUNT,
+    BALANCE_KINDS,
+    GROUP_STATUS,
+    INTRADAY_MODIFIERS,
+    Account,
+    Group,
+    as_of_time,
+)
 from connectors.feeds.bai2.tokenizer import LogicalRecord, Tokenizer
-from connectors.feeds.common import KeyCounter, currency_or_error, entry_key
+from connectors.feeds.common import currency_or_error, entry_key
 from connectors.feeds.model import FeedWarning
 from connectors.feeds.normalize import Line
-
-_AMOUNT = re.compile(r"[+-]?\d+")
-BALANCE_KINDS = {
-    "010": "opening_booked",
-    "015": "closing_booked",
-    "030": "current_booked",
-    "040": "opening_available",
-    "045": "closing_available",
-    "060": "current_available",
-}
-INTRADAY_MODIFIERS = {"1", "3"}
-GROUP_STATUS = {"1": "update", "2": "deletion", "3": "correction", "4": "test_only"}
-
-
-@dataclass
-class _Group:
-    rec: LogicalRecord
-    currency: str | None
-    as_of: date
-    as_of_time: str | None
-    modifier: str
-    status: str
-    records: int = 0
-    accounts: int = 0
-    total: int = 0
-
-
-@dataclass
-class _Account:
-    rec: LogicalRecord
-    account_id: str
-    currency: str
-    balances: list[StatementBalance] = field(default_factory=list)
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    transactions: list[BankTransaction] = field(default_factory=list)
-    non_monetary: list[str] = field(default_factory=list)
-    records: int = 0
-    total_all: int = 0
-    total_details: int = 0
-    keys: KeyCounter = field(default_factory=KeyCounter)
 
 
 class Bai2Parser:
@@ -87,8 +54,8 @@ class Bai2Parser:
         self.transaction_count = 0
         self._tok = Tokenizer(file_name)
         self._header: LogicalRecord | None = None
-        self._group: _Group | None = None
-        self._account: _Account | None = None
+        self._group: Group | None = None
+        self._account: Account | None = None
         self._file_records = 0
         self._groups = 0
         self._file_total = 0
@@ -120,7 +87,7 @@ class Bai2Parser:
         text = text.strip()
         if not text:
             return None
-        if not _AMOUNT.fullmatch(text):
+        if not AMOUNT.fullmatch(text):
             raise self._error(rec, f"{what} {text[:20]!r} is not a whole number", "digits")
         return int(text)
 
@@ -204,11 +171,11 @@ class Bai2Parser:
             if ccy
             else None
         )
-        self._group = _Group(
+        self._group = Group(
             rec=rec,
             currency=currency,
             as_of=self._date(rec, self._field(rec, 3), "as-of date"),
-            as_of_time=_time(self._field(rec, 4)),
+            as_of_time=as_of_time(self._field(rec, 4)),
             modifier=self._field(rec, 6),
             status=GROUP_STATUS.get(status, "update"),
             records=rec.record_count,
@@ -225,7 +192,7 @@ class Bai2Parser:
             if ccy
             else group.currency or self.default_currency
         )
-        acct = _Account(
+        acct = Account(
             rec=rec, account_id=self._field(rec, 0), currency=currency, records=rec.record_count
         )
         if not acct.account_id:
@@ -233,7 +200,7 @@ class Bai2Parser:
         self._account = acct
         self._summaries(rec, acct, group)
 
-    def _summaries(self, rec: LogicalRecord, acct: _Account, group: _Group) -> None:
+    def _summaries(self, rec: LogicalRecord, acct: Account, group: Group) -> None:
         fields = [f.strip() for f in rec.fields[2:]]
         i = 0
         while i < len(fields):
@@ -434,24 +401,12 @@ class Bai2Parser:
                 f"{level} record count {int(count_text)} differs from the {count} found",
             )  # fmt: skip
 
-    def _require_group(self, rec: LogicalRecord) -> _Group:
+    def _require_group(self, rec: LogicalRecord) -> Group:
         if self._group is None:
             raise self._error(rec, "record outside a group", "02 group header first")
         return self._group
 
-    def _require_account(self, rec: LogicalRecord) -> _Account:
+    def _require_account(self, rec: LogicalRecord) -> Account:
         if self._account is None:
             raise self._error(rec, "record outside an account", "03 account record first")
         return self._account
-
-
-def _time(text: str) -> str | None:
-    """HHMM (2400 and 9999 mean end of day); HH:MM:SS tolerated; blank is None."""
-    text = text.strip()
-    if not text:
-        return None
-    if text in ("2400", "9999"):
-        return "24:00"
-    if len(text) == 4 and text.isdigit():
-        return f"{text[:2]}:{text[2:]}"
-    return text[:8]
