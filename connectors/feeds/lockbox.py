@@ -38,6 +38,7 @@ from connectors.feeds.nacha.records import physical_lines
 FORMAT = "lockbox"
 SOURCE_SYSTEM = "lockbox"
 log = structlog.get_logger(__name__)
+_PERSONAL = re.compile(r"account|routing|micr", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,11 @@ class _Reader:
             return text
         if not text or (spec.type == "date" and set(text) == {"0"}):
             return None
+        # bank account data must not reach error messages (they end up in logs and reports)
+        shown = "(redacted)" if _PERSONAL.search(name) else repr(text)
         if spec.type in ("int", "amount"):
             if not re.fullmatch(r"-?[0-9]{1,18}", text):
-                raise self.error(rec, f"{name} {text!r} at {spec.pos}", "digits")
+                raise self.error(rec, f"{name} {shown} at {spec.pos}", "digits")
             if spec.type == "int":
                 return int(text)
             exp = spec.decimals if spec.decimals is not None else minor_units(self.currency)
@@ -79,7 +82,7 @@ class _Reader:
             return datetime.strptime(text, spec.format or "%y%m%d").date()  # noqa: DTZ007
         except ValueError:
             raise self.error(
-                rec, f"{name} {text!r} at {spec.pos}", f"a date as {spec.format or '%y%m%d'}"
+                rec, f"{name} {shown} at {spec.pos}", f"a date as {spec.format or '%y%m%d'}"
             ) from None
 
     def values(self, rec: Rec, fields: dict[str, FieldSpec]) -> dict[str, Any]:

@@ -150,3 +150,16 @@ def test_edited_profile_is_read_again(tmp_path: Path) -> None:
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert lockbox.load_profile(str(path)).name == "second"
+
+
+def test_account_numbers_stay_out_of_error_messages(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "name: x\nrecords:\n  '6': {kind: check, fields: {amount: {pos: 2-5, type: amount},"
+        " account_number: {pos: 6-15, type: int}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParseError) as err:
+        lockbox.parse(b"60100ACCT-99887\n", file_name="a.bai", profile=str(path))
+    assert "99887" not in str(err.value)
+    assert "account_number" in str(err.value)
