@@ -43,6 +43,17 @@ class RateSplit:
     def match_rate(self) -> Decimal:
         return _rate(self.auto + self.suggested, self.total)
 
+    def as_dict(self) -> dict[str, object]:
+        """The match-rate API shape (autoMatchedCount, ..., matchRate as text)."""
+        return {
+            "totalCount": self.total,
+            "autoMatchedCount": self.auto,
+            "suggestedCount": self.suggested,
+            "unmatchedCount": self.unmatched,
+            "autoMatchRate": str(self.auto_rate),
+            "matchRate": str(self.match_rate),
+        }
+
 
 def _rate(part: int, whole: int) -> Decimal:
     if whole == 0:
@@ -58,6 +69,14 @@ class MatchKpis:
     line: RateSplit
     unapplied_count: int
     unapplied_by_currency: dict[str, Decimal]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "header": self.header.as_dict(),
+            "line": self.line.as_dict(),
+            "unappliedCount": self.unapplied_count,
+            "unappliedByCurrency": {k: str(v) for k, v in self.unapplied_by_currency.items()},
+        }
 
 
 @dataclass(frozen=True)

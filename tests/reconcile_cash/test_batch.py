@@ -112,3 +112,16 @@ def test_only_approved_applications_become_payment_intents() -> None:
     assert "B05" in [i.source_id for i in accepted]
     other = applications_to_intents(result.lines, target_system="zuora")
     assert other[0].idempotency_key != intents[0].idempotency_key
+
+
+def test_kpis_in_the_match_rate_api_shape() -> None:
+    shape = run().kpis().as_dict()
+    assert shape["line"] == {
+        "totalCount": 9,
+        "autoMatchedCount": 5,
+        "suggestedCount": 1,
+        "unmatchedCount": 3,
+        "autoMatchRate": "0.5556",
+        "matchRate": "0.6667",
+    }
+    assert shape["unappliedByCurrency"] == {"USD": "119.34"}
