@@ -9,6 +9,7 @@ resent here (the caller reads before it retries).
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -64,7 +65,7 @@ class ZuoraClient:
         self.settings = settings
         self.session = session or requests.Session()
         self._sleep = sleep
-        self.correlation_id = (correlation_id or uuid.uuid4().hex)[:64]
+        self.correlation_id = track_id(correlation_id or uuid.uuid4().hex)
         self.tokens = TokenCache(self._fetch_token, margin=120.0, clock=clock)
         #: Latest RateLimit-* / Concurrency-Limit-* values (exposed as metrics).
         self.limits: dict[str, str] = {}
@@ -297,6 +298,12 @@ class ZuoraClient:
 
 class _TokenRejected(Exception):
     """401 or category 11: renew the token once."""
+
+
+def track_id(value: str) -> str:
+    """``Zuora-Track-Id`` takes up to 64 US-ASCII characters and no ``:`` or ``;``."""
+    cleaned = re.sub(r"[^A-Za-z0-9._/=+-]", "-", value.encode("ascii", "replace").decode())
+    return cleaned[:64]
 
 
 def _bare(path: str) -> str:

@@ -15,7 +15,7 @@ from billbridge.errors import BillbridgeError, ConfigError, FatalError
 from canonical import Record, WriteIntent, WriteResult
 from connectors.base import CheckReport, Connector, Cursor, FieldInfo, RawRecord, ReadStream
 from connectors.zuora import to_canonical
-from connectors.zuora.client import ZuoraClient
+from connectors.zuora.client import ZuoraClient, track_id
 from connectors.zuora.reader import ZuoraReader, spec_for
 from connectors.zuora.settings import ZuoraSettings
 from connectors.zuora.writer import ZuoraWriter
@@ -62,6 +62,10 @@ class ZuoraConnector(Connector):
         )
         self._now = now
         self._writer = ZuoraWriter(self.client)
+
+    def set_correlation_id(self, run_id: str) -> None:
+        """Send ``run_id`` as ``Zuora-Track-Id`` (Zuora echoes it; audit lines carry it)."""
+        self.client.correlation_id = track_id(run_id)
 
     # -- reading ------------------------------------------------------------------------
 

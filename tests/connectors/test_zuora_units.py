@@ -189,3 +189,10 @@ def test_429_waits_for_the_window_only_when_the_rate_ran_out() -> None:
     assert parse_retry_after(concurrency, status=429) is None  # exponential back-off instead
     assert parse_retry_after({**concurrency, "Retry-After": "3"}, status=429) == 3.0
     assert parse_retry_after({"RateLimit-Reset": "30"}, status=503) is None
+
+
+def test_track_id_is_ascii_and_bounded() -> None:
+    from connectors.zuora.client import track_id
+
+    assert track_id("run:2024-06-13;job=sf→zuora") == "run-2024-06-13-job=sf-zuora"
+    assert len(track_id("x" * 100)) == 64
