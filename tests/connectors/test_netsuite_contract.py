@@ -22,7 +22,12 @@ from tests.connectors.netsuite_fixtures.helpers import (
     m2m_settings,
     tba_settings,
 )
-from tests.connectors.netsuite_fixtures.soap_wire import ENDPOINT, operation_of
+from tests.connectors.netsuite_fixtures.soap_wire import (
+    ENDPOINT,
+    operation_of,
+    remember_client,
+    shared_client,
+)
 
 
 @pytest.fixture
@@ -85,9 +90,6 @@ class _SoapDispatcher:
         return 200, {"Content-Type": "text/xml; charset=utf-8"}, fixture_text(name)
 
 
-_SOAP_CLIENT: dict[str, object] = {}
-
-
 class TestNetSuiteSoapContract(ConnectorContract):
     @pytest.fixture
     def harness(self, shared_dir: Path) -> Iterator[Harness]:
@@ -95,8 +97,8 @@ class TestNetSuiteSoapContract(ConnectorContract):
         if not wsdl.is_file():
             pytest.skip(f"SuiteTalk WSDL bundle not present at {wsdl}")
         settings = tba_settings(transport="soap", wsdl_url=str(wsdl), wsdl_version="2023_2")
-        soap = SoapTransport(settings, sleep=NoSleep(), client=_SOAP_CLIENT.get("c"))
-        _SOAP_CLIENT["c"] = soap.client
+        soap = SoapTransport(settings, sleep=NoSleep(), client=shared_client())
+        remember_client(soap.client)
         # Not every contract test calls the wire (describe reads the schema), so unfired
         # registrations are allowed here; unexpected operations still fail in the dispatcher.
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

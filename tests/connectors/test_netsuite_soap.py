@@ -27,7 +27,7 @@ from tests.connectors.netsuite_fixtures.helpers import (
     _fresh_netsuite_state,  # noqa: F401 - autouse fixture
     tba_settings,
 )
-from tests.connectors.netsuite_fixtures.soap_wire import SoapWire
+from tests.connectors.netsuite_fixtures.soap_wire import SoapWire, remember_client, shared_client
 
 
 @pytest.fixture
@@ -38,22 +38,19 @@ def settings(shared_dir: Path) -> NetSuiteSettings:
     return tba_settings(transport="soap", wsdl_url=str(wsdl), wsdl_version="2023_2")
 
 
-_CLIENTS: dict[str, object] = {}  # one WSDL load per test session (it takes ~0.5 s)
-
-
 def make(
     settings: NetSuiteSettings, sleep: NoSleep | None = None, *, fresh: bool = False
 ) -> NetSuiteConnector:
     soap = SoapTransport(
         settings,
         sleep=sleep or NoSleep(),
-        client=None if fresh else _CLIENTS.get("client"),
+        client=None if fresh else shared_client(),
         passport_factory=lambda: build_passport(
             settings, nonce="12345678901234567890", timestamp=1700000000
         ),
     )
     if not fresh:
-        _CLIENTS["client"] = soap.client
+        remember_client(soap.client)
     return connect(settings, soap=soap, sleep=sleep or NoSleep())
 
 

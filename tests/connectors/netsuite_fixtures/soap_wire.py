@@ -44,3 +44,15 @@ def operation_of(body: str) -> str:
     match = re.search(r"<soap-env:Body><ns\d+:(\w+)", body)
     assert match, "no operation in SOAP body"
     return match.group(1)
+
+
+#: one WSDL load for the whole test session (zeep parses ~46 XSDs, ~0.5-2 s)
+_CLIENT: dict[str, object] = {}
+
+
+def shared_client() -> object | None:
+    return _CLIENT.get("client")
+
+
+def remember_client(client: object) -> None:
+    _CLIENT["client"] = client
