@@ -103,6 +103,8 @@ class SalesforceReader:
             query = soql.incremental(fields, sobject, child, wm, last_id, bounds[-1])
             try:
                 for row in self._pages(query):
+                    if child is not None:
+                        self._complete_child(row, child[0])
                     stamp = parse_datetime(row["SystemModstamp"])
                     assert stamp is not None
                     wm, last_id = stamp, str(row["Id"])
@@ -146,6 +148,23 @@ class SalesforceReader:
                 except StopIteration:
                     return
             yield row
+
+    def _complete_child(self, row: dict[str, Any], relationship: str) -> None:
+        """Child subqueries return at most ~200 rows inline; fetch the rest of the lines."""
+        block = row.get(relationship)
+        while isinstance(block, dict) and not block.get("done", True):
+            more = self._query_more(str(block["nextRecordsUrl"]))
+            block["records"] = [*block.get("records", []), *more.get("records", [])]
+            block["done"] = more.get("done", True)
+            block["nextRecordsUrl"] = more.get("nextRecordsUrl")
+            if block["done"]:
+                block.pop("nextRecordsUrl", None)
+
+    def _query_more(self, url: str) -> dict[str, Any]:
+        def fetch(sf: Any) -> dict[str, Any]:
+            return dict(sf.query_more(url, identifier_is_url=True))
+
+        return self.client.call("child query", fetch)
 
     # -- Bulk 2.0 ---------------------------------------------------------------------
 

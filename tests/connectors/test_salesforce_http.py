@@ -488,3 +488,84 @@ def drain(raws: Iterator[RawRecord], seen: list[str]) -> list[str]:
     for raw in raws:
         seen.append(raw.data["Id"])
     return []
+
+
+def test_child_lines_past_the_inline_limit_are_fetched(
+    rsps: responses.RequestsMock, sf: SalesforceConnector
+) -> None:
+    token(rsps)
+    rsps.get(
+        f"{API}/sobjects",
+        json={
+            "sobjects": [{"name": n} for n in ("Opportunity", "OpportunityLineItem", "Product2")]
+        },
+    )
+    rsps.get(
+        f"{API}/sobjects/Opportunity/describe",
+        json={
+            "name": "Opportunity",
+            "fields": describe_fields(BASE_FIELDS["Opportunity"], multi_currency=False, extra={}),
+            "childRelationships": [
+                {
+                    "childSObject": "OpportunityLineItem",
+                    "field": "OpportunityId",
+                    "relationshipName": "OpportunityLineItems",
+                }
+            ],
+        },
+    )
+    rsps.get(
+        f"{API}/sobjects/OpportunityLineItem/describe",
+        json={
+            "name": "OpportunityLineItem",
+            "childRelationships": [],
+            "fields": describe_fields(
+                BASE_FIELDS["OpportunityLineItem"], multi_currency=False, extra={}
+            ),
+        },
+    )
+    rsps.get(
+        f"{API}/sobjects/Product2/describe",
+        json={
+            "name": "Product2",
+            "childRelationships": [],
+            "fields": describe_fields(BASE_FIELDS["Product2"], multi_currency=False, extra={}),
+        },
+    )
+
+    def line(n: int) -> dict[str, Any]:
+        return {
+            "attributes": {"type": "OpportunityLineItem"},
+            "Id": f"00k{n}",
+            "Quantity": 1,
+            "Product2": {"attributes": {"type": "Product2"}, "ProductCode": f"SKU-{n}"},
+        }
+
+    query = rsps.get(
+        f"{API}/queryAll/",
+        json={
+            "totalSize": 1,
+            "done": True,
+            "records": [
+                {
+                    "attributes": {"type": "Opportunity"},
+                    "Id": "006A",
+                    "IsDeleted": False,
+                    "SystemModstamp": "2024-05-01T10:00:00.000+0000",
+                    "OpportunityLineItems": {
+                        "totalSize": 3,
+                        "done": False,
+                        "records": [line(0), line(1)],
+                        "nextRecordsUrl": "/services/data/v62.0/query/01gCHILD-2",
+                    },
+                }
+            ],
+        },
+    )
+    rsps.get(f"{API}/query/01gCHILD-2", json={"totalSize": 3, "done": True, "records": [line(2)]})
+    [raw] = list(sf.read_raw("contract"))
+    block = raw.data["OpportunityLineItems"]
+    assert [r["Id"] for r in block["records"]] == ["00k0", "00k1", "00k2"] and block["done"]
+    soql = soql_of(query.calls[0])
+    assert "(SELECT Id, IsDeleted, SystemModstamp, OpportunityId" in soql
+    assert "Product2.ProductCode, Product2.Name, Product2.Family FROM OpportunityLineItems)" in soql
