@@ -39,8 +39,8 @@ def _rule(rule: Rule) -> str:
         text = f"money({_rule(rule.money.amount)}, {_rule(rule.money.currency)})"
     elif kind == "concat":
         text = "concat(" + ", ".join(f"`{p}`" for p in rule.concat or []) + ")"
-    elif kind == "sum":
-        text = f"sum of `{rule.sum}` over the rows"
+    elif kind in ("sum", "min", "max"):
+        text = f"{kind} of `{getattr(rule, kind)}` over the rows"
     elif isinstance(rule.path, list):
         text = "first of " + ", ".join(f"`{p}`" for p in rule.path)
     else:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from billbridge.errors import RecordRejected
 from canonical import Record
 from mappings.evaluate import SKIPPED, Context, evaluate, test
-from mappings.model import Lines, MappingSpec, alternatives
+from mappings.model import Lines, MappingSpec, Rule, alternatives
 from mappings.paths import Scope, iter_items, resolve
 from mappings.targets import coerce_text, target_model
 from mappings.transforms import RuleFailure, is_blank, to_text
@@ -204,6 +204,40 @@ def _rule_location(spec: MappingSpec, loc: list[str]) -> str:
     return spec.location("target")
 
 
+def _header_paths(rule: Rule) -> list[str]:
+    """Paths a header rule reads from one row (aggregates read all rows on purpose)."""
+    if rule.money is not None:
+        return _header_paths(rule.money.amount) + _header_paths(rule.money.currency)
+    paths = [rule.path] if isinstance(rule.path, str) else list(rule.path or [])
+    paths += rule.concat or []
+    return [p for p in paths if not p.startswith(("^", "$"))]
+
+
+def _disagreements(spec: MappingSpec, group: Sequence[Mapping[str, Any]]) -> list[FieldIssue]:
+    """Header values that differ between the rows of one record (first two shown)."""
+    assert spec.rows is not None
+    issues = []
+    for name, ruleset in spec.fields.items():
+        if name in spec.rows.vary:
+            continue
+        for path in dict.fromkeys(p for r in alternatives(ruleset) for p in _header_paths(r)):
+            seen: dict[str, None] = {}
+            for row in group:
+                value = resolve(Scope(row), path)
+                seen.setdefault("" if is_blank(value) else to_text(value).strip(), None)
+            if len(seen) > 1:
+                first, second = list(seen)[:2]
+                issues.append(
+                    FieldIssue(
+                        name,
+                        spec.location("fields", name),
+                        f"rows disagree on {path!r}: {first!r} vs {second!r} "
+                        "(list the field under rows.vary to take the first row)",
+                    )
+                )
+    return issues
+
+
 def _map(
     spec: MappingSpec,
     root: Scope,
@@ -224,6 +258,8 @@ def _map(
         issues.append(
             FieldIssue("source_id", spec.location("key"), f"key {', '.join(spec.keys)} is blank")
         )
+    if group is not None and len(group) > 1 and spec.rows is not None:
+        issues.extend(_disagreements(spec, group))
     out: dict[Any, Any] = {}
     _apply_rules(
         spec,

@@ -9,7 +9,7 @@ from typing import Any
 
 from canonical import Money
 from canonical.currencies import UnknownCurrencyError
-from mappings.model import Predicate, Rule
+from mappings.model import AGGREGATES, Predicate, Rule
 from mappings.paths import ABSENT, Scope, resolve
 from mappings.transforms import (
     RuleFailure,
@@ -81,15 +81,24 @@ def _read(rule: Rule, scope: Scope, ctx: Context) -> Any:
             if not is_blank(p)
         ]
         return rule.separator.join(texts) if texts else ABSENT
-    if kind == "sum":
-        assert rule.sum is not None
+    if kind in AGGREGATES:
+        column: str = getattr(rule, kind)
         if ctx.rows is not None and scope.parents == ():
-            values = [resolve(Scope(row), rule.sum) for row in ctx.rows]
+            values = [resolve(Scope(row), column) for row in ctx.rows]
         else:
-            found = resolve(scope, rule.sum)
+            found = resolve(scope, column)
             values = found if isinstance(found, list) else [found]
-        numbers = [parse_decimal(v, **_seps(rule)) for v in values if not is_blank(v)]
-        return sum(numbers, Decimal(0)) if numbers else ABSENT
+        present = [v for v in values if not is_blank(v)]
+        if not present:
+            return ABSENT
+        if kind == "sum":
+            return sum((parse_decimal(v, **_seps(rule)) for v in present), Decimal(0))
+        # min/max compare parsed values (dates as dates, numbers as numbers)
+        parsed = [_parse(rule, v) if rule.parse else v for v in present]
+        try:
+            return min(parsed) if kind == "min" else max(parsed)
+        except TypeError:
+            raise RuleFailure(f"cannot compare {kind} of {present!r}: add a 'parse'") from None
     raise AssertionError(kind)  # const and money are handled by evaluate
 
 

@@ -25,6 +25,9 @@ from pydantic import (
 #: The parse step a rule may declare.
 ParseKind = Literal["string", "date", "datetime", "decimal", "integer", "boolean"]
 CaseKind = Literal["upper", "lower", "title"]
+#: where a rule's value comes from: exactly one per rule
+SOURCE_KINDS = ("path", "concat", "const", "money", "sum", "min", "max")
+AGGREGATES = ("sum", "min", "max")
 
 
 class SpecModel(BaseModel):
@@ -74,7 +77,10 @@ class Rule(SpecModel):
     concat: list[str] | None = None
     const: Any = None
     money: MoneyRule | None = None
+    #: aggregates over the record's rows (row-grouped exports) or a source list
     sum: str | None = None
+    min: str | None = None
+    max: str | None = None
     separator: str = " "
     # conditions and fallbacks
     when: Predicate | None = None
@@ -108,21 +114,17 @@ class Rule(SpecModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> Rule:
-        sources = [
-            name
-            for name in ("path", "concat", "const", "money", "sum")
-            if name in self.model_fields_set
-        ]
+        sources = [name for name in SOURCE_KINDS if name in self.model_fields_set]
         if len(sources) != 1:
             raise ValueError(
-                "a rule needs exactly one of: path, concat, const, money, sum "
+                f"a rule needs exactly one of: {', '.join(SOURCE_KINDS)} "
                 f"(got {', '.join(sources) or 'none'})"
             )
         return self
 
     @property
     def source_kind(self) -> str:
-        for name in ("path", "concat", "const", "money", "sum"):
+        for name in SOURCE_KINDS:
             if name in self.model_fields_set:
                 return name
         return "path"  # unreachable: the validator requires one
@@ -136,8 +138,7 @@ class Rule(SpecModel):
             paths.extend(self.path)
         if self.concat:
             paths.extend(self.concat)
-        if self.sum is not None:
-            paths.append(self.sum)
+        paths.extend(p for p in (self.sum, self.min, self.max) if p is not None)
         if self.money is not None:
             paths.extend(self.money.amount.source_paths())
             paths.extend(self.money.currency.source_paths())
@@ -199,9 +200,14 @@ class Lines(SpecModel):
 
 
 class Rows(SpecModel):
-    """Flat export with one row per line: rows sharing ``key`` form one record."""
+    """Flat export with one row per line: rows sharing ``key`` form one record.
 
-    group_by_key: bool = True
+    Header fields read from one row must repeat on every row of the record; a record whose
+    rows disagree is an error, except for the target fields listed in ``vary`` (then the
+    first row wins). Use ``min``/``max``/``sum`` rules to combine row values instead.
+    """
+
+    vary: list[str] = Field(default_factory=list)
 
 
 class MappingSpec(SpecModel):

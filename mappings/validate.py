@@ -232,7 +232,7 @@ def _own_paths(rule: Rule) -> list[str]:
         return list(rule.path)
     if rule.concat:
         return list(rule.concat)
-    return [rule.sum] if rule.sum else []
+    return [p for p in (rule.sum, rule.min, rule.max) if p]
 
 
 def _unreachable(key: str, rule: Rule) -> bool:
@@ -346,6 +346,13 @@ def validate_spec(
         check.source_path(sub, "key", key, nested=False)
     if spec.filter is not None:
         check.predicate(("filter",), "filter", spec.filter, False, True)
+    for index, name in enumerate(spec.rows.vary if spec.rows else []):
+        if name not in spec.fields:
+            check.add(
+                ("rows", "vary", index),
+                "rows.vary",
+                f"{name!r} is not a field of this spec" + suggest(name, spec.fields),
+            )
     for name, ruleset in spec.fields.items():
         where = ("fields", name)
         ftype = check.target_field(where, name, model)

@@ -363,6 +363,7 @@ def test_export_salesforce_opportunity_lines() -> None:
     assert first.lines[1].net_unit_price == Money("4500.00", USD)
     assert first.lines[1].charge_type == "one_time"
     assert first.start_date == date(2024, 5, 1)
+    assert first.end_date == date(2025, 4, 30)  # the latest product end, not the first row's
     assert second.number == "00000124"
     assert second.currency == "EUR"
     assert second.billing_period == "month"

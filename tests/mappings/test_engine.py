@@ -228,3 +228,57 @@ def test_failing_alternative_is_an_error_not_a_fall_through() -> None:
     with pytest.raises(MappingError) as info:
         apply_spec(spec, {"id": "1", "legal": "R", "limit": "12x", "ccy": "USD"})
     assert info.value.issues[0].location == "t.yaml:8:7"
+
+
+GROUP_SPEC = """\
+name: test/group
+source: {system: s, format: csv}
+target: {entity: contract}
+key: No
+rows: {vary: [term_months]}
+fields:
+  customer_id: Customer
+  currency: Ccy
+  start_date: {min: Start, parse: date, format: "%Y-%m-%d"}
+  end_date: {max: End, parse: date, format: "%Y-%m-%d"}
+  term_months: {path: Term, parse: integer}
+lines:
+  fields:
+    line_id: $index
+    sku: Sku
+    quantity: {const: 1}
+    net_unit_price: {money: {amount: {const: 1}, currency: Ccy}}
+"""
+
+
+def _row(**kw: str) -> dict[str, str]:
+    base = {
+        "No": "C1",
+        "Customer": "A",
+        "Ccy": "USD",
+        "Start": "2024-05-01",
+        "End": "2025-04-30",
+        "Term": "12",
+        "Sku": "X",
+    }
+    return {**base, **kw}
+
+
+def test_min_and_max_combine_row_values() -> None:
+    spec = spec_from_text(GROUP_SPEC, "g.yaml")
+    rows = [_row(End="2024-05-31"), _row(Start="2024-06-01"), _row(Term="24")]
+    (result,) = apply_spec_rows(spec, rows)
+    assert result.value.start_date == date(2024, 5, 1)
+    assert result.value.end_date == date(2025, 4, 30)
+    assert result.value.term_months == 12  # listed under rows.vary: the first row wins
+    assert [line.line_id for line in result.value.lines] == ["1", "2", "3"]
+
+
+def test_rows_of_one_record_that_disagree_on_a_header_field_are_an_error() -> None:
+    spec = spec_from_text(GROUP_SPEC, "g.yaml")
+    (result,) = apply_spec_rows(spec, [_row(), _row(Ccy="EUR")], locations=["f:2", "f:3"])
+    assert result.value is None
+    assert str(result.error) == (
+        "f:2: currency: rows disagree on 'Ccy': 'USD' vs 'EUR' (list the field under "
+        "rows.vary to take the first row) (rule at g.yaml:8:3)"
+    )

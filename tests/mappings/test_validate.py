@@ -186,3 +186,11 @@ def test_unknown_payload_field_is_reported_with_suggestion() -> None:
     # ZuoraOrder takes no top-level custom fields (only accounts do)
     assert found[2].startswith("o.yaml:10:3: BillingEntity__c: unknown target field")
     assert len(found) == 3
+
+
+def test_rows_vary_must_name_a_field() -> None:
+    head = HEAD.replace("key: Id\n", "key: Id\nrows: {vary: [curency]}\n")
+    assert problems("", head=head) == [
+        "spec.yaml:5:15: rows.vary: 'curency' is not a field of this spec "
+        "(did you mean 'currency'?)"
+    ]
