@@ -11,9 +11,9 @@ import pytest
 import requests
 import structlog
 
-from billbridge.errors import FatalError
+from billbridge.errors import ConfigError, FatalError
 from billbridge.testing.fake_netsuite import FakeNetSuite
-from canonical import Customer, ResultStatus, WriteIntent, WriteOp
+from canonical import Customer, JournalLine, ResultStatus, WriteIntent, WriteOp
 from connectors.netsuite import NetSuiteConnector, connect
 from tests.connectors.netsuite_fixtures.fake_setup import T0, customer_body, seed
 from tests.connectors.netsuite_fixtures.helpers import (
@@ -260,3 +260,40 @@ def test_check_reports_auth_permissions_and_concurrency(fake: FakeNetSuite) -> N
     ).check()
     assert not bad.ok and not bad.authenticated
     assert any("refused" in m for m in bad.messages)
+
+
+def test_subsidiaries_are_raw_only_and_journals_become_lines(fake: FakeNetSuite) -> None:
+    fake.add(
+        "subsidiary", {"id": "1", "name": "HQ", "country": "US", "isInactive": False}, modified=T0
+    )
+    fake.add(
+        "journalEntry",
+        {
+            "id": "900",
+            "tranId": "JE-1",
+            "tranDate": "2024-05-31",
+            "currency": {"id": "1", "refName": "USD"},
+            "subsidiary": {"id": "1"},
+            "line": {
+                "items": [
+                    {
+                        "line": 0,
+                        "account": {"id": "1", "refName": "4000 Revenue"},
+                        "credit": 100.25,
+                    },
+                    {"line": 1, "account": {"id": "2", "refName": "1200 AR"}, "debit": 100.25},
+                ]
+            },
+        },
+        modified=T0,
+    )
+    conn = conn_for(fake)
+    raw = list(conn.read_raw("subsidiary"))
+    assert [r.data["name"] for r in raw] == ["HQ"]
+    with pytest.raises(ConfigError, match="read_raw"):
+        conn.read("subsidiary")
+    lines = list(conn.read("journal_line"))
+    assert [str(x.amount.amount) for x in lines if isinstance(x, JournalLine)] == [
+        "-100.25",
+        "100.25",
+    ]

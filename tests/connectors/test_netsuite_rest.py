@@ -587,3 +587,32 @@ def test_suiteql_timestamps_use_the_configured_account_timezone() -> None:
         )
         [record] = list(conn.read("customer"))
     assert record.updated_at == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)  # CEST is UTC+2
+
+
+def test_check_reports_missing_permissions_without_failing() -> None:
+    conn = connect(m2m_settings(), sleep=NoSleep())
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=token_response())
+        suiteql_page(
+            rsps,
+            limit=5,
+            offset=0,
+            body=page([{"links": [], "id": "1"}], offset=0, total=1, has_more=False),
+        )
+        rsps.post(
+            SUITEQL,
+            status=403,
+            json={
+                "o:errorDetails": [
+                    {
+                        "detail": "Permission Violation: you need 'Transactions -> Invoice'.",
+                        "o:errorCode": "INSUFFICIENT_PERMISSION",
+                    }
+                ]
+            },
+        )
+        report = conn.check()
+    assert report.authenticated and not report.ok
+    assert report.permissions == {"customer": True, "invoice": False}
+    assert any("invoice" in m for m in report.messages)
+    assert report.api_budget_limit == 5
