@@ -104,7 +104,7 @@ def reference_decision(
     if payment == total:
         alloc = full(group, left)
         return Decision(proposal(alloc, Status.AUTO, Rule.REFERENCE, base, flags_exact), alloc)
-    if payment < total and len(group) > 1:
+    if payment < total and 1 < len(group) <= policy.subset_max_items:
         sub = subset_sum(left, payment, max_states=policy.subset_max_states)
         if sub is not None and sub.unique:
             picked = [group[i] for i in sub.indices]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from canonical import ChargeType, Contract, Customer, Invoice
+from canonical import ChargeType, Contract, ContractStatus, Customer, Invoice
 from reconcile.suite.common import Finding, candidates, period_of
 
 RECON = "revenue_leakage"
@@ -128,12 +128,16 @@ def expected_charges_not_billed(
                 billed.add((ln.contract_line_id, period_of(ln.service_start or inv.issue_date)))
     out: list[Finding] = []
     for contract in contracts:
+        if contract.status in {ContractStatus.DRAFT, ContractStatus.CANCELLED}:
+            continue
         for line in contract.lines:
             months = line.billing_period.months
             if line.charge_type != ChargeType.RECURRING or months is None:
                 continue
             start = line.start_date or contract.start_date
             end = line.end_date or contract.end_date or as_of
+            if contract.cancellation_date is not None:
+                end = min(end, contract.cancellation_date)
             for period in _billing_periods(start, end, months, as_of):
                 if (line.line_id, period) in billed:
                     continue

@@ -176,3 +176,21 @@ def test_duplicate_window_and_amount_tolerance_are_policy() -> None:
     assert dups(None) == 0  # default window is 5 days
     assert dups(LeakagePolicy(duplicate_window_days=10)) == 1
     assert dups(LeakagePolicy(duplicate_window_days=10, duplicate_amount_pct=Decimal("0.003"))) == 0
+
+
+def test_cancelled_and_draft_contracts_expect_nothing_after_cancellation() -> None:
+    from canonical import ContractStatus
+    from reconcile.suite.leakage import expected_charges_not_billed
+
+    cancelled = CONTRACT.model_copy(update={"cancellation_date": date(2024, 2, 15)})
+    missing = expected_charges_not_billed([cancelled], INVOICES, date(2024, 6, 30))
+    # CL-1 billed Jan, Feb; cancelled mid-February: no March-June expectations
+    assert [(f.keys["contract_line"], f.keys["period"]) for f in missing] == []
+    draft = CONTRACT.model_copy(update={"status": ContractStatus.DRAFT})
+    assert expected_charges_not_billed([draft], [], date(2024, 6, 30)) == []
+    active = expected_charges_not_billed([CONTRACT], INVOICES, date(2024, 6, 30))
+    assert [(f.keys["contract_line"], f.keys["period"]) for f in active] == [
+        ("CL-1", "2024-03"),
+        ("CL-1", "2024-05"),
+        ("CL-1", "2024-06"),
+    ]
