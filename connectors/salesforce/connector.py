@@ -11,7 +11,15 @@ import requests
 
 from billbridge.errors import BillbridgeError, ConfigError
 from canonical import Record, WriteIntent, WriteResult
-from connectors.base import CheckReport, Connector, Cursor, FieldInfo, RawRecord, ReadStream
+from connectors.base import (
+    CheckReport,
+    Connector,
+    Cursor,
+    FieldInfo,
+    RawRecord,
+    ReadStream,
+    parse_datetime,
+)
 from connectors.salesforce import soql, to_canonical
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.reader import SalesforceReader
@@ -102,6 +110,27 @@ class SalesforceConnector(Connector):
 
         stream = ReadStream(records(), lambda: reader.final_cursor(since))
         return stream
+
+    def deleted_ids(
+        self, entity: str, start: datetime, end: datetime
+    ) -> list[tuple[str, datetime]]:
+        """(Id, deletedDate) of records deleted in [start, end] from Salesforce's delete log
+        (15 days at most, possibly purged sooner: capture daily). Bounds go out in UTC."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("deleted_ids needs timezone-aware bounds")
+        sobject = self.sobject(entity)
+
+        def fetch(sf: Any) -> dict[str, Any]:
+            handle = getattr(sf, sobject)
+            return dict(handle.deleted(start.astimezone(UTC), end.astimezone(UTC)))
+
+        body = self.client.call(f"deleted {sobject}", fetch)
+        out = []
+        for item in body.get("deletedRecords") or []:
+            when = parse_datetime(item.get("deletedDate"))
+            assert when is not None
+            out.append((str(item["id"]), when))
+        return out
 
     def _converter(self, entity: str, sobject: str) -> Callable[[Mapping[str, Any]], Record]:
         """The shipped mapping spec for (sObject, entity), else our built-in conversion."""

@@ -569,3 +569,31 @@ def test_child_lines_past_the_inline_limit_are_fetched(
     soql = soql_of(query.calls[0])
     assert "(SELECT Id, IsDeleted, SystemModstamp, OpportunityId" in soql
     assert "Product2.ProductCode, Product2.Name, Product2.Family FROM OpportunityLineItems)" in soql
+
+
+def test_deleted_ids_come_from_the_delete_log_in_utc(
+    rsps: responses.RequestsMock, sf: SalesforceConnector
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    token(rsps)
+    describe(rsps, fields=False)
+    call = rsps.get(
+        f"{API}/sobjects/Account/deleted/",
+        json={
+            "deletedRecords": [
+                {"id": "001RO000001CCCCYA4", "deletedDate": "2024-05-01T10:05:00.000+0000"}
+            ],
+            "earliestDateAvailable": "2024-04-20T00:00:00.000+0000",
+            "latestDateCovered": "2024-05-02T00:00:00.000+0000",
+        },
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    found = sf.deleted_ids(
+        "customer",
+        datetime(2024, 5, 1, 2, 0, tzinfo=berlin),
+        datetime(2024, 5, 2, 2, 0, tzinfo=berlin),
+    )
+    assert found == [("001RO000001CCCCYA4", datetime(2024, 5, 1, 10, 5, tzinfo=UTC))]
+    query = parse_qs(urlsplit(call.calls[0].request.url).query)
+    assert query == {"start": ["2024-05-01T00:00:00+00:00"], "end": ["2024-05-02T00:00:00+00:00"]}
