@@ -314,3 +314,14 @@ def test_interchange_wrapped_at_80_columns() -> None:
     assert [r.model_dump(exclude=drop) for r in a] == [r.model_dump(exclude=drop) for r in b]
     assert b[0].lines[1].provenance is not None
     assert b[0].lines[1].provenance.line > 1
+
+
+def test_short_pay_without_adx_reason_is_flagged() -> None:
+    data = _820("RMR*IV*A*PI*90.00*100.00|RMR*IV*B*PI*10.00*12.00*2.00")
+    result = x12.parse(data, file_name="d.edi")
+    (warning,) = result.warnings
+    assert warning.code == "deduction_without_reason"
+    assert "10.00" in warning.message
+    assert warning.segment == 6
+    explained = _820("RMR*IV*A*PI*90.00*100.00|ADX*-10.00*01|RMR*IV*B*PI*10.00")
+    assert x12.parse(explained, file_name="d.edi").warnings == []

@@ -166,4 +166,16 @@ def extract_820(
                     segment=anchor.index,
                 )
             )
+    for ln in rem_lines:
+        kept = short_pay(ln)
+        if not kept.is_zero() and not ln.adjustments and ln.provenance is not None:
+            # a deduction with no ADX reason: the analyst must ask the payer why
+            warnings.append(
+                FeedWarning(
+                    code="deduction_without_reason",
+                    message=f"820 {source_id}: {ln.document_number} short paid by {kept}, no ADX",
+                    line=ln.provenance.line,
+                    segment=ln.provenance.segment,
+                )
+            )
     return remittance, warnings
