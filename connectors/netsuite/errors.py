@@ -162,6 +162,11 @@ def classify_rest(
     )
 
 
+def is_concurrency_fault(text: str) -> bool:
+    lowered = text.lower()
+    return any(t.lower() in lowered for t in CONCURRENCY_FAULT_TEXTS)
+
+
 def classify_fault(
     message: str, *, detail_text: str = "", code: str | None = None, under_load: bool
 ) -> BillbridgeError:
@@ -169,7 +174,7 @@ def classify_fault(
     load. ``detail_text`` (the fault detail XML) is matched, never shown."""
     short = message.strip().splitlines()[0][:300] if message.strip() else "SOAP fault"
     haystack = f"{message}\n{detail_text}\n{code or ''}".lower()
-    if any(t.lower() in haystack for t in CONCURRENCY_FAULT_TEXTS):
+    if is_concurrency_fault(haystack):
         return RetryableError(f"NetSuite concurrency limit (SOAP): {short}")
     if LOGIN_FAULT_TEXT.lower() in haystack:
         return classify_codes(["INVALID_LOGIN_ATTEMPT"], short, under_load=under_load)

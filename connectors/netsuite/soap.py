@@ -27,6 +27,7 @@ from connectors.netsuite.errors import (
     OutcomeUnknown,
     classify_codes,
     classify_fault,
+    is_concurrency_fault,
 )
 from connectors.netsuite.rest import account_key, under_load
 from connectors.netsuite.retry import RetryPolicy
@@ -161,52 +162,58 @@ class SoapTransport:
         return self.policy.call(lambda: self._call_once(operation, write=write, **kwargs))
 
     def _call_once(self, operation: str, *, write: bool, **kwargs: Any) -> Any:
-        from netsuitesdk.internal.exceptions import NetSuiteLoginError, NetSuiteRateLimitError
-        from zeep.exceptions import Fault, TransportError
-
         client = self.client
         s = self.settings
         with slot(account_key(s), s.concurrency, timeout=s.slot_timeout_s):
             self.operations.append(operation)
             try:
                 return client.request(operation, **kwargs)
-            except NetSuiteRateLimitError:
+            except Exception as exc:  # noqa: BLE001 - classified below, outside the slot
+                failure = exc
+        # Classify after the slot is released: our own slot must not look like load.
+        raise self._classify(failure, operation, write=write) from None
+
+    def _classify(self, exc: Exception, operation: str, *, write: bool) -> Exception:
+        from netsuitesdk.internal.exceptions import NetSuiteLoginError, NetSuiteRateLimitError
+        from zeep.exceptions import Fault, TransportError
+
+        s = self.settings
+        if isinstance(exc, NetSuiteRateLimitError):
+            LOAD.saw_concurrency_error(s.account)
+            return RetryableError(
+                "NetSuite concurrency limit (SOAP): SuiteTalk concurrent request limit exceeded"
+            )
+        if isinstance(exc, NetSuiteLoginError):
+            return classify_fault(str(exc.message), code=exc.code, under_load=under_load(s))
+        if isinstance(exc, Fault):
+            detail = etree.tostring(exc.detail).decode() if exc.detail is not None else ""
+            error = classify_fault(
+                str(exc.message or ""),
+                detail_text=detail,
+                code=exc.code,
+                under_load=under_load(s),
+            )
+            if is_concurrency_fault(f"{exc.message}\n{detail}"):
                 LOAD.saw_concurrency_error(s.account)
-                raise RetryableError(
-                    "NetSuite concurrency limit (SOAP): SuiteTalk concurrent request limit exceeded"
-                ) from None
-            except NetSuiteLoginError as exc:
-                raise classify_fault(
-                    str(exc.message), code=exc.code, under_load=under_load(s)
-                ) from None
-            except Fault as fault:
-                detail = etree.tostring(fault.detail).decode() if fault.detail is not None else ""
-                error = classify_fault(
-                    str(fault.message or ""),
-                    detail_text=detail,
-                    code=fault.code,
-                    under_load=under_load(s),
+            return error
+        if isinstance(exc, TransportError):
+            if write and exc.status_code >= 500:
+                return OutcomeUnknown(
+                    f"SOAP {operation} failed with HTTP {exc.status_code}; look the records up"
                 )
-                if isinstance(error, RetryableError):
-                    LOAD.saw_concurrency_error(s.account)
-                raise error from None
-            except TransportError as exc:
-                if write and exc.status_code >= 500:
-                    raise OutcomeUnknown(
-                        f"SOAP {operation} failed with HTTP {exc.status_code}; look the records up"
-                    ) from None
-                raise classify_codes(
-                    [], f"SOAP {operation} HTTP {exc.status_code}", status=exc.status_code
-                ) from None
-            except requests.ConnectTimeout:
-                raise RetryableError(f"NetSuite SOAP connect timeout on {operation}") from None
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                if write:
-                    raise OutcomeUnknown(
-                        f"SOAP {operation} timed out after it was sent "
-                        f"({type(exc).__name__}); look the records up"
-                    ) from None
-                raise RetryableError(f"NetSuite SOAP {operation}: {type(exc).__name__}") from None
+            return classify_codes(
+                [], f"SOAP {operation} HTTP {exc.status_code}", status=exc.status_code
+            )
+        if isinstance(exc, requests.ConnectTimeout):
+            return RetryableError(f"NetSuite SOAP connect timeout on {operation}")
+        if isinstance(exc, requests.Timeout | requests.ConnectionError):
+            if write:
+                return OutcomeUnknown(
+                    f"SOAP {operation} timed out after it was sent "
+                    f"({type(exc).__name__}); look the records up"
+                )
+            return RetryableError(f"NetSuite SOAP {operation}: {type(exc).__name__}")
+        return exc  # a programming error: let it surface unchanged
 
     # -- operations ----------------------------------------------------------------------
     def upsert_list(self, records: Sequence[Any]) -> list[SoapWriteStatus]:

@@ -134,8 +134,13 @@ def test_concurrency_faults_are_retried(
     assert sleep.waits == [2.0, 2.0]
 
 
-def test_invalid_login_without_load_is_fatal(settings: NetSuiteSettings, wire: SoapWire) -> None:
+@pytest.mark.parametrize("pool", [1, 5])
+def test_invalid_login_without_load_is_fatal(
+    settings: NetSuiteSettings, wire: SoapWire, pool: int
+) -> None:
+    # with a pool of one, our own slot must not count as "at the ceiling"
     wire.then("upsertList", "soap_fault_invalid_login.xml", 500)
+    settings = settings.model_copy(update={"concurrency": pool})
     with pytest.raises(FatalError, match="INVALID_LOGIN_ATTEMPT"):
         make(settings).write([customer_intent(1)])
 
