@@ -279,8 +279,19 @@ class ZuoraClient:
             raise ZuoraRejected(
                 f"Zuora {where}: not found", reasons=[{"code": "50000040", "message": "not found"}]
             )
+        message = str(body.get("message") or body.get("Message") or "")[:200]
+        if status == 403:
+            raise FatalError(
+                f"Zuora {where}: HTTP {status} {message}; grant the OAuth client's user the "
+                "permission for this call"
+            )
+        if status in (400, 413, 415):
+            raise ZuoraRejected(
+                f"Zuora {where}: HTTP {status} {message}".strip(),
+                reasons=[{"code": str(status), "message": message}],
+            )
         if status >= 400:
-            raise BillbridgeError(f"Zuora {where}: HTTP {status}")
+            raise BillbridgeError(f"Zuora {where}: HTTP {status} {message}".strip())
         return body
 
     def _note_limits(self, headers: Mapping[str, str]) -> None:

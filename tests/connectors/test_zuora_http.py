@@ -429,3 +429,15 @@ def test_zoql_read_that_timed_out_is_simply_retried(
     rsps.post(f"{BASE}/v1/action/query", json={"records": [], "size": 0, "done": True})
     assert list(zuora.read("customer")) == []
     assert sleeps == [1.0]
+
+
+def test_http_errors_without_reasons_are_classified(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector
+) -> None:
+    token(rsps)
+    rsps.post(f"{BASE}/v1/orders", status=400, json={"message": "Malformed JSON request"})
+    rsps.get(f"{BASE}/v1/accounts/A1", status=403, json={"message": "Forbidden"})
+    [result] = zuora.write([order_intent()])
+    assert result.status is ResultStatus.REJECTED and "Malformed JSON" in (result.message or "")
+    with pytest.raises(FatalError, match="permission"):
+        zuora.lookup("customer", ["A1"])
