@@ -325,3 +325,12 @@ def test_short_pay_without_adx_reason_is_flagged() -> None:
     assert warning.segment == 6
     explained = _820("RMR*IV*A*PI*90.00*100.00|ADX*-10.00*01|RMR*IV*B*PI*10.00")
     assert x12.parse(explained, file_name="d.edi").warnings == []
+
+
+def test_ta1_interchange_acknowledgement_is_reported() -> None:
+    data = (ISA + "TA1*000000042*240316*0900*R*022~IEA*0*000000101~").encode()
+    result = x12.parse(data, file_name="ta1.edi")
+    assert result.meta["interchange_acknowledgements"] == [
+        {"interchange_control": "000000042", "status": "R", "note_code": "022"}
+    ]
+    assert result.warnings == []

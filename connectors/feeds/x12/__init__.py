@@ -68,7 +68,13 @@ def parse(
                 )
             )
     enforce_strict(warnings, file_name=file_name, strict=strict)
-    if tokens.segments and not (remittances or invoices or acks):
+    # TA1: the partner's interchange-level acknowledgement of an ISA we sent
+    ta1 = [
+        {"interchange_control": s.el(1), "status": s.el(4), "note_code": s.el(5)}
+        for s in tokens.segments
+        if s.tag == "TA1"
+    ]
+    if tokens.segments and not (remittances or invoices or acks or ta1):
         warnings.append(
             FeedWarning(code="no_entries", message="no 810, 820 or 997 transaction set in the file")
         )
@@ -93,6 +99,7 @@ def parse(
         meta={
             "transaction_sets": [f"{ts.set_id}:{ts.control}" for ts in sets],
             "separators": _seps_meta(tokens.separators),
+            "interchange_acknowledgements": ta1,
         },
     )
 
