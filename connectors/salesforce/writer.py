@@ -59,7 +59,6 @@ class SalesforceWriter:
         self.client = client
         self.settings = client.settings
         self.resolve = resolve  # canonical entity or sObject name -> sObject name
-        self.calls = 0
 
     def write(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}

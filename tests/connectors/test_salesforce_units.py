@@ -159,3 +159,52 @@ def test_soql_literals_and_escaping() -> None:
     assert soql.quote("O'Brien \\ Co") == "'O\\'Brien \\\\ Co'"
     query = soql.by_values(["Id"], "Account", None, "Ext__c", ["a'b", "c"])
     assert query == "SELECT Id FROM Account WHERE Ext__c IN ('a\\'b', 'c')"
+
+
+def test_builtin_conversions_handle_discounts_currency_and_tombstones() -> None:
+    """The fallback conversions (used where no shipped mapping spec covers an entity)."""
+    from connectors.salesforce import to_canonical
+
+    ctx = to_canonical.Context("USD", {"zuora": "Zuora_Account_Number__c"})
+    opportunity = {
+        "attributes": {"type": "Opportunity"},
+        "Id": "006A",
+        "AccountId": "001A",
+        "Name": "Deal",
+        "IsWon": True,
+        "IsClosed": True,
+        "CloseDate": "2024-05-01",
+        "CurrencyIsoCode": "EUR",
+        "SystemModstamp": "2024-05-01T10:00:00.000+0000",
+        "IsDeleted": True,
+        "OpportunityLineItems": {
+            "totalSize": 1,
+            "done": True,
+            "records": [
+                {
+                    "Id": "00kA",
+                    "ProductCode": "SKU-1",
+                    "Quantity": Decimal(4),
+                    "UnitPrice": Decimal("100.00"),
+                    "ListPrice": Decimal("120.00"),
+                    "Discount": Decimal("12.5"),
+                    "ServiceDate": "2024-06-01",
+                }
+            ],
+        },
+    }
+    contract = to_canonical.contract(opportunity, ctx)
+    [line] = contract.lines
+    assert contract.currency == "EUR" and str(contract.start_date) == "2024-06-01"
+    assert line.net_unit_price.amount == Decimal("87.5") and line.line_total.amount == Decimal(
+        "350"
+    )
+    assert contract.extra == {"is_deleted": True}
+    price = to_canonical.price(
+        {"Id": "01u", "ProductCode": "SKU-1", "UnitPrice": Decimal("9.99")}, ctx
+    )
+    assert price.unit_price.currency == "USD" and price.sku == "SKU-1"
+    account = to_canonical.customer(
+        {"Id": "001A", "Name": "Acme", "Zuora_Account_Number__c": "A1"}, ctx
+    )
+    assert account.crosswalk == {"zuora": "A1"}
