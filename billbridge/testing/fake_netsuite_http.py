@@ -202,6 +202,16 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def _unknown_fields(self, record_type: str, body: dict[str, Any]) -> str | None:
+        """With ``X-NetSuite-PropertyNameValidation: error`` and a known schema, the first
+        property the record type does not have (NetSuite otherwise ignores it silently)."""
+        schema = self.server_fake.schemas.get(record_type)
+        strict = (self.headers.get("X-NetSuite-PropertyNameValidation") or "").lower()
+        if schema is None or strict != "error":
+            return None
+        known = set(schema.get("properties") or {}) | {"externalId"}
+        return next((k for k in body if k not in known), None)
+
     def _metadata(self, record_type: str) -> None:
         if "schema+json" not in (self.headers.get("Accept") or ""):
             return self._send(400, error_body(400, "INVALID_PARAMETER", "Accept"))
@@ -252,6 +262,17 @@ class Handler(BaseHTTPRequestHandler):
         if eid in fake.rejections:
             r = fake.rejections[eid]
             return self._send(400, error_body(400, r.code, r.detail, r.path))
+        unknown = self._unknown_fields(record_type, body)
+        if unknown:
+            return self._send(
+                400,
+                error_body(
+                    400,
+                    "NONEXISTENT_FIELD",
+                    f"Invalid field name {unknown}. Provide a valid field name.",
+                    unknown,
+                ),
+            )
         with fake._lock:
             if method == "POST":
                 if eid and fake.by_external_id(record_type, eid):

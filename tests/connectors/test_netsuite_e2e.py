@@ -297,3 +297,22 @@ def test_subsidiaries_are_raw_only_and_journals_become_lines(fake: FakeNetSuite)
         "-100.25",
         "100.25",
     ]
+
+
+def test_unknown_field_names_are_refused_not_ignored(fake: FakeNetSuite) -> None:
+    seed(fake, invoices=0)  # installs the invoice schema
+    bad = WriteIntent.build(
+        target_system="netsuite",
+        entity="invoice",
+        op=WriteOp.UPSERT,
+        external_id="ZUORA-INV9",
+        payload={"entity": {"id": "107"}, "tranid_typo": "X"},
+        source_system="zuora",
+        source_id="INV9",
+        source_version="1",
+        mapping_version="m1",
+    )
+    [result] = conn_for(fake).write([bad])
+    assert result.status == ResultStatus.REJECTED
+    assert result.error_code == "NONEXISTENT_FIELD" and "tranid_typo" in (result.message or "")
+    assert fake.by_external_id("invoice", "ZUORA-INV9") is None
