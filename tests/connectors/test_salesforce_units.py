@@ -208,3 +208,19 @@ def test_builtin_conversions_handle_discounts_currency_and_tombstones() -> None:
         {"Id": "001A", "Name": "Acme", "Zuora_Account_Number__c": "A1"}, ctx
     )
     assert account.crosswalk == {"zuora": "A1"}
+
+
+def test_a_broken_private_key_is_reported_without_its_content() -> None:
+    body = "TUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3Z2dTakFnRUFBb0lCQVFD"
+    broken = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
+    settings = SalesforceSettings(
+        instance_url=HOST,
+        auth_mode="jwt",
+        consumer_key="ck",
+        username="u@acme.com",
+        private_key=broken,
+    )
+    sf = SalesforceConnector(settings, sleep=lambda _: None)
+    with capture_logs() as logs, pytest.raises(FatalError, match="not a usable RSA PEM") as info:
+        sf.client.tokens.get()
+    assert "TUlJRXZR" not in str(info.value) and "TUlJRXZR" not in repr(logs)
