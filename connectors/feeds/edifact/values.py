@@ -76,8 +76,11 @@ def moa(ctx: Ctx, seg: Segment, currency: str) -> tuple[str, Money]:
     """MOA+qualifier:amount[:currency] -> (qualifier, Money)."""
     ccy = ctx.currency_of(seg, seg.el(1, 3)) if seg.el(1, 3) else currency
     if ccy != currency:
-        raise ctx.fail(seg, f"amount in {ccy} in a message in {currency}",
-                       f"MOA amounts in the message currency {currency}")  # fmt: skip
+        raise ctx.fail(
+            seg,
+            f"amount in {ccy} in a message in {currency}",
+            f"MOA amounts in the message currency {currency}",
+        )
     return seg.el(1, 1), Money(ctx.decimal(seg, seg.el(1, 2), "MOA amount"), ccy)
 
 

@@ -165,5 +165,10 @@ def enforce_strict(warnings: list[FeedWarning], *, file_name: str, strict: bool)
     """With ``strict``, the first envelope warning becomes a ParseError (never tie-outs)."""
     bad = next((w for w in warnings if w.code in STRUCTURAL), None) if strict else None
     if bad is not None:
-        raise ParseError(bad.message, file=file_name, line=bad.line, segment=bad.segment,
-                         expected="control counts and numbers that agree")  # fmt: skip
+        raise ParseError(
+            bad.message,
+            file=file_name,
+            line=bad.line,
+            segment=bad.segment,
+            expected="control counts and numbers that agree",
+        )

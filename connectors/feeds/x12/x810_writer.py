@@ -159,12 +159,16 @@ def render_810(
         raise RecordRejected("control numbers must be 1..999999999", code="control_number")
     if separators.segment == "\n" or len(separators.all()) != (4 if separators.repetition else 3):
         raise RecordRejected("separators must be distinct characters", code="separators")
-    for label, value, width in (("sender_id", sender_id, 15), ("receiver_id", receiver_id, 15),
-                                ("sender_qualifier", sender_qualifier, 2),
-                                ("receiver_qualifier", receiver_qualifier, 2)):  # fmt: skip
+    for label, value, width in (
+        ("sender_id", sender_id, 15),
+        ("receiver_id", receiver_id, 15),
+        ("sender_qualifier", sender_qualifier, 2),
+        ("receiver_qualifier", receiver_qualifier, 2),
+    ):
         if not value.strip() or len(value) > width:
-            raise RecordRejected(f"{label} {value!r} must be 1-{width} characters",
-                                 code="envelope_id")  # fmt: skip
+            raise RecordRejected(
+                f"{label} {value!r} must be 1-{width} characters", code="envelope_id"
+            )
     when = created_at or datetime.now(UTC)
     w = _Writer(separators, newline)
     isa12 = version[:5]
