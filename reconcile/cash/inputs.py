@@ -7,8 +7,10 @@ payer and a date window, and contributes its document numbers as strong referenc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 
 from canonical import BankTransaction, Customer, Invoice, InvoiceStatus, Money, Remittance
 from reconcile.cash.model import CashLine, CustomerRef, OpenItem
@@ -21,14 +23,38 @@ def customers_from(customers: Iterable[Customer]) -> list[CustomerRef]:
     return [CustomerRef(c.source_id, c.name, tuple(c.bank_accounts)) for c in customers]
 
 
+_DISCOUNT_TERMS = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*/\s*(\d+)")
+
+
+def discount_terms(terms: str | None) -> tuple[Decimal, int] | None:
+    """(percent, days) from terms such as ``2/10 NET 30`` or ``1.5%/15 N45``; else None."""
+    found = _DISCOUNT_TERMS.search(terms or "")
+    if not found:
+        return None
+    return Decimal(found.group(1)), int(found.group(2))
+
+
 def open_items_from(invoices: Iterable[Invoice]) -> list[OpenItem]:
-    """Posted invoices with a positive open amount."""
+    """Posted invoices with a positive open amount, with any early-payment discount."""
     items: list[OpenItem] = []
     for inv in invoices:
         if inv.status in _CLOSED or inv.open_amount.amount <= 0:
             continue
+        discount, until = None, None
+        terms = discount_terms(inv.payment_terms)
+        if terms is not None:
+            discount = (inv.total * (terms[0] / 100)).quantize()
+            until = inv.issue_date + timedelta(days=terms[1])
         items.append(
-            OpenItem(inv.number, inv.customer_id, inv.open_amount, inv.issue_date, inv.due_date)
+            OpenItem(
+                inv.number,
+                inv.customer_id,
+                inv.open_amount,
+                inv.issue_date,
+                inv.due_date,
+                discount,
+                until,
+            )
         )
     return items
 

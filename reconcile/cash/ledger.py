@@ -27,6 +27,8 @@ OPEN_ITEM_SCHEMA = pa.schema(
         ("due_date", pa.date32()),
     ]
 )
+#: Optional columns: early-payment discount (minor units) if paid on or before the date.
+DISCOUNT_FIELDS = (("discount_minor", pa.int64()), ("discount_until", pa.date32()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,14 @@ class Item:
     open_minor: int
     issue_date: date
     due_date: date | None
+    discount_minor: int = 0
+    discount_until: date | None = None
+
+    def discount_on(self, day: date, remaining: int) -> int:
+        """Early-payment discount available for a payment on ``day`` (untouched items only)."""
+        if self.discount_minor and self.discount_until and day <= self.discount_until:
+            return self.discount_minor if remaining == self.open_minor else 0
+        return 0
 
     @property
     def age_key(self) -> tuple[date, date, str]:
@@ -57,8 +67,10 @@ def open_items_table(items: Iterable[OpenItem]) -> pa.Table:
             "open_minor": [i.open_amount.to_minor() for i in rows],
             "issue_date": [i.issue_date for i in rows],
             "due_date": [i.due_date for i in rows],
+            "discount_minor": [i.discount.to_minor() if i.discount else None for i in rows],
+            "discount_until": [i.discount_until for i in rows],
         },
-        schema=OPEN_ITEM_SCHEMA,
+        schema=pa.schema([*OPEN_ITEM_SCHEMA, *(pa.field(n, t) for n, t in DISCOUNT_FIELDS)]),
     )
 
 
@@ -81,7 +93,11 @@ class OpenItemIndex:
 
     def __init__(self, table: pa.Table) -> None:
         self._con = _database().cursor()
-        self._con.register("inv_src", table.select(OPEN_ITEM_SCHEMA.names))
+        for name, kind in DISCOUNT_FIELDS:
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(table.num_rows, kind))
+        names = [*OPEN_ITEM_SCHEMA.names, *(n for n, _ in DISCOUNT_FIELDS)]
+        self._con.register("inv_src", table.select(names))
         self._con.execute(
             """
             CREATE TEMP TABLE inv AS
@@ -111,7 +127,8 @@ class OpenItemIndex:
                 self._con,
                 """
                 SELECT DISTINCT t.line_idx, i.invoice_number, i.customer_id, i.currency,
-                       i.open_minor, i.issue_date, i.due_date
+                       i.open_minor, i.issue_date, i.due_date, i.discount_minor,
+                       i.discount_until
                 FROM tok t JOIN inv i ON i.rkey = t.rkey AND i.currency = t.currency
                 ORDER BY t.line_idx, i.invoice_number
                 """,
@@ -132,7 +149,7 @@ class OpenItemIndex:
                 self._con,
                 """
                 SELECT i.invoice_number, i.customer_id, i.currency, i.open_minor,
-                       i.issue_date, i.due_date
+                       i.issue_date, i.due_date, i.discount_minor, i.discount_until
                 FROM inv i SEMI JOIN want w ON w.customer_id = i.customer_id
                 ORDER BY i.customer_id, coalesce(i.due_date, i.issue_date), i.issue_date,
                          i.invoice_number
@@ -159,8 +176,10 @@ def _items(rows: pa.Table) -> list[Item]:
         rows.column(name).to_pylist()
         for name in ("invoice_number", "customer_id", "currency", "open_minor")
     ]
-    issue = rows.column("issue_date").to_pylist()
-    due = rows.column("due_date").to_pylist()
+    dates = [rows.column(name).to_pylist() for name in ("issue_date", "due_date")]
+    disc = rows.column("discount_minor").to_pylist()
+    until = rows.column("discount_until").to_pylist()
     return [
-        Item(n, c, ccy, int(m), i, d) for n, c, ccy, m, i, d in zip(*cols, issue, due, strict=True)
+        Item(n, c, ccy, int(m), i, d, int(x or 0), u)
+        for n, c, ccy, m, i, d, x, u in zip(*cols, *dates, disc, until, strict=True)
     ]

@@ -42,6 +42,9 @@ class OpenItem:
     open_amount: Money
     issue_date: date
     due_date: date | None = None
+    #: Early-payment discount allowed when paid on or before ``discount_until``.
+    discount: Money | None = None
+    discount_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class Status(StrEnum):
 class Rule(StrEnum):
     REFERENCE = "reference"
     REFERENCE_SUBSET = "reference_subset"
+    REFERENCE_DISCOUNT = "reference_discount"
     REFERENCE_SHORT_TOLERANCE = "reference_short_tolerance"
     REFERENCE_SHORT = "reference_short"
     REFERENCE_OVER = "reference_over"

@@ -104,6 +104,20 @@ def reference_decision(
     if payment == total:
         alloc = full(group, left)
         return Decision(proposal(alloc, Status.AUTO, Rule.REFERENCE, base, flags_exact), alloc)
+    discounts = [it.discount_on(line.date, amt) for it, amt in zip(group, left, strict=True)]
+    if any(discounts) and payment == total - sum(discounts):
+        alloc = Allocation(
+            tuple((it, amt - d, d) for it, amt, d in zip(group, left, discounts, strict=True))
+        )
+        prop = proposal(
+            alloc,
+            Status.AUTO,
+            Rule.REFERENCE_DISCOUNT,
+            base,
+            flags_exact,
+            deduction_reason="EARLY_PAYMENT_DISCOUNT",
+        )
+        return Decision(prop, alloc)
     if payment < total and 1 < len(group) <= policy.subset_max_items:
         sub = subset_sum(left, payment, max_states=policy.subset_max_states)
         if sub is not None and sub.unique:
@@ -181,8 +195,18 @@ def amount_decision(
     ]
     flags = Flags(False, True, True)
     exact = [it for it in pool if remaining.of(it) == payment]
+    reason = None
+    if not exact:  # the amount may be the invoice less its early-payment discount
+        exact = [
+            it
+            for it in pool
+            if (d := it.discount_on(line.date, remaining.of(it)))
+            and remaining.of(it) - d == payment
+        ]
+        reason = "EARLY_PAYMENT_DISCOUNT" if exact else None
     if len(exact) == 1:
-        alloc = full(exact, [payment])
+        deducted = remaining.of(exact[0]) - payment
+        alloc = Allocation(((exact[0], payment, deducted),))
         prop = Proposal(
             line.line_id,
             customer,
@@ -191,6 +215,7 @@ def amount_decision(
             Rule.UNIQUE_AMOUNT,
             (_conf("0.9") * party_confidence).quantize(Decimal("0.01")),
             flags,
+            deduction_reason=reason,
         )
         return Decision(prop, alloc, customer_id=customer)
     bounded = pool[: policy.subset_max_items]

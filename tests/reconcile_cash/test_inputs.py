@@ -96,3 +96,33 @@ def test_remittance_without_trace_links_by_amount_payer_and_date() -> None:
     )
     lines = {ln.line_id: ln for ln in lines_from(txns, [rem])}
     assert lines["T1"].doc_refs == ("A-9",) and lines["T2"].doc_refs == ()
+
+
+def test_early_payment_discount_within_the_terms() -> None:
+    from reconcile.cash import Rule
+    from reconcile.cash.inputs import discount_terms
+
+    assert discount_terms("2/10 NET 30") == (Decimal("2"), 10)
+    assert discount_terms("1.5%/15 N45") == (Decimal("1.5"), 15)
+    assert discount_terms("Net 30") is None
+    inv = invoice("A-7", "500.00").model_copy(update={"payment_terms": "2/10 Net 30"})
+    items = open_items_from([inv])
+    assert items[0].discount == Money("10.00", "EUR")
+    assert items[0].discount_until == date(2024, 2, 11)
+    customers = customers_from([Customer(source_system="ns", source_id="CU1", name="Hooli")])
+
+    def run(day: date, text: str, name: str | None = None) -> object:
+        line = lines_from(
+            [txn("T1", "490.00", remittance_text=text, counterparty_name=name, value_date=day)]
+        )
+        return apply_cash(line, items, customers).lines[0]
+
+    by_ref = run(date(2024, 2, 10), "A-7")
+    assert by_ref.proposal is not None and by_ref.proposal.rule == Rule.REFERENCE_DISCOUNT
+    assert by_ref.proposal.applications[0].deduction == Money("10.00", "EUR")
+    assert by_ref.proposal.deduction_reason == "EARLY_PAYMENT_DISCOUNT"
+    by_amount = run(date(2024, 2, 11), "", name="Hooli")
+    assert by_amount.proposal is not None and by_amount.proposal.rule == Rule.UNIQUE_AMOUNT
+    assert by_amount.proposal.deduction_reason == "EARLY_PAYMENT_DISCOUNT"
+    late = run(date(2024, 2, 12), "", name="Hooli")  # after the discount period
+    assert late.proposal is None
