@@ -211,3 +211,18 @@ def test_envelope_ids_that_do_not_fit_the_isa_are_refused(override: dict[str, An
     with pytest.raises(RecordRejected) as err:
         _render([_simple()], **override)
     assert err.value.code == "envelope_id"
+
+
+@pytest.mark.parametrize(
+    ("override", "code"),
+    [
+        ({"separators": Separators("*", "*", None, "~")}, "separators"),
+        ({"separators": Separators("A", ">", None, "~")}, "separators"),
+        ({"separators": Separators("*", ">", None, "\n")}, "separators"),
+        ({"version": "4010"}, "version"),
+    ],
+)
+def test_unusable_envelope_settings_are_refused(override: dict[str, Any], code: str) -> None:
+    with pytest.raises(RecordRejected) as err:
+        _render([_simple()], **override)
+    assert err.value.code == code

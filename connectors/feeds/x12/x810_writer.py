@@ -157,8 +157,13 @@ def render_810(
         raise RecordRejected("no invoices to render", code="empty")
     if not 0 < interchange_control_number < 10**9 or not 0 < group_control_number < 10**9:
         raise RecordRejected("control numbers must be 1..999999999", code="control_number")
-    if separators.segment == "\n" or len(separators.all()) != (4 if separators.repetition else 3):
-        raise RecordRejected("separators must be distinct characters", code="separators")
+    seps = separators.all()
+    if len(seps) != (4 if separators.repetition else 3) or any(
+        len(c) != 1 or c.isalnum() or c.isspace() for c in seps
+    ):
+        raise RecordRejected("separators must be distinct punctuation", code="separators")
+    if not (len(version) >= 6 and version[:6].isascii() and version[:6].isdigit()):
+        raise RecordRejected(f"version {version!r} is not like 004010", code="version")
     for label, value, width in (
         ("sender_id", sender_id, 15),
         ("receiver_id", receiver_id, 15),
