@@ -8,13 +8,15 @@ Record API helpers sit on top: GET with ``expandSubResources``, upsert by extern
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 import requests
 import structlog
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from billbridge.errors import RecordRejected, RetryableError
 from connectors.common.throttle import limiter, slot
@@ -29,6 +31,36 @@ log = structlog.get_logger(__name__)
 def account_key(settings: NetSuiteSettings) -> str:
     """The throttle key: the account, whatever transport or job is calling."""
     return f"netsuite:{settings.account}"
+
+
+@contextmanager
+def account_slot(settings: NetSuiteSettings) -> Iterator[None]:
+    """One of the account's slots (shared by REST and SOAP); waiting too long is retryable."""
+    try:
+        with slot(account_key(settings), settings.concurrency, timeout=settings.slot_timeout_s):
+            yield
+    except TimeoutError:
+        raise RetryableError(
+            f"no free NetSuite concurrency slot for account {settings.account} after "
+            f"{settings.slot_timeout_s:g}s (pool of {settings.concurrency})"
+        ) from None
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when the connection was never made (refused, DNS, connect timeout): the
+    request cannot have reached NetSuite, so resending is safe even for a create."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, NewConnectionError | ConnectTimeoutError):
+            return True
+        reason = getattr(seen, "reason", None)
+        nxt = reason if isinstance(reason, BaseException) else None
+        if nxt is None and seen.args and isinstance(seen.args[0], BaseException):
+            nxt = seen.args[0]
+        seen = nxt if nxt is not seen else None
+    return False
 
 
 def under_load(settings: NetSuiteSettings) -> bool:
@@ -135,11 +167,7 @@ class RestTransport:
         idempotent: bool,
     ) -> requests.Response:
         started = time.monotonic()
-        with slot(
-            account_key(self.settings),
-            self.settings.concurrency,
-            timeout=self.settings.slot_timeout_s,
-        ):
+        with account_slot(self.settings):
             self.calls += 1
             try:
                 resp = self.session.request(
@@ -151,9 +179,11 @@ class RestTransport:
                     auth=self._auth,
                     timeout=self.settings.timeout,
                 )
-            except requests.ConnectTimeout:
-                raise RetryableError(f"NetSuite connect timeout on {method}") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
+                if never_sent(exc):
+                    raise RetryableError(
+                        f"NetSuite unreachable on {method} ({type(exc).__name__})"
+                    ) from None
                 if not idempotent or method in ("PUT", "PATCH", "DELETE"):
                     raise OutcomeUnknown(
                         f"{method} to NetSuite timed out or dropped ({type(exc).__name__}) "

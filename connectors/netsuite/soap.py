@@ -20,7 +20,6 @@ import structlog
 from lxml import etree
 
 from billbridge.errors import BillbridgeError, RetryableError
-from connectors.common.throttle import slot
 from connectors.netsuite import auth_tba
 from connectors.netsuite.errors import (
     LOAD,
@@ -29,7 +28,7 @@ from connectors.netsuite.errors import (
     classify_fault,
     is_concurrency_fault,
 )
-from connectors.netsuite.rest import account_key, under_load
+from connectors.netsuite.rest import account_slot, never_sent, under_load
 from connectors.netsuite.retry import RetryPolicy
 from connectors.netsuite.settings import NetSuiteSettings, TBAAuth
 
@@ -164,7 +163,7 @@ class SoapTransport:
     def _call_once(self, operation: str, *, write: bool, **kwargs: Any) -> Any:
         client = self.client
         s = self.settings
-        with slot(account_key(s), s.concurrency, timeout=s.slot_timeout_s):
+        with account_slot(s):
             self.operations.append(operation)
             try:
                 return client.request(operation, **kwargs)
@@ -204,8 +203,8 @@ class SoapTransport:
             return classify_codes(
                 [], f"SOAP {operation} HTTP {exc.status_code}", status=exc.status_code
             )
-        if isinstance(exc, requests.ConnectTimeout):
-            return RetryableError(f"NetSuite SOAP connect timeout on {operation}")
+        if isinstance(exc, requests.RequestException) and never_sent(exc):
+            return RetryableError(f"NetSuite SOAP unreachable on {operation}")
         if isinstance(exc, requests.Timeout | requests.ConnectionError):
             if write:
                 return OutcomeUnknown(

@@ -316,3 +316,15 @@ def test_unknown_field_names_are_refused_not_ignored(fake: FakeNetSuite) -> None
     assert result.status == ResultStatus.REJECTED
     assert result.error_code == "NONEXISTENT_FIELD" and "tranid_typo" in (result.message or "")
     assert fake.by_external_id("invoice", "ZUORA-INV9") is None
+
+
+def test_refused_connections_are_retryable_not_unknown() -> None:
+    down = FakeNetSuite().start()
+    url = down.url
+    down.stop()  # nothing listens on that port any more
+    sleep = NoSleep()
+    conn = connect(tba_settings(base_url=url, retry_attempts=3), sleep=sleep)
+    [result] = conn.write([upsert("SF-0099")])
+    assert result.status == ResultStatus.RETRYABLE  # never reached NetSuite: safe to resend
+    assert "unreachable" in (result.message or "")
+    assert len(sleep.waits) == 2
