@@ -18,7 +18,7 @@ SELECT
     'INV-' || lpad(CAST(i AS VARCHAR), 8, '0') AS invoice_number,
     'CUST-' || CAST(i % 50000 AS VARCHAR) AS customer_id,
     CASE i % 10 WHEN 0 THEN 'EUR' WHEN 1 THEN 'GBP' WHEN 2 THEN 'JPY' ELSE 'USD' END AS currency,
-    CAST((hash(i) % 10000000) AS DECIMAL(18,3)) / 100 AS subtotal,
+    CAST(CAST(hash(i) % 10000000 AS DECIMAL(18,3)) / 100 AS DECIMAL(18,3)) AS subtotal,
     DATE '2024-01-01' + CAST(i % 365 AS INTEGER) AS issue_date,
     CASE i % 7 WHEN 0 THEN 'paid' ELSE 'posted' END AS status,
     i
@@ -48,8 +48,13 @@ def generate(out: Path, n: int = 1_000_000) -> tuple[Path, Path]:
     con.execute(SQL.format(n=n))
     a, b = out / "side_a.parquet", out / "side_b.parquet"
     # shuffle so neither side is sorted by key (a real export rarely is)
-    con.execute(f"COPY (SELECT * FROM side_a ORDER BY hash(invoice_number)) TO '{a}' (FORMAT parquet)")
-    con.execute(f"COPY (SELECT * FROM side_b ORDER BY hash(invoice_number || 'b')) TO '{b}' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT * FROM side_a ORDER BY hash(invoice_number)) TO '{a}' (FORMAT parquet)"
+    )
+    con.execute(
+        f"COPY (SELECT * FROM side_b ORDER BY hash(invoice_number || 'b')) "
+        f"TO '{b}' (FORMAT parquet)"
+    )
     con.close()
     return a, b
 

@@ -21,7 +21,6 @@ from reconcile.engine.result import ReconResult
 
 app = typer.Typer(help="Reconcile two data sets and record the exceptions.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 STATE_URL_ENV = "BILLBRIDGE_STATE_URL"
 StateUrl = Annotated[
@@ -72,7 +71,7 @@ def _print_result(result: ReconResult) -> None:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"error: {exc}")
+    typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
 
 

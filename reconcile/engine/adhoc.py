@@ -66,17 +66,17 @@ def parse_compare(spec: str) -> dict[str, Any]:
     return out
 
 
-def infer_kind(tables: list[tuple[pa.Table, str]]) -> str:
-    """number, date or text for one column given (table, column) on each side."""
+def infer_kind(sides: list[tuple[Side, str]]) -> str:
+    """number, date or text for one column given (side, column) on each side."""
     kinds = set()
-    for table, column in tables:
-        t = table.schema.field(column).type
+    for side, column in sides:
+        t = side.schema.field(column).type
         if pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_floating(t):
             kinds.add("number")
         elif pa.types.is_date(t) or pa.types.is_timestamp(t):
             kinds.add("date")
         elif pa.types.is_string(t) or pa.types.is_large_string(t):
-            kinds.add(_infer_text(table.select([column]), column))
+            kinds.add(_infer_text(side.column(column), column))
         else:
             kinds.add("text")
     return kinds.pop() if len(kinds) == 1 else "text"
@@ -111,19 +111,19 @@ def definition_for_files(
         key_cols = {k.col("a") for k in key_specs} | {k.col("b") for k in key_specs}
         shared = [
             c
-            for c in left.table.column_names
-            if c in right.table.column_names and c not in key_cols and c != LINE
+            for c in left.column_names
+            if c in right.column_names and c not in key_cols and c != LINE
         ]
         specs = [{"name": _safe(c), "a": c, "b": c} for c in shared]
     for side, data in (("a", left), ("b", right)):
-        cols = set(data.table.column_names)
+        cols = set(data.column_names)
         for ref in [*(k.col(side) for k in key_specs), *(s[side] for s in specs)]:
             if ref not in cols:
                 have = sorted(cols - {LINE})
                 raise ConfigError(f"{data.source}: no column {ref!r}; it has {have}")
     for s in specs:
         if "kind" not in s:
-            s["kind"] = infer_kind([(left.table, s["a"]), (right.table, s["b"])])
+            s["kind"] = infer_kind([(left, s["a"]), (right, s["b"])])
     return ReconDefinition(
         name=name,
         a=SideSpec(label=left.source),

@@ -89,53 +89,38 @@ def _rule(d: ReconDefinition) -> str:
 
 
 def build_candidates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[ExceptionCandidate]:
-    amount_i = _amount_index(d)
+    """Candidates from exception rows whose text, ids and fingerprints SQL already made."""
     out = []
+    rule = _rule(d)
     for row in rows:
-        base = row["_cat"]
         in_a, in_b = row["n_a"] is not None, row["n_b"] is not None
+        both = in_a and in_b
         keys = {k.name: row[f"k{i}"] for i, k in enumerate(d.keys)}
-        a_vals = _values(d, row, "a_") if in_a else {}
-        b_vals = _values(d, row, "b_") if in_b else {}
-        diff = [c.name for i, c in enumerate(d.compare) if in_a and in_b and not row[f"eq{i}"]]
-        delta = {
-            c.name: text(row[f"d{i}"])
-            for i, c in enumerate(d.compare)
-            if in_a and in_b and row[f"d{i}"] not in (None, 0)
-        }
-        amount: Decimal | None = None
-        if amount_i is not None:
-            gap = row[f"d{amount_i}"]
-            if d.compare[amount_i].name in diff and gap is not None:
-                amount = abs(gap)
-            else:
-                value = row[f"a_v{amount_i}"] if in_a else row[f"b_v{amount_i}"]
-                amount = abs(value) if value is not None else None
+        names = [c.name for c in d.compare]
         rows_n = {"a": row["n_a"] or 0, "b": row["n_b"] or 0}
         details: dict[str, Any] = {
-            "base_category": base,
+            "base_category": row["_cat"],
             "is_exclusive_a": in_a and not in_b,
             "is_exclusive_b": in_b and not in_a,
-            "diff_columns": diff,
-            "a": a_vals,
-            "b": b_vals,
-            "delta": delta,
+            "diff_columns": [n for i, n in enumerate(names) if both and not row[f"eq{i}"]],
+            "a": {n: row[f"ta{i}"] for i, n in enumerate(names)} if in_a else {},
+            "b": {n: row[f"tb{i}"] for i, n in enumerate(names)} if in_b else {},
+            "delta": {n: row[f"td{i}"] for i, n in enumerate(names) if both and row[f"td{i}"]},
             "rows": rows_n,
             "lines": {"a": row["line_a"], "b": row["line_b"]},
-            "context": _context(d, row, "a_", "b_"),
-            "match_rule": _rule(d),
+            "context": {x.name: row[f"tx{i}"] for i, x in enumerate(d.context)},
+            "match_rule": rule,
             "rule_version": d.version,
         }
-        category = d.category(base)
-        currency = _currency(d, row, ("a_", "b_"))
-        amount = exact_amount(amount, currency)
+        currency = row["_ccy"] or None
+        amount = exact_amount(row["_amt"], currency)
         out.append(
             ExceptionCandidate(
-                exception_id=exception_id(d.name, keys, category),
+                exception_id=row["_id"],
                 recon=d.name,
-                category=category,
+                category=row["_name"],
                 keys=keys,
-                fingerprint=fingerprint({"a": a_vals, "b": b_vals, "rows": rows_n}),
+                fingerprint=row["_fp"],
                 details=details,
                 severity=severity(amount, 0, d.severity),
                 amount=amount,

@@ -64,9 +64,9 @@ class Plan:
         return None
 
 
-def _source_types(table: pa.Table) -> dict[str, str]:
+def _source_types(data: Side) -> dict[str, str]:
     out = {}
-    for f in table.schema:
+    for f in data.schema:
         is_text = pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
         out[f.name] = "VARCHAR" if is_text else str(f.type)
     return out
@@ -75,11 +75,11 @@ def _source_types(table: pa.Table) -> dict[str, str]:
 def _check_columns(definition: ReconDefinition, side: str, data: Side) -> Side:
     """Fail on missing columns; an empty side (no rows) gets them as null text."""
     spec = getattr(definition, side)
-    have = set(data.table.column_names)
+    have = set(data.column_names)
     refs = [*definition.keys, *definition.compare, *definition.context]
     need = {ref.col(side) for ref in refs} | {f.field for f in spec.filters}
     missing = sorted(need - have)
-    if missing and data.table.num_rows == 0:
+    if missing and data.table is not None and data.num_rows == 0:
         table = data.table
         for name in missing:
             table = table.append_column(name, pa.array([], pa.string()))
@@ -92,11 +92,23 @@ def _check_columns(definition: ReconDefinition, side: str, data: Side) -> Side:
     return data
 
 
+def _register(con: duckdb.DuckDBPyConnection, side: str, data: Side) -> None:
+    if data.table is not None:
+        con.register(f"src_{side}", data.table)
+        return
+    path = sql.literal(data.parquet)
+    extra = "" if LINE in data.column_names else f", file_row_number + 1 AS {LINE}"
+    con.execute(
+        f"CREATE TEMP VIEW src_{side} AS SELECT * EXCLUDE (file_row_number){extra} "
+        f"FROM read_parquet({path}, file_row_number = true)"
+    )
+
+
 def _check_values(
     con: duckdb.DuckDBPyConnection, definition: ReconDefinition, side: str, data: Side
 ) -> None:
     """Refuse text that is not a number or date where one is expected, naming the line."""
-    types = _source_types(data.table)
+    types = _source_types(data)
     for cmp in definition.compare:
         column = cmp.col(side)
         if types.get(column) != "VARCHAR":
@@ -121,7 +133,7 @@ def _check_values(
 def _normalised_view(
     con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, data: Side
 ) -> None:
-    types = _source_types(data.table)
+    types = _source_types(data)
     cols = [f"{sql.key_expr(k, k.col(side))} AS k{i}" for i, k in enumerate(d.keys)]
     cols += [
         f"{sql.value_expr(c, c.col(side), types[c.col(side)], c.kind)} AS v{i}"
@@ -210,6 +222,55 @@ def _classify_sql(d: ReconDefinition, plan: Plan) -> str:
     return f"SELECT *, {category} AS _cat FROM (SELECT {inner} FROM _flag)"
 
 
+def _fmt(expr: str, kind: str) -> str:
+    """Exact text of a value: decimals without padding zeros (DECIMAL(38,10) has a point)."""
+    if kind in sql.NUMERIC_KINDS:
+        return f"rtrim(rtrim(CAST({expr} AS VARCHAR), '0'), '.')"
+    return f"CAST({expr} AS VARCHAR)"
+
+
+def _exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
+    """Exception rows with display text, amount, currency, category name, id, fingerprint."""
+    cols = [*plan.keys, "n_a", "n_b", "line_a", "line_b", "_cat"]
+    fp_parts = ["CAST(coalesce(n_a, 0) AS VARCHAR)", "CAST(coalesce(n_b, 0) AS VARCHAR)"]
+    for i, c in enumerate(d.compare):
+        delta_kind = "number" if c.kind == "date" else c.kind
+        cols += [
+            f"eq{i}",
+            f"{_fmt(f'a_v{i}', c.kind)} AS ta{i}",
+            f"{_fmt(f'b_v{i}', c.kind)} AS tb{i}",
+            f"CASE WHEN d{i} <> 0 THEN {_fmt(f'd{i}', delta_kind)} END AS td{i}",
+        ]
+        fp_parts += [f"coalesce(ta{i}, chr(0))", f"coalesce(tb{i}, chr(0))"]
+    cols += [f"coalesce(a_x{i}, b_x{i}) AS tx{i}" for i in range(len(d.context))]
+    ccy = plan.currency_sql()
+    cols.append(f"upper({ccy}) AS _ccy" if ccy else "NULL AS _ccy")
+    amount = "NULL"
+    for i, c in enumerate(d.compare):
+        if c.name == d.amount_field:
+            amount = (
+                f"CASE WHEN n_a IS NOT NULL AND n_b IS NOT NULL AND NOT eq{i} AND d{i} IS NOT NULL "
+                f"THEN abs(d{i}) ELSE abs(coalesce(a_v{i}, b_v{i})) END"
+            )
+    cols.append(f"{amount} AS _amt")
+    names = " ".join(
+        f"WHEN {sql.literal(base)} THEN {sql.literal(d.category(base))}"
+        for base in ("MISSING_IN_A", "MISSING_IN_B", "MANY_TO_ONE", "AMOUNT_MISMATCH",
+                     "DATE_MISMATCH", "STATUS_MISMATCH", "FIELD_MISMATCH")
+    )  # fmt: skip
+    key_parts = [
+        f"{sql.literal(k.name + '=')} || k{i}"
+        for i, k in sorted(enumerate(d.keys), key=lambda p: p[1].name)
+    ]
+    id_payload = ", ".join([sql.literal(d.name), "_name", *key_parts])
+    return (
+        f"SELECT *, sha256(concat_ws(chr(31), {id_payload})) AS _id, "
+        f"sha256(concat_ws(chr(31), {', '.join(fp_parts)})) AS _fp "
+        f"FROM (SELECT *, CASE _cat {names} END AS _name FROM "
+        f"(SELECT {', '.join(cols)} FROM _cls WHERE _cat <> 'MATCHED'))"
+    )
+
+
 def reconcile(
     definition: ReconDefinition,
     side_a: SideInput,
@@ -226,13 +287,13 @@ def reconcile(
             con.execute(f"SET threads={int(threads)}")
         for side in SIDES:
             data[side] = _check_columns(d, side, data[side])
-            con.register(f"src_{side}", data[side].table)
+            _register(con, side, data[side])
             _check_values(con, d, side, data[side])
             _normalised_view(con, d, side, data[side])
         dup_count = _duplicate_keys(con, d, plan)
         con.execute(f"CREATE TEMP TABLE _flag AS {_join_sql(d, plan, dup_count > 0)}")
         con.execute(f"CREATE TEMP TABLE _cls AS {_classify_sql(d, plan)}")
-        exc_rows = _fetch(con, "SELECT * FROM _cls WHERE _cat <> 'MATCHED'")
+        exc_rows = _fetch(con, _exceptions_sql(d, plan))
         candidates = build_candidates(d, exc_rows)
         if dup_count:
             keys = ", ".join(plan.keys)

@@ -17,9 +17,20 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+#: Field separator of the hashed payloads (ASCII unit separator; never in business keys).
+SEP = "\x1f"
+
+
+def id_payload(recon: str, keys: Mapping[str, Any], category: str) -> str:
+    """``recon SEP category SEP name=value ...`` with keys sorted by name.
+
+    The engine computes the same payload in SQL (``reconcile.engine.match``); keep in step.
+    """
+    return SEP.join([recon, category, *(f"{k}={v}" for k, v in sorted(keys.items()))])
+
+
 def exception_id(recon: str, keys: Mapping[str, Any], category: str) -> str:
-    payload = _canonical([recon, sorted((k, str(v)) for k, v in keys.items()), category])
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hashlib.sha256(id_payload(recon, keys, category).encode()).hexdigest()
 
 
 def fingerprint(values: Mapping[str, Any]) -> str:

@@ -7,12 +7,12 @@ UPDATEs by primary key, all in one transaction (a failed run changes nothing). M
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billbridge.state import Store
@@ -24,31 +24,20 @@ from billbridge.state.schema import (
 )
 from reconcile.definitions import DEFAULT_SEVERITY, SeverityRule
 from reconcile.engine.result import ExceptionCandidate
-from reconcile.engine.severity import severity
-from reconcile.exceptions.identity import key_text
 from reconcile.exceptions.model import (
     CLOSED,
     TRANSITIONS,
     ExceptionView,
     Reason,
     RunDelta,
-    RunState,
     Status,
     WorkflowError,
-    age_days,
 )
 from reconcile.exceptions.queries import ExceptionQueries
+from reconcile.exceptions.runs import SYSTEM, Known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression, check_scope
 
 log = structlog.get_logger(__name__)
-SYSTEM = "system"
-#: rows per bulk statement (keeps PostgreSQL parameter counts and SQLite memory bounded)
-BATCH = 5000
-
-
-def _chunks(items: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    for i in range(0, len(items), BATCH):
-        yield items[i : i + BATCH]
 
 
 def _suppression(row: SuppressionRow) -> Suppression:
@@ -78,13 +67,12 @@ class ExceptionStore(ExceptionQueries):
         candidates: Sequence[ExceptionCandidate],
         now: datetime,
     ) -> RunDelta:
-        """Classify this run's exceptions against earlier runs and persist them."""
-        delta = RunDelta(recon, run_id)
-        seen: dict[str, ExceptionCandidate] = {}
+        """Classify this run's exceptions against earlier runs and persist them (one
+        transaction, bulk statements)."""
         for cand in candidates:
             if cand.recon != recon:
                 raise WorkflowError(f"candidate {cand.exception_id} belongs to {cand.recon}")
-            seen[cand.exception_id] = cand
+        unique = list({c.exception_id: c for c in candidates}.values())
         cols = (
             ExceptionRow.exception_id,
             ExceptionRow.fingerprint,
@@ -93,148 +81,15 @@ class ExceptionStore(ExceptionQueries):
             ExceptionRow.times_seen,
         )
         with self.store.session() as s:
-            known = {r[0]: r for r in s.execute(select(*cols).where(ExceptionRow.recon == recon))}
+            known = {
+                r[0]: Known(r[1], r[2], r[3], r[4])
+                for r in s.execute(select(*cols).where(ExceptionRow.recon == recon))
+            }
             sups = [x for x in self._suppressions(s, recon) if x.active(now)]
-            inserts: list[dict[str, Any]] = []
-            updates: list[dict[str, Any]] = []
-            history: list[dict[str, Any]] = []
-            for eid, cand in seen.items():
-                kt = key_text(cand.keys)
-                covered = any(
-                    x.covers(
-                        recon=recon,
-                        exception_id=eid,
-                        category=cand.category,
-                        key_text=kt,
-                        amount=cand.amount,
-                        currency=cand.currency,
-                    )
-                    for x in sups
-                )
-                if covered:
-                    delta.suppressed.append(eid)
-                prev = known.get(eid)
-                base = {
-                    "category": cand.category,
-                    "keys": cand.keys,
-                    "key_text": kt,
-                    "fingerprint": cand.fingerprint,
-                    "details": cand.details,
-                    "amount": cand.amount,
-                    "currency": cand.currency,
-                    "last_seen": now,
-                    "last_run_id": run_id,
-                }
-                if prev is None:
-                    state = RunState.NEW
-                    status = Status.SUPPRESSED if covered else Status.OPEN
-                    inserts.append(
-                        base
-                        | {
-                            "exception_id": eid,
-                            "recon": recon,
-                            "first_seen": now,
-                            "times_seen": 1,
-                            "run_state": state,
-                            "status": status,
-                            "severity": severity(cand.amount, 0, self.rules),
-                        }
-                    )
-                    delta.new.append(eid)
-                else:
-                    _, old_fp, old_status, first_seen, times = prev
-                    status = Status(old_status)
-                    if status == Status.RESOLVED:
-                        state, status = RunState.REOPENED, Status.OPEN
-                        delta.reopened.append(eid)
-                    elif old_fp != cand.fingerprint:
-                        state = RunState.CHANGED
-                        delta.changed.append(eid)
-                    else:
-                        state = RunState.STILL_OPEN
-                        delta.still_open.append(eid)
-                    if covered and status == Status.OPEN:
-                        status = Status.SUPPRESSED
-                    elif not covered and status == Status.SUPPRESSED:
-                        status = Status.OPEN  # its suppression expired or was lifted
-                        history.append(self._event(eid, run_id, now, "SUPPRESSION_ENDED"))
-                    updates.append(
-                        base
-                        | {
-                            "exception_id": eid,
-                            "times_seen": times + 1,
-                            "run_state": state,
-                            "status": status,
-                            "resolved_at": None,
-                            "severity": severity(
-                                cand.amount, age_days(first_seen, now), self.rules
-                            ),
-                        }
-                    )
-                if state != RunState.STILL_OPEN:
-                    history.append(self._event(eid, run_id, now, state, cand.fingerprint))
-                if covered and status == Status.SUPPRESSED and (prev is None or prev[2] != status):
-                    history.append(self._event(eid, run_id, now, Status.SUPPRESSED))
-            for eid, (_, fp, old_status, _first, _times) in known.items():
-                if eid in seen or Status(old_status) in CLOSED:
-                    continue
-                updates.append(
-                    {
-                        "exception_id": eid,
-                        "run_state": RunState.RESOLVED_BY_DATA,
-                        "status": Status.RESOLVED,
-                        "resolved_at": now,
-                        "last_run_id": run_id,
-                    }
-                )
-                history.append(
-                    self._event(
-                        eid, run_id, now, RunState.RESOLVED_BY_DATA, fp, Reason.RESOLVED_BY_DATA
-                    )
-                )
-                delta.resolved_by_data.append(eid)
-            self._bulk(s, inserts, updates, history)
-        log.info("exceptions recorded", recon=recon, run_id=run_id, **delta.counts)
-        return delta
-
-    @staticmethod
-    def _event(
-        eid: str,
-        run_id: str | None,
-        now: datetime,
-        event: str,
-        fp: str | None = None,
-        reason: str | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "exception_id": eid,
-            "run_id": run_id,
-            "at": now,
-            "event": str(event),
-            "fingerprint": fp,
-            "details": {"reason": reason} if reason else None,
-            "actor": SYSTEM,
-            "note": None,
-        }
-
-    @staticmethod
-    def _bulk(
-        s: Session,
-        inserts: list[dict[str, Any]],
-        updates: list[dict[str, Any]],
-        history: list[dict[str, Any]],
-    ) -> None:
-        for chunk in _chunks(inserts):
-            s.execute(insert(ExceptionRow), chunk)
-        # ORM bulk UPDATE by primary key; group by column set so each batch is uniform
-        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in updates:
-            by_shape.setdefault(tuple(sorted(row)), []).append(row)
-        for rows in by_shape.values():
-            for chunk in _chunks(rows):
-                s.execute(update(ExceptionRow), chunk)
-        for chunk in _chunks(history):
-            s.execute(insert(ExceptionHistoryRow), chunk)
+            plan = plan_run(recon, run_id, unique, known, sups, now, self.rules)
+            write_plan(s, plan, run_id, now)
+        log.info("exceptions recorded", recon=recon, run_id=run_id, **plan.delta.counts)
+        return plan.delta
 
     # -- lifecycle -----------------------------------------------------------------------
     def transition(

@@ -25,7 +25,17 @@ def invoices() -> ReconDefinition:
     return parse_definitions(INVOICES_YAML, "invoices.yaml")[0]
 
 
-def row(number: str, total: str = "100.00", issued: str = "2024-03-01", status: str = "posted",
-        currency: str = "USD") -> dict[str, Any]:
-    return {"number": number, "total": total, "issued": issued, "status": status,
-            "currency": currency}
+def row(
+    number: str,
+    total: str = "100.00",
+    issued: str = "2024-03-01",
+    status: str = "posted",
+    currency: str = "USD",
+) -> dict[str, Any]:
+    return {
+        "number": number,
+        "total": total,
+        "issued": issued,
+        "status": status,
+        "currency": currency,
+    }

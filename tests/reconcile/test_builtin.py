@@ -14,7 +14,13 @@ from canonical import (
     Subscription,
     SubscriptionCharge,
 )
-from canonical.enums import BillingPeriod, ContractStatus, InvoiceStatus, SubscriptionStatus
+from canonical.enums import (
+    BillingPeriod,
+    ChargeType,
+    ContractStatus,
+    InvoiceStatus,
+    SubscriptionStatus,
+)
 from canonical.money import Money
 from reconcile.builtin import (
     BUILTIN_NAMES,
@@ -24,7 +30,6 @@ from reconcile.builtin import (
     reconcile_records,
     sides_from_records,
 )
-from canonical.enums import ChargeType
 
 START, END = date(2024, 1, 1), date(2024, 12, 31)
 
@@ -35,29 +40,65 @@ def _found(result) -> dict[tuple[str, ...], str]:
 
 def _contract(i: int, status: ContractStatus = ContractStatus.ACTIVATED) -> Contract:
     return Contract(
-        source_system="salesforce", source_id=f"C-{i}", customer_id=f"ACC-{i}", currency="USD",
-        start_date=START, end_date=END, status=status, opportunity_id=f"OPP-{i}",
+        source_system="salesforce",
+        source_id=f"C-{i}",
+        customer_id=f"ACC-{i}",
+        currency="USD",
+        start_date=START,
+        end_date=END,
+        status=status,
+        opportunity_id=f"OPP-{i}",
         lines=(
-            ContractLine(line_id=f"L{i}a", sku="SKU-A", quantity=Decimal(10),
-                         net_unit_price=Money("50.00", "USD")),
-            ContractLine(line_id=f"L{i}b", sku="SKU-B", quantity=Decimal(1),
-                         net_unit_price=Money("1200.00", "USD"),
-                         billing_period=BillingPeriod.ANNUAL),
+            ContractLine(
+                line_id=f"L{i}a",
+                sku="SKU-A",
+                quantity=Decimal(10),
+                net_unit_price=Money("50.00", "USD"),
+            ),
+            ContractLine(
+                line_id=f"L{i}b",
+                sku="SKU-B",
+                quantity=Decimal(1),
+                net_unit_price=Money("1200.00", "USD"),
+                billing_period=BillingPeriod.ANNUAL,
+            ),
         ),
     )
 
 
-def _charge(sku: str, qty: str, price: str, ccy: str = "USD", n: str = "1", **kw) -> SubscriptionCharge:
+def _charge(
+    sku: str, qty: str, price: str, ccy: str = "USD", n: str = "1", **kw
+) -> SubscriptionCharge:
     period = BillingPeriod.ANNUAL if sku == "SKU-B" else BillingPeriod.MONTH
-    return SubscriptionCharge(charge_number=f"C-{sku}-{n}", sku=sku, quantity=Decimal(qty),
-                              unit_price=Money(price, ccy), billing_period=period, **kw)
+    return SubscriptionCharge(
+        charge_number=f"C-{sku}-{n}",
+        sku=sku,
+        quantity=Decimal(qty),
+        unit_price=Money(price, ccy),
+        billing_period=period,
+        **kw,
+    )
 
 
-def _sub(i: int, ref: str, charges: tuple, ccy: str = "USD",
-         status: SubscriptionStatus = SubscriptionStatus.ACTIVE) -> Subscription:
-    return Subscription(source_system="zuora", source_id=f"S{i}", subscription_number=f"A-S{i}",
-                        customer_id=f"ZA-{i}", currency=ccy, term_start=START, term_end=END,
-                        contract_ref=ref, status=status, charges=charges)
+def _sub(
+    i: int,
+    ref: str,
+    charges: tuple,
+    ccy: str = "USD",
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE,
+) -> Subscription:
+    return Subscription(
+        source_system="zuora",
+        source_id=f"S{i}",
+        subscription_number=f"A-S{i}",
+        customer_id=f"ZA-{i}",
+        currency=ccy,
+        term_start=START,
+        term_end=END,
+        contract_ref=ref,
+        status=status,
+        charges=charges,
+    )
 
 
 def test_mrr_and_acv() -> None:
@@ -71,18 +112,27 @@ def test_crm_vs_billing_planted_discrepancies() -> None:
     contracts = [_contract(i) for i in range(11)] + [_contract(11, ContractStatus.DRAFT)]
     normal = (_charge("SKU-A", "10", "50.00"), _charge("SKU-B", "1", "1200.00"))
     subs = {i: _sub(i, f"C-{i}", normal) for i in range(11)}
-    subs[1] = _sub(1, "OPP-1", normal)                     # opportunity id: resolved, no break
-    del subs[2]                                            # WON_NOT_PROVISIONED x2
+    subs[1] = _sub(1, "OPP-1", normal)  # opportunity id: resolved, no break
+    del subs[2]  # WON_NOT_PROVISIONED x2
     subs[3] = _sub(3, "C-3", (_charge("SKU-A", "12", "50.00"), normal[1]))
-    subs[4] = _sub(4, "C-4", (normal[0], _charge("SKU-B", "1", "1200.00",
-                                                 start_date=START + timedelta(days=2))))
-    subs[5] = _sub(5, "C-5", (_charge("SKU-A", "10", "50.00", start_date=START + timedelta(days=1)),
-                              normal[1]))                  # 1 day: within the window
+    subs[4] = _sub(
+        4,
+        "C-4",
+        (normal[0], _charge("SKU-B", "1", "1200.00", start_date=START + timedelta(days=2))),
+    )
+    subs[5] = _sub(
+        5, "C-5", (_charge("SKU-A", "10", "50.00", start_date=START + timedelta(days=1)), normal[1])
+    )  # 1 day: within the window
     subs[6] = _sub(6, "C-6", normal, status=SubscriptionStatus.CANCELLED)
-    subs[7] = _sub(7, "C-7", (_charge("SKU-A", "6", "50.00"), _charge("SKU-A", "4", "50.00", n="2"),
-                              normal[1]))                  # split charge: many-to-one match
-    subs[9] = _sub(9, "C-9", (_charge("SKU-A", "10", "50.00", "EUR"),
-                              _charge("SKU-B", "1", "1200.00", "EUR")), ccy="EUR")
+    subs[7] = _sub(
+        7, "C-7", (_charge("SKU-A", "6", "50.00"), _charge("SKU-A", "4", "50.00", n="2"), normal[1])
+    )  # split charge: many-to-one match
+    subs[9] = _sub(
+        9,
+        "C-9",
+        (_charge("SKU-A", "10", "50.00", "EUR"), _charge("SKU-B", "1", "1200.00", "EUR")),
+        ccy="EUR",
+    )
     subs[10] = _sub(10, "C-10", (_charge("SKU-A", "10", "50.005"), normal[1]))  # within tolerance
     extra = _sub(99, "C-99", (_charge("SKU-A", "1", "10.00"),))
     result = reconcile_records("crm_vs_billing", contracts, [*subs.values(), extra])
@@ -107,32 +157,54 @@ def test_crm_vs_billing_planted_discrepancies() -> None:
     assert rs["many_to_one_matched"] == 1 and rs["matched_within_tolerance"] == 2
 
 
-def _invoice(num: str, system: str = "zuora", *, customer: str = "ACC-1", tax: str = "10.00",
-             total: str | None = None, issued: date = START,
-             status: InvoiceStatus = InvoiceStatus.POSTED, ns: str | None = None) -> Invoice:
+def _invoice(
+    num: str,
+    system: str = "zuora",
+    *,
+    customer: str = "ACC-1",
+    tax: str = "10.00",
+    total: str | None = None,
+    issued: date = START,
+    status: InvoiceStatus = InvoiceStatus.POSTED,
+    ns: str | None = None,
+) -> Invoice:
     sub = Decimal("100.00")
     tot = total or str(sub + Decimal(tax))
     crosswalk = {"zuora": num} if system == "netsuite" else {}
-    return Invoice(source_system=system, source_id=ns or num, number=ns or num,
-                   customer_id=customer, issue_date=issued, currency="USD", status=status,
-                   subtotal=Money(sub, "USD"), tax_total=Money(tax, "USD"),
-                   total=Money(tot, "USD"), crosswalk=crosswalk)
+    return Invoice(
+        source_system=system,
+        source_id=ns or num,
+        number=ns or num,
+        customer_id=customer,
+        issue_date=issued,
+        currency="USD",
+        status=status,
+        subtotal=Money(sub, "USD"),
+        tax_total=Money(tax, "USD"),
+        total=Money(tot, "USD"),
+        crosswalk=crosswalk,
+    )
 
 
 def test_billing_vs_erp_invoices_planted_discrepancies() -> None:
     billing = [_invoice(f"INV-{i}") for i in range(10)]
     erp = {i: _invoice(f"INV-{i}", "netsuite", customer="NS-1", ns=f"NS-{i}") for i in range(10)}
-    del erp[2]                                                             # NOT_SYNCED
-    dup = _invoice("INV-3", "netsuite", customer="NS-1", ns="NS-3b")       # DUPLICATE_SYNC
-    erp[4] = _invoice("INV-4", "netsuite", customer="NS-1", ns="NS-4", tax="10.01",
-                      total="110.00")                                      # tax within 0.01
+    del erp[2]  # NOT_SYNCED
+    dup = _invoice("INV-3", "netsuite", customer="NS-1", ns="NS-3b")  # DUPLICATE_SYNC
+    erp[4] = _invoice(
+        "INV-4", "netsuite", customer="NS-1", ns="NS-4", tax="10.01", total="110.00"
+    )  # tax within 0.01
     erp[5] = _invoice("INV-5", "netsuite", customer="NS-1", ns="NS-5", tax="10.02")
     erp[6] = _invoice("INV-6", "netsuite", customer="NS-1", ns="NS-6", status=InvoiceStatus.VOID)
-    erp[7] = _invoice("INV-7", "netsuite", customer="NS-2", ns="NS-7")     # customer mapping
+    erp[7] = _invoice("INV-7", "netsuite", customer="NS-2", ns="NS-7")  # customer mapping
     erp[8] = _invoice("INV-8", "netsuite", customer="NS-1", ns="NS-8", issued=date(2024, 1, 2))
     only = _invoice("INV-99", "netsuite", customer="NS-1", ns="NS-99")
-    result = reconcile_records("billing_vs_erp_invoices", billing, [*erp.values(), dup, only],
-                               customer_map={"NS-1": "ACC-1", "NS-2": "ACC-2"})
+    result = reconcile_records(
+        "billing_vs_erp_invoices",
+        billing,
+        [*erp.values(), dup, only],
+        customer_map={"NS-1": "ACC-1", "NS-2": "ACC-2"},
+    )
     assert _found(result) == {
         ("inv-2",): "NOT_SYNCED",
         ("inv-3",): "DUPLICATE_SYNC",
@@ -148,22 +220,34 @@ def test_billing_vs_erp_invoices_planted_discrepancies() -> None:
     assert result.counts["MATCHED_WITHIN_TOLERANCE"] == 1
 
 
-def _payment(num: str, system: str = "zuora", *, amount: str = "110.00", applied: str = "110.00",
-             received: date = START, ns: str | None = None) -> Payment:
-    return Payment(source_system=system, source_id=ns or num, number=ns or num,
-                   customer_id="ACC-1", received_date=received, currency="USD",
-                   amount=Money(amount, "USD"),
-                   applications=(PaymentApplication(invoice_number="INV-1",
-                                                    amount=Money(applied, "USD")),),
-                   crosswalk={"zuora": num} if system == "netsuite" else {})
+def _payment(
+    num: str,
+    system: str = "zuora",
+    *,
+    amount: str = "110.00",
+    applied: str = "110.00",
+    received: date = START,
+    ns: str | None = None,
+) -> Payment:
+    return Payment(
+        source_system=system,
+        source_id=ns or num,
+        number=ns or num,
+        customer_id="ACC-1",
+        received_date=received,
+        currency="USD",
+        amount=Money(amount, "USD"),
+        applications=(PaymentApplication(invoice_number="INV-1", amount=Money(applied, "USD")),),
+        crosswalk={"zuora": num} if system == "netsuite" else {},
+    )
 
 
 def test_billing_vs_erp_payments_planted_discrepancies() -> None:
     billing = [_payment(f"P-{i}") for i in range(8)]
     erp = {i: _payment(f"P-{i}", "netsuite", ns=f"NSP-{i}") for i in range(8)}
-    del erp[1]                                                             # NOT_SYNCED
+    del erp[1]  # NOT_SYNCED
     erp[2] = _payment("P-2", "netsuite", ns="NSP-2", amount="100.00", applied="100.00")
-    erp[3] = _payment("P-3", "netsuite", ns="NSP-3", applied="109.99")    # within 0.01
+    erp[3] = _payment("P-3", "netsuite", ns="NSP-3", applied="109.99")  # within 0.01
     erp[4] = _payment("P-4", "netsuite", ns="NSP-4", received=START + timedelta(days=1))
     erp[5] = _payment("P-5", "netsuite", ns="NSP-5", received=START + timedelta(days=3))
     dup = _payment("P-6", "netsuite", ns="NSP-6b")

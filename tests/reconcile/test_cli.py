@@ -29,10 +29,14 @@ def _write(path: Path, body: str) -> Path:
 
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
-    left = _write(tmp_path / "left.csv", "A,10.00,2024-01-01,posted\nB,20.00,2024-01-01,posted\n"
-                                         "C,30.00,2024-01-01,posted\n")
-    right = _write(tmp_path / "right.csv", "A,10.004,2024-01-01,posted\nB,21.00,2024-01-01,posted\n"
-                                           "D,5.00,2024-01-01,posted\n")
+    left = _write(
+        tmp_path / "left.csv",
+        "A,10.00,2024-01-01,posted\nB,20.00,2024-01-01,posted\nC,30.00,2024-01-01,posted\n",
+    )
+    right = _write(
+        tmp_path / "right.csv",
+        "A,10.004,2024-01-01,posted\nB,21.00,2024-01-01,posted\nD,5.00,2024-01-01,posted\n",
+    )
     return left, right
 
 
@@ -40,24 +44,43 @@ def test_files_agree_exit_0(tmp_path: Path) -> None:
     left = _write(tmp_path / "l.csv", "A,10.00,2024-01-01,posted\n")
     right = _write(tmp_path / "r.csv", "A,10.0,2024-01-01,posted\n")
     out = tmp_path / "out"
-    res = runner.invoke(recon_cli.app, ["files", str(left), str(right), "--key", "number",
-                                        "--out", str(out)])
+    res = runner.invoke(
+        recon_cli.app, ["files", str(left), str(right), "--key", "number", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["row_summary"]["common_rows"] == 1 and summary["row_summary"]["unequal_rows"] == 0
+    assert (
+        summary["row_summary"]["common_rows"] == 1 and summary["row_summary"]["unequal_rows"] == 0
+    )
     assert list(csv.reader((out / "exceptions.csv").open()))[1:] == []
 
 
 def test_files_with_exceptions_exit_1_and_outputs(files: tuple[Path, Path], tmp_path: Path) -> None:
     left, right = files
     out = tmp_path / "out"
-    res = runner.invoke(recon_cli.app, ["files", str(left), str(right), "--key", "number",
-                                        "--compare", "total:abs=0.005", "--compare", "status",
-                                        "--out", str(out)])
+    res = runner.invoke(
+        recon_cli.app,
+        [
+            "files",
+            str(left),
+            str(right),
+            "--key",
+            "number",
+            "--compare",
+            "total:abs=0.005",
+            "--compare",
+            "status",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 1, res.output
     rows = list(csv.DictReader((out / "exceptions.csv").open()))
     assert {(r["key_number"], r["category"]) for r in rows} == {
-        ("B", "AMOUNT_MISMATCH"), ("C", "MISSING_IN_B"), ("D", "MISSING_IN_A")}
+        ("B", "AMOUNT_MISMATCH"),
+        ("C", "MISSING_IN_B"),
+        ("D", "MISSING_IN_A"),
+    }
     b = next(r for r in rows if r["key_number"] == "B")
     assert (b["total_a"], b["total_b"], json.loads(b["delta"])) == ("20", "21", {"total": "-1"})
     sheet = openpyxl.load_workbook(out / "exceptions.xlsx").active
@@ -70,8 +93,12 @@ def test_files_with_exceptions_exit_1_and_outputs(files: tuple[Path, Path], tmp_
 
 
 def test_files_parquet_and_xlsx_with_renamed_columns(tmp_path: Path) -> None:
-    pq.write_table(pa.table({"id": ["1", "2"], "amt": pa.array([1.5, 2.25]),
-                             "day": ["2024-01-01", "2024-01-03"]}), tmp_path / "l.parquet")
+    pq.write_table(
+        pa.table(
+            {"id": ["1", "2"], "amt": pa.array([1.5, 2.25]), "day": ["2024-01-01", "2024-01-03"]}
+        ),
+        tmp_path / "l.parquet",
+    )
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(tmp_path / "r.xlsx"))
@@ -80,13 +107,27 @@ def test_files_parquet_and_xlsx_with_renamed_columns(tmp_path: Path) -> None:
     ws.write_row(1, 0, ["1", 1.5, "2024-01-02"])
     ws.write_row(2, 0, ["2", 2.5, "2024-01-03"])
     book.close()
-    res = runner.invoke(recon_cli.app, ["files", str(tmp_path / "l.parquet"), str(tmp_path / "r.xlsx"),
-                                        "--key", "id=invoice", "--compare", "amt=amount:amount",
-                                        "--compare", "day:days=1", "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        recon_cli.app,
+        [
+            "files",
+            str(tmp_path / "l.parquet"),
+            str(tmp_path / "r.xlsx"),
+            "--key",
+            "id=invoice",
+            "--compare",
+            "amt=amount:amount",
+            "--compare",
+            "day:days=1",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 1, res.output
     rows = list(csv.DictReader((tmp_path / "o" / "exceptions.csv").open()))
     assert [(r["key_id"], r["category"], r["amt_a"], r["amt_b"]) for r in rows] == [
-        ("2", "AMOUNT_MISMATCH", "2.25", "2.5")]
+        ("2", "AMOUNT_MISMATCH", "2.25", "2.5")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -106,11 +147,15 @@ def test_files_errors_exit_2(files: tuple[Path, Path], args: list[str], message:
 
 def test_files_missing_file_and_bad_value_exit_2(files: tuple[Path, Path], tmp_path: Path) -> None:
     left, _ = files
-    res = runner.invoke(recon_cli.app, ["files", str(left), str(tmp_path / "x.csv"), "--key", "number"])
+    res = runner.invoke(
+        recon_cli.app, ["files", str(left), str(tmp_path / "x.csv"), "--key", "number"]
+    )
     assert res.exit_code == 2 and "not found" in res.output
     bad = _write(tmp_path / "bad.csv", "A,10.00,2024-01-01,posted\nB,1O.00,2024-01-01,posted\n")
-    res = runner.invoke(recon_cli.app, ["files", str(left), str(bad), "--key", "number",
-                                        "--compare", "total:abs=0.01"])
+    res = runner.invoke(
+        recon_cli.app,
+        ["files", str(left), str(bad), "--key", "number", "--compare", "total:abs=0.01"],
+    )
     assert res.exit_code == 2 and "line 3" in res.output and "'total'" in res.output
 
 
@@ -143,19 +188,45 @@ def test_run_records_exceptions_and_exceptions_cli_works_them(
     assert res.exit_code == 2 and "no reconciliation named 'nope'" in res.output
 
     res = runner.invoke(exceptions_cli.app, ["list", "--json"])
-    listed = {tuple(r["keys"].values())[0]: r for r in json.loads(res.output)}
+    listed = {r["keys"]["number"]: r for r in json.loads(res.output)}
     assert set(listed) == {"B", "C", "D"} and listed["B"]["times_seen"] == 2
     b_id = listed["B"]["id"]
-    assert runner.invoke(exceptions_cli.app, ["ack", b_id[:10], "--actor", "ana",
-                                              "--note", "seen"]).exit_code == 0
-    assert runner.invoke(exceptions_cli.app, ["assign", b_id, listed["C"]["id"], "--owner", "bob",
-                                              "--actor", "ana"]).exit_code == 0
-    res = runner.invoke(exceptions_cli.app, ["resolve", b_id, "--reason", "write_off",
-                                             "--actor", "bob", "--note", "under threshold"])
+    assert (
+        runner.invoke(
+            exceptions_cli.app, ["ack", b_id[:10], "--actor", "ana", "--note", "seen"]
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(
+            exceptions_cli.app,
+            ["assign", b_id, listed["C"]["id"], "--owner", "bob", "--actor", "ana"],
+        ).exit_code
+        == 0
+    )
+    res = runner.invoke(
+        exceptions_cli.app,
+        ["resolve", b_id, "--reason", "write_off", "--actor", "bob", "--note", "under threshold"],
+    )
     assert res.exit_code == 0, res.output
-    res = runner.invoke(exceptions_cli.app, ["suppress", "--category", "MISSING_IN_A", "--recon",
-                                             "inv", "--reason", "in transit", "--owner", "ana",
-                                             "--expires", "7d", "--actor", "ana"])
+    res = runner.invoke(
+        exceptions_cli.app,
+        [
+            "suppress",
+            "--category",
+            "MISSING_IN_A",
+            "--recon",
+            "inv",
+            "--reason",
+            "in transit",
+            "--owner",
+            "ana",
+            "--expires",
+            "7d",
+            "--actor",
+            "ana",
+        ],
+    )
     assert res.exit_code == 0, res.output
     res = runner.invoke(exceptions_cli.app, ["show", b_id])
     assert "under threshold" in res.output and "RESOLVED" in res.output
@@ -170,4 +241,8 @@ def test_run_records_exceptions_and_exceptions_cli_works_them(
     history = ExceptionStore(store).history(b_id)
     store.close()
     assert [(h.event, h.actor) for h in history] == [
-        ("NEW", "system"), ("ACKNOWLEDGED", "ana"), ("ASSIGNED", "ana"), ("RESOLVED", "bob")]
+        ("NEW", "system"),
+        ("ACKNOWLEDGED", "ana"),
+        ("ASSIGNED", "ana"),
+        ("RESOLVED", "bob"),
+    ]

@@ -18,10 +18,18 @@ def _cats(result) -> dict[str, str]:
 
 
 def test_tolerance_rule_abs_and_null_equals_null() -> None:
-    a = [row("A", total="10.00"), row("B", total="10.00"), row("C", status=None),
-         row("D", issued=None)]
-    b = [row("a", total="10.01"), row("B", total="10.02"), row("C", status=None),
-         row("D", issued="2024-03-01")]
+    a = [
+        row("A", total="10.00"),
+        row("B", total="10.00"),
+        row("C", status=None),
+        row("D", issued=None),
+    ]
+    b = [
+        row("a", total="10.01"),
+        row("B", total="10.02"),
+        row("C", status=None),
+        row("D", issued="2024-03-01"),
+    ]
     result = reconcile(invoices(), a, b)
     assert _cats(result) == {"b": "AMOUNT_MISMATCH", "d": "DATE_MISMATCH"}
     assert result.counts["MATCHED_WITHIN_TOLERANCE"] == 1  # A: 0.01 within abs 0.01
@@ -44,14 +52,18 @@ compare:
 currency_field: ccy
 context: [{name: ccy}]
 """)[0]
-    a = [{"id": "1", "amt": "100", "qty": "1000", "ccy": "JPY"},
-         {"id": "2", "amt": "1.00", "qty": "1000", "ccy": "USD"},
-         {"id": "3", "amt": "1.000", "qty": "1000", "ccy": "BHD"},
-         {"id": "4", "amt": "1.00", "qty": "1000", "ccy": "USD"}]
-    b = [{"id": "1", "amt": "101", "qty": "1005", "ccy": "JPY"},   # 1 yen, 0.5 %: ok
-         {"id": "2", "amt": "1.02", "qty": "1000", "ccy": "USD"},  # 2 cents: break
-         {"id": "3", "amt": "1.002", "qty": "1000", "ccy": "BHD"},  # 2 fils: break
-         {"id": "4", "amt": "1.00", "qty": "1006", "ccy": "USD"}]  # 0.6 % of 1006: break
+    a = [
+        {"id": "1", "amt": "100", "qty": "1000", "ccy": "JPY"},
+        {"id": "2", "amt": "1.00", "qty": "1000", "ccy": "USD"},
+        {"id": "3", "amt": "1.000", "qty": "1000", "ccy": "BHD"},
+        {"id": "4", "amt": "1.00", "qty": "1000", "ccy": "USD"},
+    ]
+    b = [
+        {"id": "1", "amt": "101", "qty": "1005", "ccy": "JPY"},  # 1 yen, 0.5 %: ok
+        {"id": "2", "amt": "1.02", "qty": "1000", "ccy": "USD"},  # 2 cents: break
+        {"id": "3", "amt": "1.002", "qty": "1000", "ccy": "BHD"},  # 2 fils: break
+        {"id": "4", "amt": "1.00", "qty": "1006", "ccy": "USD"},
+    ]  # 0.6 % of 1006: break
     result = reconcile(d, a, b)
     assert _cats(result) == {"2": "AMOUNT_MISMATCH", "3": "AMOUNT_MISMATCH", "4": "FIELD_MISMATCH"}
 
@@ -66,8 +78,10 @@ keys:
   - {name: cust, normalize: [trim, casefold]}
   - {name: ref, regex: "REF-([0-9]+)"}
 """)[0]
-    a = [{"inv": "INV-000123", "cust": " Acme ", "ref": "paid REF-9 ok"},
-         {"inv": "0000", "cust": "x", "ref": "REF-1"}]
+    a = [
+        {"inv": "INV-000123", "cust": " Acme ", "ref": "paid REF-9 ok"},
+        {"inv": "0000", "cust": "x", "ref": "REF-1"},
+    ]
     b = [{"inv": "123", "cust": "ACME", "ref": "REF-9"}, {"inv": "0", "cust": "X", "ref": "REF-1"}]
     result = reconcile(d, a, b)
     assert result.exceptions == [] and result.counts["MATCHED"] == 2
@@ -82,17 +96,28 @@ keys: [{name: inv}]
 compare: [{name: amount, kind: amount}]
 amount_field: amount
 """)[0]
-    a = [{"inv": "1", "amount": "10.00"}, {"inv": "1", "amount": "5.50"},
-         {"inv": "2", "amount": "10.00"}, {"inv": "2", "amount": "1.00"},
-         {"inv": "3", "amount": "7.00"}]
-    b = [{"inv": "1", "amount": "15.50"}, {"inv": "2", "amount": "12.00"},
-         {"inv": "3", "amount": "7.00"}, {"inv": "3", "amount": "7.00"}]
+    a = [
+        {"inv": "1", "amount": "10.00"},
+        {"inv": "1", "amount": "5.50"},
+        {"inv": "2", "amount": "10.00"},
+        {"inv": "2", "amount": "1.00"},
+        {"inv": "3", "amount": "7.00"},
+    ]
+    b = [
+        {"inv": "1", "amount": "15.50"},
+        {"inv": "2", "amount": "12.00"},
+        {"inv": "3", "amount": "7.00"},
+        {"inv": "3", "amount": "7.00"},
+    ]
     result = reconcile(d, a, b)
     assert _cats(result) == {"2": "MANY_TO_ONE", "3": "DUPLICATE"}
     m2o = next(e for e in result.exceptions if e.category == "MANY_TO_ONE")
     assert m2o.details["rows"] == {"a": 2, "b": 1} and str(m2o.amount) == "1"
     dup = next(e for e in result.exceptions if e.category == "DUPLICATE")
-    assert dup.details["base_category"] == "DUPLICATE_IN_B" and dup.details["rows"] == {"a": 1, "b": 2}
+    assert dup.details["base_category"] == "DUPLICATE_IN_B" and dup.details["rows"] == {
+        "a": 1,
+        "b": 2,
+    }
     assert result.summary["row_summary"]["many_to_one_matched"] == 1
 
 
@@ -108,17 +133,25 @@ b:
 keys: [{name: number}]
 categories: {MISSING_IN_B: NOT_SYNCED, DUPLICATE: DUPLICATE_SYNC}
 """)[0]
-    a = [{"number": "1", "status": "posted"}, {"number": "2", "status": "draft"},
-         {"number": "3", "status": "posted"}]
-    b = [{"number": "1", "status": "posted"}, {"number": "1", "status": "paid"},
-         {"number": "9", "status": "void"}]
+    a = [
+        {"number": "1", "status": "posted"},
+        {"number": "2", "status": "draft"},
+        {"number": "3", "status": "posted"},
+    ]
+    b = [
+        {"number": "1", "status": "posted"},
+        {"number": "1", "status": "paid"},
+        {"number": "9", "status": "void"},
+    ]
     assert _cats(reconcile(d, a, b)) == {"1": "DUPLICATE_SYNC", "3": "NOT_SYNCED"}
 
 
 def test_bad_value_names_file_line_and_field(tmp_path: Path) -> None:
     p = tmp_path / "a.csv"
-    p.write_text("number,total,issued,status,currency\nA,1.00,2024-01-01,posted,USD\n"
-                 "B,12,5O,2024-01-01,posted,USD\n".replace("12,5O", "12.5O"))
+    p.write_text(
+        "number,total,issued,status,currency\nA,1.00,2024-01-01,posted,USD\n"
+        "B,12,5O,2024-01-01,posted,USD\n".replace("12,5O", "12.5O")
+    )
     with pytest.raises(ParseError, match=r"a\.csv: line 3: field 'total': '12\.5O'") as err:
         reconcile(invoices(), load_file(p), [])
     assert err.value.line == 3
@@ -126,17 +159,29 @@ def test_bad_value_names_file_line_and_field(tmp_path: Path) -> None:
 
 def test_missing_column_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"side B .* lacks columns \['total'\]"):
-        reconcile(invoices(), [row("A")], [{"number": "A", "issued": None, "status": "x",
-                                            "currency": "USD"}])
+        reconcile(
+            invoices(),
+            [row("A")],
+            [{"number": "A", "issued": None, "status": "x", "currency": "USD"}],
+        )
 
 
 def test_arrow_and_relation_sides() -> None:
     import duckdb
 
-    table = pa.table({"number": ["A"], "total": ["1.00"], "issued": ["2024-01-01"],
-                      "status": ["posted"], "currency": ["USD"]})
-    rel = duckdb.sql("SELECT 'A' AS number, 1.5::DECIMAL(10,2) AS total, DATE '2024-01-01' AS "
-                     "issued, 'posted' AS status, 'USD' AS currency")
+    table = pa.table(
+        {
+            "number": ["A"],
+            "total": ["1.00"],
+            "issued": ["2024-01-01"],
+            "status": ["posted"],
+            "currency": ["USD"],
+        }
+    )
+    rel = duckdb.sql(
+        "SELECT 'A' AS number, 1.5::DECIMAL(10,2) AS total, DATE '2024-01-01' AS "
+        "issued, 'posted' AS status, 'USD' AS currency"
+    )
     result = reconcile(invoices(), table, rel)
     assert _cats(result) == {"a": "AMOUNT_MISMATCH"}
     assert result.exceptions[0].details["lines"] == {"a": 1, "b": 1}

@@ -46,8 +46,13 @@ def test_run_over_run_states(store: Store) -> None:
     assert v3 is not None and v3.status == Status.RESOLVED and v3.run_state == "RESOLVED_BY_DATA"
 
     # day 3: INV-3 disappears from ERP again -> REOPENED
-    _, d3 = _run(xs, base_a, [row("INV-1", total="95.00"), row("INV-2", status="void"), row("INV-4")],
-                 "r3", T0 + timedelta(days=2))
+    _, d3 = _run(
+        xs,
+        base_a,
+        [row("INV-1", total="95.00"), row("INV-2", status="void"), row("INV-4")],
+        "r3",
+        T0 + timedelta(days=2),
+    )
     assert d3.reopened == [ids["inv-3"]]
     v3 = xs.get(ids["inv-3"])
     assert v3 is not None and v3.status == Status.OPEN and v3.times_seen == 2
@@ -56,7 +61,10 @@ def test_run_over_run_states(store: Store) -> None:
     # severity escalates with age (Lerian: >= 1 day MEDIUM, >= 3 days HIGH)
     assert xs.get(ids["inv-2"], now=T0 + timedelta(days=3)).severity == "HIGH"
     assert xs.counts_by("category", now=T0 + timedelta(days=2)) == {
-        ("AMOUNT_MISMATCH",): 1, ("STATUS_MISMATCH",): 1, ("MISSING_IN_B",): 1}
+        ("AMOUNT_MISMATCH",): 1,
+        ("STATUS_MISMATCH",): 1,
+        ("MISSING_IN_B",): 1,
+    }
 
 
 def test_lifecycle_actions_write_audit_events(store: Store) -> None:
@@ -78,8 +86,13 @@ def test_lifecycle_actions_write_audit_events(store: Store) -> None:
 
     with store.session() as s:
         audit = list(s.scalars(select(AuditEventRow).order_by(AuditEventRow.id)))
-        hist = list(s.scalars(select(ExceptionHistoryRow).where(
-            ExceptionHistoryRow.exception_id == ids["inv-1"]).order_by(ExceptionHistoryRow.id)))
+        hist = list(
+            s.scalars(
+                select(ExceptionHistoryRow)
+                .where(ExceptionHistoryRow.exception_id == ids["inv-1"])
+                .order_by(ExceptionHistoryRow.id)
+            )
+        )
     actions = [(a.actor, a.action, a.subject_id[:8]) for a in audit]
     assert actions == [
         ("ana", "exception.acknowledged", ids["inv-1"][:8]),
@@ -90,8 +103,14 @@ def test_lifecycle_actions_write_audit_events(store: Store) -> None:
         ("bob", "exception.resolved", ids["inv-1"][:8]),
     ]
     assert audit[-1].note == "JE 42" and audit[-1].details["reason"] == "JOURNAL_ENTRY_POSTED"
-    assert [h.event for h in hist] == ["NEW", "ACKNOWLEDGED", "ASSIGNED", "IN_REVIEW",
-                                       "ESCALATED", "RESOLVED"]
+    assert [h.event for h in hist] == [
+        "NEW",
+        "ACKNOWLEDGED",
+        "ASSIGNED",
+        "IN_REVIEW",
+        "ESCALATED",
+        "RESOLVED",
+    ]
     assert hist[1].note == "looking" and hist[1].actor == "ana"
 
 
@@ -110,11 +129,21 @@ def test_suppression_with_expiry(store: Store) -> None:
     a = [row("INV-1", total="5.00"), row("INV-2", total="50000.00"), row("INV-3")]
     _run(xs, a, [], "r1", T0)
     ids = _ids(xs, T0)
-    sup = xs.suppress(reason="in transit", owner="ana", expires_at=T0 + timedelta(days=2),
-                      actor="ana", now=T0, recon="invoices",
-                      pattern={"category": "MISSING_IN_B", "max_amount": "100"})
+    sup = xs.suppress(
+        reason="in transit",
+        owner="ana",
+        expires_at=T0 + timedelta(days=2),
+        actor="ana",
+        now=T0,
+        recon="invoices",
+        pattern={"category": "MISSING_IN_B", "max_amount": "100"},
+    )
     statuses = {k: xs.get(i).status for k, i in ids.items()}
-    assert statuses == {"inv-1": Status.SUPPRESSED, "inv-2": Status.OPEN, "inv-3": Status.SUPPRESSED}
+    assert statuses == {
+        "inv-1": Status.SUPPRESSED,
+        "inv-2": Status.OPEN,
+        "inv-3": Status.SUPPRESSED,
+    }
     # still counted in reports
     assert sum(xs.counts_by("category", now=T0).values()) == 3
     assert [s.id for s in xs.suppressions(active_at=T0)] == [sup.id]
@@ -131,7 +160,8 @@ def test_suppression_with_expiry(store: Store) -> None:
     with store.session() as s:
         audit = list(s.scalars(select(AuditEventRow)))
     assert [(a.action, a.actor, a.details["applied"]) for a in audit] == [
-        ("exception.suppress", "ana", 2)]
+        ("exception.suppress", "ana", 2)
+    ]
 
 
 def test_single_id_suppression_and_validation(store: Store) -> None:
@@ -139,12 +169,24 @@ def test_single_id_suppression_and_validation(store: Store) -> None:
     _run(xs, [row("INV-1"), row("INV-2")], [], "r1", T0)
     ids = _ids(xs, T0)
     with pytest.raises(WorkflowError):
-        xs.suppress(reason="x", owner="o", expires_at=T0 - timedelta(days=1), actor="a", now=T0,
-                    exception_id=ids["inv-1"])
+        xs.suppress(
+            reason="x",
+            owner="o",
+            expires_at=T0 - timedelta(days=1),
+            actor="a",
+            now=T0,
+            exception_id=ids["inv-1"],
+        )
     with pytest.raises(WorkflowError):
         xs.suppress(reason="x", owner="o", expires_at=T0 + timedelta(days=1), actor="a", now=T0)
-    xs.suppress(reason="known", owner="o", expires_at=T0 + timedelta(days=1), actor="a", now=T0,
-                exception_id=ids["inv-1"])
+    xs.suppress(
+        reason="known",
+        owner="o",
+        expires_at=T0 + timedelta(days=1),
+        actor="a",
+        now=T0,
+        exception_id=ids["inv-1"],
+    )
     assert xs.get(ids["inv-1"]).status == Status.SUPPRESSED
     assert xs.get(ids["inv-2"]).status == Status.OPEN
     assert xs.expire_suppressions(T0 + timedelta(days=2)) == [ids["inv-1"]]
@@ -153,8 +195,9 @@ def test_single_id_suppression_and_validation(store: Store) -> None:
 
 def test_views_and_queries(store: Store) -> None:
     xs = ExceptionStore(store)
-    _run(xs, [row("INV-1", total="200000.00"), row("INV-2")], [row("INV-2", total="99.00")],
-         "r1", T0)
+    _run(
+        xs, [row("INV-1", total="200000.00"), row("INV-2")], [row("INV-2", total="99.00")], "r1", T0
+    )
     views = xs.list("invoices", states=[RunState.NEW], now=T0)
     by_key = {v.key_text: v for v in views}
     big = by_key["inv-1"]

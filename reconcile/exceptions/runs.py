@@ -1,0 +1,225 @@
+"""Run-over-run classification (pure) and its set-based write plan.
+
+``plan_run`` compares this run's candidates with what the store knows about the recon and
+returns the rows to insert, the rows to rewrite (CHANGED, REOPENED), the ids to merely touch
+(STILL_OPEN, grouped so one UPDATE ... WHERE id IN (...) covers many) and the ids the data
+resolved. ``write_plan`` executes it with Core bulk statements: a 20k-exception run is a few
+dozen statements, not 20k ORM flushes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.orm import Session
+
+from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow
+from reconcile.definitions import SeverityRule
+from reconcile.engine.result import ExceptionCandidate
+from reconcile.engine.severity import severity
+from reconcile.exceptions.identity import key_text
+from reconcile.exceptions.model import CLOSED, Reason, RunDelta, RunState, Status, age_days
+from reconcile.exceptions.suppress import Suppression
+
+SYSTEM = "system"
+#: rows per bulk statement / ids per IN list (PostgreSQL and SQLite parameter limits)
+BATCH = 900
+TABLE: Table = ExceptionRow.__table__  # type: ignore[assignment]
+HISTORY: Table = ExceptionHistoryRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the store holds about one exception id before this run."""
+
+    fingerprint: str
+    status: str
+    first_seen: datetime
+    times_seen: int
+
+
+@dataclass
+class RunPlan:
+    delta: RunDelta
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    rewrites: list[dict[str, Any]] = field(default_factory=list)
+    #: (severity, status) -> ids seen again unchanged
+    touches: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    resolved: list[str] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def event(
+    eid: str,
+    run_id: str | None,
+    now: datetime,
+    name: str,
+    fp: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "exception_id": eid,
+        "run_id": run_id,
+        "at": now,
+        "event": str(name),
+        "fingerprint": fp,
+        "details": details,
+        "actor": SYSTEM,
+        "note": None,
+    }
+
+
+def plan_run(
+    recon: str,
+    run_id: str,
+    candidates: Sequence[ExceptionCandidate],
+    known: dict[str, Known],
+    suppressions: Sequence[Suppression],
+    now: datetime,
+    rules: Sequence[SeverityRule],
+) -> RunPlan:
+    plan = RunPlan(RunDelta(recon, run_id))
+    delta = plan.delta
+    seen: set[str] = set()
+    for cand in candidates:
+        eid = cand.exception_id
+        seen.add(eid)
+        kt = key_text(cand.keys)
+        covered = any(
+            x.covers(
+                recon=recon,
+                exception_id=eid,
+                category=cand.category,
+                key_text=kt,
+                amount=cand.amount,
+                currency=cand.currency,
+            )
+            for x in suppressions
+        )
+        if covered:
+            delta.suppressed.append(eid)
+        prev = known.get(eid)
+        values = {
+            "exception_id": eid,
+            "category": cand.category,
+            "keys": cand.keys,
+            "key_text": kt,
+            "fingerprint": cand.fingerprint,
+            "details": cand.details,
+            "amount": cand.amount,
+            "currency": cand.currency,
+            "last_seen": now,
+            "last_run_id": run_id,
+            "resolved_at": None,
+        }
+        if prev is None:
+            status = Status.SUPPRESSED if covered else Status.OPEN
+            plan.inserts.append(
+                values
+                | {
+                    "recon": recon,
+                    "first_seen": now,
+                    "times_seen": 1,
+                    "run_state": RunState.NEW.value,
+                    "status": status.value,
+                    "severity": severity(cand.amount, 0, rules),
+                    "owner": None,
+                }
+            )
+            delta.new.append(eid)
+            plan.history.append(event(eid, run_id, now, RunState.NEW, cand.fingerprint))
+            if covered:
+                plan.history.append(event(eid, run_id, now, Status.SUPPRESSED))
+            continue
+        status = Status(prev.status)
+        if status == Status.RESOLVED:
+            state, status = RunState.REOPENED, Status.OPEN
+            delta.reopened.append(eid)
+        elif prev.fingerprint != cand.fingerprint:
+            state = RunState.CHANGED
+            delta.changed.append(eid)
+        else:
+            state = RunState.STILL_OPEN
+            delta.still_open.append(eid)
+        if covered and status == Status.OPEN:
+            status = Status.SUPPRESSED
+            plan.history.append(event(eid, run_id, now, Status.SUPPRESSED))
+        elif not covered and status == Status.SUPPRESSED:
+            status = Status.OPEN  # its suppression expired or was lifted
+            plan.history.append(event(eid, run_id, now, "SUPPRESSION_ENDED"))
+        sev = severity(cand.amount, age_days(prev.first_seen, now), rules)
+        if state == RunState.STILL_OPEN:
+            plan.touches.setdefault((sev, status.value), []).append(eid)
+            continue
+        plan.rewrites.append(
+            values
+            | {
+                "times_seen": prev.times_seen + 1,
+                "run_state": state.value,
+                "status": status.value,
+                "severity": sev,
+            }
+        )
+        plan.history.append(event(eid, run_id, now, state, cand.fingerprint))
+    for eid, prev in known.items():
+        if eid in seen or Status(prev.status) in CLOSED:
+            continue
+        plan.resolved.append(eid)
+        delta.resolved_by_data.append(eid)
+        plan.history.append(
+            event(eid, run_id, now, RunState.RESOLVED_BY_DATA, prev.fingerprint,
+                  {"reason": Reason.RESOLVED_BY_DATA.value})
+        )  # fmt: skip
+    return plan
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), BATCH):
+        yield items[i : i + BATCH]
+
+
+def write_plan(s: Session, plan: RunPlan, run_id: str, now: datetime) -> None:
+    """Execute a plan in the caller's transaction with bulk Core statements."""
+    for chunk in _chunks(plan.inserts):
+        s.execute(TABLE.insert(), list(chunk))
+    if plan.rewrites:
+        cols = [c for c in plan.rewrites[0] if c != "exception_id"]
+        stmt = (
+            update(TABLE)
+            .where(TABLE.c.exception_id == bindparam("b_exception_id"))
+            .values({c: bindparam(f"b_{c}") for c in cols})
+        )
+        params = [{f"b_{k}": v for k, v in row.items()} for row in plan.rewrites]
+        for chunk in _chunks(params):
+            s.execute(stmt, list(chunk))
+    for (sev, status), ids in plan.touches.items():
+        for chunk in _chunks(ids):
+            s.execute(
+                update(TABLE)
+                .where(TABLE.c.exception_id.in_(list(chunk)))
+                .values(
+                    last_seen=now,
+                    last_run_id=run_id,
+                    run_state=RunState.STILL_OPEN.value,
+                    times_seen=TABLE.c.times_seen + 1,
+                    severity=sev,
+                    status=status,
+                )
+            )
+    for chunk in _chunks(plan.resolved):
+        s.execute(
+            update(TABLE)
+            .where(TABLE.c.exception_id.in_(list(chunk)))
+            .values(
+                run_state=RunState.RESOLVED_BY_DATA.value,
+                status=Status.RESOLVED.value,
+                resolved_at=now,
+                last_run_id=run_id,
+            )
+        )
+    for chunk in _chunks(plan.history):
+        s.execute(HISTORY.insert(), list(chunk))
