@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from billbridge.errors import ParseError
 from canonical import EntryStatus, Money
 from connectors.feeds import nacha
 from tests.feeds_edi.golden import FIXTURES
+from tests.feeds_edi.nacha_builder import EntrySpec, build_file
 
 CTX = (FIXTURES / "nacha/ctx_820.ach").read_bytes()
 
@@ -151,3 +154,55 @@ def test_line_numbers_with_cr_only_breaks_and_blank_lines() -> None:
     assert first.provenance is not None
     assert first.provenance.line == 4  # header, blank line, batch header, entry
     assert data[first.provenance.offset : first.provenance.offset + 3] == b"622"
+
+
+CODES = st.sampled_from(["22", "27", "32", "37", "23", "28", "24", "29"])
+NAMES = (
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ ÉÜ-", min_size=1, max_size=22)
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@st.composite
+def entry_lists(draw: st.DrawFn) -> list[EntrySpec]:
+    out = []
+    for seq in range(1, draw(st.integers(1, 12)) + 1):
+        routing = draw(st.integers(10_000_000, 99_999_999))
+        out.append(EntrySpec(
+            code=draw(CODES), rdfi=f"{routing}{draw(st.integers(0, 9))}",
+            account=str(draw(st.integers(1, 10**12))), cents=draw(st.integers(0, 10**9)),
+            name=draw(NAMES), trace_seq=seq,
+        ))  # fmt: skip
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries=entry_lists(), eol=st.sampled_from(["\n", "\r\n"]), pad=st.booleans())
+def test_controls_recomputed_from_generated_files_match(
+    entries: list[EntrySpec], eol: str, pad: bool
+) -> None:
+    data = build_file(entries, eol=eol, pad=pad)
+    result = nacha.parse(data, file_name="gen.ach", strict=True)
+    got = result.transactions
+    assert [t.bank_reference for t in got] == [f"01100001{e.trace_seq:07d}" for e in entries]
+    signed = [e.cents if e.code[-1] in "1234" else -e.cents for e in entries]
+    assert [t.amount.to_minor() for t in got] == signed
+    assert [t.extra.get("prenote", False) for t in got] == [e.code[-1] in "38" for e in entries]
+    assert [t.extra["receiver_name"] for t in got] == [e.name for e in entries]
+
+
+@settings(max_examples=30, deadline=None)
+@given(entries=entry_lists(), data=st.data())
+def test_a_changed_amount_breaks_the_controls(
+    entries: list[EntrySpec], data: st.DataObject
+) -> None:
+    i = data.draw(st.integers(0, len(entries) - 1))
+    changed = list(entries)
+    changed[i] = EntrySpec(**{**entries[i].__dict__, "cents": entries[i].cents + 1})
+    # the header and controls of the original file, one entry line from the changed one
+    good = build_file(entries).split(b"\n")
+    bad = build_file(changed).split(b"\n")
+    good[2 + i] = bad[2 + i]
+    with pytest.raises(ParseError, match="total"):
+        nacha.parse(b"\n".join(good), file_name="tampered.ach", strict=True)
