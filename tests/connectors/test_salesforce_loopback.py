@@ -20,7 +20,7 @@ from tests.connectors.contract import ConnectorContract, Harness
 
 @pytest.fixture
 def fake() -> Iterator[FakeSalesforce]:
-    server = FakeSalesforce(page_size=2)
+    server = FakeSalesforce(page_size=2, slow_seconds=0.6)
     server.add_field("Account", "BillBridge_Id__c")
     server.add_field("Account", "Zuora_Account_Number__c")
     for n in range(3):
@@ -43,8 +43,7 @@ def connector(
         consumer_key="fake-key",
         consumer_secret="fake-secret",
         ca_bundle=fake.ca_file,
-        request_timeout=0.2,
-        **{"bulk_threshold": None, **options},
+        **{"bulk_threshold": None, "request_timeout": 5.0, **options},
     )
     return SalesforceConnector(settings, sleep=(sleeps if sleeps is not None else []).append)
 
@@ -122,7 +121,7 @@ def test_incremental_sync_end_to_end_with_faults(fake: FakeSalesforce) -> None:
 
 
 def test_timeout_after_commit_retries_the_upsert_without_duplicates(fake: FakeSalesforce) -> None:
-    sf = connector(fake)
+    sf = connector(fake, request_timeout=0.25)
     fake.fail_next("timeout_after_commit", path="/services/data/v62.0/sobjects/Account/BillBridge")
     [result] = sf.write([upsert("ZU-77", "Slow Co")])
     assert result.status is ResultStatus.APPLIED

@@ -16,7 +16,7 @@ from tests.connectors.contract import ConnectorContract, Harness
 
 @pytest.fixture
 def fake() -> Iterator[FakeZuora]:
-    server = FakeZuora(zoql_batch=2, slow_seconds=0.4)
+    server = FakeZuora(zoql_batch=2, slow_seconds=0.6)
     server.add_account("A00000001", "Acme", crmId="001A")
     server.add_account("A00000002", "Beta")
     server.add_account("A00000003", "Gamma")
@@ -34,14 +34,18 @@ def fake() -> Iterator[FakeZuora]:
         yield server
 
 
-def connector(fake: FakeZuora, sleeps: list[float] | None = None) -> ZuoraConnector:
+def connector(
+    fake: FakeZuora, sleeps: list[float] | None = None, read_timeout: float = 5.0
+) -> ZuoraConnector:
+    """Generous timeouts (a loaded machine must not cause timeouts) except where a test
+    provokes one: the fake then answers after ``slow_seconds``, past ``read_timeout``."""
     settings = ZuoraSettings(
         tenant="us_api_sandbox",
         base_url=fake.url,
         client_id="fake-client",
         client_secret="fake-secret",
-        read_timeout=0.2,
-        connect_timeout=1.0,
+        read_timeout=read_timeout,
+        connect_timeout=5.0,
     )
     return ZuoraConnector(settings, sleep=(sleeps if sleeps is not None else []).append)
 
@@ -179,7 +183,7 @@ def test_subscription_lifecycle_end_to_end_with_faults(fake: FakeZuora) -> None:
 
 
 def test_timeout_after_commit_is_looked_up_and_never_duplicated(fake: FakeZuora) -> None:
-    zuora = connector(fake)
+    zuora = connector(fake, read_timeout=0.25)
     fake.fail_next("timeout_after_commit", path="/v1/orders")
     intent = create("A00000002", "SF-900")
     [result] = zuora.write([intent])
@@ -255,7 +259,7 @@ def test_customer_upsert_creates_then_updates_by_account_number(fake: FakeZuora)
 def test_create_with_our_own_number_is_looked_up_by_number_after_a_timeout(
     fake: FakeZuora,
 ) -> None:
-    zuora = connector(fake)
+    zuora = connector(fake, read_timeout=0.25)
     intent = WriteIntent.build(
         target_system="zuora",
         entity="subscription",
