@@ -104,7 +104,13 @@ class SalesforceConnector(Connector):
         def records() -> Iterator[Record]:
             for raw in reader.read(sobject, since, limit):
                 try:
-                    yield convert(raw.data)
+                    record = convert(raw.data)
+                    if raw.deleted and not record.extra.get("is_deleted"):
+                        # queryAll tombstone: say so on the canonical record too
+                        record = record.model_copy(
+                            update={"extra": {**record.extra, "is_deleted": True}}
+                        )
+                    yield record
                 except (MappingError, ValueError) as exc:
                     stream.errors.append(exc)  # record-level: reported, the rest goes on
 

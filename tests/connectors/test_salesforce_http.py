@@ -164,6 +164,7 @@ def test_keyset_read_pages_with_equal_stamps_across_the_boundary(
     rsps.get(f"{API}/queryAll/", json=fixture("accounts_page1.json"))
     records = list(stream)
     assert [r.name for r in records] == ["Acme Corp", "Beta GmbH", "Gamma Ltd"]
+    assert [r.extra.get("is_deleted", False) for r in records] == [False, False, True]
     assert stream.cursor == Cursor(
         watermark=datetime(2024, 5, 1, 10, 5, tzinfo=UTC), last_id="001RO000001CCCCYA4"
     )
