@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from billbridge.errors import ConfigError, RecordRejected
 from canonical import Record
 from connectors.netsuite import to_canonical
 from connectors.netsuite.settings import NetSuiteSettings
 from connectors.netsuite.sources import Source
 from connectors.netsuite.suiteql import MODIFIED, from_account_time
+
+log = structlog.get_logger(__name__)
 
 
 class Canonicalizer:
@@ -37,7 +41,9 @@ class Canonicalizer:
                 self._specs[key] = mappings.find_default_spec(
                     "netsuite", object=key, entity=source.entity
                 )
-            except (ImportError, ConfigError):
+            except (ImportError, ConfigError) as exc:
+                # no (or no single) shipped spec: the stop-gap converter maps this type
+                log.info("netsuite.mapping.fallback", object=key, reason=str(exc)[:200])
                 self._specs[key] = None
         return self._specs[key]
 

@@ -166,9 +166,10 @@ class NetSuiteConnector(Connector):
         errors: list[Any] = []
 
         def records() -> Iterator[Record]:
+            count = 0
             for raw in scan:
                 try:
-                    yield from self.canonical.convert(
+                    mapped = self.canonical.convert(
                         source, raw.data, where=raw.where, rest_shape=self._rest_shaped(source)
                     )
                 except RecordRejected as exc:
@@ -176,6 +177,10 @@ class NetSuiteConnector(Connector):
                     log.warning(
                         "netsuite.read.mapping_failed", where=raw.where, error=type(exc).__name__
                     )
+                    continue
+                count += len(mapped)
+                yield from mapped
+            log.info("netsuite.read.done", entity=entity, records=count, rejected=len(errors))
 
         stream = ReadStream(records(), scan.cursor)
         stream.errors = errors
