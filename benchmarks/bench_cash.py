@@ -34,7 +34,7 @@ NOTES = """Notes:
 - Short pays beyond tolerance whose only evidence is a digit-only reference from an
   unnamed payer are suggestions, not automatic (such digits may be a date or an amount).
 - `none` for name_multi: the paid invoices are not all among the customer's oldest 20
-  open items (the subset-sum bound) or the reachable-sum bound was hit.
+  open items (the subset-sum bound).
 - Times vary by about ±25% between runs on this shared 2-CPU machine.
 """
 

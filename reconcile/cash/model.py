@@ -71,7 +71,7 @@ class CashPolicy:
     fuzzy_tie_margin: float = 0.5
     fuzzy_scorer: str = "token_sort_ratio"
     subset_max_items: int = 20
-    #: Reachable-sum states before subset-sum gives up (keeps each payment bounded).
+    #: Reachable sums per half before subset-sum gives up (keeps each payment bounded).
     subset_max_states: int = 200_000
     min_ref_digits: int = 3
     rule_version: str = "cash-2026.1"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconcile.cash.normalize import (
     block_keys,
@@ -62,7 +64,29 @@ def test_subset_sum_unique_and_ambiguous() -> None:
 
 
 def test_subset_sum_gives_up_beyond_its_state_bound() -> None:
-    amounts = [1 << i for i in range(20)]  # every sum below 2**20 is reachable
-    assert subset_sum(amounts, (1 << 20) - 1, max_states=10_000) is None
-    found = subset_sum(amounts, (1 << 20) - 1, max_states=2_000_000)
+    amounts = [1 << i for i in range(20)]  # every sum is reachable: 1024 per half
+    assert subset_sum(amounts, (1 << 20) - 1, max_states=500) is None
+    found = subset_sum(amounts, (1 << 20) - 1, max_states=2_000)
     assert found is not None and found.unique and len(found.indices) == 20
+
+
+def _oracle(amounts: list[int], target: int) -> tuple[tuple[int, ...], bool] | None:
+    """Brute force: every combination, the preferred one holds the oldest differing item."""
+    hits = [
+        tuple(i for i in range(len(amounts)) if mask >> i & 1)
+        for mask in range(1, 1 << len(amounts))
+        if sum(a for i, a in enumerate(amounts) if mask >> i & 1) == target
+    ]
+    if not hits:
+        return None
+    # lowest differing index decides: compare as sorted membership vectors
+    best = min(hits, key=lambda c: [0 if i in c else 1 for i in range(len(amounts))])
+    return best, len(hits) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(1, 60), max_size=10), st.integers(1, 200))
+def test_subset_sum_agrees_with_brute_force(amounts: list[int], target: int) -> None:
+    got = subset_sum(amounts, target, max_states=10_000)
+    expected = _oracle(amounts, target)
+    assert (None if got is None else (got.indices, got.unique)) == expected
