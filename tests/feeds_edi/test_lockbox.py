@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billbridge.errors import ConfigError, ParseError
 from canonical import Money
 from connectors.feeds import lockbox
 from tests.feeds_edi.golden import FIXTURES
+from tests.feeds_edi.lockbox_builder import CheckSpec
+from tests.feeds_edi.lockbox_builder import build_file as build_lb
 
 MULTI = (FIXTURES / "lockbox/multi_invoice.bai").read_bytes()
 
@@ -163,3 +167,31 @@ def test_account_numbers_stay_out_of_error_messages(tmp_path: Path) -> None:
         lockbox.parse(b"60100ACCT-99887\n", file_name="a.bai", profile=str(path))
     assert "99887" not in str(err.value)
     assert "account_number" in str(err.value)
+
+
+INVOICE_NO = st.from_regex(r"INV-[0-9]{1,8}", fullmatch=True)
+
+
+@st.composite
+def checks(draw: st.DrawFn) -> CheckSpec:
+    invoices = draw(st.lists(st.tuples(INVOICE_NO, st.integers(0, 10**8)), max_size=5))
+    cents = sum(c for _, c in invoices) if invoices else draw(st.integers(1, 10**9))
+    return CheckSpec(
+        cents=cents, check_number=draw(st.integers(1, 10**9)),
+        remitter=draw(st.from_regex(r"[A-Z][A-Z ]{0,28}[A-Z]", fullmatch=True)),
+        invoices=invoices,
+    )  # fmt: skip
+
+
+@settings(max_examples=50, deadline=None)
+@given(batches=st.lists(st.lists(checks(), min_size=1, max_size=4), min_size=1, max_size=3))
+def test_generated_lockbox_files_tie_out_and_keep_every_invoice(
+    batches: list[list[CheckSpec]],
+) -> None:
+    result = lockbox.parse(build_lb(batches), file_name="gen.bai", strict=True)
+    flat = [c for batch in batches for c in batch]
+    assert [r.total.to_minor() for r in result.remittances] == [c.cents for c in flat]
+    assert [r.trace_number for r in result.remittances] == [str(c.check_number) for c in flat]
+    assert [[(ln.document_number, ln.paid.to_minor()) for ln in r.lines]
+            for r in result.remittances] == [c.invoices for c in flat]  # fmt: skip
+    assert result.warnings == []
