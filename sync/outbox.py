@@ -9,13 +9,15 @@ an open session: the caller decides what commits together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from billbridge.state.schema import OutboxEventRow, OutboxIntentRow
+from billbridge.state.types import UTCDateTime
 from canonical import WriteIntent, WriteOp, WriteResult
 
 PENDING, SENT = "pending", "sent"
@@ -37,53 +39,186 @@ def enqueue(
     """Insert intents as ``pending``; keys already in the outbox are left as they are.
 
     Returns the keys inserted. The same change planned again (after a crash) has the same
-    key, so it is never queued twice.
+    key, so it is never queued twice. Bulk INSERTs: a window can hold thousands of intents.
     """
     if not intents:
         return []
-    keys = [i.idempotency_key for i in intents]
-    existing = set(
-        session.scalars(
-            select(OutboxIntentRow.idempotency_key).where(OutboxIntentRow.idempotency_key.in_(keys))
-        )
-    )
+    existing = set(statuses(session, [i.idempotency_key for i in intents]))
     seq = session.scalar(select(func.max(OutboxIntentRow.seq)).where(OutboxIntentRow.job == job))
     seq = seq or 0
-    inserted: list[str] = []
+    rows: list[dict[str, Any]] = []
     for intent in intents:
         if intent.idempotency_key in existing:
             continue
         existing.add(intent.idempotency_key)
         seq += 1
-        session.add(
-            OutboxIntentRow(
-                idempotency_key=intent.idempotency_key,
-                run_id=run_id,
-                job=job,
-                seq=seq,
-                target_system=intent.target_system,
-                entity=intent.entity,
-                op=str(intent.op),
-                action=intent.action,
-                external_id=intent.external_id,
-                business_number=intent.business_number,
-                payload=intent.payload,
-                payload_hash=intent.payload_hash(),
-                source_system=intent.source_system,
-                source_id=intent.source_id,
-                source_version=intent.source_version,
-                mapping_version=intent.mapping_version,
-                created_at=now,
-                status=PENDING,
-                attempts=0,
-                updated_at=now,
-            )
+        rows.append(
+            {
+                "idempotency_key": intent.idempotency_key,
+                "run_id": run_id,
+                "job": job,
+                "seq": seq,
+                "target_system": intent.target_system,
+                "entity": intent.entity,
+                "op": str(intent.op),
+                "action": intent.action,
+                "external_id": intent.external_id,
+                "business_number": intent.business_number,
+                "payload": intent.payload,
+                "payload_hash": intent.payload_hash(),
+                "source_system": intent.source_system,
+                "source_id": intent.source_id,
+                "source_version": intent.source_version,
+                "mapping_version": intent.mapping_version,
+                "created_at": now,
+                "status": PENDING,
+                "attempts": 0,
+                "updated_at": now,
+            }
         )
-        inserted.append(intent.idempotency_key)
-    session.flush()
-    for key in inserted:
-        session.add(OutboxEventRow(idempotency_key=key, status=PENDING, at=now, attempt=0))
-    return inserted
+    if rows:
+        session.execute(insert(OutboxIntentRow), rows)
+        session.execute(
+            insert(OutboxEventRow),
+            [
+                {
+                    "idempotency_key": r["idempotency_key"],
+                    "status": PENDING,
+                    "at": now,
+                    "attempt": 0,
+                }
+                for r in rows
+            ],
+        )
+    return [r["idempotency_key"] for r in rows]
+
+
+def _chunks(keys: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
+def statuses(session: Session, keys: Sequence[str]) -> dict[str, str]:
+    """Current status of each key that is in the outbox (no payloads loaded)."""
+    out: dict[str, str] = {}
+    for chunk in _chunks(list(keys)):
+        stmt = select(OutboxIntentRow.idempotency_key, OutboxIntentRow.status).where(
+            OutboxIntentRow.idempotency_key.in_(chunk)
+        )
+        out.update({str(k): str(v) for k, v in session.execute(stmt)})
+    return out
+
+
+@dataclass(frozen=True)
+class State:
+    """The columns the runner decides on, without the payload."""
+
+    key: str
+    status: str
+    attempts: int
+    op: str
+    action: str | None
+    entity: str
+    source_id: str
+    source_version: str
+
+    @property
+    def is_create(self) -> bool:
+        return self.op == "create" or self.action == "CreateSubscription"
+
+
+def states(session: Session, keys: Sequence[str]) -> dict[str, State]:
+    t = OutboxIntentRow
+    out: dict[str, State] = {}
+    for chunk in _chunks(list(keys)):
+        stmt = select(
+            t.idempotency_key,
+            t.status,
+            t.attempts,
+            t.op,
+            t.action,
+            t.entity,
+            t.source_id,
+            t.source_version,
+        ).where(t.idempotency_key.in_(chunk))
+        for row in session.execute(stmt):
+            out[row[0]] = State(*row)
+    return out
+
+
+@dataclass
+class Change:
+    key: str
+    status: str
+    result: WriteResult | None = None
+    count_attempt: bool = False
+    note: str | None = None
+
+
+def mark_sent(session: Session, keys: Sequence[str], now: datetime) -> None:
+    """``sent`` plus one attempt for ``keys``: two set-based statements, no round trips."""
+    for chunk in _chunks(list(keys)):
+        session.execute(
+            update(OutboxIntentRow)
+            .where(OutboxIntentRow.idempotency_key.in_(chunk))
+            .values(status=SENT, attempts=OutboxIntentRow.attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        rows = select(
+            OutboxIntentRow.idempotency_key,
+            literal(SENT, String()),
+            literal(now, UTCDateTime()),
+            OutboxIntentRow.attempts,
+        ).where(OutboxIntentRow.idempotency_key.in_(chunk))
+        session.execute(
+            insert(OutboxEventRow).from_select(["idempotency_key", "status", "at", "attempt"], rows)
+        )
+
+
+def apply_changes(
+    session: Session,
+    changes: Sequence[Change],
+    now: datetime,
+    *,
+    current: dict[str, State] | None = None,
+) -> None:
+    """Many transitions at once: UPDATE by primary key, one event row each (bulk)."""
+    if not changes:
+        return
+    if current is None:
+        current = states(session, [c.key for c in changes])
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for c in changes:
+        attempts = current[c.key].attempts + (1 if c.count_attempt else 0)
+        res = c.result
+        update_row: dict[str, Any] = {
+            "idempotency_key": c.key,
+            "status": c.status,
+            "attempts": attempts,
+            "updated_at": now,
+        }
+        if res is not None and res.target_id:
+            update_row["target_id"] = res.target_id
+        updates.append(update_row)
+        events.append(
+            {
+                "idempotency_key": c.key,
+                "status": c.status,
+                "at": now,
+                "attempt": attempts,
+                "target_id": res.target_id if res else None,
+                "error_code": res.error_code if res else None,
+                "message": (res.message if res else None) or c.note,
+                "failure_type": str(res.failure_type) if res and res.failure_type else None,
+            }
+        )
+    with_target = [u for u in updates if "target_id" in u]
+    without = [u for u in updates if "target_id" not in u]
+    for group in (with_target, without):
+        if group:
+            session.execute(update(OutboxIntentRow), group)
+    session.execute(insert(OutboxEventRow), events)
 
 
 def to_intent(row: OutboxIntentRow) -> WriteIntent:

@@ -291,22 +291,19 @@ class _Run:
             ]
         now = self.now()
         with self.store.session() as s:
-            existing = outbox.rows_by_key(s, [i.idempotency_key for i in intents])
+            existing = outbox.statuses(s, [i.idempotency_key for i in intents])
             inserted = outbox.enqueue(s, self.job.name, self.run_id, intents, now)
             self.counts["planned"] += len(inserted)
+            remember: list[tuple[str, Record, bool]] = []
             for before, after in window.pairs:
                 kind = entity_of(after)
                 keys = by_record.get((kind, after.source_id))
                 if keys is None and (before is None or content_hash(before) == content_hash(after)):
                     continue  # nothing to remember (unchanged, or a draft never synced)
-                failed = [
-                    k
-                    for k in keys or []
-                    if k in existing and existing[k].status in (outbox.REJECTED, outbox.DEAD)
-                ]
-                if failed:
+                if any(existing.get(k) in (outbox.REJECTED, outbox.DEAD) for k in keys or []):
                     continue  # this version failed for good; keep planning from the old one
-                snapshots.save(s, self.job.name, kind, after, run_id=self.run_id, now=now)
+                remember.append((kind, after, before is not None))
+            snapshots.save_many(s, self.job.name, remember, run_id=self.run_id, now=now)
             self.pending_cursors = window.cursors
             if outbox.count_open(s, self.job.name) == 0:
                 self.advance_cursors(s)
@@ -463,107 +460,117 @@ class _Run:
 
     def mark_sent(self, batch: list[WriteIntent]) -> None:
         """Commit ``sent`` (one more attempt) before the call leaves: the outbox rule."""
-        now = self.now()
         with self.store.session() as s:
-            rows = outbox.rows_by_key(s, [i.idempotency_key for i in batch])
-            for row in rows.values():
-                outbox.transition(s, row, outbox.SENT, now, count_attempt=True)
+            changes = [
+                outbox.Change(i.idempotency_key, outbox.SENT, count_attempt=True) for i in batch
+            ]
+            outbox.apply_changes(s, changes, self.now())
 
     def send_round(self, batches: list[list[WriteIntent]]) -> tuple[int, float | None]:
         """At most ``concurrency`` batches in flight; a stop request lets those finish and
-        sends no more."""
+        sends no more. The next batch is marked ``sent`` in the transaction that records the
+        one that finished."""
         failures, wait, fatal = 0, None, None
         queue = list(batches)
         workers = min(self.job.concurrency, len(batches))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync-send") as pool:
             inflight: set[Future[BatchOutcome]] = set()
-            while queue or inflight:
-                while queue and len(inflight) < workers and fatal is None:
-                    if self.should_stop():
-                        queue.clear()
-                        break
-                    batch = queue.pop(0)
-                    self.mark_sent(batch)
-                    self.step("marked_sent")
-                    inflight.add(pool.submit(send_batch, self.target, batch))
-                if not inflight:
-                    break
+
+            def submit(batch: list[WriteIntent]) -> None:
+                self.step("marked_sent")
+                inflight.add(pool.submit(send_batch, self.target, batch))
+
+            while queue and len(inflight) < workers and not self.should_stop():
+                batch = queue.pop(0)
+                self.mark_sent(batch)
+                submit(batch)
+            while inflight:
                 done, inflight = wait_futures(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     outcome = fut.result()
                     self.api_calls += outcome.calls
+                    fatal = fatal or outcome.fatal
+                    nxt = None
+                    if queue and fatal is None and not self.should_stop():
+                        nxt = queue.pop(0)
                     self.step("sent")
-                    f, w = self.record(outcome)
+                    f, w = self.record(outcome, then_send=nxt)
                     failures += f
                     if w is not None:
                         wait = max(wait or 0.0, w)
-                    fatal = fatal or outcome.fatal
                     self.step("outcome")
-                if fatal is not None:
-                    queue.clear()
+                    if nxt is not None:
+                        submit(nxt)
         if fatal is not None:
             raise fatal
         return failures, wait
 
-    def record(self, outcome: BatchOutcome) -> tuple[int, float | None]:
-        """Commit a batch's outcomes; the cursor moves here when nothing is left open."""
+    def record(
+        self, outcome: BatchOutcome, *, then_send: list[WriteIntent] | None = None
+    ) -> tuple[int, float | None]:
+        """Commit a batch's outcomes; the cursor moves here when nothing is left open.
+
+        ``then_send`` is marked ``sent`` in the same transaction (one commit, not two, per
+        batch); it is submitted only after the commit.
+        """
         now = self.now()
         failures, wait = 0, None
         with self.store.session() as s:
-            rows = outbox.rows_by_key(s, [i.idempotency_key for i in outcome.intents])
+            current = outbox.states(s, [i.idempotency_key for i in outcome.intents])
+            changes: list[outbox.Change] = []
+            for_good: list[tuple[outbox.State, str, WriteResult]] = []
             for intent, result in zip(outcome.intents, outcome.results, strict=True):
-                row = rows[intent.idempotency_key]
-                if row.status not in outbox.OPEN:
+                state = current[intent.idempotency_key]
+                if state.status not in outbox.OPEN:
                     continue  # skipped by an operator meanwhile
-                if self.apply_result(s, row, result, now):
+                status = self.next_status(state, result)
+                changes.append(outbox.Change(state.key, status, result))
+                if status in (outbox.REJECTED, outbox.DEAD):
+                    for_good.append((state, status, result))
+                if result.status in (ResultStatus.RETRYABLE, ResultStatus.UNKNOWN):
                     failures += 1
                     if result.retry_after is not None:
                         wait = max(wait or 0.0, result.retry_after)
-            s.flush()
+            outbox.apply_changes(s, changes, now, current=current)
+            for state, status, result in for_good:
+                self.fail_for_good(s, state, status, result, now)
             if self.pending_cursors is not None and outbox.count_open(s, self.job.name) == 0:
                 self.advance_cursors(s)
+            if then_send:
+                outbox.mark_sent(s, [i.idempotency_key for i in then_send], now)
         return failures, wait
 
-    def apply_result(
-        self, s: Session, row: OutboxIntentRow, result: WriteResult, now: datetime
-    ) -> bool:
-        """Record one result; True when it was a transient failure."""
+    def next_status(self, state: outbox.State, result: WriteResult) -> str:
+        """Where one result takes an intent (attempts were counted when it was marked sent)."""
         st = result.status
         if st in (ResultStatus.APPLIED, ResultStatus.ALREADY_APPLIED):
-            outbox.transition(s, row, str(st), now, result=result)
             self.counts[str(st)] += 1
-            return False
+            return str(st)
         if st == ResultStatus.REJECTED:
-            self.fail_for_good(s, row, outbox.REJECTED, dead_letters.REJECTED, result, now)
-            return False
-        self.retries[row.idempotency_key] += 1
-        if row.attempts >= self.job.max_attempts:
-            self.fail_for_good(s, row, outbox.DEAD, dead_letters.DEAD_LETTER, result, now)
-            return True
+            self.counts[outbox.REJECTED] += 1
+            return outbox.REJECTED
+        self.retries[state.key] += 1
+        if state.attempts >= self.job.max_attempts:
+            self.counts[outbox.DEAD] += 1
+            return outbox.DEAD
         if st == ResultStatus.UNKNOWN:
             # The request may have been applied: stays "sent" so the retry reads first.
-            outbox.transition(s, row, outbox.SENT, now, result=result)
             self.counts["unknown"] += 1
-        else:
-            outbox.transition(s, row, outbox.PENDING, now, result=result)
-            self.counts["retryable"] += 1
-        return True
+            return outbox.SENT
+        self.counts["retryable"] += 1
+        return outbox.PENDING
 
     def fail_for_good(
-        self,
-        s: Session,
-        row: OutboxIntentRow,
-        status: str,
-        category: str,
-        result: WriteResult,
-        now: datetime,
+        self, s: Session, state: outbox.State, status: str, result: WriteResult, now: datetime
     ) -> None:
-        outbox.transition(s, row, status, now, result=result)
+        """Rejected or dead: on the exception report; a failed create forgets its snapshot."""
+        row = s.get(OutboxIntentRow, state.key)
+        assert row is not None
+        category = dead_letters.REJECTED if status == outbox.REJECTED else dead_letters.DEAD_LETTER
         dead_letters.record_exception(s, category, row, result, run_id=self.run_id, now=now)
-        self.counts[status] += 1
-        if is_create(outbox.to_intent(row)):
-            kind = "customer" if row.entity in PARENT_ENTITIES else "contract"
-            snapshots.drop(s, self.job.name, kind, row.source_id, row.source_version)
+        if state.is_create:
+            kind = "customer" if state.entity in PARENT_ENTITIES else "contract"
+            snapshots.drop(s, self.job.name, kind, state.source_id, state.source_version)
 
 
 def _check_fresh(saved: Plan, fresh: Plan) -> None:

@@ -8,10 +8,11 @@ planned as a create again (the external id keeps that from duplicating).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from billbridge.state.schema import SyncSnapshotRow
@@ -62,6 +63,35 @@ def save(
     row.record = data
     row.run_id = run_id
     row.updated_at = now
+
+
+def save_many(
+    session: Session,
+    job: str,
+    items: Sequence[tuple[str, Record, bool]],
+    *,
+    run_id: str,
+    now: datetime,
+) -> None:
+    """Bulk version of :func:`save` for ``(entity, record, row exists)`` items."""
+    new: list[dict[str, Any]] = []
+    old: list[dict[str, Any]] = []
+    for entity, record, exists in items:
+        row = {
+            "job": job,
+            "entity": entity,
+            "source_id": record.source_id,
+            "source_version": record.version_token(),
+            "content_hash": content_hash(record),
+            "record": record.model_dump(mode="json"),
+            "run_id": run_id,
+            "updated_at": now,
+        }
+        (old if exists else new).append(row)
+    if new:
+        session.execute(insert(SyncSnapshotRow), new)
+    if old:
+        session.execute(update(SyncSnapshotRow), old)
 
 
 def drop(session: Session, job: str, entity: str, source_id: str, source_version: str) -> None:

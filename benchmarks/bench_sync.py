@@ -1,0 +1,157 @@
+"""Benchmark: 10,000 contract changes synced to the loopback FakeZuora (not a test).
+
+Setup: 200 Zuora accounts exist; the CRM holds 50 contracts per account (10,000). Run 1
+creates the 10,000 subscriptions, run 2 adds a product line to every contract (10,000
+AddProduct actions), run 3 finds nothing to do. Every request to the fake waits
+``--latency`` seconds (default 100 ms) before it is served.
+
+Zuora takes at most 50 order actions per synchronous order call and one account per order,
+so the minimum is ceil(10,000 / 50) = 200 order calls per run, plus one OAuth token call.
+Time bound: calls x latency / allowed concurrency (the tenant's concurrency slots), x2.
+
+    .venv/bin/python benchmarks/bench_sync.py [--contracts 10000] [--latency 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from billbridge.state import Store  # noqa: E402
+from billbridge.testing import Reply, Request  # noqa: E402
+from billbridge.testing.fake_zuora import FakeZuora  # noqa: E402
+from connectors.zuora import ZuoraConnector, ZuoraSettings  # noqa: E402
+from sync.runner import run_job  # noqa: E402
+from sync.settings import SyncJobSettings  # noqa: E402
+from tests.sync.fakes import FakeSource, contract, line  # noqa: E402
+
+PER_ACCOUNT = 50
+ORDER_LIMIT = 50
+
+
+class SlowZuora(FakeZuora):
+    """FakeZuora whose every answer takes ``latency`` seconds, like a distant tenant."""
+
+    def __init__(self, latency: float, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.latency = latency
+
+    def handle(self, request: Request) -> Reply:
+        time.sleep(self.latency)
+        return super().handle(request)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--contracts", type=int, default=10_000)
+    ap.add_argument("--latency", type=float, default=0.1)
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sync.md")
+    args = ap.parse_args()
+    n, accounts = args.contracts, math.ceil(args.contracts / PER_ACCOUNT)
+
+    fake = SlowZuora(args.latency)
+    fake.add_product("PRP-SEAT", "SKU-SEAT",
+                     [{"productRatePlanChargeId": "PRPC-SEAT", "name": "Seat", "price": "10"}])
+    fake.add_product("PRP-SUP", "SKU-SUP",
+                     [{"productRatePlanChargeId": "PRPC-SUP", "name": "Support", "price": "99"}])
+    for a in range(accounts):
+        fake.add_account(f"SF-A{a:04d}", f"Account {a}")
+    src = FakeSource()
+    for i in range(n):
+        src.put("contract", contract(f"K{i:05d}", f"A{i // PER_ACCOUNT:04d}",
+                                     [line("L1", "1", "10", "SKU-SEAT")]))
+    job = SyncJobSettings(
+        name="bench", source="sf", target="zuora", target_kind="zuora", entities=("contract",),
+        batch_size=ORDER_LIMIT, concurrency=args.concurrency,
+        catalog={"SKU-SEAT": ("PRP-SEAT", "PRPC-SEAT"), "SKU-SUP": ("PRP-SUP", "PRPC-SUP")},
+    )
+    settings = ZuoraSettings(tenant="us_api_sandbox", base_url="http://placeholder",
+                             client_id="fake-client", client_secret="fake-secret",
+                             concurrency=args.concurrency, read_timeout=60)
+    rows = []
+    with fake, tempfile.TemporaryDirectory() as tmp:
+        settings = settings.model_copy(update={"base_url": fake.url})
+        zuora = ZuoraConnector(settings, sleep=time.sleep)
+        store = Store(f"sqlite:///{tmp}/state.db")
+        for label, change in (("create 10,000 subscriptions", None),
+                              ("add a product to every contract", "add"),
+                              ("nothing changed", "none")):
+            if change == "add":
+                for i in range(n):
+                    src.put("contract", contract(
+                        f"K{i:05d}", f"A{i // PER_ACCOUNT:04d}",
+                        [line("L1", "1", "10", "SKU-SEAT"), line("L2", "1", "99", "SKU-SUP")]))
+            before = Counter(fake.calls)
+            started = time.perf_counter()
+            phases: dict[str, float] = {}
+            last = [started]
+
+            def hook(step: str, phases: dict[str, float] = phases, last: list[float] = last) -> None:
+                now = time.perf_counter()
+                phases[step] = phases.get(step, 0.0) + now - last[0]
+                last[0] = now
+
+            report = run_job(job, source=src, target=zuora, store=store, mode="apply",
+                             fault_hook=hook)
+            elapsed = time.perf_counter() - started
+            calls = Counter(fake.calls)
+            calls.subtract(before)
+            calls = +calls
+            orders = calls.get("POST /v1/orders", 0)
+            writes = len(report.plan.intents())
+            minimum = math.ceil(writes / ORDER_LIMIT) if writes else 0
+            total = sum(calls.values())
+            send = sum(v for k, v in phases.items() if k in ("marked_sent", "sent", "outcome"))
+            bound = 2 * total * args.latency / args.concurrency
+            rows.append({
+                "run": label, "intents": writes, "order_calls": orders, "min_order_calls": minimum,
+                "other_calls": {k: v for k, v in calls.items() if k != "POST /v1/orders"},
+                "elapsed": elapsed, "sending": send, "planning": elapsed - send,
+                "bound": bound, "applied": report.counts["applied"],
+            })
+            print(rows[-1], flush=True)
+    _write(args, rows)
+
+
+def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    lines = [
+        "# Sync benchmark: contract changes to FakeZuora",
+        "",
+        f"`benchmarks/bench_sync.py --contracts {args.contracts} --latency {args.latency} "
+        f"--concurrency {args.concurrency}`: 50 contracts per account, every request to the "
+        f"loopback FakeZuora delayed {int(args.latency * 1000)} ms, real Zuora connector "
+        f"(token cache, throttle of {args.concurrency} concurrent calls per tenant), SQLite state.",
+        "",
+        "Minimum calls allowed by the vendor's batching: ceil(intents / 50) `POST /v1/orders` "
+        "(at most 50 order actions per synchronous call, one account per order) plus one "
+        "`POST /oauth/token` per process. Time bound: 2 x calls x latency / concurrency.",
+        "",
+        "| run | intents | order calls | minimum | other calls | elapsed s | sending s "
+        "| planning+commit s | bound s | within bound |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        others = ", ".join(f"{k}: {v}" for k, v in sorted(r["other_calls"].items())) or "-"
+        ok = "yes" if r["sending"] <= max(r["bound"], 0.001) else "no"
+        lines.append(
+            f"| {r['run']} | {r['intents']} | {r['order_calls']} | {r['min_order_calls']} | "
+            f"{others} | {r['elapsed']:.1f} | {r['sending']:.1f} | {r['planning']:.1f} | "
+            f"{r['bound']:.1f} | {ok} (sending) |"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
