@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billbridge.errors import ParseError
 from canonical import Money, RemittanceLine
@@ -334,3 +336,29 @@ def test_ta1_interchange_acknowledgement_is_reported() -> None:
         {"interchange_control": "000000042", "status": "R", "note_code": "022"}
     ]
     assert result.warnings == []
+
+
+AMOUNT = st.integers(-(10**9), 10**9).map(lambda n: Decimal(n).scaleb(-2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    paid=st.lists(AMOUNT, min_size=1, max_size=8),
+    deductions=st.lists(AMOUNT, max_size=3),
+    off_by=st.integers(-(10**6), 10**6).filter(bool).map(lambda n: Decimal(n).scaleb(-2)),
+)
+def test_820_tie_out_property(
+    paid: list[Decimal], deductions: list[Decimal], off_by: Decimal
+) -> None:
+    body = "|".join(
+        ["ENT*1", *(f"ADX*{d}*CS" for d in deductions)]
+        + [f"RMR*IV*I-{i}*PI*{p}" for i, p in enumerate(paid)]
+    )
+    total = sum(paid, Decimal(0)) + sum(deductions, Decimal(0))
+    tied = x12.parse(_820(body, bpr_total=str(total)), file_name="p.edi")
+    assert tied.warnings == []
+    rem = tied.remittances[0]
+    assert [ln.paid.amount for ln in rem.lines] == paid
+    assert [a.amount.amount for a in rem.adjustments] == deductions
+    untied = x12.parse(_820(body, bpr_total=str(total + off_by)), file_name="p.edi")
+    assert [w.code for w in untied.warnings] == ["remittance_not_tied"]
