@@ -66,6 +66,8 @@ def run_ours_camt(path: Path) -> dict[str, int]:
     return {"statements": statements, "transactions": transactions}
 
 
+NOTES = ""
+
 CONTENDERS = {
     "ours-bai2": ("bai2", run_ours_bai2),
     "lib-bai2": ("bai2", run_lib_bai2),
@@ -76,12 +78,13 @@ CONTENDERS = {
 def child(name: str) -> None:
     fmt, fn = CONTENDERS[name]
     path = FILES[fmt]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     counts = fn(path)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     size = path.stat().st_size
-    print(json.dumps({"name": name, "seconds": seconds, "bytes": size, "peak_kib": peak_kib,
+    print(json.dumps({"name": name, "seconds": seconds, "cpu": cpu, "bytes": size,
+                      "peak_kib": peak_kib,
                       **counts}))  # fmt: skip
 
 
@@ -96,16 +99,20 @@ def measure(name: str) -> dict[str, float]:
 
 
 def table(rows: list[dict[str, float]]) -> str:
-    lines = ["| contender | file MiB | seconds | MB/s | peak RSS MiB | statements | entries |",
-             "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "| contender | file MiB | wall s | CPU s | MB/s (wall) | MB/s (CPU) | peak RSS MiB "
+        "| statements | entries |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['name']} | | | failed: {r['error']} | | | |")
+            lines.append(f"| {r['name']} | | | | failed: {r['error']} | | | | |")
             continue
         mib = r["bytes"] / 2**20
         lines.append(
-            f"| {r['name']} | {mib:.1f} | {r['seconds']:.1f} | {mib / r['seconds']:.1f} | "
-            f"{r['peak_kib'] / 1024:.0f} | {int(r['statements'])} | {int(r['transactions'])} |"
+            f"| {r['name']} | {mib:.1f} | {r['seconds']:.1f} | {r['cpu']:.1f} | "
+            f"{mib / r['seconds']:.2f} | {mib / r['cpu']:.2f} | {r['peak_kib'] / 1024:.0f} | "
+            f"{int(r['statements'])} | {int(r['transactions'])} |"
         )
     return "\n".join(lines)
 
@@ -142,7 +149,9 @@ def main() -> None:
             "# Feed parser benchmark\n\n"
             f"`.venv/bin/python benchmarks/bench_feeds.py --write` on {host}.\n\n"
             f"{text}\n\n"
-            "MB/s is MiB of file per wall-clock second; peak RSS is the whole child process.\n"
+            "MB/s is MiB of file per second (wall clock, and CPU time of the child, which is\n"
+            "less sensitive to other load on the machine); peak RSS is the whole child process.\n"
+            f"{NOTES}"
         )
 
 

@@ -81,3 +81,7 @@ def extract(segments: Sequence[str], parsers: Sequence[SubParser] = SUBPARSERS) 
         counterparty_account=next((keys[k] for k in ACCOUNT_KEYS if k in keys), None),
         references=refs,
     )
+
+
+#: what text without any key/value convention yields
+NONE = TextReferences()

@@ -72,16 +72,17 @@ def _needed_16(fields: list[str]) -> int | None:
 
 def split_16(body: str) -> tuple[list[str], str | None, bool, str | None]:
     """Split a 16 body into (fields before text, text, closed, rest of the line)."""
+    fast = _split_16_fast(body)
+    if fast is not None:
+        return fast
     fields: list[str] = []
     pos = 0
+    need: int | None = None
     while True:
-        need = _needed_16(fields)
+        if need is None and len(fields) >= 3:  # known once the funds type (and D count) is
+            need = _needed_16(fields)
         if need is not None and len(fields) >= need:
-            tail = body[pos:]
-            m = _TEXT_END.search(tail)
-            if m:
-                return fields, _strip_text(tail[: m.start()]), True, tail[m.end() :]
-            return fields, _strip_text(tail), tail.rstrip().endswith("/"), None
+            return _text_tail(fields, body[pos:])
         comma = body.find(",", pos)
         seg = body[pos:] if comma < 0 else body[pos:comma]
         slash = _terminating_slash(body, pos, len(seg))
@@ -93,6 +94,28 @@ def split_16(body: str) -> tuple[list[str], str | None, bool, str | None]:
         if comma < 0:
             return fields, None, False, None
         pos = comma + 1
+
+
+def _text_tail(fields: list[str], tail: str) -> tuple[list[str], str | None, bool, str | None]:
+    m = _TEXT_END.search(tail)
+    if m:
+        return fields, _strip_text(tail[: m.start()]), True, tail[m.end() :]
+    return fields, _strip_text(tail), tail.rstrip().endswith("/"), None
+
+
+def _split_16_fast(body: str) -> tuple[list[str], str | None, bool, str | None] | None:
+    """The common case in one ``str.split``: complete fields, no '/' before the text."""
+    head = body.split(",", 3)
+    if len(head) < 4:
+        return None
+    funds = head[2].strip().upper()
+    if funds == "D":
+        return None
+    need = 5 + FUNDS_EXTRA.get(funds, 0)
+    parts = body.split(",", need)
+    if len(parts) <= need or any("/" in p for p in parts[:need]):
+        return None
+    return _text_tail(parts[:need], parts[need])
 
 
 def _terminating_slash(body: str, start: int, length: int) -> int | None:

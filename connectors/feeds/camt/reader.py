@@ -71,26 +71,29 @@ class CamtReader:
         self._totals: dict[str, Decimal] = {}
 
     def items(self, source: IO[bytes]) -> Iterator[Item]:
+        # only the elements we act on produce events: far cheaper than every element
+        watched = [f"{{*}}{n}" for n in (*MESSAGES, "Stmt", "Rpt", "Ntfctn", "Ntry", "GrpHdr")]
         events = etree.iterparse(
-            source, events=("start", "end"), resolve_entities=False, no_network=True,
-            remove_comments=True, remove_pis=True,
+            source, events=("start", "end"), tag=watched, resolve_entities=False,
+            no_network=True, remove_comments=True, remove_pis=True,
         )  # fmt: skip
         root: Element | None = None
         try:
             for event, el in events:
+                if root is None:
+                    root = el.getroottree().getroot()
+                    self._start_document(root)
                 name = local(el)
                 if event == "start":
-                    if root is None:
-                        root = el
-                        self._start_document(el)
-                    elif name in MESSAGES:
+                    if name in MESSAGES:
                         self._message, self._container = MESSAGES[name]
                         self.meta["message"] = f"camt.{self._message}"
                     elif name == self._container:
                         self._ctx = None
                         self._totals = {}
                     continue
-                if name == "Ntry" and self._container and local(el.getparent()) == self._container:
+                parent = el.getparent()
+                if name == "Ntry" and parent is not None and local(parent) == self._container:
                     yield from self._entry(el)
                 elif name == self._container:
                     yield self._statement(el)
@@ -104,11 +107,9 @@ class CamtReader:
                 line=exc.lineno,
                 expected="a well-formed camt XML document",
             ) from None
-        if root is None:
-            raise ParseError("empty document", file=self.file, expected="camt XML")
         if self._message is None:
             raise ParseError(
-                f"root <{local(root)}> holds no BkToCstmrStmt/AcctRpt/DbtCdtNtfctn",
+                "document holds no BkToCstmrStmt/AcctRpt/DbtCdtNtfctn",
                 file=self.file,
                 line=line_of(root),
                 expected="a camt.052, camt.053 or camt.054 message",

@@ -40,7 +40,10 @@ def text(el: Element | None, *paths: str) -> str | None:
 
 
 def local(el: Element) -> str:
-    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag[tag.rfind("}") + 1 :]
 
 
 def line_of(el: Element | None) -> int | None:
