@@ -30,6 +30,15 @@ DISPLAYED = {"currency", "terms", "subsidiary"}
 TABLES = {"customer": "customer", "item": "serviceSaleItem", "subsidiary": "subsidiary"}
 
 
+#: Credentials the fake accepts (it checks the header shape and realm, not the signature).
+FAKE_TBA = {
+    "consumer_key": "fake-ck",
+    "consumer_secret": "fake-consumer-secret",
+    "token_id": "fake-tk",
+    "token_secret": "fake-token-secret",
+}
+
+
 @dataclass
 class Fault:
     kind: str  # "429" | "500" | "timeout_after_commit" | "401"
@@ -111,6 +120,23 @@ class FakeNetSuite:
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/services/rest/"
+
+    def settings(self, **overrides: Any) -> Any:
+        """``NetSuiteSettings`` (TBA, no key material needed) pointing at this fake, with
+        no retry spacing; pass ``auth=M2MAuth(...)`` to exercise the token endpoint."""
+        from connectors.netsuite.settings import NetSuiteSettings, TBAAuth
+
+        fields: dict[str, Any] = {
+            "account": self.account,
+            "account_timezone": str(self.tz),
+            "base_url": self.url,
+            "auth": TBAAuth(**FAKE_TBA),
+            "retry_wait_s": 0.0,
+            "read_timeout_s": 5.0,
+            "suiteql_ceiling": self.ceiling,
+        }
+        fields.update(overrides)
+        return NetSuiteSettings(**fields)
 
     # -- scripting --------------------------------------------------------------------
     def add(

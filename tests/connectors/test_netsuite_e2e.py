@@ -328,3 +328,10 @@ def test_refused_connections_are_retryable_not_unknown() -> None:
     assert result.status == ResultStatus.RETRYABLE  # never reached NetSuite: safe to resend
     assert "unreachable" in (result.message or "")
     assert len(sleep.waits) == 2
+
+
+def test_fake_hands_out_settings_that_work(fake: FakeNetSuite) -> None:
+    seed(fake, invoices=2)
+    conn = connect(fake.settings(), sleep=NoSleep())
+    assert len(list(conn.read("invoice"))) == 2
+    assert conn.settings.suiteql_ceiling == fake.ceiling
