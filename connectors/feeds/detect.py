@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from billbridge.errors import ParseError
-from connectors.feeds import bai2, bank_csv, camt, mt940, ofx
 
 HEAD_BYTES = 64 * 1024
 NACHA_LENGTH = 94
@@ -45,6 +44,9 @@ def _is_lockbox(head: bytes) -> bool:
 
 def detect(head: bytes) -> str | None:
     """The format of a file from its first bytes, or None when nothing fits."""
+    # imported here: importing this module (for FORMATS) must not pull in lxml/ofxparse
+    from connectors.feeds import bai2, bank_csv, camt, mt940, ofx
+
     head = head[:HEAD_BYTES].removeprefix(_BOM)
     if not head.strip():
         return None
