@@ -14,7 +14,7 @@ import structlog
 from responses import matchers
 
 from billbridge.errors import FatalError, RetryableError
-from canonical import Customer, Invoice, Money, ResultStatus, WriteIntent, WriteOp
+from canonical import Customer, Invoice, Money, Payment, ResultStatus, WriteIntent, WriteOp
 from connectors.base import Cursor
 from connectors.netsuite import connect
 from connectors.netsuite.errors import error_details
@@ -616,3 +616,40 @@ def test_check_reports_missing_permissions_without_failing() -> None:
     assert report.permissions == {"customer": True, "invoice": False}
     assert any("invoice" in m for m in report.messages)
     assert report.api_budget_limit == 5
+
+
+def test_customer_payments_keep_only_applied_documents() -> None:
+    conn = connect(m2m_settings(), sleep=NoSleep())
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=token_response())
+        suiteql_page(
+            rsps,
+            limit=1000,
+            offset=0,
+            body=page(
+                [
+                    {
+                        "links": [],
+                        "id": "7001",
+                        "tranid": "PYMT-0451",
+                        "externalid": None,
+                        "lastmodified": "2024-05-20 09:45:02",
+                    }
+                ],
+                offset=0,
+                total=1,
+                has_more=False,
+            ),
+        )
+        rsps.get(
+            BASE + "record/v1/customerPayment/7001",
+            body=fixture_text("customer_payment_7001.json"),
+            content_type="application/json",
+            match=[matchers.query_param_matcher({"expandSubResources": "true"})],
+        )
+        [payment] = list(conn.read("payment"))
+        assert "t.type = 'CustPymt'" in sent_query(rsps.calls[1])
+    assert isinstance(payment, Payment)
+    assert payment.amount == Money("1500.25", "USD")
+    assert [a.invoice_number for a in payment.applications] == ["INV-1001"]
+    assert payment.unapplied_amount == Money("289.75", "USD")
