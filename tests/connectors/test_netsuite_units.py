@@ -8,6 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billbridge.errors import FatalError, RecordRejected, RetryableError
 from canonical import Contract, JournalLine, Money, Payment, Product
@@ -265,3 +267,54 @@ def test_unknown_currency_is_a_mapping_error_not_a_guess() -> None:
     bad = {**SALES_ORDER, "currency": {"id": "9", "refName": "Some Local Money"}}
     with pytest.raises(ValueError, match="currency"):
         to_canonical.convert("contract", bad, CTX)
+
+
+class _MemorySuiteQL:
+    """In-memory SuiteQL with NetSuite's paging rules and a silent row ceiling."""
+
+    def __init__(self, ids: list[int], ceiling: int) -> None:
+        self.ids = sorted(ids)
+        self.ceiling = ceiling
+        self.calls = 0
+
+    def suiteql_page(self, query: str, *, limit: int, offset: int) -> dict[str, Any]:
+        import re
+
+        self.calls += 1
+        assert offset % limit == 0, "offset must be a multiple of limit"
+        assert offset < self.ceiling, "offset past the ceiling is refused"
+        after = re.search(r"\.id > (\d+)", query)
+        rows = [i for i in self.ids if after is None or i > int(after.group(1))]
+        visible = rows[: self.ceiling]
+        chunk = visible[offset : offset + limit]
+        return {
+            "items": [{"id": str(i)} for i in chunk],
+            "count": len(chunk),
+            "hasMore": offset + len(chunk) < len(visible),
+            "totalResults": len(rows),
+            "offset": offset,
+        }
+
+
+@given(
+    ids=st.sets(st.integers(min_value=1, max_value=10_000), max_size=120),
+    page_size=st.integers(min_value=1, max_value=12),
+    ceiling_pages=st.integers(min_value=1, max_value=4),
+    told_ceiling=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_keyset_paging_reads_every_row_once_in_order(
+    ids: set[int], page_size: int, ceiling_pages: int, told_ceiling: bool
+) -> None:
+    ceiling = page_size * ceiling_pages
+    server = _MemorySuiteQL(list(ids), ceiling)
+    # whether or not the client knows the ceiling, it must neither lose nor repeat rows
+    rows = list(
+        suiteql.iter_rows(
+            server,
+            SOURCES["customer"].query,
+            page_size=page_size,
+            ceiling=ceiling if told_ceiling else 100_000,
+        )
+    )
+    assert [int(r["id"]) for r in rows] == sorted(ids)
