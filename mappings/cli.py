@@ -140,7 +140,9 @@ def diff(
     before_spec, after_spec = load_spec(old), load_spec(new)
     samples = load_samples(input_file)
     diffs = diff_results(run(before_spec, samples), run(after_spec, samples))
-    render_diff(_console(), diffs)
+    console = _console()
+    console.print(f"version {before_spec.version[:12]} -> {after_spec.version[:12]}")
+    render_diff(console, diffs)
 
 
 @app.command()

@@ -65,8 +65,10 @@ class FileConnector(Connector):
             raise ConfigError(f"{self.path}: no such file or folder")
         return [self.path]
 
-    def _table(self, path: Path) -> Table:
-        return read_table(path, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet)
+    def _table(self, path: Path, data: bytes | None = None) -> Table:
+        return read_table(
+            path, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet, data=data
+        )
 
     def _entity(self, entity: str) -> None:
         if entity != self.entity:
@@ -111,7 +113,7 @@ class FileConnector(Connector):
             produced = 0
             for path in self.files():
                 data = path.read_bytes()
-                table = self._table(path)
+                table = self._table(path, data)
                 start = _resume_at(data, table, previous.get(path.name), self.spec.rows is None)
                 state[path.name] = {"sha256": table.sha256, "rows": len(table.rows)}
                 state[path.name]["bytes"] = len(data)

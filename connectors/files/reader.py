@@ -75,8 +75,15 @@ def _header(raw: list[str], file: str, line: int) -> list[str]:
     return columns
 
 
-def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None) -> Table:
-    data = path.read_bytes()
+def read_csv(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    data: bytes | None = None,
+) -> Table:
+    """``data``: the file's bytes when the caller already has them (read once)."""
+    data = path.read_bytes() if data is None else data
     digest = hashlib.sha256(data).hexdigest()
     enc = encoding or detect_encoding(data)
     try:
@@ -125,10 +132,10 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def read_xlsx(path: Path, *, sheet: str | None = None) -> Table:
+def read_xlsx(path: Path, *, sheet: str | None = None, data: bytes | None = None) -> Table:
     from openpyxl import load_workbook
 
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
@@ -162,8 +169,9 @@ def read_table(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    data: bytes | None = None,
 ) -> Table:
     """CSV or XLSX by suffix (``.xlsx``/``.xlsm`` are workbooks, anything else CSV)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return read_xlsx(path, sheet=sheet)
-    return read_csv(path, encoding=encoding, delimiter=delimiter)
+        return read_xlsx(path, sheet=sheet, data=data)
+    return read_csv(path, encoding=encoding, delimiter=delimiter, data=data)
