@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from canonical import Money
+from canonical import Money, minor_units
 from reconcile.cash.ledger import Item
 from reconcile.cash.model import Application, CashPolicy
+
+
+def money(minor: int, currency: str) -> Money:
+    """Money from integer minor units (exact)."""
+    return Money(Decimal(minor).scaleb(-minor_units(currency)), currency)
 
 
 @dataclass
@@ -48,8 +53,8 @@ class Allocation:
             Application(
                 item.invoice_number,
                 item.customer_id,
-                Money.from_minor(applied, currency),
-                Money.from_minor(deducted, currency) if deducted else None,
+                money(applied, currency),
+                money(deducted, currency) if deducted else None,
             )
             for item, applied, deducted in self.parts
         )

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from canonical import Money, minor_units
-from reconcile.cash.allocate import Allocation, Remaining, fifo, full, with_deduction
+from canonical import minor_units
+from reconcile.cash.allocate import Allocation, Remaining, fifo, full, money, with_deduction
 from reconcile.cash.allocate import within_tolerance as _within
 from reconcile.cash.ledger import Item
 from reconcile.cash.model import (
@@ -47,7 +47,7 @@ def _exception(
     return CashException(
         line.line_id,
         category,
-        Money.from_minor(minor, ccy),
+        money(minor, ccy),
         reason,
         **kw,  # type: ignore[arg-type]
     )
@@ -97,7 +97,7 @@ def reference_decision(
             rule,
             conf.quantize(Decimal("0.01")),
             flags,
-            Money.from_minor(on_account, ccy) if on_account else None,
+            money(on_account, ccy) if on_account else None,
             deduction_reason,
         )
 
