@@ -96,11 +96,16 @@ class WaterfallRow:
 
 
 def waterfall(
-    lines: Iterable[BilledLine], periods: list[str], *, opening: Mapping[str, Decimal] | None = None
+    lines: Iterable[BilledLine],
+    periods: list[str],
+    *,
+    opening: Mapping[str, Decimal] | None = None,
+    actual: Iterable[RevenueScheduleLine] | None = None,
 ) -> list[WaterfallRow]:
     """Deferred revenue per currency and period: opening + billings − recognized = closing.
 
-    Recognition follows the ratable schedules; each closing is the next opening.
+    Recognition follows the ratable schedules, or the ERP's schedule lines when ``actual``
+    is given (the ERP's own waterfall); each closing is the next opening.
     """
     billings: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     recognized: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -109,8 +114,12 @@ def waterfall(
         ccy = bl.amount.currency
         currencies.add(ccy)
         billings[(ccy, bl.billed_period)] += bl.amount.amount
-        for period, part in ratable_schedule(bl.amount, bl.service_start, bl.service_end):
-            recognized[(ccy, period)] += part.amount
+        if actual is None:
+            for period, part in ratable_schedule(bl.amount, bl.service_start, bl.service_end):
+                recognized[(ccy, period)] += part.amount
+    for sl in actual or ():
+        currencies.add(sl.currency)
+        recognized[(sl.currency, sl.period)] += sl.amount.amount
     rows: list[WaterfallRow] = []
     for ccy in sorted(currencies):
         balance = (opening or {}).get(ccy, Decimal(0))

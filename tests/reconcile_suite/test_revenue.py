@@ -96,6 +96,17 @@ def test_waterfall_rolls_forward_and_ties_to_the_gl() -> None:
         ("2024-03", Decimal("360.00"), Decimal("0"), Decimal("310.00"), Decimal("50.00")),
         ("2024-04", Decimal("50.00"), Decimal("0"), Decimal("0"), Decimal("50.00")),
     ]
+    # the ERP recognised I-1 a month late: its own waterfall keeps more deferred
+    erp = waterfall(
+        lines,
+        ["2024-01", "2024-02"],
+        opening={"USD": Decimal("50.00")},
+        actual=sched("I-1", ("2024-02", "310.00")),
+    )
+    assert [(r.recognized, r.closing) for r in erp] == [
+        (Decimal(0), Decimal("960.00")),
+        (Decimal("310.00"), Decimal("770.00")),
+    ]
     gl = {("USD", "2024-01"): Decimal("650.00"), ("USD", "2024-02"): Decimal("365.00")}
     breaks = tie_out(rows, gl)
     assert [(f.keys["period"], f.amount) for f in breaks] == [("2024-02", Decimal("5.00"))]
