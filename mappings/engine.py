@@ -181,27 +181,42 @@ def _key(spec: MappingSpec, scope: Scope) -> str | None:
     return "-".join(to_text(p).strip() for p in parts)
 
 
+def _label(loc: list[str]) -> str:
+    """``lines.0.sku`` -> ``lines[0].sku`` (as in the trace)."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or "<record>"
+
+
 def _validation_issues(spec: MappingSpec, exc: ValidationError) -> list[FieldIssue]:
     issues = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
-        location = _rule_location(spec, loc)
         msg = err["msg"]
         if err["type"] == "missing":
             msg = "required, but no rule produced a value (source absent or blank)"
-        issues.append(FieldIssue(".".join(loc) or "<record>", location, msg))
+        issues.append(FieldIssue(_label(loc), _rule_location(spec, loc), msg))
     return issues
 
 
+def _longest(names: Mapping[str, Any], parts: list[str]) -> str | None:
+    for cut in range(len(parts), 0, -1):
+        name = ".".join(parts[:cut])
+        if name in names:
+            return name
+    return None
+
+
 def _rule_location(spec: MappingSpec, loc: list[str]) -> str:
+    """The rule behind a model validation error at ``loc`` (a line field or a header one)."""
     for index, section in enumerate(spec.lines):
-        if loc and loc[0] == section.target and len(loc) >= 3 and loc[2] in section.fields:
-            return spec.location("lines", index, "fields", loc[2])
-    for cut in range(len(loc), 0, -1):
-        name = ".".join(loc[:cut])
-        if name in spec.fields:
-            return spec.location("fields", name)
-    return spec.location("target")
+        target = section.target.split(".")
+        if loc[: len(target)] == target and len(loc) > len(target) + 1:
+            name = _longest(section.fields, loc[len(target) + 1 :])
+            return spec.location("lines", index, *(["fields", name] if name else []))
+    name = _longest(spec.fields, loc)
+    return spec.location("fields", name) if name else spec.location("target")
 
 
 def _header_paths(rule: Rule) -> list[str]:

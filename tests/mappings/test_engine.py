@@ -282,3 +282,14 @@ def test_rows_of_one_record_that_disagree_on_a_header_field_are_an_error() -> No
         "f:2: currency: rows disagree on 'Ccy': 'USD' vs 'EUR' (list the field under "
         "rows.vary to take the first row) (rule at g.yaml:8:3)"
     )
+
+
+def test_blank_required_line_field_names_the_line_and_its_rule() -> None:
+    source = fixture_json("vendor/salesforce_opportunity.json")
+    source["OpportunityLineItems"]["records"][1]["Quantity"] = None
+    with pytest.raises(MappingError) as info:
+        apply_spec(default_spec("salesforce/opportunity_to_contract"), source)
+    (issue,) = info.value.issues
+    assert issue.target == "lines[1].quantity"
+    assert issue.location.endswith("salesforce/opportunity_to_contract.yaml:77:5")
+    assert "required" in issue.message
