@@ -184,6 +184,8 @@ def _statement_key(stmt: BankStatement, used: set[tuple[str, str]]) -> str:
         or stmt.sequence
         or (f"{stmt.period_start}..{stmt.period_end}" if stmt.period_end else "statement")
     )
+    if stmt.extra.get("page"):  # a paginated camt statement spans files, one page each
+        base += f"#p{stmt.extra['page']}"
     if stmt.intraday:
         base += "#intraday"
     key, n = base, 1

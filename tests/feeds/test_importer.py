@@ -172,3 +172,19 @@ def test_remittances_and_unreadable_paths(store: Store, drop: Path) -> None:
         kinds = s.scalars(select(FeedRecordRow.kind)).all()
     assert sorted(set(kinds)) == ["bank_transaction", "remittance"]
     assert kinds.count("remittance") == 2
+
+
+def test_pages_of_one_camt_statement_are_kept_apart(store: Store, drop: Path) -> None:
+    page1 = (
+        (FIXTURES / "camt/camt054_v08_batch.xml")
+        .read_bytes()
+        .replace(b"<Id>NTF-1-1</Id>", b"<Id>NTF-1-1</Id><NtfctnPgntn><PgNb>1</PgNb></NtfctnPgntn>")
+    )
+    page2 = page1.replace(b"<PgNb>1</PgNb>", b"<PgNb>2</PgNb>").replace(b"BATCH-77", b"B-78")
+    (drop / "p1.xml").write_bytes(page1)
+    (drop / "p2.xml").write_bytes(page2)
+    outcomes = import_paths(store, [drop], now=NOW)
+    assert [(o.status, o.superseded) for o in outcomes] == [("imported", ())] * 2
+    with store.session() as s:
+        keys = sorted(s.scalars(select(FeedStatementRow.statement_key)).all())
+    assert keys == ["NTF-1-1#p1", "NTF-1-1#p2"]
