@@ -117,9 +117,23 @@ def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> Event
     return {k: _scrub(v, k) for k, v in event_dict.items()}
 
 
+class _Stderr:
+    """Resolves ``sys.stderr`` at every write, so a replaced (and later closed) stream, as
+    test runners and daemonisation do, is never written to after it is gone."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(*, fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
     """Configure structlog once per process. ``fmt``: auto (console on a TTY), json, console."""
-    out = stream or sys.stderr
+    out = stream or _Stderr()
     if fmt == "auto":
         fmt = "console" if hasattr(out, "isatty") and out.isatty() else "json"
     shared: list[Processor] = [

@@ -78,3 +78,14 @@ def test_capture_logs_shows_redaction_processor_in_chain(captured: io.StringIO) 
     processors = structlog.get_config()["processors"]
     assert logs.redact in processors
     assert processors.index(logs.redact) == len(processors) - 2  # right before the renderer
+
+
+def test_default_stream_follows_a_replaced_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    logs.configure(fmt="json")
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    structlog.get_logger("t").warning("one")
+    first.close()  # e.g. a CLI test runner's captured stream, closed after the run
+    monkeypatch.setattr("sys.stderr", second)
+    structlog.get_logger("t").warning("two")
+    assert json.loads(second.getvalue())["event"] == "two"
