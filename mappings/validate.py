@@ -280,7 +280,10 @@ def _lines(check: _Checker, index: int, section: Lines, model: type[BaseModel]) 
     where = ("lines", index)
     header = section.from_ is None  # row-grouped lines read the same columns as the record
     if section.from_ is not None:
-        check.source_path((*where, "from"), section.target, section.from_, nested=False)
+        # a child list (Salesforce subquery, NetSuite sublist) is not among the parent's fields
+        check.source_path(
+            (*where, "from"), section.target, section.from_, nested=False, header=False
+        )
     elif check.spec.rows is None and check.spec.source.format in ("json", "canonical"):
         check.add(where, section.target, "lines need 'from' (a nested list) or 'rows:' grouping")
     if section.when is not None:
@@ -313,9 +316,22 @@ def _lines(check: _Checker, index: int, section: Lines, model: type[BaseModel]) 
 
 
 def source_names(fields: Sequence[FieldInfo] | Sequence[str] | None) -> list[str] | None:
+    """Names a path may start with: the fields, plus the relationship names of reference
+    fields (Salesforce ``AccountId`` -> ``Account``, ``Parent__c`` -> ``Parent__r``)."""
     if fields is None:
         return None
-    return [f.name if isinstance(f, FieldInfo) else str(f) for f in fields]
+    names: list[str] = []
+    for item in fields:
+        if not isinstance(item, FieldInfo):
+            names.append(str(item))
+            continue
+        names.append(item.name)
+        if item.reference_to or item.type == "reference":
+            if item.name.endswith("Id") and len(item.name) > 2:
+                names.append(item.name[:-2])
+            elif item.name.endswith("__c"):
+                names.append(item.name[:-3] + "__r")
+    return names
 
 
 def validate_spec(

@@ -194,3 +194,19 @@ def test_rows_vary_must_name_a_field() -> None:
         "spec.yaml:5:15: rows.vary: 'curency' is not a field of this spec "
         "(did you mean 'currency'?)"
     ]
+
+
+def test_connector_fields_allow_relationship_paths_of_reference_fields() -> None:
+    fields = [
+        FieldInfo(name="Id", type="id"),
+        FieldInfo(name="AccountId", type="reference", reference_to="Account"),
+        FieldInfo(name="Billing_Entity__c", type="reference", reference_to="Entity__c"),
+        FieldInfo(name="CurrencyIsoCode", type="picklist"),
+        FieldInfo(name="CloseDate", type="date"),
+    ]
+    extra = (
+        "  number: Account.Name\n  extra.entity: Billing_Entity__r.Name\n  extra.x: Acount.Name\n"
+    )
+    assert problems(extra, fields=fields) == [
+        "spec.yaml:11:3: extra.x: unknown source field 'Acount' (did you mean 'Account'?)"
+    ]
