@@ -150,6 +150,7 @@ class _Run:
         self.retries: Counter[str] = Counter()
         self.pending_cursors: dict[str, Cursor | None] | None = None
         self.cursor_advanced = False
+        self.known_open: set[str] = set()
         self.stopped: str | None = None
         self.lease: Lease | None = None
 
@@ -326,6 +327,7 @@ class _Run:
             with self.store.session() as s:
                 rows = outbox.open_rows(s, self.job.name)
             status = {r.idempotency_key: r.status for r in rows}
+            self.known_open = set(status)
             held = {k for k, n in self.retries.items() if n > self.job.retry_rounds}
             batches = sendable(
                 [outbox.to_intent(r) for r in rows], held=held, batch_size=self.job.batch_size
@@ -534,7 +536,15 @@ class _Run:
             outbox.apply_changes(s, changes, now, current=current)
             for state, status, result in for_good:
                 self.fail_for_good(s, state, status, result, now)
-            if self.pending_cursors is not None and outbox.count_open(s, self.job.name) == 0:
+            for c in changes:
+                if c.status not in outbox.OPEN:
+                    self.known_open.discard(c.key)
+            # Counting open rows costs a query; only worth it once none we know of is open.
+            if (
+                self.pending_cursors is not None
+                and not self.known_open
+                and outbox.count_open(s, self.job.name) == 0
+            ):
                 self.advance_cursors(s)
             if then_send:
                 outbox.mark_sent(s, [i.idempotency_key for i in then_send], now)
