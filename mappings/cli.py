@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from billbridge.errors import ConfigError
+from connectors.base import FieldInfo
 from mappings.loader import SpecLoadError, load_spec
 from mappings.model import MappingSpec
 from mappings.registry import SPECS_DIR, spec_files
@@ -35,13 +36,16 @@ def _console() -> Console:
     return Console(width=160, soft_wrap=False)
 
 
-def _source_fields(path: Path | None) -> list[str] | None:
-    """Field names from a connector description (JSON list) or a sample file's header."""
+def _source_fields(path: Path | None) -> list[FieldInfo] | list[str] | None:
+    """Source fields from a connector description (JSON list of names or FieldInfo objects,
+    as ``describe`` returns) or a sample file's header."""
     if path is None:
         return None
     if path.suffix.lower() == ".json":
         data = json.loads(path.read_text())
-        return [d["name"] if isinstance(d, dict) else str(d) for d in data]
+        if all(isinstance(d, dict) for d in data):
+            return [FieldInfo.model_validate(d) for d in data]
+        return [str(d) for d in data]
     from connectors.files.reader import read_table
 
     return read_table(path).columns

@@ -193,3 +193,25 @@ def test_docs_default_spec_reference_is_up_to_date() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "mappings.md").read_text()
     current = doc[doc.index(BEGIN) : doc.index(END) + len(END)]
     assert current == generate(), "run: python -m mappings.docgen docs/mappings.md"
+
+
+def test_validate_with_connector_field_infos_as_json(tmp_path: Path) -> None:
+    fields = tmp_path / "account_fields.json"
+    fields.write_text(
+        json.dumps(
+            [
+                {"name": n, "type": "string"}
+                for n in ("Id", "Name", "Type", "Phone", "BillingAddress")
+            ]
+            + [{"name": "ParentId", "type": "reference", "reference_to": "Account"}]
+        )
+    )
+    result = invoke(
+        "validate",
+        str(SPECS_DIR / "salesforce" / "account_to_customer.yaml"),
+        "--fields",
+        str(fields),
+    )
+    assert result.exit_code == 1
+    assert "unknown source field 'Billing_Email__c'" in result.output
+    assert "unknown source field 'ParentId'" not in result.output
