@@ -74,8 +74,8 @@ def apply_cash(
     t = clock()
     ordered = _validated(lines)
     table = open_items if isinstance(open_items, pa.Table) else open_items_table(open_items)
-    index = OpenItemIndex(table)
     cindex = CustomerIndex(customers, policy, aliases)
+    index = OpenItemIndex(table)  # holds a DuckDB cursor: closed in the finally below
     t = timer.add("load", t)
     try:
         idents = [cindex.exact(ln.payer_account, ln.payer_name) for ln in ordered]
