@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from mappings.model import Lines, MappingSpec, Predicate, Rule, alternatives
-from mappings.registry import default_spec, default_spec_names
+from mappings.registry import SPECS_DIR, default_spec, default_spec_names
 
 BEGIN = "<!-- BEGIN GENERATED: default specs (python -m mappings.docgen docs/mappings.md) -->"
 END = "<!-- END GENERATED -->"
@@ -85,11 +85,23 @@ def _lines(section: Lines) -> str:
     return f"Lines `{section.target}` from {source}{when}:"
 
 
-def describe(spec: MappingSpec) -> str:
+def header_comment(path: Path) -> list[str]:
+    """The comment block a spec file starts with (queries, columns, caveats)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].removeprefix(" "))
+    return lines
+
+
+def describe(spec: MappingSpec, comment: list[str] | None = None) -> str:
     target = spec.target.entity or f"payload `{spec.target.payload}`"
     keys = ", ".join(f"`{k}`" for k in spec.keys)
+    notes = ["", "```text", *comment, "```"] if comment else []
     parts = [
         f"### `{spec.name}`",
+        *notes,
         "",
         f"{spec.source.system} {spec.source.object or ''} ({spec.source.format}) → {target}; "
         f"key {keys}" + ("; rows grouped by key" if spec.rows else "") + ".",
@@ -105,7 +117,10 @@ def describe(spec: MappingSpec) -> str:
 
 
 def generate() -> str:
-    body = "\n\n".join(describe(default_spec(name)) for name in default_spec_names())
+    body = "\n\n".join(
+        describe(default_spec(name), header_comment(SPECS_DIR / f"{name}.yaml"))
+        for name in default_spec_names()
+    )
     return f"{BEGIN}\n\n{body}\n\n{END}"
 
 
