@@ -105,3 +105,21 @@ def test_missing_column_is_reported_at_the_header(tmp_path: Path) -> None:
     )
     assert res.exit_code == 2
     assert f"{p['invoices']}, line 1: missing column(s) open_amount" in res.output
+
+
+def test_short_pay_tolerance_options(tmp_path: Path) -> None:
+    bank = (
+        "line_id,date,amount,currency,payer_name,payer_account,reference,memo\n"
+        "B1,2024-03-15,96.00,USD,,,INV-000101,\n"
+    )
+    p = write(tmp_path, bank=bank, invoices=INVOICES)
+    base = ["--bank", str(p["bank"]), "--invoices", str(p["invoices"])]
+    runner = CliRunner()
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert read(tmp_path / "a" / "applications.csv")[1][4] == "reference_short"  # 4% > 3%
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "b"), "--short-pay-percent", "5"])
+    assert res.exit_code == 0, res.output
+    assert read(tmp_path / "b" / "applications.csv")[1][4] == "reference_short_tolerance"
+    bad = runner.invoke(app, [*base, "--out", str(tmp_path / "c"), "--short-pay-fixed", "x"])
+    assert bad.exit_code == 2 and "--short-pay-fixed: 'x' is not a number" in bad.output
