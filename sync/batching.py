@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 import structlog
 
-from billbridge.errors import FatalError, RecordRejected, RetryableError
+from billbridge.errors import (
+    BillbridgeError,
+    ConfigError,
+    FatalError,
+    RecordRejected,
+    RetryableError,
+)
 from canonical import FailureType, ResultStatus, WriteIntent, WriteResult
 from connectors.base import Connector
 
@@ -82,7 +88,7 @@ class BatchOutcome:
     intents: list[WriteIntent]
     results: list[WriteResult]
     calls: int
-    fatal: FatalError | None = None
+    fatal: BillbridgeError | None = None
 
 
 def _uniform(
@@ -139,8 +145,8 @@ def send_batch(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
             retry_after=exc.retry_after,
         )
         return BatchOutcome(intents, res, 1)
-    except FatalError as exc:
-        # The request may have left before the auth/config failure surfaced: unknown.
+    except (FatalError, ConfigError) as exc:
+        # Auth or configuration: abort the run. The request may have left: unknown.
         res = _uniform(intents, ResultStatus.UNKNOWN, message=str(exc), failure=FailureType.CONFIG)
         return BatchOutcome(intents, res, 1, fatal=exc)
     except Exception as exc:  # noqa: BLE001 - timeout, reset: anything after the request left

@@ -300,7 +300,7 @@ def _netsuite_intents(
         _intent(
             rec,
             target="netsuite",
-            entity="sales_order",
+            entity="contract",
             op=WriteOp.UPSERT,
             ext_id=ext,
             payload=_ns_sales_order(rec, ext),

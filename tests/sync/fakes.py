@@ -183,7 +183,7 @@ class FakeTarget(Connector):
                 return self._reject(intent, "no such account")
             self.accounts[ext] = copy.deepcopy(p)
             return self._ok(intent, ext)
-        if intent.entity == "sales_order":
+        if intent.entity == "contract":
             if ext not in self.subscriptions:
                 self.creates[ext] += 1
             self.subscriptions[ext] = {"account": p["entity"]["externalId"], "order": p}
