@@ -60,9 +60,11 @@ class StatementRE(mt940.tags.Statement):
     ``Statement`` + capitals so its slug remains ``statement``.
     """
 
+    # Some Dutch banks put an 18-character IBAN into the 16x reference: allow 34 (the
+    # ``//`` bank reference still splits it off), as the library's ASNB variant does.
     pattern: ClassVar[str] = mt940.tags.Statement.pattern.replace(
         "(?P<status>R?[DC])", "(?P<status>[RE]?[DC])"
-    )
+    ).replace("((?!//)[^\\n]){0,16}", "((?!//)[^\\n]){0,34}")
 
 
 def _clamp_dates(_t: Any, _tag: Any, tag_dict: dict[str, Any], *_args: Any) -> dict[str, Any]:
@@ -270,14 +272,17 @@ def _as_date(value: Any) -> date | None:
 
 
 def _statement_info(block: _Block) -> str | None:
-    """A :86: after the closing balance belongs to the statement, not the last entry."""
-    seen_closing = False
+    """:86: before the first :61: or after the closing balance describes the statement."""
+    texts: list[str] = []
+    seen_entry = seen_closing = False
     for tag in block.tags:
-        if tag.tag.startswith(("62", "64", "65")):
+        if tag.tag == "61":
+            seen_entry = True
+        elif tag.tag.startswith(("62", "64", "65")):
             seen_closing = True
-        elif tag.tag == "86" and seen_closing:
-            return " ".join(tag.content().split())
-    return None
+        elif tag.tag == "86" and (seen_closing or not seen_entry):
+            texts.append(" ".join(tag.content().split()))
+    return " | ".join(texts) or None
 
 
 def _transaction(

@@ -225,8 +225,8 @@ def test_fixed_length_wrap_joins_without_space_and_negative_totals() -> None:
 
 @pytest.mark.parametrize(
     ("written", "expected"),
-    [("2400", "24:00"), ("9999", "24:00"), ("0930", "09:30"), ("14:59:35", "14:59:35")],
+    [("2400", "24:00"), ("9999", "24:00"), ("0930", "09:30"), ("14:59:35", "14:59:35"), ("", None)],
 )
-def test_as_of_times(written: str, expected: str) -> None:
+def test_as_of_times(written: str, expected: str | None) -> None:
     data = _file(account_total=0, records_in_account=0).replace(b",2400,", f",{written},".encode())
-    assert bai2.parse(data, file_name="f").statements[0].extra["as_of_time"] == expected
+    assert bai2.parse(data, file_name="f").statements[0].extra.get("as_of_time") == expected

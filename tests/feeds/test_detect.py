@@ -20,6 +20,7 @@ OWN = {
     "mt940/mt942_intraday.sta": "mt940",
     "ofx/ofx102_checking.ofx": "ofx",
     "ofx/ofx2_creditcard.ofx": "ofx",
+    "ofx/ofx_no_header_no_sonrs.ofx": "ofx",
     "csv/generic.csv": "csv",
     "csv/de_semicolon.csv": "csv",
 }

@@ -18,6 +18,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("mt940/mt942_intraday.sta", "mt940", {}),
     ("ofx/ofx102_checking.ofx", "ofx", {}),
     ("ofx/ofx2_creditcard.ofx", "ofx", {}),
+    ("ofx/ofx_no_header_no_sonrs.ofx", "ofx", {}),
     ("csv/de_semicolon.csv", "csv", {"profile": "example_de_semicolon"}),
     ("csv/us_debit_credit.csv", "csv", {"profile": "example_us_debit_credit"}),
     ("csv/cr_dr_flag.csv", "csv", {"profile": "example_cr_dr_flag"}),
