@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,8 @@ class RateSplit:
     total: int
     auto: int
     suggested: int
+    #: Of the suggested, those a person accepted (``match_decisions``).
+    suggested_accepted: int = 0
 
     @property
     def unmatched(self) -> int:
@@ -49,6 +52,7 @@ class RateSplit:
             "totalCount": self.total,
             "autoMatchedCount": self.auto,
             "suggestedCount": self.suggested,
+            "suggestedAcceptedCount": self.suggested_accepted,
             "unmatchedCount": self.unmatched,
             "autoMatchRate": str(self.auto_rate),
             "matchRate": str(self.match_rate),
@@ -95,9 +99,10 @@ class CashResult:
             if r.proposal is not None and (status is None or r.proposal.status == status)
         ]
 
-    def kpis(self) -> MatchKpis:
+    def kpis(self, accepted: Collection[str] = frozenset()) -> MatchKpis:
+        """Match rates; ``accepted`` proposal ids split out the accepted suggestions."""
         total = len(self.lines)
-        h_auto = h_sugg = l_auto = l_sugg = 0
+        h_auto = h_sugg = l_auto = l_sugg = h_acc = l_acc = 0
         unapplied: dict[str, Decimal] = {}
         unapplied_count = 0
         for r in self.lines:
@@ -105,6 +110,7 @@ class CashResult:
             if r.customer_id is not None:
                 if prop is not None and prop.status == Status.SUGGESTED:
                     h_sugg += 1
+                    h_acc += prop.proposal_id in accepted
                 else:
                     h_auto += 1
             fully = prop is not None and prop.on_account is None and r.remainder.is_zero()
@@ -113,13 +119,14 @@ class CashResult:
                     l_auto += 1
                 else:
                     l_sugg += 1
+                    l_acc += prop.proposal_id in accepted
             rest = r.remainder
             if not rest.is_zero():
                 unapplied_count += 1
                 unapplied[rest.currency] = unapplied.get(rest.currency, Decimal(0)) + rest.amount
         return MatchKpis(
-            RateSplit(total, h_auto, h_sugg),
-            RateSplit(total, l_auto, l_sugg),
+            RateSplit(total, h_auto, h_sugg, h_acc),
+            RateSplit(total, l_auto, l_sugg, l_acc),
             unapplied_count,
             dict(sorted(unapplied.items())),
         )

@@ -120,8 +120,13 @@ def test_kpis_in_the_match_rate_api_shape() -> None:
         "totalCount": 9,
         "autoMatchedCount": 5,
         "suggestedCount": 1,
+        "suggestedAcceptedCount": 0,
         "unmatchedCount": 3,
         "autoMatchRate": "0.5556",
         "matchRate": "0.6667",
     }
     assert shape["unappliedByCurrency"] == {"USD": "119.34"}
+    result = run()
+    (suggestion,) = result.proposals(Status.SUGGESTED)
+    accepted = result.kpis(accepted={suggestion.proposal_id})
+    assert (accepted.line.suggested_accepted, accepted.header.suggested_accepted) == (1, 1)
