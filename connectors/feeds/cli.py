@@ -155,6 +155,8 @@ def import_command(
     for out in outcomes:
         if out.status == "imported":
             extra = f", {len(out.exceptions)} continuity exceptions" if out.exceptions else ""
+            if out.duplicate_entries:
+                extra += f", {out.duplicate_entries} entries already imported (skipped)"
             typer.echo(
                 f"imported {out.path}: {out.format}, {out.statements} statements, "
                 f"{out.transactions} transactions, {out.remittances} remittances, "

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,9 @@ log = structlog.get_logger(__name__)
 RECON = "bank_statement_continuity"
 CATEGORY = "BALANCE_DISCONTINUITY"
 KEY_LIMIT = 200
+IN_CHUNK = 500
+#: stored in each entry record's ``extra``: which statement row it belongs to
+STATEMENT_KEY = "feed_statement_key"
 Status = Literal["imported", "duplicate", "failed"]
 
 
@@ -58,6 +61,7 @@ class ImportOutcome:
     warnings: tuple[FeedWarning, ...] = ()
     message: str = ""
     superseded: tuple[str, ...] = field(default_factory=tuple)
+    duplicate_entries: int = 0  # entries already stored from another file, skipped
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -137,7 +141,7 @@ def import_bytes(
         return ImportOutcome(file_name, "failed", sha, message=str(exc))
     try:
         with store.session() as session:
-            exceptions, superseded = _store(session, result, file_name, run_id, when)
+            exceptions, superseded, duplicates = _store(session, result, file_name, run_id, when)
     except IntegrityError:
         if _seen(store, sha) is not None:  # imported concurrently by another process
             return ImportOutcome(
@@ -163,6 +167,7 @@ def import_bytes(
         exceptions=tuple(exceptions),
         warnings=tuple(result.warnings),
         superseded=tuple(superseded),
+        duplicate_entries=duplicates,
     )
 
 
@@ -198,7 +203,7 @@ def _statement_key(stmt: BankStatement, used: set[tuple[str, str]]) -> str:
 
 def _store(
     session: Session, result: FeedResult, file_name: str, run_id: str | None, now: datetime
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], int]:
     counts = {
         "statements": len(result.statements),
         "transactions": len(result.transactions),
@@ -219,6 +224,7 @@ def _store(
     session.flush()
     exceptions: list[str] = []
     superseded: list[str] = []
+    duplicates = 0
     used: set[tuple[str, str]] = set()
     ordered = sorted(result.statements, key=lambda s: (s.account_id, str(s.period_end or "")))
     for stmt in ordered:
@@ -242,15 +248,7 @@ def _store(
                 intraday=stmt.intraday,
             )
         )
-        for tx in stmt.transactions:
-            session.add(
-                FeedRecordRow(
-                    file_sha256=result.file_sha256,
-                    kind="bank_transaction",
-                    record_key=_record_key(stmt.account_id, key, tx.source_id),
-                    record=tx.model_dump(mode="json"),
-                )
-            )
+        duplicates += _store_entries(session, result.file_sha256, stmt, key)
         session.flush()
     others = (
         [("remittance", r.source_id, r.model_dump(mode="json")) for r in result.remittances]
@@ -269,7 +267,35 @@ def _store(
                 record=record,
             )
         )
-    return exceptions, superseded
+    return exceptions, superseded, duplicates
+
+
+def _store_entries(session: Session, sha: str, stmt: BankStatement, key: str) -> int:
+    """Insert the statement's entries; an entry already stored from another file (same
+    source id: overlapping downloads, a re-sent day) is skipped. Returns how many were."""
+    keyed = {_record_key(tx.source_id): tx for tx in stmt.transactions}
+    existing: set[str] = set()
+    names = list(keyed)
+    for start in range(0, len(names), IN_CHUNK):
+        existing.update(
+            session.scalars(
+                select(FeedRecordRow.record_key).where(
+                    FeedRecordRow.kind == "bank_transaction",
+                    FeedRecordRow.record_key.in_(names[start : start + IN_CHUNK]),
+                )
+            )
+        )
+    for record_key, tx in keyed.items():
+        if record_key in existing:
+            continue
+        record = tx.model_dump(mode="json")
+        record["extra"][STATEMENT_KEY] = key
+        session.add(
+            FeedRecordRow(
+                file_sha256=sha, kind="bank_transaction", record_key=record_key, record=record
+            )
+        )
+    return len(stmt.transactions) - len(keyed) + len(existing)
 
 
 def _supersede(session: Session, stmt: BankStatement, key: str) -> list[str]:
@@ -283,14 +309,17 @@ def _supersede(session: Session, stmt: BankStatement, key: str) -> list[str]:
     ).all()
     gone: list[str] = []
     for row in rows:
-        prefix = _record_key(row.account_id, row.statement_key, "")
-        session.execute(
-            delete(FeedRecordRow).where(
+        records = session.scalars(
+            select(FeedRecordRow).where(
                 FeedRecordRow.kind == "bank_transaction",
                 FeedRecordRow.file_sha256 == row.file_sha256,
-                FeedRecordRow.record_key.startswith(prefix, autoescape=True),
             )
-        )
+        ).all()
+        for rec in records:
+            if (rec.record.get("account_id") or "")[:80] == row.account_id and (
+                rec.record.get("extra") or {}
+            ).get(STATEMENT_KEY) == row.statement_key:
+                session.delete(rec)
         session.delete(row)
         gone.append(f"{row.account_id}:{row.statement_key}")
     session.flush()

@@ -157,7 +157,7 @@ def test_final_statement_supersedes_intraday(store: Store, drop: Path) -> None:
         ).all()
         assert keys == ["2024-03-04"]
         de_records = s.scalars(
-            select(FeedRecordRow).where(FeedRecordRow.record_key.startswith("DE-ACC-1|"))
+            select(FeedRecordRow).where(FeedRecordRow.record_key.startswith("DE-ACC-1:"))
         ).all()
         assert len(de_records) == 6
         assert {r.file_sha256 for r in de_records} == {second[0].sha256}
@@ -188,3 +188,27 @@ def test_pages_of_one_camt_statement_are_kept_apart(store: Store, drop: Path) ->
     with store.session() as s:
         keys = sorted(s.scalars(select(FeedStatementRow.statement_key)).all())
     assert keys == ["NTF-1-1#p1", "NTF-1-1#p2"]
+
+
+def test_overlapping_downloads_store_each_entry_once(store: Store, drop: Path) -> None:
+    header = "Date,Description,Amount,Balance\n"
+    rows = [
+        "2024-03-01,Payment INV-1,100.00,100.00\n",
+        "2024-03-02,Fee,-5.00,95.00\n",
+        "2024-03-03,Payment INV-2,50.00,145.00\n",
+    ]
+    (drop / "a.csv").write_text(header + "".join(rows[:2]))
+    (drop / "b.csv").write_text(header + "".join(rows[1:]))
+    options = {"currency": "EUR", "account_id": "ACC-CSV"}
+    outcomes = import_paths(store, [drop], options=options, now=NOW)
+    assert [(o.status, o.duplicate_entries) for o in outcomes] == [
+        ("imported", 0),
+        ("imported", 1),
+    ]
+    with store.session() as s:
+        records = s.scalars(select(FeedRecordRow)).all()
+    assert sorted(r.record["remittance_text"] for r in records) == [
+        "Fee",
+        "Payment INV-1",
+        "Payment INV-2",
+    ]
