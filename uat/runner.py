@@ -1,0 +1,124 @@
+"""Run a UAT spec: per entity load, translate, reconcile, attribute and score; check the
+expectations; with a state store, compare with the previous run and remember this one."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import structlog
+from sqlalchemy import select
+
+from billbridge.state import Store
+from billbridge.state.schema import RunLogRow
+from reconcile.engine import reconcile
+from uat.entities import PreparedEntity, SourceHook, prepare_entity
+from uat.expectations import ExpectationResult, evaluate
+from uat.rootcause import attribute
+from uat.scorecard import EntityScore, Progress, score
+from uat.spec import UatSpec
+from uat.translate import Translation, load_translation
+
+log = structlog.get_logger(__name__)
+KIND = "uat"
+
+
+@dataclass
+class UatRun:
+    spec: UatSpec
+    run_id: str
+    at: datetime
+    scores: list[EntityScore]
+    expectations: list[ExpectationResult]
+    previous_at: datetime | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(x.passed for x in self.expectations)
+
+
+def job_name(spec: UatSpec) -> str:
+    return f"uat:{spec.name}"
+
+
+def compare_entity(spec: UatSpec, entity: PreparedEntity) -> EntityScore:
+    """The engine path for one entity: reconcile, attribute root causes, score."""
+    result = reconcile(entity.definition, entity.legacy, entity.new)
+    kinds = {c.name: c.kind for c in entity.definition.compare}
+    attributed = attribute(result.exceptions, entity.kind, kinds, entity.gaps, spec.rootcause)
+    return score(
+        entity.spec.name, entity.kind.name, entity.kind.title, result, attributed, entity.gaps
+    )
+
+
+def _previous(store: Store, spec: UatSpec) -> tuple[datetime | None, dict[str, dict[str, str]]]:
+    stmt = (
+        select(RunLogRow)
+        .where(RunLogRow.job == job_name(spec), RunLogRow.kind == KIND)
+        .order_by(RunLogRow.id.desc())
+        .limit(1)
+    )
+    with store.session() as s:
+        row = s.scalars(stmt).first()
+        if row is None:
+            return None, {}
+        return row.at, dict(row.counts.get("entities", {}))
+
+
+def _remember(store: Store, spec: UatSpec, run: UatRun, prepared: list[PreparedEntity]) -> None:
+    from reconcile.exceptions import ExceptionStore
+
+    previous_at, previous = _previous(store, spec)
+    run.previous_at = previous_at
+    xs = ExceptionStore(store)
+    for sc, entity in zip(run.scores, prepared, strict=True):
+        candidates = [a.candidate for a in sc.attributed]
+        delta = xs.record_run(entity.definition.name, run.run_id, candidates, run.at)
+        before = previous.get(sc.entity)
+        sc.progress = Progress(
+            previous_rate=Decimal(before["match_rate"]) if before else None,
+            fixed=len(delta.resolved_by_data),
+            new=len(delta.new) + len(delta.reopened),
+        )
+    counts = {
+        "entities": {sc.entity: sc.to_counts() for sc in run.scores},
+        "expectations": {x.name: x.passed for x in run.expectations},
+        "passed": run.passed,
+    }
+    with store.session() as s:
+        s.add(
+            RunLogRow(
+                run_id=run.run_id, job=job_name(spec), kind=KIND, event="finished",
+                at=run.at, counts=counts, message=None,
+            )
+        )  # fmt: skip
+
+
+def run_uat(
+    spec: UatSpec,
+    base: Path,
+    *,
+    now: datetime,
+    store: Store | None = None,
+    hooks: dict[str, SourceHook] | None = None,
+    run_id: str | None = None,
+) -> UatRun:
+    translations: dict[str, Translation] = {
+        name: load_translation(name, t, base) for name, t in spec.translations.items()
+    }
+    # load every entity first so a bad input fails before anything is recorded
+    prepared = [prepare_entity(spec, e, base, translations, hooks) for e in spec.entities]
+    scores = [compare_entity(spec, p) for p in prepared]
+    by_name = {p.spec.name: (p, s) for p, s in zip(prepared, scores, strict=True)}
+    results = [evaluate(x, *by_name[x.entity]) for x in spec.expectations]
+    run = UatRun(spec, run_id or uuid.uuid4().hex, now, scores, results)
+    if store is not None:
+        _remember(store, spec, run, prepared)
+    log.info(
+        "uat_compared", spec=spec.name, entities=len(scores), passed=run.passed,
+        exceptions=sum(s.exceptions for s in scores),
+    )  # fmt: skip
+    return run

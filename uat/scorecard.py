@@ -1,0 +1,97 @@
+"""Scorecard per entity: match rate, exceptions per category, top root causes, amount at
+risk per currency, translation gaps, and progress against the previous run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from reconcile.engine import ReconResult
+from uat.rootcause import Attributed, CauseGroup, group
+from uat.translate import Gap
+
+PCT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """This entity against the previous run of the same spec."""
+
+    previous_rate: Decimal | None
+    fixed: int
+    new: int
+
+
+@dataclass
+class EntityScore:
+    entity: str
+    kind: str
+    title: str
+    rows_legacy: int
+    rows_new: int
+    matched: int
+    within_tolerance: int
+    exceptions: int
+    match_rate: Decimal
+    categories: dict[str, int]
+    root_causes: list[CauseGroup]
+    at_risk: dict[str, Decimal]
+    gaps: tuple[Gap, ...]
+    attributed: list[Attributed] = field(repr=False, default_factory=list)
+    progress: Progress | None = None
+
+    def to_counts(self) -> dict[str, Any]:
+        """JSON-safe scorecard kept in ``run_log.counts`` for the next run's progress."""
+        return {
+            "match_rate": str(self.match_rate),
+            "rows_legacy": self.rows_legacy,
+            "rows_new": self.rows_new,
+            "matched": self.matched,
+            "exceptions": self.exceptions,
+            "categories": self.categories,
+            "at_risk": {k: str(v) for k, v in self.at_risk.items()},
+            "root_causes": {g.cause.label: g.count for g in self.root_causes},
+        }
+
+
+def match_rate(matched: int, exceptions: int) -> Decimal:
+    """Matched keys over all keys seen on either side, in percent (100 when both are empty)."""
+    total = matched + exceptions
+    if not total:
+        return Decimal(100)
+    return (Decimal(100) * matched / total).quantize(PCT)
+
+
+def score(
+    entity: str,
+    kind: str,
+    title: str,
+    result: ReconResult,
+    attributed: list[Attributed],
+    gaps: tuple[Gap, ...],
+) -> EntityScore:
+    rows = result.summary["row_summary"]
+    matched = int(result.counts.get("MATCHED", 0))
+    at_risk: dict[str, Decimal] = {}
+    for item in attributed:
+        if item.at_risk:
+            ccy = item.candidate.currency or "-"
+            at_risk[ccy] = at_risk.get(ccy, Decimal(0)) + item.at_risk
+    return EntityScore(
+        entity=entity,
+        kind=kind,
+        title=title,
+        rows_legacy=int(rows["df1_rows"]),
+        rows_new=int(rows["df2_rows"]),
+        matched=matched,
+        within_tolerance=int(result.counts.get("MATCHED_WITHIN_TOLERANCE", 0)),
+        exceptions=len(attributed),
+        match_rate=match_rate(matched, len(attributed)),
+        categories=dict(sorted(Counter(a.candidate.category for a in attributed).items())),
+        root_causes=group(attributed),
+        at_risk=dict(sorted(at_risk.items())),
+        gaps=gaps,
+        attributed=attributed,
+    )

@@ -1,0 +1,140 @@
+"""The sign-off pack: an XLSX workbook (summary scorecard, a sheet per entity with its
+exceptions and root causes, expectations with evidence, translation gaps) and an HTML
+summary for the UAT ticket. Follows reconcile.reports' rendering patterns."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from reconcile.reports.render import _sheet_name
+from uat.runner import UatRun
+from uat.scorecard import EntityScore
+
+_env = Environment(
+    loader=PackageLoader("uat", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+SUMMARY_COLUMNS = (
+    "entity", "kind", "legacy records", "new records", "matched", "exceptions",
+    "match rate %", "previous match rate %", "fixed since last run", "new since last run",
+    "amount at risk", "top root cause",
+)  # fmt: skip
+EXCEPTION_COLUMNS = (
+    "record", "category", "root cause", "differing fields", "legacy values", "new values",
+    "amount at risk", "currency", "severity", "exception id",
+)  # fmt: skip
+
+
+def _risk_text(risk: dict[str, Decimal]) -> str:
+    return ", ".join(f"{v:f} {k}" for k, v in risk.items()) or "0"
+
+
+def _summary_row(sc: EntityScore) -> list[Any]:
+    p = sc.progress
+    return [
+        sc.entity, sc.title, sc.rows_legacy, sc.rows_new, sc.matched, sc.exceptions,
+        sc.match_rate, p.previous_rate if p else None, p.fixed if p else None,
+        p.new if p else None, _risk_text(sc.at_risk),
+        sc.root_causes[0].cause.label if sc.root_causes else "",
+    ]  # fmt: skip
+
+
+def _values(values: dict[str, Any], names: list[str]) -> str:
+    return "; ".join(f"{n}={values.get(n)}" for n in names if n in values)
+
+
+def _write(sheet: Any, r: int, row: list[Any], fmt: dict[str, Any]) -> None:
+    for c, value in enumerate(row):
+        if isinstance(value, Decimal):
+            # Excel holds doubles; cents survive, and the values columns keep exact text
+            sheet.write_number(r, c, float(value), fmt["money"])
+        elif isinstance(value, int) and not isinstance(value, bool):
+            sheet.write_number(r, c, value)
+        elif value is None:
+            sheet.write_blank(r, c, None)
+        else:
+            sheet.write_string(r, c, str(value))
+
+
+def _table(
+    sheet: Any, headers: tuple[str, ...], rows: list[list[Any]], fmt: dict[str, Any]
+) -> None:
+    sheet.write_row(0, 0, headers, fmt["bold"])
+    for r, row in enumerate(rows, start=1):
+        _write(sheet, r, row, fmt)
+    sheet.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(0, len(headers) - 1, 18)
+
+
+def render_xlsx(run: UatRun) -> bytes:
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    fmt = {
+        "bold": book.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1}),
+        "money": book.add_format({"num_format": "#,##0.00"}),
+    }
+    used: set[str] = set()
+    summary = book.add_worksheet(_sheet_name("Summary", used))
+    _table(summary, SUMMARY_COLUMNS, [_summary_row(s) for s in run.scores], fmt)
+    causes = book.add_worksheet(_sheet_name("Root causes", used))
+    cause_rows = [
+        [sc.entity, g.cause.label, g.cause.pattern, g.cause.field, g.count,
+         _risk_text(g.at_risk), "; ".join(g.examples)]
+        for sc in run.scores for g in sc.root_causes
+    ]  # fmt: skip
+    headers = ("entity", "root cause", "pattern", "field", "exceptions", "amount at risk",
+               "examples")  # fmt: skip
+    _table(causes, headers, cause_rows, fmt)
+    expect = book.add_worksheet(_sheet_name("Expectations", used))
+    x_rows = [
+        [x.name, x.entity, "PASS" if x.passed else "FAIL", x.evidence, x.failing,
+         "; ".join(x.examples)]
+        for x in run.expectations
+    ]  # fmt: skip
+    _table(expect, ("expectation", "entity", "result", "evidence", "failing", "examples"),
+           x_rows, fmt)  # fmt: skip
+    gaps = book.add_worksheet(_sheet_name("Translation gaps", used))
+    g_rows = [
+        [sc.entity, g.table, g.field, code, n]
+        for sc in run.scores for g in sc.gaps for code, n in g.codes.items()
+    ]  # fmt: skip
+    _table(gaps, ("entity", "table", "field", "missing code", "records"), g_rows, fmt)
+    for sc in run.scores:
+        sheet = book.add_worksheet(_sheet_name(sc.entity, used))
+        rows = []
+        for item in sc.attributed:
+            c, d = item.candidate, item.candidate.details
+            diff = list(d.get("diff_columns", []))
+            shown = diff or list(d.get("a") or d.get("b") or {})
+            rows.append([
+                item.key_text, c.category, "; ".join(x.label for x in item.causes),
+                ", ".join(diff), _values(d.get("a", {}), shown), _values(d.get("b", {}), shown),
+                item.at_risk, c.currency or "", c.severity, c.exception_id,
+            ])  # fmt: skip
+        _table(sheet, EXCEPTION_COLUMNS, rows, fmt)
+    book.close()
+    return buf.getvalue()
+
+
+def render_html(run: UatRun) -> str:
+    return _env.get_template("signoff.html.j2").render(run=run, risk=_risk_text)
+
+
+def write_signoff(run: UatRun, out_dir: Path) -> list[Path]:
+    """Write ``uat-<spec>.xlsx`` and ``uat-<spec>.html`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    xlsx = out_dir / f"uat-{run.spec.name}.xlsx"
+    xlsx.write_bytes(render_xlsx(run))
+    html = out_dir / f"uat-{run.spec.name}.html"
+    html.write_text(render_html(run), encoding="utf-8")
+    return [xlsx, html]

@@ -1,0 +1,309 @@
+"""UAT spec: YAML validated by pydantic; every error names file:line and the field.
+
+A spec names, per entity, a legacy and a new-system source, the code translation tables
+applied to the legacy side, tolerances, root-cause settings and declarative expectations.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from billbridge.errors import ConfigError
+from reconcile.definitions import _line_for, _positions
+from uat.kinds import KINDS, EntityKindName
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceSpec(_Spec):
+    """Where one side of an entity comes from: a file (raw columns or a mapping spec) or a
+    live source hook registered under ``connector``."""
+
+    path: str | None = None
+    format: Literal["csv", "xlsx", "parquet"] | None = None
+    sheet: str | None = None
+    #: mapping spec: a shipped name (``exports/legacy_customers``) or a YAML path
+    mapping: str | None = None
+    #: canonical field -> source column (raw files; unnamed fields use their own name)
+    columns: dict[str, str] = Field(default_factory=dict)
+    connector: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SourceSpec:
+        if (self.path is None) == (self.connector is None):
+            raise ValueError("give exactly one of path or connector")
+        if self.mapping and self.columns:
+            raise ValueError("columns apply to raw files; a mapping spec names its own fields")
+        if self.connector and (self.mapping or self.format or self.sheet):
+            raise ValueError("a connector source takes no mapping, format or sheet")
+        return self
+
+
+class TranslationSpec(_Spec):
+    """A CSV of old code -> new code."""
+
+    path: str
+    old: str = "old"
+    new: str = "new"
+
+
+class ToleranceSpec(_Spec):
+    abs: Decimal = Decimal(0)
+    pct: Decimal = Decimal(0)
+    days: int = 0
+
+    @model_validator(mode="after")
+    def _positive(self) -> ToleranceSpec:
+        if min(self.abs, self.pct) < 0 or self.days < 0:
+            raise ValueError("tolerances cannot be negative")
+        return self
+
+
+class EntitySpec(_Spec):
+    name: str
+    kind: EntityKindName
+    legacy: SourceSpec
+    new: SourceSpec
+    #: field -> translation table name, applied to the legacy side before matching
+    translate: dict[str, str] = Field(default_factory=dict)
+    #: compared fields (default: all of the kind's fields)
+    fields: tuple[str, ...] | None = None
+    tolerances: dict[str, ToleranceSpec] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"{value!r} is not a plain name (letters, digits, _ and -)")
+        return value
+
+    def compared(self) -> tuple[str, ...]:
+        kind = KINDS[self.kind]
+        return self.fields or tuple(f.name for f in kind.fields)
+
+
+class RateChange(_Spec):
+    old: Decimal
+    new: Decimal
+
+
+class RootCauseSpec(_Spec):
+    #: tax rate changes the migration knows about (0.19 -> 0.16)
+    rate_changes: tuple[RateChange, ...] = ()
+    #: a gap up to this is "rounding drift"
+    rounding: Decimal = Decimal("0.01")
+    #: occurrences needed before a constant date shift or scale factor is a pattern
+    min_group: int = Field(default=2, ge=1)
+    #: root causes listed per entity on the summary
+    top: int = Field(default=10, ge=1)
+
+
+class _Expect(_Spec):
+    entity: str
+    name: str | None = None
+    #: failing keys listed as evidence
+    examples: int = Field(default=10, ge=1, le=1000)
+
+
+class MatchRate(_Expect):
+    type: Literal["match_rate"]
+    min_pct: Decimal = Field(ge=0, le=100)
+
+
+class NoExceptions(_Expect):
+    """No exceptions of a category (or of a root-cause pattern; neither: none at all)."""
+
+    type: Literal["no_exceptions"]
+    category: str | None = None
+    root_cause: str | None = None
+
+
+class CountEqual(_Expect):
+    type: Literal["count_equal"]
+
+
+class NotBlank(_Expect):
+    type: Literal["not_blank"]
+    field: str
+    side: Literal["legacy", "new"] = "new"
+
+
+class AmountsMatch(_Expect):
+    """Every record whose ``field`` is over ``over`` matches within ``max_delta``."""
+
+    type: Literal["amounts_match"]
+    field: str
+    over: Decimal = Decimal(0)
+    max_delta: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class Ties(_Expect):
+    """Per group (default: the entity's keys) the summed delta of ``field`` is zero."""
+
+    type: Literal["ties"]
+    field: str
+    by: tuple[str, ...] = ()
+
+
+Expectation = Annotated[
+    MatchRate | NoExceptions | CountEqual | NotBlank | AmountsMatch | Ties,
+    Field(discriminator="type"),
+]
+
+
+class UatSpec(_Spec):
+    name: str
+    description: str = ""
+    translations: dict[str, TranslationSpec] = Field(default_factory=dict)
+    rootcause: RootCauseSpec = RootCauseSpec()
+    entities: tuple[EntitySpec, ...] = Field(min_length=1)
+    expectations: tuple[Expectation, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"{value!r} is not a plain name (letters, digits, _ and -)")
+        return value
+
+    def entity(self, name: str) -> EntitySpec:
+        for e in self.entities:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+
+# -- loading ----------------------------------------------------------------------------
+def _entity_fields(i: int, e: EntitySpec) -> list[tuple[tuple[Any, ...], str]]:
+    kind = KINDS[e.kind]
+    known, compared = set(kind.columns), {f.name for f in kind.fields}
+    groups: list[tuple[tuple[Any, ...], list[str], set[str]]] = [
+        (("translate",), list(e.translate), known),
+        (("fields",), list(e.fields or ()), compared),
+        (("tolerances",), list(e.tolerances), compared),
+        (("legacy", "columns"), list(e.legacy.columns), known),
+        (("new", "columns"), list(e.new.columns), known),
+    ]
+    out: list[tuple[tuple[Any, ...], str]] = []
+    for where, names, allowed in groups:
+        for name in names:
+            if name not in allowed:
+                msg = f"{e.kind} has no field {name!r}; use one of {sorted(allowed)}"
+                out.append((("entities", i, *where, name), msg))
+    for name, tol in e.tolerances.items():
+        if name not in compared:
+            continue
+        fkind = kind.field(name).kind
+        loc = ("entities", i, "tolerances", name)
+        if fkind not in ("amount", "number") and (tol.abs or tol.pct):
+            out.append((loc, "abs/pct only apply to amounts and numbers"))
+        if fkind != "date" and tol.days:
+            out.append((loc, "days only applies to dates"))
+    return out
+
+
+def _real_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """Drop the parts of a pydantic location that are not in the document (union tags)."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and part == node.get("type"):
+            continue
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
+def _validation_message(exc: ValidationError, file: str, lines: dict[Any, int], data: Any) -> str:
+    errors = exc.errors()
+    # a failed item also fails its tuple's min_length; that second error only confuses
+    real = [e for e in errors if e["type"] != "too_short"] or errors
+    parts = []
+    for err in real:
+        loc = _real_loc(tuple(err["loc"]), data)
+        field = ".".join(str(p) for p in loc) or "<spec>"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{file}:{_line_for(lines, loc)}: {field}: {msg}")
+    return "; ".join(parts)
+
+
+def _cross_check(spec: UatSpec) -> list[tuple[tuple[Any, ...], str]]:
+    """References between parts of the spec: (location, message) per problem."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    names = [e.name for e in spec.entities]
+    for i, e in enumerate(spec.entities):
+        if names.count(e.name) > 1:
+            problems.append((("entities", i, "name"), f"entity name {e.name!r} used twice"))
+        for fname, table in e.translate.items():
+            if table not in spec.translations:
+                problems.append(
+                    (
+                        ("entities", i, "translate", fname),
+                        f"no translation table {table!r}; declared: {sorted(spec.translations)}",
+                    )
+                )
+    for i, e in enumerate(spec.entities):
+        problems += _entity_fields(i, e)
+    for i, x in enumerate(spec.expectations):
+        if x.entity not in names:
+            problems.append(((("expectations", i, "entity")), f"unknown entity {x.entity!r}"))
+            continue
+        kind = KINDS[spec.entity(x.entity).kind]
+        fields = [getattr(x, "field", None), *getattr(x, "by", ())]
+        for f in fields:
+            if f is not None and f not in kind.columns:
+                problems.append((("expectations", i, "field"), f"{kind.name} has no field {f!r}"))
+    return problems
+
+
+def parse_spec(text: str, file: str = "<spec>") -> UatSpec:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(f"{file}:{line}: not valid YAML: {exc}") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _positions(node, (), lines)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}:1: expected a mapping with a UAT spec")
+    try:
+        spec = UatSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(exc, file, lines, data)) from None
+    problems = _cross_check(spec)
+    if problems:
+        raise ConfigError(
+            "; ".join(
+                f"{file}:{_line_for(lines, loc)}: {'.'.join(map(str, loc))}: {msg}"
+                for loc, msg in problems
+            )
+        )
+    return spec
+
+
+def load_spec(path: str | Path) -> tuple[UatSpec, Path]:
+    """Read a spec file; returns the spec and the folder its relative paths start from."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read UAT spec {path}: {exc}") from None
+    return parse_spec(text, str(path)), path.parent
