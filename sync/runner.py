@@ -145,6 +145,7 @@ class _Run:
         self.mapping_versions = mapping_versions
         self.run_id = run_id
         self.started = now()
+        self.t0 = time.monotonic()
         self.counts: Counter[str] = Counter()
         self.api_calls = 0
         self.retries: Counter[str] = Counter()
@@ -264,7 +265,8 @@ class _Run:
             raise
         self.log_event(
             "finished",
-            counts=dict(self.counts) | {"api_calls": self.api_calls},
+            counts=dict(self.counts)
+            | {"api_calls": self.api_calls, "seconds": round(time.monotonic() - self.t0, 3)},
             message=self.stopped,
         )
         log.info(
