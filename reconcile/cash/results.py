@@ -8,20 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from reconcile.cash.model import Category, LineResult, PartyRule, Proposal, Status
-
-#: Lerian Matcher default amount bands (exceptions are new, so age adds nothing yet).
-_SEVERITY_BANDS = (
-    (Decimal(100_000), "critical"),
-    (Decimal(10_000), "high"),
-    (Decimal(1_000), "medium"),
-)
-
-
-def severity_for(amount: Decimal) -> str:
-    for floor, name in _SEVERITY_BANDS:
-        if abs(amount) >= floor:
-            return name
-    return "low"
+from reconcile.suite.common import severity_for
 
 
 @dataclass(frozen=True)
