@@ -18,7 +18,7 @@ from typing import Any
 from billbridge.errors import ParseError
 from canonical import BankStatement, BankTransaction, Money, Provenance, StatementBalance
 from connectors.feeds.bank_csv_profile import CsvProfile, generic_columns, load_profile
-from connectors.feeds.common import KeyCounter, currency_or_error, entry_key
+from connectors.feeds.common import KeyCounter, currency_or_error, entry_key, parse_guard
 from connectors.feeds.model import FeedResult, FeedWarning
 from connectors.feeds.normalize import detect_encoding, sha256_hex, strip_bom, unify_newlines
 
@@ -68,13 +68,15 @@ def parse_amount(text: str, decimal: str, thousands: str | None) -> Decimal | No
     return -value if negative else value
 
 
-def _decode(data: bytes, profile: CsvProfile | None) -> tuple[str, str]:
+def _decode(data: bytes, profile: CsvProfile | None, file: str) -> tuple[str, str]:
     body, _ = strip_bom(data)
     encoding = (profile.encoding if profile else None) or detect_encoding(body)
     try:
         return unify_newlines(body.decode(encoding)), encoding
     except (UnicodeDecodeError, LookupError):
-        raise ParseError(f"file is not {encoding}", expected="the profile's encoding") from None
+        raise ParseError(
+            f"file is not {encoding}", file=file, expected="the profile's encoding"
+        ) from None
 
 
 def _rows(text: str, delimiter: str, quotechar: str, skip: int) -> list[tuple[int, list[str]]]:
@@ -184,8 +186,19 @@ def parse(
     **_options: Any,
 ) -> FeedResult:
     prof = load_profile(profile) if isinstance(profile, (str, Path)) else profile
-    text, encoding = _decode(data, prof)
-    prof = prof or _generic(text, file_name)
+    with parse_guard(file_name, "CSV"):  # csv.Error (e.g. field size limit) included
+        return _parse(data, file_name, prof, account_id, currency)
+
+
+def _parse(
+    data: bytes,
+    file_name: str,
+    profile: CsvProfile | None,
+    account_id: str | None,
+    currency: str | None,
+) -> FeedResult:
+    text, encoding = _decode(data, profile, file_name)
+    prof = profile or _generic(text, file_name)
     rows = _rows(text, prof.delimiter, prof.quotechar, prof.skip_lines)
     rows = [(n, r) for n, r in rows if any(c.strip() for c in r)]
     if not rows:

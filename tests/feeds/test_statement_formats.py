@@ -168,3 +168,9 @@ def test_csv_profile_validation(tmp_path) -> None:  # type: ignore[no-untyped-de
     unknown.write_text("columns: {date: D, amont: A}\n")
     with pytest.raises(ConfigError, match="amont"):
         load_profile(unknown)
+
+
+def test_csv_library_errors_become_parse_errors() -> None:
+    huge = b'Date,Description,Amount\n2024-01-01,"' + b"x" * 200_000 + b'",1\n'
+    with pytest.raises(ParseError, match="field larger than field limit"):
+        bank_csv.parse(huge, file_name="big.csv")
