@@ -10,6 +10,15 @@ from typing import Any
 from reconcile.cash.model import Category, LineResult, PartyRule, Proposal, Status
 from reconcile.suite.common import severity_for
 
+#: Why an exception exists (reconciliation.md §3 names these causes); details may override.
+_CAUSES = {
+    Category.UNAPPLIED: "no_candidate",
+    Category.UNIDENTIFIED_INVOICE: "no_candidate",
+    Category.AMBIGUOUS: "several_candidates",
+    Category.SHORT_PAY: "source_imbalance",
+    Category.OVERPAY: "source_imbalance",
+}
+
 
 @dataclass(frozen=True)
 class RateSplit:
@@ -138,6 +147,7 @@ class CashResult:
                     "payment_date": r.line.date.isoformat(),
                     "payer_name": r.line.payer_name,
                     "rule_version": self.rule_version,
+                    "cause": _CAUSES[exc.category],
                     **exc.details,
                 }
                 if r.proposal is not None:

@@ -79,6 +79,8 @@ def test_exception_candidates_carry_store_fields() -> None:
     assert short["severity"] == "low"
     assert short["details"]["invoice_numbers"] == ["INV-2002"]
     assert short["details"]["match_rule"] == "reference_short"
+    assert short["details"]["cause"] == "source_imbalance"
+    assert cands["B08"]["details"]["cause"] == "no_candidate"
     assert "proposal_id" in cands["B05"]["details"]
 
 
