@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from typing import Any
 
 from billbridge.errors import ConfigError
-from config.loader import typed_section
+from config.loader import load_config, typed_section
 from config.model import BillbridgeConfig, FileConnectionSettings
 from connectors.base import Connector
 
@@ -20,9 +21,20 @@ def open_connection(config: BillbridgeConfig, name: str) -> Connector:
         from connectors.files import FileConnector
         from mappings import load_spec
 
-        return FileConnector(
-            settings.path, load_spec(settings.spec), system=settings.source_system or "file"
-        )
+        # unset: records carry the exporting system named by the spec
+        return FileConnector(settings.path, load_spec(settings.spec), system=settings.source_system)
     module = importlib.import_module(f"connectors.{settings.system}")
     connector: Connector = module.connect(settings)
     return connector
+
+
+def live_rows(connection: str, spec: Any, limit: int | None) -> Iterator[dict[str, Any]]:
+    """Vendor-shaped records for ``mappings preview --live``: read raw, before mapping."""
+    connector = open_connection(load_config(), connection)
+    read_raw = getattr(connector, "read_raw", None)
+    if read_raw is None:
+        raise ConfigError(f"connection {connection!r} cannot show raw records")
+    # connectors name their streams by canonical entity (customer -> Zuora Account)
+    entity = spec.target.entity or spec.source.object
+    for raw in read_raw(entity, None, limit=limit):
+        yield raw.data

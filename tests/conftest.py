@@ -35,6 +35,19 @@ def _pg_unreachable() -> str | None:
 _PG_SKIP = _pg_unreachable()
 
 
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """CLI tests configure structlog (level filter, stream); undo it so later tests that
+    capture logs see every event."""
+    yield
+    import structlog
+
+    from billbridge import logs
+
+    structlog.reset_defaults()
+    logs.clear_secrets()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A freshly migrated state store on each backend."""

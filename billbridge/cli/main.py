@@ -80,8 +80,19 @@ def _register_commands() -> None:
     app.command("serve", help="Run scheduled jobs (APScheduler) until stopped.")(serve)
 
 
+def _wire_live_preview() -> None:
+    try:
+        from mappings.cli import set_live_provider
+    except ImportError:
+        return
+    from connectors.registry import live_rows
+
+    set_live_provider(live_rows)
+
+
 _register_groups()
 _register_commands()
+_wire_live_preview()
 
 
 def run() -> None:
