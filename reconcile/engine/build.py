@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,6 +18,19 @@ from reconcile.exceptions.identity import exception_id, fingerprint
 
 #: cap on the rows listed per side in a DUPLICATE exception's details
 MAX_DUP_ROWS = 50
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building many small acyclic objects (halves the time of a
+    20k-exception run: gen-0 collections otherwise rescan every new dict)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def text(value: Any) -> str | None:
@@ -88,41 +104,53 @@ def _rule(d: ReconDefinition) -> str:
     return "keys:" + "+".join(k.name for k in d.keys)
 
 
-def build_candidates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[ExceptionCandidate]:
-    """Candidates from exception rows whose text, ids and fingerprints SQL already made."""
+def build_candidates(
+    d: ReconDefinition, columns: list[str], rows: list[tuple[Any, ...]]
+) -> list[ExceptionCandidate]:
+    """Candidates from exception rows whose text, ids and fingerprints SQL already made.
+
+    Works on tuples with precomputed column positions: this loop runs once per exception.
+    """
+    at = {name: i for i, name in enumerate(columns)}
+    names = [c.name for c in d.compare]
+    key_pos = [(k.name, at[f"k{i}"]) for i, k in enumerate(d.keys)]
+    eq_pos = [(n, at[f"eq{i}"]) for i, n in enumerate(names)]
+    a_pos = [(n, at[f"ta{i}"]) for i, n in enumerate(names)]
+    b_pos = [(n, at[f"tb{i}"]) for i, n in enumerate(names)]
+    d_pos = [(n, at[f"td{i}"]) for i, n in enumerate(names)]
+    x_pos = [(x.name, at[f"tx{i}"]) for i, x in enumerate(d.context)]
+    na, nb, la, lb = at["n_a"], at["n_b"], at["line_a"], at["line_b"]
+    cat, ccy, amt, name, eid, fp = (at[c] for c in ("_cat", "_ccy", "_amt", "_name", "_id", "_fp"))
+    rule, version, rules, recon = _rule(d), d.version, d.severity, d.name
     out = []
-    rule = _rule(d)
     for row in rows:
-        in_a, in_b = row["n_a"] is not None, row["n_b"] is not None
+        in_a, in_b = row[na] is not None, row[nb] is not None
         both = in_a and in_b
-        keys = {k.name: row[f"k{i}"] for i, k in enumerate(d.keys)}
-        names = [c.name for c in d.compare]
-        rows_n = {"a": row["n_a"] or 0, "b": row["n_b"] or 0}
+        currency = row[ccy] or None
+        amount = exact_amount(row[amt], currency)
         details: dict[str, Any] = {
-            "base_category": row["_cat"],
+            "base_category": row[cat],
             "is_exclusive_a": in_a and not in_b,
             "is_exclusive_b": in_b and not in_a,
-            "diff_columns": [n for i, n in enumerate(names) if both and not row[f"eq{i}"]],
-            "a": {n: row[f"ta{i}"] for i, n in enumerate(names)} if in_a else {},
-            "b": {n: row[f"tb{i}"] for i, n in enumerate(names)} if in_b else {},
-            "delta": {n: row[f"td{i}"] for i, n in enumerate(names) if both and row[f"td{i}"]},
-            "rows": rows_n,
-            "lines": {"a": row["line_a"], "b": row["line_b"]},
-            "context": {x.name: row[f"tx{i}"] for i, x in enumerate(d.context)},
+            "diff_columns": [n for n, i in eq_pos if not row[i]] if both else [],
+            "a": {n: row[i] for n, i in a_pos} if in_a else {},
+            "b": {n: row[i] for n, i in b_pos} if in_b else {},
+            "delta": {n: row[i] for n, i in d_pos if row[i]} if both else {},
+            "rows": {"a": row[na] or 0, "b": row[nb] or 0},
+            "lines": {"a": row[la], "b": row[lb]},
+            "context": {n: row[i] for n, i in x_pos},
             "match_rule": rule,
-            "rule_version": d.version,
+            "rule_version": version,
         }
-        currency = row["_ccy"] or None
-        amount = exact_amount(row["_amt"], currency)
         out.append(
             ExceptionCandidate(
-                exception_id=row["_id"],
-                recon=d.name,
-                category=row["_name"],
-                keys=keys,
-                fingerprint=row["_fp"],
+                exception_id=row[eid],
+                recon=recon,
+                category=row[name],
+                keys={n: row[i] for n, i in key_pos},
+                fingerprint=row[fp],
                 details=details,
-                severity=severity(amount, 0, d.severity),
+                severity=severity(amount, 0, rules),
                 amount=amount,
                 currency=currency,
             )

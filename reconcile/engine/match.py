@@ -19,7 +19,7 @@ import structlog
 from billbridge.errors import ConfigError, ParseError
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import sql
-from reconcile.engine.build import build_candidates, build_duplicates
+from reconcile.engine.build import build_candidates, build_duplicates, gc_paused
 from reconcile.engine.result import ReconResult
 from reconcile.engine.sides import LINE, Side, SideInput, as_side
 from reconcile.engine.summary import summarize
@@ -31,9 +31,36 @@ SIDES = ("a", "b")
 
 @dataclass(frozen=True)
 class Plan:
-    """Column aliases used in the generated SQL (k0.., v0.., x0..) for one definition."""
+    """Column aliases used in the generated SQL for one definition: keys k0.., raw compared
+    values r0.. (typed values v0.. after casting), raw context x0.."""
 
     definition: ReconDefinition
+    #: side -> source column -> DuckDB type name ("AGG" for an aggregated side's output)
+    types: dict[str, dict[str, str]]
+
+    def cast(self, side: str, i: int, expr: str) -> str:
+        """Typed value of compare field ``i`` from its raw expression on ``side``."""
+        c = self.definition.compare[i]
+        return sql.value_expr(c, expr, self.source_type(side, c.col(side)), c.kind)
+
+    def raw_cast(self, side: str, i: int, expr: str) -> str:
+        """Typed value from a side's source column (before any aggregation)."""
+        c = self.definition.compare[i]
+        return sql.value_expr(c, expr, self.types[side][c.col(side)], c.kind)
+
+    def context(self, side: str, i: int, expr: str) -> str:
+        x = self.definition.context[i]
+        return sql.value_expr(None, expr, self.source_type(side, x.col(side)), "text")
+
+    def source_type(self, side: str, column: str) -> str:
+        if getattr(self.definition, side).aggregate:
+            return "AGG"
+        return self.types[side][column]
+
+    def same_type(self, i: int) -> bool:
+        """Raw values can be compared as they are (a cheap exact-equality prefilter)."""
+        c = self.definition.compare[i]
+        return self.source_type("a", c.col("a")) == self.source_type("b", c.col("b")) != "AGG"
 
     @property
     def keys(self) -> list[str]:
@@ -44,7 +71,7 @@ class Plan:
         return [f"v{i}" for i in range(len(self.definition.compare))]
 
     @property
-    def context(self) -> list[str]:
+    def contexts(self) -> list[str]:
         return [f"x{i}" for i in range(len(self.definition.context))]
 
     def currency_sql(self) -> str | None:
@@ -60,7 +87,7 @@ class Plan:
                 return f"coalesce(a_v{i}, b_v{i})"
         for i, ctx in enumerate(d.context):
             if ctx.name == name:
-                return f"coalesce(a_x{i}, b_x{i})"
+                return f"coalesce(a_t{i}, b_t{i})"
         return None
 
 
@@ -133,16 +160,9 @@ def _check_values(
 def _normalised_view(
     con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, data: Side
 ) -> None:
-    types = _source_types(data)
     cols = [f"{sql.key_expr(k, k.col(side))} AS k{i}" for i, k in enumerate(d.keys)]
-    cols += [
-        f"{sql.value_expr(c, c.col(side), types[c.col(side)], c.kind)} AS v{i}"
-        for i, c in enumerate(d.compare)
-    ]
-    cols += [
-        f"{sql.value_expr(None, x.col(side), types[x.col(side)], 'text')} AS x{i}"
-        for i, x in enumerate(d.context)
-    ]
+    cols += [f"{sql.ident(c.col(side))} AS r{i}" for i, c in enumerate(d.compare)]
+    cols += [f"{sql.ident(x.col(side))} AS x{i}" for i, x in enumerate(d.context)]
     cols.append(f"{LINE} AS _line")
     spec = getattr(d, side)
     where = " AND ".join(sql.filter_expr(f, f.field) for f in spec.filters) or "TRUE"
@@ -158,7 +178,11 @@ def _grouped_sql(d: ReconDefinition, plan: Plan, side: str, exclude_dups: bool) 
         source = f"(SELECT * FROM n_{side} ANTI JOIN _dk USING ({keys}))"
     if not getattr(d, side).aggregate:
         return f"SELECT *, 1 AS _n FROM {source}"
-    aggs = [f"{sql.aggregate_fn(c)}(v{i}) AS v{i}" for i, c in enumerate(d.compare)]
+    types = plan.types[side]
+    aggs = [
+        f"{sql.aggregate_fn(c)}({sql.value_expr(c, f'r{i}', types[c.col(side)], c.kind)}) AS r{i}"
+        for i, c in enumerate(d.compare)
+    ]
     aggs += [f"min(x{i}) AS x{i}" for i in range(len(d.context))]
     return (
         f"SELECT {keys}, {', '.join([*aggs, 'min(_line) AS _line', 'count(*) AS _n'])} "
@@ -166,27 +190,59 @@ def _grouped_sql(d: ReconDefinition, plan: Plan, side: str, exclude_dups: bool) 
     )
 
 
-def _duplicate_keys(con: duckdb.DuckDBPyConnection, d: ReconDefinition, plan: Plan) -> int:
+def _duplicate_keys(
+    con: duckdb.DuckDBPyConnection, d: ReconDefinition, plan: Plan
+) -> tuple[int, dict[str, int | None]]:
+    """Keys on a non-aggregated side more than once -> temp table _dk; rows per side.
+
+    Grouping by the keys' 64-bit hash is cheaper than by the key text; the few candidate
+    hashes (duplicates or, rarely, collisions) are then checked on the real keys.
+    """
     keys = ", ".join(plan.keys)
-    parts = [
-        f"SELECT {keys} FROM n_{side} GROUP BY {keys} HAVING count(*) > 1"
-        for side in SIDES
-        if not getattr(d, side).aggregate
-    ]
-    if not parts:
-        return 0
-    con.execute(f"CREATE TEMP TABLE _dk AS SELECT DISTINCT * FROM ({' UNION ALL '.join(parts)})")
-    row = con.execute("SELECT count(*) FROM _dk").fetchone()
-    return int(row[0]) if row else 0
+    rows: dict[str, int | None] = dict.fromkeys(SIDES)
+    exact = []
+    for side in SIDES:
+        if getattr(d, side).aggregate:
+            continue
+        total, hashes = _one_row(
+            con,
+            f"SELECT CAST(coalesce(sum(c), 0) AS BIGINT), list(h) FILTER (WHERE c > 1) FROM "
+            f"(SELECT hash({keys}) AS h, count(*) AS c FROM n_{side} GROUP BY h)",
+        )
+        rows[side] = int(total)
+        if hashes:
+            con.execute(f"CREATE TEMP TABLE _dh_{side} AS SELECT unnest(?) AS h", [hashes])
+            exact.append(
+                f"SELECT {keys} FROM n_{side} WHERE hash({keys}) IN (SELECT h FROM _dh_{side}) "
+                f"GROUP BY {keys} HAVING count(*) > 1"
+            )
+    if not exact:
+        return 0, rows
+    con.execute(f"CREATE TEMP TABLE _dk AS SELECT DISTINCT * FROM ({' UNION ALL '.join(exact)})")
+    return int(_one_row(con, "SELECT count(*) FROM _dk")[0]), rows
+
+
+def _one_row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    row = con.execute(query).fetchone()
+    assert row is not None  # aggregates always return a row
+    return tuple(row)
 
 
 def _join_sql(d: ReconDefinition, plan: Plan, exclude_dups: bool) -> str:
     on = " AND ".join(f"a.{k} = b.{k}" for k in plan.keys)
     cols = [f"coalesce(a.{k}, b.{k}) AS {k}" for k in plan.keys]
     cols += ["a._n AS n_a", "b._n AS n_b", "a._line AS line_a", "b._line AS line_b"]
-    for alias in (*plan.values, *plan.context):
+    for alias in (*(f"r{i}" for i in range(len(d.compare))), *plan.contexts):
         cols += [f"a.{alias} AS a_{alias}", f"b.{alias} AS b_{alias}"]
-    exact = " AND ".join(f"a.{v} IS NOT DISTINCT FROM b.{v}" for v in plan.values) or "TRUE"
+    # exact prefilter on raw values when both sides have the same type (false positives
+    # only: they are classified MATCHED below); otherwise on the typed values
+    pairs = [
+        (f"a.r{i}", f"b.r{i}")
+        if plan.same_type(i)
+        else (plan.cast("a", i, f"a.r{i}"), plan.cast("b", i, f"b.r{i}"))
+        for i in range(len(d.compare))
+    ]
+    exact = " AND ".join(f"{x} IS NOT DISTINCT FROM {y}" for x, y in pairs) or "TRUE"
     many = " OR a._n > 1 OR b._n > 1" if (d.a.aggregate or d.b.aggregate) else ""
     return (
         f"SELECT {', '.join(cols)} FROM ({_grouped_sql(d, plan, 'a', exclude_dups)}) a "
@@ -219,7 +275,16 @@ def _classify_sql(d: ReconDefinition, plan: Plan) -> str:
         + [f"{e} AS eq{i}" for i, e in enumerate(eqs)]
         + [f"{x} AS d{i}" for i, x in enumerate(deltas)]
     )
-    return f"SELECT *, {category} AS _cat FROM (SELECT {inner} FROM _flag)"
+    typed = ", ".join(
+        ["*"]
+        + [f"{plan.cast(s, i, f'{s}_r{i}')} AS {s}_v{i}" for i in range(len(eqs)) for s in SIDES]
+        + [
+            f"{plan.context(s, i, f'{s}_x{i}')} AS {s}_t{i}"
+            for i in range(len(d.context))
+            for s in SIDES
+        ]
+    )
+    return f"SELECT *, {category} AS _cat FROM (SELECT {inner} FROM (SELECT {typed} FROM _flag))"
 
 
 def _fmt(expr: str, kind: str) -> str:
@@ -242,7 +307,7 @@ def _exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
             f"CASE WHEN d{i} <> 0 THEN {_fmt(f'd{i}', delta_kind)} END AS td{i}",
         ]
         fp_parts += [f"coalesce(ta{i}, chr(0))", f"coalesce(tb{i}, chr(0))"]
-    cols += [f"coalesce(a_x{i}, b_x{i}) AS tx{i}" for i in range(len(d.context))]
+    cols += [f"coalesce(a_t{i}, b_t{i}) AS tx{i}" for i in range(len(d.context))]
     ccy = plan.currency_sql()
     cols.append(f"upper({ccy}) AS _ccy" if ccy else "NULL AS _ccy")
     amount = "NULL"
@@ -280,7 +345,7 @@ def reconcile(
 ) -> ReconResult:
     """Compare two sides under ``definition``. Pure: no files, no state store."""
     data = {"a": as_side(side_a), "b": as_side(side_b)}
-    d, plan = definition, Plan(definition)
+    d = definition
     con = _database().cursor()  # own temp schema; much cheaper than a new database
     try:
         if threads:
@@ -290,22 +355,30 @@ def reconcile(
             _register(con, side, data[side])
             _check_values(con, d, side, data[side])
             _normalised_view(con, d, side, data[side])
-        dup_count = _duplicate_keys(con, d, plan)
+        plan = Plan(d, {side: _source_types(data[side]) for side in SIDES})
+        dup_count, rows = _duplicate_keys(con, d, plan)
         con.execute(f"CREATE TEMP TABLE _flag AS {_join_sql(d, plan, dup_count > 0)}")
         con.execute(f"CREATE TEMP TABLE _cls AS {_classify_sql(d, plan)}")
-        exc_rows = _fetch(con, _exceptions_sql(d, plan))
-        candidates = build_candidates(d, exc_rows)
+        cur = con.execute(_exceptions_sql(d, plan))
+        columns = [c[0] for c in cur.description or []]
+        with gc_paused():
+            candidates = build_candidates(d, columns, cur.fetchall())
         if dup_count:
             keys = ", ".join(plan.keys)
             dup_rows = _fetch(
                 con,
                 " UNION ALL ".join(
-                    f"SELECT '{s}' AS _side, * FROM n_{s} SEMI JOIN _dk USING ({keys})"
+                    f"SELECT '{s}' AS _side, {keys}, _line, "
+                    + ", ".join(
+                        [plan.raw_cast(s, i, f"r{i}") + f" AS v{i}" for i in range(len(d.compare))]
+                        + [plan.context(s, i, f"x{i}") + f" AS x{i}" for i in range(len(d.context))]
+                    )
+                    + f" FROM n_{s} SEMI JOIN _dk USING ({keys})"
                     for s in SIDES
                 ),
             )
             candidates += build_duplicates(d, dup_rows)
-        summary, counts = summarize(con, d, candidates)
+        summary, counts = summarize(con, d, candidates, rows)
     finally:
         con.close()
     candidates.sort(key=lambda c: (c.category, c.exception_id))

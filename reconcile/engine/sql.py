@@ -51,9 +51,9 @@ def key_expr(spec: KeySpec, column: str) -> str:
     return f"coalesce({expr}, '')"
 
 
-def value_expr(spec: CompareSpec | None, column: str, source_type: str, kind: str) -> str:
-    """Typed, normalised value of a compared (or context) column."""
-    col = ident(column)
+def value_expr(spec: CompareSpec | None, expr: str, source_type: str, kind: str) -> str:
+    """Typed, normalised value of a compared (or context) SQL expression."""
+    col = expr
     is_text = source_type in ("VARCHAR", "STRING")
     if kind in NUMERIC_KINDS:
         return f"TRY_CAST(NULLIF(trim({col}), '') AS {DEC})" if is_text else f"CAST({col} AS {DEC})"

@@ -22,7 +22,10 @@ def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
 
 
 def summarize(
-    con: duckdb.DuckDBPyConnection, d: ReconDefinition, candidates: list[ExceptionCandidate]
+    con: duckdb.DuckDBPyConnection,
+    d: ReconDefinition,
+    candidates: list[ExceptionCandidate],
+    side_rows: dict[str, int | None],
 ) -> tuple[dict[str, Any], dict[str, int]]:
     both = "n_a IS NOT NULL AND n_b IS NOT NULL"
     parts = [
@@ -38,7 +41,10 @@ def summarize(
         )
         parts.append(f"count(*) FILTER (WHERE {both} AND ((a_v{i} IS NULL) <> (b_v{i} IS NULL)))")
     stats_row = _one(con, f"SELECT {', '.join(parts)} FROM _cls")
-    rows_a, rows_b = _one(con, "SELECT (SELECT count(*) FROM n_a), (SELECT count(*) FROM n_b)")
+    rows_a, rows_b = (
+        n if n is not None else int(_one(con, f"SELECT count(*) FROM n_{s}")[0])
+        for s, n in side_rows.items()
+    )
 
     base = Counter(c.details["base_category"] for c in candidates)
     dup_keys = dict.fromkeys("ab", 0)

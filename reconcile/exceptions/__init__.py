@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from reconcile.exceptions.identity import exception_id, fingerprint, key_text
 from reconcile.exceptions.model import (
     ACTIVE,
@@ -15,8 +17,20 @@ from reconcile.exceptions.model import (
     WorkflowError,
 )
 from reconcile.exceptions.queries import AGING_BUCKETS, aging_bucket
-from reconcile.exceptions.store import ExceptionStore
 from reconcile.exceptions.suppress import Suppression
+
+if TYPE_CHECKING:
+    from reconcile.exceptions.store import ExceptionStore
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: the store imports the engine, which imports this package's identity module
+    if name == "ExceptionStore":
+        from reconcile.exceptions.store import ExceptionStore
+
+        return ExceptionStore
+    raise AttributeError(name)
+
 
 __all__ = [
     "ACTIVE",

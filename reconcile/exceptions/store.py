@@ -23,6 +23,7 @@ from billbridge.state.schema import (
     SuppressionRow,
 )
 from reconcile.definitions import DEFAULT_SEVERITY, SeverityRule
+from reconcile.engine.build import gc_paused
 from reconcile.engine.result import ExceptionCandidate
 from reconcile.exceptions.model import (
     CLOSED,
@@ -80,7 +81,7 @@ class ExceptionStore(ExceptionQueries):
             ExceptionRow.first_seen,
             ExceptionRow.times_seen,
         )
-        with self.store.session() as s:
+        with gc_paused(), self.store.session() as s:
             known = {
                 r[0]: Known(r[1], r[2], r[3], r[4])
                 for r in s.execute(select(*cols).where(ExceptionRow.recon == recon))
