@@ -70,6 +70,8 @@ def render(plan: Plan, console: Console) -> None:
                 style="yellow",
             )
         )
+    for error in plan.errors:
+        console.print(Text(f"! not mapped, left for the next run: {error}", style="bold red"))
     if not plan.changes:
         console.print(Text("No changes. The target is up to date.", style="green"))
         return

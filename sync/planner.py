@@ -11,12 +11,13 @@ a crash yields the same keys and the outbox deduplicates them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from pydantic import AwareDatetime, Field
 
+from billbridge.errors import RecordRejected
 from canonical import (
     Contract,
     ContractLine,
@@ -32,6 +33,8 @@ from sync import zuora_payloads as zp
 from sync.events import EventKind, LifecycleEvent, record_events
 from sync.settings import TargetKind
 
+#: Builds a vendor payload from a canonical record (an outbound mapping spec).
+PayloadBuilder = Callable[[Record], dict[str, Any]]
 #: Used as the mapping version when a job names no mapping spec for an entity.
 BUILTIN_MAPPING_VERSION = "builtin-planner-v1"
 _PREFIX = {"salesforce": "SF", "zuora": "ZUORA", "netsuite": "NS"}
@@ -57,6 +60,8 @@ class Plan(Frozen):
     changes: tuple[PlannedChange, ...] = ()
     #: unfinished intents of earlier runs, finished before anything new
     resumed: tuple[WriteIntent, ...] = ()
+    #: records left out because their mapping failed ("entity id: why")
+    errors: tuple[str, ...] = ()
 
     def intents(self) -> list[WriteIntent]:
         return [i for c in self.changes for i in c.intents]
@@ -102,12 +107,19 @@ def build_plan(
     created_at: AwareDatetime,
     resumed: Sequence[WriteIntent] = (),
     catalog: Mapping[str, tuple[str, str | None]] | None = None,
+    builders: Mapping[str, PayloadBuilder] | None = None,
 ) -> Plan:
     """A plan from (last synced, current) record pairs; unchanged records are left out.
 
     ``catalog`` maps a SKU to its Zuora (productRatePlanId, productRatePlanChargeId).
+    ``builders`` (entity -> function) build create payloads from the analysts' outbound
+    mapping specs; without one the built-in payloads are used. A record its spec cannot
+    map is left out of the plan and listed in ``Plan.errors`` (its change is not lost: the
+    runner keeps the cursor until it maps).
     """
     cat = zp.Catalog(catalog or {})
+    build = dict(builders or {})
+    errors: list[str] = []
     ordered = sorted(pairs, key=lambda p: (entity_of(p[1]) != "customer", p[1].source_id))
     new_customers: dict[str, str] = {}
     changes: list[PlannedChange] = []
@@ -117,10 +129,14 @@ def build_plan(
             continue
         entity = entity_of(after)
         version = mapping_versions.get(entity, BUILTIN_MAPPING_VERSION)
-        if target_kind == "zuora":
-            intents = _zuora_intents(before, after, events, version, new_customers, cat)
-        else:
-            intents = _netsuite_intents(after, events, version, new_customers)
+        try:
+            if target_kind == "zuora":
+                intents = _zuora_intents(before, after, events, version, new_customers, cat, build)
+            else:
+                intents = _netsuite_intents(after, events, version, new_customers, build)
+        except RecordRejected as exc:
+            errors.append(f"{entity} {after.source_id}: {exc}")
+            continue
         if isinstance(after, Customer) and intents:
             new_customers[after.source_id] = intents[0].idempotency_key
         changes.append(
@@ -141,7 +157,13 @@ def build_plan(
         mapping_versions=dict(mapping_versions),
         changes=tuple(changes),
         resumed=tuple(resumed),
+        errors=tuple(errors),
     )
+
+
+def _with_crosswalk(rec: Record, **ids: str) -> Record:
+    """The record with our target ids in its crosswalk, where the specs read them."""
+    return rec.model_copy(update={"crosswalk": {**rec.crosswalk, **ids}})
 
 
 def _label(rec: Record) -> str:
@@ -200,18 +222,23 @@ def _zuora_intents(
     version: str,
     new_customers: dict[str, str],
     cat: zp.Catalog,
+    build: dict[str, PayloadBuilder],
 ) -> list[WriteIntent]:
     if isinstance(rec, Customer):
         account = rec.id_in("zuora") or external_id(rec.source_system, rec.source_id)
         new = events[0].kind == EventKind.NEW_CUSTOMER
+        payload = zp.account(rec, account)
+        if "customer" in build:
+            mapped = build["customer"](_with_crosswalk(rec, zuora=account))
+            payload = {**mapped, "accountNumber": account}
         return [
             _intent(
                 rec,
                 target="zuora",
-                entity="account",
+                entity="customer",
                 op=WriteOp.CREATE if new else WriteOp.UPDATE,
                 ext_id=account,
-                payload=zp.account(rec, account),
+                payload=payload,
                 mapping_version=version,
             )
         ]
@@ -251,7 +278,11 @@ def _zuora_intents(
         when = ev.effective_date
         if ev.kind == EventKind.NEW_SUBSCRIPTION:
             # An order action, not a plain create: the Zuora connector sends it in an order.
-            add("CreateSubscription", zp.create_subscription(rec, sub, cat))
+            if "contract" in build:
+                order = build["contract"](_with_crosswalk(rec, zuora_account=account))
+                add("CreateSubscription", zp.from_order_body(order, sub))
+            else:
+                add("CreateSubscription", zp.create_subscription(rec, sub, cat))
         elif ev.kind == EventKind.ADD_PRODUCT and ev.line_id:
             add("AddProduct", zp.add_product(lines[ev.line_id], when, cat), part=ev.line_id)
         elif ev.kind in (EventKind.QUANTITY_CHANGE, EventKind.PRICE_CHANGE) and ev.line_id:
@@ -276,7 +307,11 @@ def _zuora_intents(
 
 # -- NetSuite -------------------------------------------------------------------------
 def _netsuite_intents(
-    rec: Record, events: list[LifecycleEvent], version: str, new_customers: dict[str, str]
+    rec: Record,
+    events: list[LifecycleEvent],
+    version: str,
+    new_customers: dict[str, str],
+    build: dict[str, PayloadBuilder],
 ) -> list[WriteIntent]:
     if isinstance(rec, Customer):
         ext = rec.id_in("netsuite_external") or external_id(rec.source_system, rec.source_id)
@@ -287,7 +322,11 @@ def _netsuite_intents(
                 entity="customer",
                 op=WriteOp.UPSERT,
                 ext_id=ext,
-                payload=_ns_customer(rec, ext),
+                payload=(
+                    {**build["customer"](_with_crosswalk(rec, netsuite=ext)), "externalId": ext}
+                    if "customer" in build
+                    else _ns_customer(rec, ext)
+                ),
                 mapping_version=version,
             )
         ]

@@ -34,7 +34,7 @@ from billbridge.state import Store
 from billbridge.state.schema import OutboxIntentRow
 from canonical import Record, ResultStatus, WriteIntent, WriteResult
 from connectors.base import Connector, Cursor
-from sync import cursors, dead_letters, outbox, runlog, snapshots
+from sync import cursors, dead_letters, outbox, runlog, snapshots, specs
 from sync.batching import PARENT_ENTITIES, BatchOutcome, send_batch, sendable
 from sync.events import content_hash
 from sync.leases import Lease
@@ -98,6 +98,8 @@ def run_job(
     run_id: str | None = None,
 ) -> RunReport:
     """Plan (read-only) or apply one run of ``job``; see the module docstring."""
+    if mapping_versions is None:
+        mapping_versions = specs.mapping_versions(job)
     run = _Run(
         job,
         source,
@@ -105,7 +107,7 @@ def run_job(
         store,
         now,
         fault_hook,
-        mapping_versions or {},
+        mapping_versions,
         sleep,
         stop_event,
         run_id or uuid.uuid4().hex,
@@ -143,6 +145,7 @@ class _Run:
         self.job, self.source, self.target, self.store = job, source, target, store
         self.now, self.hook, self.sleep, self.stop = now, hook, sleep, stop
         self.mapping_versions = mapping_versions
+        self.builders = specs.payload_builders(job)
         self.run_id = run_id
         self.started = now()
         self.t0 = time.monotonic()
@@ -226,6 +229,7 @@ class _Run:
             created_at=self.now(),
             resumed=resumed,
             catalog=self.job.catalog,
+            builders=self.builders,
         )
 
     # -- apply ---------------------------------------------------------------------------
@@ -307,7 +311,11 @@ class _Run:
                     continue  # this version failed for good; keep planning from the old one
                 remember.append((kind, after, before is not None))
             snapshots.save_many(s, self.job.name, remember, run_id=self.run_id, now=now)
-            self.pending_cursors = window.cursors
+            # A record that does not map keeps the window open: re-read until it maps.
+            self.pending_cursors = None if plan.errors else window.cursors
+            if plan.errors:
+                self.counts["mapping_errors"] += len(plan.errors)
+                log.warning("sync.mapping_errors", job=self.job.name, count=len(plan.errors))
             if outbox.count_open(s, self.job.name) == 0:
                 self.advance_cursors(s)
 

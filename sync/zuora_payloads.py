@@ -39,6 +39,7 @@ def order(account: str, subscription: str, action: dict[str, Any]) -> dict[str, 
     action = dict(action)
     action.pop("type")
     triggers = action.pop("triggerDates")
+    custom = action.pop("customFields", None)
     when = triggers[0]["triggerDate"] if triggers else None
     payload: dict[str, Any] = {
         "accountNumber": account,
@@ -46,6 +47,8 @@ def order(account: str, subscription: str, action: dict[str, Any]) -> dict[str, 
         "triggerDates": triggers,
         "body": action,
     }
+    if custom:
+        payload["customFields"] = custom
     if when:
         payload["orderDate"] = when
     return payload
@@ -106,6 +109,32 @@ def create_subscription(
             "subscribeToRatePlans": [rate_plan(ln, catalog) for ln in contract.lines],
         },
     }
+
+
+def from_order_body(order: dict[str, Any], subscription: str) -> dict[str, Any]:
+    """A CreateSubscription action out of a full ``POST /v1/orders`` body built by the
+    outbound mapping spec (``canonical/contract_to_zuora_order``), with our number."""
+    try:
+        entry = order["subscriptions"][0]
+        action = entry["orderActions"][0]
+        create = dict(action["createSubscription"])
+    except (KeyError, IndexError, TypeError):
+        from billbridge.errors import RecordRejected
+
+        raise RecordRejected(
+            "the contract mapping spec did not produce subscriptions[0].orderActions[0]"
+            ".createSubscription",
+            code="BB_SPEC_SHAPE",
+        ) from None
+    create["subscriptionNumber"] = subscription
+    out = {
+        "type": "CreateSubscription",
+        "triggerDates": action.get("triggerDates") or [],
+        "createSubscription": create,
+    }
+    if entry.get("customFields"):
+        out["customFields"] = entry["customFields"]
+    return out
 
 
 def add_product(

@@ -133,3 +133,57 @@ def test_a_rejected_order_is_reported_and_the_rest_goes_through(
     report = _sync(src, fake, sqlite_store)
     assert report.counts["rejected"] == 1 and report.cursor_advanced
     assert set(fake.subscriptions) == {"SF-800A", "SF-800B"}
+
+
+def test_payloads_from_the_analysts_outbound_specs(fake: FakeZuora, sqlite_store: Store) -> None:
+    """Job mappings name the shipped outbound specs: their versions go into every key and
+    their payloads are what Zuora receives; a record the spec cannot map waits."""
+    from mappings import default_spec
+
+    plan_id, charge_id = "8ad09be48db5aba7018db60478214859", "8ad09be48db5aba7018db604787a485b"
+    fake.add_product(
+        plan_id,
+        "PLAT-PRO",
+        [{"productRatePlanChargeId": charge_id, "name": "Platform", "price": "10"}],
+    )
+    job = JOB.model_copy(
+        update={
+            "mappings": {
+                "customer": "canonical/customer_to_zuora_account",
+                "contract": "canonical/contract_to_zuora_order",
+            }
+        }
+    )
+    src = FakeSource()
+    src.put("customer", customer("001A", name="Acme"))
+    src.put("contract", contract("800A", "001A", [line("L1", "4", "12.00", "PLAT-PRO")]))
+    src.put("contract", contract("800B", "001A", [line("L1", "1", "1", "NOT-IN-CATALOG")]))
+
+    def sync() -> RunReport:
+        return run_job(
+            job,
+            source=src,
+            target=_zuora(fake),
+            store=sqlite_store,
+            mode="apply",
+            sleep=lambda s: None,
+        )
+
+    first = sync()
+    assert (
+        first.plan.mapping_versions["contract"]
+        == default_spec("canonical/contract_to_zuora_order").version
+    )
+    assert {i.mapping_version for i in first.plan.intents() if i.entity == "subscription"} == {
+        first.plan.mapping_versions["contract"]
+    }
+    assert fake.accounts["SF-001A"]["basicInfo"]["crmId"] == "001A"  # from the account spec
+    charge = _latest(fake, "SF-800A")["ratePlans"][0]["ratePlanCharges"][0]
+    assert (str(charge["price"]), str(charge["quantity"])) == ("12.00", "4")
+    assert len(first.plan.errors) == 1 and "800B" in first.plan.errors[0]
+    assert not first.cursor_advanced and "SF-800B" not in fake.subscriptions
+    # the analyst fixes the data: the waiting record maps and the window closes
+    src.put("contract", contract("800B", "001A", [line("L1", "1", "1", "PLAT-PRO")]))
+    second = sync()
+    assert "SF-800B" in fake.subscriptions and second.cursor_advanced
+    assert len(fake.subscriptions["SF-800A"]) == 1  # nothing sent twice
