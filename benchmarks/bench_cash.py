@@ -28,10 +28,10 @@ NOTES = """Notes:
 - Peak RSS is the whole process, including the generated inputs (1M-invoice Arrow table,
   100k `CashLine`s); the engine never turns the 1M invoices into Python objects, only the
   open items of customers the amount tiers need.
-- Wrong automatic matches come from the generator's edge cases: invoice numbers below 100
-  written as bare digits (shorter than `min_ref_digits`, so one reference is lost and the
-  line becomes an overpayment), and a different unique combination of the same customer's
-  oldest 20 invoices reaching the paid total.
+- Wrong automatic matches: invoice numbers below 100 written as bare digits (shorter than
+  `min_ref_digits`, so the reference is ignored), or a different unique combination of the
+  customer's oldest 20 invoices that happens to reach the paid total (the paid invoices
+  being partly outside those 20).
 - Short pays beyond tolerance whose only evidence is a digit-only reference from an
   unnamed payer are suggestions, not automatic (such digits may be a date or an amount).
 - `none` for name_multi: the paid invoices are not all among the customer's oldest 20
