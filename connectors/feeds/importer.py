@@ -10,11 +10,9 @@ supersedes the stored one; a final statement supersedes the intraday one.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,20 +24,17 @@ from sqlalchemy.orm import Session
 from billbridge.errors import BillbridgeError
 from billbridge.state import Store
 from billbridge.state.schema import (
-    ExceptionHistoryRow,
-    ExceptionRow,
     FeedFileRow,
     FeedRecordRow,
     FeedStatementRow,
 )
 from canonical import BankStatement
+from connectors.feeds.continuity import check_continuity
 from connectors.feeds.model import FeedResult, FeedWarning
 from connectors.feeds.normalize import sha256_hex
 from connectors.feeds.registry import parse_bytes
 
 log = structlog.get_logger(__name__)
-RECON = "bank_statement_continuity"
-CATEGORY = "BALANCE_DISCONTINUITY"
 KEY_LIMIT = 200
 IN_CHUNK = 500
 #: stored in each entry record's ``extra``: which statement row it belongs to
@@ -230,7 +225,7 @@ def _store(
     for stmt in ordered:
         key = _statement_key(stmt, used)
         superseded.extend(_supersede(session, stmt, key))
-        exception_id = _continuity(session, stmt, key, file_name, run_id, now)
+        exception_id = check_continuity(session, stmt, key, file_name, run_id, now)
         if exception_id:
             exceptions.append(exception_id)
         opening = stmt.balance("opening_booked")
@@ -324,99 +319,3 @@ def _supersede(session: Session, stmt: BankStatement, key: str) -> list[str]:
         gone.append(f"{row.account_id}:{row.statement_key}")
     session.flush()
     return gone
-
-
-def _continuity(
-    session: Session,
-    stmt: BankStatement,
-    key: str,
-    file_name: str,
-    run_id: str | None,
-    now: datetime,
-) -> str | None:
-    """Opening balance must equal the closing balance of the account's previous statement."""
-    opening = stmt.balance("opening_booked")
-    if opening is None or stmt.intraday:
-        return None
-    start = stmt.period_start or stmt.period_end
-    query = select(FeedStatementRow).where(
-        FeedStatementRow.account_id == stmt.account_id[:80],
-        FeedStatementRow.intraday.is_(False),
-        FeedStatementRow.closing.is_not(None),
-    )
-    if start is not None:
-        query = query.where(FeedStatementRow.period_end <= start.isoformat())
-    candidates = [r for r in session.scalars(query) if r.currency in (None, opening.currency)]
-    if not candidates:
-        return None
-    prev = max(candidates, key=lambda r: (r.period_end or "", r.id))
-    if prev.closing == opening.amount:
-        return None
-    return _exception(session, stmt, key, prev, opening.amount, file_name, run_id, now)
-
-
-def _exception(
-    session: Session,
-    stmt: BankStatement,
-    key: str,
-    prev: FeedStatementRow,
-    opening: Decimal,
-    file_name: str,
-    run_id: str | None,
-    now: datetime,
-) -> str:
-    assert prev.closing is not None
-    keys = {"account_id": stmt.account_id, "statement_key": key}
-    exception_id = hashlib.sha256(
-        "|".join((RECON, stmt.account_id, key, CATEGORY)).encode()
-    ).hexdigest()
-    details = {
-        "previous_statement": prev.statement_key,
-        "previous_closing": str(prev.closing),
-        "opening": str(opening),
-        "difference": str(opening - prev.closing),
-        "file": file_name,
-    }
-    fingerprint = hashlib.sha256(
-        json.dumps({k: details[k] for k in ("previous_closing", "opening")}).encode()
-    ).hexdigest()
-    existing = session.get(ExceptionRow, exception_id)
-    if existing is None:
-        session.add(
-            ExceptionRow(
-                exception_id=exception_id,
-                recon=RECON,
-                category=CATEGORY,
-                keys=keys,
-                key_text=f"account_id={stmt.account_id}, statement_key={key}",
-                fingerprint=fingerprint,
-                details=details,
-                severity="high",
-                amount=opening - prev.closing,
-                currency=stmt.currency,
-                first_seen=now,
-                last_seen=now,
-                times_seen=1,
-                run_state="NEW",
-                status="OPEN",
-                last_run_id=run_id,
-            )
-        )
-        event = "opened"
-    else:
-        existing.last_seen = now
-        existing.times_seen += 1
-        existing.run_state = "CHANGED" if existing.fingerprint != fingerprint else "STILL_OPEN"
-        existing.fingerprint, existing.details, existing.last_run_id = fingerprint, details, run_id
-        event = "seen"
-    session.add(
-        ExceptionHistoryRow(
-            exception_id=exception_id,
-            run_id=run_id,
-            at=now,
-            event=event,
-            fingerprint=fingerprint,
-            details=details,
-        )
-    )
-    return exception_id

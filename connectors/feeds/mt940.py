@@ -26,13 +26,10 @@ from canonical.enums import EntryStatus
 from connectors.feeds.common import KeyCounter, currency_or_error, entry_key, parse_guard
 from connectors.feeds.model import FeedResult, FeedWarning
 from connectors.feeds.mt940_details import parse_details
-from connectors.feeds.normalize import Line, iter_lines, normalize
+from connectors.feeds.mt940_pre import Block, Tag, clean_lines, split_blocks
+from connectors.feeds.normalize import iter_lines, normalize
 
 FORMAT = "mt940"
-_TAG = re.compile(r"^:(\d\d[A-Z]?|NS):")
-_ENVELOPE_BLOCK = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_TERMINATOR = re.compile(r"^-[A-Z0-9}]{0,4}\s*$")
 _SNIFF_TAG = re.compile(rb"(?m)^:(?:20|25|28C|60F|61):")
 BALANCES = {
     "final_opening_balance": "opening_booked",
@@ -80,81 +77,6 @@ def _clamp_dates(_t: Any, _tag: Any, tag_dict: dict[str, Any], *_args: Any) -> d
 
 
 @dataclass
-class _Tag:
-    tag: str
-    lines: list[Line]
-
-    @property
-    def first(self) -> Line:
-        return self.lines[0]
-
-    def content(self) -> str:
-        head = _TAG.sub("", self.lines[0].text, count=1)
-        rest = [ln.text for ln in self.lines[1:]]
-        if self.tag == "86":
-            return "\n".join([head, *rest])
-        if self.tag == "61":
-            return head + ("\n" + " ".join(r.strip() for r in rest) if rest else "")
-        return head + "".join(r.strip() for r in rest)  # wrapped :28C:, :25:, :13D: ...
-
-    def raw(self) -> str:
-        return "\n".join(ln.text for ln in self.lines)
-
-
-@dataclass
-class _Block:
-    tags: list[_Tag] = field(default_factory=list)
-
-
-def _clean_lines(lines: list[Line]) -> tuple[list[Line], bool]:
-    """Strip envelopes and control characters; report whether an MT942 header was seen."""
-    out: list[Line] = []
-    is_942 = False
-    for line in lines:
-        text = line.text
-        if "{2:" in text and "942" in text[text.index("{2:") : text.index("{2:") + 8]:
-            is_942 = True
-        text = _ENVELOPE_BLOCK.sub("", text).replace("{4:", "")
-        text = _CONTROL.sub("", text).rstrip()
-        if text.strip() in ("-}", "}"):
-            continue
-        out.append(Line(line.number, line.offset, text))
-    return out, is_942
-
-
-def _blocks(lines: list[Line]) -> tuple[list[_Block], int]:
-    """Group tag lines into statements (a new one at each ``:20:``); count preamble lines."""
-    blocks: list[_Block] = []
-    preamble = 0
-    current: _Tag | None = None
-    for i, line in enumerate(lines):
-        m = _TAG.match(line.text)
-        if m:
-            current = _Tag(m.group(1), [line])
-            if m.group(1) == "20" or not blocks:
-                blocks.append(_Block())
-            blocks[-1].tags.append(current)
-            continue
-        if not line.text.strip():
-            continue
-        if _TERMINATOR.match(line.text) and _next_starts_statement(lines, i + 1):
-            current = None
-            continue
-        if current is None:
-            preamble += 1
-            continue
-        current.lines.append(line)
-    return blocks, preamble
-
-
-def _next_starts_statement(lines: list[Line], start: int) -> bool:
-    for line in lines[start:]:
-        if line.text.strip():
-            return line.text.startswith((":20:", "-")) or not _TAG.match(line.text)
-    return True
-
-
-@dataclass
 class _Context:
     file: str
     sha: str
@@ -163,7 +85,7 @@ class _Context:
     warnings: list[FeedWarning] = field(default_factory=list)
 
 
-def _library_parse(ctx: _Context, block: _Block) -> mt940.models.Transactions:
+def _library_parse(ctx: _Context, block: Block) -> mt940.models.Transactions:
     text = "\n".join(f":{t.tag}:{t.content()}" for t in _entry_tags(block))
     parser = mt940.models.Transactions(
         processors={
@@ -179,10 +101,10 @@ def _library_parse(ctx: _Context, block: _Block) -> mt940.models.Transactions:
     return parser
 
 
-def _entry_tags(block: _Block) -> list[_Tag]:
+def _entry_tags(block: Block) -> list[Tag]:
     """Tags for the library: a :86: after the closing balance is statement information
     (kept by :func:`_statement_info`); the library would glue it to the last entry."""
-    out: list[_Tag] = []
+    out: list[Tag] = []
     closed = False
     for tag in block.tags:
         if tag.tag.startswith(("62", "64", "65")):
@@ -193,7 +115,7 @@ def _entry_tags(block: _Block) -> list[_Tag]:
     return out
 
 
-def _statement(ctx: _Context, block: _Block) -> BankStatement:
+def _statement(ctx: _Context, block: Block) -> BankStatement:
     first = block.tags[0].first
     if block.tags[0].tag != "20":
         raise ParseError(
@@ -271,7 +193,7 @@ def _as_date(value: Any) -> date | None:
     return None if value is None else date(value.year, value.month, value.day)
 
 
-def _statement_info(block: _Block) -> str | None:
+def _statement_info(block: Block) -> str | None:
     """:86: before the first :61: or after the closing balance describes the statement."""
     texts: list[str] = []
     seen_entry = seen_closing = False
@@ -286,7 +208,7 @@ def _statement_info(block: _Block) -> str | None:
 
 
 def _transaction(
-    ctx: _Context, tag: _Tag, data: dict[str, Any], account: str, currency: str,
+    ctx: _Context, tag: Tag, data: dict[str, Any], account: str, currency: str,
     statement_id: str | None, keys: KeyCounter,
 ) -> BankTransaction:  # fmt: skip
     status = str(data.get("status") or "")
@@ -343,7 +265,7 @@ def _transaction(
     )
 
 
-def _details_raw(tag: _Tag, details: str | None) -> str:
+def _details_raw(tag: Tag, details: str | None) -> str:
     return f"\n:86:{details}" if details else ""
 
 
@@ -384,9 +306,9 @@ def _check_chain(ctx: _Context, statements: list[BankStatement]) -> None:
 
 def parse(data: bytes, *, file_name: str, strict: bool = True, **_options: Any) -> FeedResult:
     norm = normalize(data)
-    lines, is_942 = _clean_lines(list(iter_lines(data, norm.encoding)))
+    lines, is_942 = clean_lines(list(iter_lines(data, norm.encoding)))
     ctx = _Context(file=file_name, sha=norm.sha256, strict=strict, intraday=is_942)
-    blocks, preamble = _blocks(lines)
+    blocks, preamble = split_blocks(lines)
     if not blocks:
         raise ParseError("no :20: statement found", file=file_name, expected="MT940 tags")
     with parse_guard(file_name, "MT940"):

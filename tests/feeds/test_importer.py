@@ -88,7 +88,7 @@ def test_failure_while_storing_rolls_back_the_whole_file(
 ) -> None:
     path = drop / "quirks.bai2"
     path.write_bytes((FIXTURES / "bai2/quirks.bai2").read_bytes())
-    real = importer._continuity
+    real = importer.check_continuity
     calls = {"n": 0}
 
     def fail_on_third(*args: object, **kwargs: object) -> str | None:
@@ -97,13 +97,13 @@ def test_failure_while_storing_rolls_back_the_whole_file(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importer, "_continuity", fail_on_third)
+    monkeypatch.setattr(importer, "check_continuity", fail_on_third)
     with pytest.raises(RuntimeError, match="disk full"):
         import_paths(store, [path], now=NOW)
     assert calls["n"] == 3  # two statements were already written inside the transaction
     for table in (FeedFileRow, FeedStatementRow, FeedRecordRow):
         assert _count(store, table) == 0
-    monkeypatch.setattr(importer, "_continuity", real)
+    monkeypatch.setattr(importer, "check_continuity", real)
     assert [o.status for o in import_paths(store, [path], now=NOW)] == ["imported"]
     assert _count(store, FeedStatementRow) == 4
 
