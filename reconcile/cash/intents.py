@@ -45,6 +45,20 @@ def applications_to_intents(
         prop = r.proposal
         assert prop is not None  # guaranteed by approved()
         line = r.line
+        deductions = [
+            {
+                "invoice_number": a.invoice_number,
+                "amount": str(a.deduction.amount),
+                "reason": prop.deduction_reason,
+            }
+            for a in prop.applications
+            if a.deduction is not None
+        ]
+        match = {
+            "rule": prop.rule.value,
+            "confidence": str(prop.confidence),
+            "proposal_id": prop.proposal_id,
+        }
         payment = Payment(
             source_system=source_system,
             source_id=line.line_id,
@@ -62,22 +76,10 @@ def applications_to_intents(
                 for a in prop.applications
                 if not a.amount.is_zero()
             ),
+            # no canonical slot for these: Record.extra keeps the payload a valid Payment
+            extra={"deductions": deductions, "match": match},
         )
         payload = payment.model_dump(mode="json")
-        payload["deductions"] = [
-            {
-                "invoice_number": a.invoice_number,
-                "amount": str(a.deduction.amount),
-                "reason": prop.deduction_reason,
-            }
-            for a in prop.applications
-            if a.deduction is not None
-        ]
-        payload["match"] = {
-            "rule": prop.rule.value,
-            "confidence": str(prop.confidence),
-            "proposal_id": prop.proposal_id,
-        }
         intents.append(
             WriteIntent.build(
                 target_system=target_system,

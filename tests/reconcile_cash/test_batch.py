@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from canonical import Money, Payment
 from reconcile.cash import CashResult, Status, applications_to_intents, apply_cash
 
 from .builders import CUSTOMERS, inv, pay
@@ -101,9 +102,12 @@ def test_only_approved_applications_become_payment_intents() -> None:
     b02 = intents[1]
     assert b02.entity == "payment" and b02.target_system == "netsuite"
     assert [a["invoice_number"] for a in b02.payload["applications"]] == ["INV-1002", "INV-1003"]
-    assert intents[2].payload["deductions"] == [
+    assert intents[2].payload["extra"]["deductions"] == [
         {"invoice_number": "INV-2001", "amount": "10.00", "reason": "SHORT_PAY_TOLERANCE"}
     ]
+    # the payload is a canonical Payment
+    payment = Payment.model_validate(b02.payload)
+    assert payment.applied_amount == Money("290.00", "USD") and payment.customer_id == "C1"
     # deterministic keys: same inputs, same keys
     again = applications_to_intents(run().lines, target_system="netsuite")
     assert [i.idempotency_key for i in again] == [i.idempotency_key for i in intents]
