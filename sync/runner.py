@@ -390,7 +390,7 @@ class _Run:
         ]
         applied_keys = {i.idempotency_key for i in applied}
         if applied:
-            self.record(BatchOutcome(applied, [done[i.idempotency_key] for i in applied], 0))
+            self.record([BatchOutcome(applied, [done[i.idempotency_key] for i in applied], 0)])
             self.step("looked_up")
         # Unverifiable intents, and later intents of the same record, wait for another round.
         held_records = {
@@ -498,40 +498,44 @@ class _Run:
                 submit(batch)
             while inflight:
                 done, inflight = wait_futures(inflight, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    outcome = fut.result()
+                outcomes = [fut.result() for fut in done]
+                for outcome in outcomes:
                     self.api_calls += outcome.calls
                     fatal = fatal or outcome.fatal
-                    nxt = None
-                    if queue and fatal is None and not self.should_stop():
-                        nxt = queue.pop(0)
-                    self.step("sent")
-                    f, w = self.record(outcome, then_send=nxt)
-                    failures += f
-                    if w is not None:
-                        wait = max(wait or 0.0, w)
-                    self.step("outcome")
-                    if nxt is not None:
-                        submit(nxt)
+                nxt: list[list[WriteIntent]] = []
+                while queue and len(nxt) < len(done) and fatal is None and not self.should_stop():
+                    nxt.append(queue.pop(0))
+                self.step("sent")
+                f, w = self.record(outcomes, then_send=nxt)
+                failures += f
+                if w is not None:
+                    wait = max(wait or 0.0, w)
+                self.step("outcome")
+                for batch in nxt:
+                    submit(batch)
+                if fatal is not None:
+                    queue.clear()
         if fatal is not None:
             raise fatal
         return failures, wait
 
     def record(
-        self, outcome: BatchOutcome, *, then_send: list[WriteIntent] | None = None
+        self, outcomes: list[BatchOutcome], *, then_send: list[list[WriteIntent]] | None = None
     ) -> tuple[int, float | None]:
-        """Commit a batch's outcomes; the cursor moves here when nothing is left open.
+        """Commit finished batches' outcomes; the cursor moves here when nothing is left open.
 
-        ``then_send`` is marked ``sent`` in the same transaction (one commit, not two, per
-        batch); it is submitted only after the commit.
+        ``then_send`` batches are marked ``sent`` in the same transaction (one commit per
+        completion, not two per batch); they are submitted only after the commit. Batches
+        that finished together are recorded together.
         """
         now = self.now()
         failures, wait = 0, None
+        pairs = [p for o in outcomes for p in zip(o.intents, o.results, strict=True)]
         with self.store.session() as s:
-            current = outbox.states(s, [i.idempotency_key for i in outcome.intents])
+            current = outbox.states(s, [i.idempotency_key for i, _ in pairs])
             changes: list[outbox.Change] = []
             for_good: list[tuple[outbox.State, str, WriteResult]] = []
-            for intent, result in zip(outcome.intents, outcome.results, strict=True):
+            for intent, result in pairs:
                 state = current[intent.idempotency_key]
                 if state.status not in outbox.OPEN:
                     continue  # skipped by an operator meanwhile
@@ -557,7 +561,7 @@ class _Run:
             ):
                 self.advance_cursors(s)
             if then_send:
-                outbox.mark_sent(s, [i.idempotency_key for i in then_send], now)
+                outbox.mark_sent(s, [i.idempotency_key for b in then_send for i in b], now)
         return failures, wait
 
     def next_status(self, state: outbox.State, result: WriteResult) -> str:
