@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from canonical import BankTransaction, StatementBalance
+from canonical import BankTransaction, Money, StatementBalance
+from canonical.currencies import minor_units
 from connectors.feeds.bai2.tokenizer import LogicalRecord
 from connectors.feeds.common import KeyCounter
 
@@ -62,3 +64,15 @@ def as_of_time(text: str) -> str | None:
     if len(text) == 4 and text.isdigit():
         return f"{text[:2]}:{text[2:]}"
     return text[:8]
+
+
+def has_keys(segments: list[str]) -> bool:
+    return any(":" in seg or "/" in seg for seg in segments)
+
+
+def minor_money(units: int, currency: str) -> Money:
+    """Money from integer minor units without re-validating: the currency was checked when
+    the account was opened and the amount is an exact Decimal (hot path: one per detail)."""
+    return Money.model_construct(
+        amount=Decimal(units).scaleb(-minor_units(currency)), currency=currency
+    )

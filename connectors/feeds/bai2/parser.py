@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from billbridge.errors import ParseError
 from canonical import BankStatement, BankTransaction, Money, Provenance, StatementBalance
-from canonical.currencies import minor_units
 from connectors.feeds.bai2 import references, type_codes
 from connectors.feeds.bai2.model import (
     AMOUNT,
@@ -24,6 +22,8 @@ from connectors.feeds.bai2.model import (
     Account,
     Group,
     as_of_time,
+    has_keys,
+    minor_money,
 )
 from connectors.feeds.bai2.tokenizer import LogicalRecord, Tokenizer
 from connectors.feeds.common import currency_or_error, entry_key
@@ -278,7 +278,7 @@ class Bai2Parser:
         value_date = None
         if funds == "V" and extras and extras[0]:
             value_date = self._date(rec, extras[0], "value date")
-        refs = references.extract(segments) if _has_keys(segments) else references.NONE
+        refs = references.extract(segments) if has_keys(segments) else references.NONE
         signed = amount if info.direction == "credit" else -amount
         key = bank_ref or entry_key(group.as_of, code, signed, cust_ref, text)
         extra: dict[str, Any] = {"funds_type": funds or None, "type_description": info.description}
@@ -294,7 +294,7 @@ class Bai2Parser:
             account_id=acct.account_id,
             booking_date=group.as_of,
             value_date=value_date,
-            amount=_minor(signed, acct.currency),
+            amount=minor_money(signed, acct.currency),
             type_code=code,
             bank_reference=bank_ref,
             customer_reference=cust_ref,
@@ -412,15 +412,3 @@ class Bai2Parser:
         if self._account is None:
             raise self._error(rec, "record outside an account", "03 account record first")
         return self._account
-
-
-def _has_keys(segments: list[str]) -> bool:
-    return any(":" in seg or "/" in seg for seg in segments)
-
-
-def _minor(units: int, currency: str) -> Money:
-    """Money from integer minor units without re-validating: the currency was checked when
-    the account was opened and the amount is an exact Decimal (hot path: one per detail)."""
-    return Money.model_construct(
-        amount=Decimal(units).scaleb(-minor_units(currency)), currency=currency
-    )
