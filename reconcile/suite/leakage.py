@@ -198,17 +198,18 @@ _DRIFT_FIELDS = {
 
 
 def customer_drift(a_side: Iterable[Customer], b_side: Iterable[Customer]) -> list[Finding]:
-    """Field differences between the same customer in two systems (joined by crosswalk)."""
-    b_by_id = {c.source_id: c for c in b_side}
+    """Field differences between the same customer in two systems.
+
+    Joined by crosswalk in either direction (A knows B's id, or B knows A's).
+    """
+    b_list = list(b_side)
+    b_by_id = {(c.source_system, c.source_id): c for c in b_list}
+    b_by_ref = {(s, x): c for c in b_list for s, x in c.crosswalk.items()}
     out: list[Finding] = []
     for a in sorted(a_side, key=lambda c: c.source_id):
         b = next(
-            (
-                b_by_id[x]
-                for s, x in sorted(a.crosswalk.items())
-                if x in b_by_id and b_by_id[x].source_system == s
-            ),
-            None,
+            (b_by_id[(s, x)] for s, x in sorted(a.crosswalk.items()) if (s, x) in b_by_id),
+            b_by_ref.get((a.source_system, a.source_id)),
         )
         if b is None:
             continue

@@ -112,7 +112,6 @@ A_SIDE = [
     cust(
         "salesforce",
         "A2",
-        crosswalk={"netsuite": "N2"},
         currency="EUR",
         tax_ids=(TaxId(scheme="us_ein", value="04-2103594"),),
     ),
@@ -127,7 +126,14 @@ B_SIDE = [
         bill_to=Contact(address=Address(line1="1 main st,", city="SPRINGFIELD", country="US")),
         tax_ids=(TaxId(scheme="eu_vat", value="DE 136 695 976"),),
     ),
-    cust("netsuite", "N2", currency="USD", tax_ids=(TaxId(scheme="us_ein", value="00-0000000"),)),
+    # joined the other way round: the NetSuite record knows the Salesforce id
+    cust(
+        "netsuite",
+        "N2",
+        crosswalk={"salesforce": "A2"},
+        currency="USD",
+        tax_ids=(TaxId(scheme="us_ein", value="00-0000000"),),
+    ),
 ]
 
 
