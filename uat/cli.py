@@ -27,6 +27,11 @@ STATE_URL_ENV = "BILLBRIDGE_STATE_URL"
 HOOKS: dict[str, SourceHook] = {}
 
 
+@app.callback()
+def _group() -> None:
+    """UAT validation for ERP and billing migrations."""
+
+
 def now() -> datetime:
     """The run clock (tests replace it)."""
     return datetime.now(UTC)
@@ -37,26 +42,26 @@ def _print(run: object) -> None:
 
     assert isinstance(run, UatRun)
     table = Table(title=f"UAT {run.spec.name}")
-    for col in ("entity", "legacy", "new", "matched", "exceptions", "match rate", "progress"):
+    for col in ("entity", "legacy", "new", "matched", "exceptions", "match rate"):
         table.add_column(col)
     for sc in run.scores:
-        p = sc.progress
-        progress = (
-            f"{p.previous_rate}% → {sc.match_rate}% ({p.fixed} fixed, {p.new} new)"
-            if p and p.previous_rate is not None
-            else "first run"
-        )
         table.add_row(
             sc.entity, str(sc.rows_legacy), str(sc.rows_new), str(sc.matched),
-            str(sc.exceptions), f"{sc.match_rate}%", progress,
+            str(sc.exceptions), f"{sc.match_rate}%",
         )  # fmt: skip
     console.print(table)
     for sc in run.scores:
+        p = sc.progress
+        if p is not None and p.previous_rate is not None:
+            typer.echo(
+                f"{sc.entity}: {p.previous_rate}% → {sc.match_rate}% ({p.fixed} fixed, {p.new} new)"
+            )
+    for sc in run.scores:
         for g in sc.root_causes[: run.spec.rootcause.top]:
-            console.print(f"  {sc.entity}: {g.count} × {g.cause.label}")
+            typer.echo(f"  {sc.entity}: {g.count} × {g.cause.label}")
     for x in run.expectations:
         mark = "PASS" if x.passed else "FAIL"
-        console.print(f"{mark} {x.name}: {x.evidence}")
+        typer.echo(f"{mark} {x.name}: {x.evidence}")
 
 
 @app.command("compare")

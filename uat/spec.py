@@ -278,7 +278,8 @@ def parse_spec(text: str, file: str = "<spec>") -> UatSpec:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(f"{file}:{line}: not valid YAML: {exc}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise ConfigError(f"{file}:{line}: not valid YAML: {problem}") from None
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _positions(node, (), lines)

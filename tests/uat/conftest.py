@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.uat.builder import build
+from uat.runner import UatRun, run_uat
+from uat.spec import load_spec
+
+NOW = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    return build(tmp_path / "uat")
+
+
+@pytest.fixture
+def sample_run(sample: Path) -> UatRun:
+    spec, base = load_spec(sample)
+    return run_uat(spec, base, now=NOW)

@@ -1,0 +1,130 @@
+"""``uat compare``: exit codes, sign-off workbook and HTML, rerun progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+import uat.cli
+from tests.uat.builder import SPEC, Plan, build
+from tests.uat.conftest import NOW
+
+runner = CliRunner()
+
+PASSING = SPEC.split("expectations:")[0] + (
+    "expectations:\n"
+    "  - {type: match_rate, entity: customers, min_pct: 80}\n"
+    "  - {type: no_exceptions, entity: invoice_lines, category: DUPLICATE}\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uat.cli, "now", lambda: NOW)
+
+
+def _compare(*args: str) -> tuple[int, str]:
+    result = runner.invoke(uat.cli.app, ["compare", *args])
+    return result.exit_code, result.output
+
+
+def test_exit_1_when_an_expectation_fails(tmp_path: Path) -> None:
+    code, out = _compare(str(build(tmp_path)))
+    assert code == 1
+    assert "FAIL every open item over 10000 matches to the cent" in out
+    assert "PASS customers: match rate ≥ 80%" in out
+
+
+def test_exit_0_when_every_expectation_passes(tmp_path: Path) -> None:
+    code, out = _compare(str(build(tmp_path, spec=PASSING)))
+    assert code == 0, out
+    assert "FAIL" not in out
+
+
+def test_exit_2_with_one_line_naming_file_line_and_field(tmp_path: Path) -> None:
+    text = SPEC.replace("min_pct: 80", "min_pct: eighty")
+    line = 1 + text.splitlines().index("  - {type: match_rate, entity: customers, min_pct: eighty}")
+    spec = build(tmp_path, spec=text)
+    code, out = _compare(str(spec))
+    assert code == 2
+    assert out.strip() == (
+        f"error: {spec}:{line}: expectations.0.min_pct: Input should be a valid decimal"
+    )
+
+
+def test_exit_2_on_a_bad_input_file(tmp_path: Path) -> None:
+    spec = build(tmp_path)
+    (tmp_path / "new_ar.csv").write_text(
+        "document_number,customer_id,currency,due_date,amount,open_amount\n"
+        "AR-0001,N1001,EUR,2024-03-01,abc,1\n",
+        encoding="utf-8",
+    )
+    code, out = _compare(str(spec))
+    assert code == 2
+    assert "new_ar.csv: line 2: field 'amount'" in out
+
+
+def test_signoff_workbook_and_html(tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    code, _ = _compare(str(build(tmp_path / "data")), "--out", str(out_dir))
+    assert code == 1
+    book = openpyxl.load_workbook(out_dir / "uat-erp-cutover.xlsx")
+    assert book.sheetnames[:4] == ["Summary", "Root causes", "Expectations", "Translation gaps"]
+    assert {"customers", "ar_items", "invoice_lines", "trial_balance"} <= set(book.sheetnames)
+    summary = book["Summary"]
+    assert summary.freeze_panes == "A2"
+    assert summary.auto_filter.ref is not None
+    header = [c.value for c in summary[1]]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in summary.iter_rows(2, values_only=True)}
+    assert rows["customers"]["match rate %"] == pytest.approx(85.71)
+    assert rows["customers"]["exceptions"] == 3
+    assert rows["invoice_lines"]["top root cause"] == "billing_date shifted by +1 days"
+    lines = book["invoice_lines"]
+    header = [c.value for c in lines[1]]
+    items = [dict(zip(header, r, strict=True)) for r in lines.iter_rows(2, values_only=True)]
+    tax = next(i for i in items if i["record"] == "invoice_number=INV-004, line_number=1")
+    assert tax["root cause"] == "tax_amount differs by exactly the rate change 0.19 -> 0.16"
+    assert tax["amount at risk"] == pytest.approx(6.32)  # typed number, not text
+    assert "tax_amount=39.98" in tax["legacy values"] and "tax_amount=33.66" in tax["new values"]
+    expect = book["Expectations"]
+    results = {r[0]: (r[2], r[5]) for r in expect.iter_rows(2, values_only=True)}
+    assert results["every open item over 10000 matches to the cent"] == (
+        "FAIL",
+        "document_number=AR-0003",
+    )
+    assert results["customers: no record without tax_id (new system)"] == (
+        "FAIL",
+        "customer_id=N1015",
+    )
+    gaps = {(r[1], r[3]) for r in book["Translation gaps"].iter_rows(2, values_only=True)}
+    assert gaps == {("customer", "C0007"), ("item", "OLD-X")}
+    html = (out_dir / "uat-erp-cutover.html").read_text(encoding="utf-8")
+    assert "UAT sign-off: erp-cutover" in html
+    assert "tax_amount differs by exactly the rate change 0.19 -&gt; 0.16" in html
+    assert "FAILED" in html and "first run" in html
+
+
+def test_rerun_shows_progress_since_the_last_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    data = tmp_path / "data"
+    spec = build(data)
+    code, _ = _compare(str(spec), "--state-url", url)
+    assert code == 1
+    build(data, Plan(drop_customer=False, ar_drift=False))  # two defects fixed
+    out_dir = tmp_path / "out"
+    code, out = _compare(str(spec), "--state-url", url, "--out", str(out_dir))
+    assert code == 1
+    assert "customers: 85.71% → 90.48% (1 fixed, 0 new)" in out  # N1013 arrived: 19 of 21
+    assert "ar_items: 90.00% → 93.33% (1 fixed, 0 new)" in out  # AR-0003 drift fixed
+    assert "subscriptions: 81.25% → 81.25% (0 fixed, 0 new)" in out
+    book = openpyxl.load_workbook(out_dir / "uat-erp-cutover.xlsx")
+    sheet = book["Summary"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(2, values_only=True)}
+    assert rows["ar_items"]["previous match rate %"] == pytest.approx(90.0)
+    assert rows["ar_items"]["fixed since last run"] == 1
+    assert rows["subscriptions"]["fixed since last run"] == 0
+    assert "85.71% → 90.48%, 1 fixed, 0 new" in (out_dir / "uat-erp-cutover.html").read_text()

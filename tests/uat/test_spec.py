@@ -1,0 +1,85 @@
+"""Spec and input validation: one line naming file:line and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from billbridge.errors import BillbridgeError, ConfigError
+from tests.uat.builder import SPEC
+from uat.spec import load_spec, parse_spec
+from uat.translate import load_translation
+
+BASE = """\
+name: t
+translations:
+  customer: {path: x.csv}
+entities:
+  - name: customers
+    kind: customer
+    legacy: {path: a.csv}
+    new:
+      path: b.csv
+      columns: {customer_id: id}
+    translate: {customer_id: customer}
+expectations:
+  - type: match_rate
+    entity: customers
+    min_pct: 99
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("kind: customer", "kind: customers", "s.yaml:6: entities.0.kind: Input should be"),
+        ("{customer_id: id}", "{customer_nr: id}", "s.yaml:10: entities.0.new.columns."
+         "customer_nr: customer has no field 'customer_nr'"),
+        ("min_pct: 99", "min_pct: 101", "s.yaml:15: expectations.0.min_pct: Input should be "
+         "less than or equal to 100"),
+        ("entity: customers", "entity: custs", "s.yaml:14: expectations.0.entity: unknown "
+         "entity 'custs'"),
+        ("{customer_id: customer}", "{customer_id: cust}", "s.yaml:11: entities.0.translate."
+         "customer_id: no translation table 'cust'"),
+        ("legacy: {path: a.csv}", "legacy: {path: a.csv, connector: erp}",
+         "s.yaml:7: entities.0.legacy: give exactly one of path or connector"),
+        ("    min_pct: 99\n", "    min_pct: 99\n    colour: red\n",
+         "s.yaml:16: expectations.0.colour: Extra inputs are not permitted"),
+    ],
+)  # fmt: skip
+def test_spec_errors_name_file_line_and_field(old: str, new: str, expected: str) -> None:
+    text = BASE.replace(old, new)
+    assert text != BASE
+    with pytest.raises(ConfigError) as info:
+        parse_spec(text, "s.yaml")
+    message = str(info.value)
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_not_yaml_names_the_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_spec("name: t\nentities:\n  - {a: 1\nexpectations: []\n", "s.yaml")
+    assert str(info.value).startswith("s.yaml:4: not valid YAML: expected ',' or '}'")
+
+
+def test_the_sample_spec_is_valid() -> None:
+    spec = parse_spec(SPEC, "uat.yaml")
+    assert [e.name for e in spec.entities][:2] == ["customers", "ar_items"]
+    assert spec.rootcause.rate_changes[0].new == spec.rootcause.rate_changes[0].new.__class__(
+        "0.16"
+    )
+
+
+def test_contradicting_translation_rows_name_the_line(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("old,new\nC1,N1\nC2,N2\nC1,N9\n", encoding="utf-8")
+    spec = parse_spec(BASE, "s.yaml")
+    with pytest.raises(BillbridgeError, match=r"t\.csv: line 4: field 'old': 'C1' maps to both"):
+        load_translation("customer", spec.translations["customer"].model_copy(
+            update={"path": "t.csv"}), tmp_path)  # fmt: skip
+
+
+def test_missing_spec_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read UAT spec"):
+        load_spec(tmp_path / "nope.yaml")
