@@ -62,6 +62,11 @@ def _quiet() -> None:
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process image. VmHWM, not ru_maxrss: ru_maxrss survives exec and would
+    report the parent's peak (the data generator) for every child."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
