@@ -29,7 +29,7 @@ from billbridge.state.schema import (
     FeedStatementRow,
 )
 from canonical import BankStatement
-from connectors.feeds.continuity import check_continuity
+from connectors.feeds.continuity import Audit, check_predecessor, check_successor
 from connectors.feeds.model import FeedResult, FeedWarning
 from connectors.feeds.normalize import sha256_hex
 from connectors.feeds.registry import parse_bytes
@@ -220,29 +220,31 @@ def _store(
     exceptions: list[str] = []
     superseded: list[str] = []
     duplicates = 0
+    audit = Audit(file_name, run_id, now)
     used: set[tuple[str, str]] = set()
     ordered = sorted(result.statements, key=lambda s: (s.account_id, str(s.period_end or "")))
     for stmt in ordered:
         key = _statement_key(stmt, used)
         superseded.extend(_supersede(session, stmt, key))
-        exception_id = check_continuity(session, stmt, key, file_name, run_id, now)
-        if exception_id:
-            exceptions.append(exception_id)
         opening = stmt.balance("opening_booked")
         closing = stmt.balance("closing_booked")
-        session.add(
-            FeedStatementRow(
-                file_sha256=result.file_sha256,
-                account_id=stmt.account_id[:80],
-                statement_key=key,
-                currency=stmt.currency,
-                period_start=stmt.period_start.isoformat() if stmt.period_start else None,
-                period_end=stmt.period_end.isoformat() if stmt.period_end else None,
-                opening=opening.amount if opening else None,
-                closing=closing.amount if closing else None,
-                intraday=stmt.intraday,
-            )
+        row = FeedStatementRow(
+            file_sha256=result.file_sha256,
+            account_id=stmt.account_id[:80],
+            statement_key=key,
+            currency=stmt.currency,
+            period_start=stmt.period_start.isoformat() if stmt.period_start else None,
+            period_end=stmt.period_end.isoformat() if stmt.period_end else None,
+            opening=opening.amount if opening else None,
+            closing=closing.amount if closing else None,
+            intraday=stmt.intraday,
         )
+        session.add(row)
+        session.flush()
+        for check in (check_predecessor, check_successor):
+            found = check(session, row, audit)
+            if found:
+                exceptions.append(found)
         duplicates += _store_entries(session, result.file_sha256, stmt, key)
         session.flush()
     others = (

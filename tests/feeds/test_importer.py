@@ -88,7 +88,7 @@ def test_failure_while_storing_rolls_back_the_whole_file(
 ) -> None:
     path = drop / "quirks.bai2"
     path.write_bytes((FIXTURES / "bai2/quirks.bai2").read_bytes())
-    real = importer.check_continuity
+    real = importer.check_predecessor
     calls = {"n": 0}
 
     def fail_on_third(*args: object, **kwargs: object) -> str | None:
@@ -97,13 +97,13 @@ def test_failure_while_storing_rolls_back_the_whole_file(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importer, "check_continuity", fail_on_third)
+    monkeypatch.setattr(importer, "check_predecessor", fail_on_third)
     with pytest.raises(RuntimeError, match="disk full"):
         import_paths(store, [path], now=NOW)
     assert calls["n"] == 3  # two statements were already written inside the transaction
     for table in (FeedFileRow, FeedStatementRow, FeedRecordRow):
         assert _count(store, table) == 0
-    monkeypatch.setattr(importer, "check_continuity", real)
+    monkeypatch.setattr(importer, "check_predecessor", real)
     assert [o.status for o in import_paths(store, [path], now=NOW)] == ["imported"]
     assert _count(store, FeedStatementRow) == 4
 
@@ -212,3 +212,37 @@ def test_overlapping_downloads_store_each_entry_once(store: Store, drop: Path) -
         "Payment INV-1",
         "Payment INV-2",
     ]
+
+
+def test_out_of_order_files_are_checked_and_gaps_resolve(store: Store, drop: Path) -> None:
+    (drop / "d1.sta").write_bytes(mt940(1, "100,00", "150,00", 2, "50,00"))
+    (drop / "d3.sta").write_bytes(mt940(3, "140,00", "141,00", 4, "1,00"))
+    (drop / "d2.sta").write_bytes(mt940(2, "150,00", "140,00", 3, "-10,00"))
+    first = import_paths(store, [drop / "d1.sta", drop / "d3.sta"], run_id="r1", now=NOW)
+    gap_id = first[1].exceptions[0]  # day 3 opens at 140, day 1 closed at 150
+    with store.session() as s:
+        assert s.get(ExceptionRow, gap_id).status == "OPEN"  # type: ignore[union-attr]
+    later = import_paths(store, [drop / "d2.sta"], run_id="r2", now=NOW)
+    assert later[0].exceptions == ()  # day 2 fits both neighbours
+    with store.session() as s:
+        row = s.get(ExceptionRow, gap_id)
+        assert row is not None
+        assert (row.status, row.run_state) == ("RESOLVED", "RESOLVED_BY_DATA")
+        events = s.scalars(
+            select(ExceptionHistoryRow.event).where(ExceptionHistoryRow.exception_id == gap_id)
+        ).all()
+        assert events == ["opened", "resolved"]
+
+
+def test_out_of_order_file_that_breaks_the_next_statement(store: Store, drop: Path) -> None:
+    (drop / "d1.sta").write_bytes(mt940(1, "100,00", "150,00", 2, "50,00"))
+    (drop / "d3.sta").write_bytes(mt940(3, "150,00", "151,00", 4, "1,00"))
+    (drop / "d2.sta").write_bytes(mt940(2, "150,00", "140,00", 3, "-10,00"))
+    import_paths(store, [drop / "d1.sta", drop / "d3.sta"], now=NOW)
+    later = import_paths(store, [drop / "d2.sta"], now=NOW)
+    # day 2 fits day 1 but day 3 (already stored) does not open at day 2's closing
+    assert later[0].exceptions == (
+        hashlib.sha256(
+            b"bank_statement_continuity|NL91ABNA0417164300|3/1|BALANCE_DISCONTINUITY"
+        ).hexdigest(),
+    )
