@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
 from typing import Any
 
 from pydantic import AwareDatetime, Field
@@ -20,8 +19,6 @@ from pydantic import AwareDatetime, Field
 from billbridge.errors import RecordRejected
 from canonical import (
     Contract,
-    ContractLine,
-    ContractStatus,
     Customer,
     Frozen,
     Record,
@@ -29,6 +26,7 @@ from canonical import (
     WriteOp,
     idempotency_key,
 )
+from sync import netsuite_payloads as nsp
 from sync import zuora_payloads as zp
 from sync.events import EventKind, LifecycleEvent, record_events
 from sync.settings import TargetKind
@@ -325,7 +323,7 @@ def _netsuite_intents(
                 payload=(
                     {**build["customer"](_with_crosswalk(rec, netsuite=ext)), "externalId": ext}
                     if "customer" in build
-                    else _ns_customer(rec, ext)
+                    else nsp.customer(rec, ext)
                 ),
                 mapping_version=version,
             )
@@ -342,56 +340,8 @@ def _netsuite_intents(
             entity="contract",
             op=WriteOp.UPSERT,
             ext_id=ext,
-            payload=_ns_sales_order(rec, ext),
+            payload=nsp.sales_order(rec, ext, external_id(rec.source_system, rec.customer_id)),
             mapping_version=version,
             depends_on=deps,
         )
     ]
-
-
-def _ns_customer(rec: Customer, ext: str) -> dict[str, Any]:
-    payload: dict[str, Any] = {"externalId": ext, "companyName": rec.name}
-    if rec.currency:
-        payload["currency"] = {"refName": rec.currency}
-    if rec.payment_terms:
-        payload["terms"] = {"refName": rec.payment_terms}
-    if rec.tax_ids:
-        payload["vatRegNumber"] = rec.tax_ids[0].value
-    if rec.bill_to and rec.bill_to.address:
-        a = rec.bill_to.address
-        payload["defaultAddress"] = {
-            "addr1": a.line1,
-            "addr2": a.line2,
-            "city": a.city,
-            "state": a.region,
-            "zip": a.postal_code,
-            "country": a.country,
-        }
-    payload["isInactive"] = rec.status.value in ("inactive", "closed")
-    return payload
-
-
-def _ns_line(line: ContractLine, closed: bool) -> dict[str, Any]:
-    return {
-        "item": {"externalId": line.sku},
-        "custcol_bb_line_id": line.line_id,
-        "quantity": str(line.quantity),
-        "rate": str(line.net_unit_price.amount),
-        "description": line.description,
-        "isClosed": closed,
-    }
-
-
-def _ns_sales_order(rec: Contract, ext: str) -> dict[str, Any]:
-    closed = rec.status in (ContractStatus.CANCELLED, ContractStatus.EXPIRED)
-    end: date | None = rec.cancellation_date if closed and rec.cancellation_date else rec.end_date
-    return {
-        "externalId": ext,
-        "entity": {"externalId": external_id(rec.source_system, rec.customer_id)},
-        "currency": {"refName": rec.currency},
-        "tranDate": rec.start_date.isoformat(),
-        "startDate": rec.start_date.isoformat(),
-        "endDate": end.isoformat() if end else None,
-        "otherRefNum": rec.number,
-        "item": {"items": [_ns_line(ln, closed) for ln in rec.lines]},
-    }
