@@ -10,6 +10,7 @@ supersedes the stored one; a final statement supersedes the intraday one.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ from connectors.feeds.registry import parse_bytes
 log = structlog.get_logger(__name__)
 KEY_LIMIT = 200
 IN_CHUNK = 500
+ZIP_MAGIC = b"PK\x03\x04"
+MAX_MEMBER_BYTES = 1 << 30  # a member claiming more is refused (zip bomb guard)
 #: stored in each entry record's ``extra``: which statement row it belongs to
 STATEMENT_KEY = "feed_statement_key"
 Status = Literal["imported", "duplicate", "failed"]
@@ -82,11 +85,54 @@ def import_paths(
     run_id: str | None = None,
     now: datetime | None = None,
 ) -> list[ImportOutcome]:
-    """Import every file (folders expanded); one outcome per file, in order."""
-    return [
-        import_file(store, path, fmt=fmt, options=options, run_id=run_id, now=now)
-        for path in expand(paths)
-    ]
+    """Import every file (folders expanded, ZIP members unpacked); one outcome per file."""
+    outcomes: list[ImportOutcome] = []
+    for path in expand(paths):
+        if _is_zip(path):
+            for name, data in _zip_members(path, outcomes):
+                outcomes.append(
+                    import_bytes(
+                        store,
+                        data,
+                        file_name=name,
+                        fmt=fmt,
+                        options=options,
+                        run_id=run_id,
+                        now=now,
+                    )
+                )
+        else:
+            outcomes.append(
+                import_file(store, path, fmt=fmt, options=options, run_id=run_id, now=now)
+            )
+    return outcomes
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == ZIP_MAGIC
+    except OSError:
+        return False
+
+
+def _zip_members(path: Path, outcomes: list[ImportOutcome]) -> list[tuple[str, bytes]]:
+    """Members of a ZIP bundle (banks send many statements in one); oversized ones and a
+    broken archive become failed outcomes instead of being read."""
+    members: list[tuple[str, bytes]] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                name = f"{path}!{info.filename}"
+                if info.is_dir() or info.filename.rsplit("/", 1)[-1].startswith("."):
+                    continue
+                if info.file_size > MAX_MEMBER_BYTES:
+                    outcomes.append(ImportOutcome(name, "failed", "", message="member too large"))
+                    continue
+                members.append((name, archive.read(info)))
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        outcomes.append(ImportOutcome(str(path), "failed", "", message=f"bad ZIP: {exc}"))
+    return members
 
 
 def import_file(

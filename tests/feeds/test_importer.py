@@ -246,3 +246,20 @@ def test_out_of_order_file_that_breaks_the_next_statement(store: Store, drop: Pa
             b"bank_statement_continuity|NL91ABNA0417164300|3/1|BALANCE_DISCONTINUITY"
         ).hexdigest(),
     )
+
+
+def test_zip_bundle_members_are_imported_one_by_one(store: Store, drop: Path) -> None:
+    import zipfile
+
+    bundle = drop / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("stmt/a.xml", (FIXTURES / "camt/camt054_v08_batch.xml").read_bytes())
+        archive.writestr("stmt/b.sta", mt940(1, "100,00", "150,00", 2, "50,00"))
+        archive.writestr("stmt/.hidden", b"ignored")
+    (drop / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    outcomes = import_paths(store, [drop], now=NOW)
+    assert [(Path(o.path).name, o.status, o.format) for o in outcomes] == [
+        ("broken.zip", "failed", None),
+        ("bundle.zip!stmt/a.xml", "imported", "camt"),
+        ("bundle.zip!stmt/b.sta", "imported", "mt940"),
+    ]
