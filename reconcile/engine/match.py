@@ -1,6 +1,6 @@
 """Set-based keyed matching in DuckDB: one FULL OUTER JOIN on normalised keys.
 
-Plan: (1) normalise each side into a view (keys, typed values, context, source line), with
+Plan: (1) normalise each side into a view (keys, raw compared values, context, source line), with
 filters applied; (2) keys appearing more than once on a non-aggregated side are set aside as
 DUPLICATE exceptions (never paired by row order); (3) aggregated sides are summed per key
 (many-to-one); (4) the join keeps only rows that are exclusive or not exactly equal; (5) those

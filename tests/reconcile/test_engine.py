@@ -218,3 +218,31 @@ def test_definition_errors_name_file_line_and_field(tmp_path: Path) -> None:
     path.write_text("name: x\na: {label: x, path: a.csv}\nb: {label: y}\nkeys: [{name: id}]\n")
     (loaded,) = load_definitions(path)
     assert loaded.a.path == str(tmp_path / "a.csv")
+
+
+def test_parquet_sides_are_scanned_in_place_with_lines_and_duplicates(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table(
+            {
+                "number": ["A", "B", "B", "C"],
+                "total": ["1.00", "2.00", "2.00", "3"],
+                "issued": ["2024-03-01"] * 4,
+                "status": ["posted"] * 4,
+                "currency": ["USD"] * 4,
+            }
+        ),
+        tmp_path / "a.parquet",
+    )
+    side = load_file(tmp_path / "a.parquet")
+    assert side.table is None and side.num_rows == 4
+    result = reconcile(invoices(), side, [row("A"), row("C", total="3.00")])
+    assert _cats(result) == {"a": "AMOUNT_MISMATCH", "b": "DUPLICATE"}
+    dup = next(e for e in result.exceptions if e.category == "DUPLICATE")
+    assert dup.details["lines"] == {"a": [2, 3], "b": []} and dup.details["rows"] == {
+        "a": 2,
+        "b": 0,
+    }
+    assert result.summary["row_summary"]["df1_rows"] == 4
+    assert result.summary["row_summary"]["common_rows"] == 2

@@ -211,3 +211,16 @@ def test_views_and_queries(store: Store) -> None:
     assert aging["3-7"]["count"] == 2 and aging["0-2"]["count"] == 0
     assert str(aging["3-7"]["amounts"]["USD"]) == "200001.00"
     assert xs.get(gap.id[:10]).id == gap.id
+
+
+def test_bulk_runs_cross_batch_boundaries(store: Store) -> None:
+    xs = ExceptionStore(store)
+    a = [row(f"INV-{i:05d}") for i in range(2000)]
+    _, d1 = _run(xs, a, [], "r1", T0)
+    assert len(d1.new) == 2000
+    _, d2 = _run(xs, a[:1500], [], "r2", T0 + timedelta(days=1))
+    assert (len(d2.still_open), len(d2.resolved_by_data)) == (1500, 500)
+    counts = xs.counts_by("run_state", statuses=None, now=T0 + timedelta(days=1))
+    assert counts == {("STILL_OPEN",): 1500, ("RESOLVED_BY_DATA",): 500}
+    views = xs.list("invoices", states=["STILL_OPEN"], now=T0 + timedelta(days=1), limit=3)
+    assert [v.times_seen for v in views] == [2, 2, 2]
