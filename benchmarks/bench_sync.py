@@ -18,6 +18,7 @@ import argparse
 import copy
 import math
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -154,6 +155,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sync.md")
     args = ap.parse_args()
+    args.load = os.getloadavg()[0]
     n, accounts = args.contracts, math.ceil(args.contracts / PER_ACCOUNT)
 
     parent, child = mp.Pipe()
@@ -261,9 +263,15 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
         f"real Zuora connector (token cache, throttle of {args.concurrency} concurrent calls "
         "per tenant), SQLite state.",
         "",
+        f"Machine: {os.cpu_count()} CPUs, load average {args.load:.1f} at start (other work "
+        "shares the machine; the runner, the connector and SQLite are CPU-bound Python).",
+        "",
         "Minimum calls allowed by the vendor's batching: ceil(intents / 50) `POST /v1/orders` "
         "(at most 50 order actions per synchronous call, one account per order) plus one "
         "`POST /oauth/token` per process. Time bound: 2 x calls x latency / concurrency.",
+        "",
+        '"sending" runs from the committed plan to the last recorded outcome; '
+        '"planning+commit" is reading, diffing and committing the outbox and snapshots.',
         "",
         "| run | intents | order calls | minimum | other calls | elapsed s | sending s "
         "| planning+commit s | bound s | within bound |",
