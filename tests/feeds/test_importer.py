@@ -258,7 +258,7 @@ def test_zip_bundle_members_are_imported_one_by_one(store: Store, drop: Path) ->
         archive.writestr("stmt/.hidden", b"ignored")
     (drop / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
     outcomes = import_paths(store, [drop], now=NOW)
-    assert [(Path(o.path).name, o.status, o.format) for o in outcomes] == [
+    assert [(o.path.split("/drop/")[-1], o.status, o.format) for o in outcomes] == [
         ("broken.zip", "failed", None),
         ("bundle.zip!stmt/a.xml", "imported", "camt"),
         ("bundle.zip!stmt/b.sta", "imported", "mt940"),
