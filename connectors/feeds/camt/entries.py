@@ -37,6 +37,10 @@ STATUS = {
 }
 DOC_TYPES = {"CINV": "IV", "CREN": "CM", "DEBN": "DM", "CMCN": "CM", "SOAC": "SOA"}
 NOT_PROVIDED = "NOTPROVIDED"
+FX_AMOUNTS = {
+    "instructed_amount": "AmtDtls/InstdAmt/Amt",
+    "counter_value_amount": "AmtDtls/CntrValAmt/Amt",
+}
 
 
 @dataclass
@@ -157,6 +161,13 @@ def _details(tx: Element | None) -> _Details:
     info = text(tx, "AddtlTxInf")
     if info:
         d.extra["additional_info"] = info
+    for key, path in FX_AMOUNTS.items():  # FX: what was instructed / the counter-value
+        found = find(tx, path)
+        if found is not None and found.text:
+            d.extra[key] = f"{found.text.strip()} {found.get('Ccy', '')}".strip()
+    rate = text(tx, "AmtDtls/InstdAmt/CcyXchg/XchgRate", "AmtDtls/TxAmt/CcyXchg/XchgRate")
+    if rate:
+        d.extra["exchange_rate"] = rate
     return d
 
 
@@ -182,7 +193,7 @@ def map_entry(
     ntry_ref = text(ntry, "NtryRef")
     entry_info = text(ntry, "AddtlNtryInf")
     batch_count = text(ntry, "NtryDtls/Btch/NbOfTxs")
-    raw = etree.tostring(ntry, encoding="unicode")
+    raw = etree.tostring(ntry, encoding="unicode", with_tail=False)
     details = findall(ntry, "NtryDtls/TxDtls")
 
     split: list[tuple[Element | None, Money]] = []
@@ -228,7 +239,13 @@ def map_entry(
         if ntry_ref:
             extra["entry_ref"] = ntry_ref
         line_no = line_of(detail) if detail is not None else line
-        prov = Provenance(file=ctx.file, file_sha256=ctx.sha, line=line_no, raw=raw)
+        # a batch split per TxDtls keeps that TxDtls as its raw text, else the whole entry
+        own = (
+            etree.tostring(detail, encoding="unicode", with_tail=False)
+            if (detail is not None and len(split) > 1)
+            else raw
+        )
+        prov = Provenance(file=ctx.file, file_sha256=ctx.sha, line=line_no, raw=own)
         txn = BankTransaction(
             source_system="camt",
             source_id=ctx.keys.unique(f"{ctx.account_id}:{key}"),
