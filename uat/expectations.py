@@ -98,7 +98,8 @@ def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> Expecta
     if isinstance(x, MatchRate):
         ok = sc.match_rate >= x.min_pct
         ev = f"match rate {sc.match_rate}% ({sc.matched} of {sc.matched + sc.exceptions} keys)"
-        return _result(x, ok, ev, [] if ok else [i.key_text for i in items])
+        failing = [] if ok else [i.key_text for i in items[: x.examples]]
+        return _result(x, ok, ev, failing, 0 if ok else len(items))
     if isinstance(x, NoExceptions):
         hits = [
             i for i in items
@@ -107,16 +108,21 @@ def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> Expecta
             and (x.root_cause is None or any(c.pattern == x.root_cause for c in i.causes))
         ]  # fmt: skip
         return _result(
-            x, not hits, f"{len(hits)} matching exception(s)", [i.key_text for i in hits]
+            x,
+            not hits,
+            f"{len(hits)} matching exception(s)",
+            [i.key_text for i in hits[: x.examples]],
+            len(hits),
         )
     if isinstance(x, CountEqual):
         ok = sc.rows_legacy == sc.rows_new
         only = [
-            i.key_text for i in items
+            i for i in items
             if i.candidate.details.get("base_category") in ("MISSING_IN_A", "MISSING_IN_B")
-        ]  # fmt: skip
+        ][: x.examples]  # fmt: skip
         ev = f"legacy {sc.rows_legacy} record(s), new {sc.rows_new}"
-        return _result(x, ok, ev, [] if ok else only, abs(sc.rows_legacy - sc.rows_new))
+        keys = [] if ok else [i.key_text for i in only]
+        return _result(x, ok, ev, keys, abs(sc.rows_legacy - sc.rows_new))
     if isinstance(x, NotBlank):
         side = entity.legacy if x.side == "legacy" else entity.new
         key_cols = [p for k in entity.kind.keys for p in (k, entity.column(x.side, k))]

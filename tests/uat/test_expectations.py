@@ -1,0 +1,130 @@
+"""Expectations pass or fail with their evidence; sources from Parquet, XLSX and hooks."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from canonical import Money
+from canonical.ledger import JournalLine
+from tests.uat.builder import SPEC, build
+from tests.uat.conftest import NOW
+from uat.runner import UatRun, run_uat
+from uat.spec import load_spec, parse_spec
+
+
+def _results(run: UatRun) -> dict[str, tuple[bool, str, int, list[str]]]:
+    return {x.name: (x.passed, x.evidence, x.failing, x.examples) for x in run.expectations}
+
+
+def test_sample_expectations_with_evidence(sample_run: UatRun) -> None:
+    assert _results(sample_run) == {
+        "customers: match rate ≥ 80%": (True, "match rate 85.71% (18 of 21 keys)", 0, []),
+        "customers: no record without tax_id (new system)": (
+            False, "1 record(s) with a blank tax_id", 1, ["customer_id=N1015"]),
+        "every open item over 10000 matches to the cent": (
+            False, "1 record(s) over 10000 differ by more than 0", 1,
+            ["document_number=AR-0003"]),
+        "trial_balance: balance ties per key": (
+            False, "1 group(s) do not tie", 1, ["account=41000, currency=EUR (delta 0.01)"]),
+        "subscriptions: record counts equal": (
+            False, "legacy 15 record(s), new 14", 1,
+            ["subscription_id=SUB-012, item_code=NEW-X",
+             "subscription_id=SUB-009, item_code=NEW-A",
+             "subscription_id=SUB-012, item_code=OLD-X"]),
+        "invoice_lines: no exceptions of DUPLICATE": (True, "0 matching exception(s)", 0, []),
+    }  # fmt: skip
+
+
+EXTRA = """\
+  - {type: amounts_match, entity: ar_items, field: open_amount, over: 10000, max_delta: "0.01"}
+  - {type: no_exceptions, entity: invoice_lines, root_cause: tax_rate_change, examples: 1}
+  - {type: no_exceptions, entity: invoice_lines, root_cause: scaled_by_factor}
+  - {type: match_rate, entity: invoice_lines, min_pct: "77.6"}
+  - {type: ties, entity: trial_balance, field: balance, by: [currency]}
+  - {type: not_blank, entity: customers, field: name, side: legacy}
+"""
+
+
+def test_declared_thresholds_decide_pass_or_fail(tmp_path: Path) -> None:
+    spec, base = load_spec(build(tmp_path, spec=SPEC + EXTRA))
+    results = _results(run_uat(spec, base, now=NOW))
+    assert results["ar_items: every open_amount over 10000 matches within 0.01"][0] is True
+    assert results["invoice_lines: no exceptions of tax_rate_change"] == (
+        False, "2 matching exception(s)", 2, ["invoice_number=INV-004, line_number=1"]
+    )  # fmt: skip
+    assert results["invoice_lines: no exceptions of scaled_by_factor"][0] is True
+    assert results["invoice_lines: match rate ≥ 77.6%"][:2] == (
+        False, "match rate 77.50% (31 of 40 keys)"
+    )  # fmt: skip
+    assert results["trial_balance: balance ties per currency"][1:] == (
+        "1 group(s) do not tie", 1, ["currency=EUR (delta 0.01)"]
+    )  # fmt: skip
+    assert results["customers: no record without name (legacy system)"][0] is True
+
+
+def test_parquet_and_xlsx_sides_and_a_live_hook(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('4000', 'EUR', CAST(-100.00 AS DECIMAL(18,2))), "
+        f"('1000', 'EUR', CAST(100.00 AS DECIMAL(18,2)))) t(KONTO, WAEHRUNG, SALDO)) "
+        f"TO '{tmp_path / 'tb.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    book = xlsxwriter.Workbook(str(tmp_path / "tb.xlsx"))
+    sheet = book.add_worksheet("TB")
+    sheet.write_row(0, 0, ["account", "currency", "balance"])
+    sheet.write_row(1, 0, ["4000", "EUR", -100.0])
+    sheet.write_row(2, 0, ["1000", "EUR", 99.5])
+    book.close()
+
+    def journal(name: str, kind: str) -> list[JournalLine]:
+        assert (name, kind) == ("gl", "gl_balance")
+        return [
+            JournalLine(source_system="gl", source_id=f"J{i}", updated_at=NOW, journal_id="J",
+                        line_number=i, posting_date=date(2024, 1, 31), period="2024-01",
+                        account=acct, currency="EUR", amount=Money(Decimal(v), "EUR"))
+            for i, (acct, v) in enumerate([("4000", "-60"), ("4000", "-40"), ("1000", "100")])
+        ]  # fmt: skip
+
+    text = """\
+name: tb
+entities:
+  - name: legacy_vs_xlsx
+    kind: gl_balance
+    legacy: {path: tb.parquet, columns: {account: KONTO, currency: WAEHRUNG, balance: SALDO}}
+    new: {path: tb.xlsx, sheet: TB}
+  - name: legacy_vs_ledger
+    kind: gl_balance
+    legacy: {path: tb.parquet, columns: {account: KONTO, currency: WAEHRUNG, balance: SALDO}}
+    new: {connector: gl}
+expectations:
+  - {type: ties, entity: legacy_vs_xlsx, field: balance}
+  - {type: ties, entity: legacy_vs_ledger, field: balance}
+"""
+    run = run_uat(parse_spec(text, "tb.yaml"), tmp_path, now=NOW, hooks={"gl": journal})
+    results = _results(run)
+    assert results["legacy_vs_xlsx: balance ties per key"][3] == [
+        "account=1000, currency=EUR (delta -0.5)"
+    ]
+    assert results["legacy_vs_ledger: balance ties per key"] == (
+        True, "0 group(s) do not tie", 0, []
+    )  # fmt: skip
+
+
+def test_an_unregistered_live_source_is_a_config_error(tmp_path: Path) -> None:
+    text = """\
+name: t
+entities:
+  - {name: tb, kind: gl_balance, legacy: {connector: old}, new: {connector: new}}
+"""
+    from billbridge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no live source registered as 'old'"):
+        run_uat(parse_spec(text), tmp_path, now=NOW)

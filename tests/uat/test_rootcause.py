@@ -1,0 +1,103 @@
+"""Root-cause patterns over the engine's exception candidates (pure functions)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from reconcile.engine import reconcile
+from uat.entities import definition_for
+from uat.kinds import KINDS
+from uat.rootcause import Cause, attribute, group
+from uat.spec import EntitySpec, RootCauseSpec
+from uat.translate import Gap
+
+
+def _line(n: int, **over: Any) -> dict[str, Any]:
+    net = Decimal(100 + n)
+    row = {"invoice_number": f"I{n}", "line_number": "1", "customer_id": "N1", "item_code": "A",
+           "currency": "EUR", "billing_date": "2024-02-01", "quantity": "1",
+           "net_amount": str(net),
+           "tax_amount": str((net * Decimal("0.2")).quantize(Decimal("0.01")))}  # fmt: skip
+    row.update(over)
+    return row
+
+
+def _causes(
+    legacy: list[dict[str, Any]], new: list[dict[str, Any]], cfg: RootCauseSpec,
+    gaps: tuple[Gap, ...] = (),
+) -> dict[str, set[Cause]]:  # fmt: skip
+    entity = EntitySpec.model_validate(
+        {"name": "lines", "kind": "invoice_line", "legacy": {"path": "a"}, "new": {"path": "b"}}
+    )
+    d = definition_for("t", entity)
+    result = reconcile(d, legacy, new)
+    kinds = {c.name: c.kind for c in d.compare}
+    items = attribute(result.exceptions, KINDS["invoice_line"], kinds, gaps, cfg)
+    return {i.candidate.keys["invoice_number"]: set(i.causes) for i in items}
+
+
+def test_constant_factor_needs_a_group_and_single_outliers_stay_plain() -> None:
+    legacy = [_line(n) for n in range(1, 6)]
+    new = [_line(n, net_amount=str(Decimal(100 + n) * 100)) for n in (1, 2, 3)]
+    new += [_line(4, net_amount="7"), _line(5)]
+    found = _causes(legacy, new, RootCauseSpec(min_group=3))
+    scaled = Cause("scaled_by_factor", "net_amount", "×100")
+    assert found == {
+        "I1": {scaled}, "I2": {scaled}, "I3": {scaled},
+        "I4": {Cause("value_differs", "net_amount")},
+    }  # fmt: skip
+
+
+def test_rate_change_by_base_times_rate_delta() -> None:
+    # legacy tax 21 on 105 (20 %); new tax at 16 % of the same base -> 16.80
+    legacy = [_line(5)]
+    new = [_line(5, tax_amount="16.80")]
+    cfg = RootCauseSpec(rate_changes=[{"old": "0.20", "new": "0.16"}])  # type: ignore[list-item]
+    assert _causes(legacy, new, cfg) == {
+        "I5": {Cause("tax_rate_change", "tax_amount", "0.20 -> 0.16")}
+    }
+    # a rate change the spec does not declare is a plain difference
+    other = RootCauseSpec(rate_changes=[{"old": "0.20", "new": "0.10"}])  # type: ignore[list-item]
+    assert _causes(legacy, new, other) == {"I5": {Cause("value_differs", "tax_amount")}}
+
+
+def test_a_single_date_shift_below_min_group_is_not_a_pattern() -> None:
+    legacy = [_line(1), _line(2), _line(3)]
+    new = [_line(1, billing_date="2024-02-03"), _line(2, billing_date="2024-02-03"),
+           _line(3, billing_date="2024-01-20")]  # fmt: skip
+    found = _causes(legacy, new, RootCauseSpec(min_group=2))
+    shifted = Cause("date_shift", "billing_date", "+2")
+    assert found == {
+        "I1": {shifted},
+        "I2": {shifted},
+        "I3": {Cause("date_differs", "billing_date")},
+    }
+
+
+def test_duplicates_and_several_fields_per_record() -> None:
+    legacy = [_line(1), _line(1), _line(2)]
+    new = [_line(1), _line(2, net_amount="102.01", item_code="B")]
+    found = _causes(legacy, new, RootCauseSpec())
+    assert found == {
+        "I1": {Cause("duplicate", "", "legacy")},
+        "I2": {Cause("rounding_drift", "net_amount", "0.01"), Cause("value_differs", "item_code")},
+    }
+
+
+def test_groups_count_and_sum_amount_at_risk_per_currency() -> None:
+    legacy = [_line(1), _line(2), _line(3, currency="GBP")]
+    new = [_line(1, net_amount="101.01"), _line(3, currency="GBP", net_amount="103.01")]
+    entity = EntitySpec.model_validate(
+        {"name": "l", "kind": "invoice_line", "legacy": {"path": "a"}, "new": {"path": "b"}}
+    )
+    d = definition_for("t", entity)
+    result = reconcile(d, legacy, new)
+    items = attribute(result.exceptions, KINDS["invoice_line"],
+                      {c.name: c.kind for c in d.compare}, (), RootCauseSpec())  # fmt: skip
+    groups = {g.cause.pattern: (g.count, g.at_risk) for g in group(items)}
+    assert groups == {
+        "rounding_drift": (2, {"EUR": Decimal("0.01"), "GBP": Decimal("0.01")}),
+        # I2 is missing: its net and tax are at risk
+        "missing_in_new": (1, {"EUR": Decimal("102") + Decimal("20.40")}),
+    }
