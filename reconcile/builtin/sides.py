@@ -113,10 +113,20 @@ def billing_rows(
 
 
 def _billing_key(record: Invoice | Payment, billing_system: str) -> str:
-    """The billing document number the ERP record carries as its external id."""
+    """The billing document number the ERP record carries as its external id.
+
+    Looks at ``crosswalk[billing_system]``, then ``crosswalk["external_id"]`` (with an
+    integration's ``ZUORA-`` style prefix removed), then falls back to the record's number.
+    """
     if record.source_system == billing_system:
         return record.number
-    return record.crosswalk.get(billing_system) or record.number
+    if record.crosswalk.get(billing_system):
+        return record.crosswalk[billing_system]
+    external = record.crosswalk.get("external_id")
+    if external:
+        prefix = f"{billing_system}-"
+        return external[len(prefix) :] if external.lower().startswith(prefix.lower()) else external
+    return record.number
 
 
 def invoice_rows(

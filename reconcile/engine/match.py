@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import structlog
 
-from billbridge.errors import ConfigError, ParseError
+from billbridge.errors import BillbridgeError, ConfigError, ParseError
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import plan as plan_sql
 from reconcile.engine import sql
@@ -71,27 +71,40 @@ def _register(con: duckdb.DuckDBPyConnection, side: str, data: Side) -> None:
 def _check_values(
     con: duckdb.DuckDBPyConnection, definition: ReconDefinition, side: str, data: Side
 ) -> None:
-    """Refuse text that is not a number or date where one is expected, naming the line."""
+    """Refuse text that is not a number or date where one is expected, naming the line.
+
+    One scan per side: the first bad line of every text column that must parse.
+    """
     types = _source_types(data)
+    checks = []
     for cmp in definition.compare:
         column = cmp.col(side)
-        if types.get(column) != "VARCHAR":
-            continue
-        pred = sql.unparsable(column, cmp.kind)
-        if pred is None:
-            continue
-        bad = con.execute(
-            f"SELECT {LINE}, CAST({sql.ident(column)} AS VARCHAR) FROM src_{side} "
-            f"WHERE {pred} ORDER BY {LINE} LIMIT 1"
-        ).fetchone()
-        if bad is not None:
-            expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
-            raise ParseError(
-                f"{data.source}: line {bad[0]}: field {column!r}: {bad[1]!r} is not {expected}",
-                file=data.source,
-                line=int(bad[0]),
-                expected=expected,
-            )
+        pred = sql.unparsable(column, cmp.kind) if types.get(column) == "VARCHAR" else None
+        if pred is not None:
+            checks.append((cmp, column, f"arg_min({LINE}, {LINE}) FILTER (WHERE {pred})"))
+    if not checks:
+        return
+    row = con.execute(f"SELECT {', '.join(c[2] for c in checks)} FROM src_{side}").fetchone()
+    firsts = tuple(row) if row is not None else (None,) * len(checks)
+    bad = [
+        (line, cmp, col)
+        for line, (cmp, col, _) in zip(firsts, checks, strict=True)
+        if line is not None
+    ]
+    if not bad:
+        return
+    line, cmp, column = min(bad, key=lambda b: b[0])
+    value = con.execute(
+        f"SELECT CAST({sql.ident(column)} AS VARCHAR) FROM src_{side} WHERE {LINE} = ?", [line]
+    ).fetchone()
+    expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
+    raise ParseError(
+        f"{data.source}: line {line}: field {column!r}: {value[0] if value else None!r} is not "
+        f"{expected}",
+        file=data.source,
+        line=int(line),
+        expected=expected,
+    )
 
 
 def _normalised_view(
@@ -189,6 +202,8 @@ def reconcile(
             )
             candidates += build_duplicates(d, dup_rows)
         summary, counts = summarize(con, d, candidates, rows)
+    except duckdb.Error as exc:
+        raise BillbridgeError(f"{d.name}: the comparison failed: {exc}") from None
     finally:
         con.close()
     candidates.sort(key=lambda c: (c.category, c.exception_id))
