@@ -101,14 +101,20 @@ def record_exception(
 
 
 def resolve_exceptions(
-    session: Session, idempotency_key: str, *, actor: str, note: str, now: datetime
+    session: Session,
+    idempotency_key: str,
+    *,
+    actor: str,
+    note: str,
+    now: datetime,
+    status: str = "RESOLVED",
 ) -> None:
     """Close the intent's exception rows (after an audited retry or skip)."""
     for category in (DEAD_LETTER, REJECTED):
         row = session.get(ExceptionRow, exception_id(category, idempotency_key))
         if row is None or row.status != "OPEN":
             continue
-        row.status = "RESOLVED"
+        row.status = status  # RESOLVED after a redrive, WONT_FIX after a skip
         row.resolved_at = now
         session.add(
             ExceptionHistoryRow(

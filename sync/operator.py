@@ -109,5 +109,12 @@ def skip_intent(
                 details=outbox.summary(row) | {"from_status": before},
             )
         )
-        resolve_exceptions(s, row.idempotency_key, actor=actor, now=now, note=f"skipped ({ticket})")
+        resolve_exceptions(
+            s,
+            row.idempotency_key,
+            actor=actor,
+            now=now,
+            note=f"skipped ({ticket})",
+            status="WONT_FIX",
+        )
         return row.idempotency_key

@@ -134,7 +134,7 @@ def test_retry_and_skip_are_audited_and_need_a_ticket(env: tuple) -> None:
     assert audit == [("sync.retry", "ana", "CHG-1"), ("sync.skip", "bo", "CHG-2")]
     assert events == [("pending", "ana", "CHG-1"), ("skipped", "bo", "CHG-2")]
     assert statuses["SF-800C"] == "applied" and statuses["SF-800D"] == "skipped"
-    assert exc == {"SF-800C": "RESOLVED", "SF-800D": "RESOLVED"}
+    assert exc == {"SF-800C": "RESOLVED", "SF-800D": "WONT_FIX"}
 
 
 def test_retry_refuses_an_applied_intent(env: tuple) -> None:
