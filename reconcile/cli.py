@@ -145,7 +145,9 @@ def run(
         for definition in definitions:
             result = _run_one(definition, out)
             run_id = uuid.uuid4().hex
-            delta = xs.record_run(definition.name, run_id, result.exceptions, now())
+            delta = xs.record_run(
+                definition.name, run_id, result.exceptions, now(), rules=definition.severity
+            )
             _print_result(result)
             console.print(
                 "  run "

@@ -67,9 +67,12 @@ class ExceptionStore(ExceptionQueries):
         run_id: str,
         candidates: Sequence[ExceptionCandidate],
         now: datetime,
+        *,
+        rules: Sequence[SeverityRule] | None = None,
     ) -> RunDelta:
         """Classify this run's exceptions against earlier runs and persist them (one
-        transaction, bulk statements)."""
+        transaction, bulk statements). ``rules``: the definition's severity rules (default:
+        the store's)."""
         for cand in candidates:
             if cand.recon != recon:
                 raise WorkflowError(f"candidate {cand.exception_id} belongs to {cand.recon}")
@@ -87,7 +90,7 @@ class ExceptionStore(ExceptionQueries):
                 for r in s.execute(select(*cols).where(ExceptionRow.recon == recon))
             }
             sups = [x for x in self._suppressions(s, recon) if x.active(now)]
-            plan = plan_run(recon, run_id, unique, known, sups, now, self.rules)
+            plan = plan_run(recon, run_id, unique, known, sups, now, rules or self.rules)
             write_plan(s, plan, run_id, now)
         log.info("exceptions recorded", recon=recon, run_id=run_id, **plan.delta.counts)
         return plan.delta
