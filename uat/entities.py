@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from billbridge.errors import ConfigError
+from billbridge.errors import ConfigError, ParseError
 from canonical import Record
+from connectors.files.reader import read_table
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import Side, load_file, rows_to_table
-from reconcile.engine.sides import LINE
+from reconcile.engine.sides import LINE, detect_format
 from uat.kinds import KINDS, EntityKind
 from uat.spec import EntitySpec, SourceSpec, UatSpec
 from uat.translate import Gap, Translation, translate_side
@@ -197,7 +198,17 @@ def load_source(
             raise ConfigError(f"source file not found: {path}")
         rows = flatten(kind, _mapped_records(source, path, kind))
         return Side(rows_to_table(rows), str(path))
-    return load_file(path, source.format, sheet=source.sheet)
+    try:
+        return load_file(path, source.format, sheet=source.sheet)
+    except ParseError:
+        if detect_format(path, source.format) != "csv":
+            raise
+    # DuckDB reads UTF-8 only; older ERPs write Windows-1252 with odd delimiters
+    table = read_table(path)
+    if table.errors:
+        raise table.errors[0]
+    rows = [{**row, LINE: line} for row, line in zip(table.rows, table.lines, strict=True)]
+    return Side(rows_to_table(rows), str(path))
 
 
 def prepare_entity(

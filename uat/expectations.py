@@ -151,8 +151,11 @@ def _ties(x: Ties, entity: PreparedEntity, items: list[Attributed]) -> Expectati
     by = x.by or entity.kind.keys
     sums: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
     for i in items:
-        key = tuple(str(i.candidate.keys.get(k, i.candidate.details.get("a", {}).get(k)))
-                    for k in by)  # fmt: skip
+        d = i.candidate.details
+        key = tuple(
+            str(i.candidate.keys.get(k) or d.get("a", {}).get(k) or d.get("b", {}).get(k))
+            for k in by
+        )
         sums[key] += _signed_delta(i, x.field)
     bad = [
         ", ".join(f"{k}={v}" for k, v in zip(by, key, strict=True)) + f" (delta {d:f})"

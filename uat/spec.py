@@ -263,11 +263,18 @@ def _cross_check(spec: UatSpec) -> list[tuple[tuple[Any, ...], str]]:
         if x.entity not in names:
             problems.append(((("expectations", i, "entity")), f"unknown entity {x.entity!r}"))
             continue
-        kind = KINDS[spec.entity(x.entity).kind]
-        fields = [getattr(x, "field", None), *getattr(x, "by", ())]
-        for f in fields:
+        entity = spec.entity(x.entity)
+        kind = KINDS[entity.kind]
+        fields = [("field", getattr(x, "field", None))]
+        fields += [("by", f) for f in getattr(x, "by", ())]
+        for where, f in fields:
             if f is not None and f not in kind.columns:
-                problems.append((("expectations", i, "field"), f"{kind.name} has no field {f!r}"))
+                problems.append((("expectations", i, where), f"{kind.name} has no field {f!r}"))
+        numeric = [f.name for f in kind.fields if f.kind in ("amount", "number")]
+        amount = x.field if isinstance(x, AmountsMatch | Ties) else None
+        if amount in kind.columns and (amount not in entity.compared() or amount not in numeric):
+            msg = f"{amount!r} is not a compared amount of {x.entity!r}"
+            problems.append((("expectations", i, "field"), msg))
     return problems
 
 

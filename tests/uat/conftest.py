@@ -12,6 +12,12 @@ from uat.spec import load_spec
 NOW = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads BILLBRIDGE_STATE_URL; tests never write to a store they did not make."""
+    monkeypatch.delenv("BILLBRIDGE_STATE_URL", raising=False)
+
+
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
     return build(tmp_path / "uat")

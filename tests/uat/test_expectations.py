@@ -128,3 +128,24 @@ entities:
 
     with pytest.raises(ConfigError, match="no live source registered as 'old'"):
         run_uat(parse_spec(text), tmp_path, now=NOW)
+
+
+def test_a_windows_1252_semicolon_csv_is_read_raw(tmp_path: Path) -> None:
+    (tmp_path / "old.csv").write_bytes(
+        "KONTO;WÄHRUNG;SALDO\n4000;EUR;-100.00\n1000;EUR;100.00\n".encode("cp1252")
+    )
+    (tmp_path / "new.csv").write_text(
+        "account,currency,balance\n4000,EUR,-100.00\n1000,EUR,100.01\n", encoding="utf-8"
+    )
+    text = """\
+name: tb
+entities:
+  - name: tb
+    kind: gl_balance
+    legacy: {path: old.csv, columns: {account: KONTO, currency: WÄHRUNG, balance: SALDO}}
+    new: {path: new.csv}
+"""
+    run = run_uat(parse_spec(text), tmp_path, now=NOW)
+    (score,) = run.scores
+    assert (score.rows_legacy, score.matched) == (2, 1)
+    assert [(g.cause.pattern, g.count) for g in score.root_causes] == [("rounding_drift", 1)]

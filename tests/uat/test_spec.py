@@ -44,6 +44,8 @@ expectations:
          "customer_id: no translation table 'cust'"),
         ("legacy: {path: a.csv}", "legacy: {path: a.csv, connector: erp}",
          "s.yaml:7: entities.0.legacy: give exactly one of path or connector"),
+        ("    min_pct: 99\n", "    min_pct: 99\n  - {type: ties, entity: customers, field: name}\n",
+         "s.yaml:16: expectations.1.field: 'name' is not a compared amount of 'customers'"),
         ("    min_pct: 99\n", "    min_pct: 99\n    colour: red\n",
          "s.yaml:16: expectations.0.colour: Extra inputs are not permitted"),
     ],
