@@ -9,7 +9,6 @@ supersedes the stored one; a final statement supersedes the intraday one.
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,30 +17,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from billbridge.errors import BillbridgeError
 from billbridge.state import Store
-from billbridge.state.schema import (
-    FeedFileRow,
-    FeedRecordRow,
-    FeedStatementRow,
-)
-from canonical import BankStatement
-from connectors.feeds.continuity import Audit, check_predecessor, check_successor
-from connectors.feeds.model import FeedResult, FeedWarning
+from billbridge.state.schema import FeedFileRow
+from connectors.feeds.continuity import Audit
+from connectors.feeds.feed_store import FeedWriter
+from connectors.feeds.model import FeedWarning
 from connectors.feeds.normalize import sha256_hex
-from connectors.feeds.registry import parse_bytes
+from connectors.feeds.stream import open_feed
 
 log = structlog.get_logger(__name__)
-KEY_LIMIT = 200
-IN_CHUNK = 500
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_MEMBER_BYTES = 1 << 30  # a member claiming more is refused (zip bomb guard)
-#: stored in each entry record's ``extra``: which statement row it belongs to
-STATEMENT_KEY = "feed_statement_key"
 Status = Literal["imported", "duplicate", "failed"]
 
 
@@ -176,194 +165,40 @@ def import_bytes(
             message=f"already imported as {seen.file_name} on {seen.imported_at:%Y-%m-%d}",
         )
     try:
-        result = parse_bytes(data, file_name=file_name, fmt=fmt, **(options or {}))
+        stream = open_feed(data, file_name=file_name, fmt=fmt, **(options or {}))
+        # parsing goes on while writing (BAI2/camt stream): a ParseError rolls it all back
+        with store.session() as session:
+            stored = FeedWriter(session, stream, Audit(file_name, run_id, when)).write()
     except BillbridgeError as exc:
         log.warning("feeds.import_failed", file=file_name, error=type(exc).__name__)
         return ImportOutcome(file_name, "failed", sha, message=str(exc))
-    try:
-        with store.session() as session:
-            exceptions, superseded, duplicates = _store(session, result, file_name, run_id, when)
     except IntegrityError:
         if _seen(store, sha) is not None:  # imported concurrently by another process
-            return ImportOutcome(
-                file_name, "duplicate", sha, format=result.format, message="imported concurrently"
-            )
+            return ImportOutcome(file_name, "duplicate", sha, message="imported concurrently")
         raise
     log.info(
         "feeds.imported",
         file=file_name,
-        format=result.format,
-        statements=len(result.statements),
-        exceptions=len(exceptions),
+        format=stream.format,
+        statements=stored.statements,
+        exceptions=len(stored.exceptions),
     )
     return ImportOutcome(
         file_name,
         "imported",
         sha,
-        format=result.format,
-        statements=len(result.statements),
-        transactions=len(result.transactions),
-        remittances=len(result.remittances),
-        invoices=len(result.invoices),
-        exceptions=tuple(exceptions),
-        warnings=tuple(result.warnings),
-        superseded=tuple(superseded),
-        duplicate_entries=duplicates,
+        format=stream.format,
+        statements=stored.statements,
+        transactions=stored.transactions,
+        remittances=stored.remittances,
+        invoices=stored.invoices,
+        exceptions=tuple(stored.exceptions),
+        warnings=tuple(stream.warnings),
+        superseded=tuple(stored.superseded),
+        duplicate_entries=stored.duplicates,
     )
 
 
 def _seen(store: Store, sha: str) -> FeedFileRow | None:
     with store.session() as session:
         return session.get(FeedFileRow, sha)
-
-
-def _record_key(*parts: str) -> str:
-    key = "|".join(parts)
-    if len(key) <= KEY_LIMIT:
-        return key
-    return key[: KEY_LIMIT - 33] + "#" + hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _statement_key(stmt: BankStatement, used: set[tuple[str, str]]) -> str:
-    base = (
-        stmt.statement_id
-        or stmt.sequence
-        or (f"{stmt.period_start}..{stmt.period_end}" if stmt.period_end else "statement")
-    )
-    if stmt.extra.get("page"):  # a paginated camt statement spans files, one page each
-        base += f"#p{stmt.extra['page']}"
-    if stmt.intraday:
-        base += "#intraday"
-    key, n = base, 1
-    while (stmt.account_id, key) in used:  # two blocks for one account and day in a file
-        n += 1
-        key = f"{base}#{n}"
-    used.add((stmt.account_id, key))
-    return key[:KEY_LIMIT]
-
-
-def _store(
-    session: Session, result: FeedResult, file_name: str, run_id: str | None, now: datetime
-) -> tuple[list[str], list[str], int]:
-    counts = {
-        "statements": len(result.statements),
-        "transactions": len(result.transactions),
-        "remittances": len(result.remittances),
-        "invoices": len(result.invoices),
-        "warnings": len(result.warnings),
-    }
-    session.add(
-        FeedFileRow(
-            sha256=result.file_sha256,
-            file_name=file_name,
-            format=result.format,
-            imported_at=now,
-            run_id=run_id,
-            counts=counts,
-        )
-    )
-    session.flush()
-    exceptions: list[str] = []
-    superseded: list[str] = []
-    duplicates = 0
-    audit = Audit(file_name, run_id, now)
-    used: set[tuple[str, str]] = set()
-    ordered = sorted(result.statements, key=lambda s: (s.account_id, str(s.period_end or "")))
-    for stmt in ordered:
-        key = _statement_key(stmt, used)
-        superseded.extend(_supersede(session, stmt, key))
-        opening = stmt.balance("opening_booked")
-        closing = stmt.balance("closing_booked")
-        row = FeedStatementRow(
-            file_sha256=result.file_sha256,
-            account_id=stmt.account_id[:80],
-            statement_key=key,
-            currency=stmt.currency,
-            period_start=stmt.period_start.isoformat() if stmt.period_start else None,
-            period_end=stmt.period_end.isoformat() if stmt.period_end else None,
-            opening=opening.amount if opening else None,
-            closing=closing.amount if closing else None,
-            intraday=stmt.intraday,
-        )
-        session.add(row)
-        session.flush()
-        for check in (check_predecessor, check_successor):
-            found = check(session, row, audit)
-            if found:
-                exceptions.append(found)
-        duplicates += _store_entries(session, result.file_sha256, stmt, key)
-        session.flush()
-    others = (
-        [("remittance", r.source_id, r.model_dump(mode="json")) for r in result.remittances]
-        + [("invoice", i.source_id, i.model_dump(mode="json")) for i in result.invoices]
-        + [
-            ("acknowledgement", a.group_control_number, a.model_dump(mode="json"))
-            for a in result.acknowledgements
-        ]
-    )
-    for kind, key, record in others:
-        session.add(
-            FeedRecordRow(
-                file_sha256=result.file_sha256,
-                kind=kind,
-                record_key=_record_key(result.format, key),
-                record=record,
-            )
-        )
-    return exceptions, superseded, duplicates
-
-
-def _store_entries(session: Session, sha: str, stmt: BankStatement, key: str) -> int:
-    """Insert the statement's entries; an entry already stored from another file (same
-    source id: overlapping downloads, a re-sent day) is skipped. Returns how many were."""
-    keyed = {_record_key(tx.source_id): tx for tx in stmt.transactions}
-    existing: set[str] = set()
-    names = list(keyed)
-    for start in range(0, len(names), IN_CHUNK):
-        existing.update(
-            session.scalars(
-                select(FeedRecordRow.record_key).where(
-                    FeedRecordRow.kind == "bank_transaction",
-                    FeedRecordRow.record_key.in_(names[start : start + IN_CHUNK]),
-                )
-            )
-        )
-    for record_key, tx in keyed.items():
-        if record_key in existing:
-            continue
-        record = tx.model_dump(mode="json")
-        record["extra"][STATEMENT_KEY] = key
-        session.add(
-            FeedRecordRow(
-                file_sha256=sha, kind="bank_transaction", record_key=record_key, record=record
-            )
-        )
-    return len(stmt.transactions) - len(keyed) + len(existing)
-
-
-def _supersede(session: Session, stmt: BankStatement, key: str) -> list[str]:
-    """Drop a stored copy of this statement (re-sent) or its intraday version."""
-    keys = [key] if stmt.intraday else [key, f"{key}#intraday"]
-    rows = session.scalars(
-        select(FeedStatementRow).where(
-            FeedStatementRow.account_id == stmt.account_id[:80],
-            FeedStatementRow.statement_key.in_(keys),
-        )
-    ).all()
-    gone: list[str] = []
-    for row in rows:
-        records = session.scalars(
-            select(FeedRecordRow).where(
-                FeedRecordRow.kind == "bank_transaction",
-                FeedRecordRow.file_sha256 == row.file_sha256,
-            )
-        ).all()
-        for rec in records:
-            if (rec.record.get("account_id") or "")[:80] == row.account_id and (
-                rec.record.get("extra") or {}
-            ).get(STATEMENT_KEY) == row.statement_key:
-                session.delete(rec)
-        session.delete(row)
-        gone.append(f"{row.account_id}:{row.statement_key}")
-    session.flush()
-    return gone

@@ -18,7 +18,7 @@ from billbridge.state.schema import (
     FeedRecordRow,
     FeedStatementRow,
 )
-from connectors.feeds import importer
+from connectors.feeds import feed_store
 from connectors.feeds.importer import import_paths
 from tests.feeds.conftest import FIXTURES
 
@@ -83,12 +83,25 @@ def test_failing_file_writes_nothing_and_others_continue(store: Store, drop: Pat
     assert _count(store, FeedStatementRow) == 1
 
 
+def test_parse_error_at_the_file_trailer_rolls_back_streamed_statements(
+    store: Store, drop: Path
+) -> None:
+    # BAI2 streams: all four statements are written before the 99 trailer is checked
+    bad = (FIXTURES / "bai2/quirks.bai2").read_bytes().replace(b"99,2463262,", b"99,2463263,")
+    (drop / "late_error.bai2").write_bytes(bad)
+    outcome = import_paths(store, [drop], now=NOW)[0]
+    assert outcome.status == "failed"
+    assert "file control total 2463263" in outcome.message
+    for table in (FeedFileRow, FeedStatementRow, FeedRecordRow):
+        assert _count(store, table) == 0
+
+
 def test_failure_while_storing_rolls_back_the_whole_file(
     store: Store, drop: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = drop / "quirks.bai2"
     path.write_bytes((FIXTURES / "bai2/quirks.bai2").read_bytes())
-    real = importer.check_predecessor
+    real = feed_store.check_predecessor
     calls = {"n": 0}
 
     def fail_on_third(*args: object, **kwargs: object) -> str | None:
@@ -97,13 +110,13 @@ def test_failure_while_storing_rolls_back_the_whole_file(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importer, "check_predecessor", fail_on_third)
+    monkeypatch.setattr(feed_store, "check_predecessor", fail_on_third)
     with pytest.raises(RuntimeError, match="disk full"):
         import_paths(store, [path], now=NOW)
     assert calls["n"] == 3  # two statements were already written inside the transaction
     for table in (FeedFileRow, FeedStatementRow, FeedRecordRow):
         assert _count(store, table) == 0
-    monkeypatch.setattr(importer, "check_predecessor", real)
+    monkeypatch.setattr(feed_store, "check_predecessor", real)
     assert [o.status for o in import_paths(store, [path], now=NOW)] == ["imported"]
     assert _count(store, FeedStatementRow) == 4
 
