@@ -4,7 +4,10 @@ One database transaction per file writes ``feed_files``, ``feed_statements`` and
 ``feed_records``. A file seen before (same sha256) is skipped. A statement whose opening
 balance differs from the previous closing balance of the account becomes a
 ``BALANCE_DISCONTINUITY`` reconciliation exception, not a failure. A re-sent statement
-supersedes the stored one; a final statement supersedes the intraday one.
+supersedes the stored one; a final statement supersedes the intraday one; an entry already
+stored from another file (overlapping downloads) is skipped. ZIP bundles are unpacked and
+each member imported on its own. BAI2 and camt are parsed while they are written, so a
+large file never sits in memory as records (a late ParseError still rolls everything back).
 """
 
 from __future__ import annotations
