@@ -198,10 +198,19 @@ def _spawn(name: str, runs: int) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _markdown(report: dict[str, object]) -> str:
+def _markdown(report: dict[str, Any]) -> str:
+    med, stages = report["median_s"], report["uat_stages_median_s"]
     return (
         "# UAT benchmark (`benchmarks/bench_uat.py`)\n\n"
-        "Measured results; regenerate with `.venv/bin/python benchmarks/bench_uat.py --write`.\n\n"
+        f"{report['rows_per_side']:,} invoice lines per side, median of the runs below; "
+        "regenerate with `.venv/bin/python benchmarks/bench_uat.py --write`.\n\n"
+        "| Contender | Median | Peak RSS |\n|---|---|---|\n"
+        + "".join(f"| {k} | {v} s | {report['peak_rss_mb'][k]} MB |\n" for k, v in med.items())
+        + f"\n`uat compare` engine path vs the bare join with the same translation: "
+        f"{report['uat_vs_bare_with_translation']}x (vs the untranslated bare join: "
+        f"{report['uat_vs_bare']}x). Stages: load + translate {stages['load_translate']} s, "
+        f"engine `reconcile()` {stages['reconcile']} s, root-cause attribution "
+        f"{stages['attribute']} s.\n\n"
         "```json\n" + json.dumps(report, indent=2) + "\n```\n"
     )
 
