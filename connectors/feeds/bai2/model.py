@@ -71,8 +71,5 @@ def has_keys(segments: list[str]) -> bool:
 
 
 def minor_money(units: int, currency: str) -> Money:
-    """Money from integer minor units without re-validating: the currency was checked when
-    the account was opened and the amount is an exact Decimal (hot path: one per detail)."""
-    return Money.model_construct(
-        amount=Decimal(units).scaleb(-minor_units(currency)), currency=currency
-    )
+    """Money from integer minor units; the currency was checked when the account opened."""
+    return Money(Decimal(units).scaleb(-minor_units(currency)), currency)
