@@ -76,6 +76,7 @@ def apply_cash(
     table = open_items if isinstance(open_items, pa.Table) else open_items_table(open_items)
     cindex = CustomerIndex(customers, policy, aliases)
     index = OpenItemIndex(table)  # holds a DuckDB cursor: closed in the finally below
+    duplicates = index.duplicates
     t = timer.add("load", t)
     try:
         idents = [cindex.exact(ln.payer_account, ln.payer_name) for ln in ordered]
@@ -144,6 +145,7 @@ def apply_cash(
         policy.rule_version,
         timer.timings,
         counts,
+        duplicates,
     )
     log.info("cash.applied", lines=len(ordered), rules=result.rule_counts())
     return result

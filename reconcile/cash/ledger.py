@@ -74,8 +74,16 @@ def open_items_table(items: Iterable[OpenItem]) -> pa.Table:
     )
 
 
-class DuplicateInvoiceError(ValueError):
-    """Open items must be unique by invoice number (it is the application key)."""
+@dataclass(frozen=True, slots=True)
+class DuplicateOpenItem:
+    """An invoice number open more than once (e.g. synced twice into the ERP): cash is never
+    applied to it automatically, because which copy is real needs a person."""
+
+    invoice_number: str
+    customer_ids: tuple[str, ...]
+    currency: str
+    open_minor: int  # the largest open amount among the copies
+    copies: int
 
 
 @functools.cache
@@ -106,12 +114,23 @@ class OpenItemIndex:
             """
         )
         self._con.unregister("inv_src")
-        dup = self._con.execute(
-            "SELECT invoice_number FROM inv GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
+        # the invoice number is the application key: set duplicated numbers aside
+        rows = self._con.execute(
+            """
+            SELECT invoice_number, list(DISTINCT customer_id ORDER BY customer_id),
+                   min(currency), max(open_minor), count(*)
+            FROM inv GROUP BY 1 HAVING count(*) > 1 ORDER BY 1
+            """
         ).fetchall()
-        if dup:
-            self.close()
-            raise DuplicateInvoiceError(f"invoice number {dup[0][0]} is open more than once")
+        self.duplicates = tuple(
+            DuplicateOpenItem(num, tuple(cust), ccy, int(amount), int(n))
+            for num, cust, ccy, amount, n in rows
+        )
+        if self.duplicates:
+            self._con.execute(
+                "DELETE FROM inv WHERE invoice_number IN "
+                "(SELECT invoice_number FROM inv GROUP BY 1 HAVING count(*) > 1)"
+            )
 
     def close(self) -> None:
         self._con.close()

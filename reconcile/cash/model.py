@@ -107,6 +107,7 @@ class Category(StrEnum):
     SHORT_PAY = "SHORT_PAY"
     OVERPAY = "OVERPAY"
     AMBIGUOUS = "AMBIGUOUS"
+    DUPLICATE_OPEN_ITEM = "DUPLICATE_OPEN_ITEM"
 
 
 @dataclass(frozen=True, slots=True)

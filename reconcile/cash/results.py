@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from canonical import Money
+from reconcile.cash.ledger import DuplicateOpenItem
 from reconcile.cash.model import Category, LineResult, PartyRule, Proposal, Status
 from reconcile.suite.common import severity_for
 
@@ -87,6 +89,8 @@ class CashResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: Lines entering the later tiers (after_references, fuzzy_lines, subset_sum_lines).
     counts: dict[str, int] = field(default_factory=dict)
+    #: Invoice numbers open more than once; set aside from automatic application.
+    duplicate_open_items: tuple[DuplicateOpenItem, ...] = ()
 
     def proposals(self, status: Status | None = None) -> list[Proposal]:
         return [
@@ -165,6 +169,25 @@ class CashResult:
                         "severity": severity_for(exc.amount.amount),
                     }
                 )
+        for dup in self.duplicate_open_items:
+            amount = Money.from_minor(dup.open_minor, dup.currency).amount
+            out.append(
+                {
+                    "recon_type": "cash_application",
+                    "category": Category.DUPLICATE_OPEN_ITEM.value,
+                    "keys": {"invoice_number": dup.invoice_number},
+                    "details": {
+                        "reason": f"invoice {dup.invoice_number} is open {dup.copies} times; "
+                        "cash is not applied to it automatically",
+                        "customer_ids": list(dup.customer_ids),
+                        "copies": dup.copies,
+                        "rule_version": self.rule_version,
+                    },
+                    "amount": amount,
+                    "currency": dup.currency,
+                    "severity": severity_for(amount),
+                }
+            )
         return out
 
 
