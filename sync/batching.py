@@ -22,6 +22,7 @@ from billbridge.errors import (
 )
 from canonical import FailureType, ResultStatus, WriteIntent, WriteResult
 from connectors.base import Connector
+from sync import charges
 
 log = structlog.get_logger(__name__)
 
@@ -115,7 +116,20 @@ def _uniform(
 
 def send_batch(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
     """One batch through the connector; a batch-level rejection is bisected, so one bad
-    record does not take the others down. Never raises except for programming errors."""
+    record does not take the others down. Never raises except for programming errors.
+
+    Zuora UpdateProduct intents get their charge number filled in first (``charges``)."""
+    ready, decided, calls = charges.resolve(target, intents)
+    if not decided and not calls:
+        return _send(target, intents)
+    sent = _send(target, ready) if ready else BatchOutcome([], [], 0)
+    by_key = {r.idempotency_key: r for r in sent.results} | decided
+    return BatchOutcome(
+        intents, [by_key[i.idempotency_key] for i in intents], sent.calls + calls, sent.fatal
+    )
+
+
+def _send(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
     try:
         results = target.write(intents)
     except RecordRejected as exc:
@@ -129,7 +143,7 @@ def send_batch(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
             )
             return BatchOutcome(intents, res, 1)
         mid = len(intents) // 2
-        left, right = send_batch(target, intents[:mid]), send_batch(target, intents[mid:])
+        left, right = _send(target, intents[:mid]), _send(target, intents[mid:])
         return BatchOutcome(
             intents,
             left.results + right.results,

@@ -40,6 +40,7 @@ def order(account: str, subscription: str, action: dict[str, Any]) -> dict[str, 
     action.pop("type")
     triggers = action.pop("triggerDates")
     custom = action.pop("customFields", None)
+    charge_sku = action.pop("chargeSku", None)
     when = triggers[0]["triggerDate"] if triggers else None
     payload: dict[str, Any] = {
         "accountNumber": account,
@@ -49,6 +50,8 @@ def order(account: str, subscription: str, action: dict[str, Any]) -> dict[str, 
     }
     if custom:
         payload["customFields"] = custom
+    if charge_sku:
+        payload["chargeSku"] = charge_sku
     if when:
         payload["orderDate"] = when
     return payload
@@ -151,6 +154,7 @@ def update_product(
     line: ContractLine, when: date | None, catalog: Catalog = _NO_CATALOG
 ) -> dict[str, Any]:
     return {
+        "chargeSku": line.sku,  # not sent: how the charge number is found (sync.charges)
         "type": "UpdateProduct",
         "triggerDates": trigger_dates(when),
         "updateProduct": {

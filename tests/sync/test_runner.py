@@ -230,3 +230,21 @@ def test_plan_mode_writes_nothing(sqlite_store: Store) -> None:
     report = run_job(JOB, source=src, target=tgt, store=sqlite_store, mode="plan")
     assert len(report.plan.intents()) == 7 and tgt.write_calls == 0
     assert _statuses(sqlite_store) == {}
+
+
+def test_update_of_an_ambiguous_charge_is_rejected_not_guessed(sqlite_store: Store) -> None:
+    from tests.sync.fakes import contract, line
+
+    src, tgt = FakeSource(), FakeTarget()
+    src.put("customer", customer("001A"))
+    src.put("contract", contract("800A", "001A", [line("L1", "1"), line("L2", "1")]))  # same SKU
+    run(src, tgt, sqlite_store)
+    src.put("contract", contract("800A", "001A", [line("L1", "5"), line("L2", "1")]))
+    report = run(src, tgt, sqlite_store)
+    assert (
+        report.counts["rejected"] == 1 and tgt.subscriptions["SF-800A"]["lines"]["L1"]["qty"] == "1"
+    )
+    with sqlite_store.session() as s:
+        ex = s.scalars(select(ExceptionRow)).one()
+    assert ex.details["vendor_code"] == "BB_CHARGE_NOT_RESOLVED"
+    assert "2 charge(s) of SKU SKU-A" in ex.details["message"]

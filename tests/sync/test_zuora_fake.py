@@ -97,6 +97,17 @@ def test_lifecycle_through_the_real_connector(fake: FakeZuora, sqlite_store: Sto
         "PRP-SUPPORT",
     ]
     assert len(fake.subscriptions["SF-800B"]) == 2  # a new version from the renewal
+    # a quantity and price change: UpdateProduct on the charge Zuora numbered
+    src.put(
+        "contract",
+        contract(
+            "800A", "001A", [line("L1", "7", "11.00", "SKU-SEAT"), line("L2", "1", "99", "SKU-SUP")]
+        ),
+    )
+    third = _sync(src, fake, sqlite_store)
+    assert third.counts["applied"] == 1, third.counts
+    seat = _latest(fake, "SF-800A")["ratePlans"][0]["ratePlanCharges"][0]
+    assert (str(seat["price"]), str(seat["quantity"])) == ("11.00", "7")
     src.put(
         "contract",
         contract(

@@ -1,0 +1,79 @@
+"""Zuora UpdateProduct needs the subscription's charge number, which only Zuora knows.
+
+The planner cannot know it (a pure function of CRM data), so just before an UpdateProduct
+is sent its subscription is looked up and the charge of the line's SKU is filled in. The
+outbox keeps the planned payload; a retry resolves the same charge, so the body (and the
+idempotency key's replay) stays the same. No match or several matches reject the intent
+with a clear reason instead of guessing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from canonical import FailureType, ResultStatus, Subscription, WriteIntent, WriteResult
+from connectors.base import Connector
+
+
+def needs_charge(intent: WriteIntent) -> bool:
+    if intent.action != "UpdateProduct" or "chargeSku" not in intent.payload:
+        return False
+    updates = intent.payload.get("body", {}).get("updateProduct", {}).get("chargeUpdates", [])
+    return any(not u.get("chargeNumber") for u in updates)
+
+
+def _result(intent: WriteIntent, status: ResultStatus, code: str, message: str) -> WriteResult:
+    failure = FailureType.DATA if status == ResultStatus.REJECTED else FailureType.TRANSIENT
+    return WriteResult(
+        idempotency_key=intent.idempotency_key,
+        status=status,
+        error_code=code,
+        message=message,
+        failure_type=failure,
+    )
+
+
+def resolve(
+    target: Connector, intents: Sequence[WriteIntent]
+) -> tuple[list[WriteIntent], dict[str, WriteResult], int]:
+    """(intents to send, results decided here, lookup calls made)."""
+    todo = [i for i in intents if needs_charge(i)]
+    if not todo:
+        return list(intents), {}, 0
+    numbers = sorted({str(i.payload["subscriptionNumber"]) for i in todo})
+    decided: dict[str, WriteResult] = {}
+    try:
+        found = target.lookup("subscription", numbers)
+    except Exception as exc:  # noqa: BLE001 - cannot resolve now: try again later
+        for i in todo:
+            decided[i.idempotency_key] = _result(
+                i,
+                ResultStatus.RETRYABLE,
+                "BB_LOOKUP_FAILED",
+                f"charge lookup failed: {type(exc).__name__}",
+            )
+        return [i for i in intents if i.idempotency_key not in decided], decided, 1
+    resolved: dict[str, WriteIntent] = {}
+    for intent in todo:
+        number, sku = str(intent.payload["subscriptionNumber"]), intent.payload["chargeSku"]
+        sub = found.get(number)
+        charges = [c for c in sub.charges if c.sku == sku] if isinstance(sub, Subscription) else []
+        if len(charges) != 1:
+            why = "no" if not charges else f"{len(charges)}"
+            decided[intent.idempotency_key] = _result(
+                intent,
+                ResultStatus.REJECTED,
+                "BB_CHARGE_NOT_RESOLVED",
+                f"subscription {number} has {why} charge(s) of SKU {sku}; update it by hand "
+                "or fix the catalog",
+            )
+            continue
+        payload = copy.deepcopy(intent.payload)
+        for update in payload["body"]["updateProduct"]["chargeUpdates"]:
+            update["chargeNumber"] = charges[0].charge_number
+        resolved[intent.idempotency_key] = intent.model_copy(update={"payload": payload})
+    ready = [
+        resolved.get(i.idempotency_key, i) for i in intents if i.idempotency_key not in decided
+    ]
+    return ready, decided, 1
