@@ -227,5 +227,6 @@ def prepare_entity(
         entity.legacy.columns.get(f, f): (f, translations[table])
         for f, table in entity.translate.items()
     }
-    legacy, gaps = translate_side(legacy, columns)
+    needed = [ref.col("a") for ref in (*definition.keys, *definition.compare)]
+    legacy, gaps = translate_side(legacy, columns, keep=needed)
     return PreparedEntity(entity, kind, definition, legacy, new, tuple(gaps))

@@ -99,9 +99,14 @@ def _register(con: duckdb.DuckDBPyConnection, side: Side) -> None:
 
 
 def translate_side(
-    side: Side, columns: dict[str, tuple[str, Translation]]
+    side: Side,
+    columns: dict[str, tuple[str, Translation]],
+    keep: list[str] | None = None,
 ) -> tuple[Side, list[Gap]]:
-    """Replace codes in ``columns`` (source column -> (field, table)); report the gaps."""
+    """Replace codes in ``columns`` (source column -> (field, table)); report the gaps.
+
+    ``keep`` names the columns the comparison needs: only those are carried over (a wide
+    legacy export is not copied whole)."""
     if not columns:
         return side, []
     con = duckdb.connect()
@@ -138,7 +143,15 @@ def translate_side(
                         all_codes=frozenset(str(c) for c, _ in found),
                     )
                 )
-        query = f"SELECT s.* REPLACE ({', '.join(replace)}) FROM src s {' '.join(joins)}"
+        if keep is None:
+            select = f"s.* REPLACE ({', '.join(replace)})"
+        else:
+            translated = dict(zip(columns, replace, strict=True))
+            cur = con.execute("SELECT * FROM src LIMIT 0")
+            have = {d[0] for d in cur.description or []}
+            wanted = [c for c in dict.fromkeys([*keep, LINE]) if c in have]
+            select = ", ".join(translated.get(c, f"s.{ident(c)}") for c in wanted)
+        query = f"SELECT {select} FROM src s {' '.join(joins)}"
         table = con.sql(query).to_arrow_table()
     finally:
         con.close()

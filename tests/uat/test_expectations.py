@@ -149,3 +149,43 @@ entities:
     (score,) = run.scores
     assert (score.rows_legacy, score.matched) == (2, 1)
     assert [(g.cause.pattern, g.count) for g in score.root_causes] == [("rounding_drift", 1)]
+
+
+def test_translated_parquet_side_keeps_source_rows_and_only_needed_columns(
+    tmp_path: Path,
+) -> None:
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * FROM (VALUES ('AR-1', 'C1', 'EUR', '2024-03-01', 10.00, 10.00, 'x'), "
+        "('AR-2', 'C2', 'EUR', '2024-03-01', 20.00, 20.00, 'y'), "
+        "('AR-3', 'C3', 'EUR', '2024-03-01', 30.00, 30.00, 'z')) "
+        "t(document_number, customer_id, currency, due_date, amount, open_amount, memo)) "
+        f"TO '{tmp_path / 'old.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    (tmp_path / "new.csv").write_text(
+        "document_number,customer_id,currency,due_date,amount,open_amount\n"
+        "AR-1,N1,EUR,2024-03-01,10.00,10.00\nAR-3,N3,EUR,2024-03-01,30.00,30.00\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "x.csv").write_text("old,new\nC1,N1\nC2,N2\nC3,N3\n", encoding="utf-8")
+    text = """\
+name: ar
+translations: {customer: {path: x.csv}}
+entities:
+  - {name: ar, kind: ar_open, legacy: {path: old.parquet}, new: {path: new.csv},
+     translate: {customer_id: customer}}
+"""
+    from uat.entities import prepare_entity
+    from uat.translate import load_translation
+
+    spec = parse_spec(text)
+    xlat = {"customer": load_translation("customer", spec.translations["customer"], tmp_path)}
+    prepared = prepare_entity(spec, spec.entities[0], tmp_path, xlat)
+    assert prepared.legacy.table is not None
+    assert "memo" not in prepared.legacy.table.column_names
+    assert sorted(prepared.legacy.table.column("_line").to_pylist()) == [1, 2, 3]
+    (score,) = run_uat(spec, tmp_path, now=NOW).scores
+    (missing,) = score.attributed
+    assert missing.candidate.keys == {"document_number": "AR-2"}
+    assert missing.candidate.details["lines"]["a"] == 2  # second row of the Parquet file
