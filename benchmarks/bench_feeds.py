@@ -5,6 +5,7 @@
 Generates the files into benchmarks/data/ (git-ignored) unless present, then runs each
 contender in its own subprocess so peak RSS is its own:
 
+- ``import-bai2``: ``connectors.feeds.importer.import_paths`` into a fresh SQLite store.
 - ``ours-bai2``: ``connectors.feeds.bai2.iter_statements`` over the file read line by line
   (streaming: one account's statement in memory at a time), with control totals verified.
 - ``lib-bai2``: the ``bai2`` package (``parse_from_file``) on the same file, for comparison.
@@ -77,14 +78,34 @@ Notes:
   1.25 GiB for the same 100 MB file, at about 40 % of the library's CPU throughput.
 - ``ours-camt`` streams entries with ``lxml.etree.iterparse`` (only Stmt/Ntry/GrpHdr
   events, processed elements cleared); each entry also yields a structured ``Remittance``.
-- ``parse()`` (a whole ``FeedResult`` in memory, what ``feeds import`` uses today) is not
-  measured here: for files of this size use ``bai2.iter_statements`` / ``camt.iter_items``.
+- ``import-bai2`` is ``feeds import`` of the same file into a fresh SQLite store: parsing
+  streams into the one open transaction (entries bulk-inserted per statement as JSON with
+  their raw text), so memory stays bounded by one account block plus the file's bytes.
 """
+
+def run_import_bai2(path: Path) -> dict[str, int]:
+    """``feeds import`` end to end into a fresh SQLite state store (one transaction)."""
+    from billbridge.state import Store
+    from connectors.feeds.importer import import_paths
+
+    db = DATA / "bench-import.db"
+    for leftover in DATA.glob("bench-import.db*"):
+        leftover.unlink()
+    store = Store(f"sqlite:///{db}")
+    try:
+        outcome = import_paths(store, [path])[0]
+    finally:
+        store.close()
+    if outcome.status != "imported":
+        raise RuntimeError(outcome.message)
+    return {"statements": outcome.statements, "transactions": outcome.transactions}
+
 
 CONTENDERS = {
     "ours-bai2": ("bai2", run_ours_bai2),
     "lib-bai2": ("bai2", run_lib_bai2),
     "ours-camt": ("camt", run_ours_camt),
+    "import-bai2": ("bai2", run_import_bai2),
 }
 
 
