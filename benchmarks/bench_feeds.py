@@ -83,6 +83,7 @@ Notes:
   their raw text), so memory stays bounded by one account block plus the file's bytes.
 """
 
+
 def run_import_bai2(path: Path) -> dict[str, int]:
     """``feeds import`` end to end into a fresh SQLite state store (one transaction)."""
     from billbridge.state import Store
