@@ -191,9 +191,7 @@ class Planted:
     by_recon: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def add(self, recon: str, category: str, key: str, note: str) -> None:
-        self.by_recon.setdefault(recon, []).append(
-            {"category": category, "key": key, "note": note}
-        )
+        self.by_recon.setdefault(recon, []).append({"category": category, "key": key, "note": note})
 
 
 def generate() -> dict[str, list[dict[str, str]]]:
@@ -221,42 +219,94 @@ def generate() -> dict[str, list[dict[str, str]]]:
         bank_acct = f"{rng.randint(10**8, 10**9 - 1)}-{rng.randint(1000, 9999)}"
         xwalk.append([ns_customer, d.account_name, d.zuora_account, d.account_id, bank_acct])
         for i, line in enumerate(d.lines, start=1):
-            sf.append([
-                d.opportunity_id, f"{d.account_name} - New Business", d.account_id,
-                d.account_name, us(d.close_date), "Closed Won", d.currency,
-                f"00k5g{d.n:07d}{i:02d}AAA"[:18], line.sku, PRODUCTS[line.sku][0],
-                "Subscription", line.quantity, f"{line.price:,}", f"{line.list_price:,}",
-                str(line.discount), f"{line.price * line.quantity:,}", us(d.start), us(d.end),
-                d.term, d.frequency, "true", f"CN-{d.n:06d}",
-            ])
+            sf.append(
+                [
+                    d.opportunity_id,
+                    f"{d.account_name} - New Business",
+                    d.account_id,
+                    d.account_name,
+                    us(d.close_date),
+                    "Closed Won",
+                    d.currency,
+                    f"00k5g{d.n:07d}{i:02d}AAA"[:18],
+                    line.sku,
+                    PRODUCTS[line.sku][0],
+                    "Subscription",
+                    line.quantity,
+                    f"{line.price:,}",
+                    f"{line.list_price:,}",
+                    str(line.discount),
+                    f"{line.price * line.quantity:,}",
+                    us(d.start),
+                    us(d.end),
+                    d.term,
+                    d.frequency,
+                    "true",
+                    f"CN-{d.n:06d}",
+                ]
+            )
         if d.n in not_provisioned:
             for line in d.lines:
-                planted.add("crm_vs_billing", "WON_NOT_PROVISIONED",
-                            f"{d.opportunity_id}/{line.sku}", "closed-won, never provisioned")
+                planted.add(
+                    "crm_vs_billing",
+                    "WON_NOT_PROVISIONED",
+                    f"{d.opportunity_id}/{line.sku}",
+                    "closed-won, never provisioned",
+                )
             continue
         start = d.start + timedelta(days=14) if d.n in start_off else d.start
         for i, line in enumerate(d.lines, start=1):
             qty, price = line.quantity, line.price
             if d.n in qty_off and i == 1:
                 qty += 5
-                planted.add("crm_vs_billing", "AMOUNT_MISMATCH", f"{d.opportunity_id}/{line.sku}",
-                            "quantity differs")
+                planted.add(
+                    "crm_vs_billing",
+                    "AMOUNT_MISMATCH",
+                    f"{d.opportunity_id}/{line.sku}",
+                    "quantity differs",
+                )
             if d.n in price_off and i == 1:
                 price = q(price * Decimal("1.10"), d.currency)
-                planted.add("crm_vs_billing", "AMOUNT_MISMATCH", f"{d.opportunity_id}/{line.sku}",
-                            "net price differs")
+                planted.add(
+                    "crm_vs_billing",
+                    "AMOUNT_MISMATCH",
+                    f"{d.opportunity_id}/{line.sku}",
+                    "net price differs",
+                )
             if d.n in price_rounding and i == 1:
                 price = price + Decimal("0.004")
             if d.n in start_off:
-                planted.add("crm_vs_billing", "DATE_MISMATCH", f"{d.opportunity_id}/{line.sku}",
-                            "term start differs by 14 days")
-            subs.append([
-                d.subscription, 1, "Active", start.isoformat(), d.end.isoformat(), d.term,
-                "Month", "true", d.opportunity_id, "2026-10-01 09:00:00", d.zuora_account,
-                d.currency, line.sku, f"C-{d.n:08d}{i:02d}", "Recurring",
-                "Annual" if d.frequency == "Annual" else "Month", qty, start.isoformat(),
-                d.end.isoformat(), "true", str(price),
-            ])
+                planted.add(
+                    "crm_vs_billing",
+                    "DATE_MISMATCH",
+                    f"{d.opportunity_id}/{line.sku}",
+                    "term start differs by 14 days",
+                )
+            subs.append(
+                [
+                    d.subscription,
+                    1,
+                    "Active",
+                    start.isoformat(),
+                    d.end.isoformat(),
+                    d.term,
+                    "Month",
+                    "true",
+                    d.opportunity_id,
+                    "2026-10-01 09:00:00",
+                    d.zuora_account,
+                    d.currency,
+                    line.sku,
+                    f"C-{d.n:08d}{i:02d}",
+                    "Recurring",
+                    "Annual" if d.frequency == "Annual" else "Month",
+                    qty,
+                    start.isoformat(),
+                    d.end.isoformat(),
+                    "true",
+                    str(price),
+                ]
+            )
         lines = [(i, ln, period_amount(d, ln)) for i, ln in enumerate(d.lines, start=1)]
         subtotal = sum((a for _, _, a in lines), Decimal(0))
         tax = q(subtotal * d.tax_rate, d.currency)
@@ -267,94 +317,286 @@ def generate() -> dict[str, list[dict[str, str]]]:
             open_invoices.append((d, total))
         for i, ln, amount in lines:
             line_tax = q(amount * d.tax_rate, d.currency)
-            zinv.append([
-                d.invoice, d.start.isoformat(), (d.start + timedelta(30)).isoformat(), "Posted",
-                str(total), str(subtotal), str(tax), str(balance), "2026-10-01 09:00:00",
-                d.zuora_account, d.currency, d.subscription, PRODUCTS[ln.sku][0], ln.sku,
-                ln.quantity, str(ln.price), str(amount), str(line_tax), d.start.isoformat(),
-                d.end.isoformat(), f"C-{d.n:08d}{i:02d}",
-            ])
+            zinv.append(
+                [
+                    d.invoice,
+                    d.start.isoformat(),
+                    (d.start + timedelta(30)).isoformat(),
+                    "Posted",
+                    str(total),
+                    str(subtotal),
+                    str(tax),
+                    str(balance),
+                    "2026-10-01 09:00:00",
+                    d.zuora_account,
+                    d.currency,
+                    d.subscription,
+                    PRODUCTS[ln.sku][0],
+                    ln.sku,
+                    ln.quantity,
+                    str(ln.price),
+                    str(amount),
+                    str(line_tax),
+                    d.start.isoformat(),
+                    d.end.isoformat(),
+                    f"C-{d.n:08d}{i:02d}",
+                ]
+            )
         if d.n in not_synced:
-            planted.add("billing_vs_erp_invoices", "NOT_SYNCED", d.invoice,
-                        "invoice never reached the ERP")
+            planted.add(
+                "billing_vs_erp_invoices", "NOT_SYNCED", d.invoice, "invoice never reached the ERP"
+            )
             continue
         ns_tax = tax
         if d.n in tax_off:
             ns_tax = tax + Decimal("1.00")
-            planted.add("billing_vs_erp_invoices", "AMOUNT_MISMATCH", d.invoice,
-                        "tax differs by 1.00")
+            planted.add(
+                "billing_vs_erp_invoices", "AMOUNT_MISMATCH", d.invoice, "tax differs by 1.00"
+            )
         copies = 2 if d.n in duplicate_sync else 1
         if copies == 2:
-            planted.add("billing_vs_erp_invoices", "DUPLICATE_SYNC", d.invoice,
-                        "synced twice into the ERP")
+            planted.add(
+                "billing_vs_erp_invoices", "DUPLICATE_SYNC", d.invoice, "synced twice into the ERP"
+            )
         for copy in range(copies):
             internal = str(10000 + d.n * 2 + copy)
             for i, ln, amount in lines:
                 ns_total = subtotal + ns_tax
                 line_tax = ns_tax if i == 1 else Decimal(0)
-                ns_inv.append([
-                    internal, d.invoice, us(d.start), us(d.start + timedelta(30)), ns_customer,
-                    f"{ns_customer} {d.account_name}", CURRENCY_NAMES[d.currency],
-                    "Paid In Full" if paid else "Open", f"ZUORA-{d.invoice}", "", i, ln.sku,
-                    PRODUCTS[ln.sku][0], ln.quantity, f"{ln.price:,}", f"{amount:,}",
-                    f"{line_tax:,}", f"{ns_total:,}", f"{balance if copy == 0 else ns_total:,}",
-                ])
+                ns_inv.append(
+                    [
+                        internal,
+                        d.invoice,
+                        us(d.start),
+                        us(d.start + timedelta(30)),
+                        ns_customer,
+                        f"{ns_customer} {d.account_name}",
+                        CURRENCY_NAMES[d.currency],
+                        "Paid In Full" if paid else "Open",
+                        f"ZUORA-{d.invoice}",
+                        "",
+                        i,
+                        ln.sku,
+                        PRODUCTS[ln.sku][0],
+                        ln.quantity,
+                        f"{ln.price:,}",
+                        f"{amount:,}",
+                        f"{line_tax:,}",
+                        f"{ns_total:,}",
+                        f"{balance if copy == 0 else ns_total:,}",
+                    ]
+                )
             if paid and copy == 0:
-                ns_pay.append([
-                    str(50000 + d.n), f"PYMT{d.n:06d}", us(d.start + timedelta(20)), ns_customer,
-                    f"{ns_customer} {d.account_name}", CURRENCY_NAMES[d.currency], f"{total:,}",
-                    "ACH", "", f"Payment {d.invoice}", "Deposited", d.invoice, f"{total:,}",
-                ])
+                ns_pay.append(
+                    [
+                        str(50000 + d.n),
+                        f"PYMT{d.n:06d}",
+                        us(d.start + timedelta(20)),
+                        ns_customer,
+                        f"{ns_customer} {d.account_name}",
+                        CURRENCY_NAMES[d.currency],
+                        f"{total:,}",
+                        "ACH",
+                        "",
+                        f"Payment {d.invoice}",
+                        "Deposited",
+                        d.invoice,
+                        f"{total:,}",
+                    ]
+                )
 
     orphan_sub = f"A-S{N_CUSTOMERS + 1:08d}"
-    subs.append([orphan_sub, 1, "Active", "2026-05-01", "2027-04-30", 12, "Month", "true", "",
-                 "2026-10-01 09:00:00", f"A{N_CUSTOMERS + 1:08d}", "USD", "SSO",
-                 f"C-{N_CUSTOMERS + 1:08d}01", "Recurring", "Month", 3, "2026-05-01",
-                 "2027-04-30", "true", "150.00"])
-    planted.add("crm_vs_billing", "SUBSCRIPTION_WITHOUT_BOOKING", f"{orphan_sub}/SSO",
-                "billing subscription with no booking")
+    subs.append(
+        [
+            orphan_sub,
+            1,
+            "Active",
+            "2026-05-01",
+            "2027-04-30",
+            12,
+            "Month",
+            "true",
+            "",
+            "2026-10-01 09:00:00",
+            f"A{N_CUSTOMERS + 1:08d}",
+            "USD",
+            "SSO",
+            f"C-{N_CUSTOMERS + 1:08d}01",
+            "Recurring",
+            "Month",
+            3,
+            "2026-05-01",
+            "2027-04-30",
+            "true",
+            "150.00",
+        ]
+    )
+    planted.add(
+        "crm_vs_billing",
+        "SUBSCRIPTION_WITHOUT_BOOKING",
+        f"{orphan_sub}/SSO",
+        "billing subscription with no booking",
+    )
 
-    bank = _bank_lines(rng, open_invoices, xwalk, short_pay, by_name_only, planted)
+    planted_invoices = {deals[i].n for i in picks} - {short_pay, by_name_only}
+    bank = _bank_lines(
+        rng,
+        [x for x in open_invoices if x[0].n not in planted_invoices],
+        xwalk,
+        short_pay,
+        by_name_only,
+        planted,
+    )
+    for d in deals:
+        if d.n in duplicate_sync and d.n not in paid_earlier:
+            planted.add(
+                "cash_application",
+                "DUPLICATE_OPEN_ITEM",
+                d.invoice,
+                "open twice in the ERP: cash is not applied to it automatically",
+            )
     DATA.mkdir(exist_ok=True)
-    write_csv("salesforce_opportunity_lines.csv", [
-        "Opportunity ID", "Opportunity Name", "Account ID", "Account Name", "Close Date",
-        "Stage", "Currency", "Opportunity Product ID", "Product Code", "Product Name",
-        "Product Family", "Quantity", "Sales Price", "List Price", "Discount", "Total Price",
-        "Start Date", "End Date", "Term (months)", "Billing Frequency", "Auto Renew",
-        "Contract Number"], sf)
-    write_csv("zuora_subscription_charges.csv", [
-        "Subscription.Name", "Subscription.Version", "Subscription.Status",
-        "Subscription.TermStartDate", "Subscription.TermEndDate", "Subscription.CurrentTerm",
-        "Subscription.CurrentTermPeriodType", "Subscription.AutoRenew",
-        "Subscription.CrmOpportunityId__c", "Subscription.UpdatedDate",
-        "Account.AccountNumber", "Account.Currency", "Product.SKU",
-        "RatePlanCharge.ChargeNumber", "RatePlanCharge.ChargeType",
-        "RatePlanCharge.BillingPeriod", "RatePlanCharge.Quantity",
-        "RatePlanCharge.EffectiveStartDate", "RatePlanCharge.EffectiveEndDate",
-        "RatePlanCharge.IsLastSegment", "RatePlanChargeTier.Price"], subs)
-    write_csv("zuora_invoices.csv", [
-        "Invoice.InvoiceNumber", "Invoice.InvoiceDate", "Invoice.DueDate", "Invoice.Status",
-        "Invoice.Amount", "Invoice.AmountWithoutTax", "Invoice.TaxAmount", "Invoice.Balance",
-        "Invoice.UpdatedDate", "Account.AccountNumber", "Account.Currency",
-        "Subscription.Name", "InvoiceItem.ChargeName", "InvoiceItem.SKU",
-        "InvoiceItem.Quantity", "InvoiceItem.UnitPrice", "InvoiceItem.ChargeAmount",
-        "InvoiceItem.TaxAmount", "InvoiceItem.ServiceStartDate", "InvoiceItem.ServiceEndDate",
-        "RatePlanCharge.ChargeNumber"], zinv)
-    write_csv("netsuite_invoices.csv", [
-        "Internal ID", "Document Number", "Date", "Due Date/Receive By",
-        "Customer Internal ID", "Customer", "Currency", "Status", "External ID",
-        "PO/Check Number", "Line ID", "Item", "Memo", "Quantity", "Item Rate", "Amount",
-        "Tax Amount", "Amount (Transaction Total)", "Amount Remaining"], ns_inv)
-    write_csv("netsuite_payments.csv", [
-        "Internal ID", "Document Number", "Date", "Customer Internal ID", "Customer",
-        "Currency", "Amount", "Payment Method", "Check #", "Memo", "Status",
-        "Applied To Transaction", "Applied To Amount"], ns_pay)
-    write_csv("customer_crosswalk.csv", [
-        "NetSuite Internal ID", "Customer Name", "Zuora Account Number",
-        "Salesforce Account ID", "Bank Account"], xwalk)
+    write_csv(
+        "salesforce_opportunity_lines.csv",
+        [
+            "Opportunity ID",
+            "Opportunity Name",
+            "Account ID",
+            "Account Name",
+            "Close Date",
+            "Stage",
+            "Currency",
+            "Opportunity Product ID",
+            "Product Code",
+            "Product Name",
+            "Product Family",
+            "Quantity",
+            "Sales Price",
+            "List Price",
+            "Discount",
+            "Total Price",
+            "Start Date",
+            "End Date",
+            "Term (months)",
+            "Billing Frequency",
+            "Auto Renew",
+            "Contract Number",
+        ],
+        sf,
+    )
+    write_csv(
+        "zuora_subscription_charges.csv",
+        [
+            "Subscription.Name",
+            "Subscription.Version",
+            "Subscription.Status",
+            "Subscription.TermStartDate",
+            "Subscription.TermEndDate",
+            "Subscription.CurrentTerm",
+            "Subscription.CurrentTermPeriodType",
+            "Subscription.AutoRenew",
+            "Subscription.CrmOpportunityId__c",
+            "Subscription.UpdatedDate",
+            "Account.AccountNumber",
+            "Account.Currency",
+            "Product.SKU",
+            "RatePlanCharge.ChargeNumber",
+            "RatePlanCharge.ChargeType",
+            "RatePlanCharge.BillingPeriod",
+            "RatePlanCharge.Quantity",
+            "RatePlanCharge.EffectiveStartDate",
+            "RatePlanCharge.EffectiveEndDate",
+            "RatePlanCharge.IsLastSegment",
+            "RatePlanChargeTier.Price",
+        ],
+        subs,
+    )
+    write_csv(
+        "zuora_invoices.csv",
+        [
+            "Invoice.InvoiceNumber",
+            "Invoice.InvoiceDate",
+            "Invoice.DueDate",
+            "Invoice.Status",
+            "Invoice.Amount",
+            "Invoice.AmountWithoutTax",
+            "Invoice.TaxAmount",
+            "Invoice.Balance",
+            "Invoice.UpdatedDate",
+            "Account.AccountNumber",
+            "Account.Currency",
+            "Subscription.Name",
+            "InvoiceItem.ChargeName",
+            "InvoiceItem.SKU",
+            "InvoiceItem.Quantity",
+            "InvoiceItem.UnitPrice",
+            "InvoiceItem.ChargeAmount",
+            "InvoiceItem.TaxAmount",
+            "InvoiceItem.ServiceStartDate",
+            "InvoiceItem.ServiceEndDate",
+            "RatePlanCharge.ChargeNumber",
+        ],
+        zinv,
+    )
+    write_csv(
+        "netsuite_invoices.csv",
+        [
+            "Internal ID",
+            "Document Number",
+            "Date",
+            "Due Date/Receive By",
+            "Customer Internal ID",
+            "Customer",
+            "Currency",
+            "Status",
+            "External ID",
+            "PO/Check Number",
+            "Line ID",
+            "Item",
+            "Memo",
+            "Quantity",
+            "Item Rate",
+            "Amount",
+            "Tax Amount",
+            "Amount (Transaction Total)",
+            "Amount Remaining",
+        ],
+        ns_inv,
+    )
+    write_csv(
+        "netsuite_payments.csv",
+        [
+            "Internal ID",
+            "Document Number",
+            "Date",
+            "Customer Internal ID",
+            "Customer",
+            "Currency",
+            "Amount",
+            "Payment Method",
+            "Check #",
+            "Memo",
+            "Status",
+            "Applied To Transaction",
+            "Applied To Amount",
+        ],
+        ns_pay,
+    )
+    write_csv(
+        "customer_crosswalk.csv",
+        [
+            "NetSuite Internal ID",
+            "Customer Name",
+            "Zuora Account Number",
+            "Salesforce Account ID",
+            "Bank Account",
+        ],
+        xwalk,
+    )
     (DATA / "bank_statement.bai2").write_text(bank, encoding="ascii")
     (DATA / "planted.json").write_text(
-        json.dumps(planted.by_recon, indent=2, sort_keys=True) + "\n")
+        json.dumps(planted.by_recon, indent=2, sort_keys=True) + "\n"
+    )
     return planted.by_recon
 
 
@@ -376,8 +618,10 @@ def _bank_lines(
         cents = int(amount * 100)
         text = f"ACH CREDIT {d.account_name.upper()} REF {d.invoice}"
         if d.n == short_pay:
-            cents -= 25_000
-            planted.add("cash_application", "SHORT_PAY", d.invoice, "paid 250.00 short")
+            cents = cents * 6 // 10  # 40 % short: far beyond the short-pay tolerance
+            planted.add(
+                "cash_application", "SHORT_PAY", f"88310000:{880000 + seq}", "paid 40 % short"
+            )
         if d.n == by_name_only:
             text = f"ACH CREDIT {d.account_name.upper()} REMITTANCE TO FOLLOW"
         total += cents
@@ -385,7 +629,7 @@ def _bank_lines(
     unknown = 123_456
     total += unknown
     details.append(f"16,165,{unknown},0,{880999},,ACH CREDIT NORTHWIND TRADERS WIRE/")
-    planted.add("cash_application", "UNAPPLIED", "880999", "payer not a known customer")
+    planted.add("cash_application", "UNAPPLIED", "88310000:880999", "payer not a known customer")
     body = [
         "01,BANKOFAMER,BILLBRIDGE,261123,0600,1,80,1,2/",
         "02,BILLBRIDGE,026009593,1,261122,2400,USD,2/",

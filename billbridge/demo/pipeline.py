@@ -61,8 +61,9 @@ def load_exports(data_dir: Path = DATA) -> Loaded:
         loaded.records[name] = list(stream)
         loaded.errors.extend(str(e) for e in stream.errors)
         loaded.mapping_versions[spec.name] = spec.version
-    feed = parse_bytes((data_dir / "bank_statement.bai2").read_bytes(),
-                       file_name="bank_statement.bai2")
+    feed = parse_bytes(
+        (data_dir / "bank_statement.bai2").read_bytes(), file_name="bank_statement.bai2"
+    )
     loaded.bank = feed.transactions
     return loaded
 
@@ -75,40 +76,60 @@ def reconcile_all(loaded: Loaded) -> dict[str, tuple[list[ExceptionCandidate], d
     """Run the demo's reconciliations; per recon its exception candidates and a summary."""
     rec = loaded.records
     customers: list[Customer] = _typed(rec["customers"], Customer)
-    erp_to_billing = {c.source_id: c.crosswalk["zuora"] for c in customers
-                      if "zuora" in c.crosswalk}
+    erp_to_billing = {
+        c.source_id: c.crosswalk["zuora"] for c in customers if "zuora" in c.crosswalk
+    }
     out: dict[str, tuple[list[ExceptionCandidate], dict[str, Any]]] = {}
 
-    crm = reconcile_records("crm_vs_billing", _typed(rec["contracts"], Contract),
-                            _typed(rec["subscriptions"], Subscription))
+    crm = reconcile_records(
+        "crm_vs_billing",
+        _typed(rec["contracts"], Contract),
+        _typed(rec["subscriptions"], Subscription),
+    )
     out["crm_vs_billing"] = (crm.exceptions, _summary(crm.counts))
-    inv = reconcile_records("billing_vs_erp_invoices", _typed(rec["billing_invoices"], Invoice),
-                            _typed(rec["erp_invoices"], Invoice), customer_map=erp_to_billing)
+    inv = reconcile_records(
+        "billing_vs_erp_invoices",
+        _typed(rec["billing_invoices"], Invoice),
+        _typed(rec["erp_invoices"], Invoice),
+        customer_map=erp_to_billing,
+    )
     out["billing_vs_erp_invoices"] = (inv.exceptions, _summary(inv.counts))
 
-    cash = apply_cash(lines_from(loaded.bank), open_items_from(_typed(rec["erp_invoices"],
-                                                                      Invoice)),
-                      customers_from(customers))
+    cash = apply_cash(
+        lines_from(loaded.bank),
+        open_items_from(_typed(rec["erp_invoices"], Invoice)),
+        customers_from(customers),
+    )
     kpis = cash.kpis()
     cands = [_candidate(d) for d in cash.to_exception_candidates()]
-    out["cash_application"] = (cands, {
-        "bank lines": len(cash.lines),
-        "auto applied": kpis.line.auto,
-        "suggested": kpis.line.suggested,
-    })
+    out["cash_application"] = (
+        cands,
+        {
+            "bank lines": len(cash.lines),
+            "auto applied": kpis.line.auto,
+            "suggested": kpis.line.suggested,
+        },
+    )
     return out
 
 
 def _summary(counts: dict[str, int]) -> dict[str, Any]:
-    return {"matched": counts.get("MATCHED", 0),
-            "within tolerance": counts.get("MATCHED_WITHIN_TOLERANCE", 0)}
+    return {
+        "matched": counts.get("MATCHED", 0),
+        "within tolerance": counts.get("MATCHED_WITHIN_TOLERANCE", 0),
+    }
 
 
 def _candidate(d: dict[str, Any]) -> ExceptionCandidate:
     recon, keys, category = d["recon_type"], d["keys"], d["category"]
     return ExceptionCandidate(
-        exception_id=exception_id(recon, keys, category), recon=recon, category=category,
-        keys=keys, fingerprint=fingerprint({"amount": d["amount"], **d["details"]}),
-        details=d["details"], severity=d["severity"], amount=d["amount"],
+        exception_id=exception_id(recon, keys, category),
+        recon=recon,
+        category=category,
+        keys=keys,
+        fingerprint=fingerprint({"amount": d["amount"], **d["details"]}),
+        details=d["details"],
+        severity=d["severity"],
+        amount=d["amount"],
         currency=d["currency"],
     )
