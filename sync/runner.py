@@ -198,7 +198,7 @@ class _Run(Sender):
         return _Window(pairs=pairs, cursors=new_cursors)
 
     def make_plan(self, window: _Window, *, resumed: list[WriteIntent]) -> Plan:
-        return build_plan(
+        plan = build_plan(
             self.job.name,
             self.job.target_kind,
             window.pairs,
@@ -208,6 +208,18 @@ class _Run(Sender):
             catalog=self.job.catalog,
             builders=self.builders,
         )
+        # Writes already in the outbox (e.g. a create rejected earlier, on the exception
+        # report) are not new: the plan shows only what this run would add.
+        with self.store.session() as s:
+            known = outbox.statuses(s, [i.idempotency_key for i in plan.intents()])
+        if not known:
+            return plan
+        changes = []
+        for change in plan.changes:
+            fresh = tuple(i for i in change.intents if i.idempotency_key not in known)
+            if fresh:
+                changes.append(change.model_copy(update={"intents": fresh}))
+        return plan.model_copy(update={"changes": tuple(changes)})
 
     # -- apply ---------------------------------------------------------------------------
     def apply(self, saved: Plan | None) -> RunReport:

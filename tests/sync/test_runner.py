@@ -171,6 +171,9 @@ def test_rejected_record_goes_to_the_exception_report_and_the_rest_goes_on(
         ex = list(s.scalars(select(ExceptionRow)))
     assert [e.category for e in ex] == ["SYNC_REJECTED"]
     assert ex[0].keys["external_id"] == "SF-800B" and ex[0].details["vendor_code"] == "53100320"
+    # the rejected write is on the exception report, not offered again by the next plan
+    again = run_job(JOB, source=src, target=tgt, store=sqlite_store, mode="plan")
+    assert again.plan.empty
     # the data is corrected in the CRM: the next version is planned as a create again
     tgt.reject_ids = set()
     src.put("contract", src.records["contract"]["800B"].model_copy(update={"number": "C-2"}))
