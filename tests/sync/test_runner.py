@@ -70,12 +70,12 @@ def test_a_touched_record_without_content_change_is_not_written(sqlite_store: St
     assert report.counts["read"] == 7  # the 15-minute lookback re-reads the overlap
 
 
-def test_lifecycle_changes_reach_the_target(sqlite_store: Store) -> None:
+def test_lifecycle_changes_reach_the_target(store: Store) -> None:
     src, tgt = FakeSource(), FakeTarget()
     wave1(src)
-    run(src, tgt, sqlite_store)
+    run(src, tgt, store)
     wave2(src)
-    report = run(src, tgt, sqlite_store)
+    report = run(src, tgt, store)
     subs = tgt.subscriptions
     assert subs["SF-800A"]["lines"]["L1"]["qty"] == "4"
     assert set(subs["SF-800A"]["lines"]) == {"L1", "L3"}  # L2 removed, L3 added
@@ -143,15 +143,15 @@ def test_transient_faults_end_in_the_golden_state_with_one_create_each(
     assert all(n == 1 for n in tgt.creates.values()) and not tgt.duplicate_creates
 
 
-def test_a_timeout_after_commit_is_resolved_by_read_before_retry(sqlite_store: Store) -> None:
+def test_a_timeout_after_commit_is_resolved_by_read_before_retry(store: Store) -> None:
     src, tgt = FakeSource(), FakeTarget()
     wave1(src)
     tgt.faults = ["timeout_after_commit"]  # the accounts' batch
-    run(src, tgt, sqlite_store)
-    assert set(_statuses(sqlite_store).values()) == {"applied", "already_applied"}
+    run(src, tgt, store)
+    assert set(_statuses(store).values()) == {"applied", "already_applied"}
     assert tgt.lookup_calls >= 1
     assert all(n == 1 for n in tgt.creates.values()) and not tgt.duplicate_creates
-    with sqlite_store.session() as s:
+    with store.session() as s:
         msgs = [
             r.message for r in s.scalars(select(OutboxEventRow)) if r.status == "already_applied"
         ]
@@ -182,7 +182,7 @@ def test_rejected_record_goes_to_the_exception_report_and_the_rest_goes_on(
 
 
 def test_persistent_transient_failure_is_dead_lettered_after_max_attempts(
-    sqlite_store: Store,
+    store: Store,
 ) -> None:
     job = JOB.model_copy(update={"max_attempts": 3, "retry_rounds": 0})
     src, tgt = FakeSource(), FakeTarget()
@@ -190,10 +190,10 @@ def test_persistent_transient_failure_is_dead_lettered_after_max_attempts(
     reports = []
     for _ in range(4):
         tgt.faults = ["5xx"] * 5
-        reports.append(run(src, tgt, sqlite_store, job=job))
+        reports.append(run(src, tgt, store, job=job))
     assert [r.cursor_advanced for r in reports[:2]] == [False, False]
     assert reports[2].counts["dead"] == 1 and reports[2].cursor_advanced
-    with sqlite_store.session() as s:
+    with store.session() as s:
         row = s.scalars(select(OutboxIntentRow)).one()
         ex = s.scalars(select(ExceptionRow)).one()
     assert row.status == "dead" and row.attempts == 3
