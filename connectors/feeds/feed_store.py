@@ -164,12 +164,29 @@ class FeedWriter:
     def _supersede(self, stmt: BankStatement, key: str) -> list[str]:
         """Drop a stored copy of this statement (re-sent) or its intraday version."""
         keys = [key] if stmt.intraday else [key, f"{key}#intraday"]
-        rows = self.session.scalars(
-            select(FeedStatementRow).where(
-                FeedStatementRow.account_id == stmt.account_id[:80],
-                FeedStatementRow.statement_key.in_(keys),
+        rows = list(
+            self.session.scalars(
+                select(FeedStatementRow).where(
+                    FeedStatementRow.account_id == stmt.account_id[:80],
+                    FeedStatementRow.statement_key.in_(keys),
+                )
             )
-        ).all()
+        )
+        if not stmt.intraday and stmt.period_end is not None:
+            # intraday reports (camt.052, MT942, interim BAI2) for days this final covers
+            start = (stmt.period_start or stmt.period_end).isoformat()
+            rows += [
+                r
+                for r in self.session.scalars(
+                    select(FeedStatementRow).where(
+                        FeedStatementRow.account_id == stmt.account_id[:80],
+                        FeedStatementRow.intraday.is_(True),
+                        FeedStatementRow.period_end >= start,
+                        FeedStatementRow.period_end <= stmt.period_end.isoformat(),
+                    )
+                )
+                if r not in rows
+            ]
         gone: list[str] = []
         for row in rows:
             records = self.session.scalars(

@@ -174,8 +174,10 @@ def _statement(ctx: _Context, block: Block) -> BankStatement:
         currency=currency,
         statement_id=statement_id,
         sequence=seq,
-        period_start=next((b.as_of for b in balances if b.kind == "opening_booked"), None),
-        period_end=next((b.as_of for b in balances if b.kind == "closing_booked"), None),
+        period_start=next((b.as_of for b in balances if b.kind == "opening_booked"), None)
+        or min((t.value_date for t in txs if t.value_date), default=None),
+        period_end=next((b.as_of for b in balances if b.kind == "closing_booked"), None)
+        or max((t.value_date for t in txs if t.value_date), default=None),
         balances=tuple(balances),
         transactions=tuple(txs),
         intraday=ctx.intraday or any(t.tag in ("34F", "13D") for t in block.tags),

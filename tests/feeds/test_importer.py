@@ -276,3 +276,28 @@ def test_zip_bundle_members_are_imported_one_by_one(store: Store, drop: Path) ->
         ("bundle.zip!stmt/a.xml", "imported", "camt"),
         ("bundle.zip!stmt/b.sta", "imported", "mt940"),
     ]
+
+
+def test_final_camt053_supersedes_camt052_report_of_the_same_day(store: Store, drop: Path) -> None:
+    report = FIXTURES / "camt/camt052_v13_intraday.xml"
+    final = (
+        '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">'
+        "<BkToCstmrStmt><Stmt><Id>EOD-2024-03-01</Id>"
+        "<FrToDt><FrDtTm>2024-03-01T00:00:00+01:00</FrDtTm><ToDtTm>2024-03-01T23:59:59+01:00"
+        "</ToDtTm></FrToDt><Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+        '<Ntry><Amt Ccy="EUR">25.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+        "<BookgDt><Dt>2024-03-01</Dt></BookgDt><AcctSvcrRef>EOD-1</AcctSvcrRef></Ntry>"
+        "</Stmt></BkToCstmrStmt></Document>"
+    )
+    (drop / "eod.xml").write_text(final)
+    first = import_paths(store, [report], now=NOW)
+    second = import_paths(store, [drop / "eod.xml"], now=NOW)
+    assert first[0].status == second[0].status == "imported"
+    assert second[0].superseded == ("NL91ABNA0417164300:RPT-1-1#intraday",)
+    with store.session() as s:
+        keys = s.scalars(select(FeedStatementRow.statement_key)).all()
+        pending = s.scalars(
+            select(FeedRecordRow).where(FeedRecordRow.file_sha256 == first[0].sha256)
+        )
+        assert keys == ["EOD-2024-03-01"]
+        assert pending.all() == []

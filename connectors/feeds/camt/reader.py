@@ -191,6 +191,9 @@ class CamtReader:
         balances = [self._balance(ctx, bal) for bal in findall(stmt, "Bal")]
         period_start = date_from_text(text(stmt, "FrToDt/FrDtTm", "FrToDt/FrDt"))
         period_end = date_from_text(text(stmt, "FrToDt/ToDtTm", "FrToDt/ToDt"))
+        dated = sorted(b.as_of for b in balances if b is not None and b.as_of is not None)
+        if period_end is None and dated:  # no FrToDt: the balances say which days it covers
+            period_start, period_end = period_start or dated[0], dated[-1]
         extra: dict[str, Any] = {"message": f"camt.{ctx.message}"}
         page = text(stmt, "StmtPgntn/PgNb", "RptPgntn/PgNb", "NtfctnPgntn/PgNb")
         if page:
