@@ -28,6 +28,8 @@ SUMMARY_COLUMNS = (
     "match rate %", "previous match rate %", "fixed since last run", "new since last run",
     "amount at risk", "top root cause",
 )  # fmt: skip
+#: exceptions listed per entity sheet
+MAX_ROWS = 100_000
 EXCEPTION_COLUMNS = (
     "record", "category", "root cause", "differing fields", "legacy values", "new values",
     "amount at risk", "currency", "severity", "exception id",
@@ -76,7 +78,7 @@ def _table(
     sheet.set_column(0, len(headers) - 1, 18)
 
 
-def render_xlsx(run: UatRun) -> bytes:
+def render_xlsx(run: UatRun, *, max_rows: int = MAX_ROWS) -> bytes:
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"in_memory": True})
     fmt = {
@@ -112,7 +114,7 @@ def render_xlsx(run: UatRun) -> bytes:
     for sc in run.scores:
         sheet = book.add_worksheet(_sheet_name(sc.entity, used))
         rows = []
-        for item in sc.attributed:
+        for item in sc.attributed[:max_rows]:
             c, d = item.candidate, item.candidate.details
             diff = list(d.get("diff_columns", []))
             shown = diff or list(d.get("a") or d.get("b") or {})
@@ -121,6 +123,9 @@ def render_xlsx(run: UatRun) -> bytes:
                 ", ".join(diff), _values(d.get("a", {}), shown), _values(d.get("b", {}), shown),
                 item.at_risk, c.currency or "", c.severity, c.exception_id,
             ])  # fmt: skip
+        if len(sc.attributed) > max_rows:
+            # Excel stops at 1,048,576 rows; the scorecard and root causes count them all
+            rows.append([f"... {len(sc.attributed) - max_rows} more exception(s) not listed"])
         _table(sheet, EXCEPTION_COLUMNS, rows, fmt)
     book.close()
     return buf.getvalue()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,12 +17,8 @@ def _no_ambient_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BILLBRIDGE_STATE_URL", raising=False)
 
 
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return build(tmp_path / "uat")
-
-
-@pytest.fixture
-def sample_run(sample: Path) -> UatRun:
-    spec, base = load_spec(sample)
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> UatRun:
+    """One run of the sample migration without a state store (read-only for the tests)."""
+    spec, base = load_spec(build(tmp_path_factory.mktemp("uat")))
     return run_uat(spec, base, now=NOW)

@@ -128,3 +128,18 @@ def test_rerun_shows_progress_since_the_last_run(tmp_path: Path) -> None:
     assert rows["ar_items"]["fixed since last run"] == 1
     assert rows["subscriptions"]["fixed since last run"] == 0
     assert "85.71% → 90.48%, 1 fixed, 0 new" in (out_dir / "uat-erp-cutover.html").read_text()
+
+
+def test_entity_sheets_are_capped_with_a_note(sample_run: object) -> None:
+    import io
+
+    from uat.runner import UatRun
+    from uat.signoff import render_xlsx
+
+    assert isinstance(sample_run, UatRun)
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(sample_run, max_rows=2)))
+    rows = list(book["invoice_lines"].iter_rows(2, values_only=True))
+    assert len(rows) == 3
+    assert rows[2][0] == "... 7 more exception(s) not listed"
+    summary = {r[0]: r[5] for r in book["Summary"].iter_rows(2, values_only=True)}
+    assert summary["invoice_lines"] == 9  # the scorecard still counts every exception
