@@ -7,13 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import duckdb
-
 from reconcile.engine import Side
 from reconcile.engine.sides import LINE
 from reconcile.engine.sql import ident, literal
 from uat.entities import PreparedEntity
-from uat.rootcause import Attributed, _dec
+from uat.rootcause import Attributed, to_decimal
 from uat.scorecard import EntityScore
 from uat.spec import (
     AmountsMatch,
@@ -24,6 +22,7 @@ from uat.spec import (
     NotBlank,
     Ties,
 )
+from uat.translate import database
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def _result(
 
 def _blank_keys(side: Side, column: str, keys: list[str], limit: int) -> tuple[int, list[str]]:
     """Rows whose ``column`` is blank: how many, and the first ``limit`` keys."""
-    con = duckdb.connect()
+    con = database().cursor()
     try:
         if side.table is not None:
             con.register("src", side.table)
@@ -90,7 +89,7 @@ def _blank_keys(side: Side, column: str, keys: list[str], limit: int) -> tuple[i
 def _signed_delta(item: Attributed, name: str) -> Decimal:
     """new − legacy for ``name``; a record on one side only counts its full value."""
     a, b = item.candidate.details.get("a", {}), item.candidate.details.get("b", {})
-    return (_dec(b.get(name)) or Decimal(0)) - (_dec(a.get(name)) or Decimal(0))
+    return (to_decimal(b.get(name)) or Decimal(0)) - (to_decimal(a.get(name)) or Decimal(0))
 
 
 def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> ExpectationResult:
@@ -136,7 +135,9 @@ def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> Expecta
         for i in items:
             a, b = i.candidate.details.get("a", {}), i.candidate.details.get("b", {})
             zero = Decimal(0)
-            size = max(abs(_dec(a.get(x.field)) or zero), abs(_dec(b.get(x.field)) or zero))
+            size = max(
+                abs(to_decimal(a.get(x.field)) or zero), abs(to_decimal(b.get(x.field)) or zero)
+            )
             if size <= x.over:
                 continue
             one_sided = not a or not b

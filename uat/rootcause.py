@@ -68,7 +68,7 @@ class CauseGroup:
     examples: list[str] = field(default_factory=list)
 
 
-def _dec(value: str | None) -> Decimal | None:
+def to_decimal(value: str | None) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
@@ -105,8 +105,8 @@ def _tax_cause(
 ) -> Cause | None:  # fmt: skip
     if kind.tax is None or name != kind.tax[0]:
         return None
-    old, new = _dec(a.get(name)), _dec(b.get(name))
-    base = _dec(b.get(kind.tax[1])) or _dec(a.get(kind.tax[1]))
+    old, new = to_decimal(a.get(name)), to_decimal(b.get(name))
+    base = to_decimal(b.get(kind.tax[1])) or to_decimal(a.get(kind.tax[1]))
     if old is None or new is None:
         return None
     for rc in cfg.rate_changes:
@@ -127,7 +127,7 @@ def _scan(
         a, b = c.details.get("a", {}), c.details.get("b", {})
         for name in c.details.get("diff_columns", []):
             if kinds.get(name) in ("amount", "number"):
-                old, new = _dec(a.get(name)), _dec(b.get(name))
+                old, new = to_decimal(a.get(name)), to_decimal(b.get(name))
                 r = _ratio(old, new) if old is not None and new is not None else None
                 if r is not None:
                     ratios[(name, r)] += 1
@@ -148,7 +148,7 @@ def _field_cause(
     if untranslated:
         return untranslated, Decimal(0)
     if fkind in ("amount", "number"):
-        old, new = _dec(a.get(name)), _dec(b.get(name))
+        old, new = to_decimal(a.get(name)), to_decimal(b.get(name))
         gap = abs(new - old) if old is not None and new is not None else abs(old or new or ZERO)
         risk = gap if name in kind.at_risk else Decimal(0)
         tax = _tax_cause(kind, cfg, name, a, b)
@@ -170,7 +170,7 @@ def _field_cause(
 
 
 def _record_risk(kind: EntityKind, values: Mapping[str, str | None]) -> Decimal:
-    return sum((abs(_dec(values.get(f)) or Decimal(0)) for f in kind.at_risk), Decimal(0))
+    return sum((abs(to_decimal(values.get(f)) or Decimal(0)) for f in kind.at_risk), Decimal(0))
 
 
 def attribute(

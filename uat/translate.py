@@ -87,6 +87,16 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
     return Translation(name, str(path), mapping)
 
 
+_DB: list[duckdb.DuckDBPyConnection] = []
+
+
+def database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process for translations and expectation queries."""
+    if not _DB:
+        _DB.append(duckdb.connect())
+    return _DB[0]
+
+
 def _register(con: duckdb.DuckDBPyConnection, side: Side) -> None:
     if side.table is not None:
         con.register("src", side.table)
@@ -109,7 +119,7 @@ def translate_side(
     legacy export is not copied whole)."""
     if not columns:
         return side, []
-    con = duckdb.connect()
+    con = database().cursor()  # own temp schema, no new database per call
     try:
         _register(con, side)
         replace, joins, gaps = [], [], []
