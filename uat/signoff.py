@@ -87,7 +87,10 @@ def render_xlsx(run: UatRun, *, max_rows: int = MAX_ROWS) -> bytes:
     }
     used: set[str] = set()
     summary = book.add_worksheet(_sheet_name("Summary", used))
-    _table(summary, SUMMARY_COLUMNS, [_summary_row(s) for s in run.scores], fmt)
+    # one typed count column per exception category seen in any entity
+    categories = sorted({c for sc in run.scores for c in sc.categories})
+    rows = [_summary_row(sc) + [sc.categories.get(c, 0) for c in categories] for sc in run.scores]
+    _table(summary, (*SUMMARY_COLUMNS, *categories), rows, fmt)
     causes = book.add_worksheet(_sheet_name("Root causes", used))
     cause_rows = [
         [sc.entity, g.cause.label, g.cause.pattern, g.cause.field, g.count,

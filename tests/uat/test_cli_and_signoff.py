@@ -81,6 +81,9 @@ def test_signoff_workbook_and_html(tmp_path: Path) -> None:
     rows = {r[0]: dict(zip(header, r, strict=True)) for r in summary.iter_rows(2, values_only=True)}
     assert rows["customers"]["match rate %"] == pytest.approx(85.71)
     assert rows["customers"]["exceptions"] == 3
+    assert (rows["customers"]["MISSING_IN_A"], rows["customers"]["MISSING_IN_B"]) == (1, 2)
+    assert rows["customers"]["AMOUNT_MISMATCH"] == 0
+    assert rows["invoice_lines"]["DATE_MISMATCH"] == 4
     assert rows["invoice_lines"]["top root cause"] == "billing_date shifted by +1 days"
     lines = book["invoice_lines"]
     header = [c.value for c in lines[1]]
