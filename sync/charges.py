@@ -1,7 +1,9 @@
 """Zuora UpdateProduct needs the subscription's charge number, which only Zuora knows.
 
 The planner cannot know it (a pure function of CRM data), so just before an UpdateProduct
-is sent its subscription is looked up and the charge of the line's SKU is filled in. The
+is sent its subscription is looked up and the charge is filled in: the one whose
+``contract_line_id`` is the contract line (when the connector reads it from a charge custom
+field), else the only charge of the line's SKU. The
 outbox keeps the planned payload; a retry resolves the same charge, so the body (and the
 idempotency key's replay) stays the same. No match or several matches reject the intent
 with a clear reason instead of guessing.
@@ -57,8 +59,13 @@ def resolve(
     resolved: dict[str, WriteIntent] = {}
     for intent in todo:
         number, sku = str(intent.payload["subscriptionNumber"]), intent.payload["chargeSku"]
+        line_id = intent.payload["body"]["updateProduct"].get("uniqueToken")
         sub = found.get(number)
-        charges = [c for c in sub.charges if c.sku == sku] if isinstance(sub, Subscription) else []
+        all_charges = sub.charges if isinstance(sub, Subscription) else ()
+        # The charge that carries our line id wins; the SKU only when it is unique.
+        charges = [c for c in all_charges if line_id and c.contract_line_id == line_id] or [
+            c for c in all_charges if c.sku == sku
+        ]
         if len(charges) != 1:
             why = "no" if not charges else f"{len(charges)}"
             decided[intent.idempotency_key] = _result(

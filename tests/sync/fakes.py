@@ -94,7 +94,11 @@ class FakeTarget(Connector):
 
     system = "zuora"
 
-    def __init__(self, *, replay: bool = False, latency: float = 0.0) -> None:
+    def __init__(
+        self, *, replay: bool = False, latency: float = 0.0, line_ids: bool = True
+    ) -> None:
+        #: whether lookups report our contract line id on charges (a charge custom field)
+        self.line_ids = line_ids
         self.accounts: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.creates: Counter[str] = Counter()
@@ -260,6 +264,7 @@ class FakeTarget(Connector):
                                 sku=c.get("sku", "x"),
                                 quantity=Decimal(c["qty"]),
                                 unit_price=Money(c["price"], "USD"),
+                                contract_line_id=lid if self.line_ids else None,
                             )
                             for lid, c in sub.get("lines", {}).items()
                         ),

@@ -236,9 +236,10 @@ def test_plan_mode_writes_nothing(sqlite_store: Store) -> None:
 
 
 def test_update_of_an_ambiguous_charge_is_rejected_not_guessed(sqlite_store: Store) -> None:
+    """Two lines of one SKU and no line id on Zuora's charges: reject, do not guess."""
     from tests.sync.fakes import contract, line
 
-    src, tgt = FakeSource(), FakeTarget()
+    src, tgt = FakeSource(), FakeTarget(line_ids=False)  # charges without our line id
     src.put("customer", customer("001A"))
     src.put("contract", contract("800A", "001A", [line("L1", "1"), line("L2", "1")]))  # same SKU
     run(src, tgt, sqlite_store)
@@ -251,3 +252,15 @@ def test_update_of_an_ambiguous_charge_is_rejected_not_guessed(sqlite_store: Sto
         ex = s.scalars(select(ExceptionRow)).one()
     assert ex.details["vendor_code"] == "BB_CHARGE_NOT_RESOLVED"
     assert "2 charge(s) of SKU SKU-A" in ex.details["message"]
+
+
+def test_update_finds_the_charge_by_line_id_when_the_sku_repeats(sqlite_store: Store) -> None:
+    from tests.sync.fakes import contract, line
+
+    src, tgt = FakeSource(), FakeTarget()
+    src.put("customer", customer("001A"))
+    src.put("contract", contract("800A", "001A", [line("L1", "1"), line("L2", "1")]))
+    run(src, tgt, sqlite_store)
+    src.put("contract", contract("800A", "001A", [line("L1", "5"), line("L2", "1")]))
+    assert run(src, tgt, sqlite_store).counts["applied"] == 1
+    assert tgt.subscriptions["SF-800A"]["lines"]["L1"]["qty"] == "5"
