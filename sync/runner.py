@@ -187,7 +187,13 @@ class _Run(Sender):
                 latest[(entity_of(rec), rec.source_id)] = rec  # overlap re-reads: last wins
                 self.counts["read"] += 1
             self.counts["read_errors"] += len(stream.errors)
-            new_cursors[entity] = stream.cursor
+            # A record the source could not map is not lost: its stream keeps the old
+            # cursor, so it is read again until the data or the spec is fixed.
+            new_cursors[entity] = None if stream.errors else stream.cursor
+            if stream.errors:
+                log.warning(
+                    "sync.read_errors", job=self.job.name, entity=entity, count=len(stream.errors)
+                )
         pairs: list[tuple[Record | None, Record]] = []
         with self.store.session() as s:
             for kind in ("customer", "contract"):

@@ -264,3 +264,31 @@ def test_update_finds_the_charge_by_line_id_when_the_sku_repeats(sqlite_store: S
     src.put("contract", contract("800A", "001A", [line("L1", "5"), line("L2", "1")]))
     assert run(src, tgt, sqlite_store).counts["applied"] == 1
     assert tgt.subscriptions["SF-800A"]["lines"]["L1"]["qty"] == "5"
+
+
+def test_a_record_the_source_cannot_map_keeps_its_stream_cursor(sqlite_store: Store) -> None:
+    from connectors.base import Cursor, ReadStream
+
+    class FlakySource(FakeSource):
+        broken = True
+
+        def read(
+            self, entity: str, since: Cursor | None = None, *, limit: int | None = None
+        ) -> ReadStream:
+            stream = super().read(entity, since, limit=limit)
+            if entity == "contract" and self.broken:
+                stream.errors.append(ValueError("Opportunity 006X: lines[0].sku: required"))
+            return stream
+
+    src, tgt = FlakySource(), FakeTarget()
+    wave1(src)
+    first = run(src, tgt, sqlite_store)
+    assert first.counts["read_errors"] == 1 and len(tgt.subscriptions) == 4
+    with sqlite_store.session() as s:
+        saved = {r.stream for r in s.scalars(select(CursorRow)) if r.cursor}
+    assert saved == {"customer"}  # the contract window stays open
+    src.broken = False
+    run(src, tgt, sqlite_store)
+    with sqlite_store.session() as s:
+        saved = {r.stream for r in s.scalars(select(CursorRow)) if r.cursor}
+    assert saved == {"customer", "contract"} and not tgt.duplicate_creates
