@@ -120,12 +120,25 @@ class MatchRate(_Expect):
     min_pct: Decimal = Field(ge=0, le=100)
 
 
+Category = Literal[
+    "MISSING_IN_A", "MISSING_IN_B", "DUPLICATE", "DUPLICATE_IN_A", "DUPLICATE_IN_B",
+    "AMOUNT_MISMATCH", "DATE_MISMATCH", "STATUS_MISMATCH", "FIELD_MISMATCH", "MANY_TO_ONE",
+]  # fmt: skip
+#: root-cause patterns (uat.rootcause)
+Pattern = Literal[
+    "missing_in_new", "extra_in_new", "duplicate", "untranslated_code", "tax_rate_change",
+    "rounding_drift", "scaled_by_factor", "date_shift", "date_differs", "value_differs",
+]  # fmt: skip
+
+
 class NoExceptions(_Expect):
-    """No exceptions of a category (or of a root-cause pattern; neither: none at all)."""
+    """No exceptions of a category (or of a root-cause pattern; neither: none at all).
+
+    Names are checked, so a misspelt category cannot make a gate pass silently."""
 
     type: Literal["no_exceptions"]
-    category: str | None = None
-    root_cause: str | None = None
+    category: Category | None = None
+    root_cause: Pattern | None = None
 
 
 class CountEqual(_Expect):
