@@ -49,7 +49,8 @@ def describe(x: Expectation) -> str:
     if isinstance(x, NotBlank):
         return f"{x.entity}: no record without {x.field} ({x.side} system)"
     if isinstance(x, AmountsMatch):
-        return f"{x.entity}: every {x.field} over {x.over} matches within {x.max_delta}"
+        only = "".join(f" with {k}={v}" for k, v in x.where.items())
+        return f"{x.entity}: every {x.field} over {x.over}{only} matches within {x.max_delta}"
     return f"{x.entity}: {x.field} ties per {', '.join(x.by) or 'key'}"
 
 
@@ -84,6 +85,20 @@ def _blank_keys(side: Side, column: str, keys: list[str], limit: int) -> tuple[i
     finally:
         con.close()
     return count, [str(r[0]) for r in found]
+
+
+def _selected(item: Attributed, where: dict[str, str]) -> bool:
+    """Declarative equality filter: a field's key, legacy or new value equals the given one."""
+    c = item.candidate
+    for name, want in where.items():
+        seen = (
+            c.keys.get(name),
+            c.details.get("a", {}).get(name),
+            c.details.get("b", {}).get(name),
+        )
+        if want not in seen:
+            return False
+    return True
 
 
 def _signed_delta(item: Attributed, name: str) -> Decimal:
@@ -138,7 +153,7 @@ def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> Expecta
             size = max(
                 abs(to_decimal(a.get(x.field)) or zero), abs(to_decimal(b.get(x.field)) or zero)
             )
-            if size <= x.over:
+            if size <= x.over or not _selected(i, x.where):
                 continue
             one_sided = not a or not b
             if one_sided or abs(_signed_delta(i, x.field)) > x.max_delta:

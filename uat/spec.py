@@ -158,6 +158,8 @@ class AmountsMatch(_Expect):
     field: str
     over: Decimal = Decimal(0)
     max_delta: Decimal = Field(default=Decimal(0), ge=0)
+    #: only records whose fields equal these values (either system), e.g. {currency: EUR}
+    where: dict[str, str] = Field(default_factory=dict)
 
 
 class Ties(_Expect):
@@ -280,6 +282,7 @@ def _cross_check(spec: UatSpec) -> list[tuple[tuple[Any, ...], str]]:
         kind = KINDS[entity.kind]
         fields = [("field", getattr(x, "field", None))]
         fields += [("by", f) for f in getattr(x, "by", ())]
+        fields += [("where", f) for f in getattr(x, "where", {})]
         for where, f in fields:
             if f is not None and f not in kind.columns:
                 problems.append((("expectations", i, where), f"{kind.name} has no field {f!r}"))

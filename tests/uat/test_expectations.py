@@ -41,6 +41,8 @@ def test_sample_expectations_with_evidence(sample_run: UatRun) -> None:
 
 
 EXTRA = """\
+  - {type: amounts_match, entity: ar_items, field: open_amount, over: 10000, where: {currency: GBP}}
+  - {type: amounts_match, entity: ar_items, field: open_amount, where: {customer_id: N1003}}
   - {type: amounts_match, entity: ar_items, field: open_amount, over: 10000, max_delta: "0.01"}
   - {type: no_exceptions, entity: invoice_lines, root_cause: tax_rate_change, examples: 1}
   - {type: no_exceptions, entity: invoice_lines, root_cause: scaled_by_factor}
@@ -58,6 +60,12 @@ def test_declared_thresholds_decide_pass_or_fail(tmp_path: Path) -> None:
         False, "2 matching exception(s)", 2, ["invoice_number=INV-004, line_number=1"]
     )  # fmt: skip
     assert results["invoice_lines: no exceptions of scaled_by_factor"][0] is True
+    # the filter keeps only the GBP items: AR-0003 (EUR) is outside it
+    assert results["ar_items: every open_amount over 10000 with currency=GBP matches within 0"][0]
+    # AR-0003 belongs to customer N1003 (C0003 translated): selected, so it fails
+    assert results["ar_items: every open_amount over 0 with customer_id=N1003 matches within 0"][
+        2:
+    ] == (1, ["document_number=AR-0003"])
     assert results["invoice_lines: match rate ≥ 77.6%"][:2] == (
         False, "match rate 77.50% (31 of 40 keys)"
     )  # fmt: skip
