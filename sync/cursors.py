@@ -43,3 +43,10 @@ def with_lookback(cursor: Cursor | None, lookback_seconds: float) -> Cursor | No
         last_id=None,
         extra=cursor.extra,
     )
+
+
+def behind(new: Cursor, old: Cursor | None) -> bool:
+    """True when ``new`` would move the watermark back from ``old``."""
+    if old is None or old.watermark is None or new.watermark is None:
+        return False
+    return new.watermark < old.watermark

@@ -77,9 +77,12 @@ class Sender:
     def advance_cursors(self, s: Session) -> None:
         if self.pending_cursors is None:
             return
+        stored = cursors.load(s, self.job.name)
         for stream, cursor in self.pending_cursors.items():
-            if cursor is not None:
-                cursors.save(s, self.job.name, stream, cursor, run_id=self.run_id, now=self.now())
+            if cursor is None or cursors.behind(cursor, stored.get(stream)):
+                # Never backwards: an empty window may hand back the lookback-adjusted start.
+                continue
+            cursors.save(s, self.job.name, stream, cursor, run_id=self.run_id, now=self.now())
         self.cursor_advanced = True
 
     def drain(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,26 @@ def test_a_record_the_source_cannot_map_keeps_its_stream_cursor(sqlite_store: St
     with sqlite_store.session() as s:
         saved = {r.stream for r in s.scalars(select(CursorRow)) if r.cursor}
     assert saved == {"customer", "contract"} and not tgt.duplicate_creates
+
+
+def test_an_empty_window_never_moves_the_cursor_back(sqlite_store: Store) -> None:
+    from connectors.base import Cursor, ReadStream
+
+    class EchoSource(FakeSource):
+        """Like connectors that hand back ``since`` when nothing changed."""
+
+        def read(
+            self, entity: str, since: Cursor | None = None, *, limit: int | None = None
+        ) -> ReadStream:
+            return ReadStream(iter(()), lambda: since)
+
+    src, tgt = EchoSource(), FakeTarget()
+    mark = Cursor(watermark=datetime(2025, 6, 1, tzinfo=UTC), last_id="800Z")
+    from sync import cursors
+
+    with sqlite_store.session() as s:
+        cursors.save(s, JOB.name, "contract", mark, run_id="seed", now=datetime.now(UTC))
+    for _ in range(2):
+        run(src, tgt, sqlite_store)  # reads since mark - lookback, gets that back
+    with sqlite_store.session() as s:
+        assert cursors.load(s, JOB.name)["contract"] == mark

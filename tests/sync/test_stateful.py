@@ -10,17 +10,21 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import select
 
 from billbridge.state import Store
+from billbridge.state.schema import CursorRow, OutboxIntentRow
 from canonical import ContractStatus
+from connectors.base import Cursor
 from sync.runner import run_job
-from tests.sync.fakes import FakeSource, FakeTarget, contract, customer, line
+from tests.sync.fakes import T0, FakeSource, FakeTarget, contract, customer, line
 from tests.sync.scenario import JOB, run
 
 _TEMPLATE: dict[str, Path] = {}
@@ -48,6 +52,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.clean_store = _store(self.folder, "clean")
         self.rough_store = _store(self.folder, "rough")
         self.n = 0
+        self.marks: dict[str, datetime] = {}
         self.src.put("customer", customer("001A"))
         self.src.put("contract", contract("800A", "001A", [line("L1")]))
 
@@ -98,7 +103,9 @@ class SyncMachine(RuleBasedStateMachine):
 
         with contextlib.suppress(Crash):
             run(self.src, self.rough, self.rough_store, hook=hook if crash_at else None)
+        self.check_cursors()  # also right after a crash
         run(self.src, self.rough, self.rough_store)  # resume (or a plain second apply)
+        self.check_cursors()
         if twice:
             calls = self.rough.write_calls
             run(self.src, self.rough, self.rough_store)
@@ -115,6 +122,28 @@ class SyncMachine(RuleBasedStateMachine):
         calls = self.rough.write_calls
         again = run(self.src, self.rough, self.rough_store, **kw)
         assert self.rough.write_calls == calls and again.api_calls == 0
+
+    def check_cursors(self) -> None:
+        """Cursors only move forward and never past a window with an unfinished intent."""
+        with self.rough_store.session() as s:
+            marks = {r.stream: Cursor.from_json(r.cursor) for r in s.scalars(select(CursorRow))}
+            open_rows = list(
+                s.scalars(
+                    select(OutboxIntentRow).where(OutboxIntentRow.status.in_(("pending", "sent")))
+                )
+            )
+        for stream, cursor in marks.items():
+            mark = cursor.watermark if cursor else None
+            previous = self.marks.get(stream)
+            assert mark is not None and (previous is None or mark >= previous), "cursor went back"
+            self.marks[stream] = mark
+        for row in open_rows:
+            stream = "customer" if row.entity == "customer" else "contract"
+            cursor = marks.get(stream)
+            changed_at = T0 + timedelta(minutes=int(row.source_version))
+            assert cursor is None or cursor.watermark is None or cursor.watermark < changed_at, (
+                f"cursor {stream} passed open intent {row.idempotency_key[:8]}"
+            )
 
     @invariant()
     def same_target_and_one_create_each(self) -> None:
