@@ -51,10 +51,6 @@ class Plan:
         return [f"k{i}" for i in range(len(self.definition.keys))]
 
     @property
-    def values(self) -> list[str]:
-        return [f"v{i}" for i in range(len(self.definition.compare))]
-
-    @property
     def contexts(self) -> list[str]:
         return [f"x{i}" for i in range(len(self.definition.context))]
 
