@@ -13,7 +13,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 from pydantic import SecretStr
@@ -133,7 +133,7 @@ class _Stderr:
 
 def configure(*, fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
     """Configure structlog once per process. ``fmt``: auto (console on a TTY), json, console."""
-    out = stream or _Stderr()
+    out: TextIO = stream or cast("TextIO", _Stderr())
     if fmt == "auto":
         fmt = "console" if hasattr(out, "isatty") and out.isatty() else "json"
     shared: list[Processor] = [

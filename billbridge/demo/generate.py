@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -175,7 +176,7 @@ def us(d: date) -> str:
     return f"{d.month}/{d.day}/{d.year}"
 
 
-def write_csv(name: str, header: list[str], rows: list[list[object]]) -> None:
+def write_csv(name: str, header: list[str], rows: Sequence[Sequence[object]]) -> None:
     with (DATA / name).open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)

@@ -59,15 +59,27 @@ def report_from_store(
     built = []
     for name, section_title in sections:
         views = exceptions.list(recon=name, now=now)
-        open_items = [to_item(v) for v in views
-                      if v.status in ACTIVE and v.category != DEAD_LETTER_CATEGORY]
-        resolved = [to_item(v) for v in views if v.run_state == RunState.RESOLVED_BY_DATA
-                    and (run_id is None or v.last_run_id == run_id)]
-        built.append(ReconSection(
-            name=name, title=section_title, items=open_items, resolved=resolved,
-            summary=(summaries or {}).get(name, {}),
-        ))
-    dead = [to_item(v) for v in exceptions.list(categories=[DEAD_LETTER_CATEGORY], now=now)
-            if v.status in ACTIVE]
-    return Report(title=title, generated_at=now, run_id=run_id, sections=built,
-                  dead_letters=dead)
+        open_items = [
+            to_item(v) for v in views if v.status in ACTIVE and v.category != DEAD_LETTER_CATEGORY
+        ]
+        resolved = [
+            to_item(v)
+            for v in views
+            if v.run_state == RunState.RESOLVED_BY_DATA
+            and (run_id is None or v.last_run_id == run_id)
+        ]
+        built.append(
+            ReconSection(
+                name=name,
+                title=section_title,
+                items=open_items,
+                resolved=resolved,
+                summary=(summaries or {}).get(name, {}),
+            )
+        )
+    dead = [
+        to_item(v)
+        for v in exceptions.list(categories=[DEAD_LETTER_CATEGORY], now=now)
+        if v.status in ACTIVE
+    ]
+    return Report(title=title, generated_at=now, run_id=run_id, sections=built, dead_letters=dead)
