@@ -123,7 +123,7 @@ def as_side(value: SideInput) -> Side:
     if hasattr(value, "to_arrow_table"):  # duckdb.DuckDBPyRelation
         return Side(_with_lines(value.to_arrow_table(), 1), "<relation>")
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        rows = [r.model_dump(mode="python") if isinstance(r, BaseModel) else r for r in value]
+        rows = [flatten_record(r) if isinstance(r, BaseModel) else r for r in value]
         if not all(isinstance(r, Mapping) for r in rows):
             raise TypeError("a side given as a list must hold mappings or pydantic records")
         return Side(rows_to_table(rows))

@@ -40,6 +40,11 @@ def summarize(
             else "NULL"
         )
         parts.append(f"count(*) FILTER (WHERE {both} AND ((a_v{i} IS NULL) <> (b_v{i} IS NULL)))")
+        parts.append(
+            f"sum(abs(d{i})) FILTER (WHERE _cat = 'MATCHED' AND d{i} <> 0)"
+            if c.kind in NUMERIC_KINDS
+            else "NULL"
+        )
     stats_row = _one(con, f"SELECT {', '.join(parts)} FROM _cls")
     rows_a, rows_b = (
         n if n is not None else int(_one(con, f"SELECT count(*) FROM n_{s}")[0])
@@ -62,7 +67,7 @@ def summarize(
 
     stats = []
     for i, c in enumerate(d.compare):
-        unequal_cnt, max_diff, null_diff = stats_row[2 + 3 * i : 5 + 3 * i]
+        unequal_cnt, max_diff, null_diff, tolerated = stats_row[2 + 4 * i : 6 + 4 * i]
         stats.append(
             {
                 "column": c.name,
@@ -73,6 +78,8 @@ def summarize(
                 "unequal_cnt": int(unequal_cnt),
                 "max_diff": text(max_diff) if max_diff is not None else "0",
                 "null_diff": int(null_diff),
+                #: sum of |a - b| over rows matched within tolerance (numeric fields)
+                "tolerated_diff_total": text(tolerated) if tolerated is not None else "0",
                 "abs_tol": text(c.abs),
                 "rel_tol": text(c.pct / 100),
                 "minor_units_tol": c.minor_units,

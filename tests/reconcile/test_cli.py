@@ -248,21 +248,15 @@ def test_run_records_exceptions_and_exceptions_cli_works_them(
     ]
 
 
-ZUORA_CSV = """\
-Invoice.InvoiceNumber,Invoice.InvoiceDate,Invoice.DueDate,Invoice.Status,Invoice.Amount,Invoice.AmountWithoutTax,Invoice.TaxAmount,Invoice.Balance,Invoice.UpdatedDate,Account.AccountNumber,Account.Currency,Subscription.Name,InvoiceItem.ChargeName,InvoiceItem.SKU,InvoiceItem.Quantity,InvoiceItem.UnitPrice,InvoiceItem.ChargeAmount,InvoiceItem.TaxAmount,InvoiceItem.ServiceStartDate,InvoiceItem.ServiceEndDate,RatePlanCharge.ChargeNumber
-INV00000001,2024-05-01,2024-05-31,Posted,7222.50,7000.00,222.50,7222.50,2024-05-01 09:12:44,A00000001,USD,A-S00000001,Enterprise Seats,PLAT-ENT,25,100.00,2500.00,222.50,2024-05-01,2025-04-30,C-00000001
-INV00000001,2024-05-01,2024-05-31,Posted,7222.50,7000.00,222.50,7222.50,2024-05-01 09:12:44,A00000001,USD,A-S00000001,Onboarding Fee,ONB-STD,1,4500.00,4500.00,0.00,2024-05-01,2024-05-01,C-00000002
-INV00000002,2024-06-01,2024-07-01,Posted,490.00,490.00,0.00,0.00,2024-06-03 10:00:00,A00000002,EUR,A-S00000002,Pro Seats,PLAT-PRO,10,49.00,490.00,0.00,2024-06-01,2024-06-30,C-00000003
-"""
-NETSUITE_CSV = """\
-Internal ID,Document Number,Date,Due Date/Receive By,Customer Internal ID,Customer,Currency,Status,External ID,PO/Check Number,Line ID,Item,Memo,Quantity,Item Rate,Amount,Tax Amount,Amount (Transaction Total),Amount Remaining
-8938,INV10045,5/1/2024,5/31/2024,1234,CUST-1001 Acme Corp,US Dollar,Open,ZUORA-INV00000001,PO-7781,1,PLAT-ENT,Enterprise Seats,25,100.00,"2,500.00",222.50,"7,222.51","7,222.50"
-8938,INV10045,5/1/2024,5/31/2024,1234,CUST-1001 Acme Corp,US Dollar,Open,ZUORA-INV00000001,PO-7781,2,ONB-STD,Onboarding Fee,1,"4,500.00","4,500.00",0.00,"7,222.51","7,222.50"
-"""
+FIXTURES = Path(__file__).with_name("fixtures")
+SPECS = Path(__file__).resolve().parents[2] / "mappings" / "specs" / "exports"
 MAPPED_CONFIG = """
 name: billing_vs_erp_invoices
-a: {{label: zuora, path: zuora.csv, mapping: {root}/mappings/specs/exports/zuora_invoices.yaml}}
-b: {{label: netsuite, path: netsuite.csv, mapping: {root}/mappings/specs/exports/netsuite_invoices.yaml}}
+a: {{label: zuora, path: {fixtures}/zuora_invoices.csv, mapping: {specs}/zuora_invoices.yaml}}
+b:
+  label: netsuite
+  path: {fixtures}/netsuite_invoices.csv
+  mapping: {specs}/netsuite_invoices.yaml
 keys: [{{name: invoice_number, normalize: [trim, casefold]}}]
 compare:
   - {{name: issue_date, kind: date}}
@@ -274,10 +268,7 @@ categories: {{MISSING_IN_B: NOT_SYNCED}}
 
 
 def test_run_through_mapping_specs_and_builtin_side_builders(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[2]
-    (tmp_path / "zuora.csv").write_text(ZUORA_CSV)
-    (tmp_path / "netsuite.csv").write_text(NETSUITE_CSV)
-    (tmp_path / "recon.yaml").write_text(MAPPED_CONFIG.format(root=root))
+    (tmp_path / "recon.yaml").write_text(MAPPED_CONFIG.format(fixtures=FIXTURES, specs=SPECS))
     out = tmp_path / "out"
     res = runner.invoke(
         recon_cli.app,

@@ -36,6 +36,7 @@ def test_tolerance_rule_abs_and_null_equals_null() -> None:
     stats = {s["column"]: s for s in result.summary["mismatch_stats"]["stats"]}
     assert stats["total"]["unequal_cnt"] == 1 and stats["total"]["max_diff"] == "0.02"
     assert stats["issued"]["null_diff"] == 1
+    assert stats["total"]["tolerated_diff_total"] == "0.01"
     exc = next(e for e in result.exceptions if e.category == "AMOUNT_MISMATCH")
     assert exc.details["delta"] == {"total": "-0.02"} and exc.details["diff_columns"] == ["total"]
 
@@ -246,3 +247,37 @@ def test_parquet_sides_are_scanned_in_place_with_lines_and_duplicates(tmp_path: 
     }
     assert result.summary["row_summary"]["df1_rows"] == 4
     assert result.summary["row_summary"]["common_rows"] == 2
+
+
+def test_canonical_records_as_a_side() -> None:
+    from datetime import date
+
+    from canonical import Invoice
+    from canonical.money import Money
+
+    def inv(total: str) -> Invoice:
+        return Invoice(
+            source_system="zuora",
+            source_id="1",
+            number="INV-1",
+            customer_id="C",
+            issue_date=date(2024, 3, 1),
+            currency="EUR",
+            subtotal=Money(total, "EUR"),
+            tax_total=Money("0", "EUR"),
+            total=Money(total, "EUR"),
+        )
+
+    d = parse_definitions("""
+name: t
+a: {label: x}
+b: {label: y}
+keys: [{name: number}]
+compare: [{name: total, kind: amount}, {name: issue_date, kind: date}]
+amount_field: total
+currency_field: total_currency
+context: [{name: total_currency}]
+""")[0]
+    result = reconcile(d, [inv("10.00")], [inv("12.50")])
+    (exc,) = result.exceptions
+    assert exc.category == "AMOUNT_MISMATCH" and str(exc.amount) == "2.50" and exc.currency == "EUR"
