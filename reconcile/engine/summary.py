@@ -61,6 +61,11 @@ def summarize(
                 dup_keys[s] += 1 if n else 0
                 dup_extra[s] += max(n - 1, 0)
     distinct_a = _distinct(con, d, "a", rows_a, dup_extra["a"])
+    dup_only_b = sum(
+        1
+        for exc in candidates
+        if exc.details["base_category"] in DUP_BASES and not exc.details["rows"]["a"]
+    )
     common = distinct_a - dup_keys["a"] - base["MISSING_IN_B"]
     unequal = sum(base[k] for k in base if k.endswith("_MISMATCH") or k == "MANY_TO_ONE")
     within, many_matched = int(stats_row[0]), int(stats_row[1])
@@ -101,6 +106,8 @@ def summarize(
             "unequal_rows": unequal,
             "equal_rows": common - unequal,
             "matched_within_tolerance": within,
+            #: keys that matched (exactly or within tolerance) / all keys seen on either side
+            "match_rate": _rate(common - unequal, distinct_a + base["MISSING_IN_A"] + dup_only_b),
             "many_to_one_matched": many_matched,
             "has_duplicates": bool(sum(base[k] for k in DUP_BASES)),
             "duplicate_keys": sum(base[k] for k in DUP_BASES),
@@ -116,6 +123,10 @@ def summarize(
         **dict(sorted(base.items())),
     }
     return summary, counts
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 1.0
 
 
 def _distinct(

@@ -165,6 +165,26 @@ class ExceptionQueries:
             bucket["amounts"] = dict(bucket["amounts"])
         return out
 
+    def kpis(self, *, recon: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+        """Open and suppressed counts, counts by category and status, and the mean time to
+        resolve (days, over exceptions resolved by a person or by the data)."""
+        views = self.list(recon, now=now)
+        active = [v for v in views if v.is_open]
+        resolved = [v for v in views if v.resolved_at is not None]
+        spans = [
+            (v.resolved_at - v.first_seen).total_seconds() / 86400
+            for v in resolved
+            if v.resolved_at
+        ]
+        return {
+            "open": len(active),
+            "suppressed": sum(1 for v in active if v.status == "SUPPRESSED"),
+            "by_category": dict(Counter(v.category for v in active)),
+            "by_status": dict(Counter(v.status for v in views)),
+            "resolved": len(resolved),
+            "mean_days_to_resolve": round(sum(spans) / len(spans), 2) if spans else None,
+        }
+
 
 def aging_bucket(age: int) -> str:
     for label, low, high in AGING_BUCKETS:

@@ -37,6 +37,7 @@ def test_tolerance_rule_abs_and_null_equals_null() -> None:
     assert stats["total"]["unequal_cnt"] == 1 and stats["total"]["max_diff"] == "0.02"
     assert stats["issued"]["null_diff"] == 1
     assert stats["total"]["tolerated_diff_total"] == "0.01"
+    assert result.summary["row_summary"]["match_rate"] == 0.5
     exc = next(e for e in result.exceptions if e.category == "AMOUNT_MISMATCH")
     assert exc.details["delta"] == {"total": "-0.02"} and exc.details["diff_columns"] == ["total"]
 

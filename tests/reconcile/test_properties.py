@@ -38,6 +38,7 @@ def test_a_data_set_reconciled_with_itself_has_no_exception(rows: list[dict[str,
     assert result.exceptions == []
     assert result.counts["MATCHED"] == len(rows)
     assert result.summary["row_summary"]["common_rows"] == len(rows)
+    assert result.summary["row_summary"]["match_rate"] == 1.0
 
 
 @FAST
@@ -54,6 +55,8 @@ def test_every_key_lands_in_exactly_one_category(
     )
     assert len(exc_keys) == len(set(exc_keys)), "a key appears in two exceptions"
     assert len(set(exc_keys)) + result.counts["MATCHED"] == len(keys)
+    rate = result.summary["row_summary"]["match_rate"]
+    assert rate == (round(result.counts["MATCHED"] / len(keys), 6) if keys else 1.0)
     assert set(exc_keys) <= keys
     # keys duplicated on a side are DUPLICATE exceptions, never paired
     dup = {

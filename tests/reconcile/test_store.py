@@ -224,3 +224,15 @@ def test_bulk_runs_cross_batch_boundaries(store: Store) -> None:
     assert counts == {("STILL_OPEN",): 1500, ("RESOLVED_BY_DATA",): 500}
     views = xs.list("invoices", states=["STILL_OPEN"], now=T0 + timedelta(days=1), limit=3)
     assert [v.times_seen for v in views] == [2, 2, 2]
+
+
+def test_kpis(store: Store) -> None:
+    xs = ExceptionStore(store)
+    _run(xs, [row("INV-1"), row("INV-2"), row("INV-3")], [], "r1", T0)
+    ids = _ids(xs, T0)
+    xs.resolve(ids["inv-1"], "WRITE_OFF", actor="ana", now=T0 + timedelta(days=2))
+    _run(xs, [row("INV-1"), row("INV-2")], [], "r2", T0 + timedelta(days=4))  # INV-3 fixed
+    kpis = xs.kpis(recon="invoices", now=T0 + timedelta(days=4))
+    assert kpis["open"] == 2 and kpis["resolved"] == 1  # INV-1 reopened by the data
+    assert kpis["by_status"] == {"OPEN": 2, "RESOLVED": 1}
+    assert kpis["mean_days_to_resolve"] == 4.0
