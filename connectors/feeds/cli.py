@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from billbridge.errors import ParseError
+from canonical import BankStatement, Invoice, Remittance
 from connectors.feeds.detect import FORMATS
 from connectors.feeds.model import FeedResult
+
+if TYPE_CHECKING:
+    from connectors.feeds.stream import Item
 
 app = typer.Typer(help="Bank statement and EDI feed files.", no_args_is_help=True)
 STATE_ENV = "BILLBRIDGE_STATE_URL"
@@ -19,16 +23,14 @@ DEFAULT_STATE_URL = "sqlite:///billbridge-state.db"
 EXIT_PARSE_ERROR = 2
 
 
-def records(result: FeedResult) -> list[dict[str, Any]]:
-    """One flat object per bank transaction, remittance line, invoice and acknowledgement.
-
-    Amounts are strings with their currency next to them (never floats).
-    """
-    out: list[dict[str, Any]] = []
-    for stmt in result.statements:
-        for tx in stmt.transactions:
-            out.append({
-                "kind": "bank_transaction", "format": result.format, "account_id": tx.account_id,
+def item_records(fmt: str, item: Item) -> list[dict[str, Any]]:
+    """Flat objects for one parsed item: one per bank transaction of a statement, per
+    remittance line, per invoice, per acknowledgement. Amounts are strings (never floats)
+    with their currency next to them."""
+    if isinstance(item, BankStatement):
+        return [
+            {
+                "kind": "bank_transaction", "format": fmt, "account_id": tx.account_id,
                 "statement_id": tx.statement_id, "booking_date": _iso(tx.booking_date),
                 "value_date": _iso(tx.value_date), "amount": str(tx.amount.amount),
                 "currency": tx.amount.currency, "status": tx.status.value,
@@ -38,11 +40,14 @@ def records(result: FeedResult) -> list[dict[str, Any]]:
                 "counterparty_account": tx.counterparty_account,
                 "remittance_text": tx.remittance_text, "references": list(tx.references),
                 "line": tx.provenance.line if tx.provenance else None,
-            })  # fmt: skip
-    for rem in result.remittances:
-        for line in rem.lines:
-            out.append({
-                "kind": "remittance_line", "format": result.format,
+            }
+            for tx in item.transactions
+        ]  # fmt: skip
+    if isinstance(item, Remittance):
+        rem = item
+        return [
+            {
+                "kind": "remittance_line", "format": fmt,
                 "trace_number": rem.trace_number, "payer_name": rem.payer_name,
                 "payment_date": _iso(rem.payment_date), "total": str(rem.total.amount),
                 "document_type": line.document_type, "document_number": line.document_number,
@@ -51,28 +56,35 @@ def records(result: FeedResult) -> list[dict[str, Any]]:
                 "discount": str(line.discount.amount) if line.discount else None,
                 "line": line.provenance.line if line.provenance else
                 (rem.provenance.line if rem.provenance else None),
-            })  # fmt: skip
-    for inv in result.invoices:
-        out.append({
-            "kind": "invoice", "format": result.format, "number": inv.number,
-            "customer_id": inv.customer_id, "issue_date": _iso(inv.issue_date),
-            "total": str(inv.total.amount), "currency": inv.currency, "lines": len(inv.lines),
-            "line": inv.provenance.line if inv.provenance else None,
-        })  # fmt: skip
-    for ack in result.acknowledgements:
-        out.append({"kind": "acknowledgement", "format": result.format, **ack.model_dump()})
-    return out
+            }
+            for line in rem.lines
+        ]  # fmt: skip
+    if isinstance(item, Invoice):
+        return [{
+            "kind": "invoice", "format": fmt, "number": item.number,
+            "customer_id": item.customer_id, "issue_date": _iso(item.issue_date),
+            "total": str(item.total.amount), "currency": item.currency,
+            "lines": len(item.lines), "line": item.provenance.line if item.provenance else None,
+        }]  # fmt: skip
+    return [{"kind": "acknowledgement", "format": fmt, **item.model_dump()}]
+
+
+def records(result: FeedResult) -> list[dict[str, Any]]:
+    """:func:`item_records` for every item of a parsed file, statements first."""
+    items: list[Item] = [*result.statements, *result.remittances, *result.invoices]
+    items.extend(result.acknowledgements)
+    return [rec for item in items for rec in item_records(result.format, item)]
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _summary(path: str, result: FeedResult) -> str:
+def _summary(path: str, fmt: str, counts: dict[str, int], warnings: int) -> str:
     return (
-        f"{path}: {result.format}, {len(result.statements)} statements, "
-        f"{len(result.transactions)} transactions, {len(result.remittances)} remittances, "
-        f"{len(result.invoices)} invoices, {len(result.warnings)} warnings"
+        f"{path}: {fmt}, {counts['statements']} statements, "
+        f"{counts['transactions']} transactions, {counts['remittances']} remittances, "
+        f"{counts['invoices']} invoices, {warnings} warnings"
     )
 
 
@@ -93,27 +105,37 @@ def parse_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout")] = False,
     strict: Annotated[bool | None, typer.Option("--strict/--lenient")] = None,
 ) -> None:
-    """Parse FILE and print its records; nothing is stored."""
-    from connectors.feeds.registry import parse_bytes
+    """Parse FILE and print its records; nothing is stored (BAI2/camt stream)."""
+    from connectors.feeds.stream import open_feed
 
     if fmt != "auto" and fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}", param_hint="--format")
+    counts = dict.fromkeys(("statements", "transactions", "remittances", "invoices"), 0)
     try:
-        result = parse_bytes(
+        stream = open_feed(
             file.read_bytes(), file_name=str(file), fmt=fmt, **_options(profile, strict)
         )
+        for item in stream.items():
+            _count(counts, item)
+            for rec in item_records(stream.format, item):
+                typer.echo(json.dumps(rec, ensure_ascii=False) if as_json else _line(rec))
     except ParseError as exc:
         typer.echo(f"parse error: {exc}", err=True)
         raise typer.Exit(EXIT_PARSE_ERROR) from None
-    for rec in records(result):
-        if as_json:
-            typer.echo(json.dumps(rec, ensure_ascii=False))
-        else:
-            typer.echo(_line(rec))
-    for warning in result.warnings:
+    for warning in stream.warnings:
         where = f" (line {warning.line})" if warning.line else ""
         typer.echo(f"warning {warning.code}{where}: {warning.message}", err=True)
-    typer.echo(_summary(str(file), result), err=True)
+    typer.echo(_summary(str(file), stream.format, counts, len(stream.warnings)), err=True)
+
+
+def _count(counts: dict[str, int], item: Item) -> None:
+    if isinstance(item, BankStatement):
+        counts["statements"] += 1
+        counts["transactions"] += len(item.transactions)
+    elif isinstance(item, Remittance):
+        counts["remittances"] += 1
+    elif isinstance(item, Invoice):
+        counts["invoices"] += 1
 
 
 def _line(rec: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ def test_parse_json_lines_one_per_transaction_and_remittance_line() -> None:
     kinds = [r["kind"] for r in rows]
     assert kinds.count("bank_transaction") == 4
     assert kinds.count("remittance_line") == 3
-    first = rows[0]
+    first = next(r for r in rows if r["kind"] == "bank_transaction")
     assert (first["amount"], first["currency"]) == ("1000.12345", "EUR")
     assert isinstance(first["amount"], str)
     assert "4 transactions, 2 remittances" in res.stderr
