@@ -36,6 +36,27 @@ FaultHook = Callable[[str], None]
 STEPS = ("lease", "resumed", "read", "planned", "looked_up", "marked_sent", "sent", "outcome")
 
 
+def applied_finder(target: Connector) -> Callable[[list[WriteIntent]], dict[str, str]] | None:
+    """How to ask ``target`` which of these intents it already applied, if it can say.
+
+    ``find_applied(intents) -> {key: target id}`` on the connector; for the Zuora connector
+    of this release, its writer's per-intent ``find_applied(intent)`` (order-action key
+    custom field), wrapped. Without either, a resend relies on the idempotency key.
+    """
+    finder = getattr(target, "find_applied", None)
+    if callable(finder):
+        return finder
+    per_intent = getattr(getattr(target, "_writer", None), "find_applied", None)
+    if not callable(per_intent):
+        return None
+
+    def find(intents: list[WriteIntent]) -> dict[str, str]:
+        found = {i.idempotency_key: per_intent(i) for i in intents}
+        return {k: str(v) for k, v in found.items() if v is not None}
+
+    return find
+
+
 class StopFlag(Protocol):
     """Anything with ``is_set()``, e.g. the ``threading.Event`` SIGTERM sets."""
 
@@ -136,8 +157,8 @@ class Sender:
         done: dict[str, WriteResult] = {}
         self._lookup_creates([i for i in doubtful if is_create(i)], done)
         others = [i for i in doubtful if not is_create(i)]
-        finder = getattr(self.target, "find_applied", None)
-        if others and callable(finder):
+        finder = applied_finder(self.target)
+        if others and finder is not None:
             self._find_applied(finder, others, done)
         applied = [
             i

@@ -198,3 +198,55 @@ def test_payloads_from_the_analysts_outbound_specs(fake: FakeZuora, sqlite_store
     second = sync()
     assert "SF-800B" in fake.subscriptions and second.cursor_advanced
     assert len(fake.subscriptions["SF-800A"]) == 1  # nothing sent twice
+
+
+class Crash(BaseException):
+    pass
+
+
+def test_crash_after_an_order_left_is_found_not_resent(
+    fake: FakeZuora, sqlite_store: Store
+) -> None:
+    """The process dies after Zuora applied an AddProduct but before the outcome was saved:
+    the next run finds the order action by our key (read before retry) and sends nothing."""
+    from sqlalchemy import select
+
+    from billbridge.state.schema import OutboxIntentRow
+
+    src = FakeSource()
+    _book(src)
+    _sync(src, fake, sqlite_store)
+    src.put(
+        "contract",
+        contract(
+            "800A", "001A", [line("L1", "3", "12.50", "SKU-SEAT"), line("L2", "1", "99", "SKU-SUP")]
+        ),
+    )
+
+    def die(step: str) -> None:
+        if step == "sent":
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        run_job(
+            ZJOB,
+            source=src,
+            target=_zuora(fake),
+            store=sqlite_store,
+            mode="apply",
+            sleep=lambda s: None,
+            fault_hook=die,
+        )
+    orders = len(fake.orders)
+    fake.advance(25 * 3600)  # Zuora forgot the idempotency key: only the lookup protects
+    _sync(src, fake, sqlite_store)
+    assert len(fake.orders) == orders  # nothing resent
+    assert [p["productRatePlanId"] for p in _latest(fake, "SF-800A")["ratePlans"]] == [
+        "PRP-SEAT",
+        "PRP-SUPPORT",
+    ]
+    with sqlite_store.session() as s:
+        statuses = [
+            r.status for r in s.scalars(select(OutboxIntentRow)) if r.action == "AddProduct"
+        ]
+    assert statuses == ["already_applied"]
