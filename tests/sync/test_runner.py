@@ -316,3 +316,20 @@ def test_an_empty_window_never_moves_the_cursor_back(sqlite_store: Store) -> Non
         run(src, tgt, sqlite_store)  # reads since mark - lookback, gets that back
     with sqlite_store.session() as s:
         assert cursors.load(s, JOB.name)["contract"] == mark
+
+
+def test_a_manual_run_during_a_scheduled_one_is_refused(sqlite_store: Store) -> None:
+    from datetime import timedelta
+
+    from sync import leases
+
+    src, tgt = FakeSource(), FakeTarget()
+    wave1(src)
+    assert leases.acquire(
+        sqlite_store, JOB.name, "scheduler-1", timedelta(hours=1), datetime.now(UTC)
+    )
+    with pytest.raises(leases.LeaseBusy, match="already running \\(scheduler-1"):
+        run(src, tgt, sqlite_store)
+    assert tgt.write_calls == 0
+    with sqlite_store.session() as s:
+        assert list(s.scalars(select(OutboxIntentRow))) == []
