@@ -146,8 +146,9 @@ class FeedWriter:
         for name, tx in keyed.items():
             if name in existing:
                 continue
-            record = tx.model_dump(mode="json")
-            record["extra"][STATEMENT_KEY] = key
+            # nulls left out (smaller store); BankTransaction.model_validate reads it back
+            record = tx.model_dump(mode="json", exclude_none=True)
+            record.setdefault("extra", {})[STATEMENT_KEY] = key
             rows.append(
                 {
                     "file_sha256": self.sha,

@@ -301,3 +301,22 @@ def test_final_camt053_supersedes_camt052_report_of_the_same_day(store: Store, d
         )
         assert keys == ["EOD-2024-03-01"]
         assert pending.all() == []
+
+
+def test_stored_entries_read_back_as_the_parsed_transactions(store: Store, drop: Path) -> None:
+    from canonical import BankTransaction
+    from connectors.feeds import bai2
+
+    data = (FIXTURES / "bai2/quirks.bai2").read_bytes()
+    (drop / "q.bai2").write_bytes(data)
+    import_paths(store, [drop], now=NOW)
+    parsed = {t.source_id: t for t in bai2.parse(data, file_name=str(drop / "q.bai2")).transactions}
+    with store.session() as s:
+        stored = s.scalars(select(FeedRecordRow).where(FeedRecordRow.kind == "bank_transaction"))
+        back = {}
+        for row in stored:
+            record = dict(row.record)
+            assert record["extra"].pop("feed_statement_key")
+            tx = BankTransaction.model_validate(record)
+            back[tx.source_id] = tx
+    assert back == parsed
