@@ -248,6 +248,24 @@ def open_rows(session: Session, job: str) -> list[OutboxIntentRow]:
     return list(session.scalars(stmt))
 
 
+def open_keys(session: Session, job: str) -> list[tuple[str, str]]:
+    """(key, status) of unfinished intents of ``job`` in planned order, without payloads."""
+    stmt = (
+        select(OutboxIntentRow.idempotency_key, OutboxIntentRow.status)
+        .where(OutboxIntentRow.job == job, OutboxIntentRow.status.in_(OPEN))
+        .order_by(OutboxIntentRow.seq)
+    )
+    return [(str(k), str(st)) for k, st in session.execute(stmt)]
+
+
+def intents_by_key(session: Session, keys: Sequence[str]) -> dict[str, WriteIntent]:
+    out: dict[str, WriteIntent] = {}
+    for chunk in _chunks(list(keys)):
+        stmt = select(OutboxIntentRow).where(OutboxIntentRow.idempotency_key.in_(chunk))
+        out.update({r.idempotency_key: to_intent(r) for r in session.scalars(stmt)})
+    return out
+
+
 def count_open(session: Session, job: str) -> int:
     stmt = select(func.count()).where(OutboxIntentRow.job == job, OutboxIntentRow.status.in_(OPEN))
     return int(session.scalar(stmt) or 0)

@@ -295,6 +295,10 @@ class _Run(Sender):
         with self.store.session() as s:
             existing = outbox.statuses(s, [i.idempotency_key for i in intents])
             inserted = outbox.enqueue(s, self.job.name, self.run_id, intents, now)
+            fresh = set(inserted)
+            self.intents.update(
+                {i.idempotency_key: i for i in intents if i.idempotency_key in fresh}
+            )
             self.counts["planned"] += len(inserted)
             remember: list[tuple[str, Record, bool]] = []
             for before, after in window.pairs:

@@ -88,6 +88,8 @@ class Sender:
         self.pending_cursors: dict[str, Cursor | None] | None = None
         self.cursor_advanced = False
         self.known_open: set[str] = set()
+        #: intents by key: what this run planned, and earlier runs' intents once loaded
+        self.intents: dict[str, WriteIntent] = {}
         self.stopped: str | None = None
         self.lease: Lease | None = None
 
@@ -113,12 +115,16 @@ class Sender:
             if self.should_stop():
                 return
             with self.store.session() as s:
-                rows = outbox.open_rows(s, self.job.name)
-            status = {r.idempotency_key: r.status for r in rows}
+                rows = outbox.open_keys(s, self.job.name)
+                # Payloads come from memory when this run planned them (a 10,000-intent
+                # window is not decoded again); earlier runs' intents from the outbox.
+                missing = [k for k, _ in rows if k not in self.intents]
+                self.intents.update(outbox.intents_by_key(s, missing))
+            status = dict(rows)
             self.known_open = set(status)
             held = {k for k, n in self.retries.items() if n > self.job.retry_rounds}
             batches = sendable(
-                [outbox.to_intent(r) for r in rows], held=held, batch_size=self.job.batch_size
+                [self.intents[k] for k, _ in rows], held=held, batch_size=self.job.batch_size
             )
             if not batches:
                 return
