@@ -126,8 +126,9 @@ def _duplicate_keys(
 ) -> tuple[int, dict[str, int | None]]:
     """Keys on a non-aggregated side more than once -> temp table _dk; rows per side.
 
-    Grouping by the keys' 64-bit hash is cheaper than by the key text; the few candidate
-    hashes (duplicates or, rarely, collisions) are then checked on the real keys.
+    First an exact, cheap test: as many distinct 64-bit key hashes as rows means no key
+    repeats (equal keys hash alike). Only when it fails are the candidate hashes (duplicates
+    or, rarely, collisions) listed and checked on the real keys.
     """
     keys = ", ".join(plan.keys)
     rows: dict[str, int | None] = dict.fromkeys(SIDES)
@@ -135,18 +136,22 @@ def _duplicate_keys(
     for side in SIDES:
         if getattr(d, side).aggregate:
             continue
-        total, hashes = _one_row(
-            con,
-            f"SELECT CAST(coalesce(sum(c), 0) AS BIGINT), list(h) FILTER (WHERE c > 1) FROM "
-            f"(SELECT hash({keys}) AS h, count(*) AS c FROM n_{side} GROUP BY h)",
+        total, distinct = _one_row(
+            con, f"SELECT count(*), count(DISTINCT hash({keys})) FROM n_{side}"
         )
         rows[side] = int(total)
-        if hashes:
-            con.execute(f"CREATE TEMP TABLE _dh_{side} AS SELECT unnest(?) AS h", [hashes])
-            exact.append(
-                f"SELECT {keys} FROM n_{side} WHERE hash({keys}) IN (SELECT h FROM _dh_{side}) "
-                f"GROUP BY {keys} HAVING count(*) > 1"
-            )
+        if total == distinct:
+            continue
+        (hashes,) = _one_row(
+            con,
+            f"SELECT list(h) FROM (SELECT hash({keys}) AS h FROM n_{side} GROUP BY h "
+            "HAVING count(*) > 1)",
+        )
+        con.execute(f"CREATE TEMP TABLE _dh_{side} AS SELECT unnest(?) AS h", [hashes])
+        exact.append(
+            f"SELECT {keys} FROM n_{side} WHERE hash({keys}) IN (SELECT h FROM _dh_{side}) "
+            f"GROUP BY {keys} HAVING count(*) > 1"
+        )
     if not exact:
         return 0, rows
     con.execute(f"CREATE TEMP TABLE _dk AS SELECT DISTINCT * FROM ({' UNION ALL '.join(exact)})")
