@@ -185,8 +185,9 @@ def reconcile(
             _normalised_view(con, d, side, data[side])
         plan = Plan(d, {side: _source_types(data[side]) for side in SIDES})
         dup_count, rows = _duplicate_keys(con, d, plan)
-        con.execute(f"CREATE TEMP TABLE _flag AS {plan_sql.join_sql(d, plan, dup_count > 0)}")
-        con.execute(f"CREATE TEMP TABLE _cls AS {plan_sql.classify_sql(d, plan)}")
+        # one statement: the join keeps the few non-identical rows, which are classified
+        flagged = plan_sql.join_sql(d, plan, dup_count > 0)
+        con.execute(f"CREATE TEMP TABLE _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
         cur = con.execute(plan_sql.exceptions_sql(d, plan))
         columns = [c[0] for c in cur.description or []]
         with gc_paused():

@@ -113,7 +113,8 @@ def join_sql(d: ReconDefinition, plan: Plan, exclude_dups: bool) -> str:
     )
 
 
-def classify_sql(d: ReconDefinition, plan: Plan) -> str:
+def classify_sql(d: ReconDefinition, plan: Plan, flagged: str) -> str:
+    """Typed values, tolerance checks, deltas and the base category of the flagged rows."""
     ccy = plan.currency_sql()
     eqs = [sql.equal_expr(c, f"a_v{i}", f"b_v{i}", ccy) for i, c in enumerate(d.compare)]
     deltas = [sql.delta_expr(c, f"a_v{i}", f"b_v{i}") or "NULL" for i, c in enumerate(d.compare)]
@@ -146,7 +147,9 @@ def classify_sql(d: ReconDefinition, plan: Plan) -> str:
             for s in SIDES
         ]
     )
-    return f"SELECT *, {category} AS _cat FROM (SELECT {inner} FROM (SELECT {typed} FROM _flag))"
+    return (
+        f"SELECT *, {category} AS _cat FROM (SELECT {inner} FROM (SELECT {typed} FROM ({flagged})))"
+    )
 
 
 def _fmt(expr: str, kind: str) -> str:
