@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, func, insert, literal, select, update
+from sqlalchemy import String, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from billbridge.state.schema import OutboxEventRow, OutboxIntentRow
 from billbridge.state.types import UTCDateTime
 from canonical import WriteIntent, WriteOp, WriteResult
+
+INTENTS = cast(Table, OutboxIntentRow.__table__)
+EVENTS = cast(Table, OutboxEventRow.__table__)
 
 PENDING, SENT = "pending", "sent"
 APPLIED, ALREADY_APPLIED, REJECTED, DEAD, SKIPPED = (
@@ -77,9 +80,10 @@ def enqueue(
             }
         )
     if rows:
-        session.execute(insert(OutboxIntentRow), rows)
+        # Core inserts on the tables: the ORM's bulk path costs more than the SQL at 10k rows.
+        session.execute(insert(INTENTS), rows)
         session.execute(
-            insert(OutboxEventRow),
+            insert(EVENTS),
             [
                 {
                     "idempotency_key": r["idempotency_key"],
@@ -213,12 +217,17 @@ def apply_changes(
                 "failure_type": str(res.failure_type) if res and res.failure_type else None,
             }
         )
-    with_target = [u for u in updates if "target_id" in u]
-    without = [u for u in updates if "target_id" not in u]
-    for group in (with_target, without):
+    for with_target in (True, False):
+        group = [
+            {**u, "key": u.pop("idempotency_key")}
+            for u in updates
+            if ("target_id" in u) == with_target
+        ]
         if group:
-            session.execute(update(OutboxIntentRow), group)
-    session.execute(insert(OutboxEventRow), events)
+            values: dict[str, Any] = {c: bindparam(c) for c in group[0] if c != "key"}
+            stmt = update(INTENTS).where(INTENTS.c.idempotency_key == bindparam("key"))
+            session.execute(stmt.values(values), group)
+    session.execute(insert(EVENTS), events)
 
 
 def to_intent(row: OutboxIntentRow) -> WriteIntent:

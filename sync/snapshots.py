@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from billbridge.state.schema import SyncSnapshotRow
@@ -88,10 +88,14 @@ def save_many(
             "updated_at": now,
         }
         (old if exists else new).append(row)
+    table = cast(Table, SyncSnapshotRow.__table__)
     if new:
-        session.execute(insert(SyncSnapshotRow), new)
+        session.execute(insert(table), new)
     if old:
-        session.execute(update(SyncSnapshotRow), old)
+        keys = ("job", "entity", "source_id")
+        stmt = update(table).where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+        values: dict[str, Any] = {c: bindparam(c) for c in old[0] if c not in keys}
+        session.execute(stmt.values(values), [{**r, **{f"k_{k}": r[k] for k in keys}} for r in old])
 
 
 def drop(session: Session, job: str, entity: str, source_id: str, source_version: str) -> None:
