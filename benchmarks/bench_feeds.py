@@ -82,7 +82,8 @@ Notes:
   streams into the one open transaction (entries bulk-inserted per statement as JSON with
   their raw text), so memory stays bounded: the file's bytes (read whole, 100 MiB, for the
   hash and the parse), one account block and SQLite's cache. The store grows by about
-  19 bytes of database per byte of BAI2 (each entry is kept as canonical JSON + raw text).
+  15 bytes of database per byte of BAI2 (each entry is kept as canonical JSON + raw text);
+  a re-run after leaving nulls out of the stored JSON took 134 s CPU, 1.5 GiB of SQLite.
 """
 
 
