@@ -230,3 +230,12 @@ def test_fixed_length_wrap_joins_without_space_and_negative_totals() -> None:
 def test_as_of_times(written: str, expected: str | None) -> None:
     data = _file(account_total=0, records_in_account=0).replace(b",2400,", f",{written},".encode())
     assert bai2.parse(data, file_name="f").statements[0].extra.get("as_of_time") == expected
+
+
+def test_bank_specific_type_codes_override_the_table() -> None:
+    data = _file("16,850,1000,0,,,BANK OWN CODE/", account_total=1000, records_in_account=1)
+    with pytest.raises(ParseError):
+        bai2.parse(data, file_name="f")
+    result = bai2.parse(data, file_name="f", type_code_overrides={"850": "debit"})
+    assert result.transactions[0].amount.amount == Decimal("-10.00")
+    assert result.warnings == []

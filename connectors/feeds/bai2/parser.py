@@ -42,6 +42,7 @@ class Bai2Parser:
         strict: bool = True,
         control_totals: str = "all",
         default_currency: str = "USD",
+        type_code_overrides: dict[str, str] | None = None,
         **_other_options: Any,  # options meant for other formats (e.g. a CSV profile)
     ) -> None:
         if control_totals not in ("all", "details", "off"):
@@ -51,6 +52,8 @@ class Bai2Parser:
         self.strict = strict
         self.control_totals = control_totals
         self.default_currency = default_currency
+        # per-bank meaning of custom or BTRS-only codes: {"950": "debit", "905": "status"}
+        self.overrides = type_codes.overrides(type_code_overrides or {})
         self.warnings: list[FeedWarning] = []
         self.meta: dict[str, Any] = {}
         self.transaction_count = 0
@@ -211,7 +214,7 @@ class Bai2Parser:
                 if any(fields[i:]):
                     raise self._error(rec, "summary without a type code", "type code")
                 break
-            info = type_codes.lookup(code)
+            info = self.overrides.get(code) or type_codes.lookup(code)
             if info is None:
                 raise self._error(rec, f"unknown type code {code!r} in summary", "BAI2 code")
             amount = self._int(rec, fields[i + 1] if i + 1 < len(fields) else "", "amount")
@@ -252,7 +255,7 @@ class Bai2Parser:
         acct = self._require_account(rec)
         group = self._require_group(rec)
         code = self._field(rec, 0)
-        info = type_codes.lookup(code)
+        info = self.overrides.get(code) or type_codes.lookup(code)
         if info is None:
             raise self._error(rec, f"unknown type code {code!r}", "a BAI2/BTRS type code")
         if info.level == "status":

@@ -63,3 +63,18 @@ def lookup(code: str) -> TypeCode | None:
 
 def is_custom(code: str) -> bool:
     return code.isdigit() and 900 <= int(code) <= 999
+
+
+def overrides(mapping: dict[str, str]) -> dict[str, TypeCode]:
+    """A bank profile's own codes: ``{"950": "debit"}``; "status" makes a balance code."""
+    result: dict[str, TypeCode] = {}
+    for code, meaning in mapping.items():
+        if meaning == "credit":
+            result[code] = TypeCode(code, "credit", "detail", "bank-specific")
+        elif meaning == "debit":
+            result[code] = TypeCode(code, "debit", "detail", "bank-specific")
+        elif meaning == "status":
+            result[code] = TypeCode(code, "none", "status", "bank-specific")
+        else:
+            raise ValueError(f"type code {code}: meaning must be credit, debit or status")
+    return result
