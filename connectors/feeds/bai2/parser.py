@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from billbridge.errors import ParseError
+from billbridge.errors import ConfigError, ParseError
 from canonical import BankStatement, BankTransaction, Money, Provenance, StatementBalance
 from connectors.feeds.bai2 import references, type_codes
 from connectors.feeds.bai2.model import (
@@ -46,7 +46,7 @@ class Bai2Parser:
         **_other_options: Any,  # options meant for other formats (e.g. a CSV profile)
     ) -> None:
         if control_totals not in ("all", "details", "off"):
-            raise ValueError("control_totals must be 'all', 'details' or 'off'")
+            raise ConfigError("control_totals must be 'all', 'details' or 'off'")
         self.file = file_name
         self.sha = file_sha256
         self.strict = strict

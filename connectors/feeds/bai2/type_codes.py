@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
+from billbridge.errors import ConfigError
+
 Direction = Literal["credit", "debit", "none"]
 Level = Literal["status", "summary", "detail"]
 
@@ -76,5 +78,5 @@ def overrides(mapping: dict[str, str]) -> dict[str, TypeCode]:
         elif meaning == "status":
             result[code] = TypeCode(code, "none", "status", "bank-specific")
         else:
-            raise ValueError(f"type code {code}: meaning must be credit, debit or status")
+            raise ConfigError(f"type code {code}: meaning must be credit, debit or status")
     return result
