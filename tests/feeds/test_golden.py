@@ -23,6 +23,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("csv/us_debit_credit.csv", "csv", {"profile": "example_us_debit_credit"}),
     ("csv/cr_dr_flag.csv", "csv", {"profile": "example_cr_dr_flag"}),
     ("csv/generic.csv", "csv", {}),
+    ("csv/payment_provider.csv", "csv", {"profile": "example_payment_provider"}),
 ]
 
 
