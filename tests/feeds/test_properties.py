@@ -37,7 +37,7 @@ SEEDS = {
     "ofx": FIXTURES / "ofx/ofx102_checking.ofx",
     "csv": FIXTURES / "csv/generic.csv",
 }
-LIMIT_SECONDS = 5
+LIMIT_SECONDS = 20  # generous: a hang never ends, a loaded machine is just slow
 FAST = settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
     deadline=None,
