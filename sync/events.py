@@ -56,9 +56,14 @@ def content_hash(record: Record) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def record_events(before: Record | None, after: Record) -> list[LifecycleEvent]:
-    """Events that take the target from ``before`` (last synced) to ``after``."""
-    if before is not None and content_hash(before) == content_hash(after):
+def record_events(
+    before: Record | None, after: Record, *, known_changed: bool = False
+) -> list[LifecycleEvent]:
+    """Events that take the target from ``before`` (last synced) to ``after``.
+
+    ``known_changed``: the caller already compared content hashes (skip doing it twice).
+    """
+    if not known_changed and before is not None and content_hash(before) == content_hash(after):
         return []
     if isinstance(after, Contract):
         if before is not None and not isinstance(before, Contract):

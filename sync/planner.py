@@ -106,10 +106,12 @@ def build_plan(
     resumed: Sequence[WriteIntent] = (),
     catalog: Mapping[str, tuple[str, str | None]] | None = None,
     builders: Mapping[str, PayloadBuilder] | None = None,
+    known_changed: bool = False,
 ) -> Plan:
     """A plan from (last synced, current) record pairs; unchanged records are left out.
 
     ``catalog`` maps a SKU to its Zuora (productRatePlanId, productRatePlanChargeId).
+    ``known_changed``: every pair is known to differ (the runner filtered unchanged ones).
     ``builders`` (entity -> function) build create payloads from the analysts' outbound
     mapping specs; without one the built-in payloads are used. A record its spec cannot
     map is left out of the plan and listed in ``Plan.errors`` (its change is not lost: the
@@ -122,7 +124,7 @@ def build_plan(
     new_customers: dict[str, str] = {}
     changes: list[PlannedChange] = []
     for before, after in ordered:
-        events = record_events(before, after)
+        events = record_events(before, after, known_changed=known_changed)
         if not events:
             continue
         entity = entity_of(after)

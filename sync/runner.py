@@ -194,12 +194,21 @@ class _Run(Sender):
                 log.warning(
                     "sync.read_errors", job=self.job.name, entity=entity, count=len(stream.errors)
                 )
+        # Unchanged records (same content hash as the snapshot) are dropped here, before
+        # their stored versions are parsed: re-reads inside the lookback cost little.
         pairs: list[tuple[Record | None, Record]] = []
         with self.store.session() as s:
             for kind in ("customer", "contract"):
                 ids = [sid for (k, sid) in latest if k == kind]
-                before = snapshots.load(s, self.job.name, kind, ids)
-                pairs.extend((before.get(sid), latest[(kind, sid)]) for sid in ids)
+                synced = snapshots.raw(s, self.job.name, kind, ids)
+                model = snapshots.model_for(kind)
+                for sid in ids:
+                    after = latest[(kind, sid)]
+                    entry = synced.get(sid)
+                    if entry is not None and entry[0] == content_hash(after):
+                        continue
+                    before = model.model_validate(entry[1]) if entry is not None else None
+                    pairs.append((before, after))
         self.step("read")
         return _Window(pairs=pairs, cursors=new_cursors)
 
@@ -213,6 +222,7 @@ class _Run(Sender):
             resumed=resumed,
             catalog=self.job.catalog,
             builders=self.builders,
+            known_changed=True,  # read_window dropped records whose content hash is unchanged
         )
         # Writes already in the outbox (e.g. a create rejected earlier, on the exception
         # report) are not new: the plan shows only what this run would add.

@@ -25,17 +25,25 @@ def model_for(entity: str) -> type[Record]:
 
 
 def load(session: Session, job: str, entity: str, ids: Iterable[str]) -> dict[str, Record]:
-    ids = list(ids)
-    out: dict[str, Record] = {}
     model = model_for(entity)
+    return {
+        sid: model.model_validate(data)
+        for sid, (_h, data) in raw(session, job, entity, ids).items()
+    }
+
+
+def raw(
+    session: Session, job: str, entity: str, ids: Iterable[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """source id -> (content hash, stored record JSON), parsed by the caller only if needed."""
+    ids = list(ids)
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    t = SyncSnapshotRow
     for chunk in range(0, len(ids), 500):
-        stmt = select(SyncSnapshotRow).where(
-            SyncSnapshotRow.job == job,
-            SyncSnapshotRow.entity == entity,
-            SyncSnapshotRow.source_id.in_(ids[chunk : chunk + 500]),
+        stmt = select(t.source_id, t.content_hash, t.record).where(
+            t.job == job, t.entity == entity, t.source_id.in_(ids[chunk : chunk + 500])
         )
-        for row in session.scalars(stmt):
-            out[row.source_id] = model.model_validate(row.record)
+        out.update({str(sid): (str(h), rec) for sid, h, rec in session.execute(stmt)})
     return out
 
 
