@@ -22,13 +22,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REGEN = os.environ.get("BILLBRIDGE_REGEN_GOLDEN") == "1"
 
 
-def canonical_json(result: FeedResult) -> dict[str, Any]:
-    data: dict[str, Any] = result.model_dump(mode="json")
-    return data
-
-
 def check_golden(result: FeedResult, golden: Path) -> None:
-    actual = canonical_json(result)
+    actual: dict[str, Any] = result.model_dump(mode="json")
     if REGEN or not golden.exists():
         golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", "utf-8")
         if not REGEN:
@@ -36,11 +31,3 @@ def check_golden(result: FeedResult, golden: Path) -> None:
         return
     expected = json.loads(golden.read_text("utf-8"))
     assert actual == expected, f"output differs from {golden.name}; review, then regenerate"
-
-
-@pytest.fixture
-def fixture_bytes() -> Any:
-    def read(name: str) -> bytes:
-        return (FIXTURES / name).read_bytes()
-
-    return read
