@@ -26,6 +26,14 @@ STATUS_MAP = {
     "cancelled": "cancelled",
     "expired": "expired",
 }
+#: Invoice document state: a paid invoice is still the posted document billing sent.
+INVOICE_STATE = {
+    "draft": "draft",
+    "posted": "posted",
+    "partially_paid": "posted",
+    "paid": "posted",
+    "void": "void",
+}
 _MRR_PLACES = Decimal("0.0001")
 
 
@@ -93,7 +101,9 @@ def billing_rows(
             price = ch.unit_price.amount
             rows.append(
                 {
-                    "booking_ref": aliases.get(ref, ref),
+                    # no booking reference: the subscription stands for itself, so each
+                    # unbooked subscription is its own exception, not one shared empty key
+                    "booking_ref": aliases.get(ref, ref) or s.subscription_number,
                     "sku": ch.sku,
                     "quantity": ch.quantity,
                     "net_unit_price": price,
@@ -146,7 +156,7 @@ def invoice_rows(
             "subtotal": inv.subtotal.amount,
             "tax": inv.tax_total.amount,
             "total": inv.total.amount,
-            "status": inv.status.value,
+            "status": INVOICE_STATE[inv.status.value],
             "erp_number": inv.number if inv.source_system != billing_system else None,
             **_line(inv),
         }

@@ -137,17 +137,17 @@ def test_crm_vs_billing_planted_discrepancies() -> None:
     extra = _sub(99, "C-99", (_charge("SKU-A", "1", "10.00"),))
     result = reconcile_records("crm_vs_billing", contracts, [*subs.values(), extra])
     assert _found(result) == {
-        ("c-2", "sku-a"): "WON_NOT_PROVISIONED",
-        ("c-2", "sku-b"): "WON_NOT_PROVISIONED",
-        ("c-99", "sku-a"): "SUBSCRIPTION_WITHOUT_BOOKING",
-        ("c-3", "sku-a"): "AMOUNT_MISMATCH",
-        ("c-4", "sku-b"): "DATE_MISMATCH",
-        ("c-6", "sku-a"): "STATUS_MISMATCH",
-        ("c-6", "sku-b"): "STATUS_MISMATCH",
-        ("c-9", "sku-a"): "FIELD_MISMATCH",
-        ("c-9", "sku-b"): "FIELD_MISMATCH",
+        ("C-2", "SKU-A"): "WON_NOT_PROVISIONED",
+        ("C-2", "SKU-B"): "WON_NOT_PROVISIONED",
+        ("C-99", "SKU-A"): "SUBSCRIPTION_WITHOUT_BOOKING",
+        ("C-3", "SKU-A"): "AMOUNT_MISMATCH",
+        ("C-4", "SKU-B"): "DATE_MISMATCH",
+        ("C-6", "SKU-A"): "STATUS_MISMATCH",
+        ("C-6", "SKU-B"): "STATUS_MISMATCH",
+        ("C-9", "SKU-A"): "FIELD_MISMATCH",
+        ("C-9", "SKU-B"): "FIELD_MISMATCH",
     }
-    qty = next(e for e in result.exceptions if e.keys["booking_ref"] == "c-3")
+    qty = next(e for e in result.exceptions if e.keys["booking_ref"] == "C-3")
     assert qty.details["diff_columns"] == ["quantity", "mrr", "acv"]
     assert qty.details["delta"] == {"quantity": "-2", "mrr": "-100", "acv": "-1200"}
     assert str(qty.amount) == "1200.00" and qty.currency == "USD"
@@ -206,15 +206,15 @@ def test_billing_vs_erp_invoices_planted_discrepancies() -> None:
         customer_map={"NS-1": "ACC-1", "NS-2": "ACC-2"},
     )
     assert _found(result) == {
-        ("inv-2",): "NOT_SYNCED",
-        ("inv-3",): "DUPLICATE_SYNC",
-        ("inv-5",): "AMOUNT_MISMATCH",
-        ("inv-6",): "STATUS_MISMATCH",
-        ("inv-7",): "FIELD_MISMATCH",
-        ("inv-8",): "DATE_MISMATCH",
-        ("inv-99",): "NOT_IN_BILLING",
+        ("INV-2",): "NOT_SYNCED",
+        ("INV-3",): "DUPLICATE_SYNC",
+        ("INV-5",): "AMOUNT_MISMATCH",
+        ("INV-6",): "STATUS_MISMATCH",
+        ("INV-7",): "FIELD_MISMATCH",
+        ("INV-8",): "DATE_MISMATCH",
+        ("INV-99",): "NOT_IN_BILLING",
     }
-    five = next(e for e in result.exceptions if e.keys["invoice_number"] == "inv-5")
+    five = next(e for e in result.exceptions if e.keys["invoice_number"] == "INV-5")
     assert five.details["diff_columns"] == ["tax", "total"]
     assert five.details["context"] == {"erp_number": "NS-5"}
     assert result.counts["MATCHED_WITHIN_TOLERANCE"] == 1
@@ -253,10 +253,10 @@ def test_billing_vs_erp_payments_planted_discrepancies() -> None:
     dup = _payment("P-6", "netsuite", ns="NSP-6b")
     result = reconcile_records("billing_vs_erp_payments", billing, [*erp.values(), dup])
     assert _found(result) == {
-        ("p-1",): "NOT_SYNCED",
-        ("p-2",): "AMOUNT_MISMATCH",
-        ("p-5",): "DATE_MISMATCH",
-        ("p-6",): "DUPLICATE_SYNC",
+        ("P-1",): "NOT_SYNCED",
+        ("P-2",): "AMOUNT_MISMATCH",
+        ("P-5",): "DATE_MISMATCH",
+        ("P-6",): "DUPLICATE_SYNC",
     }
 
 
@@ -265,3 +265,40 @@ def test_every_builtin_has_documented_sides() -> None:
         d = builtin_definition(name)
         a, b = sides_from_records(name, [], [])
         assert a == [] and b == [] and d.description
+
+
+def test_paid_erp_invoice_is_the_same_posted_document_but_void_is_not() -> None:
+    billing = [_invoice("INV-1"), _invoice("INV-2"), _invoice("INV-3")]
+    erp = [
+        _invoice("INV-1", "netsuite", customer="NS-1", ns="NS-1", status=InvoiceStatus.PAID),
+        _invoice(
+            "INV-2", "netsuite", customer="NS-1", ns="NS-2", status=InvoiceStatus.PARTIALLY_PAID
+        ),
+        _invoice("INV-3", "netsuite", customer="NS-1", ns="NS-3", status=InvoiceStatus.VOID),
+    ]
+    result = reconcile_records(
+        "billing_vs_erp_invoices", billing, erp, customer_map={"NS-1": "ACC-1"}
+    )
+    assert _found(result) == {("INV-3",): "STATUS_MISMATCH"}
+
+
+def test_identifiers_are_exact_and_reported_as_written() -> None:
+    # 15-character Salesforce ids differ only by case: they must not pair up
+    contracts = [_contract(1)]
+    lower = _sub(1, "c-1", (_charge("SKU-A", "10", "50.00"),))
+    result = reconcile_records("crm_vs_billing", contracts, [lower])
+    keys = {(e.keys["booking_ref"], e.keys["sku"]): e.category for e in result.exceptions}
+    assert keys[("c-1", "SKU-A")] == "SUBSCRIPTION_WITHOUT_BOOKING"
+    assert ("C-1", "SKU-A") in keys
+
+
+def test_each_unbooked_subscription_is_its_own_exception() -> None:
+    subs = [
+        _sub(7, "", (_charge("SKU-A", "1", "10.00"),)),
+        _sub(8, "", (_charge("SKU-A", "1", "10.00"),)),
+    ]
+    result = reconcile_records("crm_vs_billing", [], subs)
+    assert _found(result) == {
+        ("A-S7", "SKU-A"): "SUBSCRIPTION_WITHOUT_BOOKING",
+        ("A-S8", "SKU-A"): "SUBSCRIPTION_WITHOUT_BOOKING",
+    }
