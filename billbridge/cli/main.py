@@ -71,6 +71,12 @@ def _register_groups() -> None:
 
 def _register_commands() -> None:
     from billbridge.cli.demo_cmd import demo
+    from reconcile.cash.cli import cash
+    from reconcile.cli import app as reconcile_app
+
+    reconcile_app.command(
+        "cash", help="Apply bank receipts to open invoices (ad-hoc, from CSV files)."
+    )(cash)
 
     app.command("demo", help="Run the end-to-end demo on the bundled sample data.")(demo)
     try:
