@@ -112,8 +112,11 @@ def run_job(
 
 @dataclass
 class _Window:
+    #: (last synced, current) for records whose content changed (or that are new)
     pairs: list[tuple[Record | None, Record]]
     cursors: dict[str, Cursor | None]
+    #: content hash of each current record in ``pairs``
+    hashes: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class _Run(Sender):
@@ -197,6 +200,7 @@ class _Run(Sender):
         # Unchanged records (same content hash as the snapshot) are dropped here, before
         # their stored versions are parsed: re-reads inside the lookback cost little.
         pairs: list[tuple[Record | None, Record]] = []
+        hashes: dict[tuple[str, str], str] = {}
         with self.store.session() as s:
             for kind in ("customer", "contract"):
                 ids = [sid for (k, sid) in latest if k == kind]
@@ -205,12 +209,14 @@ class _Run(Sender):
                 for sid in ids:
                     after = latest[(kind, sid)]
                     entry = synced.get(sid)
-                    if entry is not None and entry[0] == content_hash(after):
+                    digest = content_hash(after)
+                    if entry is not None and entry[0] == digest:
                         continue
+                    hashes[(kind, sid)] = digest
                     before = model.model_validate(entry[1]) if entry is not None else None
                     pairs.append((before, after))
         self.step("read")
-        return _Window(pairs=pairs, cursors=new_cursors)
+        return _Window(pairs=pairs, cursors=new_cursors, hashes=hashes)
 
     def make_plan(self, window: _Window, *, resumed: list[WriteIntent]) -> Plan:
         plan = build_plan(
@@ -310,15 +316,17 @@ class _Run(Sender):
                 {i.idempotency_key: i for i in intents if i.idempotency_key in fresh}
             )
             self.counts["planned"] += len(inserted)
-            remember: list[tuple[str, Record, bool]] = []
+            remember: list[tuple[str, Record, bool, str | None]] = []
             for before, after in window.pairs:
                 kind = entity_of(after)
                 keys = by_record.get((kind, after.source_id))
-                if keys is None and (before is None or content_hash(before) == content_hash(after)):
-                    continue  # nothing to remember (unchanged, or a draft never synced)
+                if keys is None and before is None:
+                    continue  # nothing to remember (e.g. a draft never synced)
                 if any(existing.get(k) in (outbox.REJECTED, outbox.DEAD) for k in keys or []):
                     continue  # this version failed for good; keep planning from the old one
-                remember.append((kind, after, before is not None))
+                remember.append(
+                    (kind, after, before is not None, window.hashes.get((kind, after.source_id)))
+                )
             snapshots.save_many(s, self.job.name, remember, run_id=self.run_id, now=now)
             # A record that does not map keeps the window open: re-read until it maps.
             self.pending_cursors = None if plan.errors else window.cursors

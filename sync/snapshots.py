@@ -76,21 +76,21 @@ def save(
 def save_many(
     session: Session,
     job: str,
-    items: Sequence[tuple[str, Record, bool]],
+    items: Sequence[tuple[str, Record, bool, str | None]],
     *,
     run_id: str,
     now: datetime,
 ) -> None:
-    """Bulk version of :func:`save` for ``(entity, record, row exists)`` items."""
+    """Bulk :func:`save` for ``(entity, record, row exists, content hash if known)`` items."""
     new: list[dict[str, Any]] = []
     old: list[dict[str, Any]] = []
-    for entity, record, exists in items:
+    for entity, record, exists, digest in items:
         row = {
             "job": job,
             "entity": entity,
             "source_id": record.source_id,
             "source_version": record.version_token(),
-            "content_hash": content_hash(record),
+            "content_hash": digest or content_hash(record),
             "record": record.model_dump(mode="json"),
             "run_id": run_id,
             "updated_at": now,
