@@ -17,7 +17,9 @@ _BOM = b"\xef\xbb\xbf"
 _ZIP = b"PK\x03\x04"
 _X12 = re.compile(rb"\A\s*ISA[^A-Za-z0-9\s]")
 _X12_FRAGMENT = re.compile(rb"\A\s*ST[*|^~:]\d{3}[*|^~:]")
-_EDIFACT = re.compile(rb"\A\s*(?:UNA.{6}\s*)?UNB[+:]", re.DOTALL)
+# With a UNA service string, UNB is followed by the element separator it declares (its 2nd
+# character), which need not be "+"; without one, by the default "+".
+_EDIFACT = re.compile(rb"\A\s*(?:UNA.(.).{4}\s*UNB\1|UNB[+:])", re.DOTALL)
 _NACHA = re.compile(rb"\A1\d\d[ \d]\d{9}[ \d]\d{9}\d{6}")
 _LOCKBOX_TYPES = frozenset(b"1245678 9")
 

@@ -86,3 +86,24 @@ def test_shared_samples_detected(shared_dir: Path) -> None:
     for folder, fmt in expected.items():
         for path in (shared_dir / "samples" / folder).iterdir():
             assert detect(path.read_bytes()) == fmt, path.name
+
+
+EDI_FIXTURES = Path(__file__).resolve().parents[1] / "feeds_edi" / "fixtures"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "edifact/invoic_custom_una.edi",
+        "edifact/remadv_basic.edi",
+        "edifact/remadv_una_comma_ung.edi",
+        "edifact/remadv_wrapped80.edi",
+    ],
+)
+def test_edifact_detected_whatever_element_separator_una_declares(name: str) -> None:
+    data = (EDI_FIXTURES / name).read_bytes()
+    assert detect_format(data, file_name="upload.dat") == "edifact"
+
+
+def test_una_declaring_plus_but_unb_using_another_separator_is_not_edifact() -> None:
+    assert detect(b"UNA:+.? 'UNB*UNOC:3*X*Y*240301:1000*R'") != "edifact"
