@@ -46,10 +46,20 @@ def parent_external_id(intent: WriteIntent) -> str | None:
 
 
 def sendable(
-    open_intents: Sequence[WriteIntent], *, held: set[str], batch_size: int
+    open_intents: Sequence[WriteIntent],
+    *,
+    held: set[str],
+    batch_size: int,
+    failed_parents: set[str] | frozenset[str] = frozenset(),
 ) -> list[list[WriteIntent]]:
-    """Group what can be sent now into batches; ``held`` keys sit this round out."""
+    """Group what can be sent now into batches; ``held`` keys sit this round out.
+
+    Records wait while their parent (account/customer) has an unfinished intent, or while
+    its last intent was rejected or dead (``failed_parents``): sending them would only
+    fail again; they go out once the parent is fixed and written.
+    """
     parents_open = {i.external_id for i in open_intents if phase(i.entity) == 0}
+    parents_open |= set(failed_parents)
     groups: dict[tuple[str, str], list[WriteIntent]] = {}
     blocked: set[tuple[str, str]] = set()
     for intent in open_intents:  # already in planned order

@@ -267,6 +267,25 @@ def open_keys(session: Session, job: str) -> list[tuple[str, str]]:
     return [(str(k), str(st)) for k, st in session.execute(stmt)]
 
 
+def failed_parents(session: Session, job: str, external_ids: Iterable[str]) -> set[str]:
+    """Parent external ids whose latest intent (by planned order) was rejected or dead."""
+    from sync.batching import PARENT_ENTITIES
+
+    latest: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(external_ids))):
+        stmt = (
+            select(OutboxIntentRow.external_id, OutboxIntentRow.status)
+            .where(
+                OutboxIntentRow.job == job,
+                OutboxIntentRow.entity.in_(PARENT_ENTITIES),
+                OutboxIntentRow.external_id.in_(chunk),
+            )
+            .order_by(OutboxIntentRow.seq)
+        )
+        latest.update({str(ext): str(st) for ext, st in session.execute(stmt)})
+    return {ext for ext, st in latest.items() if st in (REJECTED, DEAD)}
+
+
 def intents_by_key(session: Session, keys: Sequence[str]) -> dict[str, WriteIntent]:
     out: dict[str, WriteIntent] = {}
     for chunk in _chunks(list(keys)):

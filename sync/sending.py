@@ -24,7 +24,13 @@ from billbridge.state.schema import OutboxIntentRow
 from canonical import ResultStatus, WriteIntent, WriteResult
 from connectors.base import Connector, Cursor
 from sync import cursors, dead_letters, outbox, snapshots
-from sync.batching import PARENT_ENTITIES, BatchOutcome, send_batch, sendable
+from sync.batching import (
+    PARENT_ENTITIES,
+    BatchOutcome,
+    parent_external_id,
+    send_batch,
+    sendable,
+)
 from sync.leases import Lease
 from sync.planner import is_create
 from sync.settings import SyncJobSettings
@@ -120,12 +126,21 @@ class Sender:
                 # window is not decoded again); earlier runs' intents from the outbox.
                 missing = [k for k, _ in rows if k not in self.intents]
                 self.intents.update(outbox.intents_by_key(s, missing))
+                parents = {parent_external_id(self.intents[k]) for k, _ in rows}
+                failed = outbox.failed_parents(s, self.job.name, (p for p in parents if p))
             status = dict(rows)
             self.known_open = set(status)
             held = {k for k, n in self.retries.items() if n > self.job.retry_rounds}
             batches = sendable(
-                [self.intents[k] for k, _ in rows], held=held, batch_size=self.job.batch_size
+                [self.intents[k] for k, _ in rows],
+                held=held,
+                batch_size=self.job.batch_size,
+                failed_parents=failed,
             )
+            if failed:
+                self.counts["waiting_for_parent"] = sum(
+                    1 for k, _ in rows if parent_external_id(self.intents[k]) in failed
+                )
             if not batches:
                 return
             batches = self.read_before_retry(batches, status)

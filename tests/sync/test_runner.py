@@ -333,3 +333,30 @@ def test_a_manual_run_during_a_scheduled_one_is_refused(sqlite_store: Store) -> 
     assert tgt.write_calls == 0
     with sqlite_store.session() as s:
         assert list(s.scalars(select(OutboxIntentRow))) == []
+
+
+def test_subscriptions_wait_for_a_rejected_account_and_go_once_it_is_fixed(
+    sqlite_store: Store,
+) -> None:
+    from tests.sync.fakes import contract, line
+
+    src, tgt = FakeSource(), FakeTarget()
+    src.put("customer", customer("001A"))
+    src.put("contract", contract("800A", "001A", [line("L1")]))
+    tgt.reject_ids = {"SF-001A"}
+    first = run(src, tgt, sqlite_store)
+    assert first.counts["rejected"] == 1 and first.counts["waiting_for_parent"] == 1
+    assert not first.cursor_advanced and tgt.subscriptions == {}
+    with sqlite_store.session() as s:
+        ex = [e.keys["external_id"] for e in s.scalars(select(ExceptionRow))]
+    assert ex == ["SF-001A"]  # one exception for AR, not one per subscription
+    calls = tgt.write_calls
+    run(src, tgt, sqlite_store)  # nothing is sent while the account is still broken
+    assert tgt.write_calls == calls
+    # AR fixes the customer in the CRM: its next version creates the account, and the
+    # waiting subscription follows without anyone touching it
+    tgt.reject_ids = set()
+    src.put("customer", customer("001A", payment_terms="Net 30"))
+    third = run(src, tgt, sqlite_store)
+    assert "SF-001A" in tgt.accounts and "SF-800A" in tgt.subscriptions
+    assert third.cursor_advanced and not tgt.duplicate_creates
