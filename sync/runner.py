@@ -2,7 +2,7 @@
 
 Order of work in ``apply`` mode:
 1. take the job lease (nothing happens without it);
-2. finish unfinished intents of earlier runs (read-before-retry for ``sent`` creates);
+2. finish unfinished intents of earlier runs (read-before-retry for ``sent`` ones);
 3. read each entity since its cursor (minus the lookback), diff against the snapshots, plan;
 4. commit the plan: intents as ``pending`` plus the new snapshots, in one transaction;
 5. send in batches (bounded concurrency), each batch marked ``sent`` and committed before
@@ -11,7 +11,8 @@ Order of work in ``apply`` mode:
 6. transient failures are retried a few rounds with back-off, then left for the next run,
    and dead-lettered after ``max_attempts``.
 
-``fault_hook(step)`` is called after every durable step so tests can crash there.
+``fault_hook(step)`` is called after every durable step (``sending.STEPS``) so tests can
+crash there. Sending itself lives in :mod:`sync.sending`.
 """
 
 from __future__ import annotations
