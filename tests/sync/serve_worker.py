@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -37,7 +37,7 @@ def main() -> None:
                 job="tick",
                 kind="test",
                 event="work",
-                at=__import__("datetime").datetime.now(UTC),
+                at=datetime.now(UTC),
                 holder=holder,
             )
             time.sleep(0.3)
