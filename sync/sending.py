@@ -45,22 +45,11 @@ STEPS = ("lease", "resumed", "read", "planned", "looked_up", "marked_sent", "sen
 def applied_finder(target: Connector) -> Callable[[list[WriteIntent]], dict[str, str]] | None:
     """How to ask ``target`` which of these intents it already applied, if it can say.
 
-    ``find_applied(intents) -> {key: target id}`` on the connector; for the Zuora connector
-    of this release, its writer's per-intent ``find_applied(intent)`` (order-action key
-    custom field), wrapped. Without either, a resend relies on the idempotency key.
+    ``find_applied(intents) -> {key: target id}`` on the connector (Zuora: order actions
+    found by the key stamped on them). Without it, a resend relies on the idempotency key.
     """
     finder = getattr(target, "find_applied", None)
-    if callable(finder):
-        return finder
-    per_intent = getattr(getattr(target, "_writer", None), "find_applied", None)
-    if not callable(per_intent):
-        return None
-
-    def find(intents: list[WriteIntent]) -> dict[str, str]:
-        found = {i.idempotency_key: per_intent(i) for i in intents}
-        return {k: str(v) for k, v in found.items() if v is not None}
-
-    return find
+    return finder if callable(finder) else None
 
 
 class StopFlag(Protocol):

@@ -121,6 +121,17 @@ class ZuoraConnector(Connector):
     def write(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
         return self._writer.write(intents)
 
+    def find_applied(self, intents: Sequence[WriteIntent]) -> dict[str, str]:
+        """Read before retry: idempotency key -> subscription number, for the intents that
+        Zuora already holds (a create by our subscription number or external id, any other
+        order action by the key stamped on it). Absent keys were not applied."""
+        found: dict[str, str] = {}
+        for intent in intents:
+            number = self._writer.find_applied(intent)
+            if number is not None:
+                found[intent.idempotency_key] = number
+        return found
+
     # -- check / describe ---------------------------------------------------------------
 
     def check(self) -> CheckReport:
