@@ -86,6 +86,17 @@ def _register_commands() -> None:
     app.command("serve", help="Run scheduled jobs (APScheduler) until stopped.")(serve)
 
 
+def _wire_nightly() -> None:
+    """The nightly chain's reconcile and report steps, configured from the config file."""
+    try:
+        from sync.serve import register_nightly_steps
+    except ImportError:
+        return
+    from billbridge.nightly_steps import reconcile_step, report_step
+
+    register_nightly_steps(reconcile=reconcile_step, report=report_step)
+
+
 def _wire_live_preview() -> None:
     try:
         from mappings.cli import set_live_provider
@@ -99,6 +110,7 @@ def _wire_live_preview() -> None:
 _register_groups()
 _register_commands()
 _wire_live_preview()
+_wire_nightly()
 
 
 def run() -> None:

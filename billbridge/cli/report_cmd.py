@@ -31,13 +31,25 @@ def build_report(
         if not names:
             with store.session() as s:
                 names = sorted(s.scalars(select(ExceptionRow.recon).distinct()))
-        names = [n for n in names if not n.startswith("sync:")]
-        sections = [(n, n.replace("_", " ").capitalize()) for n in names]
+        with store.session() as s:
+            # sync jobs' rejected writes go on the report too (dead letters lead it)
+            names += sorted(
+                n
+                for n in s.scalars(select(ExceptionRow.recon).distinct())
+                if n.startswith("sync:") and n not in names
+            )
+        sections = [(n, _title(n)) for n in names]
         return report_from_store(
             ExceptionStore(store), sections, title="AR reconciliation exceptions", now=now
         )
     finally:
         store.close()
+
+
+def _title(recon: str) -> str:
+    if recon.startswith("sync:"):
+        return f"Sync job {recon.removeprefix('sync:')}: rejected writes"
+    return recon.replace("_", " ").capitalize()
 
 
 @app.command("render")
