@@ -17,7 +17,7 @@ import structlog
 
 from billbridge.errors import ConfigError, RecordRejected, RetryableError
 from canonical import FailureType, ResultStatus, WriteIntent, WriteOp, WriteResult
-from connectors.salesforce import wire
+from connectors.common import wire
 from connectors.salesforce.client import SalesforceClient
 
 log = structlog.get_logger(__name__)

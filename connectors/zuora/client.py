@@ -22,9 +22,9 @@ from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from billbridge.errors import BillbridgeError, FatalError, RetryableError
+from connectors.common import wire
 from connectors.common.throttle import slot
 from connectors.common.tokens import TokenCache
-from connectors.zuora import wire
 from connectors.zuora.errors import (
     AuthRejected,
     IdempotencyKeyReused,
