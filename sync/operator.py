@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from billbridge.errors import ConfigError
 from billbridge.state import Store
-from billbridge.state.schema import AuditEventRow
+from billbridge.state.schema import AuditEventRow, OutboxIntentRow
 from sync import outbox
 from sync.dead_letters import resolve_exceptions
 
@@ -42,33 +44,8 @@ def redrive(
                 f"intent {row.idempotency_key[:12]} is {row.status}; only dead or rejected "
                 "intents can be retried"
             )
-        before = row.status
         row.attempts = 0
-        outbox.transition(
-            s,
-            row,
-            outbox.PENDING,
-            now,
-            actor=actor,
-            ticket=ticket,
-            note=f"redriven from {before}: {note}".rstrip(": "),
-        )
-        s.add(
-            AuditEventRow(
-                at=now,
-                actor=actor,
-                action="sync.retry",
-                subject_type="outbox_intent",
-                subject_id=row.idempotency_key,
-                ticket=ticket,
-                note=note or None,
-                details=outbox.summary(row) | {"from_status": before},
-            )
-        )
-        resolve_exceptions(
-            s, row.idempotency_key, actor=actor, now=now, note=f"redriven ({ticket})"
-        )
-        return row.idempotency_key
+        return _act(s, row, outbox.PENDING, "sync.retry", "redriven", actor, ticket, note, now)
 
 
 def skip_intent(
@@ -87,34 +64,63 @@ def skip_intent(
         row = outbox.find(s, key)
         if row.status not in SKIPPABLE_FROM:
             raise ConfigError(f"intent {row.idempotency_key[:12]} is {row.status}; nothing to skip")
-        before = row.status
-        outbox.transition(
+        return _act(
             s,
             row,
             outbox.SKIPPED,
+            "sync.skip",
+            "skipped",
+            actor,
+            ticket,
+            note,
             now,
+            exception_status="WONT_FIX",
+        )
+
+
+def _act(
+    s: Session,
+    row: OutboxIntentRow,
+    to: str,
+    action: str,
+    verb: str,
+    actor: str,
+    ticket: str,
+    note: str,
+    now: datetime,
+    *,
+    exception_status: str = "RESOLVED",
+) -> str:
+    """One audited operator action: the outbox transition, its audit event, and the intent's
+    exceptions closed on the AR report."""
+    before = row.status
+    outbox.transition(
+        s,
+        row,
+        to,
+        now,
+        actor=actor,
+        ticket=ticket,
+        note=f"{verb} from {before}: {note}".rstrip(": "),
+    )
+    s.add(
+        AuditEventRow(
+            at=now,
             actor=actor,
+            action=action,
+            subject_type="outbox_intent",
+            subject_id=row.idempotency_key,
             ticket=ticket,
-            note=f"skipped from {before}: {note}".rstrip(": "),
+            note=note or None,
+            details=outbox.summary(row) | {"from_status": before},
         )
-        s.add(
-            AuditEventRow(
-                at=now,
-                actor=actor,
-                action="sync.skip",
-                subject_type="outbox_intent",
-                subject_id=row.idempotency_key,
-                ticket=ticket,
-                note=note or None,
-                details=outbox.summary(row) | {"from_status": before},
-            )
-        )
-        resolve_exceptions(
-            s,
-            row.idempotency_key,
-            actor=actor,
-            now=now,
-            note=f"skipped ({ticket})",
-            status="WONT_FIX",
-        )
-        return row.idempotency_key
+    )
+    resolve_exceptions(
+        s,
+        row.idempotency_key,
+        actor=actor,
+        now=now,
+        note=f"{verb} ({ticket})",
+        status=exception_status,
+    )
+    return row.idempotency_key
