@@ -112,37 +112,53 @@ def files(
 
 @app.command("run")
 def run(
-    name: Annotated[str | None, typer.Argument(help="Reconciliation name from the config.")] = None,
+    name: Annotated[str | None, typer.Argument(help="Reconciliation name.")] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Run every configured reconciliation.")
     ] = False,
+    definitions: Annotated[
+        Path | None,
+        typer.Option(
+            "--definitions",
+            envvar="BILLBRIDGE_RECON_DEFINITIONS",
+            help="A definitions YAML whose sides are files (instead of the config file).",
+        ),
+    ] = None,
     config: Annotated[
-        Path,
-        typer.Option("--config", envvar="BILLBRIDGE_RECON_CONFIG", help="Definitions YAML."),
-    ] = Path("reconciliations.yaml"),
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="BILLBRIDGE_CONFIG",
+            help="billbridge config: reconciliations whose sides are configured connections.",
+        ),
+    ] = None,
     state_url: StateUrl = DEFAULT_URL,
     out: Annotated[Path | None, typer.Option("--out", help="Also write files here.")] = None,
 ) -> None:
-    """Run configured reconciliations and record their exceptions in the state store."""
+    """Run reconciliations and record their exceptions in the state store: the config
+    file's (sides read from connections), or a definitions file's (sides are files)."""
+    if all_ == bool(name):
+        raise _fail(ConfigError("give a reconciliation NAME or --all (not both)"))
+    if definitions is None:
+        _run_from_config(name, config, out)
+        return
     from billbridge.state import Store
     from reconcile.definitions import load_definitions
     from reconcile.exceptions import ExceptionStore
 
     try:
-        definitions = load_definitions(config)
-        if all_ == bool(name):
-            raise ConfigError("give a reconciliation NAME or --all (not both)")
+        found_defs = load_definitions(definitions)
         if name:
-            definitions = [d for d in definitions if d.name == name]
-            if not definitions:
-                raise ConfigError(f"{config}: no reconciliation named {name!r}")
+            found_defs = [d for d in found_defs if d.name == name]
+            if not found_defs:
+                raise ConfigError(f"{definitions}: no reconciliation named {name!r}")
         store = Store(state_url)
     except (BillbridgeError, OSError) as exc:
         raise _fail(exc) from None
     found = False
     try:
         xs = ExceptionStore(store)
-        for definition in definitions:
+        for definition in found_defs:
             result = _run_one(definition, out)
             run_id = uuid.uuid4().hex
             delta = xs.record_run(
@@ -161,6 +177,37 @@ def run(
     finally:
         store.close()
     raise typer.Exit(1 if found else 0)
+
+
+def _run_from_config(name: str | None, config_path: Path | None, out: Path | None) -> None:
+    """Reconciliations from the billbridge config file; exit 1 when exceptions are open."""
+    from billbridge.state import Store
+    from config.loader import load_config
+    from reconcile.configured import run_configured
+
+    try:
+        config = load_config(config_path)
+        names = [name] if name else [n for n, r in config.reconciliations.items() if r.enabled]
+        if not names:
+            raise ConfigError("no reconciliations configured (reconciliations: in the config)")
+        store = Store(config.state.url)
+    except (BillbridgeError, OSError) as exc:
+        raise _fail(exc) from None
+    open_total = 0
+    try:
+        for recon in names:
+            delta = run_configured(config, recon, store=store, now=now())
+            open_total += (
+                len(delta.new) + len(delta.still_open) + len(delta.changed) + len(delta.reopened)
+            )
+            console.print(f"{recon}: " + ", ".join(f"{k} {v}" for k, v in delta.counts.items()))
+    except (BillbridgeError, OSError) as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+    if out is not None:
+        console.print("[yellow]--out applies to --definitions runs; use 'report render'[/]")
+    raise typer.Exit(1 if open_total else 0)
 
 
 def _run_one(definition: object, out: Path | None) -> ReconResult:

@@ -83,3 +83,26 @@ def test_nightly_reconciles_configured_connections_and_reports(
     html = next(p for p in msg.walk() if p.get_content_type() == "text/html")
     body = html.get_payload(decode=True).decode()
     assert "Crm vs billing" in body and "WON_NOT_PROVISIONED" in body
+
+
+def test_reconcile_run_uses_the_config_files_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from billbridge.cli.main import app
+
+    monkeypatch.setenv("BILLBRIDGE_CONFIG", str(_config(tmp_path)))
+    runner = CliRunner()
+    result = runner.invoke(app, ["reconcile", "run", "billing_vs_erp_invoices"])
+    assert result.exit_code == 1, result.output  # exceptions are open
+    assert "billing_vs_erp_invoices: NEW 4, STILL_OPEN 0" in result.stdout
+
+    again = runner.invoke(app, ["reconcile", "run", "--all"])
+    assert again.exit_code == 1, again.output
+    assert "billing_vs_erp_invoices: NEW 0, STILL_OPEN 4" in again.stdout
+    assert "crm_vs_billing: NEW 13" in again.stdout
+
+    missing = runner.invoke(app, ["reconcile", "run", "nope"])
+    assert missing.exit_code == 2
+    assert "no reconciliation named 'nope'" in missing.output

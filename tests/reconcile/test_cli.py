@@ -179,12 +179,18 @@ def test_run_records_exceptions_and_exceptions_cli_works_them(
     monkeypatch.setattr(recon_cli, "now", lambda: t0)
     monkeypatch.setattr(exceptions_cli, "now", lambda: t0)
     monkeypatch.setenv("BILLBRIDGE_STATE_URL", url)
-    res = runner.invoke(recon_cli.app, ["run", "inv", "--config", str(tmp_path / "recon.yaml")])
+    res = runner.invoke(
+        recon_cli.app, ["run", "inv", "--definitions", str(tmp_path / "recon.yaml")]
+    )
     assert res.exit_code == 1, res.output
     assert "NEW 3" in res.output
-    res = runner.invoke(recon_cli.app, ["run", "--all", "--config", str(tmp_path / "recon.yaml")])
+    res = runner.invoke(
+        recon_cli.app, ["run", "--all", "--definitions", str(tmp_path / "recon.yaml")]
+    )
     assert "STILL_OPEN 3" in res.output
-    res = runner.invoke(recon_cli.app, ["run", "nope", "--config", str(tmp_path / "recon.yaml")])
+    res = runner.invoke(
+        recon_cli.app, ["run", "nope", "--definitions", str(tmp_path / "recon.yaml")]
+    )
     assert res.exit_code == 2 and "no reconciliation named 'nope'" in res.output
 
     res = runner.invoke(exceptions_cli.app, ["list", "--json"])
@@ -275,7 +281,7 @@ def test_run_through_mapping_specs_and_builtin_side_builders(tmp_path: Path) -> 
         [
             "run",
             "--all",
-            "--config",
+            "--definitions",
             str(tmp_path / "recon.yaml"),
             "--state-url",
             f"sqlite:///{tmp_path / 's.db'}",
