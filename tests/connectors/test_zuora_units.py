@@ -16,7 +16,8 @@ from structlog.testing import capture_logs
 from billbridge.errors import FatalError, RetryableError
 from billbridge.testing.fake_zuora import FakeZuora
 from canonical import WriteIntent, WriteOp
-from connectors.zuora import ZuoraConnector, ZuoraSettings, ZuoraTenant, orders, wire
+from connectors.common import wire
+from connectors.zuora import ZuoraConnector, ZuoraSettings, ZuoraTenant, orders
 from connectors.zuora.errors import AuthRejected, ZuoraRejected, category, classify_failure
 from connectors.zuora.timeutil import tenant_datetime, zoql_literal
 
