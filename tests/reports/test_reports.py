@@ -146,3 +146,17 @@ def test_wrong_smtp_password_fails_loudly(report: Report, smtp_server: Inbox) ->
     with pytest.raises(smtplib.SMTPAuthenticationError):
         deliver(report, settings)
     assert smtp_server.messages == []
+
+
+def test_severity_is_styled_whatever_its_case(report: Report) -> None:
+    shouted = report.model_copy(
+        update={
+            "sections": [
+                report.sections[0].model_copy(
+                    update={"items": [item(5).model_copy(update={"severity": "CRITICAL"})]}
+                )
+            ]
+        }
+    )
+    html = render_html(shouted)
+    assert 'class="sev-critical">critical<' in html
