@@ -14,10 +14,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from connectors.common import wire
 
 
 @dataclass
@@ -46,14 +47,8 @@ class Reply:
         if isinstance(self.body, str):
             return self.body.encode()
         self.headers.setdefault("Content-Type", "application/json")
-        return json.dumps(self.body, default=_json_default).encode()
-
-
-def _json_default(value: Any) -> Any:
-    # Vendors send amounts as JSON numbers; the fake keeps them as Decimal.
-    if isinstance(value, Decimal):
-        return float(value) if value != value.to_integral_value() else int(value)
-    return str(value)
+        # Vendors send amounts as JSON numbers: written exactly from Decimal, never via float
+        return wire.dumps(self.body).encode()
 
 
 @dataclass

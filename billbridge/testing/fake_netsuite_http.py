@@ -13,14 +13,10 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import jwt
 
+from connectors.common import wire
+
 if TYPE_CHECKING:
     from billbridge.testing.fake_netsuite import FakeNetSuite, Fault
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value) if value != value.to_integral() else int(value)
-    raise TypeError(type(value).__name__)
 
 
 def error_body(status: int, code: str, detail: str, path: str | None = None) -> dict[str, Any]:
@@ -63,7 +59,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        payload = b"" if body is None else json.dumps(body, default=_json_default).encode()
+        payload = b"" if body is None else wire.dumps(body).encode()
         try:
             self.send_response(status)
             for key, value in (headers or {}).items():
