@@ -10,7 +10,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from billbridge.errors import BillbridgeError
 
 DEFAULT_URL = "sqlite:///billbridge-state.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -55,16 +58,26 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "heads")
 
 
+class StateStoreUnavailable(BillbridgeError):
+    """The state store cannot be opened (server down, wrong URL, unwritable file)."""
+
+
 class Store:
     """A migrated state store and its session factory."""
 
     def __init__(self, url: str = DEFAULT_URL, *, schema: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, schema=schema)
-        if schema:
-            with self.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        migrate(self.engine)
+        try:
+            if schema:
+                with self.engine.begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            migrate(self.engine)
+        except OperationalError as exc:
+            self.engine.dispose()
+            shown = self.engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise StateStoreUnavailable(f"cannot open the state store {shown}: {reason}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -152,3 +152,14 @@ def test_audit_events_append(store: Store) -> None:
     with store.session() as s:
         ids = s.scalars(select(AuditEventRow.id).order_by(AuditEventRow.id)).all()
     assert len(ids) == 3 and ids == sorted(ids)
+
+
+def test_unreachable_store_is_one_clear_line_without_the_password() -> None:
+    from billbridge.state.db import StateStoreUnavailable
+
+    with pytest.raises(StateStoreUnavailable) as err:
+        Store("postgresql://bb:s3cret-pw@127.0.0.1:1/none")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("cannot open the state store postgresql+psycopg://bb:***@")
+    assert "s3cret-pw" not in message
