@@ -99,8 +99,7 @@ def _check_values(
     ).fetchone()
     expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
     raise ParseError(
-        f"{data.source}: line {line}: field {column!r}: {value[0] if value else None!r} is not "
-        f"{expected}",
+        f"field {column!r}: {value[0] if value else None!r} is not {expected}",
         file=data.source,
         line=int(line),
         expected=expected,

@@ -51,12 +51,33 @@ def key_expr(spec: KeySpec, column: str) -> str:
     return f"coalesce({expr}, '')"
 
 
+def number_text(col: str) -> str:
+    """Text as spreadsheets and ERPs export numbers, made castable: currency symbols,
+    ``(12.50)`` and ``12.50-`` negatives, and "," thousands separators in whole groups of
+    three (``1,234.56``, ``1,234,567``; ``1,234`` reads as 1234). Anything else with a comma
+    ("1,5", "1.234,56") fails the cast and is reported: a file with decimal commas needs a
+    mapping spec that declares its separators."""
+    t = f"regexp_replace(trim({col}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '', 'g')"
+    t = (
+        f"CASE WHEN regexp_full_match({t}, '\\([^()]*\\)') "
+        f"THEN '-' || trim(both '()' from {t}) "
+        f"WHEN regexp_full_match({t}, '[0-9.,]+-') THEN '-' || rtrim({t}, '-') "
+        f"ELSE {t} END"
+    )
+    return (
+        f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') "
+        f"THEN replace({t}, ',', '') ELSE {t} END"
+    )
+
+
 def value_expr(spec: CompareSpec | None, expr: str, source_type: str, kind: str) -> str:
     """Typed, normalised value of a compared (or context) SQL expression."""
     col = expr
     is_text = source_type in ("VARCHAR", "STRING")
     if kind in NUMERIC_KINDS:
-        return f"TRY_CAST(NULLIF(trim({col}), '') AS {DEC})" if is_text else f"CAST({col} AS {DEC})"
+        if is_text:
+            return f"TRY_CAST(NULLIF({number_text(col)}, '') AS {DEC})"
+        return f"CAST({col} AS {DEC})"
     if kind == "date":
         return f"TRY_CAST(NULLIF(trim({col}), '') AS DATE)" if is_text else f"CAST({col} AS DATE)"
     expr = f"CAST({col} AS VARCHAR)"
@@ -70,10 +91,13 @@ def value_expr(spec: CompareSpec | None, expr: str, source_type: str, kind: str)
 def unparsable(column: str, kind: str) -> str | None:
     """Predicate for text values that fail to cast, or None when nothing can fail."""
     col = ident(column)
-    target = DEC if kind in NUMERIC_KINDS else "DATE" if kind == "date" else None
-    if target is None:
-        return None
-    return f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST(trim({col}) AS {target}) IS NULL"
+    if kind in NUMERIC_KINDS:
+        return (
+            f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST({number_text(col)} AS {DEC}) IS NULL"
+        )
+    if kind == "date":
+        return f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST(trim({col}) AS DATE) IS NULL"
+    return None
 
 
 def filter_expr(spec: FilterSpec, column: str) -> str:

@@ -154,7 +154,7 @@ def test_bad_value_names_file_line_and_field(tmp_path: Path) -> None:
         "number,total,issued,status,currency\nA,1.00,2024-01-01,posted,USD\n"
         "B,12,5O,2024-01-01,posted,USD\n".replace("12,5O", "12.5O")
     )
-    with pytest.raises(ParseError, match=r"a\.csv: line 3: field 'total': '12\.5O'") as err:
+    with pytest.raises(ParseError, match=r"a\.csv, line 3: field 'total': '12\.5O'") as err:
         reconcile(invoices(), load_file(p), [])
     assert err.value.line == 3
 
@@ -282,3 +282,33 @@ context: [{name: total_currency}]
     result = reconcile(d, [inv("10.00")], [inv("12.50")])
     (exc,) = result.exceptions
     assert exc.category == "AMOUNT_MISMATCH" and str(exc.amount) == "2.50" and exc.currency == "EUR"
+
+
+def test_spreadsheet_number_formats_are_read_exactly(tmp_path: Path) -> None:
+    (definition,) = parse_definitions(
+        "name: fmt\na: {label: left}\nb: {label: right}\nkeys: [{name: id}]\n"
+        "compare: [{name: amount, kind: amount}]\n"
+    )
+    left = tmp_path / "left.csv"
+    left.write_text('id,amount\n1,"1,234.56"\n2,$99.00\n3,(12.50)\n4,12.50-\n5,"1,234,567.891"\n')
+    right = tmp_path / "right.csv"
+    right.write_text("id,amount\n1,1234.56\n2,99\n3,-12.5\n4,-12.50\n5,1234567.891\n")
+    result = reconcile(definition, load_file(left), load_file(right))
+    assert result.exceptions == []
+    assert result.counts["MATCHED"] == 5
+
+
+def test_decimal_comma_is_refused_not_guessed(tmp_path: Path) -> None:
+    (definition,) = parse_definitions(
+        "name: fmt\na: {label: left}\nb: {label: right}\nkeys: [{name: id}]\n"
+        "compare: [{name: amount, kind: amount}]\n"
+    )
+    left = tmp_path / "left.csv"
+    left.write_text('id,amount\n1,"1,5"\n')
+    right = tmp_path / "right.csv"
+    right.write_text("id,amount\n1,1.5\n")
+    with pytest.raises(ParseError) as err:
+        reconcile(definition, load_file(left), load_file(right))
+    assert str(err.value) == (
+        f"{left}, line 2: field 'amount': '1,5' is not a decimal number (expected a decimal number)"
+    )

@@ -64,7 +64,7 @@ def test_exit_2_on_a_bad_input_file(tmp_path: Path) -> None:
     )
     code, out = _compare(str(spec))
     assert code == 2
-    assert "new_ar.csv: line 2: field 'amount'" in out
+    assert "new_ar.csv, line 2: field 'amount'" in out
 
 
 def test_signoff_workbook_and_html(tmp_path: Path) -> None:
