@@ -12,168 +12,24 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
+from billbridge.demo.bank_file import bank_statement
+from billbridge.demo.dataset import (
+    N_CUSTOMERS,
+    PRODUCTS,
+    SEED,
+    Deal,
+    build_deals,
+    period_amount,
+    q,
+    us,
+)
+
 DATA = Path(__file__).with_name("data")
-SEED = 20261123
-N_CUSTOMERS = 300
 CENT = Decimal("0.01")
-
-PRODUCTS: dict[str, tuple[str, Decimal]] = {
-    "PLAT-SEAT": ("Platform seat", Decimal("45.00")),
-    "PLAT-ADMIN": ("Admin seat", Decimal("90.00")),
-    "ANALYTICS": ("Analytics add-on", Decimal("500.00")),
-    "API-10K": ("API calls, 10k block", Decimal("120.00")),
-    "SUPPORT-PREM": ("Premium support", Decimal("250.00")),
-    "STORAGE-1TB": ("Storage, 1 TB", Decimal("75.00")),
-    "SSO": ("Single sign-on", Decimal("150.00")),
-    "SANDBOX": ("Sandbox environment", Decimal("200.00")),
-}
-REGIONS: list[tuple[str, str, Decimal]] = [  # country, currency, tax rate
-    ("US", "USD", Decimal("0.0825")),
-    ("US", "USD", Decimal("0.0600")),
-    ("US", "USD", Decimal("0.0725")),
-    ("DE", "EUR", Decimal("0.19")),
-    ("FR", "EUR", Decimal("0.20")),
-    ("GB", "GBP", Decimal("0.20")),
-    ("JP", "JPY", Decimal("0.10")),
-]
-WORDS_A = [
-    "Acme",
-    "Globex",
-    "Initech",
-    "Umbrella",
-    "Hooli",
-    "Vandelay",
-    "Stark",
-    "Wayne",
-    "Tyrell",
-    "Cyberdyne",
-    "Soylent",
-    "Wonka",
-    "Gringotts",
-    "Oscorp",
-    "Massive",
-    "Dunder",
-    "Pied",
-    "Aperture",
-    "Black Mesa",
-    "Nakatomi",
-]
-WORDS_B = [
-    "Dynamics",
-    "Logistics",
-    "Analytics",
-    "Foods",
-    "Systems",
-    "Labs",
-    "Industries",
-    "Partners",
-    "Health",
-    "Media",
-    "Energy",
-    "Robotics",
-    "Retail",
-    "Capital",
-    "Works",
-]
-SUFFIX = {
-    "US": ["Inc.", "LLC", "Corp."],
-    "DE": ["GmbH", "AG"],
-    "FR": ["SA", "SAS"],
-    "GB": ["Ltd", "plc"],
-    "JP": ["K.K.", "Co., Ltd."],
-}
-
-
-def q(amount: Decimal, currency: str) -> Decimal:
-    exp = Decimal(1) if currency == "JPY" else CENT
-    return amount.quantize(exp, rounding=ROUND_HALF_UP)
-
-
-@dataclass
-class Line:
-    sku: str
-    quantity: int
-    list_price: Decimal
-    price: Decimal
-    discount: Decimal
-
-
-@dataclass
-class Deal:
-    n: int
-    account_id: str
-    account_name: str
-    country: str
-    currency: str
-    tax_rate: Decimal
-    opportunity_id: str
-    close_date: date
-    start: date
-    term: int
-    frequency: str
-    lines: list[Line] = field(default_factory=list)
-
-    @property
-    def end(self) -> date:
-        month = self.start.month - 1 + self.term
-        return date(self.start.year + month // 12, month % 12 + 1, self.start.day) - timedelta(1)
-
-    @property
-    def zuora_account(self) -> str:
-        return f"A{self.n:08d}"
-
-    @property
-    def subscription(self) -> str:
-        return f"A-S{self.n:08d}"
-
-    @property
-    def invoice(self) -> str:
-        return f"INV{self.n:08d}"
-
-
-def _sf_id(prefix: str, n: int) -> str:
-    return f"{prefix}5g00000{n:05d}AAA"[:18]
-
-
-def build_deals(rng: random.Random) -> list[Deal]:
-    deals = []
-    for n in range(1, N_CUSTOMERS + 1):
-        country, currency, tax = rng.choice(REGIONS)
-        name = f"{rng.choice(WORDS_A)} {rng.choice(WORDS_B)} {n:03d} {rng.choice(SUFFIX[country])}"
-        start = date(2026, rng.randint(1, 10), 1)
-        deal = Deal(
-            n=n,
-            account_id=_sf_id("001", n),
-            account_name=name,
-            country=country,
-            currency=currency,
-            tax_rate=tax,
-            opportunity_id=_sf_id("006", n),
-            close_date=start - timedelta(days=rng.randint(3, 20)),
-            start=start,
-            term=rng.choice([12, 12, 12, 24, 36]),
-            frequency=rng.choice(["Monthly", "Annual"]),
-        )
-        for sku in rng.sample(sorted(PRODUCTS), rng.randint(1, 3)):
-            base = PRODUCTS[sku][1] * (Decimal(150) if currency == "JPY" else Decimal(1))
-            discount = rng.choice([Decimal(0), Decimal(0), Decimal(10), Decimal(15)])
-            price = q(base * (1 - discount / 100), currency)
-            deal.lines.append(Line(sku, rng.randint(1, 40), q(base, currency), price, discount))
-        deals.append(deal)
-    return deals
-
-
-def period_amount(deal: Deal, line: Line) -> Decimal:
-    months = 12 if deal.frequency == "Annual" else 1
-    return q(line.price * line.quantity * months, deal.currency)
-
-
-def us(d: date) -> str:
-    return f"{d.month}/{d.day}/{d.year}"
 
 
 def write_csv(name: str, header: list[str], rows: Sequence[Sequence[object]]) -> None:
@@ -184,7 +40,6 @@ def write_csv(name: str, header: list[str], rows: Sequence[Sequence[object]]) ->
 
 
 CURRENCY_NAMES = {"USD": "US Dollar", "EUR": "Euro", "GBP": "British pound", "JPY": "Japanese Yen"}
-BANK_ACCOUNT = "026009593-8831"
 
 
 @dataclass
@@ -440,7 +295,7 @@ def generate() -> dict[str, list[dict[str, str]]]:
     )
 
     planted_invoices = {deals[i].n for i in picks} - {short_pay, by_name_only}
-    bank = _bank_lines(
+    bank = bank_statement(
         rng,
         [x for x in open_invoices if x[0].n not in planted_invoices],
         xwalk,
@@ -599,52 +454,6 @@ def generate() -> dict[str, list[dict[str, str]]]:
         json.dumps(planted.by_recon, indent=2, sort_keys=True) + "\n"
     )
     return planted.by_recon
-
-
-def _bank_lines(
-    rng: random.Random,
-    open_invoices: list[tuple[Deal, Decimal]],
-    xwalk: list[list[str]],
-    short_pay: int,
-    by_name_only: int,
-    planted: Planted,
-) -> str:
-    """A BAI2 previous-day file: today's receipts against some open USD invoices."""
-    accounts = {row[2]: row[4] for row in xwalk}
-    usd = [(d, t) for d, t in open_invoices if d.currency == "USD"]
-    payers = [x for x in usd if x[0].n in (short_pay, by_name_only)]
-    payers += rng.sample([x for x in usd if x not in payers], 40)
-    details, total = [], 0
-    for seq, (d, amount) in enumerate(payers, start=1):
-        cents = int(amount * 100)
-        text = f"ACH CREDIT {d.account_name.upper()} REF {d.invoice}"
-        if d.n == short_pay:
-            cents = cents * 6 // 10  # 40 % short: far beyond the short-pay tolerance
-            planted.add(
-                "cash_application", "SHORT_PAY", f"88310000:{880000 + seq}", "paid 40 % short"
-            )
-        if d.n == by_name_only:
-            text = f"ACH CREDIT {d.account_name.upper()} REMITTANCE TO FOLLOW"
-        total += cents
-        details.append(f"16,165,{cents},0,{880000 + seq},{accounts[d.zuora_account]},{text}/")
-    unknown = 123_456
-    total += unknown
-    details.append(f"16,165,{unknown},0,{880999},,ACH CREDIT NORTHWIND TRADERS WIRE/")
-    planted.add("cash_application", "UNAPPLIED", "88310000:880999", "payer not a known customer")
-    body = [
-        "01,BANKOFAMER,BILLBRIDGE,261123,0600,1,80,1,2/",
-        "02,BILLBRIDGE,026009593,1,261122,2400,USD,2/",
-        f"03,{BANK_ACCOUNT.split('-')[1]}0000,USD,010,500000000,,,015,{500000000 + total},,,"
-        f"100,{total},{len(details)},/",
-        *details,
-    ]
-    # 49 sums the 03 summary amounts and the 16 details; records counted include 03 and 49
-    account_total = 500_000_000 + (500_000_000 + total) + total + total
-    records = len(details) + 2
-    body.append(f"49,{account_total},{records}/")
-    body.append(f"98,{account_total},1,{records + 2}/")
-    body.append(f"99,{account_total},1,{records + 4}/")
-    return "\n".join(body) + "\n"
 
 
 if __name__ == "__main__":
