@@ -15,7 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from billbridge.errors import ParseError
-from canonical import Money, minor_units, normalize_currency, to_decimal
+from canonical import Money, minor_units, normalize_currency
+from canonical.numbers import parse_amount_text
 from reconcile.cash.ledger import OPEN_ITEM_SCHEMA
 from reconcile.cash.model import CashLine, CustomerRef
 from reconcile.cash.results import CashResult, unapplied_reason
@@ -85,7 +86,7 @@ class _Row:
     def money(self, column: str, currency: str) -> Money:
         value = self.text(column)
         try:
-            amount = Money(to_decimal(value), currency)
+            amount = Money(parse_amount_text(value), currency)
         except (ValueError, TypeError):
             raise self.error(column, f"{value!r} is not a decimal number") from None
         if not amount.is_whole_minor():
