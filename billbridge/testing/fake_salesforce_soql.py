@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 _TOKEN = re.compile(
@@ -148,7 +149,7 @@ class _Parser:
         if kind == "dt":
             return parse_sf_datetime(text)
         if kind == "num":
-            return float(text) if "." in text else int(text)
+            return Decimal(text) if "." in text else int(text)
         if text.lower() in {"true", "false"}:
             return text.lower() == "true"
         if text.lower() == "null":
