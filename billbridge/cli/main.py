@@ -71,12 +71,14 @@ def _register_groups() -> None:
 
 def _register_commands() -> None:
     from billbridge.cli.demo_cmd import demo
-    from reconcile.cash.cli import cash
+    from reconcile.cash.cli import app as cash_app
     from reconcile.cli import app as reconcile_app
 
-    reconcile_app.command(
-        "cash", help="Apply bank receipts to open invoices (ad-hoc, from CSV files)."
-    )(cash)
+    reconcile_app.add_typer(
+        cash_app,
+        name="cash",
+        help="Apply bank receipts to open invoices; accept or reject the suggestions.",
+    )
 
     app.command("demo", help="Run the end-to-end demo on the bundled sample data.")(demo)
     try:

@@ -1,21 +1,63 @@
-"""``billbridge reconcile cash``: apply a bank CSV to an open-invoice CSV, write the results.
+"""``billbridge reconcile cash``: apply a bank CSV to an open-invoice CSV, write the results,
+and let a person accept or reject the suggestions.
 
-Exit codes: 0 done, 2 bad input (one line naming the file, line and column).
+- ``reconcile cash --bank F --invoices F [--customers F] --out DIR`` matches and writes
+  ``applications.csv``, ``unapplied.csv``, ``proposals.csv`` and the saved run
+  ``cash_run.json`` (what the later steps read).
+- ``reconcile cash proposals --run DIR`` lists a run's proposals with their decisions.
+- ``reconcile cash accept|reject PROPOSAL_ID --run DIR --actor A [--note N]`` records the
+  decision in ``match_decisions`` and ``audit_events``. Accepted suggestions (and automatic
+  proposals nobody rejected) are what a ``cash_application`` sync job writes.
+
+Exit codes: 0 done, 2 bad input (one line naming the file, line and column) or an unknown
+or ambiguous proposal id.
 """
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from billbridge.errors import ParseError
+from billbridge.errors import BillbridgeError, ParseError
+from billbridge.state import Store
+from billbridge.state.db import DEFAULT_URL
 from canonical import to_decimal
-from reconcile.cash.csv_io import read_bank, read_customers, read_invoices, write_results
+from reconcile.cash.csv_io import (
+    read_bank,
+    read_customers,
+    read_invoices,
+    write_proposals,
+    write_results,
+)
+from reconcile.cash.decisions import Decision, decided, decisions_for, record_decision
 from reconcile.cash.engine import apply_cash
-from reconcile.cash.model import CashPolicy, CustomerRef
+from reconcile.cash.model import CashPolicy, CustomerRef, Status
+from reconcile.cash.runs import RUN_FILE, find_proposal, load_runs, save_run
+
+STATE_URL_ENV = "BILLBRIDGE_STATE_URL"
+RunOpt = Annotated[
+    Path,
+    typer.Option("--run", help="A run's --out directory (or a folder of them)."),
+]
+StateUrl = Annotated[
+    str, typer.Option("--state-url", envvar=STATE_URL_ENV, help="State store URL.")
+]
+Actor = Annotated[
+    str,
+    typer.Option("--actor", envvar="BILLBRIDGE_ACTOR", help="Who decides (kept in the audit)."),
+]
+Note = Annotated[str | None, typer.Option("--note", help="Why; kept in the audit log.")]
+
+app = typer.Typer(
+    help="Apply bank receipts to open invoices; accept or reject the suggestions.",
+    no_args_is_help=True,
+)
 
 
 def cash(
@@ -31,6 +73,14 @@ def cash(
     short_pay_fixed: Annotated[
         str, typer.Option("--short-pay-fixed", help="...or up to this amount.")
     ] = "0",
+    state_url: Annotated[
+        str | None,
+        typer.Option(
+            "--state-url",
+            envvar=STATE_URL_ENV,
+            help="State store: suggestions rejected before are not proposed again.",
+        ),
+    ] = None,
 ) -> None:
     """Match bank receipts to open invoices; write applications.csv and unapplied.csv."""
     try:
@@ -51,12 +101,32 @@ def cash(
     except ParseError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = apply_cash(lines, table, refs, policy=policy)
+    rejected: set[str] = set()
+    if state_url:
+        store = Store(state_url)
+        try:
+            rejected = decided(store, Decision.REJECTED)
+        finally:
+            store.close()
+    result = apply_cash(lines, table, refs, policy=policy, rejected=rejected)
     apps, unapplied = write_results(result, out)
+    write_proposals(result, out)
+    inputs = {"bank": bank, "invoices": invoices} | ({"customers": customers} if customers else {})
+    saved = save_run(result, out, inputs=inputs)
     kpis = result.kpis()
     typer.echo(
         f"{len(lines)} lines: {kpis.line.auto} auto, {kpis.line.suggested} suggested, "
         f"{kpis.unapplied_count} with unapplied cash; wrote {apps} and {unapplied}"
+    )
+    suggested = len(result.proposals(Status.SUGGESTED))
+    typer.echo(
+        f"saved run {saved.run_id[:12]} to {saved.path}"
+        + (
+            f"; {suggested} suggestion(s) wait for a decision: "
+            f"billbridge reconcile cash accept|reject ID --run {out} --actor NAME"
+            if suggested
+            else ""
+        )
     )
 
 
@@ -68,3 +138,127 @@ def _decimal(option: str, text: str) -> Decimal:
     if value < 0:
         raise ValueError(f"{option}: must not be negative")
     return value
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    bank: Annotated[Path | None, typer.Option("--bank", help="Bank lines CSV.")] = None,
+    invoices: Annotated[Path | None, typer.Option("--invoices", help="Open invoices CSV.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for the results.")] = None,
+    customers: Annotated[
+        Path | None, typer.Option("--customers", help="Customers CSV (bank accounts).")
+    ] = None,
+    short_pay_percent: Annotated[
+        str, typer.Option("--short-pay-percent", help="Short pay written off up to this %.")
+    ] = "3",
+    short_pay_fixed: Annotated[
+        str, typer.Option("--short-pay-fixed", help="...or up to this amount.")
+    ] = "0",
+    state_url: Annotated[
+        str | None,
+        typer.Option(
+            "--state-url",
+            envvar=STATE_URL_ENV,
+            help="State store: suggestions rejected before are not proposed again.",
+        ),
+    ] = None,
+) -> None:
+    """Match bank receipts to open invoices (with --bank, --invoices, --out), or work the
+    suggestions of a saved run (sub-commands)."""
+    given = [o for o, v in (("--bank", bank), ("--invoices", invoices), ("--out", out)) if v]
+    if ctx.invoked_subcommand is not None:
+        if given:
+            typer.echo(
+                f"error: {', '.join(given)} belong to a matching run, not to a sub-command",
+                err=True,
+            )
+            raise typer.Exit(2)
+        return
+    if bank is None or invoices is None or out is None:
+        missing = [o for o in ("--bank", "--invoices", "--out") if o not in given]
+        typer.echo(f"error: missing {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    cash(bank, invoices, out, customers, short_pay_percent, short_pay_fixed, state_url)
+
+
+def _decide(
+    run: Path, proposal: str, decision: Decision, actor: str, note: str | None, url: str
+) -> None:
+    try:
+        saved, prop = find_proposal(load_runs(run), proposal)
+    except BillbridgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    store = Store(url)
+    try:
+        record_decision(store, prop, decision, actor, note=note, run_id=saved.run_id)
+    finally:
+        store.close()
+    invoices = ", ".join(f"{a.invoice_number} {a.amount.amount}" for a in prop.applications)
+    typer.echo(
+        f"{decision.value} {prop.proposal_id[:12]} ({prop.status.value}, {prop.rule.value} "
+        f"{prop.confidence}): line {prop.line_id} -> {invoices}; by {actor}"
+    )
+
+
+@app.command()
+def accept(
+    proposal: Annotated[str, typer.Argument(help="Proposal id (or an 8+ character prefix).")],
+    run: RunOpt,
+    actor: Actor,
+    note: Note = None,
+    state_url: StateUrl = DEFAULT_URL,
+) -> None:
+    """Accept a suggested application: the cash sync job will write it (audited)."""
+    _decide(run, proposal, Decision.ACCEPTED, actor, note, state_url)
+
+
+@app.command()
+def reject(
+    proposal: Annotated[str, typer.Argument(help="Proposal id (or an 8+ character prefix).")],
+    run: RunOpt,
+    actor: Actor,
+    note: Note = None,
+    state_url: StateUrl = DEFAULT_URL,
+) -> None:
+    """Reject a proposal: never written, and not proposed again on the next run (audited)."""
+    _decide(run, proposal, Decision.REJECTED, actor, note, state_url)
+
+
+@app.command()
+def proposals(
+    run: RunOpt,
+    state_url: StateUrl = DEFAULT_URL,
+    status: Annotated[
+        str | None, typer.Option("--status", help="auto or suggested (default: both).")
+    ] = None,
+) -> None:
+    """List a saved run's proposals, their rule, confidence and decision."""
+    try:
+        runs = load_runs(run)
+    except BillbridgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    props = [p for r in runs for p in r.proposals() if status is None or p.status.value == status]
+    store = Store(state_url)
+    try:
+        decisions = decisions_for(store, [p.proposal_id for p in props])
+    finally:
+        store.close()
+    table = Table("proposal", "line", "customer", "status", "rule", "conf.", "applied", "decision")
+    for p in props:
+        d = decisions.get(p.proposal_id)
+        table.add_row(
+            p.proposal_id[:12],
+            p.line_id,
+            p.customer_id,
+            p.status.value,
+            p.rule.value,
+            str(p.confidence),
+            ", ".join(f"{a.invoice_number} {a.amount.amount}" for a in p.applications),
+            f"{d.decision.value} by {d.actor}" if d else "",
+        )
+    Console(width=int(os.environ.get("COLUMNS", "160"))).print(table)
+    if not props:
+        typer.echo(f"no proposals in {run} ({RUN_FILE})")

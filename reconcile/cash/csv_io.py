@@ -50,6 +50,17 @@ APPLICATION_COLUMNS = (
     "status",
 )
 UNAPPLIED_COLUMNS = ("line_id", "amount", "currency", "reason", "remainder")
+PROPOSAL_COLUMNS = (
+    "proposal_id",
+    "line_id",
+    "customer_id",
+    "status",
+    "rule",
+    "confidence",
+    "invoices",
+    "applied_amount",
+    "currency",
+)
 
 
 class _Row:
@@ -229,3 +240,30 @@ def write_results(result: CashResult, out: Path) -> tuple[Path, Path]:
                 ]
             )
     return apps_path, unapplied_path
+
+
+def write_proposals(result: CashResult, out: Path) -> Path:
+    """``proposals.csv``: one row per proposal with the id a person accepts or rejects."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "proposals.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(PROPOSAL_COLUMNS)
+        for r in result.lines:
+            prop = r.proposal
+            if prop is None:
+                continue
+            writer.writerow(
+                [
+                    prop.proposal_id,
+                    r.line.line_id,
+                    prop.customer_id,
+                    prop.status.value,
+                    prop.rule.value,
+                    prop.confidence,
+                    " ".join(a.invoice_number for a in prop.applications),
+                    prop.applied,
+                    r.line.amount.currency,
+                ]
+            )
+    return path

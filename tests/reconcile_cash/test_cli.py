@@ -123,3 +123,69 @@ def test_short_pay_tolerance_options(tmp_path: Path) -> None:
     assert read(tmp_path / "b" / "applications.csv")[1][4] == "reference_short_tolerance"
     bad = runner.invoke(app, [*base, "--out", str(tmp_path / "c"), "--short-pay-fixed", "x"])
     assert bad.exit_code == 2 and "--short-pay-fixed: 'x' is not a number" in bad.output
+
+
+def test_run_saves_proposals_and_a_person_accepts_or_rejects_them(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from billbridge.state import Store
+    from billbridge.state.schema import AuditEventRow
+    from reconcile.cash.cli import app as cash_app
+    from reconcile.cash.decisions import Decision, decided
+
+    bank = BANK + "B5,2024-03-17,50.00,USD,Acme Inc,,,\n"  # two open 50.00s: a suggestion
+    invoices = INVOICES + "INV-000103,C1,Acme Inc,2024-02-03,2024-03-03,50.00,USD\n"
+    p = write(tmp_path, bank=bank, invoices=invoices, customers=CUSTOMERS)
+    out = tmp_path / "run1"
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    runner = CliRunner()
+    args = ["--bank", str(p["bank"]), "--invoices", str(p["invoices"])]
+    res = runner.invoke(cash_app, [*args, "--customers", str(p["customers"]), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "cash_run.json").is_file() and "1 suggestion(s) wait" in res.output
+    rows = read(out / "proposals.csv")
+    assert rows[0][:4] == ["proposal_id", "line_id", "customer_id", "status"]
+    suggested = [r for r in rows[1:] if r[3] == "suggested"]
+    assert [r[1] for r in suggested] == ["B5"] and len(suggested[0][0]) == 64
+    pid = suggested[0][0]
+    auto_b1 = next(r[0] for r in rows[1:] if r[1] == "B1")
+    res = runner.invoke(
+        cash_app,
+        ["accept", pid[:10], "--run", str(out), "--actor", "ar.clerk", "--state-url", url],
+    )
+    assert res.exit_code == 0, res.output
+    assert f"accepted {pid[:12]} (suggested" in res.output and "by ar.clerk" in res.output
+    res = runner.invoke(
+        cash_app,
+        ["reject", auto_b1, "--run", str(out), "--actor", "ar.lead", "--note", "dispute",
+         "--state-url", url],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    listing = runner.invoke(cash_app, ["proposals", "--run", str(out), "--state-url", url])
+    assert listing.exit_code == 0, listing.output
+    assert "accepted by ar.clerk" in listing.output and "rejected by ar.lead" in listing.output
+    unknown = runner.invoke(
+        cash_app, ["accept", "deadbeef00", "--run", str(out), "--actor", "x", "--state-url", url]
+    )
+    assert unknown.exit_code == 2 and "no proposal 'deadbeef00'" in unknown.output
+    no_actor = runner.invoke(
+        cash_app, ["accept", pid, "--run", str(out), "--state-url", url], env={}
+    )
+    assert no_actor.exit_code == 2 and "--actor" in no_actor.output
+    store = Store(url)
+    try:
+        assert decided(store, Decision.ACCEPTED) == {pid}
+        assert decided(store, Decision.REJECTED) == {auto_b1}
+        with store.session() as s:
+            notes = [(a.actor, a.note) for a in s.scalars(select(AuditEventRow))]
+        assert notes == [("ar.clerk", None), ("ar.lead", "dispute")]
+    finally:
+        store.close()
+    # the next run remembers the rejection: B1's proposal is not made again
+    res = runner.invoke(
+        cash_app,
+        [*args, "--customers", str(p["customers"]), "--out", str(tmp_path / "run2"),
+         "--state-url", url],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert auto_b1 not in {r[0] for r in read(tmp_path / "run2" / "proposals.csv")[1:]}
