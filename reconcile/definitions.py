@@ -1,19 +1,22 @@
 """Reconciliation definitions: YAML files validated by pydantic, errors naming file:line.
 
-A definition names two sides (A and B), the keys that pair their rows (with normalisation),
-the compared fields with tolerances, optional filters, many-to-one aggregation, category names
-and severity rules. See ``reconcile/builtin/*.yaml`` for annotated examples.
+A definition names two sides (A and B) or three (A, B and C), the keys that pair their rows
+(with normalisation), the compared fields with tolerances, optional filters, many-to-one
+aggregation, category names and severity rules. See ``reconcile/builtin/*.yaml`` for annotated
+examples and ``reconcile/README.md`` for three-sided definitions.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from billbridge.errors import ConfigError
 
@@ -31,6 +34,15 @@ BASE_CATEGORIES = (
     "STATUS_MISMATCH",
     "FIELD_MISMATCH",
     "MANY_TO_ONE",
+)
+#: categories only a three-sided definition reports: MISSING_IN_C (in A and B, not in C),
+#: ONLY_IN_X (on side X alone), DUPLICATE_IN_C
+THREE_WAY_CATEGORIES = (
+    "MISSING_IN_C",
+    "ONLY_IN_A",
+    "ONLY_IN_B",
+    "ONLY_IN_C",
+    "DUPLICATE_IN_C",
 )
 
 
@@ -50,6 +62,8 @@ class FieldRef(_Spec):
     name: str
     a: str | None = None
     b: str | None = None
+    #: column on side C (three-sided definitions only)
+    c: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -57,7 +71,8 @@ class FieldRef(_Spec):
         return _ident(value)
 
     def col(self, side: str) -> str:
-        return (self.a if side == "a" else self.b) or self.name
+        column = self.a if side == "a" else self.b if side == "b" else self.c
+        return column or self.name
 
 
 class KeySpec(FieldRef):
@@ -77,7 +92,8 @@ class CompareSpec(FieldRef):
     kind: Kind = "text"
     #: absolute tolerance in the field's unit (amount: currency units, e.g. 0.01)
     abs: Decimal = Decimal(0)
-    #: relative tolerance in percent of |B| (0.5 = 0.5 %)
+    #: relative tolerance in percent of |B| (0.5 = 0.5 %); three-sided: of the later side of
+    #: each pair (|B| for A-B, |C| for A-C and B-C)
     pct: Decimal = Decimal(0)
     #: absolute tolerance in minor units of the row's currency (1 = one cent, one yen)
     minor_units: int | None = None
@@ -148,6 +164,8 @@ class ReconDefinition(_Spec):
     version: str = "1"
     a: SideSpec
     b: SideSpec
+    #: a third side makes the definition three-sided (reconcile.engine.three_way)
+    c: SideSpec | None = None
     keys: tuple[KeySpec, ...] = Field(min_length=1)
     compare: tuple[CompareSpec, ...] = ()
     #: fields carried into exception details without being compared (customer name, ...)
@@ -173,10 +191,31 @@ class ReconDefinition(_Spec):
             raise ValueError(f"currency_field {self.currency_field!r} is not a defined field")
         if any(c.minor_units is not None for c in self.compare) and not self.currency_field:
             raise ValueError("minor_units tolerances need currency_field")
-        unknown = set(self.categories) - set(BASE_CATEGORIES)
-        if unknown:
-            raise ValueError(f"unknown categories {sorted(unknown)}; use {BASE_CATEGORIES}")
+        known = (*BASE_CATEGORIES, *THREE_WAY_CATEGORIES) if self.c else BASE_CATEGORIES
+        _raise_at(
+            (
+                ("categories", name),
+                f"unknown category {name!r}"
+                + (" (three-sided only)" if name in THREE_WAY_CATEGORIES else "")
+                + f"; use {known}",
+            )
+            for name in self.categories
+            if name not in known
+        )
+        if self.c is None:
+            # a c: column without a side C would be silently ignored
+            _raise_at(
+                ((group, i, "c"), "names a column on side C, but the definition has no side c")
+                for group in ("keys", "compare", "context")
+                for i, ref in enumerate(getattr(self, group))
+                if ref.c is not None
+            )
         return self
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """``("a", "b")`` or, for a three-sided definition, ``("a", "b", "c")``."""
+        return ("a", "b", "c") if self.c is not None else ("a", "b")
 
     def category(self, base: str) -> str:
         """The name this definition reports a base category under."""
@@ -191,6 +230,16 @@ class ReconDefinition(_Spec):
             if ref.name == name:
                 return ref
         raise KeyError(name)
+
+
+def _raise_at(problems: Iterable[tuple[tuple[str | int, ...], str]]) -> None:
+    """Raise the problems at their own locations, so load errors name the line of each."""
+    errors = [
+        InitErrorDetails(type=PydanticCustomError("definition", message), loc=loc, input=None)
+        for loc, message in problems
+    ]
+    if errors:
+        raise ValidationError.from_exception_data("ReconDefinition", errors)
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -271,7 +320,7 @@ def load_definitions(path: str | Path) -> list[ReconDefinition]:
 
 def resolve_paths(definition: ReconDefinition, folder: Path) -> ReconDefinition:
     sides = {}
-    for name in ("a", "b"):
+    for name in definition.sides:
         side: SideSpec = getattr(definition, name)
         update: dict[str, str] = {}
         for attr in ("path", "mapping"):
