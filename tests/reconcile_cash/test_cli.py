@@ -161,7 +161,9 @@ def test_run_saves_proposals_and_a_person_accepts_or_rejects_them(tmp_path: Path
          "--state-url", url],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    listing = runner.invoke(cash_app, ["proposals", "--run", str(out), "--state-url", url])
+    listing = runner.invoke(
+        cash_app, ["proposals", "--run", str(out), "--state-url", url], env={"COLUMNS": "200"}
+    )
     assert listing.exit_code == 0, listing.output
     assert "accepted by ar.clerk" in listing.output and "rejected by ar.lead" in listing.output
     unknown = runner.invoke(
@@ -169,7 +171,9 @@ def test_run_saves_proposals_and_a_person_accepts_or_rejects_them(tmp_path: Path
     )
     assert unknown.exit_code == 2 and "no proposal 'deadbeef00'" in unknown.output
     no_actor = runner.invoke(
-        cash_app, ["accept", pid, "--run", str(out), "--state-url", url], env={}
+        cash_app,
+        ["accept", pid, "--run", str(out), "--state-url", url],
+        env={"BILLBRIDGE_ACTOR": None},
     )
     assert no_actor.exit_code == 2 and "--actor" in no_actor.output
     store = Store(url)
