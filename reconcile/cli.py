@@ -213,12 +213,13 @@ def _run_from_config(name: str | None, config_path: Path | None, out: Path | Non
 def _run_one(definition: object, out: Path | None) -> ReconResult:
     from reconcile.builtin import BUILTIN_NAMES, side_rows
     from reconcile.definitions import ReconDefinition
-    from reconcile.engine import load_side, reconcile
+    from reconcile.engine import load_side
     from reconcile.engine.output import write_outputs
+    from reconcile.engine.three_way import reconcile_sides
 
     assert isinstance(definition, ReconDefinition)
     sides = []
-    for label in ("a", "b"):
+    for label in definition.sides:
         spec = getattr(definition, label)
         flatten = None
         if definition.name in BUILTIN_NAMES:
@@ -227,7 +228,7 @@ def _run_one(definition: object, out: Path | None) -> ReconResult:
                 return side_rows(definition.name, _side, records)  # type: ignore[arg-type]
 
         sides.append(load_side(spec, flatten))
-    result = reconcile(definition, sides[0], sides[1])
+    result = reconcile_sides(definition, sides)  # two or three sides
     if out:
         write_outputs(result, out, stem=definition.name)
     return result

@@ -2,7 +2,7 @@
 connections (``connection/entity``), and record the exceptions in the state store.
 
 This is what the nightly job runs: connectors → mapping → canonical records → built-in or
-YAML definition → exception store.
+YAML definition → exception store. A three-sided YAML definition takes a third side ``c``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from canonical import Customer, Record
 from config.model import BillbridgeConfig
 from connectors.registry import open_connection
 from reconcile.builtin import BUILTIN_NAMES, reconcile_records
+from reconcile.definitions import ReconDefinition
 from reconcile.exceptions import ExceptionStore, RunDelta
 
 
@@ -47,10 +48,18 @@ def run_configured(
         known = ", ".join(sorted(config.reconciliations)) or "none configured"
         raise ConfigError(f"no reconciliation named {name!r} in the config (known: {known})")
     ref = config.reconciliations[name]
-    missing = {"a", "b"} - set(ref.sides)
+    definition = None if ref.definition in BUILTIN_NAMES else _yaml_definition(ref.definition)
+    need = definition.sides if definition is not None else ("a", "b")
+    missing = set(need) - set(ref.sides)
     if missing:
         raise ConfigError(f"reconciliations.{name}.sides: needs {', '.join(sorted(missing))}")
-    a, b = read_side(config, ref.sides["a"]), read_side(config, ref.sides["b"])
+    if "c" in ref.sides and "c" not in need:
+        # a third side the definition does not compare would be read and silently ignored
+        raise ConfigError(
+            f"reconciliations.{name}.sides: c is given, but {ref.definition} has two sides "
+            "(a, b); add side c to the definition or remove it here"
+        )
+    sides = [read_side(config, ref.sides[s]) for s in need]
     options: dict[str, Any] = {}
     if "customers" in ref.sides:
         # ERP customer id -> billing account, from the customers' crosswalk ids
@@ -58,18 +67,23 @@ def run_configured(
             c for c in read_side(config, ref.sides["customers"]) if isinstance(c, Customer)
         ]
         # the billing side's records name the system whose ids the crosswalk must give
-        system = a[0].source_system if a else ""
+        system = sides[0][0].source_system if sides[0] else ""
         options["customer_map"] = {
             c.source_id: c.crosswalk[system] for c in customers if system in c.crosswalk
         }
-    if ref.definition in BUILTIN_NAMES:
-        result = reconcile_records(ref.definition, a, b, **options)
+    if definition is None:
+        result = reconcile_records(ref.definition, sides[0], sides[1], **options)
     else:
-        from reconcile.definitions import load_definitions
-        from reconcile.engine import reconcile
+        from reconcile.engine.three_way import reconcile_sides
 
-        (definition,) = load_definitions(ref.definition)
-        result = reconcile(definition, a, b)
+        result = reconcile_sides(definition, sides)
     return ExceptionStore(store).record_run(
         result.recon, run_id or uuid.uuid4().hex, result.exceptions, now
     )
+
+
+def _yaml_definition(path: str) -> ReconDefinition:
+    from reconcile.definitions import load_definitions
+
+    (definition,) = load_definitions(path)
+    return definition
