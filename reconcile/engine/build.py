@@ -47,6 +47,25 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
+def _places(currency: str | None) -> int:
+    try:
+        return minor_units(currency) if currency else 0
+    except UnknownCurrencyError:
+        return 0
+
+
+def amount_from_text(value: str, currency: str | None) -> Decimal:
+    """|value| from SQL's exact text (no padding zeros), with at least the currency's
+    minor-unit digits: the per-exception fast path of :func:`exact_amount`."""
+    places = _places(currency)
+    point = value.find(".")
+    have = 0 if point < 0 else len(value) - point - 1
+    amount = Decimal(value.lstrip("-"))
+    if have < places:
+        return amount.quantize(Decimal(1).scaleb(-places))
+    return amount
+
+
 def exact_amount(value: Decimal | None, currency: str | None) -> Decimal | None:
     """Drop DECIMAL(38,10) padding, keeping at least the currency's minor-unit digits."""
     if value is None:
@@ -107,41 +126,18 @@ def _rule(d: ReconDefinition) -> str:
 def build_candidates(
     d: ReconDefinition, columns: list[str], rows: list[tuple[Any, ...]]
 ) -> list[ExceptionCandidate]:
-    """Candidates from exception rows whose text, ids and fingerprints SQL already made.
-
-    Works on tuples with precomputed column positions: this loop runs once per exception.
-    """
+    """Candidates from exception rows whose ids, fingerprints and details JSON SQL already
+    made (``plan.exceptions_sql``); this loop runs once per exception, so it stays small."""
     at = {name: i for i, name in enumerate(columns)}
-    names = [c.name for c in d.compare]
     key_pos = [(k.name, at[f"k{i}"]) for i, k in enumerate(d.keys)]
-    eq_pos = [(n, at[f"eq{i}"]) for i, n in enumerate(names)]
-    a_pos = [(n, at[f"ta{i}"]) for i, n in enumerate(names)]
-    b_pos = [(n, at[f"tb{i}"]) for i, n in enumerate(names)]
-    d_pos = [(n, at[f"td{i}"]) for i, n in enumerate(names)]
-    x_pos = [(x.name, at[f"tx{i}"]) for i, x in enumerate(d.context)]
-    na, nb, la, lb = at["n_a"], at["n_b"], at["line_a"], at["line_b"]
-    cat, ccy, amt, name, eid, fp = (at[c] for c in ("_cat", "_ccy", "_amt", "_name", "_id", "_fp"))
-    rule, version, rules, recon = _rule(d), d.version, d.severity, d.name
+    eid, fp, name, ccy, amt, details = (
+        at[c] for c in ("_id", "_fp", "_name", "_ccy", "_amt", "_details")
+    )
+    rules, recon = d.severity, d.name
     out = []
     for row in rows:
-        in_a, in_b = row[na] is not None, row[nb] is not None
-        both = in_a and in_b
         currency = row[ccy] or None
-        amount = exact_amount(row[amt], currency)
-        details: dict[str, Any] = {
-            "base_category": row[cat],
-            "is_exclusive_a": in_a and not in_b,
-            "is_exclusive_b": in_b and not in_a,
-            "diff_columns": [n for n, i in eq_pos if not row[i]] if both else [],
-            "a": {n: row[i] for n, i in a_pos} if in_a else {},
-            "b": {n: row[i] for n, i in b_pos} if in_b else {},
-            "delta": {n: row[i] for n, i in d_pos if row[i]} if both else {},
-            "rows": {"a": row[na] or 0, "b": row[nb] or 0},
-            "lines": {"a": row[la], "b": row[lb]},
-            "context": {n: row[i] for n, i in x_pos},
-            "match_rule": rule,
-            "rule_version": version,
-        }
+        amount = amount_from_text(row[amt], currency) if row[amt] is not None else None
         out.append(
             ExceptionCandidate(
                 exception_id=row[eid],
@@ -149,10 +145,10 @@ def build_candidates(
                 category=row[name],
                 keys={n: row[i] for n, i in key_pos},
                 fingerprint=row[fp],
-                details=details,
                 severity=severity(amount, 0, rules),
                 amount=amount,
                 currency=currency,
+                details_json=row[details],
             )
         )
     return out

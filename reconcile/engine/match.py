@@ -21,7 +21,7 @@ from reconcile.engine import plan as plan_sql
 from reconcile.engine import sql
 from reconcile.engine.build import build_candidates, build_duplicates, gc_paused
 from reconcile.engine.plan import SIDES, Plan
-from reconcile.engine.result import ReconResult
+from reconcile.engine.result import ExceptionCandidate, ReconResult
 from reconcile.engine.sides import LINE, Side, SideInput, as_side
 from reconcile.engine.summary import summarize
 
@@ -157,6 +157,54 @@ def _duplicate_keys(
     return int(_one_row(con, "SELECT count(*) FROM _dk")[0]), rows
 
 
+def _join(
+    con: duckdb.DuckDBPyConnection, d: ReconDefinition, plan: Plan, data: dict[str, Side]
+) -> tuple[str, int, dict[str, int | None]]:
+    """Run the join; return the SELECT of its flagged rows, the duplicate-key count and the
+    rows per side. Without aggregated sides the join counts its own exact pairs and the
+    duplicate scan runs only when those counts show a repeated key."""
+    if not (d.a.aggregate or d.b.aggregate):
+        con.execute(f"CREATE TEMP TABLE _j AS {plan_sql.counted_join_sql(d, plan)}")
+        rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
+        if not _repeats(con, plan, rows):
+            counted: dict[str, int | None] = dict(rows)
+            return "SELECT * EXCLUDE (_f, _rows) FROM _j WHERE _f", 0, counted
+        con.execute("DROP TABLE _j")
+    dup_count, scanned = _duplicate_keys(con, d, plan)
+    return plan_sql.join_sql(d, plan, dup_count > 0), dup_count, scanned
+
+
+def _side_rows(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, data: Side) -> int:
+    """Rows of a side after its filters (free from the file or table without filters)."""
+    if not getattr(d, side).filters:
+        return data.num_rows
+    return int(_one_row(con, f"SELECT count(*) FROM n_{side}")[0])
+
+
+def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -> bool:
+    """Whether some key occurs more than once on a side, from the counted join ``_j``.
+
+    Over the keys on both sides, pairs = sum(ca * cb), A rows with a partner = sum(ca) and B
+    rows with a partner = sum(cb), all >= 1 per key: the three are equal exactly when every
+    ca and cb is 1. A repeated key on one side only shows as a repeated key among the flagged
+    exclusive rows. A hash collision there can only send us to the exact duplicate scan.
+    """
+    key = f"hash({', '.join(plan.keys)})"
+    pairs, miss_a, miss_b, rep_a, rep_b = _one_row(
+        con,
+        "SELECT coalesce(sum(_rows) FILTER (WHERE NOT _f), 0) "
+        "+ count(*) FILTER (WHERE _f AND n_a IS NOT NULL AND n_b IS NOT NULL), "
+        "count(*) FILTER (WHERE _f AND n_a IS NULL), "
+        "count(*) FILTER (WHERE _f AND n_b IS NULL), "
+        f"count(*) FILTER (WHERE _f AND n_b IS NULL) - count(DISTINCT {key}) FILTER (WHERE _f "
+        "AND n_b IS NULL), "
+        f"count(*) FILTER (WHERE _f AND n_a IS NULL) - count(DISTINCT {key}) FILTER (WHERE _f "
+        "AND n_a IS NULL) FROM _j",
+    )
+    unique = pairs == rows["a"] - miss_b == rows["b"] - miss_a and rep_a == rep_b == 0
+    return not unique
+
+
 def _one_row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
     row = con.execute(query).fetchone()
     assert row is not None  # aggregates always return a row
@@ -173,6 +221,7 @@ def reconcile(
     """Compare two sides under ``definition``. Pure: no files, no state store."""
     data = {"a": as_side(side_a), "b": as_side(side_b)}
     d = definition
+    duplicates: list[ExceptionCandidate] = []
     con = _database().cursor()  # own temp schema; much cheaper than a new database
     try:
         if threads:
@@ -183,10 +232,10 @@ def reconcile(
             _check_values(con, d, side, data[side])
             _normalised_view(con, d, side, data[side])
         plan = Plan(d, {side: _source_types(data[side]) for side in SIDES})
-        dup_count, rows = _duplicate_keys(con, d, plan)
-        # one statement: the join keeps the few non-identical rows, which are classified
-        flagged = plan_sql.join_sql(d, plan, dup_count > 0)
-        con.execute(f"CREATE TEMP TABLE _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
+        flagged, dup_count, rows = _join(con, d, plan, data)
+        # the few non-identical rows are typed, checked against tolerances and classified
+        # a view: materialising the ~50 typed columns cost more than classifying twice
+        con.execute(f"CREATE TEMP VIEW _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
         cur = con.execute(plan_sql.exceptions_sql(d, plan))
         columns = [c[0] for c in cur.description or []]
         with gc_paused():
@@ -205,13 +254,15 @@ def reconcile(
                     for s in SIDES
                 ),
             )
-            candidates += build_duplicates(d, dup_rows)
-        summary, counts = summarize(con, d, candidates, rows)
+            duplicates = build_duplicates(d, dup_rows)
+            candidates += duplicates
+        summary, counts = summarize(con, d, candidates, duplicates, rows)
     except duckdb.Error as exc:
         raise BillbridgeError(f"{d.name}: the comparison failed: {exc}") from None
     finally:
         con.close()
-    candidates.sort(key=lambda c: (c.category, c.exception_id))
+    if duplicates:  # the join's exceptions come sorted from SQL
+        candidates.sort(key=lambda c: (c.category, c.exception_id))
     log.info("reconciled", recon=d.name, exceptions=len(candidates), **counts)
     return ReconResult(d.name, d.version, candidates, summary, counts)
 

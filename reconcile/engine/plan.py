@@ -90,12 +90,15 @@ def grouped_sql(d: ReconDefinition, plan: Plan, side: str, exclude_dups: bool) -
     )
 
 
-def join_sql(d: ReconDefinition, plan: Plan, exclude_dups: bool) -> str:
+def _join_parts(
+    d: ReconDefinition, plan: Plan, exclude_dups: bool
+) -> tuple[list[tuple[str, str]], str, str]:
+    """([(expression, name)] projected, FROM clause, flag predicate) of the keyed join."""
     on = " AND ".join(f"a.{k} = b.{k}" for k in plan.keys)
-    cols = [f"coalesce(a.{k}, b.{k}) AS {k}" for k in plan.keys]
-    cols += ["a._n AS n_a", "b._n AS n_b", "a._line AS line_a", "b._line AS line_b"]
+    cols = [(f"coalesce(a.{k}, b.{k})", k) for k in plan.keys]
+    cols += [("a._n", "n_a"), ("b._n", "n_b"), ("a._line", "line_a"), ("b._line", "line_b")]
     for alias in (*(f"r{i}" for i in range(len(d.compare))), *plan.contexts):
-        cols += [f"a.{alias} AS a_{alias}", f"b.{alias} AS b_{alias}"]
+        cols += [(f"a.{alias}", f"a_{alias}"), (f"b.{alias}", f"b_{alias}")]
     # exact prefilter on raw values when both sides have the same type (false positives
     # only: they are classified MATCHED below); otherwise on the typed values
     pairs = [
@@ -106,10 +109,34 @@ def join_sql(d: ReconDefinition, plan: Plan, exclude_dups: bool) -> str:
     ]
     exact = " AND ".join(f"{x} IS NOT DISTINCT FROM {y}" for x, y in pairs) or "TRUE"
     many = " OR a._n > 1 OR b._n > 1" if (d.a.aggregate or d.b.aggregate) else ""
+    source = (
+        f"({grouped_sql(d, plan, 'a', exclude_dups)}) a "
+        f"FULL OUTER JOIN ({grouped_sql(d, plan, 'b', exclude_dups)}) b ON {on}"
+    )
+    return cols, source, f"(a._n IS NULL OR b._n IS NULL OR NOT ({exact}){many})"
+
+
+def _select(cols: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{expr} AS {name}" for expr, name in cols)
+
+
+def join_sql(d: ReconDefinition, plan: Plan, exclude_dups: bool) -> str:
+    """The join rows that are exclusive or not exactly equal (the rest never leaves DuckDB)."""
+    cols, source, flag = _join_parts(d, plan, exclude_dups)
+    return f"SELECT {_select(cols)} FROM {source} WHERE {flag}"
+
+
+def counted_join_sql(d: ReconDefinition, plan: Plan) -> str:
+    """The flagged join rows (``_f``), plus one row (``NOT _f``) counting the exactly equal
+    pairs in ``_rows``: with the side row counts that proves, in the same pass, that no key
+    repeats (see ``match._repeats``), so the separate duplicate scan is only needed when
+    one does. Each flagged row is its own group: (line_a, line_b) is unique per join row."""
+    cols, source, flag = _join_parts(d, plan, False)
+    picked = ", ".join(f"any_value({name}) AS {name}" for _, name in cols)
     return (
-        f"SELECT {', '.join(cols)} FROM ({grouped_sql(d, plan, 'a', exclude_dups)}) a "
-        f"FULL OUTER JOIN ({grouped_sql(d, plan, 'b', exclude_dups)}) b ON {on} "
-        f"WHERE a._n IS NULL OR b._n IS NULL OR NOT ({exact}){many}"
+        f"SELECT _f, {picked}, count(*) AS _rows FROM (SELECT {_select(cols)}, {flag} AS _f "
+        f"FROM {source}) GROUP BY _f, CASE WHEN _f THEN line_a END, "
+        "CASE WHEN _f THEN line_b END"
     )
 
 
@@ -155,7 +182,9 @@ def classify_sql(d: ReconDefinition, plan: Plan, flagged: str) -> str:
 def _fmt(expr: str, kind: str) -> str:
     """Exact text of a value: decimals without padding zeros (DECIMAL(38,10) has a point)."""
     if kind in sql.NUMERIC_KINDS:
-        return f"rtrim(rtrim(CAST({expr} AS VARCHAR), '0'), '.')"
+        # only a decimal point's trailing zeros: a whole number (a day count) keeps its own
+        t = f"CAST({expr} AS VARCHAR)"
+        return f"(CASE WHEN contains({t}, '.') THEN rtrim(rtrim({t}, '0'), '.') ELSE {t} END)"
     return f"CAST({expr} AS VARCHAR)"
 
 
@@ -193,9 +222,65 @@ def exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
         for i, k in sorted(enumerate(d.keys), key=lambda p: p[1].name)
     ]
     id_payload = ", ".join([sql.literal(d.name), "_name", *key_parts])
-    return (
+    rows = (
         f"SELECT *, sha256(concat_ws(chr(31), {id_payload})) AS _id, "
         f"sha256(concat_ws(chr(31), {', '.join(fp_parts)})) AS _fp "
         f"FROM (SELECT *, CASE _cat {names} END AS _name FROM "
         f"(SELECT {', '.join(cols)} FROM _cls WHERE _cat <> 'MATCHED'))"
+    )
+    lean = [*plan.keys, "_id", "_fp", "_name", "_ccy", f"{_fmt('_amt', 'amount')} AS _amt"]
+    return (
+        f"SELECT {', '.join(lean)}, {details_json_sql(d)} AS _details FROM ({rows}) "
+        "ORDER BY _name, _id"
+    )
+
+
+def _object(pairs: list[tuple[str, str]]) -> str:
+    """JSON object text of (name, SQL value) pairs; '{}' when there are none."""
+    if not pairs:
+        return "'{}'::JSON"
+    return "json_object(" + ", ".join(f"{sql.literal(n)}, {v}" for n, v in pairs) + ")"
+
+
+def details_json_sql(d: ReconDefinition) -> str:
+    """An exception's ``details`` (see ``ExceptionCandidate``) as JSON text, written by DuckDB:
+    building 20k nested dicts in Python was most of a large run's time."""
+    names = [c.name for c in d.compare]
+    both = "(n_a IS NOT NULL AND n_b IS NOT NULL)"
+    differing = ", ".join(
+        f"CASE WHEN eq{i} THEN NULL ELSE {sql.literal(n)} END" for i, n in enumerate(names)
+    )
+    diff_columns = (
+        f"CASE WHEN {both} THEN [x FOR x IN [{differing}] IF x IS NOT NULL] ELSE [] END"
+        if names
+        else "[]"
+    )
+    delta_entries = ", ".join(
+        f"CASE WHEN td{i} IS NOT NULL AND td{i} <> '' THEN ({sql.literal(n)}, td{i}) END"
+        for i, n in enumerate(names)
+    )
+    delta = (
+        f"CASE WHEN {both} THEN to_json(map_from_entries("
+        f"[x FOR x IN [{delta_entries}] IF x IS NOT NULL])) ELSE '{{}}'::JSON END"
+        if names
+        else "'{}'::JSON"
+    )
+    side_a = _object([(n, f"ta{i}") for i, n in enumerate(names)])
+    side_b = _object([(n, f"tb{i}") for i, n in enumerate(names)])
+    context = _object([(x.name, f"tx{i}") for i, x in enumerate(d.context)])
+    rule = "keys:" + "+".join(k.name for k in d.keys)
+    return (
+        "CAST(json_object("
+        "'base_category', _cat, "
+        "'is_exclusive_a', n_a IS NOT NULL AND n_b IS NULL, "
+        "'is_exclusive_b', n_b IS NOT NULL AND n_a IS NULL, "
+        f"'diff_columns', {diff_columns}, "
+        f"'a', CASE WHEN n_a IS NOT NULL THEN {side_a} ELSE '{{}}'::JSON END, "
+        f"'b', CASE WHEN n_b IS NOT NULL THEN {side_b} ELSE '{{}}'::JSON END, "
+        f"'delta', {delta}, "
+        "'rows', json_object('a', coalesce(n_a, 0), 'b', coalesce(n_b, 0)), "
+        "'lines', json_object('a', line_a, 'b', line_b), "
+        f"'context', {context}, "
+        f"'match_rule', {sql.literal(rule)}, "
+        f"'rule_version', {sql.literal(d.version)}) AS VARCHAR)"
     )

@@ -12,24 +12,113 @@ import pyarrow as pa
 MATCHED = "MATCHED"
 
 
-@dataclass(frozen=True, slots=True)
 class ExceptionCandidate:
     """One break found by a run, before the store classifies it against earlier runs.
 
     ``details`` is JSON-safe: ``a``/``b`` (side values as text), ``delta`` (a − b per differing
     numeric or date field), ``diff_columns``, ``is_exclusive_a/b``, ``rows`` (rows per side),
     ``lines`` (source lines), ``context``, ``base_category``, ``match_rule``, ``rule_version``.
+
+    The engine hands over ``details`` as the JSON text DuckDB wrote (``details_json``): most
+    runs only store it, so it is decoded on first access instead of 20k times per run.
+    Immutable, like a frozen dataclass.
     """
 
+    __slots__ = (
+        "_details",
+        "_details_json",
+        "amount",
+        "category",
+        "currency",
+        "exception_id",
+        "fingerprint",
+        "keys",
+        "recon",
+        "severity",
+    )
     exception_id: str
     recon: str
     category: str
     keys: dict[str, str]
     fingerprint: str
-    details: dict[str, Any]
     severity: str
     amount: Decimal | None
     currency: str | None
+    _details: dict[str, Any] | None
+    _details_json: str | None
+
+    def __init__(
+        self,
+        exception_id: str,
+        recon: str,
+        category: str,
+        keys: dict[str, str],
+        fingerprint: str,
+        details: dict[str, Any] | None = None,
+        severity: str = "LOW",
+        amount: Decimal | None = None,
+        currency: str | None = None,
+        *,
+        details_json: str | None = None,
+    ) -> None:
+        if (details is None) == (details_json is None):
+            raise TypeError("give exactly one of details and details_json")
+        put = object.__setattr__
+        put(self, "exception_id", exception_id)
+        put(self, "recon", recon)
+        put(self, "category", category)
+        put(self, "keys", keys)
+        put(self, "fingerprint", fingerprint)
+        put(self, "severity", severity)
+        put(self, "amount", amount)
+        put(self, "currency", currency)
+        put(self, "_details", details)
+        put(self, "_details_json", details_json)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        if self._details is None:
+            object.__setattr__(self, "_details", json.loads(self._details_json or "{}"))
+        assert self._details is not None
+        return self._details
+
+    @property
+    def details_json(self) -> str:
+        """The details as JSON text (what the exception store writes)."""
+        if self._details_json is None:
+            object.__setattr__(self, "_details_json", json.dumps(self._details))
+        assert self._details_json is not None
+        return self._details_json
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ExceptionCandidate is immutable: cannot set {name}")
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.exception_id,
+            self.recon,
+            self.category,
+            self.keys,
+            self.fingerprint,
+            self.details,
+            self.severity,
+            self.amount,
+            self.currency,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExceptionCandidate):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable dict fields, like the dataclass
+
+    def __repr__(self) -> str:
+        return (
+            f"ExceptionCandidate(exception_id={self.exception_id!r}, recon={self.recon!r}, "
+            f"category={self.category!r}, keys={self.keys!r}, severity={self.severity!r}, "
+            f"amount={self.amount!r}, currency={self.currency!r})"
+        )
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,11 @@ def key_expr(spec: KeySpec, column: str) -> str:
         expr = f"regexp_extract({expr}, {literal(spec.regex)}, {group})"
     for step in spec.normalize:
         if step == "trim":
-            expr = f"trim({expr})"
+            # trim() copies every string; most keys have no edge space to remove
+            expr = (
+                f"(CASE WHEN prefix({expr}, ' ') OR suffix({expr}, ' ') "
+                f"THEN trim({expr}) ELSE {expr} END)"
+            )
         elif step == "casefold":
             expr = f"lower({expr})"
         elif step == "strip_leading_zeros":

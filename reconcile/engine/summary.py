@@ -21,17 +21,28 @@ def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
+#: base categories the join classifies (duplicates are found before it)
+JOIN_BASES = ("MISSING_IN_A", "MISSING_IN_B", "MANY_TO_ONE", "AMOUNT_MISMATCH",
+              "DATE_MISMATCH", "STATUS_MISMATCH", "FIELD_MISMATCH")  # fmt: skip
+
+
 def summarize(
     con: duckdb.DuckDBPyConnection,
     d: ReconDefinition,
     candidates: list[ExceptionCandidate],
+    duplicates: list[ExceptionCandidate],
     side_rows: dict[str, int | None],
 ) -> tuple[dict[str, Any], dict[str, int]]:
+    """``candidates``: all exceptions; ``duplicates``: those of them that are duplicate keys.
+
+    Counts come from SQL over ``_cls`` and the few duplicate candidates, so the exceptions'
+    details (JSON text until used) are never decoded here."""
     both = "n_a IS NOT NULL AND n_b IS NOT NULL"
     parts = [
         "count(*) FILTER (WHERE _cat = 'MATCHED' AND NOT _exact)",
         "count(*) FILTER (WHERE _cat = 'MATCHED' AND (n_a > 1 OR n_b > 1))",
     ]
+    parts += [f"count(*) FILTER (WHERE _cat = '{base}')" for base in JOIN_BASES]
     for i, c in enumerate(d.compare):
         parts.append(f"count(*) FILTER (WHERE {both} AND NOT eq{i})")
         parts.append(
@@ -51,28 +62,26 @@ def summarize(
         for s, n in side_rows.items()
     )
 
-    base = Counter(c.details["base_category"] for c in candidates)
+    fixed = 2 + len(JOIN_BASES)
+    base = Counter(
+        {k: int(n) for k, n in zip(JOIN_BASES, stats_row[2:fixed], strict=True) if n}
+    ) + Counter(c.details["base_category"] for c in duplicates)
     dup_keys = dict.fromkeys("ab", 0)
     dup_extra = dict.fromkeys("ab", 0)
-    for exc in candidates:
-        if exc.details["base_category"] in DUP_BASES:
-            for s in "ab":
-                n = exc.details["rows"][s]
-                dup_keys[s] += 1 if n else 0
-                dup_extra[s] += max(n - 1, 0)
+    for exc in duplicates:
+        for s in "ab":
+            n = exc.details["rows"][s]
+            dup_keys[s] += 1 if n else 0
+            dup_extra[s] += max(n - 1, 0)
     distinct_a = _distinct(con, d, "a", rows_a, dup_extra["a"])
-    dup_only_b = sum(
-        1
-        for exc in candidates
-        if exc.details["base_category"] in DUP_BASES and not exc.details["rows"]["a"]
-    )
+    dup_only_b = sum(1 for exc in duplicates if not exc.details["rows"]["a"])
     common = distinct_a - dup_keys["a"] - base["MISSING_IN_B"]
     unequal = sum(base[k] for k in base if k.endswith("_MISMATCH") or k == "MANY_TO_ONE")
     within, many_matched = int(stats_row[0]), int(stats_row[1])
 
     stats = []
     for i, c in enumerate(d.compare):
-        unequal_cnt, max_diff, null_diff, tolerated = stats_row[2 + 4 * i : 6 + 4 * i]
+        unequal_cnt, max_diff, null_diff, tolerated = stats_row[fixed + 4 * i : fixed + 4 + 4 * i]
         stats.append(
             {
                 "column": c.name,

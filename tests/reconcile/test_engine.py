@@ -312,3 +312,39 @@ def test_decimal_comma_is_refused_not_guessed(tmp_path: Path) -> None:
     assert str(err.value) == (
         f"{left}, line 2: field 'amount': '1,5' is not a decimal number (expected a decimal number)"
     )
+
+
+@pytest.mark.parametrize(
+    ("a_rows", "b_rows", "base", "rows"),
+    [
+        # identical copies that equal the other side leave no differing join row: the join's
+        # own pair count must still expose them
+        (["A", "A", "B"], ["A", "B"], "DUPLICATE_IN_A", {"a": 2, "b": 1}),
+        (["A", "B"], ["A", "A", "A", "B"], "DUPLICATE_IN_B", {"a": 1, "b": 3}),
+        (["A", "A", "B"], ["A", "A", "B"], "DUPLICATE", {"a": 2, "b": 2}),
+        # a key repeated on one side only
+        (["A", "A", "B"], ["B"], "DUPLICATE_IN_A", {"a": 2, "b": 0}),
+    ],
+)
+def test_exact_duplicate_rows_are_found_even_when_equal_to_the_other_side(
+    a_rows: list[str], b_rows: list[str], base: str, rows: dict[str, int]
+) -> None:
+    result = reconcile(invoices(), [row(n) for n in a_rows], [row(n) for n in b_rows])
+    assert _cats(result) == {"a": "DUPLICATE"}
+    (dup,) = result.exceptions
+    assert dup.details["base_category"] == base and dup.details["rows"] == rows
+    assert result.counts["MATCHED"] == 1  # B
+
+
+def test_unique_keys_take_the_single_pass_and_report_whole_day_deltas() -> None:
+    """A date 10 days off reports a delta of 10 (not "1": whole numbers keep their zeros)."""
+    a = [row("A", issued="2024-03-11"), row("B"), row("C", total="120.00")]
+    b = [row("A"), row("B"), row("C", total="100.00"), row("D")]
+    result = reconcile(invoices(), a, b)
+    assert _cats(result) == {"a": "DATE_MISMATCH", "c": "AMOUNT_MISMATCH", "d": "MISSING_IN_A"}
+    by = {e.keys["number"]: e for e in result.exceptions}
+    assert by["a"].details["delta"] == {"issued": "10"}
+    assert by["c"].details["delta"] == {"total": "20"} and str(by["c"].amount) == "20.00"
+    assert by["d"].details["a"] == {} and by["d"].details["b"]["total"] == "100"
+    assert result.summary["row_summary"]["df1_rows"] == 3
+    assert result.summary["row_summary"]["df2_rows"] == 4
