@@ -17,9 +17,11 @@ def describe(view: ExceptionView) -> str:
     """One readable line: which fields differ and how, or why the item is open."""
     details: dict[str, Any] = view.details or {}
     diff = details.get("diff_columns") or []
-    a, b = details.get("a") or {}, details.get("b") or {}
+    sides = [details.get("a") or {}, details.get("b") or {}]
+    if "c" in details:  # a three-sided reconciliation
+        sides.append(details["c"] or {})
     if diff:
-        return "; ".join(f"{col}: {a.get(col)} vs {b.get(col)}" for col in diff)
+        return "; ".join(f"{col}: " + " vs ".join(str(s.get(col)) for s in sides) for col in diff)
     for key in ("reason", "message", "error"):
         if details.get(key):
             return str(details[key])

@@ -23,6 +23,7 @@ from reconcile.definitions import ReconDefinition, load_definitions, parse_defin
 from reconcile.engine import ReconResult, load_file, load_side, reconcile
 from reconcile.engine.three_way import reconcile_sides, reconcile_three_way
 from reconcile.exceptions import ExceptionStore, exception_id
+from reconcile.reports.build import report_from_store
 from tests.reconcile.helpers import INVOICES_YAML, row
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "reconcile" / "builtin" / "examples"
@@ -334,6 +335,13 @@ def test_store_tracks_three_sided_exceptions_run_over_run(store: Store) -> None:
     view = xs.get(_exc(first, "1").exception_id)
     assert view is not None and view.details["delta"]["total"]["a-c"] == "5"
     assert view.category == "AMOUNT_MISMATCH" and view.amount == Decimal("5.00")
+    # the report reads all three sides' values
+    report = report_from_store(
+        xs, [("invoices3", "Invoices")], title="AR", now=t0 + timedelta(days=1), run_id="r2"
+    )
+    (section,) = report.sections
+    assert {i.description for i in section.open_items} == {"total: 100 vs 100 vs 95"}
+    assert [i.keys for i in section.resolved] == [{"number": "3"}]
 
 
 def test_example_definition_runs_from_the_cli(
