@@ -208,14 +208,19 @@ class FakeNetSuite:
             types = [TYPE_CODES[code.group(1)]] if code else list(TYPE_CODES.values())
         else:
             types = [TABLES[name]]
+        aliases = re.findall(r"\bt\.(\w+) AS (\w+)", query.split(" FROM ", 1)[0])
         rows = []
         for record_type in types:
             for body in self.state.records.get(record_type, {}).values():
-                rows.append(self._row(body))
+                row = self._row(body)
+                for column, alias in aliases:
+                    row[alias] = _column(body, column)
+                rows.append(row)
         lower = re.search(r"lastmodifieddate >= TO_TIMESTAMP\('([^']+)'", query)
         after = re.search(r"\.id > (\d+)", query)
         ext = re.search(r"\.externalid IN \(([^)]*)\)", query)
         tranid = re.search(r"\.tranid = '([^']+)'", query)
+        tranids = re.search(r"\.tranid IN \(((?:'(?:[^']|'')*'(?:, )?)+)\)", query)
         if lower:
             rows = [r for r in rows if r["lastmodified"] >= lower.group(1)]
         if after:
@@ -225,6 +230,9 @@ class FakeNetSuite:
             rows = [r for r in rows if r.get("externalid") in wanted]
         if tranid:
             rows = [r for r in rows if r.get("tranid") == tranid.group(1)]
+        if tranids:
+            wanted = {v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", tranids[1])}
+            rows = [r for r in rows if r.get("tranid") in wanted]
         return sorted(rows, key=lambda r: int(r["id"]))
 
     def _row(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +250,21 @@ class FakeNetSuite:
         row["lastmodified"] = modified.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
         row.pop("lastmodifieddate", None)
         return row
+
+
+#: SuiteQL columns whose REST body field has another name
+_BODY_FIELD = {"foreignamountremaining": "amountremaining"}
+
+
+def _column(body: dict[str, Any], column: str) -> Any:
+    """A transaction column as SuiteQL returns it: references as their internal id."""
+    wanted = _BODY_FIELD.get(column, column)
+    for key, value in body.items():
+        if key.lower() == wanted:
+            if isinstance(value, dict):
+                return value.get("id")
+            return value if value is None else str(value)
+    return None
 
 
 def error_body(status: int, code: str, detail: str, path: str | None = None) -> dict[str, Any]:

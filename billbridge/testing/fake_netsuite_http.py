@@ -1,5 +1,6 @@
 """HTTP side of :mod:`billbridge.testing.fake_netsuite`: status codes and bodies as NetSuite
-sends them (204 + ``Location``, ``o:errorDetails``, SuiteQL pages, the M2M token endpoint)."""
+sends them (204 + ``Location``, ``o:errorDetails``, SuiteQL pages, the M2M token endpoint);
+customer payments settle the invoices they apply to (:mod:`.fake_netsuite_payments`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import jwt
 
+from billbridge.testing.fake_netsuite_payments import PaymentRefused, settle
 from connectors.common import wire
 
 if TYPE_CHECKING:
@@ -270,6 +272,11 @@ class Handler(BaseHTTPRequestHandler):
                 ),
             )
         with fake._lock:
+            if record_type == "customerPayment" and method in ("POST", "PUT"):
+                try:  # the apply sublist settles invoices, as NetSuite checks it
+                    settle(fake.state.records.setdefault("invoice", {}), existing, body)
+                except PaymentRefused as refused:
+                    return self._send(400, error_body(400, refused.code, refused.detail))
             if method == "POST":
                 if eid and fake.by_external_id(record_type, eid):
                     return self._send(

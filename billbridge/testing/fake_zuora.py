@@ -1,5 +1,6 @@
 """A stateful loopback fake of the Zuora v1 API (OAuth, accounts, subscriptions, Orders,
-invoices, payments, credit memos, ZOQL, describe) with Zuora's idempotency semantics.
+invoices, payments (read, and created against invoices), credit memos, ZOQL, describe) with
+Zuora's idempotency semantics.
 
 Faults for :meth:`fail_next`: ``"429"``, ``"500"``, ``"503"``, ``"401"`` (token expired),
 ``"reject"`` (HTTP 200 ``success: false``, category 20), ``"in_flight"`` (409 for a keyed
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from billbridge.testing import LoopbackServer, Reply, Request
 from billbridge.testing.fake_zuora_orders import OrderBook, OrderError
+from billbridge.testing.fake_zuora_payments import PaymentDesk
 from billbridge.testing.fake_zuora_query import COND, ZOQL, describe_xml, holds
 
 KEY_TTL = timedelta(hours=24)
@@ -57,6 +59,7 @@ class FakeZuora(LoopbackServer):
         self.invoices: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, dict[str, Any]] = {}
         self.credit_memos: dict[str, dict[str, Any]] = {}
+        self.payment_desk = PaymentDesk(self.book, self.invoices, self.payments, self._stamp)
         self.idempotency: dict[str, tuple[datetime, str, Reply]] = {}
         self.in_flight: set[str] = set()
         self.replays = 0
@@ -274,6 +277,8 @@ class FakeZuora(LoopbackServer):
             try:
                 if m == "POST" and p == "/v1/orders":
                     return Reply(200, {"success": True, **self.book.create_order(request.json())})
+                if m == "POST" and p == "/v1/payments":
+                    return Reply(200, self.payment_desk.create(request.body))
                 if m == "POST" and p == "/v1/accounts":
                     return Reply(200, {"success": True, **self.book.create_account(request.json())})
                 if m == "PUT" and parts[:2] == ["v1", "accounts"]:

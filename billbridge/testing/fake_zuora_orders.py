@@ -303,7 +303,14 @@ class OrderBook:
             ]
         if obj == "Payment":
             return [
-                {"Id": p["id"], "PaymentNumber": n, "UpdatedDate": iso(p["updatedDate"])}
+                {
+                    "Id": p["id"],
+                    "PaymentNumber": n,
+                    "AccountId": p["accountId"],
+                    "ReferenceId": p.get("referenceId"),
+                    "Status": p["status"],
+                    "UpdatedDate": iso(p["updatedDate"]),
+                }
                 for n, p in fake.payments.items()
             ]
         return []

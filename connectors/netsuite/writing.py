@@ -3,6 +3,8 @@
 REST: upsert by external id (``PUT …/eid:{id}``); update = upsert-only after the record is
 found; create looks the external id up first and is never resent after an unknown outcome.
 SOAP: ``upsertList`` in batches, per-record status from inside the HTTP 200.
+Cash-application payments (entity ``payment``) go through REST only
+(:mod:`connectors.netsuite.payments`: invoices resolved by tranId, then upserted).
 After an unknown outcome (timeout after send, ``RCRD_HAS_BEEN_CHANGED``) the record is
 looked up by external id (or tranid): a found create is ``already_applied``; anything else
 is ``unknown`` so the runner reads before it retries.
@@ -19,6 +21,7 @@ import structlog
 from billbridge.errors import BillbridgeError, FatalError, RecordRejected, RetryableError
 from canonical import FailureType, ResultStatus, WriteIntent, WriteOp, WriteResult
 from connectors.netsuite.errors import OutcomeUnknown
+from connectors.netsuite.payments import NetSuitePaymentWriter
 from connectors.netsuite.settings import NetSuiteSettings
 
 if TYPE_CHECKING:
@@ -93,6 +96,7 @@ class RestWriter:
         self.rest = rest
         self.source_of = source_of
         self.find_by_tranid = find_by_tranid
+        self.payments = NetSuitePaymentWriter(rest, page_size=settings.page_size)
 
     def write(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
         results = [self._one(intent) for intent in intents]
@@ -108,6 +112,8 @@ class RestWriter:
         problem = validate_external_id(intent, self.settings)
         if problem:
             return _rejected(intent, problem, "INVALID_EXTERNAL_ID")
+        if intent.entity == "payment":
+            return self.payments.write(intent)
         source = self.source_of(intent.entity)
         rtype, eid = source.record_type, intent.external_id
         try:
@@ -173,6 +179,13 @@ class SoapWriter:
             problem = validate_external_id(intent, self.settings)
             if problem:
                 results[index] = _rejected(intent, problem, "INVALID_EXTERNAL_ID")
+                continue
+            if intent.entity == "payment":
+                results[index] = _rejected(
+                    intent,
+                    "customer payments are written through REST (transport: rest)",
+                    "UNSUPPORTED_OPERATION",
+                )
                 continue
             if intent.op not in (WriteOp.UPSERT, WriteOp.CREATE, WriteOp.UPDATE):
                 results[index] = _rejected(

@@ -1,4 +1,5 @@
-"""Writes to Zuora: customer accounts and subscription order actions, one result per intent.
+"""Writes to Zuora: customer accounts, subscription order actions and cash-application
+payments (:mod:`connectors.zuora.payment_writer`), one result per intent.
 
 Every POST carries ``Idempotency-Key``. An order call that timed out is looked up first
 (order action custom field holding the intent key, or the subscription's external-id
@@ -17,6 +18,7 @@ from canonical import FailureType, ResultStatus, WriteIntent, WriteOp, WriteResu
 from connectors.zuora import orders
 from connectors.zuora.client import ZuoraClient
 from connectors.zuora.errors import IdempotencyKeyReused, OutcomeUnknown, ZuoraRejected
+from connectors.zuora.payment_writer import ZuoraPaymentWriter
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +59,7 @@ class ZuoraWriter:
     def __init__(self, client: ZuoraClient) -> None:
         self.client = client
         self.settings = client.settings
+        self.payments = ZuoraPaymentWriter(client)
 
     def write(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
@@ -64,6 +67,8 @@ class ZuoraWriter:
         for intent in intents:
             if intent.entity in ACCOUNT_ENTITIES:
                 results[intent.idempotency_key] = self._write_account(intent)
+            elif intent.entity == "payment" and intent.op in (WriteOp.UPSERT, WriteOp.CREATE):
+                results[intent.idempotency_key] = self.payments.write(intent)
             elif intent.entity == "subscription" and intent.op is WriteOp.ACTION:
                 try:
                     orders.validate(intent)
@@ -170,7 +175,9 @@ class ZuoraWriter:
             )
 
     def find_applied(self, intent: WriteIntent) -> str | None:
-        """Subscription number if ``intent`` is already applied in Zuora, else None."""
+        """Subscription (or payment) number if ``intent`` is already applied in Zuora."""
+        if intent.entity == "payment":
+            return self.payments.find(intent)
         number = orders.subscription_number(intent)
         if intent.action == "CreateSubscription" and number:
             # We chose the number ourselves (createSubscription.subscriptionNumber).
