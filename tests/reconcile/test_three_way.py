@@ -239,6 +239,17 @@ def test_empty_sides_and_reconcile_sides_dispatch() -> None:
         reconcile_three_way(two, [], [], [])
 
 
+def test_keys_only_with_every_side_aggregated() -> None:
+    (d,) = parse_definitions(
+        "name: k\na: {label: x, aggregate: true}\nb: {label: y, aggregate: true}\n"
+        "c: {label: z, aggregate: true}\nkeys: [{name: id}]\n"
+    )
+    result = reconcile_three_way(d, [{"id": "1"}, {"id": "1"}], [{"id": "1"}], [{"id": "2"}])
+    assert _cats(result) == {"1": "MISSING_IN_C", "2": "ONLY_IN_C"}
+    assert result.summary["row_summary"]["keys_total"] == 2
+    assert result.summary["row_summary"]["df1_rows"] == 2
+
+
 def test_exceptions_table_has_a_column_per_side() -> None:
     result = reconcile_three_way(three(), [row("A")], [row("A")], [row("A", total="1.00")])
     (table_row,) = result.exceptions_table().to_pylist()

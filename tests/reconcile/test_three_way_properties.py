@@ -54,7 +54,21 @@ def _equal(kind: str, x: str | None, y: str | None) -> bool:
     return x.strip().lower() == y.strip().lower()
 
 
-def expected_categories(sides: dict[str, list[dict[str, Any]]]) -> dict[str, str | None]:
+def _summed(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """An aggregated side's group: totals summed, the earliest date, the least status."""
+    totals = [Decimal(r["total"]) for r in rows if r["total"] is not None]
+    issued = [r["issued"] for r in rows if r["issued"] is not None]
+    status = [r["status"].strip().lower() for r in rows if r["status"] is not None]
+    return {
+        "total": str(sum(totals)) if totals else None,
+        "issued": min(issued) if issued else None,
+        "status": min(status) if status else None,
+    }
+
+
+def expected_categories(
+    sides: dict[str, list[dict[str, Any]]], aggregated: str | None = None
+) -> dict[str, str | None]:
     """Key -> base category, None for matched: what the engine must find."""
     by_side = {s: {} for s in SIDES}  # type: dict[str, dict[str, list[dict[str, Any]]]]
     for s, rows in sides.items():
@@ -63,7 +77,7 @@ def expected_categories(sides: dict[str, list[dict[str, Any]]]) -> dict[str, str
     out: dict[str, str | None] = {}
     for key in set().union(*by_side.values()):
         counts = {s: len(by_side[s].get(key, [])) for s in SIDES}
-        dup = [s for s in SIDES if counts[s] > 1]
+        dup = [s for s in SIDES if counts[s] > 1 and s != aggregated]
         present = [s for s in SIDES if counts[s]]
         if dup:
             out[key] = f"DUPLICATE_IN_{dup[0].upper()}" if len(dup) == 1 else "DUPLICATE"
@@ -73,6 +87,8 @@ def expected_categories(sides: dict[str, list[dict[str, Any]]]) -> dict[str, str
             out[key] = "MISSING_IN_" + next(s for s in SIDES if s not in present).upper()
         else:
             row = {s: by_side[s][key][0] for s in SIDES}
+            if aggregated:
+                row[aggregated] = _summed(by_side[aggregated][key])
             out[key] = None
             for field, category in (
                 ("total", "AMOUNT_MISMATCH"),
@@ -81,7 +97,8 @@ def expected_categories(sides: dict[str, list[dict[str, Any]]]) -> dict[str, str
             ):
                 pairs = (("a", "b"), ("a", "c"), ("b", "c"))
                 if not all(_equal(field, row[p][field], row[q][field]) for p, q in pairs):
-                    out[key] = category
+                    many = aggregated is not None and counts[aggregated] > 1
+                    out[key] = "MANY_TO_ONE" if many else category
                     break
     return out
 
@@ -123,6 +140,19 @@ def test_every_key_lands_in_exactly_one_category_the_oracle_names(
         # ids from the shared identity function; categories as the definition names them
         assert e.exception_id == exception_id("invoices3", e.keys, e.category)
         assert e.category == three().category(e.details["base_category"])
+
+
+@FAST
+@given(SIDE, SIDE, SIDE)
+def test_an_aggregated_side_is_summed_per_key_before_every_pair_is_compared(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], c: list[dict[str, Any]]
+) -> None:
+    d = parse_definitions(THREE_YAML.replace("{label: gl}", "{label: gl, aggregate: true}"))[0]
+    result = reconcile_three_way(d, a, b, c)
+    expected = expected_categories({"a": a, "b": b, "c": c}, aggregated="c")
+    found = {e.keys["number"]: e.details["base_category"] for e in result.exceptions}
+    assert found == {k: v for k, v in expected.items() if v is not None}
+    assert result.counts["MATCHED"] == sum(v is None for v in expected.values())
 
 
 @FAST
