@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from billbridge.errors import BillbridgeError
 
 DEFAULT_URL = "sqlite:///billbridge-state.db"
+
+
+class RawJSON(str):
+    """JSON text that is already serialised (e.g. written by DuckDB): stored as it is in
+    JSON columns instead of being encoded a second time."""
+
+    __slots__ = ()
+
+
+def json_text(value: Any) -> str:
+    """The engines' JSON serialiser: plain values via json.dumps, RawJSON untouched."""
+    if isinstance(value, RawJSON):
+        return str(value)
+    return json.dumps(value)
+
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -35,12 +52,12 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    opts: dict[str, Any] = {"pool_pre_ping": True}
+    opts: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": json_text}
     if schema:
         opts["connect_args"] = {"options": f"-csearch_path={schema}"}
     return create_engine(url, **opts)

@@ -9,15 +9,16 @@ dozen statements, not 20k ORM flushes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
+from billbridge.state.db import RawJSON, json_text
 from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow
 from reconcile.definitions import SeverityRule
 from reconcile.engine.result import ExceptionCandidate
@@ -110,7 +111,8 @@ def plan_run(
             "keys": cand.keys,
             "key_text": kt,
             "fingerprint": cand.fingerprint,
-            "details": cand.details,
+            # the engine's JSON text goes to the column as it is (no decode, no re-encode)
+            "details": RawJSON(cand.details_json),
             "amount": cand.amount,
             "currency": cand.currency,
             "last_seen": now,
@@ -187,26 +189,38 @@ _JSON = ("keys", "details")
 _TIMES = ("first_seen", "last_seen", "resolved_at", "at")
 
 
-def _sqlite_encoded(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Encode values as the state store's SQLite column types would (JSON text, naive UTC
-    "YYYY-MM-DD HH:MM:SS.ffffff", exact decimal text), once per distinct timestamp."""
+def _sqlite_tuples(rows: Sequence[dict[str, Any]], cols: list[str]) -> list[tuple[Any, ...]]:
+    """Rows as the state store's SQLite column types store them (JSON text, naive UTC
+    "YYYY-MM-DD HH:MM:SS.ffffff", exact decimal text), one encoder per column, each
+    timestamp formatted once."""
     stamps: dict[datetime, str] = {}
+
+    def stamp(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value not in stamps:
+            utc = value.astimezone(UTC).replace(tzinfo=None)
+            stamps[value] = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return stamps[value]
+
+    def as_json(value: Any) -> str | None:
+        return None if value is None else json_text(value)
+
+    def as_text(value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    special = [
+        (i, as_json if c in _JSON else stamp if c in _TIMES else as_text)
+        for i, c in enumerate(cols)
+        if c in _JSON or c in _TIMES or c == "amount"
+    ]
+    get = itemgetter(*cols) if len(cols) > 1 else lambda row: (row[cols[0]],)
     out = []
     for row in rows:
-        enc = dict(row)
-        for name in _JSON:
-            if name in enc and enc[name] is not None:
-                enc[name] = json.dumps(enc[name])
-        for name in _TIMES:
-            value = enc.get(name)
-            if value is not None:
-                if value not in stamps:
-                    utc = value.astimezone(UTC).replace(tzinfo=None)
-                    stamps[value] = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
-                enc[name] = stamps[value]
-        if enc.get("amount") is not None:
-            enc["amount"] = str(enc["amount"])
-        out.append(enc)
+        values = list(get(row))
+        for i, enc in special:
+            values[i] = enc(values[i])
+        out.append(tuple(values))
     return out
 
 
@@ -221,8 +235,7 @@ def _insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         names = ", ".join(f'"{c}"' for c in cols)
         marks = ", ".join("?" for _ in cols)
         sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-        encoded = _sqlite_encoded(rows)
-        s.connection().exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in encoded])
+        s.connection().exec_driver_sql(sql, _sqlite_tuples(rows, cols))
         return
     for chunk in _chunks(rows):
         s.execute(table.insert(), list(chunk))

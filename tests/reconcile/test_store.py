@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -236,3 +237,25 @@ def test_kpis(store: Store) -> None:
     assert kpis["open"] == 2 and kpis["resolved"] == 1  # INV-1 reopened by the data
     assert kpis["by_status"] == {"OPEN": 2, "RESOLVED": 1}
     assert kpis["mean_days_to_resolve"] == 4.0
+
+
+def test_engine_details_are_stored_as_json_objects_on_both_backends(store: Store) -> None:
+    """The engine hands details over as JSON text; the store writes that text once, as a JSON
+    object (not a JSON string holding it), and reads it back as the same dict."""
+    xs = ExceptionStore(store)
+    result, _ = _run(xs, [row("INV-1", total="90.00")], [row("INV-1")], "r1", T0)
+    (cand,) = result.exceptions
+    (view,) = xs.list("invoices", now=T0)
+    assert view.details == cand.details
+    assert view.details["delta"] == {"total": "-10"} and view.details["a"]["total"] == "90"
+    mark = "?" if store.engine.dialect.name == "sqlite" else "%s"
+    with store.session() as s:
+        raw = (
+            s.connection()
+            .exec_driver_sql(
+                f"SELECT details FROM exceptions WHERE exception_id = {mark}", (view.id,)
+            )
+            .scalar_one()
+        )
+    stored = raw if isinstance(raw, dict) else json.loads(raw)  # PostgreSQL decodes JSON
+    assert stored == cand.details
