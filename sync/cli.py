@@ -1,8 +1,9 @@
 """``billbridge sync plan|apply|retry|skip|status`` and ``billbridge serve``.
 
 Exit codes of ``apply``: 0 all writes final and good; 2 some record was rejected or
-dead-lettered (see the exception report) or work is left for the next run; 1 errors (stale
-plan, busy lease, configuration) through the main app's one-line error output.
+dead-lettered (see the exception report), work is left for the next run, or a cash
+payment was held back (its bank line's payment was already written differently); 1 errors
+(stale plan, busy lease, configuration) through the main app's one-line error output.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from sync.operator import redrive, skip_intent
 from sync.runner import RunReport, run_job
 from sync.settings import SyncJobSettings
 
-app = typer.Typer(no_args_is_help=True, help="Plan and apply contract changes into billing.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Plan and apply contract changes (and approved cash applications) into billing.",
+)
 
 
 @dataclass
@@ -79,6 +83,17 @@ ConfigOpt = typer.Option(
 
 
 def _run(ctx: SyncContext, job: SyncJobSettings, mode: str, **kw: Any) -> RunReport:
+    if job.kind == "cash_application":
+        # approved cash applications of saved runs, written as payments
+        from sync.cash_runner import run_cash_job
+
+        return run_cash_job(
+            job,
+            target=ctx.connect(job.target),
+            store=ctx.store,
+            mode=mode,  # type: ignore[arg-type]
+            **kw,
+        )
     return run_job(
         job,
         source=ctx.connect(job.source),
@@ -118,15 +133,24 @@ def apply(
     """Apply changes (or exactly a signed-off plan, refused if the source moved on)."""
     ctx = _factory(config)
     saved = plan_render.load(plan_file) if plan_file else None
-    report = _run(ctx, ctx.job(job), "apply", plan=saved)
+    settings = ctx.job(job)
+    report = _run(ctx, settings, "apply", plan=saved)
     c = report.counts
+    cash = settings.kind == "cash_application"
+    progress = (
+        "no cursor"  # a cash job remembers its payments in the outbox
+        if cash
+        else f"cursor {'advanced' if report.cursor_advanced else 'kept'}"
+    )
     typer.echo(
         f"run {report.run_id}: {c['applied']} applied, {c['already_applied']} already applied, "
         f"{c['rejected']} rejected, {c['dead']} dead, {report.open_left} left for the next run; "
-        f"{report.api_calls} calls; cursor {'advanced' if report.cursor_advanced else 'kept'}"
+        f"{report.api_calls} calls; {progress}"
         + (f"; stopped: {report.stopped}" if report.stopped else "")
     )
-    if c["rejected"] or c["dead"] or report.open_left:
+    for held in report.plan.errors if cash else ():
+        typer.echo(f"held back: {held}")
+    if c["rejected"] or c["dead"] or report.open_left or (cash and report.plan.errors):
         raise typer.Exit(2)
 
 

@@ -1,14 +1,18 @@
 """Show a plan like ``terraform plan`` (rich text), and save it as JSON and XLSX for UAT sign-off.
 
 Per record: what happened at the source (events, fields before -> after) and what will be
-written (action, external id, short idempotency key). The JSON file is what
-``billbridge sync apply --plan`` reads back; the XLSX is for the business to review and sign.
+written (action, external id, short idempotency key). A cash-application payment shows its
+invoices and amounts, deductions and the unapplied remainder instead of events. The JSON
+file is what ``billbridge sync apply --plan`` reads back; the XLSX is for the business to
+review and sign.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -33,6 +37,8 @@ def symbol(kind: EventKind) -> tuple[str, str]:
 def summary(plan: Plan) -> Counter[str]:
     counts: Counter[str] = Counter()
     for change in plan.changes:
+        if change.entity == "payment" and not change.events:
+            counts["add"] += 1  # a payment is always a new record in the target
         for ev in change.events:
             sign, _ = symbol(ev.kind)
             counts[{"+": "add", "-": "remove", "~": "change"}[sign]] += 1
@@ -70,8 +76,11 @@ def render(plan: Plan, console: Console) -> None:
                 style="yellow",
             )
         )
+    held = (
+        "held back" if "payment" in plan.mapping_versions else "not mapped, left for the next run"
+    )
     for error in plan.errors:
-        console.print(Text(f"! not mapped, left for the next run: {error}", style="bold red"))
+        console.print(Text(f"! {held}: {error}", style="bold red"))
     if not plan.changes:
         console.print(Text("No changes. The target is up to date.", style="green"))
         return
@@ -87,7 +96,27 @@ def render(plan: Plan, console: Console) -> None:
     )
 
 
+def payment_lines(change: PlannedChange) -> Iterator[tuple[str, str, str, str]]:
+    """(sign, what, invoice, amount) of a planned payment: applications, deductions and
+    the remainder left unapplied (on account)."""
+    for intent in change.intents:
+        payload: dict[str, Any] = intent.payload
+        ccy = str(payload.get("currency", ""))
+        for app in payload.get("applications") or []:
+            yield "+", "apply", str(app["invoice_number"]), f"{app['amount']['amount']} {ccy}"
+        extra = payload.get("extra") or {}
+        for d in extra.get("deductions") or []:
+            why = f"deduction ({d.get('reason') or 'DEDUCTION'}), left open"
+            yield "~", why, str(d["invoice_number"]), f"{d['amount']} {ccy}"
+        rest = str(extra.get("unapplied") or "0")
+        if rest.strip("0.") != "":
+            yield "~", "unapplied (on account)", "", f"{rest} {ccy}"
+
+
 def _render_change(change: PlannedChange, console: Console) -> None:
+    if change.entity == "payment" and not change.events:
+        _render_payment(change, console)
+        return
     sign, colour = symbol(change.events[0].kind) if change.events else ("~", "yellow")
     head = Text(f"{sign} {change.entity} {change.source_id}", style=f"bold {colour}")
     head.append(f"  {change.label}  (version {change.source_version})", style="default")
@@ -100,6 +129,21 @@ def _render_change(change: PlannedChange, console: Console) -> None:
             line.append(" -> ")
             line.append(fc.after if fc.after is not None else "(none)", style="green")
             console.print(line)
+    _render_writes(change, console)
+
+
+def _render_payment(change: PlannedChange, console: Console) -> None:
+    head = Text(f"+ payment {change.source_id}", style="bold green")
+    head.append(f"  {change.label}", style="default")
+    console.print(head)
+    for sign, what, invoice, amount in payment_lines(change):
+        line = Text(f"    {sign} {what}", style="green" if sign == "+" else "yellow")
+        line.append(f"  {invoice}  {amount}" if invoice else f"  {amount}")
+        console.print(line)
+    _render_writes(change, console)
+
+
+def _render_writes(change: PlannedChange, console: Console) -> None:
     for intent in change.intents:
         what = intent.action or intent.op.value
         console.print(
@@ -164,6 +208,28 @@ def to_xlsx(plan: Plan, path: Path) -> None:
         row = 1
         for change in plan.changes:
             writes = ", ".join(f"{i.action or i.op.value} {i.external_id}" for i in change.intents)
+            if change.entity == "payment" and not change.events:
+                day = str(change.intents[0].payload.get("received_date", ""))
+                for sign, what, invoice, amount in payment_lines(change):
+                    sheet.write_row(
+                        row,
+                        0,
+                        (
+                            change.entity,
+                            change.source_id,
+                            change.label,
+                            change.source_version,
+                            f"{sign} {what}",
+                            invoice,
+                            day,
+                            "amount",
+                            "",
+                            amount,
+                            writes,
+                        ),
+                        fills[sign],
+                    )
+                    row += 1
             for ev in change.events:
                 sign, _ = symbol(ev.kind)
                 for fc in ev.changes or (None,):

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TargetKind = Literal["zuora", "netsuite"]
+#: ``records``: CRM records read from a source connection; ``cash_application``: approved
+#: cash applications of saved cash runs, written as payments.
+JobKind = Literal["records", "cash_application"]
 
 #: Canonical entities a sync job can read from its source, in the order they are applied:
 #: customers first so that accounts exist before their subscriptions.
-SYNCABLE_ENTITIES = ("customer", "contract", "opportunity", "order")
+SYNCABLE_ENTITIES = ("customer", "contract", "opportunity", "order", "payment")
+#: What a cash-application job writes.
+CASH_ENTITIES = ("payment",)
 
 
 class ScheduleSettings(BaseModel):
@@ -53,16 +58,32 @@ class ScheduleSettings(BaseModel):
             raise ValueError(f"cron {self.cron!r}: {exc}") from None
 
 
+class CashJobSettings(BaseModel):
+    """Where a cash-application job finds its saved runs, and target payment details."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: folder of saved cash runs (the ``--out`` directories of ``reconcile cash``), or one
+    runs: str
+    #: Zuora: the external payment's ``paymentMethodType`` (enabled in the tenant)
+    payment_method_type: str = "Other"
+    #: NetSuite: internal id of the account payments are deposited to (else its default)
+    deposit_account: str | None = None
+
+
 class SyncJobSettings(BaseModel):
     """One sync job: read entities from ``source``, write them to ``target``.
 
+    A ``cash_application`` job has no source connection: it writes the approved
+    applications of the saved cash runs in ``cash.runs`` as payments.
     Its schedule lives in the config file's ``schedules`` section under the job's name.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,120}$")
-    source: str  # connection name in the config file
+    kind: JobKind = "records"
+    source: str = ""  # connection name in the config file (records jobs)
     target: str
     target_kind: TargetKind
     entities: tuple[str, ...] = ("customer", "contract")
@@ -83,6 +104,15 @@ class SyncJobSettings(BaseModel):
     budget: int | None = Field(default=None, ge=1)
     #: lease time to live; longer than the worst-case run, renewed while running
     lease_ttl: timedelta = timedelta(hours=2)
+    #: cash_application jobs: the saved runs and payment details
+    cash: CashJobSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cash_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "cash_application":
+            data = {"entities": list(CASH_ENTITIES), **data}
+        return data
 
     @field_validator("entities")
     @classmethod
@@ -93,6 +123,22 @@ class SyncJobSettings(BaseModel):
         if not value:
             raise ValueError("a sync job needs at least one entity")
         return tuple(sorted(set(value), key=SYNCABLE_ENTITIES.index))
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> SyncJobSettings:
+        if self.kind == "cash_application":
+            if self.cash is None:
+                raise ValueError("a cash_application job needs 'cash: {runs: FOLDER}'")
+            if self.entities != CASH_ENTITIES:
+                raise ValueError("a cash_application job writes payments only")
+            return self
+        if not self.source:
+            raise ValueError("a records job needs a source connection")
+        if self.cash is not None:
+            raise ValueError("'cash' settings belong to a job of kind cash_application")
+        if set(self.entities) & set(CASH_ENTITIES):
+            raise ValueError("payments are written by a job of kind cash_application")
+        return self
 
     @model_validator(mode="after")
     def _zuora_batch_limit(self) -> SyncJobSettings:
