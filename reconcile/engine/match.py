@@ -84,8 +84,7 @@ def _check_values(
             checks.append((cmp, column, f"arg_min({LINE}, {LINE}) FILTER (WHERE {pred})"))
     if not checks:
         return
-    row = con.execute(f"SELECT {', '.join(c[2] for c in checks)} FROM src_{side}").fetchone()
-    firsts = tuple(row) if row is not None else (None,) * len(checks)
+    firsts = _one_row(con, f"SELECT {', '.join(c[2] for c in checks)} FROM src_{side}")
     bad = [
         (line, cmp, col)
         for line, (cmp, col, _) in zip(firsts, checks, strict=True)
@@ -94,9 +93,15 @@ def _check_values(
     if not bad:
         return
     line, cmp, column = min(bad, key=lambda b: b[0])
-    value = con.execute(
-        f"SELECT CAST({sql.ident(column)} AS VARCHAR) FROM src_{side} WHERE {LINE} = ?", [line]
-    ).fetchone()
+    value = next(
+        iter(
+            con.execute(
+                f"SELECT CAST({sql.ident(column)} AS VARCHAR) FROM src_{side} WHERE {LINE} = ?",
+                [line],
+            ).fetchall()
+        ),
+        None,
+    )
     expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
     raise ParseError(
         f"field {column!r}: {value[0] if value else None!r} is not {expected}",
@@ -164,12 +169,15 @@ def _join(
     rows per side. Without aggregated sides the join counts its own exact pairs and the
     duplicate scan runs only when those counts show a repeated key."""
     if not (d.a.aggregate or d.b.aggregate):
-        con.execute(f"CREATE TEMP TABLE _j AS {plan_sql.counted_join_sql(d, plan)}")
+        # kept as Arrow in small batches: the later passes over these few rows then run on
+        # both threads (a temp table this size is one row group, scanned by one thread)
+        joined = con.sql(plan_sql.counted_join_sql(d, plan)).to_arrow_table(batch_size=8192)
+        con.register("_j", joined)
         rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
         if not _repeats(con, plan, rows):
             counted: dict[str, int | None] = dict(rows)
             return "SELECT * EXCLUDE (_f, _rows) FROM _j WHERE _f", 0, counted
-        con.execute("DROP TABLE _j")
+        con.unregister("_j")
     dup_count, scanned = _duplicate_keys(con, d, plan)
     return plan_sql.join_sql(d, plan, dup_count > 0), dup_count, scanned
 
@@ -206,8 +214,9 @@ def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -
 
 
 def _one_row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
-    row = con.execute(query).fetchone()
-    assert row is not None  # aggregates always return a row
+    """The single row of an aggregate query, fetched to the end (DuckDB refuses new work on
+    a connection whose last result was not finished)."""
+    (row,) = con.execute(query).fetchall()
     return tuple(row)
 
 
