@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def payment_lines(change: PlannedChange) -> Iterator[tuple[str, str, str, str]]:
             why = f"deduction ({d.get('reason') or 'DEDUCTION'}), left open"
             yield "~", why, str(d["invoice_number"]), f"{d['amount']} {ccy}"
         rest = str(extra.get("unapplied") or "0")
-        if rest.strip("0.") != "":
+        if Decimal(rest) != 0:
             yield "~", "unapplied (on account)", "", f"{rest} {ccy}"
 
 
