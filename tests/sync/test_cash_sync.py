@@ -375,3 +375,27 @@ def test_cash_run_to_netsuite_customer_payments_exactly_once(store: Store, tmp_p
     b03 = fake.by_external_id("customerPayment", "cash-B03")
     assert b03 is not None and "deduction 10.00 USD on INV-2001" in b03["memo"]
     assert fake.state.upserts == {f"cash-B0{i}": 1 for i in range(1, 5)}
+
+
+def test_a_lost_netsuite_answer_settles_each_invoice_once(store: Store, tmp_path: Path) -> None:
+    runs, _ids, _ = _cash_run(tmp_path, _url(store))
+    job = SyncJobSettings(
+        name="cash_to_netsuite",
+        kind="cash_application",
+        target="ns",
+        target_kind="netsuite",
+        cash={"runs": str(runs)},
+    )
+    fake = _netsuite_fake()
+    try:
+        fake.fault("timeout_after_commit", method="PUT", path_contains="cash-B02", delay_s=0.6)
+        target = netsuite_connect(fake.settings(read_timeout_s=0.3), sleep=lambda s: 0)
+        report = run_cash_job(job, target=target, store=store, mode="apply", sleep=lambda s: None)
+    finally:
+        fake.stop()
+    assert report.counts["applied"] + report.counts["already_applied"] == 3
+    assert report.counts["unknown"] == 1 and report.open_left == 0  # resent, then settled
+    by_tran = {b["tranId"]: b for b in fake.state.records["invoice"].values()}
+    assert by_tran["INV-1002"]["amountRemaining"] == Decimal("0")
+    assert by_tran["INV-1003"]["amountRemaining"] == Decimal("0")
+    assert len(fake.state.records["customerPayment"]) == 3
