@@ -47,20 +47,19 @@ def _candidate(
     base: str,
     keys: dict[str, str],
     details: dict[str, Any],
+    values: Any,
     amount: Decimal | None,
     currency: str | None,
 ) -> ExceptionCandidate:
+    """``values``: what the fingerprint hashes (side values and row counts, no lines)."""
     category = d.category(base)
     amount = exact_amount(amount, currency)
-    values = {s: details[s] for s in SIDES} | {"rows": details["rows"]}
-    if "a_rows" in details:
-        values |= {f"{s}_rows": details[f"{s}_rows"] for s in SIDES}
     return ExceptionCandidate(
         exception_id=exception_id(d.name, keys, category),
         recon=d.name,
         category=category,
         keys=keys,
-        fingerprint=fingerprint(values),
+        fingerprint=fingerprint({"values": values}),
         details=details,
         severity=severity(amount, 0, d.severity),
         amount=amount,
@@ -87,6 +86,7 @@ def build_candidates(
     n_pos = {s: at[f"n_{s}"] for s in SIDES}
     line_pos = {s: at[f"line_{s}"] for s in SIDES}
     cat, ccy, amt = at["_cat"], at["_ccy"], at["_amt"]
+    value_cols = [n_pos[s] for s in SIDES] + [i for s in SIDES for _, i in val_pos[s]]
     rule, labels = _rule(d), _labels(d)
     out = []
     for row in rows:
@@ -117,7 +117,8 @@ def build_candidates(
         }
         currency = row[ccy] or None
         keys = {n: row[i] for n, i in key_pos}
-        out.append(_candidate(d, row[cat], keys, details, row[amt], currency))
+        values = [row[i] for i in value_cols]  # a flat list: cheap to hash
+        out.append(_candidate(d, row[cat], keys, details, values, row[amt], currency))
     return out
 
 
@@ -171,7 +172,8 @@ def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
         }
         keys = dict(zip((k.name for k in d.keys), key, strict=True))
         currency = _currency(d, keys, sides, context)
-        out.append(_candidate(d, base, keys, details, amount, currency))
+        dup_values = {f"{s}_rows": listed[s] for s in SIDES}
+        out.append(_candidate(d, base, keys, details, dup_values, amount, currency))
     return out
 
 

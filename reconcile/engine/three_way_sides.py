@@ -18,6 +18,7 @@ from billbridge.errors import ConfigError, ParseError
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import sql
 from reconcile.engine.sides import LINE, Side
+from reconcile.engine.three_way_sql import plain_number
 
 
 def source_types(data: Side) -> dict[str, str]:
@@ -72,6 +73,10 @@ def check_values(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, 
     for cmp in d.compare:
         column = cmp.col(side)
         pred = sql.unparsable(column, cmp.kind) if types.get(column) == "VARCHAR" else None
+        if pred is not None and cmp.kind in sql.NUMERIC_KINDS:
+            # a plain number parses: only the other rows pay for the spreadsheet formats
+            fast = plain_number(sql.ident(column))
+            pred = f"(CASE WHEN {fast} IS NOT NULL THEN FALSE ELSE {pred} END)"
         if pred is not None:
             checks.append((cmp.kind, column, f"arg_min({LINE}, {LINE}) FILTER (WHERE {pred})"))
     if not checks:

@@ -30,6 +30,25 @@ def pair_name(p: str, q: str) -> str:
     return f"{p}-{q}"
 
 
+def plain_number(expr: str) -> str:
+    """The text as a decimal when it is a plain number, else NULL (a cheap cast)."""
+    return f"TRY_CAST(trim(CAST({expr} AS VARCHAR)) AS {sql.DEC})"
+
+
+def typed_value(spec: CompareSpec, expr: str, source_type: str) -> str:
+    """``sql.value_expr``, with a fast path for text that is already a plain number.
+
+    Spreadsheet formats (``1,234.50``, ``(12.50)``, ``$5``) need ``value_expr``'s regexes;
+    a plain number casts to the same value without them, several times faster. DuckDB's CASE
+    evaluates the ELSE branch only for the rows that reach it.
+    """
+    full = sql.value_expr(spec, expr, source_type, spec.kind)
+    if spec.kind not in sql.NUMERIC_KINDS or source_type not in ("VARCHAR", "STRING"):
+        return full
+    fast = plain_number(expr)
+    return f"(CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {full} END)"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Types per side for one definition; casts raw values into typed ones."""
@@ -46,12 +65,12 @@ class Layout:
 
     def cast(self, side: str, i: int, expr: str) -> str:
         c = self.definition.compare[i]
-        return sql.value_expr(c, expr, self.source_type(side, c.col(side)), c.kind)
+        return typed_value(c, expr, self.source_type(side, c.col(side)))
 
     def raw_cast(self, side: str, i: int, expr: str) -> str:
         """Typed value from a side's source column (before any aggregation)."""
         c = self.definition.compare[i]
-        return sql.value_expr(c, expr, self.types[side][c.col(side)], c.kind)
+        return typed_value(c, expr, self.types[side][c.col(side)])
 
     def context(self, side: str, i: int, expr: str) -> str:
         x = self.definition.context[i]

@@ -310,6 +310,19 @@ def test_side_c_errors_name_the_side_file_and_line(tmp_path: Path) -> None:
         reconcile_three_way(three(), [row("A")], [row("A")], load_file(p))
 
 
+def test_spreadsheet_numbers_on_any_side_are_read_exactly(tmp_path: Path) -> None:
+    a = [row("1", total="1000"), row("2", total="-12.5"), row("3", total="7")]
+    b = [row("1", total="1,000.00"), row("2", total="(12.50)"), row("3", total="7.00")]
+    c = [row("1", total="$1,000"), row("2", total="12.50-"), row("3", total="7.02")]
+    result = reconcile_three_way(three(), a, b, c)
+    assert _cats(result) == {"3": "AMOUNT_MISMATCH"}
+    assert _exc(result, "3").details["delta"] == {"total": {"a-c": "-0.02", "b-c": "-0.02"}}
+    p = tmp_path / "gl.csv"
+    p.write_text('number,total,issued,status,currency\nA,"1,5",2024-01-01,posted,USD\n')
+    with pytest.raises(ParseError, match=r"gl\.csv, line 2: field 'total': '1,5'"):
+        reconcile_three_way(three(), [], [], load_file(p))
+
+
 def test_parquet_side_c_scanned_in_place_with_lines_and_duplicates(tmp_path: Path) -> None:
     pq.write_table(
         pa.table(
