@@ -227,6 +227,5 @@ def prepare_entity(
         entity.legacy.columns.get(f, f): (f, translations[table])
         for f, table in entity.translate.items()
     }
-    needed = [ref.col("a") for ref in (*definition.keys, *definition.compare)]
-    legacy, gaps = translate_side(legacy, columns, keep=needed)
+    legacy, gaps = translate_side(legacy, columns)
     return PreparedEntity(entity, kind, definition, legacy, new, tuple(gaps))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from reconcile.engine import Side
-from reconcile.engine.sides import LINE
+from reconcile.engine.sides import LINE, register_side
 from reconcile.engine.sql import ident, literal
 from uat.entities import PreparedEntity
 from uat.rootcause import Attributed, to_decimal
@@ -66,11 +66,8 @@ def _blank_keys(side: Side, column: str, keys: list[str], limit: int) -> tuple[i
     """Rows whose ``column`` is blank: how many, and the first ``limit`` keys."""
     con = database().cursor()
     try:
-        if side.table is not None:
-            con.register("src", side.table)
-            src = "src"
-        else:
-            src = f"read_parquet({literal(side.parquet)})"
+        register_side(con, "src", side)  # with its translations: keys read as matched
+        src = "src"
         blank = f"nullif(trim(CAST({ident(column)} AS VARCHAR)), '') IS NULL"
         row = con.execute(f"SELECT count(*) FROM {src} WHERE {blank}").fetchone()
         count = int(row[0]) if row else 0

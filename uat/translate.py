@@ -7,7 +7,7 @@ shows up as a break) and the gap is reported as a finding of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -17,8 +17,8 @@ import structlog
 from billbridge.errors import ConfigError, ParseError
 from connectors.files.reader import read_table
 from reconcile.engine import Side
-from reconcile.engine.sides import LINE
-from reconcile.engine.sql import ident, literal
+from reconcile.engine.sides import register_side
+from reconcile.engine.sql import ident
 from uat.spec import TranslationSpec
 
 log = structlog.get_logger(__name__)
@@ -97,47 +97,40 @@ def database() -> duckdb.DuckDBPyConnection:
     return _DB[0]
 
 
-def _register(con: duckdb.DuckDBPyConnection, side: Side) -> None:
-    if side.table is not None:
-        con.register("src", side.table)
-        return
-    extra = "" if LINE in side.column_names else f", file_row_number + 1 AS {LINE}"
-    con.execute(
-        f"CREATE TEMP VIEW src AS SELECT * EXCLUDE (file_row_number){extra} "
-        f"FROM read_parquet({literal(side.parquet)}, file_row_number = true)"
-    )
-
-
 def translate_side(
-    side: Side,
-    columns: dict[str, tuple[str, Translation]],
-    keep: list[str] | None = None,
+    side: Side, columns: dict[str, tuple[str, Translation]]
 ) -> tuple[Side, list[Gap]]:
-    """Replace codes in ``columns`` (source column -> (field, table)); report the gaps.
+    """Attach the code tables to ``side`` (source column -> (field, table)); report the gaps.
 
-    ``keep`` names the columns the comparison needs: only those are carried over (a wide
-    legacy export is not copied whole)."""
+    Nothing is copied: the engine joins the tables in as it reads the side. Only the gap
+    report scans the codes here, one column at a time."""
     if not columns:
         return side, []
-    con = database().cursor()  # own temp schema, no new database per call
-    try:
-        _register(con, side)
-        replace, joins, gaps = [], [], []
-        for i, (column, (field, xlat)) in enumerate(columns.items()):
-            if column not in side.column_names:
-                raise ConfigError(
-                    f"{side.source}: no column {column!r} to translate with {xlat.name!r}"
-                )
-            codes = pa.table(
+    for column, (_, xlat) in columns.items():
+        if column not in side.column_names:
+            raise ConfigError(
+                f"{side.source}: no column {column!r} to translate with {xlat.name!r}"
+            )
+    plain = replace(side, translations=())
+    translations = tuple(
+        (
+            column,
+            pa.table(
                 {
                     "old": pa.array(list(xlat.mapping), pa.string()),
                     "new": pa.array(list(xlat.mapping.values()), pa.string()),
                 }
-            )
-            con.register(f"t{i}", codes)
+            ),
+        )
+        for column, (_, xlat) in columns.items()
+    )
+    con = database().cursor()  # own temp schema, no new database per call
+    gaps = []
+    try:
+        register_side(con, "src", plain)
+        for i, (column, (field, xlat)) in enumerate(columns.items()):
+            con.register(f"t{i}", translations[i][1])
             code = f"trim(CAST(s.{ident(column)} AS VARCHAR))"
-            joins.append(f"LEFT JOIN t{i} ON t{i}.old = {code}")
-            replace.append(f"coalesce(t{i}.new, {code}) AS {ident(column)}")
             found = con.execute(
                 f"SELECT {code} AS c, count(*) AS n FROM src s ANTI JOIN t{i} ON t{i}.old = {code} "
                 f"WHERE nullif({code}, '') IS NOT NULL GROUP BY 1 ORDER BY n DESC, c"
@@ -153,18 +146,8 @@ def translate_side(
                         all_codes=frozenset(str(c) for c, _ in found),
                     )
                 )
-        if keep is None:
-            select = f"s.* REPLACE ({', '.join(replace)})"
-        else:
-            translated = dict(zip(columns, replace, strict=True))
-            cur = con.execute("SELECT * FROM src LIMIT 0")
-            have = {d[0] for d in cur.description or []}
-            wanted = [c for c in dict.fromkeys([*keep, LINE]) if c in have]
-            select = ", ".join(translated.get(c, f"s.{ident(c)}") for c in wanted)
-        query = f"SELECT {select} FROM src s {' '.join(joins)}"
-        table = con.sql(query).to_arrow_table()
     finally:
         con.close()
     for gap in gaps:
         log.info("translation_gap", field=gap.field, table=gap.table, records=gap.records)
-    return Side(table, side.source), gaps
+    return replace(side, translations=side.translations + translations), gaps

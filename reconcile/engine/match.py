@@ -9,6 +9,7 @@ few rows get tolerance checks, categories and deltas. Exact matches never leave 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -22,7 +23,7 @@ from reconcile.engine import sql
 from reconcile.engine.build import build_candidates, build_duplicates, gc_paused
 from reconcile.engine.plan import SIDES, Plan
 from reconcile.engine.result import ExceptionCandidate, ReconResult
-from reconcile.engine.sides import LINE, Side, SideInput, as_side
+from reconcile.engine.sides import LINE, Side, SideInput, as_side, register_side
 from reconcile.engine.summary import summarize
 
 log = structlog.get_logger(__name__)
@@ -47,7 +48,7 @@ def _check_columns(definition: ReconDefinition, side: str, data: Side) -> Side:
         table = data.table
         for name in missing:
             table = table.append_column(name, pa.array([], pa.string()))
-        return Side(table, data.source)
+        return replace(data, table=table)
     if missing:
         raise ConfigError(
             f"{definition.name}: side {side.upper()} ({spec.label}, {data.source}) lacks columns "
@@ -57,15 +58,7 @@ def _check_columns(definition: ReconDefinition, side: str, data: Side) -> Side:
 
 
 def _register(con: duckdb.DuckDBPyConnection, side: str, data: Side) -> None:
-    if data.table is not None:
-        con.register(f"src_{side}", data.table)
-        return
-    path = sql.literal(data.parquet)
-    extra = "" if LINE in data.column_names else f", file_row_number + 1 AS {LINE}"
-    con.execute(
-        f"CREATE TEMP VIEW src_{side} AS SELECT * EXCLUDE (file_row_number){extra} "
-        f"FROM read_parquet({path}, file_row_number = true)"
-    )
+    register_side(con, f"src_{side}", data)
 
 
 def _check_values(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 MATCHED = "MATCHED"
@@ -78,7 +79,7 @@ class ExceptionCandidate:
     @property
     def details(self) -> dict[str, Any]:
         if self._details is None:
-            object.__setattr__(self, "_details", json.loads(self._details_json or "{}"))
+            object.__setattr__(self, "_details", orjson.loads(self._details_json or "{}"))
         assert self._details is not None
         return self._details
 

@@ -8,7 +8,7 @@ in-memory rows) that errors and exception details point at.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -37,13 +37,21 @@ class Side:
     parquet: str | None = None
     parquet_schema: pa.Schema | None = None
     parquet_rows: int = 0
+    #: code translations applied as the side is read (column, Arrow table ``old`` -> ``new``):
+    #: a LEFT JOIN in the side's view instead of a translated copy of every row
+    translations: tuple[tuple[str, pa.Table], ...] = ()
 
     @property
     def schema(self) -> pa.Schema:
         if self.table is not None:
-            return self.table.schema
-        assert self.parquet_schema is not None
-        return self.parquet_schema
+            schema = self.table.schema
+        else:
+            assert self.parquet_schema is not None
+            schema = self.parquet_schema
+        for column, _ in self.translations:  # translated codes are text
+            i = schema.get_field_index(column)
+            schema = schema.set(i, pa.field(column, pa.string()))
+        return schema
 
     @property
     def column_names(self) -> list[str]:
@@ -55,11 +63,56 @@ class Side:
 
     def column(self, name: str) -> pa.Table:
         """One column as a table (reads just that column from a Parquet side)."""
+        if any(column == name for column, _ in self.translations):
+            import duckdb
+
+            con = duckdb.connect()
+            try:
+                register_side(con, "side", self)
+                order = f" ORDER BY {LINE}" if LINE in self.column_names else ""
+                return con.sql(f"SELECT {_ident(name)} FROM side{order}").to_arrow_table()
+            finally:
+                con.close()
         if self.table is not None:
             return self.table.select([name])
         import pyarrow.parquet as pq
 
         return pq.read_table(self.parquet, columns=[name])
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def register_side(con: Any, name: str, side: Side) -> None:
+    """Make ``side`` readable as ``name`` on a DuckDB connection: Arrow registered, Parquet
+    scanned in place (with ``_line`` from the file's row numbers), translations joined in.
+
+    A translated code is the table's new code for the trimmed old one; a code the table lacks
+    passes through (trimmed), so the record still shows up as a break."""
+    raw = f"{name}_raw" if side.translations else name
+    if side.table is not None:
+        con.register(raw, side.table)
+    else:
+        path = "'" + str(side.parquet).replace("'", "''") + "'"
+        extra = "" if LINE in side.column_names else f", file_row_number + 1 AS {LINE}"
+        con.execute(
+            f"CREATE TEMP VIEW {raw} AS SELECT * EXCLUDE (file_row_number){extra} "
+            f"FROM read_parquet({path}, file_row_number = true)"
+        )
+    if not side.translations:
+        return
+    replace, joins = [], []
+    for i, (column, codes) in enumerate(side.translations):
+        table = f"{name}_t{i}"
+        con.register(table, codes)
+        code = f"trim(CAST(s.{_ident(column)} AS VARCHAR))"
+        joins.append(f"LEFT JOIN {table} ON {table}.old = {code}")
+        replace.append(f"coalesce({table}.new, {code}) AS {_ident(column)}")
+    con.execute(
+        f"CREATE TEMP VIEW {name} AS SELECT s.* REPLACE ({', '.join(replace)}) "
+        f"FROM {raw} s {' '.join(joins)}"
+    )
 
 
 #: Side, pyarrow Table, duckdb relation, or a sequence of dict rows / pydantic records
@@ -117,7 +170,7 @@ def as_side(value: SideInput) -> Side:
     if isinstance(value, Side):
         if value.table is None:
             return value
-        return Side(_with_lines(value.table, 1), value.source)
+        return replace(value, table=_with_lines(value.table, 1))
     if isinstance(value, pa.Table):
         return Side(_with_lines(value, 1))
     if hasattr(value, "to_arrow_table"):  # duckdb.DuckDBPyRelation

@@ -159,7 +159,7 @@ entities:
     assert [(g.cause.pattern, g.count) for g in score.root_causes] == [("rounding_drift", 1)]
 
 
-def test_translated_parquet_side_keeps_source_rows_and_only_needed_columns(
+def test_translated_parquet_side_is_read_in_place_with_its_codes_translated(
     tmp_path: Path,
 ) -> None:
     con = duckdb.connect()
@@ -190,9 +190,10 @@ entities:
     spec = parse_spec(text)
     xlat = {"customer": load_translation("customer", spec.translations["customer"], tmp_path)}
     prepared = prepare_entity(spec, spec.entities[0], tmp_path, xlat)
-    assert prepared.legacy.table is not None
-    assert "memo" not in prepared.legacy.table.column_names
-    assert sorted(prepared.legacy.table.column("_line").to_pylist()) == [1, 2, 3]
+    # no translated copy: the engine scans the file and joins the code table in
+    assert prepared.legacy.table is None and prepared.legacy.parquet is not None
+    assert [c for c, _ in prepared.legacy.translations] == ["customer_id"]
+    assert prepared.legacy.column("customer_id").column(0).to_pylist() == ["N1", "N2", "N3"]
     (score,) = run_uat(spec, tmp_path, now=NOW).scores
     (missing,) = score.attributed
     assert missing.candidate.keys == {"document_number": "AR-2"}
