@@ -82,7 +82,8 @@ ConfigOpt = typer.Option(
 )
 
 
-def _run(ctx: SyncContext, job: SyncJobSettings, mode: str, **kw: Any) -> RunReport:
+def run_sync(ctx: SyncContext, job: SyncJobSettings, mode: str, **kw: Any) -> RunReport:
+    """One run of any job kind: the commands, ``serve`` and the nightly chain all come here."""
     if job.kind == "cash_application":
         # approved cash applications of saved runs, written as payments
         from sync.cash_runner import run_cash_job
@@ -115,7 +116,7 @@ def plan(
 ) -> None:
     """Show what a sync would write, like a terraform plan; writes nothing."""
     ctx = _factory(config)
-    report = _run(ctx, ctx.job(job), "plan")
+    report = run_sync(ctx, ctx.job(job), "plan")
     plan_render.render(report.plan, Console())
     for path in out:
         plan_render.save(report.plan, path)
@@ -134,7 +135,7 @@ def apply(
     ctx = _factory(config)
     saved = plan_render.load(plan_file) if plan_file else None
     settings = ctx.job(job)
-    report = _run(ctx, settings, "apply", plan=saved)
+    report = run_sync(ctx, settings, "apply", plan=saved)
     c = report.counts
     cash = settings.kind == "cash_application"
     progress = (

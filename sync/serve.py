@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sync.nightly import NightlyReport, run_nightly
-from sync.runner import run_job
 from sync.scheduler import ScheduledEntry
 from sync.settings import NightlySettings, ScheduleSettings
 
@@ -39,17 +38,10 @@ def sync_runner(ctx: SyncContext, stop: threading.Event) -> Callable[[str, str],
     """run(job name, run id): one apply run, stoppable between batches."""
 
     def run(name: str, run_id: str) -> object:
-        job = ctx.job(name)
-        return run_job(
-            job,
-            source=ctx.connect(job.source),
-            target=ctx.connect(job.target),
-            store=ctx.store,
-            mode="apply",
-            run_id=run_id,
-            stop_event=stop,
-            mapping_versions=ctx.mapping_versions(job),
-        )
+        from sync.cli import run_sync  # sync.cli imports this module for `serve`
+
+        # same dispatch as `sync apply` (contract and cash_application jobs alike)
+        return run_sync(ctx, ctx.job(name), "apply", run_id=run_id, stop_event=stop)
 
     return run
 

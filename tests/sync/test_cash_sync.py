@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,7 +30,7 @@ from reconcile.cash.decisions import Decision, record_decision
 from reconcile.cash.runs import find_proposal, load_runs
 from sync import cli
 from sync.cash_runner import run_cash_job
-from sync.runner import PlanStale
+from sync.runner import PlanStale, RunReport
 from sync.settings import SyncJobSettings
 
 BANK = """line_id,date,amount,currency,payer_name,payer_account,reference,memo
@@ -399,3 +400,25 @@ def test_a_lost_netsuite_answer_settles_each_invoice_once(store: Store, tmp_path
     assert by_tran["INV-1002"]["amountRemaining"] == Decimal("0")
     assert by_tran["INV-1003"]["amountRemaining"] == Decimal("0")
     assert len(fake.state.records["customerPayment"]) == 3
+
+
+def test_a_scheduled_firing_runs_a_cash_job_like_sync_apply(
+    zuora_env: tuple[Env, FakeZuora],
+) -> None:
+    """`serve` and the nightly chain reach cash_application jobs through the same dispatch as
+    `sync apply` (it used to open the job's empty source connection and fail)."""
+    from sync.serve import sync_runner
+
+    env, fake = zuora_env
+    ctx = cli._factory(None)
+    report = sync_runner(ctx, threading.Event())(env.job.name, "scheduled-1")
+    assert isinstance(report, RunReport) and report.run_id == "scheduled-1"
+    assert report.counts["applied"] == 3  # the three automatic applications
+    assert sorted(p["referenceId"] for p in fake.payments.values()) == [
+        "cash-B01",
+        "cash-B02",
+        "cash-B03",
+    ]
+    again = sync_runner(ctx, threading.Event())(env.job.name, "scheduled-2")
+    assert isinstance(again, RunReport) and again.counts["applied"] == 0
+    assert len(fake.payments) == 3
