@@ -130,27 +130,18 @@ def build_candidates(
     made (``plan.exceptions_sql``); this loop runs once per exception, so it stays small."""
     at = {name: i for i, name in enumerate(columns)}
     key_pos = [(k.name, at[f"k{i}"]) for i, k in enumerate(d.keys)]
-    eid, fp, name, ccy, amt, details = (
-        at[c] for c in ("_id", "_fp", "_name", "_ccy", "_amt", "_details")
+    eid, fp, name, ccy, amt, sev, details = (
+        at[c] for c in ("_id", "_fp", "_name", "_ccy", "_amt", "_sev", "_details")
     )
-    rules, recon = d.severity, d.name
+    recon, make = d.name, ExceptionCandidate.from_engine
     out = []
     for row in rows:
         currency = row[ccy] or None
         amount = amount_from_text(row[amt], currency) if row[amt] is not None else None
-        out.append(
-            ExceptionCandidate(
-                exception_id=row[eid],
-                recon=recon,
-                category=row[name],
-                keys={n: row[i] for n, i in key_pos},
-                fingerprint=row[fp],
-                severity=severity(amount, 0, rules),
-                amount=amount,
-                currency=currency,
-                details_json=row[details],
-            )
-        )
+        keys = {n: row[i] for n, i in key_pos}
+        category, severity_ = row[name], row[sev]
+        out.append(make(row[eid], recon, category, keys, row[fp], severity_, amount, currency,
+                        row[details]))  # fmt: skip
     return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import sql
+from reconcile.engine.severity import severity_sql
 
 SIDES = ("a", "b")
 
@@ -229,6 +230,7 @@ def exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
         f"(SELECT {', '.join(cols)} FROM _cls WHERE _cat <> 'MATCHED'))"
     )
     lean = [*plan.keys, "_id", "_fp", "_name", "_ccy", f"{_fmt('_amt', 'amount')} AS _amt"]
+    lean.append(f"{severity_sql('_amt', d.severity)} AS _sev")
     return (
         f"SELECT {', '.join(lean)}, {details_json_sql(d)} AS _details FROM ({rows}) "
         "ORDER BY _name, _id"

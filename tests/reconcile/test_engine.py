@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -348,3 +349,32 @@ def test_unique_keys_take_the_single_pass_and_report_whole_day_deltas() -> None:
     assert by["d"].details["a"] == {} and by["d"].details["b"]["total"] == "100"
     assert result.summary["row_summary"]["df1_rows"] == 3
     assert result.summary["row_summary"]["df2_rows"] == 4
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        None,  # the defaults
+        (
+            {"level": "BIG", "min_amount": "500.5"},
+            {"level": "NOW", "min_age_days": 0},
+            {"level": "NEVER", "min_amount": "1"},
+        ),
+        ({"level": "AGED", "min_age_days": 2}, {"level": "SOME", "min_amount": "0.01"}),
+    ],
+)
+def test_severity_in_sql_is_the_python_rule_at_age_zero(rules: tuple | None) -> None:
+    import duckdb
+
+    from reconcile.definitions import DEFAULT_SEVERITY, SeverityRule
+    from reconcile.engine.severity import severity, severity_sql
+
+    picked = DEFAULT_SEVERITY if rules is None else tuple(SeverityRule(**r) for r in rules)
+    amounts = [None, "0", "0.01", "-0.01", "1", "500.5", "500.49", "999.99", "1000", "-10000",
+               "99999.999", "100000", "2500000.5"]  # fmt: skip
+    con = duckdb.connect()
+    for text in amounts:
+        value = None if text is None else Decimal(text)
+        expr = severity_sql("CAST(? AS DECIMAL(38,10))", picked)
+        ((got,),) = con.execute(f"SELECT {expr}", [text] * expr.count("?")).fetchall()
+        assert got == severity(value, 0, picked), text
