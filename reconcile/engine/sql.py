@@ -80,7 +80,11 @@ def value_expr(spec: CompareSpec | None, expr: str, source_type: str, kind: str)
     is_text = source_type in ("VARCHAR", "STRING")
     if kind in NUMERIC_KINDS:
         if is_text:
-            return f"TRY_CAST(NULLIF({number_text(col)}, '') AS {DEC})"
+            # a plain number casts as it is; only the other rows pay for the spreadsheet
+            # formats' regexes (CASE evaluates ELSE only for the rows that reach it)
+            plain = f"TRY_CAST(trim({col}) AS {DEC})"
+            full = f"TRY_CAST(NULLIF({number_text(col)}, '') AS {DEC})"
+            return f"(CASE WHEN {plain} IS NOT NULL THEN {plain} ELSE {full} END)"
         return f"CAST({col} AS {DEC})"
     if kind == "date":
         return f"TRY_CAST(NULLIF(trim({col}), '') AS DATE)" if is_text else f"CAST({col} AS DATE)"
@@ -96,9 +100,11 @@ def unparsable(column: str, kind: str) -> str | None:
     """Predicate for text values that fail to cast, or None when nothing can fail."""
     col = ident(column)
     if kind in NUMERIC_KINDS:
-        return (
+        plain = f"TRY_CAST(trim({col}) AS {DEC}) IS NOT NULL"
+        bad = (
             f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST({number_text(col)} AS {DEC}) IS NULL"
         )
+        return f"(CASE WHEN {plain} THEN FALSE ELSE {bad} END)"
     if kind == "date":
         return f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST(trim({col}) AS DATE) IS NULL"
     return None
