@@ -9,113 +9,29 @@ few rows get tolerance checks, categories and deltas. Exact matches never leave 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import structlog
 
-from billbridge.errors import BillbridgeError, ConfigError, ParseError
+from billbridge.errors import BillbridgeError
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import plan as plan_sql
-from reconcile.engine import sql
 from reconcile.engine.build import build_candidates, build_duplicates, gc_paused
 from reconcile.engine.plan import SIDES, Plan
+from reconcile.engine.prepare import (
+    check_columns,
+    check_values,
+    normalised_view,
+    one_row,
+    register,
+    source_types,
+)
 from reconcile.engine.result import ExceptionCandidate, ReconResult
-from reconcile.engine.sides import LINE, Side, SideInput, as_side, register_side
+from reconcile.engine.sides import Side, SideInput, as_side
 from reconcile.engine.summary import summarize
 
 log = structlog.get_logger(__name__)
-
-
-def _source_types(data: Side) -> dict[str, str]:
-    out = {}
-    for f in data.schema:
-        is_text = pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-        out[f.name] = "VARCHAR" if is_text else str(f.type)
-    return out
-
-
-def _check_columns(definition: ReconDefinition, side: str, data: Side) -> Side:
-    """Fail on missing columns; an empty side (no rows) gets them as null text."""
-    spec = getattr(definition, side)
-    have = set(data.column_names)
-    refs = [*definition.keys, *definition.compare, *definition.context]
-    need = {ref.col(side) for ref in refs} | {f.field for f in spec.filters}
-    missing = sorted(need - have)
-    if missing and data.table is not None and data.num_rows == 0:
-        table = data.table
-        for name in missing:
-            table = table.append_column(name, pa.array([], pa.string()))
-        return replace(data, table=table)
-    if missing:
-        raise ConfigError(
-            f"{definition.name}: side {side.upper()} ({spec.label}, {data.source}) lacks columns "
-            f"{missing}; it has {sorted(have - {LINE})}"
-        )
-    return data
-
-
-def _register(con: duckdb.DuckDBPyConnection, side: str, data: Side) -> None:
-    register_side(con, f"src_{side}", data)
-
-
-def _check_values(
-    con: duckdb.DuckDBPyConnection, definition: ReconDefinition, side: str, data: Side
-) -> None:
-    """Refuse text that is not a number or date where one is expected, naming the line.
-
-    One scan per side: the first bad line of every text column that must parse.
-    """
-    types = _source_types(data)
-    checks = []
-    for cmp in definition.compare:
-        column = cmp.col(side)
-        pred = sql.unparsable(column, cmp.kind) if types.get(column) == "VARCHAR" else None
-        if pred is not None:
-            checks.append((cmp, column, f"arg_min({LINE}, {LINE}) FILTER (WHERE {pred})"))
-    if not checks:
-        return
-    firsts = _one_row(con, f"SELECT {', '.join(c[2] for c in checks)} FROM src_{side}")
-    bad = [
-        (line, cmp, col)
-        for line, (cmp, col, _) in zip(firsts, checks, strict=True)
-        if line is not None
-    ]
-    if not bad:
-        return
-    line, cmp, column = min(bad, key=lambda b: b[0])
-    value = next(
-        iter(
-            con.execute(
-                f"SELECT CAST({sql.ident(column)} AS VARCHAR) FROM src_{side} WHERE {LINE} = ?",
-                [line],
-            ).fetchall()
-        ),
-        None,
-    )
-    expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
-    raise ParseError(
-        f"field {column!r}: {value[0] if value else None!r} is not {expected}",
-        file=data.source,
-        line=int(line),
-        expected=expected,
-    )
-
-
-def _normalised_view(
-    con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, data: Side
-) -> None:
-    cols = [f"{sql.key_expr(k, k.col(side))} AS k{i}" for i, k in enumerate(d.keys)]
-    cols += [f"{sql.ident(c.col(side))} AS r{i}" for i, c in enumerate(d.compare)]
-    cols += [f"{sql.ident(x.col(side))} AS x{i}" for i, x in enumerate(d.context)]
-    cols.append(f"{LINE} AS _line")
-    spec = getattr(d, side)
-    where = " AND ".join(sql.filter_expr(f, f.field) for f in spec.filters) or "TRUE"
-    con.execute(
-        f"CREATE TEMP VIEW n_{side} AS SELECT {', '.join(cols)} FROM src_{side} WHERE {where}"
-    )
 
 
 def _duplicate_keys(
@@ -133,13 +49,13 @@ def _duplicate_keys(
     for side in SIDES:
         if getattr(d, side).aggregate:
             continue
-        total, distinct = _one_row(
+        total, distinct = one_row(
             con, f"SELECT count(*), count(DISTINCT hash({keys})) FROM n_{side}"
         )
         rows[side] = int(total)
         if total == distinct:
             continue
-        (hashes,) = _one_row(
+        (hashes,) = one_row(
             con,
             f"SELECT list(h) FROM (SELECT hash({keys}) AS h FROM n_{side} GROUP BY h "
             "HAVING count(*) > 1)",
@@ -152,7 +68,7 @@ def _duplicate_keys(
     if not exact:
         return 0, rows
     con.execute(f"CREATE TEMP TABLE _dk AS SELECT DISTINCT * FROM ({' UNION ALL '.join(exact)})")
-    return int(_one_row(con, "SELECT count(*) FROM _dk")[0]), rows
+    return int(one_row(con, "SELECT count(*) FROM _dk")[0]), rows
 
 
 def _join(
@@ -179,7 +95,7 @@ def _side_rows(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, da
     """Rows of a side after its filters (free from the file or table without filters)."""
     if not getattr(d, side).filters:
         return data.num_rows
-    return int(_one_row(con, f"SELECT count(*) FROM n_{side}")[0])
+    return int(one_row(con, f"SELECT count(*) FROM n_{side}")[0])
 
 
 def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -> bool:
@@ -191,7 +107,7 @@ def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -
     exclusive rows. A hash collision there can only send us to the exact duplicate scan.
     """
     key = f"hash({', '.join(plan.keys)})"
-    pairs, miss_a, miss_b, rep_a, rep_b = _one_row(
+    pairs, miss_a, miss_b, rep_a, rep_b = one_row(
         con,
         "SELECT coalesce(sum(_rows) FILTER (WHERE NOT _f), 0) "
         "+ count(*) FILTER (WHERE _f AND n_a IS NOT NULL AND n_b IS NOT NULL), "
@@ -204,13 +120,6 @@ def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -
     )
     unique = pairs == rows["a"] - miss_b == rows["b"] - miss_a and rep_a == rep_b == 0
     return not unique
-
-
-def _one_row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
-    """The single row of an aggregate query, fetched to the end (DuckDB refuses new work on
-    a connection whose last result was not finished)."""
-    (row,) = con.execute(query).fetchall()
-    return tuple(row)
 
 
 def reconcile(
@@ -229,11 +138,11 @@ def reconcile(
         if threads:
             con.execute(f"SET threads={int(threads)}")
         for side in SIDES:
-            data[side] = _check_columns(d, side, data[side])
-            _register(con, side, data[side])
-            _check_values(con, d, side, data[side])
-            _normalised_view(con, d, side, data[side])
-        plan = Plan(d, {side: _source_types(data[side]) for side in SIDES})
+            data[side] = check_columns(d, side, data[side])
+            register(con, side, data[side])
+            check_values(con, d, side, data[side])
+            normalised_view(con, d, side)
+        plan = Plan(d, {side: source_types(data[side]) for side in SIDES})
         flagged, dup_count, rows = _join(con, d, plan, data)
         # the few non-identical rows are typed, checked against tolerances and classified
         # a view: materialising the ~50 typed columns cost more than classifying twice

@@ -26,17 +26,17 @@ import structlog
 from billbridge.errors import BillbridgeError, ConfigError
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import three_way_sql as plan
-from reconcile.engine.result import ReconResult
-from reconcile.engine.sides import Side, SideInput, as_side
-from reconcile.engine.three_way_build import ThreeWayResult, build_candidates, build_duplicates
-from reconcile.engine.three_way_sides import (
+from reconcile.engine.prepare import (
     check_columns,
     check_values,
-    duplicate_keys,
     normalised_view,
     register,
     source_types,
 )
+from reconcile.engine.result import ReconResult
+from reconcile.engine.sides import Side, SideInput, as_side
+from reconcile.engine.three_way_build import ThreeWayResult, build_candidates, build_duplicates
+from reconcile.engine.three_way_sides import duplicate_keys
 from reconcile.engine.three_way_summary import summarize
 
 log = structlog.get_logger(__name__)

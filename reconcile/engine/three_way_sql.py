@@ -30,23 +30,9 @@ def pair_name(p: str, q: str) -> str:
     return f"{p}-{q}"
 
 
-def plain_number(expr: str) -> str:
-    """The text as a decimal when it is a plain number, else NULL (a cheap cast)."""
-    return f"TRY_CAST(trim(CAST({expr} AS VARCHAR)) AS {sql.DEC})"
-
-
 def typed_value(spec: CompareSpec, expr: str, source_type: str) -> str:
-    """``sql.value_expr``, with a fast path for text that is already a plain number.
-
-    Spreadsheet formats (``1,234.50``, ``(12.50)``, ``$5``) need ``value_expr``'s regexes;
-    a plain number casts to the same value without them, several times faster. DuckDB's CASE
-    evaluates the ELSE branch only for the rows that reach it.
-    """
-    full = sql.value_expr(spec, expr, source_type, spec.kind)
-    if spec.kind not in sql.NUMERIC_KINDS or source_type not in ("VARCHAR", "STRING"):
-        return full
-    fast = plain_number(expr)
-    return f"(CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {full} END)"
+    """The typed value of a compared field (plain numbers take ``value_expr``'s fast path)."""
+    return sql.value_expr(spec, expr, source_type, spec.kind)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import duckdb
 
 from reconcile.definitions import ReconDefinition
 from reconcile.engine.build import text
+from reconcile.engine.prepare import one_row
 from reconcile.engine.result import ExceptionCandidate
 from reconcile.engine.sql import NUMERIC_KINDS
-from reconcile.engine.three_way_sides import one_row
 from reconcile.engine.three_way_sql import PAIRS, SIDES, Layout, pair_name, summary_sql
 
 DUP_BASES = ("DUPLICATE", "DUPLICATE_IN_A", "DUPLICATE_IN_B", "DUPLICATE_IN_C")

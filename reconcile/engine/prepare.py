@@ -1,0 +1,114 @@
+"""Side preparation shared by the two- and three-sided engines: a side's columns checked,
+its source registered (Arrow, Parquet in place, code translations joined in), text that must
+parse checked (naming the line), and the normalised view ``n_<side>`` of keys ``k0..``, raw
+compared values ``r0..``, raw context ``x0..`` and ``_line``, filters applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from billbridge.errors import ConfigError, ParseError
+from reconcile.definitions import ReconDefinition
+from reconcile.engine import sql
+from reconcile.engine.sides import LINE, Side, register_side
+
+
+def register(con: duckdb.DuckDBPyConnection, side: str, data: Side) -> None:
+    """``src_<side>``: see :func:`reconcile.engine.sides.register_side`."""
+    register_side(con, f"src_{side}", data)
+
+
+def source_types(data: Side) -> dict[str, str]:
+    out = {}
+    for f in data.schema:
+        is_text = pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        out[f.name] = "VARCHAR" if is_text else str(f.type)
+    return out
+
+
+def check_columns(definition: ReconDefinition, side: str, data: Side) -> Side:
+    """Fail on missing columns; an empty side (no rows) gets them as null text."""
+    spec = getattr(definition, side)
+    have = set(data.column_names)
+    refs = [*definition.keys, *definition.compare, *definition.context]
+    need = {ref.col(side) for ref in refs} | {f.field for f in spec.filters}
+    missing = sorted(need - have)
+    if missing and data.table is not None and data.num_rows == 0:
+        table = data.table
+        for name in missing:
+            table = table.append_column(name, pa.array([], pa.string()))
+        return replace(data, table=table)
+    if missing:
+        raise ConfigError(
+            f"{definition.name}: side {side.upper()} ({spec.label}, {data.source}) lacks columns "
+            f"{missing}; it has {sorted(have - {LINE})}"
+        )
+    return data
+
+
+def check_values(
+    con: duckdb.DuckDBPyConnection, definition: ReconDefinition, side: str, data: Side
+) -> None:
+    """Refuse text that is not a number or date where one is expected, naming the line.
+
+    One scan per side: the first bad line of every text column that must parse.
+    """
+    types = source_types(data)
+    checks = []
+    for cmp in definition.compare:
+        column = cmp.col(side)
+        pred = sql.unparsable(column, cmp.kind) if types.get(column) == "VARCHAR" else None
+        if pred is not None:
+            checks.append((cmp, column, f"arg_min({LINE}, {LINE}) FILTER (WHERE {pred})"))
+    if not checks:
+        return
+    firsts = one_row(con, f"SELECT {', '.join(c[2] for c in checks)} FROM src_{side}")
+    bad = [
+        (line, cmp, col)
+        for line, (cmp, col, _) in zip(firsts, checks, strict=True)
+        if line is not None
+    ]
+    if not bad:
+        return
+    line, cmp, column = min(bad, key=lambda b: b[0])
+    value = next(
+        iter(
+            con.execute(
+                f"SELECT CAST({sql.ident(column)} AS VARCHAR) FROM src_{side} WHERE {LINE} = ?",
+                [line],
+            ).fetchall()
+        ),
+        None,
+    )
+    expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
+    raise ParseError(
+        f"field {column!r}: {value[0] if value else None!r} is not {expected}",
+        file=data.source,
+        line=int(line),
+        expected=expected,
+    )
+
+
+def normalised_view(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str) -> None:
+    """``n_<side>``: normalised keys, raw compared values and context, line; filters applied."""
+    cols = [f"{sql.key_expr(k, k.col(side))} AS k{i}" for i, k in enumerate(d.keys)]
+    cols += [f"{sql.ident(c.col(side))} AS r{i}" for i, c in enumerate(d.compare)]
+    cols += [f"{sql.ident(x.col(side))} AS x{i}" for i, x in enumerate(d.context)]
+    cols.append(f"{LINE} AS _line")
+    spec = getattr(d, side)
+    where = " AND ".join(sql.filter_expr(f, f.field) for f in spec.filters) or "TRUE"
+    con.execute(
+        f"CREATE TEMP VIEW n_{side} AS SELECT {', '.join(cols)} FROM src_{side} WHERE {where}"
+    )
+
+
+def one_row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    """The single row of an aggregate query, fetched to the end (DuckDB refuses new work on
+    a connection whose last result was not finished)."""
+    (row,) = con.execute(query).fetchall()
+    return tuple(row)
