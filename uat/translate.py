@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import structlog
 
 from billbridge.errors import ConfigError, ParseError
 from connectors.files.reader import read_table
 from reconcile.engine import Side
+from reconcile.engine.prepare import database  # the engine's in-memory DuckDB
 from reconcile.engine.sides import register_side
 from reconcile.engine.sql import ident
 from uat.spec import TranslationSpec
@@ -85,16 +85,6 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
             )
         mapping[old] = new
     return Translation(name, str(path), mapping)
-
-
-_DB: list[duckdb.DuckDBPyConnection] = []
-
-
-def database() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB per process for translations and expectation queries."""
-    if not _DB:
-        _DB.append(duckdb.connect())
-    return _DB[0]
 
 
 def translate_side(

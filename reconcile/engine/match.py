@@ -9,8 +9,6 @@ few rows get tolerance checks, categories and deltas. Exact matches never leave 
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 import structlog
 
@@ -22,6 +20,8 @@ from reconcile.engine.plan import SIDES, Plan
 from reconcile.engine.prepare import (
     check_columns,
     check_values,
+    database,
+    fetch_dicts,
     normalised_view,
     one_row,
     register,
@@ -133,7 +133,7 @@ def reconcile(
     data = {"a": as_side(side_a), "b": as_side(side_b)}
     d = definition
     duplicates: list[ExceptionCandidate] = []
-    con = _database().cursor()  # own temp schema; much cheaper than a new database
+    con = database().cursor()  # own temp schema; much cheaper than a new database
     try:
         if threads:
             con.execute(f"SET threads={int(threads)}")
@@ -153,7 +153,7 @@ def reconcile(
             candidates = build_candidates(d, columns, cur.fetchall())
         if dup_count:
             keys = ", ".join(plan.keys)
-            dup_rows = _fetch(
+            dup_rows = fetch_dicts(
                 con,
                 " UNION ALL ".join(
                     f"SELECT '{s}' AS _side, {keys}, _line, "
@@ -176,19 +176,3 @@ def reconcile(
         candidates.sort(key=lambda c: (c.category, c.exception_id))
     log.info("reconciled", recon=d.name, exceptions=len(candidates), **counts)
     return ReconResult(d.name, d.version, candidates, summary, counts)
-
-
-_DB: list[duckdb.DuckDBPyConnection] = []
-
-
-def _database() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB per process; each run works in its own cursor."""
-    if not _DB:
-        _DB.append(duckdb.connect())
-    return _DB[0]
-
-
-def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
-    cur = con.execute(query)
-    names = [c[0] for c in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

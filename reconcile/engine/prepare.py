@@ -112,3 +112,19 @@ def one_row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
     a connection whose last result was not finished)."""
     (row,) = con.execute(query).fetchall()
     return tuple(row)
+
+
+_DB: list[duckdb.DuckDBPyConnection] = []
+
+
+def database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process; each run works in its own cursor."""
+    if not _DB:
+        _DB.append(duckdb.connect())
+    return _DB[0]
+
+
+def fetch_dicts(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
+    cur = con.execute(query)
+    names = [c[0] for c in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -18,7 +18,6 @@ exactly equal everywhere never leave the database; Python only builds the except
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import duckdb
 import structlog
@@ -29,6 +28,8 @@ from reconcile.engine import three_way_sql as plan
 from reconcile.engine.prepare import (
     check_columns,
     check_values,
+    database,
+    fetch_dicts,
     normalised_view,
     register,
     source_types,
@@ -58,7 +59,7 @@ def reconcile_three_way(
     data: dict[str, Side] = {
         s: as_side(v) for s, v in zip(SIDES, (side_a, side_b, side_c), strict=True)
     }
-    con = _database().cursor()  # own temp schema; much cheaper than a new database
+    con = database().cursor()  # own temp schema; much cheaper than a new database
     try:
         if threads:
             con.execute(f"SET threads={int(threads)}")
@@ -75,7 +76,7 @@ def reconcile_three_way(
         columns = [c[0] for c in cur.description or []]
         candidates = build_candidates(d, columns, cur.fetchall())
         if dup_count:
-            candidates += build_duplicates(d, _fetch(con, _duplicate_rows_sql(layout)))
+            candidates += build_duplicates(d, fetch_dicts(con, _duplicate_rows_sql(layout)))
         summary, counts = summarize(con, layout, candidates, rows)
     except duckdb.Error as exc:
         raise BillbridgeError(f"{d.name}: the comparison failed: {exc}") from None
@@ -114,19 +115,3 @@ def _duplicate_rows_sql(layout: plan.Layout) -> str:
         + f" FROM n_{s} SEMI JOIN _dk USING ({keys})"
         for s in SIDES
     )
-
-
-_DB: list[duckdb.DuckDBPyConnection] = []
-
-
-def _database() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB per process; each run works in its own cursor."""
-    if not _DB:
-        _DB.append(duckdb.connect())
-    return _DB[0]
-
-
-def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
-    cur = con.execute(query)
-    names = [c[0] for c in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
