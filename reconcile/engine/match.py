@@ -22,6 +22,7 @@ from reconcile.engine.prepare import (
     check_values,
     database,
     fetch_dicts,
+    integer_keys,
     normalised_view,
     one_row,
     register,
@@ -141,7 +142,9 @@ def reconcile(
             data[side] = check_columns(d, side, data[side])
             register(con, side, data[side])
             check_values(con, d, side, data[side])
-            normalised_view(con, d, side)
+        typed = integer_keys(d, data)
+        for side in SIDES:
+            normalised_view(con, d, side, typed)
         plan = Plan(d, {side: source_types(data[side]) for side in SIDES})
         flagged, dup_count, rows = _join(con, d, plan, data)
         # the few non-identical rows are typed, checked against tolerances and classified
@@ -153,10 +156,11 @@ def reconcile(
             candidates = build_candidates(d, columns, cur.fetchall())
         if dup_count:
             keys = ", ".join(plan.keys)
+            key_text = ", ".join(f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys)
             dup_rows = fetch_dicts(
                 con,
                 " UNION ALL ".join(
-                    f"SELECT '{s}' AS _side, {keys}, _line, "
+                    f"SELECT '{s}' AS _side, {key_text}, _line, "
                     + ", ".join(
                         [plan.raw_cast(s, i, f"r{i}") + f" AS v{i}" for i in range(len(d.compare))]
                         + [plan.context(s, i, f"x{i}") + f" AS x{i}" for i in range(len(d.context))]

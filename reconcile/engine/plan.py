@@ -219,7 +219,7 @@ def exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
                      "DATE_MISMATCH", "STATUS_MISMATCH", "FIELD_MISMATCH")
     )  # fmt: skip
     key_parts = [
-        f"{sql.literal(k.name + '=')} || k{i}"
+        f"{sql.literal(k.name + '=')} || CAST(k{i} AS VARCHAR)"
         for i, k in sorted(enumerate(d.keys), key=lambda p: p[1].name)
     ]
     id_payload = ", ".join([sql.literal(d.name), "_name", *key_parts])
@@ -229,7 +229,8 @@ def exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
         f"FROM (SELECT *, CASE _cat {names} END AS _name FROM "
         f"(SELECT {', '.join(cols)} FROM _cls WHERE _cat <> 'MATCHED'))"
     )
-    lean = [*plan.keys, "_id", "_fp", "_name", "_ccy", f"{_fmt('_amt', 'amount')} AS _amt"]
+    lean = [f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys]  # integer keys read as text
+    lean += ["_id", "_fp", "_name", "_ccy", f"{_fmt('_amt', 'amount')} AS _amt"]
     lean.append(f"{severity_sql('_amt', d.severity)} AS _sev")
     return (
         f"SELECT {', '.join(lean)}, {details_json_sql(d)} AS _details FROM ({rows}) "

@@ -94,9 +94,19 @@ def check_values(
     )
 
 
-def normalised_view(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str) -> None:
-    """``n_<side>``: normalised keys, raw compared values and context, line; filters applied."""
-    cols = [f"{sql.key_expr(k, k.col(side))} AS k{i}" for i, k in enumerate(d.keys)]
+def normalised_view(
+    con: duckdb.DuckDBPyConnection,
+    d: ReconDefinition,
+    side: str,
+    typed_keys: frozenset[int] = frozenset(),
+) -> None:
+    """``n_<side>``: normalised keys, raw compared values and context, line; filters applied.
+
+    Keys in ``typed_keys`` (see :func:`integer_keys`) stay as the source's integers."""
+    cols = [
+        f"{sql.ident(k.col(side)) if i in typed_keys else sql.key_expr(k, k.col(side))} AS k{i}"
+        for i, k in enumerate(d.keys)
+    ]
     cols += [f"{sql.ident(c.col(side))} AS r{i}" for i, c in enumerate(d.compare)]
     cols += [f"{sql.ident(x.col(side))} AS x{i}" for i, x in enumerate(d.context)]
     cols.append(f"{LINE} AS _line")
@@ -128,3 +138,45 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, An
     cur = con.execute(query)
     names = [c[0] for c in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+INTEGER_TYPES = frozenset(
+    ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+)
+#: normalisations that leave an integer's text as it is
+_NO_OP_ON_INTEGERS = frozenset(("trim", "casefold", "strip_leading_zeros"))
+
+
+def integer_keys(d: ReconDefinition, data: dict[str, Side]) -> frozenset[int]:
+    """Keys both sides hold as the same integer type with no nulls: joined as integers, not
+    as text (casting a million integers to text and normalising it was most of a join on a
+    line-number key). Their text (ids, details) is the same either way."""
+    out = set()
+    for i, key in enumerate(d.keys):
+        if key.regex or not set(key.normalize) <= _NO_OP_ON_INTEGERS:
+            continue
+        types = {source_types(data[s]).get(key.col(s)) for s in data}
+        if len(types) != 1 or not types <= INTEGER_TYPES:
+            continue
+        if all(_null_count(data[s], key.col(s)) == 0 for s in data):
+            out.add(i)
+    return frozenset(out)
+
+
+def _null_count(data: Side, column: str) -> int | None:
+    """Nulls in a column, from the Arrow table or the Parquet statistics (None: unknown)."""
+    if any(name == column for name, _ in data.translations):
+        return None  # a translated code is text
+    if data.table is not None:
+        return int(data.table.column(column).null_count)
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(str(data.parquet)).metadata
+    index = meta.schema.to_arrow_schema().get_field_index(column)
+    total = 0
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(index).statistics
+        if stats is None or not stats.has_null_count:
+            return None
+        total += stats.null_count
+    return total

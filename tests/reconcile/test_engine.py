@@ -378,3 +378,47 @@ def test_severity_in_sql_is_the_python_rule_at_age_zero(rules: tuple | None) -> 
         expr = severity_sql("CAST(? AS DECIMAL(38,10))", picked)
         ((got,),) = con.execute(f"SELECT {expr}", [text] * expr.count("?")).fetchall()
         assert got == severity(value, 0, picked), text
+
+
+def test_integer_keys_join_as_integers_with_the_same_ids_and_text(tmp_path: Path) -> None:
+    """Keys both sides hold as integers (no nulls) skip the text cast; ids, key text and
+    duplicates are what the text path gives."""
+    import pyarrow.parquet as pq
+
+    from reconcile.engine.prepare import integer_keys
+    from reconcile.engine.sides import as_side
+
+    d = parse_definitions("""
+name: lines
+a: {label: old}
+b: {label: new}
+keys: [{name: invoice}, {name: line}]
+compare: [{name: net, kind: amount}]
+""")[0]
+
+    def table(rows: list[tuple[str, int | None, str]]) -> pa.Table:
+        inv, line, net = zip(*rows, strict=True)
+        return pa.table({"invoice": list(inv), "line": pa.array(line, pa.int64()),
+                         "net": list(net)})  # fmt: skip
+
+    a = table([("I1", 1, "10.00"), ("I1", 2, "5.00"), ("I2", 10, "7.00"), ("I3", 1, "1.00"),
+               ("I3", 1, "1.00")])  # fmt: skip
+    b = table([("I1", 1, "10.00"), ("I1", 2, "6.00"), ("I4", 100, "2.00")])
+    pq.write_table(a, tmp_path / "a.parquet")
+    typed_side = load_file(tmp_path / "a.parquet")
+    assert integer_keys(d, {"a": typed_side, "b": as_side(b)}) == frozenset({1})
+    typed = reconcile(d, typed_side, b)
+    as_text = reconcile(
+        d,
+        a.set_column(1, "line", pa.array([str(x) for x in a.column("line").to_pylist()])),
+        b.set_column(1, "line", pa.array([str(x) for x in b.column("line").to_pylist()])),
+    )
+    assert [(e.exception_id, e.category, e.keys) for e in typed.exceptions] == [
+        (e.exception_id, e.category, e.keys) for e in as_text.exceptions
+    ]
+    assert {e.keys["line"] for e in typed.exceptions} == {"2", "10", "1", "100"}
+    assert _cats(typed) == {"I1|2": "AMOUNT_MISMATCH", "I2|10": "MISSING_IN_B",
+                            "I3|1": "DUPLICATE", "I4|100": "MISSING_IN_A"}  # fmt: skip
+    # a null key on a side keeps the text path (a null key is '' there, and pairs)
+    with_null = table([("I1", None, "10.00")])
+    assert integer_keys(d, {"a": as_side(with_null), "b": as_side(b)}) == frozenset()
