@@ -52,8 +52,14 @@ class LifecycleEvent(Frozen):
 
 def content_hash(record: Record) -> str:
     """sha256 of the record's content without volatile fields (a touch is not a change)."""
-    data = record.model_dump(mode="json", exclude=_VOLATILE)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return content_hash_of(record.model_dump(mode="json"))
+
+
+def content_hash_of(data: dict[str, Any]) -> str:
+    """:func:`content_hash` from the record's ``model_dump(mode="json")`` (dumped once, also
+    stored as its snapshot)."""
+    content = {k: v for k, v in data.items() if k not in _VOLATILE}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def record_events(

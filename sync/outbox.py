@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import String, Table, Text, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from billbridge.state.schema import OutboxEventRow, OutboxIntentRow
 from billbridge.state.types import UTCDateTime
@@ -37,18 +38,28 @@ SUCCEEDED = (APPLIED, ALREADY_APPLIED)
 
 
 def enqueue(
-    session: Session, job: str, run_id: str, intents: Sequence[WriteIntent], now: datetime
+    session: Session,
+    job: str,
+    run_id: str,
+    intents: Sequence[WriteIntent],
+    now: datetime,
+    *,
+    known: dict[str, str] | None = None,
+    after_seq: int | None = None,
 ) -> list[str]:
     """Insert intents as ``pending``; keys already in the outbox are left as they are.
 
     Returns the keys inserted. The same change planned again (after a crash) has the same
     key, so it is never queued twice. Bulk INSERTs: a window can hold thousands of intents.
+    ``known``: :func:`statuses` of these keys, when the caller read them in this session;
+    ``after_seq``: the job's last ``seq`` (:func:`last_seq`), when the caller keeps count.
     """
     if not intents:
         return []
-    existing = set(statuses(session, [i.idempotency_key for i in intents]))
-    seq = session.scalar(select(func.max(OutboxIntentRow.seq)).where(OutboxIntentRow.job == job))
-    seq = seq or 0
+    if known is None:
+        known = statuses(session, [i.idempotency_key for i in intents])
+    existing = set(known)
+    seq = last_seq(session, job) if after_seq is None else after_seq
     rows: list[dict[str, Any]] = []
     for intent in intents:
         if intent.idempotency_key in existing:
@@ -97,19 +108,30 @@ def enqueue(
     return [r["idempotency_key"] for r in rows]
 
 
+def last_seq(session: Session, job: str) -> int:
+    """The planned-order number of the job's newest intent (0 when it has none)."""
+    stmt = select(func.max(OutboxIntentRow.seq)).where(OutboxIntentRow.job == job)
+    return int(session.scalar(stmt) or 0)
+
+
 def _chunks(keys: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for start in range(0, len(keys), size):
         yield keys[start : start + size]
+
+
+# Statements on many keys are built once, with the keys as one expanding parameter: built
+# per call, ``in_(keys)`` coerces every key into the statement (a cost per key, per call).
+_key = INTENTS.c.idempotency_key
+_keys: BindParameter[list[str]] = bindparam("keys", expanding=True)
+_now = bindparam("now", type_=UTCDateTime())
+_STATUSES = select(_key, INTENTS.c.status).where(_key.in_(_keys))
 
 
 def statuses(session: Session, keys: Sequence[str]) -> dict[str, str]:
     """Current status of each key that is in the outbox (no payloads loaded)."""
     out: dict[str, str] = {}
     for chunk in _chunks(list(keys)):
-        stmt = select(OutboxIntentRow.idempotency_key, OutboxIntentRow.status).where(
-            OutboxIntentRow.idempotency_key.in_(chunk)
-        )
-        out.update({str(k): str(v) for k, v in session.execute(stmt)})
+        out.update({str(k): str(v) for k, v in session.execute(_STATUSES, {"keys": chunk})})
     return out
 
 
@@ -131,21 +153,22 @@ class State:
         return self.op == "create" or self.action == "CreateSubscription"
 
 
+_STATES = select(  # in State's field order
+    _key,
+    INTENTS.c.status,
+    INTENTS.c.attempts,
+    INTENTS.c.op,
+    INTENTS.c.action,
+    INTENTS.c.entity,
+    INTENTS.c.source_id,
+    INTENTS.c.source_version,
+).where(_key.in_(_keys))
+
+
 def states(session: Session, keys: Sequence[str]) -> dict[str, State]:
-    t = OutboxIntentRow
     out: dict[str, State] = {}
     for chunk in _chunks(list(keys)):
-        stmt = select(
-            t.idempotency_key,
-            t.status,
-            t.attempts,
-            t.op,
-            t.action,
-            t.entity,
-            t.source_id,
-            t.source_version,
-        ).where(t.idempotency_key.in_(chunk))
-        for row in session.execute(stmt):
+        for row in session.execute(_STATES, {"keys": chunk}):
             out[row[0]] = State(*row)
     return out
 
@@ -159,24 +182,51 @@ class Change:
     note: str | None = None
 
 
+def _moved(status: str, attempts: int) -> tuple[Any, Any]:
+    """UPDATE of ``keys`` to ``status`` (attempts moved by ``attempts``), and the INSERT of
+    their event rows from the updated rows: set-based, nothing per key in Python."""
+    moved = (
+        update(INTENTS)
+        .where(_key.in_(_keys))
+        .values(status=status, attempts=INTENTS.c.attempts + attempts, updated_at=_now)
+    )
+    rows = select(
+        _key, literal(status, String()), _now, INTENTS.c.attempts, bindparam("note", type_=Text())
+    ).where(_key.in_(_keys))
+    events = insert(EVENTS).from_select(
+        ["idempotency_key", "status", "at", "attempt", "message"], rows
+    )
+    return moved, events
+
+
+_MARK_SENT = _moved(SENT, +1)
+_UNMARK_SENT = _moved(PENDING, -1)
+
+
 def mark_sent(session: Session, keys: Sequence[str], now: datetime) -> None:
     """``sent`` plus one attempt for ``keys``: two set-based statements, no round trips."""
     for chunk in _chunks(list(keys)):
-        session.execute(
-            update(OutboxIntentRow)
-            .where(OutboxIntentRow.idempotency_key.in_(chunk))
-            .values(status=SENT, attempts=OutboxIntentRow.attempts + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        rows = select(
-            OutboxIntentRow.idempotency_key,
-            literal(SENT, String()),
-            literal(now, UTCDateTime()),
-            OutboxIntentRow.attempts,
-        ).where(OutboxIntentRow.idempotency_key.in_(chunk))
-        session.execute(
-            insert(OutboxEventRow).from_select(["idempotency_key", "status", "at", "attempt"], rows)
-        )
+        for stmt in _MARK_SENT:
+            session.execute(stmt, {"keys": chunk, "now": now, "note": None})
+
+
+def unmark_sent(session: Session, keys: Sequence[str], now: datetime, note: str) -> None:
+    """Back to ``pending`` (and the attempt uncounted) for ``sent`` keys whose batch was
+    committed ahead of the workers but never handed to one: their request never left."""
+    for chunk in _chunks(list(keys)):
+        # Only rows still ``sent``: an operator may have skipped one meanwhile.
+        sent = [k for k, st in statuses(session, chunk).items() if st == SENT]
+        for stmt in _UNMARK_SENT if sent else ():
+            session.execute(stmt, {"keys": sent, "now": now, "note": note})
+
+
+_SET = {
+    "status": bindparam("st"),
+    "attempts": bindparam("n"),
+    "updated_at": bindparam("at", type_=UTCDateTime()),
+}
+_UPDATE = update(INTENTS).where(_key == bindparam("k")).values(_SET)
+_UPDATE_TARGET = _UPDATE.values(target_id=bindparam("tid"))
 
 
 def apply_changes(
@@ -191,42 +241,34 @@ def apply_changes(
         return
     if current is None:
         current = states(session, [c.key for c in changes])
-    updates: list[dict[str, Any]] = []
+    plain: list[dict[str, Any]] = []
+    targeted: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for c in changes:
         attempts = current[c.key].attempts + (1 if c.count_attempt else 0)
         res = c.result
-        update_row: dict[str, Any] = {
-            "idempotency_key": c.key,
-            "status": c.status,
-            "attempts": attempts,
-            "updated_at": now,
-        }
-        if res is not None and res.target_id:
-            update_row["target_id"] = res.target_id
-        updates.append(update_row)
+        target_id = res.target_id if res is not None else None
+        row = {"k": c.key, "st": c.status, "n": attempts, "at": now}
+        if target_id:
+            row["tid"] = target_id
+            targeted.append(row)
+        else:
+            plain.append(row)
         events.append(
             {
                 "idempotency_key": c.key,
                 "status": c.status,
                 "at": now,
                 "attempt": attempts,
-                "target_id": res.target_id if res else None,
+                "target_id": target_id,
                 "error_code": res.error_code if res else None,
                 "message": (res.message if res else None) or c.note,
                 "failure_type": str(res.failure_type) if res and res.failure_type else None,
             }
         )
-    for with_target in (True, False):
-        group = [
-            {**u, "key": u.pop("idempotency_key")}
-            for u in updates
-            if ("target_id" in u) == with_target
-        ]
-        if group:
-            values: dict[str, Any] = {c: bindparam(c) for c in group[0] if c != "key"}
-            stmt = update(INTENTS).where(INTENTS.c.idempotency_key == bindparam("key"))
-            session.execute(stmt.values(values), group)
+    for stmt, rows in ((_UPDATE_TARGET, targeted), (_UPDATE, plain)):
+        if rows:
+            session.execute(stmt, rows)
     session.execute(insert(EVENTS), events)
 
 
@@ -271,8 +313,19 @@ def failed_parents(session: Session, job: str, external_ids: Iterable[str]) -> s
     """Parent external ids whose latest intent (by planned order) was rejected or dead."""
     from sync.batching import PARENT_ENTITIES
 
+    # Only ids with a failed intent at all can qualify. Failed rows are few and the status
+    # index finds them; the per-id history below then reads few rows, not the job's all.
+    ever = select(OutboxIntentRow.job, OutboxIntentRow.entity, OutboxIntentRow.external_id).where(
+        OutboxIntentRow.status.in_((REJECTED, DEAD))
+    )
+    wanted = set(external_ids)
+    candidates = {
+        str(ext)
+        for j, entity, ext in session.execute(ever)
+        if j == job and entity in PARENT_ENTITIES and ext in wanted
+    }
     latest: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(external_ids))):
+    for chunk in _chunks(sorted(candidates)):
         stmt = (
             select(OutboxIntentRow.external_id, OutboxIntentRow.status)
             .where(

@@ -4,10 +4,12 @@ Order of work in ``apply`` mode:
 1. take the job lease (nothing happens without it);
 2. finish unfinished intents of earlier runs (read-before-retry for ``sent`` ones);
 3. read each entity since its cursor (minus the lookback), diff against the snapshots, plan;
-4. commit the plan: intents as ``pending`` plus the new snapshots, in one transaction;
-5. send in batches (bounded concurrency), each batch marked ``sent`` and committed before
-   the call, each outcome committed after it; the cursors move in the transaction that
-   makes the last open intent terminal;
+4. commit the plan a part at a time: each part's intents as ``pending`` plus their records'
+   new snapshots in one transaction; the window's cursors are armed with the last part;
+5. send in batches (bounded concurrency) from the first committed part on, while the next
+   parts are committed: each batch marked ``sent`` and committed before any worker may take
+   it, each outcome committed after it; the cursors move in the transaction that makes the
+   last open intent terminal once the last part is committed;
 6. transient failures are retried a few rounds with back-off, then left for the next run,
    and dead-lettered after ``max_attempts``.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -29,11 +31,12 @@ import structlog
 
 from billbridge.errors import BillbridgeError
 from billbridge.state import Store
-from canonical import Record, WriteIntent
+from canonical import Contract, Record, WriteIntent
 from connectors.base import Connector, Cursor
-from sync import cursors, outbox, runlog, snapshots, specs
-from sync.events import content_hash
+from sync import cursors, outbox, plan_commit, runlog, snapshots, specs
+from sync.events import content_hash_of
 from sync.leases import Lease
+from sync.plan_commit import Part, PlanCommit, RecordKey, Window
 from sync.planner import Plan, build_plan, entity_of
 from sync.sending import FaultHook, Sender, StopFlag
 from sync.settings import SyncJobSettings
@@ -112,12 +115,27 @@ def run_job(
 
 
 @dataclass
-class _Window:
-    #: (last synced, current) for records whose content changed (or that are new)
-    pairs: list[tuple[Record | None, Record]]
+class _Read:
+    """What the source returned: the latest version of each record, and the cursors."""
+
+    latest: dict[RecordKey, Record]
     cursors: dict[str, Cursor | None]
-    #: content hash of each current record in ``pairs``
-    hashes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def by_account(self, size: int) -> Iterator[list[RecordKey]]:
+        """Records in slices of about ``size``, each account's customer and contracts in
+        one slice (a parent and its children are planned and committed together)."""
+        accounts: dict[str, list[RecordKey]] = {}
+        for key, rec in self.latest.items():
+            account = rec.customer_id if isinstance(rec, Contract) else rec.source_id
+            accounts.setdefault(account, []).append(key)
+        chunk: list[RecordKey] = []
+        for account in sorted(accounts):
+            chunk.extend(accounts[account])
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 class _Run(Sender):
@@ -178,10 +196,15 @@ class _Run(Sender):
         )
 
     # -- reading and planning ----------------------------------------------------------
-    def read_window(self) -> _Window:
+    def read_window(self) -> Window:
+        """The whole window at once (plan mode, and checking a saved plan)."""
+        read = self.read_source()
+        return self.diff(read, list(read.latest))
+
+    def read_source(self) -> _Read:
         with self.store.session() as s:
             stored = cursors.load(s, self.job.name)
-        latest: dict[tuple[str, str], Record] = {}
+        latest: dict[RecordKey, Record] = {}
         new_cursors: dict[str, Cursor | None] = {}
         lookback = self.job.lookback.total_seconds()
         for entity in self.job.entities:
@@ -198,34 +221,42 @@ class _Run(Sender):
                 log.warning(
                     "sync.read_errors", job=self.job.name, entity=entity, count=len(stream.errors)
                 )
-        # Unchanged records (same content hash as the snapshot) are dropped here, before
-        # their stored versions are parsed: re-reads inside the lookback cost little.
-        pairs: list[tuple[Record | None, Record]] = []
-        hashes: dict[tuple[str, str], str] = {}
+        self.step("read")
+        return _Read(latest, new_cursors)
+
+    def diff(self, read: _Read, keys: list[RecordKey]) -> Window:
+        """The records of ``keys`` whose content changed, with their last synced version.
+
+        Unchanged records (same content hash as the snapshot) are dropped before their
+        stored versions are parsed: re-reads inside the lookback cost little."""
+        window = Window(pairs=[], cursors=read.cursors)
         with self.store.session() as s:
             for kind in ("customer", "contract"):
-                ids = [sid for (k, sid) in latest if k == kind]
-                synced = snapshots.raw(s, self.job.name, kind, ids)
+                ids = [sid for (k, sid) in keys if k == kind]
+                synced = snapshots.digests(s, self.job.name, kind, ids) if ids else {}
                 model = snapshots.model_for(kind)
                 for sid in ids:
-                    after = latest[(kind, sid)]
+                    after = read.latest[(kind, sid)]
                     entry = synced.get(sid)
-                    digest = content_hash(after)
+                    data = after.model_dump(mode="json")
+                    digest = content_hash_of(data)
                     if entry is not None and entry[0] == digest:
                         continue
-                    hashes[(kind, sid)] = digest
-                    before = model.model_validate(entry[1]) if entry is not None else None
-                    pairs.append((before, after))
-        self.step("read")
-        return _Window(pairs=pairs, cursors=new_cursors, hashes=hashes)
+                    window.hashes[(kind, sid)] = digest
+                    window.data[(kind, sid)] = data
+                    before = model.model_validate_json(entry[1]) if entry is not None else None
+                    window.pairs.append((before, after))
+        return window
 
-    def make_plan(self, window: _Window, *, resumed: list[WriteIntent]) -> Plan:
+    def make_plan(
+        self, window: Window, *, resumed: list[WriteIntent], created_at: datetime | None = None
+    ) -> Plan:
         plan = build_plan(
             self.job.name,
             self.job.target_kind,
             window.pairs,
             mapping_versions=self.mapping_versions,
-            created_at=self.now(),
+            created_at=created_at or self.now(),
             resumed=resumed,
             catalog=self.job.catalog,
             builders=self.builders,
@@ -248,27 +279,23 @@ class _Run(Sender):
     def apply(self, saved: Plan | None) -> RunReport:
         self.step("lease")
         self.log_event("started")
-        window: _Window | None
         try:
             if saved is None:
                 self.drain()  # finish earlier runs' work before reading anything new
                 self.step("resumed")
-                window = self.read_window()
-                plan = self.make_plan(window, resumed=[])
+                plan = self.plan_and_send()
             elif self.committed_before(saved):
                 # Applying a plan twice equals applying it once: only finish its writes.
-                plan, window = saved, None
+                plan = saved
                 self.counts["plan_already_committed"] = 1
             else:
                 window = self.read_window()
-                plan = self.make_plan(window, resumed=self.open_intents())
-                _check_fresh(saved, plan)
+                _check_fresh(saved, self.make_plan(window, resumed=self.open_intents()))
                 plan = saved
                 self.drain()
                 self.step("resumed")
-            if window is not None:
-                self.commit_plan(plan, window)
-                self.step("planned")
+                parts = plan_commit.split(plan.changes, window, plan.errors, self.part_size())
+                self.send_parts(parts, window.cursors)
             self.drain()
             with self.store.session() as s:
                 self.counts["open_left"] = outbox.count_open(s, self.job.name)
@@ -294,48 +321,52 @@ class _Run(Sender):
         )
         return self.report_for(plan, "apply")
 
+    def part_size(self) -> int:
+        """Records (or intents) per part: about what the workers take at once."""
+        return self.job.batch_size * self.job.concurrency
+
+    def plan_and_send(self) -> Plan:
+        """Read, then diff, plan and commit a slice of accounts at a time while the
+        committed slices are being sent; returns the whole plan."""
+        read = self.read_source()
+        created = self.now()
+        commit = self.send_parts(self._slices(read, created), read.cursors)
+        return Plan(
+            job=self.job.name,
+            target_kind=self.job.target_kind,
+            created_at=created,
+            mapping_versions=dict(self.mapping_versions),
+            # the order one build_plan call over the whole window gives
+            changes=tuple(
+                sorted(commit.changes, key=lambda c: (c.entity != "customer", c.source_id))
+            ),
+            errors=tuple(commit.errors),
+        )
+
+    def send_parts(self, parts: Iterator[Part], cursors: dict[str, Cursor | None]) -> PlanCommit:
+        """Commit ``parts`` one by one, sending each as soon as it is committed."""
+        commit = PlanCommit(self, parts, cursors)
+        failures, wait = self.send_stream([], more=commit)
+        if failures:
+            self.sleep(min(wait or 0.5, 30.0))  # before the drain rounds retry them
+        return commit
+
+    def _slices(self, read: _Read, created: datetime) -> Iterator[Part]:
+        for keys in read.by_account(self.part_size()):
+            window = self.diff(read, keys)
+            if not window.pairs:
+                continue
+            plan = self.make_plan(window, resumed=[], created_at=created)
+            planned = {(c.entity, c.source_id) for c in plan.changes}
+            unplanned = [k for k in window.hashes if k not in planned]
+            yield Part(plan.changes, window, unplanned, plan.errors, unknown=True)
+
     def committed_before(self, saved: Plan) -> bool:
         keys = [i.idempotency_key for i in saved.intents()]
         if not keys:
             return False
         with self.store.session() as s:
             return len(outbox.rows_by_key(s, keys)) == len(keys)
-
-    def commit_plan(self, plan: Plan, window: _Window) -> None:
-        intents = plan.intents()
-        by_record: dict[tuple[str, str], list[str]] = {}
-        for change in plan.changes:
-            by_record[(change.entity, change.source_id)] = [
-                i.idempotency_key for i in change.intents
-            ]
-        now = self.now()
-        with self.store.session() as s:
-            existing = outbox.statuses(s, [i.idempotency_key for i in intents])
-            inserted = outbox.enqueue(s, self.job.name, self.run_id, intents, now)
-            fresh = set(inserted)
-            self.intents.update(
-                {i.idempotency_key: i for i in intents if i.idempotency_key in fresh}
-            )
-            self.counts["planned"] += len(inserted)
-            remember: list[tuple[str, Record, bool, str | None]] = []
-            for before, after in window.pairs:
-                kind = entity_of(after)
-                keys = by_record.get((kind, after.source_id))
-                if keys is None and before is None:
-                    continue  # nothing to remember (e.g. a draft never synced)
-                if any(existing.get(k) in (outbox.REJECTED, outbox.DEAD) for k in keys or []):
-                    continue  # this version failed for good; keep planning from the old one
-                remember.append(
-                    (kind, after, before is not None, window.hashes.get((kind, after.source_id)))
-                )
-            snapshots.save_many(s, self.job.name, remember, run_id=self.run_id, now=now)
-            # A record that does not map keeps the window open: re-read until it maps.
-            self.pending_cursors = None if plan.errors else window.cursors
-            if plan.errors:
-                self.counts["mapping_errors"] += len(plan.errors)
-                log.warning("sync.mapping_errors", job=self.job.name, count=len(plan.errors))
-            if outbox.count_open(s, self.job.name) == 0:
-                self.advance_cursors(s)
 
 
 def _check_fresh(saved: Plan, fresh: Plan) -> None:

@@ -1,20 +1,22 @@
 """Sending a job's open intents: batches, bounded concurrency, outcomes, read-before-retry.
 
-Every batch is marked ``sent`` (one more attempt) and committed before its call leaves; its
-outcome is committed when it returns, together with the next batch's ``sent``; the cursors
-move in the transaction that makes the last open intent terminal. Transient failures are
-retried a few rounds with back-off in the run, then left for the next run, and dead-lettered
-after ``max_attempts``. A ``sent`` intent without an outcome is looked up before any resend.
+Every batch is marked ``sent`` (one more attempt) and committed before any worker can take
+it; its outcome is committed when it returns, together with the next batches' ``sent``; the
+cursors move in the transaction that makes the last open intent terminal. A few batches wait
+committed ahead of the workers, so the calls do not wait for those commits. Transient
+failures are retried a few rounds with back-off in the run, then left for the next run, and
+dead-lettered after ``max_attempts``. A ``sent`` intent without an outcome is looked up
+before any resend.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import queue
+import threading
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from sqlalchemy.orm import Session
@@ -38,6 +40,23 @@ from sync.settings import SyncJobSettings
 log = structlog.get_logger(__name__)
 
 FaultHook = Callable[[str], None]
+Batches = list[list[WriteIntent]]
+#: commits the next part of a plan and returns its batches; None once all is committed
+Producer = Callable[[], Batches | None]
+#: a batch back from a worker: its outcome, or what the worker raised
+Returned = tuple[list[WriteIntent], BatchOutcome | BaseException]
+_T = TypeVar("_T")
+
+
+def _take_all(q: queue.SimpleQueue[_T]) -> list[_T]:
+    items: list[_T] = []
+    while True:
+        try:
+            items.append(q.get_nowait())
+        except queue.Empty:
+            return items
+
+
 #: the durable steps a fault hook sees (tests crash at each)
 STEPS = ("lease", "resumed", "read", "planned", "looked_up", "marked_sent", "sent", "outcome")
 
@@ -138,7 +157,8 @@ class Sender:
                 if self.stopped:
                     return
                 continue
-            failures, wait = self.send_round(batches)
+            doubtful = frozenset(k for k, st in status.items() if st == outbox.SENT)
+            failures, wait = self.send_stream(batches, doubtful=doubtful)
             if failures:
                 rounds_with_failures += 1
                 self.sleep(min(wait or 0.5 * 2 ** (rounds_with_failures - 1), 30.0))
@@ -258,54 +278,36 @@ class Sender:
             self.stopped = "lease_lost"
         return self.stopped in ("stop_requested", "lease_lost")
 
-    def mark_sent(self, batch: list[WriteIntent]) -> None:
-        """Commit ``sent`` (one more attempt) before the call leaves: the outbox rule."""
-        with self.store.session() as s:
-            changes = [
-                outbox.Change(i.idempotency_key, outbox.SENT, count_attempt=True) for i in batch
-            ]
-            outbox.apply_changes(s, changes, self.now())
+    def send_stream(
+        self,
+        batches: Batches,
+        *,
+        more: Producer | None = None,
+        doubtful: frozenset[str] = frozenset(),
+    ) -> tuple[int, float | None]:
+        """Send ``batches``, and those ``more`` adds, with ``concurrency`` workers; returns
+        (failed results, longest retry-after).
 
-    def send_round(self, batches: list[list[WriteIntent]]) -> tuple[int, float | None]:
-        """At most ``concurrency`` batches in flight; a stop request lets those finish and
-        sends no more. The next batch is marked ``sent`` in the transaction that records the
-        one that finished."""
-        failures, wait, fatal = 0, None, None
-        queue = list(batches)
-        workers = min(self.job.concurrency, len(batches))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync-send") as pool:
-            inflight: set[Future[BatchOutcome]] = set()
+        ``more()`` commits the next part of a plan and returns its batches (None once all
+        is committed): sending starts while the rest is still being committed.
 
-            def submit(batch: list[WriteIntent]) -> None:
-                self.step("marked_sent")
-                inflight.add(pool.submit(send_batch, self.target, batch))
-
-            while queue and len(inflight) < workers and not self.should_stop():
-                batch = queue.pop(0)
-                self.mark_sent(batch)
-                submit(batch)
-            while inflight:
-                done, inflight = wait_futures(inflight, return_when=FIRST_COMPLETED)
-                outcomes = [fut.result() for fut in done]
-                for outcome in outcomes:
-                    self.api_calls += outcome.calls
-                    fatal = fatal or outcome.fatal
-                nxt: list[list[WriteIntent]] = []
-                while queue and len(nxt) < len(done) and fatal is None and not self.should_stop():
-                    nxt.append(queue.pop(0))
-                self.step("sent")
-                f, w = self.record(outcomes, then_send=nxt)
-                failures += f
-                if w is not None:
-                    wait = max(wait or 0.0, w)
-                self.step("outcome")
-                for batch in nxt:
-                    submit(batch)
-                if fatal is not None:
-                    queue.clear()
-        if fatal is not None:
-            raise fatal
-        return failures, wait
+        A batch is committed ``sent`` before any worker can take it. Up to ``concurrency``
+        batches wait committed ahead of the workers, so a worker whose call returns takes
+        the next one at once instead of waiting for this thread to commit the outcome;
+        outcomes are committed here as they come, with the next batches' ``sent`` in the
+        same transaction. A stop request, a lost lease or a fatal error sends no more:
+        batches committed ahead and not yet taken go back to ``pending`` (their request
+        never left; ``doubtful`` keys, ``sent`` before this round, stay ``sent``), and
+        those in flight are waited for and recorded.
+        """
+        stream = _Stream(self, batches, more, doubtful)
+        try:
+            stream.run()
+        finally:
+            stream.close()
+        if stream.fatal is not None:
+            raise stream.fatal
+        return stream.failures, stream.wait
 
     def record(
         self, outcomes: list[BatchOutcome], *, then_send: list[list[WriteIntent]] | None = None
@@ -383,3 +385,127 @@ class Sender:
         if state.is_create:
             kind = "customer" if state.entity in PARENT_ENTITIES else "contract"
             snapshots.drop(s, self.job.name, kind, state.source_id, state.source_version)
+
+
+class _Stream:
+    """One :meth:`Sender.send_stream`: the workers, their queues and the loop feeding them."""
+
+    def __init__(
+        self, snd: Sender, batches: Batches, more: Producer | None, doubtful: frozenset[str]
+    ) -> None:
+        self.snd, self.more, self.doubtful = snd, more, doubtful
+        self.todo = deque(batches)
+        #: batches committed ``sent``, for the workers to take (None: stop working)
+        self.ready: queue.SimpleQueue[list[WriteIntent] | None] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[Returned] = queue.SimpleQueue()
+        self.arrived: list[Returned] = []
+        #: how many batches may be committed ``sent`` without their outcome back
+        self.ahead = 2 * snd.job.concurrency
+        self.outstanding = 0
+        self.failures = 0
+        self.wait: float | None = None
+        self.fatal: BaseException | None = None
+        self.halted = self.budget_hit = False
+        self.workers = [
+            threading.Thread(target=self._work, name=f"sync-send-{n}")
+            for n in range(snd.job.concurrency)
+        ]
+        for worker in self.workers:
+            worker.start()
+
+    def run(self) -> None:
+        while True:
+            self.arrived += _take_all(self.done)
+            if not self.halted and self.snd.should_stop():
+                self.halt()
+            if not self.arrived and len(self.todo) < self.ahead and self.produce():
+                continue  # little left to hand out: commit the next part first
+            outcomes = self.collect()
+            nxt = self.next_batches()
+            if outcomes or nxt:
+                self.record(outcomes, nxt)
+            elif not self.produce():
+                if self.outstanding == 0:
+                    return
+                self.arrived.append(self.done.get())  # wait for a call to return
+
+    def produce(self) -> bool:
+        """Commit the next part (and queue its batches); False when there is none."""
+        if self.more is None or self.halted:
+            return False
+        part = self.more()
+        if part is None:
+            self.more = None
+            return False
+        self.todo.extend(part)
+        return True
+
+    def collect(self) -> list[BatchOutcome]:
+        outcomes: list[BatchOutcome] = []
+        for _batch, returned in self.arrived:
+            self.outstanding -= 1
+            if isinstance(returned, BaseException):
+                raise returned  # a programming error in a worker
+            outcomes.append(returned)
+            self.snd.api_calls += returned.calls
+            self.fatal = self.fatal or returned.fatal
+        self.arrived = []
+        if self.fatal is not None and not self.halted:
+            self.halt()
+        return outcomes
+
+    def next_batches(self) -> Batches:
+        nxt: Batches = []
+        budget = self.snd.job.budget
+        while not (self.halted or self.budget_hit) and self.todo:
+            if self.outstanding + len(nxt) >= self.ahead:
+                break
+            if budget is not None and self.snd.api_calls + self.outstanding + len(nxt) >= budget:
+                self.snd.stopped, self.budget_hit = "budget", True
+                break
+            nxt.append(self.todo.popleft())
+        return nxt
+
+    def record(self, outcomes: list[BatchOutcome], nxt: Batches) -> None:
+        """One transaction: the outcomes, and the next batches ``sent``; then hand them out."""
+        snd = self.snd
+        if outcomes:
+            snd.step("sent")
+        failures, wait = snd.record(outcomes, then_send=nxt)
+        self.failures += failures
+        if wait is not None:
+            self.wait = max(self.wait or 0.0, wait)
+        if outcomes:
+            snd.step("outcome")
+        for batch in nxt:
+            snd.step("marked_sent")
+            self.ready.put(batch)
+            self.outstanding += 1
+
+    def halt(self) -> None:
+        """Send no more; batches committed ahead that no worker took go back to pending."""
+        self.halted = True
+        batches = [b for b in _take_all(self.ready) if b is not None]
+        self.outstanding -= len(batches)
+        keys = [i.idempotency_key for b in batches for i in b]
+        keys = [k for k in keys if k not in self.doubtful]
+        if keys:
+            snd = self.snd
+            why = f"not sent: run stopped ({snd.stopped or 'fatal error'})"
+            with snd.store.session() as s:
+                outbox.unmark_sent(s, keys, snd.now(), why)
+
+    def _work(self) -> None:
+        while (batch := self.ready.get()) is not None:
+            try:
+                self.done.put((batch, send_batch(self.snd.target, batch)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the sending thread
+                self.done.put((batch, exc))
+
+    def close(self) -> None:
+        """Nothing more leaves (after a crash too); calls in flight are waited for."""
+        _take_all(self.ready)
+        for _ in self.workers:
+            self.ready.put(None)
+        for worker in self.workers:
+            worker.join()

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, Text, bindparam, insert, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from billbridge.state.schema import SyncSnapshotRow
 from canonical import ENTITIES, Contract, Customer, Record
-from sync.events import content_hash
+from sync.events import content_hash, content_hash_of
 
 
 def model_for(entity: str) -> type[Record]:
@@ -47,6 +48,28 @@ def raw(
     return out
 
 
+_t = SyncSnapshotRow
+# Built once: the ids are one expanding parameter, not coerced into a new statement per call.
+_DIGESTS = select(_t.source_id, _t.content_hash, sql_cast(_t.record, Text)).where(
+    _t.job == bindparam("job"),
+    _t.entity == bindparam("entity"),
+    _t.source_id.in_(bindparam("ids", expanding=True)),
+)
+
+
+def digests(
+    session: Session, job: str, entity: str, ids: Sequence[str]
+) -> dict[str, tuple[str, str]]:
+    """source id -> (content hash, stored record as JSON text): the caller parses only the
+    records whose hash differs (``model_validate_json``), unchanged ones cost no decoding."""
+    out: dict[str, tuple[str, str]] = {}
+    for chunk in range(0, len(ids), 500):
+        params = {"job": job, "entity": entity, "ids": ids[chunk : chunk + 500]}
+        rows = session.execute(_DIGESTS, params)
+        out.update({str(sid): (str(h), str(text)) for sid, h, text in rows})
+    return out
+
+
 def save(
     session: Session, job: str, entity: str, record: Record, *, run_id: str, now: datetime
 ) -> None:
@@ -73,25 +96,32 @@ def save(
     row.updated_at = now
 
 
+class Snapshot(NamedTuple):
+    """One record to remember; ``digest`` and ``data`` when the caller has them already."""
+
+    entity: str
+    record: Record
+    exists: bool
+    digest: str | None = None
+    #: the record's ``model_dump(mode="json")``
+    data: dict[str, Any] | None = None
+
+
 def save_many(
-    session: Session,
-    job: str,
-    items: Sequence[tuple[str, Record, bool, str | None]],
-    *,
-    run_id: str,
-    now: datetime,
+    session: Session, job: str, items: Sequence[Snapshot], *, run_id: str, now: datetime
 ) -> None:
-    """Bulk :func:`save` for ``(entity, record, row exists, content hash if known)`` items."""
+    """Bulk :func:`save`: one INSERT for new rows, one UPDATE by key for the others."""
     new: list[dict[str, Any]] = []
     old: list[dict[str, Any]] = []
-    for entity, record, exists, digest in items:
+    for entity, record, exists, digest, dumped in items:
+        data = record.model_dump(mode="json") if dumped is None else dumped
         row = {
             "job": job,
             "entity": entity,
             "source_id": record.source_id,
             "source_version": record.version_token(),
-            "content_hash": digest or content_hash(record),
-            "record": record.model_dump(mode="json"),
+            "content_hash": digest or content_hash_of(data),
+            "record": data,
             "run_id": run_id,
             "updated_at": now,
         }
