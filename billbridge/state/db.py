@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
@@ -27,10 +27,11 @@ class RawJSON(str):
 
 
 def json_text(value: Any) -> str:
-    """The engines' JSON serialiser: plain values via json.dumps, RawJSON untouched."""
+    """The engines' JSON serialiser: RawJSON untouched, other values through orjson (several
+    times json.dumps' speed; a run writes tens of thousands of small key objects)."""
     if isinstance(value, RawJSON):
         return str(value)
-    return json.dumps(value)
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
