@@ -11,6 +11,7 @@ before any resend.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections import Counter, deque
@@ -46,6 +47,8 @@ Producer = Callable[[], Batches | None]
 #: a batch back from a worker: its outcome, or what the worker raised
 Returned = tuple[list[WriteIntent], BatchOutcome | BaseException]
 _T = TypeVar("_T")
+#: how often a stream waiting for its calls looks for a stop request (seconds)
+_POLL = 0.05
 
 
 def _take_all(q: queue.SimpleQueue[_T]) -> list[_T]:
@@ -427,7 +430,8 @@ class _Stream:
             elif not self.produce():
                 if self.outstanding == 0:
                     return
-                self.arrived.append(self.done.get())  # wait for a call to return
+                with contextlib.suppress(queue.Empty):  # a stop is noticed while calls are out
+                    self.arrived.append(self.done.get(timeout=_POLL))
 
     def produce(self) -> bool:
         """Commit the next part (and queue its batches); False when there is none."""

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from billbridge.state import Store
 from billbridge.state.schema import CursorRow, OutboxIntentRow
+from sync.settings import SyncJobSettings
 from tests.sync.fakes import FakeSource, FakeTarget
-from tests.sync.scenario import golden, run, wave1, wave2
+from tests.sync.scenario import JOB, golden, run, wave1, wave2
 
 
 class Crash(BaseException):
@@ -39,17 +40,17 @@ def _fresh_store(tmp_path: Path, name: str) -> Store:
     return Store(f"sqlite:///{target}")
 
 
-def _steps_of_a_clean_run(tmp_path: Path, wave: int) -> list[str]:
+def _steps_of_a_clean_run(tmp_path: Path, wave: int, job: SyncJobSettings) -> list[str]:
     store = Store(f"sqlite:///{tmp_path / 'probe.db'}")
     src, tgt = FakeSource(), FakeTarget()
     wave1(src)
     seen: list[str] = []
     if wave == 1:
-        run(src, tgt, store, hook=seen.append)
+        run(src, tgt, store, job=job, hook=seen.append)
         return seen
-    run(src, tgt, store)
+    run(src, tgt, store, job=job)
     wave2(src)
-    run(src, tgt, store, hook=seen.append)
+    run(src, tgt, store, job=job, hook=seen.append)
     return seen
 
 
@@ -64,26 +65,33 @@ def _check_invariants(store: Store, tgt: FakeTarget, expected: dict[str, Any]) -
     assert {c.stream for c in cursors} == {"customer", "contract"}
 
 
+#: one account per part: crashes also fall between parts of a plan being committed
+SMALL_PARTS = JOB.model_copy(update={"batch_size": 1, "concurrency": 1})
+
+
+@pytest.mark.parametrize("job", [JOB, SMALL_PARTS], ids=["one_part", "part_per_account"])
 @pytest.mark.parametrize("wave", [1, 2])
-def test_crash_at_every_step_then_resume(tmp_path: Path, wave: int) -> None:
+def test_crash_at_every_step_then_resume(tmp_path: Path, wave: int, job: SyncJobSettings) -> None:
     n = iter(range(10_000))
     expected = golden(lambda: _fresh_store(tmp_path, f"g{next(n)}"))
-    steps = _steps_of_a_clean_run(tmp_path, wave)
+    steps = _steps_of_a_clean_run(tmp_path, wave, job)
     assert {"lease", "read", "planned", "marked_sent", "sent", "outcome"} <= set(steps)
+    if job is SMALL_PARTS:
+        assert steps.count("planned") > 2  # several parts, then the cursors armed
     for k in range(1, len(steps) + 1):
         store = _fresh_store(tmp_path, f"crash{wave}_{k}")
         src, tgt = FakeSource(), FakeTarget()
         wave1(src)
         seen: list[str] = []
         if wave == 2:
-            run(src, tgt, store)
+            run(src, tgt, store, job=job)
             wave2(src)
         with pytest.raises(Crash):
-            run(src, tgt, store, hook=crash_at(k, seen))
-        run(src, tgt, store)  # resume: finishes the crashed run's work, then reads
+            run(src, tgt, store, job=job, hook=crash_at(k, seen))
+        run(src, tgt, store, job=job)  # resume: finishes the crashed run's work, then reads
         if wave == 1:
             wave2(src)
-            run(src, tgt, store)
+            run(src, tgt, store, job=job)
         try:
             _check_invariants(store, tgt, expected)
         except AssertionError as exc:
