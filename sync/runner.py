@@ -3,13 +3,15 @@
 Order of work in ``apply`` mode:
 1. take the job lease (nothing happens without it);
 2. finish unfinished intents of earlier runs (read-before-retry for ``sent`` ones);
-3. read each entity since its cursor (minus the lookback), diff against the snapshots, plan;
-4. commit the plan a part at a time: each part's intents as ``pending`` plus their records'
-   new snapshots in one transaction; the window's cursors are armed with the last part;
-5. send in batches (bounded concurrency) from the first committed part on, while the next
-   parts are committed: each batch marked ``sent`` and committed before any worker may take
-   it, each outcome committed after it; the cursors move in the transaction that makes the
-   last open intent terminal once the last part is committed;
+3. read each entity since its cursor (minus the lookback);
+4. a slice of accounts at a time, diff against the snapshots, plan, and commit: the slice's
+   intents as ``pending`` plus its records' new snapshots in one transaction
+   (:mod:`sync.plan_commit`; a saved plan is checked against the whole window first, then
+   committed the same way); the window's cursors are armed once every slice is committed;
+5. send in batches (bounded concurrency) from the first committed slice on, while the next
+   ones are planned and committed: each batch marked ``sent`` and committed before any
+   worker may take it, each outcome committed after it; the cursors move in the
+   transaction that makes the last open intent terminal;
 6. transient failures are retried a few rounds with back-off, then left for the next run,
    and dead-lettered after ``max_attempts``.
 
@@ -19,10 +21,12 @@ crash there. Sending itself lives in :mod:`sync.sending`.
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -111,7 +115,28 @@ def run_job(
         raise ValueError(f"mode must be 'plan' or 'apply', not {mode!r}")
     with Lease(store, job.name, ttl=job.lease_ttl, holder=holder, clock=now) as lease:
         run.lease = lease
-        return run.apply(plan)
+        with _older_objects_frozen():
+            return run.apply(plan)
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """Full GC collections during the run skip the objects that existed before it.
+
+    A run keeps its window, plan and outbox rows alive (a quarter of a million objects at
+    10,000 contracts), which sets off full collections; each scanned the whole heap and
+    stalled the sending threads for up to half a second. Collections still run, over the
+    run's own objects; afterwards the older objects are collected as before. A process that
+    froze objects itself (e.g. before forking workers) is left as it is.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass
@@ -260,7 +285,7 @@ class _Run(Sender):
             resumed=resumed,
             catalog=self.job.catalog,
             builders=self.builders,
-            known_changed=True,  # read_window dropped records whose content hash is unchanged
+            known_changed=True,  # diff dropped the records whose content hash is unchanged
         )
         # Writes already in the outbox (e.g. a create rejected earlier, on the exception
         # report) are not new: the plan shows only what this run would add.

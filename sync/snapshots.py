@@ -8,7 +8,7 @@ planned as a create again (the external id keeps that from duplicating).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -23,29 +23,6 @@ from sync.events import content_hash, content_hash_of
 
 def model_for(entity: str) -> type[Record]:
     return Customer if entity == "customer" else ENTITIES.get(entity, Contract)
-
-
-def load(session: Session, job: str, entity: str, ids: Iterable[str]) -> dict[str, Record]:
-    model = model_for(entity)
-    return {
-        sid: model.model_validate(data)
-        for sid, (_h, data) in raw(session, job, entity, ids).items()
-    }
-
-
-def raw(
-    session: Session, job: str, entity: str, ids: Iterable[str]
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """source id -> (content hash, stored record JSON), parsed by the caller only if needed."""
-    ids = list(ids)
-    out: dict[str, tuple[str, dict[str, Any]]] = {}
-    t = SyncSnapshotRow
-    for chunk in range(0, len(ids), 500):
-        stmt = select(t.source_id, t.content_hash, t.record).where(
-            t.job == job, t.entity == entity, t.source_id.in_(ids[chunk : chunk + 500])
-        )
-        out.update({str(sid): (str(h), rec) for sid, h, rec in session.execute(stmt)})
-    return out
 
 
 _t = SyncSnapshotRow

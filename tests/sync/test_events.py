@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime
 
 import pytest
 
 from canonical import Contact, ContractStatus, TaxId
-from sync.events import EventKind, contract_events, customer_events, record_events
+from sync.events import (
+    EventKind,
+    content_hash,
+    content_hash_of,
+    contract_events,
+    customer_events,
+    record_events,
+)
 from sync.planner import Plan, build_plan, external_id
 from tests.sync.fakes import contract, customer, line
 
@@ -150,3 +159,18 @@ def test_new_customer_and_its_contract_are_planned_parent_first() -> None:
     assert (first.entity, second.entity) == ("customer", "contract")
     assert second.depends_on == (first.idempotency_key,)
     assert second.payload["entity"] == {"externalId": "SF-001A"} and second.op == "upsert"
+
+
+def test_the_content_hash_from_one_dump_is_the_stored_snapshots_hash() -> None:
+    """The runner dumps a record once for its hash and its snapshot; the hash must stay the
+    one snapshots were stored with, or every record would look changed once."""
+    cust = customer("001A", tax_ids=(TaxId(scheme="eu_vat", value="DE136695976"),))
+    con = contract("800A", "001A", [line("L1", "3", "12.50")], updated_at=NOW)
+    for rec in (cust, con, con.model_copy(update={"source_version": "9"})):
+        content = rec.model_dump(
+            mode="json", exclude={"source_version", "updated_at", "provenance"}
+        )
+        stored = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        assert content_hash(rec) == content_hash_of(rec.model_dump(mode="json")) == stored
+    # a touch (new version, same content) is not a change
+    assert content_hash(con) == content_hash(con.model_copy(update={"source_version": "9"}))
