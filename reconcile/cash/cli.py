@@ -60,27 +60,34 @@ app = typer.Typer(
 )
 
 
+# options shared by the matching command and the group's own callback
+CustomersOption = Annotated[
+    Path | None, typer.Option("--customers", help="Customers CSV (bank accounts).")
+]
+ShortPayPercentOption = Annotated[
+    str, typer.Option("--short-pay-percent", help="Short pay written off up to this %.")
+]
+ShortPayFixedOption = Annotated[
+    str, typer.Option("--short-pay-fixed", help="...or up to this amount.")
+]
+StateUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--state-url",
+        envvar=STATE_URL_ENV,
+        help="State store: suggestions rejected before are not proposed again.",
+    ),
+]
+
+
 def cash(
     bank: Annotated[Path, typer.Option("--bank", help="Bank lines CSV.")],
     invoices: Annotated[Path, typer.Option("--invoices", help="Open invoices CSV.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the result CSVs.")],
-    customers: Annotated[
-        Path | None, typer.Option("--customers", help="Customers CSV (bank accounts).")
-    ] = None,
-    short_pay_percent: Annotated[
-        str, typer.Option("--short-pay-percent", help="Short pay written off up to this %.")
-    ] = "3",
-    short_pay_fixed: Annotated[
-        str, typer.Option("--short-pay-fixed", help="...or up to this amount.")
-    ] = "0",
-    state_url: Annotated[
-        str | None,
-        typer.Option(
-            "--state-url",
-            envvar=STATE_URL_ENV,
-            help="State store: suggestions rejected before are not proposed again.",
-        ),
-    ] = None,
+    customers: CustomersOption = None,
+    short_pay_percent: ShortPayPercentOption = "3",
+    short_pay_fixed: ShortPayFixedOption = "0",
+    state_url: StateUrlOption = None,
 ) -> None:
     """Match bank receipts to open invoices; write applications.csv and unapplied.csv."""
     try:
@@ -146,23 +153,10 @@ def main(
     bank: Annotated[Path | None, typer.Option("--bank", help="Bank lines CSV.")] = None,
     invoices: Annotated[Path | None, typer.Option("--invoices", help="Open invoices CSV.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Directory for the results.")] = None,
-    customers: Annotated[
-        Path | None, typer.Option("--customers", help="Customers CSV (bank accounts).")
-    ] = None,
-    short_pay_percent: Annotated[
-        str, typer.Option("--short-pay-percent", help="Short pay written off up to this %.")
-    ] = "3",
-    short_pay_fixed: Annotated[
-        str, typer.Option("--short-pay-fixed", help="...or up to this amount.")
-    ] = "0",
-    state_url: Annotated[
-        str | None,
-        typer.Option(
-            "--state-url",
-            envvar=STATE_URL_ENV,
-            help="State store: suggestions rejected before are not proposed again.",
-        ),
-    ] = None,
+    customers: CustomersOption = None,
+    short_pay_percent: ShortPayPercentOption = "3",
+    short_pay_fixed: ShortPayFixedOption = "0",
+    state_url: StateUrlOption = None,
 ) -> None:
     """Match bank receipts to open invoices (with --bank, --invoices, --out), or work the
     suggestions of a saved run (sub-commands)."""
