@@ -58,7 +58,8 @@ class Part:
     changes: Sequence[PlannedChange]
     #: holds the pairs of ``changes`` and ``unplanned`` (it may hold more)
     window: Window
-    #: read with a new content but nothing to write: only the snapshot moves
+    #: read with a new content but nothing to write: only the snapshot moves (records
+    #: whose mapping failed are not among them: they are planned again once they map)
     unplanned: list[RecordKey]
     #: records left out because their mapping failed
     errors: tuple[str, ...] = ()
@@ -73,11 +74,16 @@ def parent_order(change: PlannedChange) -> tuple[int, str]:
 
 
 def split(
-    changes: Sequence[PlannedChange], window: Window, errors: tuple[str, ...], size: int
+    changes: Sequence[PlannedChange],
+    window: Window,
+    errors: tuple[str, ...],
+    size: int,
+    unmapped: set[RecordKey],
 ) -> Iterator[Part]:
-    """A whole plan in parts of about ``size`` intents (whole records, parents first)."""
+    """A whole plan in parts of about ``size`` intents (whole records, parents first).
+    ``unmapped`` records (their mapping failed) keep their old snapshots."""
     planned = {(c.entity, c.source_id) for c in changes}
-    unplanned = [k for k in window.by_record() if k not in planned]
+    unplanned = [k for k in window.by_record() if k not in planned and k not in unmapped]
     part: list[PlannedChange] = []
     count = 0
     first = True

@@ -38,7 +38,7 @@ from billbridge.state import Store
 from canonical import Contract, Record, WriteIntent
 from connectors.base import Connector, Cursor
 from sync import cursors, outbox, plan_commit, runlog, snapshots, specs
-from sync.events import content_hash_of
+from sync.events import content_hash_of, record_events
 from sync.leases import Lease
 from sync.plan_commit import Part, PlanCommit, RecordKey, Window
 from sync.planner import Plan, build_plan, entity_of
@@ -276,6 +276,13 @@ class _Run(Sender):
     def make_plan(
         self, window: Window, *, resumed: list[WriteIntent], created_at: datetime | None = None
     ) -> Plan:
+        return self.plan_window(window, resumed=resumed, created_at=created_at)[0]
+
+    def plan_window(
+        self, window: Window, *, resumed: list[WriteIntent], created_at: datetime | None = None
+    ) -> tuple[Plan, set[RecordKey]]:
+        """The plan, and the records that changed but did not map (in ``Plan.errors``):
+        their snapshots must not move, or the fixed mapping would find nothing to do."""
         plan = build_plan(
             self.job.name,
             self.job.target_kind,
@@ -287,18 +294,26 @@ class _Run(Sender):
             builders=self.builders,
             known_changed=True,  # diff dropped the records whose content hash is unchanged
         )
+        # A record with lifecycle events that is not in the plan is one whose mapping failed.
+        planned = {(c.entity, c.source_id) for c in plan.changes}
+        unmapped = {
+            key
+            for before, after in window.pairs
+            if (key := (entity_of(after), after.source_id)) not in planned
+            and record_events(before, after, known_changed=True)
+        }
         # Writes already in the outbox (e.g. a create rejected earlier, on the exception
         # report) are not new: the plan shows only what this run would add.
         with self.store.session() as s:
             known = outbox.statuses(s, [i.idempotency_key for i in plan.intents()])
         if not known:
-            return plan
+            return plan, unmapped
         changes = []
         for change in plan.changes:
             fresh = tuple(i for i in change.intents if i.idempotency_key not in known)
             if fresh:
                 changes.append(change.model_copy(update={"intents": fresh}))
-        return plan.model_copy(update={"changes": tuple(changes)})
+        return plan.model_copy(update={"changes": tuple(changes)}), unmapped
 
     # -- apply ---------------------------------------------------------------------------
     def apply(self, saved: Plan | None) -> RunReport:
@@ -315,11 +330,13 @@ class _Run(Sender):
                 self.counts["plan_already_committed"] = 1
             else:
                 window = self.read_window()
-                _check_fresh(saved, self.make_plan(window, resumed=self.open_intents()))
+                fresh, unmapped = self.plan_window(window, resumed=self.open_intents())
+                _check_fresh(saved, fresh)
                 plan = saved
                 self.drain()
                 self.step("resumed")
-                parts = plan_commit.split(plan.changes, window, plan.errors, self.part_size())
+                size = self.part_size()
+                parts = plan_commit.split(plan.changes, window, plan.errors, size, unmapped)
                 self.send_parts(parts, window.cursors)
             self.drain()
             with self.store.session() as s:
@@ -381,9 +398,9 @@ class _Run(Sender):
             window = self.diff(read, keys)
             if not window.pairs:
                 continue
-            plan = self.make_plan(window, resumed=[], created_at=created)
+            plan, unmapped = self.plan_window(window, resumed=[], created_at=created)
             planned = {(c.entity, c.source_id) for c in plan.changes}
-            unplanned = [k for k in window.hashes if k not in planned]
+            unplanned = [k for k in window.hashes if k not in planned and k not in unmapped]
             yield Part(plan.changes, window, unplanned, plan.errors, unknown=True)
 
     def committed_before(self, saved: Plan) -> bool:

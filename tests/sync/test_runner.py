@@ -360,3 +360,38 @@ def test_subscriptions_wait_for_a_rejected_account_and_go_once_it_is_fixed(
     third = run(src, tgt, sqlite_store)
     assert "SF-001A" in tgt.accounts and "SF-800A" in tgt.subscriptions
     assert third.cursor_advanced and not tgt.duplicate_creates
+
+
+@pytest.mark.parametrize("saved_plan", [False, True], ids=["apply", "apply_saved_plan"])
+def test_a_change_whose_mapping_fails_is_written_once_the_mapping_is_fixed(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, saved_plan: bool
+) -> None:
+    from typing import Any
+
+    from billbridge.errors import RecordRejected
+    from canonical import Customer, Record
+    from sync import specs
+
+    broken = {"on": False}
+
+    def build(rec: Record) -> dict[str, Any]:
+        assert isinstance(rec, Customer)
+        if broken["on"]:
+            raise RecordRejected("customer spec: no paymentTerm for 'Net 99'")
+        return {"name": rec.name, "paymentTerm": rec.payment_terms or "Net 30"}
+
+    monkeypatch.setattr(specs, "payload_builders", lambda job: {"customer": build})
+    src, tgt = FakeSource(), FakeTarget()
+    src.put("customer", customer("001A", payment_terms="Net 30"))
+    run(src, tgt, sqlite_store)
+    src.put("customer", customer("001A", payment_terms="Net 99"))
+    broken["on"] = True
+    kw: dict[str, Any] = {}
+    if saved_plan:
+        kw["plan"] = run_job(JOB, source=src, target=tgt, store=sqlite_store, mode="plan").plan
+    second = run(src, tgt, sqlite_store, **kw)
+    assert second.counts["mapping_errors"] == 1 and not second.cursor_advanced
+    assert tgt.accounts["SF-001A"]["paymentTerm"] == "Net 30"
+    broken["on"] = False  # the analysts fix the spec: the change is still there to write
+    third = run(src, tgt, sqlite_store)
+    assert tgt.accounts["SF-001A"]["paymentTerm"] == "Net 99" and third.cursor_advanced
