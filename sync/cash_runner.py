@@ -30,7 +30,7 @@ from sync import outbox, runlog
 from sync.cash_plan import CASH_MAPPING_VERSION, build_cash_plan
 from sync.leases import Lease
 from sync.planner import Plan
-from sync.runner import PlanStale, RunReport
+from sync.runner import RunReport, check_fresh
 from sync.sending import FaultHook, Sender, StopFlag
 from sync.settings import SyncJobSettings
 
@@ -186,20 +186,10 @@ class _CashRun:
 
 def _check_fresh(saved: Plan, fresh: Plan) -> None:
     """Refuse a saved plan whose runs or decisions have moved on since it was signed off."""
-    if saved.job != fresh.job or saved.target_kind != fresh.target_kind:
-        raise PlanStale(f"plan is for job {saved.job} ({saved.target_kind}), not {fresh.job}")
-    old, new = saved.source_versions(), fresh.source_versions()
-    moved = sorted(
-        f"{k}: planned {old.get(k, '-')[:12]}, now {new.get(k, '-')[:12]}"
-        for k in set(old) | set(new)
-        if old.get(k) != new.get(k)
+    check_fresh(
+        saved,
+        fresh,
+        moved_on="the cash runs or decisions have moved on",
+        differ="planned payments differ (unfinished work)",
+        version=lambda k, old, new: f"{k}: planned {old[:12]}, now {new[:12]}",
     )
-    resumed_old = {i.idempotency_key for i in saved.resumed}
-    resumed_new = {i.idempotency_key for i in fresh.resumed}
-    if moved or saved.fingerprint() != fresh.fingerprint() or resumed_old != resumed_new:
-        detail = "; ".join(moved[:10]) or "planned payments differ (unfinished work)"
-        more = f" (+{len(moved) - 10} more)" if len(moved) > 10 else ""
-        raise PlanStale(
-            f"the saved plan for {saved.job} is out of date, the cash runs or decisions "
-            f"have moved on: {detail}{more}. Run 'billbridge sync plan {saved.job}' again."
-        )

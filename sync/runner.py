@@ -331,7 +331,7 @@ class _Run(Sender):
             else:
                 window = self.read_window()
                 fresh, unmapped = self.plan_window(window, resumed=self.open_intents())
-                _check_fresh(saved, fresh)
+                check_fresh(saved, fresh)
                 plan = saved
                 self.drain()
                 self.step("resumed")
@@ -411,22 +411,32 @@ class _Run(Sender):
             return len(outbox.rows_by_key(s, keys)) == len(keys)
 
 
-def _check_fresh(saved: Plan, fresh: Plan) -> None:
-    """Refuse a saved plan whose source data has moved on since it was signed off."""
+def check_fresh(
+    saved: Plan,
+    fresh: Plan,
+    *,
+    moved_on: str = "source data has moved on",
+    differ: str = "planned writes differ (mapping or unfinished work)",
+    version: Callable[[str, str, str], str] = (
+        lambda k, old, new: f"{k}: planned version {old}, source now {new}"
+    ),
+) -> None:
+    """Refuse a saved plan whose sources have moved on since it was signed off (record jobs:
+    source versions; cash jobs pass their own wording for runs and decisions)."""
     if saved.job != fresh.job or saved.target_kind != fresh.target_kind:
         raise PlanStale(f"plan is for job {saved.job} ({saved.target_kind}), not {fresh.job}")
     old, new = saved.source_versions(), fresh.source_versions()
     moved = sorted(
-        f"{k}: planned version {old.get(k, '-')}, source now {new.get(k, '-')}"
+        version(k, old.get(k, "-"), new.get(k, "-"))
         for k in set(old) | set(new)
         if old.get(k) != new.get(k)
     )
     resumed_old = {i.idempotency_key for i in saved.resumed}
     resumed_new = {i.idempotency_key for i in fresh.resumed}
     if moved or saved.fingerprint() != fresh.fingerprint() or resumed_old != resumed_new:
-        detail = "; ".join(moved[:10]) or "planned writes differ (mapping or unfinished work)"
+        detail = "; ".join(moved[:10]) or differ
         more = f" (+{len(moved) - 10} more)" if len(moved) > 10 else ""
         raise PlanStale(
-            f"the saved plan for {saved.job} is out of date, source data has moved on: "
+            f"the saved plan for {saved.job} is out of date, {moved_on}: "
             f"{detail}{more}. Run 'billbridge sync plan {saved.job}' again."
         )
