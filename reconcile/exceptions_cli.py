@@ -159,14 +159,15 @@ def show(exception_id: str, state_url: StateUrl = DEFAULT_URL) -> None:
         f"owner {view.owner or '-'}"
     )
     d = view.details
-    table = Table("field", "A", "B", "delta")
-    for field in dict.fromkeys([*d.get("a", {}), *d.get("b", {})]):
+    sides = ["a", "b", "c"] if "c" in d else ["a", "b"]  # three-sided exceptions carry side c
+    table = Table("field", *(s.upper() for s in sides), "delta")
+    for field in dict.fromkeys(f for s in sides for f in d.get(s, {})):
         mark = "*" if field in d.get("diff_columns", []) else ""
+        delta = d.get("delta", {}).get(field, "")
+        if isinstance(delta, dict):  # per pair: {"a-c": "10", ...}
+            delta = ", ".join(f"{pair} {value}" for pair, value in delta.items())
         table.add_row(
-            f"{field}{mark}",
-            str(d.get("a", {}).get(field, "")),
-            str(d.get("b", {}).get(field, "")),
-            str(d.get("delta", {}).get(field, "")),
+            f"{field}{mark}", *(str(d.get(s, {}).get(field, "")) for s in sides), str(delta)
         )
     console.print(table)
     for event in history:

@@ -488,3 +488,22 @@ def test_example_files_load_as_sides() -> None:
     assert d.sides == ("a", "b", "c")
     sides = [load_side(getattr(d, s)) for s in d.sides]
     assert [s.num_rows for s in sides] == [10, 10, 10]
+
+
+def test_exceptions_show_lists_side_c_and_per_pair_deltas(tmp_path: Path) -> None:
+    from reconcile import exceptions_cli
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = Store(url)
+    result = reconcile_three_way(three(), [row("1")], [row("1")], [row("1", total="90.00")])
+    ExceptionStore(store).record_run("invoices3", "r1", result.exceptions, datetime.now(UTC))
+    store.close()
+    eid = _exc(result, "1").exception_id
+    res = CliRunner().invoke(
+        exceptions_cli.app, ["show", eid, "--state-url", url], env={"COLUMNS": "200"}
+    )
+    assert res.exit_code == 0, res.output
+    header = next(line for line in res.output.splitlines() if "field" in line)
+    assert [c.strip() for c in header.strip("┃│ ").split("┃")] == ["field", "A", "B", "C", "delta"]
+    total = next(line for line in res.output.splitlines() if "total*" in line)
+    assert "100" in total and "90" in total and "a-c 10" in total and "b-c 10" in total
