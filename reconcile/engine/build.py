@@ -54,18 +54,6 @@ def _places(currency: str | None) -> int:
         return 0
 
 
-def amount_from_text(value: str, currency: str | None) -> Decimal:
-    """|value| from SQL's exact text (no padding zeros), with at least the currency's
-    minor-unit digits: the per-exception fast path of :func:`exact_amount`."""
-    places = _places(currency)
-    point = value.find(".")
-    have = 0 if point < 0 else len(value) - point - 1
-    amount = Decimal(value.lstrip("-"))
-    if have < places:
-        return amount.quantize(Decimal(1).scaleb(-places))
-    return amount
-
-
 def exact_amount(value: Decimal | None, currency: str | None) -> Decimal | None:
     """Drop DECIMAL(38,10) padding, keeping at least the currency's minor-unit digits."""
     if value is None:
@@ -134,10 +122,22 @@ def build_candidates(
         at[c] for c in ("_id", "_fp", "_name", "_ccy", "_amt", "_sev", "_details")
     )
     recon, make = d.name, ExceptionCandidate.from_engine
+    # currency -> (minor-unit digits, one minor unit), looked up once per currency
+    units: dict[str | None, tuple[int, Decimal]] = {}
     out = []
     for row in rows:
         currency = row[ccy] or None
-        amount = amount_from_text(row[amt], currency) if row[amt] is not None else None
+        text_ = row[amt]
+        amount = None
+        if text_ is not None:  # |amount| (exact text) with at least the minor-unit digits
+            unit = units.get(currency)
+            if unit is None:
+                digits = _places(currency)
+                unit = units[currency] = (digits, Decimal(1).scaleb(-digits))
+            point = text_.find(".")
+            amount = Decimal(text_.lstrip("-"))
+            if (0 if point < 0 else len(text_) - point - 1) < unit[0]:
+                amount = amount.quantize(unit[1])
         keys = {n: row[i] for n, i in key_pos}
         category, severity_ = row[name], row[sev]
         out.append(make(row[eid], recon, category, keys, row[fp], severity_, amount, currency,

@@ -90,13 +90,18 @@ class ExceptionCandidate:
         details_json: str,
     ) -> ExceptionCandidate:
         """The engine's constructor (20k calls in a large run): slots set straight through
-        their descriptors, same immutable object as ``__init__`` makes."""
+        their descriptors' bound setters, same immutable object as ``__init__`` makes."""
         new = object.__new__(cls)
-        values = (exception_id, recon, category, keys, fingerprint, severity, amount, currency)
-        for slot, value in zip(_FIELD_SLOTS, values, strict=True):
-            slot.__set__(new, value)
-        _DETAILS.__set__(new, None)
-        _DETAILS_JSON.__set__(new, details_json)
+        _set_id(new, exception_id)
+        _set_recon(new, recon)
+        _set_category(new, category)
+        _set_keys(new, keys)
+        _set_fingerprint(new, fingerprint)
+        _set_severity(new, severity)
+        _set_amount(new, amount)
+        _set_currency(new, currency)
+        _set_details(new, None)
+        _set_details_json(new, details_json)
         return new
 
     @property
@@ -145,13 +150,17 @@ class ExceptionCandidate:
         )
 
 
-_FIELD_SLOTS: tuple[Any, ...] = tuple(
-    ExceptionCandidate.__dict__[name]
-    for name in ("exception_id", "recon", "category", "keys", "fingerprint", "severity",
-                 "amount", "currency")
-)  # fmt: skip
-_DETAILS: Any = ExceptionCandidate.__dict__["_details"]
-_DETAILS_JSON: Any = ExceptionCandidate.__dict__["_details_json"]
+_slots = ExceptionCandidate.__dict__
+_set_id = _slots["exception_id"].__set__
+_set_recon = _slots["recon"].__set__
+_set_category = _slots["category"].__set__
+_set_keys = _slots["keys"].__set__
+_set_fingerprint = _slots["fingerprint"].__set__
+_set_severity = _slots["severity"].__set__
+_set_amount = _slots["amount"].__set__
+_set_currency = _slots["currency"].__set__
+_set_details = _slots["_details"].__set__
+_set_details_json = _slots["_details_json"].__set__
 
 
 @dataclass(frozen=True)

@@ -422,3 +422,25 @@ compare: [{name: net, kind: amount}]
     # a null key on a side keeps the text path (a null key is '' there, and pairs)
     with_null = table([("I1", None, "10.00")])
     assert integer_keys(d, {"a": as_side(with_null), "b": as_side(b)}) == frozenset()
+
+
+def test_exception_amounts_carry_the_currency_minor_units() -> None:
+    d = parse_definitions("""
+name: t
+a: {label: x}
+b: {label: y}
+keys: [{name: id}]
+compare: [{name: amt, kind: amount}]
+amount_field: amt
+currency_field: ccy
+context: [{name: ccy}]
+""")[0]
+    a = [
+        {"id": "1", "amt": "100", "ccy": "JPY"},
+        {"id": "2", "amt": "3", "ccy": "BHD"},
+        {"id": "3", "amt": "-12.5", "ccy": "USD"},
+        {"id": "4", "amt": "1.23456", "ccy": "EUR"},
+    ]
+    b = [{"id": "1", "amt": "90", "ccy": "JPY"}]
+    got = {e.keys["id"]: str(e.amount) for e in reconcile(d, a, b).exceptions}
+    assert got == {"1": "10", "2": "3.000", "3": "12.50", "4": "1.23456"}
