@@ -38,33 +38,17 @@ def now() -> datetime:
 
 def _print_result(result: ReconResult) -> None:
     rs = result.summary["row_summary"]
+    three = "df3_rows" in rs  # a three-sided run: rows and lone keys of side C too
+    columns = [("rows A", "df1_rows"), ("rows B", "df2_rows")]
+    columns += [("rows C", "df3_rows")] if three else []
+    columns += [("matched", "equal_rows"), ("within tol.", "matched_within_tolerance"),
+                ("only A", "df1_unique"), ("only B", "df2_unique")]  # fmt: skip
+    columns += [("only C", "df3_unique")] if three else []
+    columns += [("unequal", "unequal_rows"), ("dup keys", "duplicate_keys")]
     table = Table(title=f"{result.recon}: {len(result.exceptions)} exception(s)")
-    for col in (
-        "rows A",
-        "rows B",
-        "matched",
-        "within tol.",
-        "only A",
-        "only B",
-        "unequal",
-        "dup keys",
-    ):
-        table.add_column(col, justify="right")
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                rs["df1_rows"],
-                rs["df2_rows"],
-                rs["equal_rows"],
-                rs["matched_within_tolerance"],
-                rs["df1_unique"],
-                rs["df2_unique"],
-                rs["unequal_rows"],
-                rs["duplicate_keys"],
-            )
-        )
-    )
+    for label, _ in columns:
+        table.add_column(label, justify="right")
+    table.add_row(*(str(rs[key]) for _, key in columns))
     console.print(table)
     for category, count in result.summary["exceptions_by_category"].items():
         console.print(f"  {category}: {count}")

@@ -382,9 +382,12 @@ def test_example_definition_runs_from_the_cli(
             "--out",
             str(tmp_path / "out"),
         ],
+        env={"COLUMNS": "200"},
     )
     assert res.exit_code == 1, res.output
     assert "NEW 9" in res.output
+    header = next(line for line in res.output.splitlines() if "rows A" in line)
+    assert "rows C" in header and "only C" in header  # the run summary shows side C too
     with (tmp_path / "out" / "crm_billing_erp-exceptions.csv").open() as fh:
         listed = {r["key_booking_ref"]: r for r in csv.DictReader(fh)}
     assert {k: r["category"] for k, r in listed.items()} == {
