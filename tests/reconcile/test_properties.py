@@ -81,3 +81,21 @@ def test_results_do_not_depend_on_row_order(
     first, second = reconcile(invoices(), a, b), reconcile(invoices(), a2, b2)
     assert _signature(first) == _signature(second)
     assert first.summary == second.summary
+
+
+@FAST
+@given(UNIQUE_SIDE, st.data())
+def test_exact_copies_of_matching_rows_are_duplicates(
+    rows: list[dict[str, Any]], data: Any
+) -> None:
+    """Copies identical to the other side leave no differing join row; the join's own pair
+    count must still find every one of them (and nothing else)."""
+    copies_a = data.draw(st.lists(st.sampled_from(rows), max_size=3)) if rows else []
+    copies_b = data.draw(st.lists(st.sampled_from(rows), max_size=3)) if rows else []
+    a = [dict(r) for r in rows + copies_a]
+    b = [dict(r) for r in rows + copies_b]
+    result = reconcile(invoices(), a, b)
+    copied = {r["number"].lower() for r in copies_a + copies_b}
+    assert {e.keys["number"] for e in result.exceptions} == copied
+    assert all(e.category == "DUPLICATE" for e in result.exceptions)
+    assert result.counts["MATCHED"] == len(rows) - len(copied)
