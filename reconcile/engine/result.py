@@ -119,6 +119,14 @@ class ExceptionCandidate:
         assert self._details_json is not None
         return self._details_json
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # pickle and copy rebuild through the constructor (__setattr__ refuses them)
+        return (
+            ExceptionCandidate.from_engine,
+            (self.exception_id, self.recon, self.category, self.keys, self.fingerprint,
+             self.severity, self.amount, self.currency, self.details_json),
+        )  # fmt: skip
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"ExceptionCandidate is immutable: cannot set {name}")
 

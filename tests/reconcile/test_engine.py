@@ -444,3 +444,15 @@ context: [{name: ccy}]
     b = [{"id": "1", "amt": "90", "ccy": "JPY"}]
     got = {e.keys["id"]: str(e.amount) for e in reconcile(d, a, b).exceptions}
     assert got == {"1": "10", "2": "3.000", "3": "12.50", "4": "1.23456"}
+
+
+def test_exception_candidates_are_immutable_and_survive_pickle_and_copy() -> None:
+    import copy
+    import pickle
+
+    result = reconcile(invoices(), [row("A", total="90.00")], [row("A")])
+    (exc,) = result.exceptions
+    with pytest.raises(AttributeError):
+        exc.severity = "CRITICAL"  # type: ignore[misc]
+    for clone in (pickle.loads(pickle.dumps(exc)), copy.copy(exc), copy.deepcopy(exc)):
+        assert clone == exc and clone.details["delta"] == {"total": "-10"}
