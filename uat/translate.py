@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import structlog
 
@@ -56,6 +57,9 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
     path = path if path.is_absolute() else base / path
     if not path.is_file():
         raise ConfigError(f"translation table {name!r}: file not found: {path}")
+    fast = _clean_utf8_csv(path, spec)
+    if fast is not None:
+        return Translation(name, str(path), fast)
     table = read_table(path)
     for col in (spec.old, spec.new):
         if col not in table.columns:
@@ -85,6 +89,32 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
             )
         mapping[old] = new
     return Translation(name, str(path), mapping)
+
+
+def _clean_utf8_csv(path: Path, spec: TranslationSpec) -> dict[str, str] | None:
+    """The mapping of a UTF-8 CSV without problems, read by DuckDB (50k codes in a few
+    tens of ms; the general reader takes ~10x that). None sends the file to the general
+    reader: a workbook, another encoding, missing columns, or a blank or contradicting row,
+    which that reader then reports with its line."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return None
+    con = duckdb.connect()
+    try:
+        rel = con.read_csv(str(path), header=True, all_varchar=True)
+        if spec.old not in rel.columns or spec.new not in rel.columns:
+            return None
+        pairs = rel.project(f"{ident(spec.old)}, {ident(spec.new)}").fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    mapping: dict[str, str] = {}
+    for old_code, new_code in pairs:
+        old, new = (old_code or "").strip(), (new_code or "").strip()
+        if not old or not new or mapping.get(old, new) != new:
+            return None
+        mapping[old] = new
+    return mapping
 
 
 def translate_side(

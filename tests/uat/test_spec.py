@@ -88,3 +88,27 @@ def test_contradicting_translation_rows_name_the_line(tmp_path: Path) -> None:
 def test_missing_spec_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read UAT spec"):
         load_spec(tmp_path / "nope.yaml")
+
+
+def test_translation_tables_read_the_same_by_both_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clean UTF-8 CSV takes the fast reader; Windows-1252 and semicolons take the general
+    one; a blank code is still reported with its line."""
+    spec = parse_spec(BASE, "s.yaml")
+    base = spec.translations["customer"]
+
+    def load(name: str, body: bytes) -> dict[str, str]:
+        (tmp_path / name).write_bytes(body)
+        return load_translation(
+            "customer", base.model_copy(update={"path": name}), tmp_path
+        ).mapping
+
+    with monkeypatch.context() as m:  # the clean file never reaches the general reader
+        m.setattr("uat.translate.read_table", lambda *a, **k: pytest.fail("general reader"))
+        clean = load("u.csv", 'old,new\n C1 ,N1\nC2,"N,2"\nCé,Nö\nC1,N1\n'.encode())
+    assert clean == {"C1": "N1", "C2": "N,2", "Cé": "Nö"}
+    legacy = load("w.csv", "old;new\nC1;N1\nCé;Nö\n".encode("cp1252"))
+    assert legacy == {"C1": "N1", "Cé": "Nö"}
+    with pytest.raises(BillbridgeError, match=r"b\.csv: line 3: field 'new' is blank"):
+        load("b.csv", b"old,new\nC1,N1\nC2,\nC3,N3\n")
