@@ -219,17 +219,54 @@ def load_file(path: str | Path, fmt: str | None = None, *, sheet: str | None = N
 
 
 def _read_csv(path: Path) -> pa.Table:
+    """DuckDB's reader for plain files; anything it may have read otherwise than written
+    goes to the project's CSV reader, which takes every row or names the bad line.
+
+    DuckDB's sniffer can settle on another header or drop rows without a word when a row has
+    too many fields, so its result is kept only when its columns are the first line's and it
+    holds one row per non-blank line (a quoted field with a line break also fails this and
+    is read by the general reader, whose line numbers follow the file)."""
     import duckdb
 
     con = duckdb.connect()
     try:
-        rel = con.read_csv(str(path), header=True, all_varchar=True)
-        table = rel.to_arrow_table()
-    except duckdb.Error as exc:
-        raise ParseError(f"{path}: cannot read CSV: {exc}", file=str(path)) from None
+        table: pa.Table | None = con.read_csv(
+            str(path), header=True, all_varchar=True
+        ).to_arrow_table()
+    except duckdb.Error:
+        table = None
     finally:
         con.close()
-    return _with_lines(table, 2)  # line 1 is the header
+    if table is not None and _read_as_written(path, table):
+        return _with_lines(table, 2)  # line 1 is the header
+    from connectors.files.reader import read_table
+
+    read = read_table(path)
+    if read.errors:
+        raise read.errors[0]
+    rows = [{**row, LINE: line} for row, line in zip(read.rows, read.lines, strict=True)]
+    if not rows:
+        return pa.table({name: pa.array([], pa.string()) for name in read.columns})
+    return rows_to_table(rows)
+
+
+def _read_as_written(path: Path, table: pa.Table) -> bool:
+    import csv
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return False
+    try:
+        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
+    except csv.Error:  # a one-column file
+        delimiter = ","
+    header = next(csv.reader([lines[0]], delimiter=delimiter))
+    return table.column_names == header and table.num_rows == len(lines) - 1
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:

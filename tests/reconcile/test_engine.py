@@ -456,3 +456,22 @@ def test_exception_candidates_are_immutable_and_survive_pickle_and_copy() -> Non
         exc.severity = "CRITICAL"  # type: ignore[misc]
     for clone in (pickle.loads(pickle.dumps(exc)), copy.copy(exc), copy.deepcopy(exc)):
         assert clone == exc and clone.details["delta"] == {"total": "-10"}
+
+
+def test_a_row_with_too_many_fields_is_named_not_dropped(tmp_path: Path) -> None:
+    """DuckDB's sniffer read this file as an empty table with another header; the side file
+    must come whole or fail naming the line."""
+    p = tmp_path / "a.csv"
+    p.write_text("inv,amount\nA1,1.5\nA2,1,5\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"a\.csv, line 3: 3 fields, header has 2"):
+        load_file(p)
+
+
+def test_a_quoted_line_break_keeps_every_row_and_its_file_line(tmp_path: Path) -> None:
+    p = tmp_path / "a.csv"
+    p.write_text('inv,memo,amount\nA1,"two\nlines",1.5\nA3,x,5\n', encoding="utf-8")
+    side = load_file(p)
+    assert side.table is not None
+    assert side.table.column("inv").to_pylist() == ["A1", "A3"]
+    assert side.table.column("memo").to_pylist()[0] == "two\nlines"
+    assert side.table.column("_line").to_pylist() == [2, 4]
