@@ -146,7 +146,7 @@ def run(
             result = _run_one(definition, out)
             run_id = uuid.uuid4().hex
             delta = xs.record_run(
-                definition.name, run_id, result.exceptions, now(), rules=definition.severity
+                definition.name, run_id, result.rows, now(), rules=definition.severity
             )
             _print_result(result)
             console.print(

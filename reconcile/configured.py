@@ -78,7 +78,7 @@ def run_configured(
 
         result = reconcile_sides(definition, sides)
     return ExceptionStore(store).record_run(
-        result.recon, run_id or uuid.uuid4().hex, result.exceptions, now
+        result.recon, run_id or uuid.uuid4().hex, result.rows, now
     )
 
 

@@ -15,7 +15,7 @@ import structlog
 from billbridge.errors import BillbridgeError
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import plan as plan_sql
-from reconcile.engine.build import build_candidates, build_duplicates, gc_paused
+from reconcile.engine.build import build_duplicates, gc_paused
 from reconcile.engine.plan import SIDES, Plan
 from reconcile.engine.prepare import (
     check_columns,
@@ -29,6 +29,7 @@ from reconcile.engine.prepare import (
     source_types,
 )
 from reconcile.engine.result import ExceptionCandidate, ReconResult
+from reconcile.engine.rows import ExceptionRows
 from reconcile.engine.sides import Side, SideInput, as_side
 from reconcile.engine.summary import summarize
 
@@ -150,10 +151,11 @@ def reconcile(
         # the few non-identical rows are typed, checked against tolerances and classified
         # a view: materialising the ~50 typed columns cost more than classifying twice
         con.execute(f"CREATE TEMP VIEW _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
+        # the exception rows go to the store as the tuples DuckDB returns (reconcile.engine.rows)
         cur = con.execute(plan_sql.exceptions_sql(d, plan))
-        columns = [c[0] for c in cur.description or []]
+        key_names = [k.name for k in d.keys]
         with gc_paused():
-            candidates = build_candidates(d, columns, cur.fetchall())
+            found = ExceptionRows(d.name, key_names, cur.fetchall(), d.severity)
         if dup_count:
             keys = ", ".join(plan.keys)
             key_text = ", ".join(f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys)
@@ -170,13 +172,11 @@ def reconcile(
                 ),
             )
             duplicates = build_duplicates(d, dup_rows)
-            candidates += duplicates
-        summary, counts = summarize(con, d, candidates, duplicates, rows)
+            found.add_candidates(duplicates)
+        summary, counts = summarize(con, d, found.categories(), duplicates, rows)
     except duckdb.Error as exc:
         raise BillbridgeError(f"{d.name}: the comparison failed: {exc}") from None
     finally:
         con.close()
-    if duplicates:  # the join's exceptions come sorted from SQL
-        candidates.sort(key=lambda c: (c.category, c.exception_id))
-    log.info("reconciled", recon=d.name, exceptions=len(candidates), **counts)
-    return ReconResult(d.name, d.version, candidates, summary, counts)
+    log.info("reconciled", recon=d.name, exceptions=len(found), **counts)
+    return ReconResult(d.name, d.version, found, summary, counts)

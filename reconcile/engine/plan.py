@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from canonical.currencies import MINOR_UNITS
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import sql
 from reconcile.engine.severity import severity_sql
@@ -229,13 +230,32 @@ def exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
         f"FROM (SELECT *, CASE _cat {names} END AS _name FROM "
         f"(SELECT {', '.join(cols)} FROM _cls WHERE _cat <> 'MATCHED'))"
     )
-    lean = [f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys]  # integer keys read as text
-    lean += ["_id", "_fp", "_name", "_ccy", f"{_fmt('_amt', 'amount')} AS _amt"]
+    # the columns of reconcile.engine.rows, in its tuple order; integer keys read as text
+    lean = ["_id", "_name", "_fp", f"{details_json_sql(d)} AS _details"]
     lean.append(f"{severity_sql('_amt', d.severity)} AS _sev")
+    lean += [f"{_minor_unit_text('_at', '_md')} AS _amt", "_ccy"]
+    lean += [f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys]
     return (
-        f"SELECT {', '.join(lean)}, {details_json_sql(d)} AS _details FROM ({rows}) "
+        f"SELECT {', '.join(lean)} FROM (SELECT *, {_fmt('_amt', 'amount')} AS _at "
+        f"FROM ({rows})) LEFT JOIN ({_minor_units_values()}) _mu(_mc, _md) ON _mc = _ccy "
         "ORDER BY _name, _id"
     )
+
+
+def _minor_units_values() -> str:
+    """(currency, minor-unit digits) of every currency with any (unknown ones count 0)."""
+    return "VALUES " + ", ".join(
+        f"('{code}', {digits})" for code, digits in sorted(MINOR_UNITS.items()) if digits
+    )
+
+
+def _minor_unit_text(text: str, digits: str) -> str:
+    """Exact amount text padded to at least the currency's minor-unit digits ("1.5" USD ->
+    "1.50", "100" -> "100.00"; "5681.944" stays), as the exception store keeps amounts."""
+    frac = f"(CASE WHEN contains({text}, '.') THEN length({text}) - strpos({text}, '.') ELSE 0 END)"
+    pad = f"(coalesce({digits}, 0) - {frac})"
+    dotted = f"(CASE WHEN contains({text}, '.') THEN {text} ELSE {text} || '.' END)"
+    return f"(CASE WHEN {pad} > 0 THEN {dotted} || repeat('0', {pad}) ELSE {text} END)"
 
 
 def _object(pairs: list[tuple[str, str]]) -> str:

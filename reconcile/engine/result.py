@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from reconcile.engine.rows import ExceptionRows
 
 MATCHED = "MATCHED"
 
@@ -175,15 +179,29 @@ _set_details_json = _slots["_details_json"].__set__
 class ReconResult:
     recon: str
     version: str
-    exceptions: list[ExceptionCandidate]
+    #: the exceptions: candidates, or the engine's rows (``rows``), turned into candidates
+    #: only when ``exceptions`` is read
+    found: list[ExceptionCandidate] | ExceptionRows
     summary: dict[str, Any]
     #: rows per outcome: MATCHED (exact), MATCHED_WITHIN_TOLERANCE and each category
     counts: dict[str, int] = field(default_factory=dict)
 
+    @cached_property
+    def exceptions(self) -> list[ExceptionCandidate]:
+        if isinstance(self.found, list):
+            return self.found
+        return self.found.candidates()
+
+    @property
+    def rows(self) -> ExceptionRows | list[ExceptionCandidate]:
+        """What the exception store records: the engine's rows when it made them (no object
+        per exception), else the candidates."""
+        return self.found
+
     @property
     def agree(self) -> bool:
         """True when no exception was found (tolerated differences are allowed)."""
-        return not self.exceptions
+        return len(self.found) == 0
 
     def exceptions_table(self) -> pa.Table:
         """Exceptions in the row shape of reconciliation.md §2, one column per side value."""

@@ -28,11 +28,11 @@ JOIN_BASES = ("MISSING_IN_A", "MISSING_IN_B", "MANY_TO_ONE", "AMOUNT_MISMATCH",
 def summarize(
     con: duckdb.DuckDBPyConnection,
     d: ReconDefinition,
-    candidates: list[ExceptionCandidate],
+    categories: Counter[str],
     duplicates: list[ExceptionCandidate],
     side_rows: dict[str, int | None],
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    """``candidates``: all exceptions; ``duplicates``: those of them that are duplicate keys.
+    """``categories``: exceptions per category; ``duplicates``: the duplicate-key exceptions.
 
     Counts come from SQL over ``_cls`` and the few duplicate candidates, so the exceptions'
     details (JSON text until used) are never decoded here."""
@@ -123,7 +123,7 @@ def summarize(
             "rel_tol": {c.name: text(c.pct / 100) for c in d.compare},
         },
         "mismatch_stats": {"stats": stats, "has_samples": False},
-        "exceptions_by_category": dict(sorted(Counter(c.category for c in candidates).items())),
+        "exceptions_by_category": dict(sorted(categories.items())),
     }
     counts = {
         "MATCHED": common - unequal,

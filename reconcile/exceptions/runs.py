@@ -83,10 +83,14 @@ def plan_run(
     suppressions: Sequence[Suppression],
     now: datetime,
     rules: Sequence[SeverityRule],
+    *,
+    also_seen: Iterable[str] = (),
 ) -> RunPlan:
+    """``also_seen``: ids this run found that are written elsewhere (``fresh.insert_fresh``);
+    they are not resolved by the data."""
     plan = RunPlan(RunDelta(recon, run_id))
     delta = plan.delta
-    seen: set[str] = set()
+    seen: set[str] = set(also_seen)
     for cand in candidates:
         eid = cand.exception_id
         seen.add(eid)
@@ -224,7 +228,7 @@ def _sqlite_tuples(rows: Sequence[dict[str, Any]], cols: list[str]) -> list[tupl
     return out
 
 
-def _insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Bulk INSERT. On SQLite the rows are pre-encoded and handed to the driver's
     executemany: SQLAlchemy's per-row parameter and type processing was most of the time
     of a 20k-exception run. Other databases get a Core executemany."""
@@ -243,7 +247,7 @@ def _insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
 
 def write_plan(s: Session, plan: RunPlan, run_id: str, now: datetime) -> None:
     """Execute a plan in the caller's transaction with bulk Core statements."""
-    _insert(s, TABLE, plan.inserts)
+    insert_rows(s, TABLE, plan.inserts)
     if plan.rewrites:
         cols = [c for c in plan.rewrites[0] if c != "exception_id"]
         stmt = (
@@ -279,4 +283,4 @@ def write_plan(s: Session, plan: RunPlan, run_id: str, now: datetime) -> None:
                 last_run_id=run_id,
             )
         )
-    _insert(s, HISTORY, plan.history)
+    insert_rows(s, HISTORY, plan.history)

@@ -7,8 +7,9 @@ UPDATEs by primary key, all in one transaction (a failed run changes nothing). M
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -25,6 +26,9 @@ from billbridge.state.schema import (
 from reconcile.definitions import DEFAULT_SEVERITY, SeverityRule
 from reconcile.engine.build import gc_paused
 from reconcile.engine.result import ExceptionCandidate
+from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, ID, KEYS, ExceptionRows
+from reconcile.engine.severity import severity
+from reconcile.exceptions.fresh import insert_fresh
 from reconcile.exceptions.model import (
     CLOSED,
     TRANSITIONS,
@@ -39,6 +43,37 @@ from reconcile.exceptions.runs import SYSTEM, Known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression, check_scope
 
 log = structlog.get_logger(__name__)
+
+
+def _split(
+    rows: ExceptionRows, known: dict[str, Known], sups: Sequence[Suppression]
+) -> tuple[list[tuple[Any, ...]], list[ExceptionCandidate]]:
+    """(rows never seen and not suppressed: written as they are, the others as candidates:
+    they need comparing with what the store knows)."""
+    if not known and not sups:
+        return rows.rows, []
+    fresh, others = [], []
+    for row in rows:
+        if row[ID] in known or (sups and _covered(rows.recon, row, sups)):
+            others.append(row)
+        else:
+            fresh.append(row)
+    rest = ExceptionRows(rows.recon, rows.key_names, others, rows.rules).candidates()
+    return fresh, rest
+
+
+def _covered(recon: str, row: tuple[Any, ...], sups: Sequence[Suppression]) -> bool:
+    amount = None if row[AMOUNT] is None else Decimal(row[AMOUNT])
+    kt = "|".join(str(v) for v in row[KEYS:])
+    return any(
+        x.covers(recon=recon, exception_id=row[ID], category=row[CATEGORY], key_text=kt,
+                 amount=amount, currency=row[CURRENCY])
+        for x in sups
+    )  # fmt: skip
+
+
+def _severity_at_zero(rules: Sequence[SeverityRule]) -> Callable[[Decimal | None], str]:
+    return lambda amount: severity(amount, 0, rules)
 
 
 def _suppression(row: SuppressionRow) -> Suppression:
@@ -65,18 +100,27 @@ class ExceptionStore(ExceptionQueries):
         self,
         recon: str,
         run_id: str,
-        candidates: Sequence[ExceptionCandidate],
+        found: Sequence[ExceptionCandidate] | ExceptionRows,
         now: datetime,
         *,
         rules: Sequence[SeverityRule] | None = None,
     ) -> RunDelta:
         """Classify this run's exceptions against earlier runs and persist them (one
-        transaction, bulk statements). ``rules``: the definition's severity rules (default:
-        the store's)."""
-        for cand in candidates:
-            if cand.recon != recon:
-                raise WorkflowError(f"candidate {cand.exception_id} belongs to {cand.recon}")
-        unique = list({c.exception_id: c for c in candidates}.values())
+        transaction, bulk statements). ``found``: candidates, or the engine's rows
+        (``ReconResult.rows``), whose never-seen exceptions are inserted as they are.
+        ``rules``: severity rules (default: the rows' definition's, else the store's)."""
+        if isinstance(found, ExceptionRows):
+            if found.recon != recon:
+                raise WorkflowError(f"these exceptions belong to {found.recon}, not {recon}")
+            rows: ExceptionRows | None = found
+            effective = tuple(rules) if rules is not None else found.rules
+            candidates: list[ExceptionCandidate] = []
+        else:
+            for cand in found:
+                if cand.recon != recon:
+                    raise WorkflowError(f"candidate {cand.exception_id} belongs to {cand.recon}")
+            rows, effective = None, tuple(rules) if rules is not None else self.rules
+            candidates = list({c.exception_id: c for c in found}.values())
         cols = (
             ExceptionRow.exception_id,
             ExceptionRow.fingerprint,
@@ -90,7 +134,18 @@ class ExceptionStore(ExceptionQueries):
                 for r in s.execute(select(*cols).where(ExceptionRow.recon == recon))
             }
             sups = [x for x in self._suppressions(s, recon) if x.active(now)]
-            plan = plan_run(recon, run_id, unique, known, sups, now, rules or self.rules)
+            fresh: list[tuple[Any, ...]] = []
+            if rows is not None:
+                fresh, candidates = _split(rows, known, sups)
+            plan = plan_run(
+                recon, run_id, candidates, known, sups, now, effective,
+                also_seen=(r[ID] for r in fresh),
+            )  # fmt: skip
+            if fresh:
+                assert rows is not None
+                recompute = None if effective == rows.rules else _severity_at_zero(effective)
+                insert_fresh(s, recon, run_id, fresh, rows.key_names, now, recompute)
+                plan.delta.new[:0] = [r[ID] for r in fresh]
             write_plan(s, plan, run_id, now)
         log.info("exceptions recorded", recon=recon, run_id=run_id, **plan.delta.counts)
         return plan.delta

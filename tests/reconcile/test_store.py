@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +19,9 @@ T0 = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
 
 
 def _run(xs: ExceptionStore, a: list, b: list, run_id: str, now: datetime):
+    """A run as `reconcile run` records it: the engine's rows, not candidate objects."""
     result = reconcile(invoices(), a, b)
-    return result, xs.record_run("invoices", run_id, result.exceptions, now)
+    return result, xs.record_run("invoices", run_id, result.rows, now)
 
 
 def _ids(xs: ExceptionStore, now: datetime) -> dict[str, str]:
@@ -259,3 +261,69 @@ def test_engine_details_are_stored_as_json_objects_on_both_backends(store: Store
         )
     stored = raw if isinstance(raw, dict) else json.loads(raw)  # PostgreSQL decodes JSON
     assert stored == cand.details
+
+
+def _tables(store: Store) -> tuple[list[tuple], list[tuple]]:
+    """Both exception tables' rows, comparable across stores (no surrogate ids)."""
+    with store.session() as s:
+        conn = s.connection()
+        exc = conn.exec_driver_sql("SELECT * FROM exceptions ORDER BY exception_id").all()
+        hist = conn.exec_driver_sql(
+            "SELECT exception_id, run_id, at, event, fingerprint, details, actor, note "
+            "FROM exception_history ORDER BY exception_id, id"
+        ).all()
+    return [tuple(r) for r in exc], [tuple(r) for r in hist]
+
+
+def _second_store(store: Store, tmp_path) -> Store:
+    if store.engine.dialect.name == "sqlite":
+        return Store(f"sqlite:///{tmp_path / 'other.db'}")
+    import uuid
+
+    return Store(str(store.url), schema=f"t_{uuid.uuid4().hex[:12]}")
+
+
+def test_engine_rows_and_candidates_are_stored_alike(store: Store, tmp_path) -> None:
+    """New exceptions written straight from the engine's rows end up exactly as the same
+    exceptions recorded as candidate objects: every column, every history row, over runs
+    that add, keep, change, resolve and reopen exceptions."""
+    other = _second_store(store, tmp_path)
+    try:
+        by_rows, by_objects = ExceptionStore(store), ExceptionStore(other)
+        days = [
+            ([row("INV-1", total="90.00"), row("INV-2"), row("INV-3", currency="JPY")],
+             [row("INV-1"), row("INV-4", total="1000.5", currency="BHD")]),
+            ([row("INV-1", total="80.00"), row("INV-2"), row("INV-5", currency="xyz")],
+             [row("INV-1"), row("INV-4", total="1000.5", currency="BHD")]),
+            ([row("INV-1", total="80.00"), row("INV-3", currency="JPY")], [row("INV-1")]),
+        ]  # fmt: skip
+        for i, (a, b) in enumerate(days):
+            result = reconcile(invoices(), a, b)
+            now = T0 + timedelta(days=i)
+            d_rows = by_rows.record_run("invoices", f"r{i}", result.rows, now)
+            d_objs = by_objects.record_run("invoices", f"r{i}", result.exceptions, now)
+            assert d_rows.counts == d_objs.counts
+            assert sorted(d_rows.new) == sorted(d_objs.new)
+        stored_rows, stored_objs = _tables(store), _tables(other)
+        assert stored_rows == stored_objs
+        amounts = {r[4]: r[8] for r in stored_rows[0]}  # key_text -> amount text
+        # exact amounts with at least the currency's minor-unit digits
+        assert amounts["inv-3"] == "100" and amounts["inv-4"] == "1000.500"
+        assert amounts["inv-5"] == "100"  # an unknown currency adds no digits
+    finally:
+        other.close()
+
+
+def test_rows_take_the_store_rules_when_given_other_rules(store: Store) -> None:
+    """Severity of a new exception follows the rules record_run is given, even when the
+    engine computed its rows' severity under the definition's rules."""
+    from reconcile.definitions import SeverityRule
+
+    xs = ExceptionStore(store)
+    result = reconcile(invoices(), [row("INV-1", total="20.00")], [])
+    rules = (SeverityRule(level="CRITICAL", min_amount=Decimal("10")), SeverityRule(level="LOW"))
+    xs.record_run("invoices", "r1", result.rows, T0, rules=rules)
+    with store.session() as s:
+        stored = s.connection().exec_driver_sql("SELECT severity FROM exceptions").scalar_one()
+    assert stored == "CRITICAL"
+    assert result.exceptions[0].severity == "LOW"  # the engine's own, under default rules

@@ -1,0 +1,135 @@
+"""Writing a run's never-seen exceptions straight from the engine's rows.
+
+Most exceptions of a large run are either new (a first run, a new break) or seen again. New
+ones need no comparison with earlier runs, so they go from the engine's tuples
+(``reconcile.engine.rows``) to the state store without an object per exception: on SQLite one
+``executemany`` whose constant columns are SQL literals and whose key columns SQLite builds
+itself (``json_object``), and one more for their ``NEW`` history rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from billbridge.state.db import RawJSON
+from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, DETAILS, FINGERPRINT, ID, KEYS
+from reconcile.engine.rows import SEVERITY as SEV
+from reconcile.exceptions.model import RunState, Status
+from reconcile.exceptions.runs import HISTORY, SYSTEM, TABLE, event, insert_rows
+
+Row = tuple[Any, ...]
+
+
+def _literal(text: str) -> str:
+    """A SQLite string literal (only the quote needs doubling there)."""
+    if "\x00" in text:
+        raise ValueError(f"text with a NUL character cannot be stored: {text!r}")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _stamp(value: datetime) -> str:
+    """How the state store's SQLite columns keep a timestamp: naive UTC with microseconds."""
+    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+#: the exceptions table's columns in the order of the VALUES below
+_COLUMNS = ("exception_id", "recon", "category", "keys", "key_text", "fingerprint", "details",
+            "severity", "amount", "currency", "first_seen", "last_seen", "times_seen",
+            "run_state", "status", "owner", "last_run_id", "resolved_at")  # fmt: skip
+
+
+def _sqlite_sql(recon: str, run_id: str, key_names: Sequence[str], now: datetime) -> str:
+    n = KEYS + 1  # the first key's parameter number (SQLite numbers them from 1)
+    keys_json = ", ".join(f"{_literal(name)}, ?{n + i}" for i, name in enumerate(key_names))
+    key_text = " || '|' || ".join(f"?{n + i}" for i in range(len(key_names))) or "''"
+    at, run = _literal(_stamp(now)), _literal(run_id)
+    values = [
+        f"?{ID + 1}", _literal(recon), f"?{CATEGORY + 1}", f"json_object({keys_json})",
+        key_text, f"?{FINGERPRINT + 1}", f"?{DETAILS + 1}", f"?{SEV + 1}", f"?{AMOUNT + 1}",
+        f"?{CURRENCY + 1}", at, at, "1", _literal(RunState.NEW.value),
+        _literal(Status.OPEN.value), "NULL", run, "NULL",
+    ]  # fmt: skip
+    return f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join(values)})"
+
+
+def _history_sql(run_id: str, now: datetime) -> str:
+    cols = "exception_id, run_id, at, event, fingerprint, details, actor, note"
+    values = f"?1, {_literal(run_id)}, {_literal(_stamp(now))}, {_literal(RunState.NEW.value)}"
+    return f"INSERT INTO {HISTORY.name} ({cols}) VALUES ({values}, ?2, NULL, '{SYSTEM}', NULL)"
+
+
+def insert_fresh(
+    s: Session,
+    recon: str,
+    run_id: str,
+    rows: Sequence[Row],
+    key_names: Sequence[str],
+    now: datetime,
+    severity_of: Callable[[Decimal | None], str] | None = None,
+) -> None:
+    """INSERT ``rows`` (engine tuples, ids not yet in the store) as NEW and OPEN, with their
+    NEW history rows, in the caller's transaction. ``severity_of``: recompute each row's
+    severity (when the rules differ from those the engine used)."""
+    if not rows:
+        return
+    source: Iterable[Row] = rows
+    if severity_of is not None:
+        sev = severity_of
+        source = [
+            (*r[:SEV], sev(None if r[AMOUNT] is None else Decimal(r[AMOUNT])), *r[SEV + 1 :])
+            for r in rows
+        ]
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        _insert_portable(s, recon, run_id, source, key_names, now)
+        return
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany(_sqlite_sql(recon, run_id, key_names, now), source)
+        cur.executemany(_history_sql(run_id, now), ((r[ID], r[FINGERPRINT]) for r in rows))
+    finally:
+        cur.close()
+
+
+def _insert_portable(
+    s: Session,
+    recon: str,
+    run_id: str,
+    rows: Iterable[Row],
+    key_names: Sequence[str],
+    now: datetime,
+) -> None:
+    """The same rows through SQLAlchemy Core (PostgreSQL and any other backend)."""
+    inserts, history = [], []
+    for r in rows:
+        keys = dict(zip(key_names, r[KEYS:], strict=True))
+        inserts.append(
+            {
+                "exception_id": r[ID],
+                "recon": recon,
+                "category": r[CATEGORY],
+                "keys": keys,
+                "key_text": "|".join(str(v) for v in keys.values()),
+                "fingerprint": r[FINGERPRINT],
+                "details": RawJSON(r[DETAILS]),
+                "severity": r[SEV],
+                "amount": None if r[AMOUNT] is None else Decimal(r[AMOUNT]),
+                "currency": r[CURRENCY],
+                "first_seen": now,
+                "last_seen": now,
+                "times_seen": 1,
+                "run_state": RunState.NEW.value,
+                "status": Status.OPEN.value,
+                "owner": None,
+                "last_run_id": run_id,
+                "resolved_at": None,
+            }
+        )
+        history.append(event(r[ID], run_id, now, RunState.NEW, r[FINGERPRINT]))
+    insert_rows(s, TABLE, inserts)
+    insert_rows(s, HISTORY, history)
