@@ -173,6 +173,7 @@ def reconcile(
             )
             duplicates = build_duplicates(d, dup_rows)
             found.add_candidates(duplicates)
+            found.sort()
         summary, counts = summarize(con, d, found.categories(), duplicates, rows)
     except duckdb.Error as exc:
         raise BillbridgeError(f"{d.name}: the comparison failed: {exc}") from None

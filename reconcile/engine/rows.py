@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from reconcile.definitions import DEFAULT_SEVERITY, SeverityRule
@@ -53,17 +54,22 @@ class ExceptionRows:
     def categories(self) -> Counter[str]:
         return Counter(row[CATEGORY] for row in self.rows)
 
-    def add_candidates(self, candidates: Sequence[ExceptionCandidate]) -> None:
-        """Append candidates (whose keys are this recon's key names) and keep the rows in
-        (category, id) order, the order the engine returns them in."""
+    def add_candidates(self, candidates: Sequence[ExceptionCandidate]) -> list[tuple[Any, ...]]:
+        """Append candidates (whose keys are this recon's key names) as rows; return them."""
+        added = []
         for c in candidates:
             amount = None if c.amount is None else format(c.amount, "f")
             keys = tuple(str(c.keys[name]) for name in self.key_names)
-            self.rows.append(
+            added.append(
                 (c.exception_id, c.category, c.fingerprint, c.details_json, c.severity,
                  amount, c.currency, *keys)
             )  # fmt: skip
-        self.rows.sort(key=lambda r: (r[CATEGORY], r[ID]))
+        self.rows += added
+        return added
+
+    def sort(self) -> None:
+        """(category, id) order: how results list their exceptions."""
+        self.rows.sort(key=itemgetter(CATEGORY, ID))
 
     def candidates(self) -> list[ExceptionCandidate]:
         """The object view of every row (built on demand: most runs are only stored)."""

@@ -7,9 +7,8 @@ UPDATEs by primary key, all in one transaction (a failed run changes nothing). M
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -26,9 +25,7 @@ from billbridge.state.schema import (
 from reconcile.definitions import DEFAULT_SEVERITY, SeverityRule
 from reconcile.engine.build import gc_paused
 from reconcile.engine.result import ExceptionCandidate
-from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, ID, KEYS, ExceptionRows
-from reconcile.engine.severity import severity
-from reconcile.exceptions.fresh import insert_fresh
+from reconcile.engine.rows import ExceptionRows
 from reconcile.exceptions.model import (
     CLOSED,
     TRANSITIONS,
@@ -39,41 +36,17 @@ from reconcile.exceptions.model import (
     WorkflowError,
 )
 from reconcile.exceptions.queries import ExceptionQueries
+from reconcile.exceptions.recording import Recording
 from reconcile.exceptions.runs import SYSTEM, Known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression, check_scope
 
 log = structlog.get_logger(__name__)
 
 
-def _split(
-    rows: ExceptionRows, known: dict[str, Known], sups: Sequence[Suppression]
-) -> tuple[list[tuple[Any, ...]], list[ExceptionCandidate]]:
-    """(rows never seen and not suppressed: written as they are, the others as candidates:
-    they need comparing with what the store knows)."""
-    if not known and not sups:
-        return rows.rows, []
-    fresh, others = [], []
-    for row in rows:
-        if row[ID] in known or (sups and _covered(rows.recon, row, sups)):
-            others.append(row)
-        else:
-            fresh.append(row)
-    rest = ExceptionRows(rows.recon, rows.key_names, others, rows.rules).candidates()
-    return fresh, rest
-
-
-def _covered(recon: str, row: tuple[Any, ...], sups: Sequence[Suppression]) -> bool:
-    amount = None if row[AMOUNT] is None else Decimal(row[AMOUNT])
-    kt = "|".join(str(v) for v in row[KEYS:])
-    return any(
-        x.covers(recon=recon, exception_id=row[ID], category=row[CATEGORY], key_text=kt,
-                 amount=amount, currency=row[CURRENCY])
-        for x in sups
-    )  # fmt: skip
-
-
-def _severity_at_zero(rules: Sequence[SeverityRule]) -> Callable[[Decimal | None], str]:
-    return lambda amount: severity(amount, 0, rules)
+def _plain_keys(candidate: ExceptionCandidate, names: list[str]) -> bool:
+    """Keys the row form keeps as they are: text values under the run's key names."""
+    keys = candidate.keys
+    return list(keys) == names and all(isinstance(v, str) for v in keys.values())
 
 
 def _suppression(row: SuppressionRow) -> Suppression:
@@ -112,15 +85,49 @@ class ExceptionStore(ExceptionQueries):
         if isinstance(found, ExceptionRows):
             if found.recon != recon:
                 raise WorkflowError(f"these exceptions belong to {found.recon}, not {recon}")
-            rows: ExceptionRows | None = found
-            effective = tuple(rules) if rules is not None else found.rules
-            candidates: list[ExceptionCandidate] = []
+            rows = found
         else:
             for cand in found:
                 if cand.recon != recon:
                     raise WorkflowError(f"candidate {cand.exception_id} belongs to {cand.recon}")
-            rows, effective = None, tuple(rules) if rules is not None else self.rules
-            candidates = list({c.exception_id: c for c in found}.values())
+            names = list(dict.fromkeys(k for c in found for k in c.keys))
+            if not all(_plain_keys(c, names) for c in found):
+                return self._record_candidates(recon, run_id, found, now, rules)
+            # no rules of their own: each new one's severity is computed as for objects
+            rows = ExceptionRows(recon, names, [], ())
+            rows.add_candidates(found)
+            rules = tuple(rules) if rules is not None else self.rules
+        rec = self._recording(recon, run_id, now, rows, rules)
+        with gc_paused(), self.store.session() as s:
+            rec.begin(s, self._active_suppressions(s, recon, now))
+            rec.add(s, rows.rows)
+            delta = rec.finish(s)
+        log.info("exceptions recorded", recon=recon, run_id=run_id, **delta.counts)
+        return delta
+
+    def _recording(
+        self,
+        recon: str,
+        run_id: str,
+        now: datetime,
+        rows: ExceptionRows,
+        rules: Sequence[SeverityRule] | None,
+    ) -> Recording:
+        effective = tuple(rules) if rules is not None else rows.rules
+        return Recording(recon, run_id, now, rows.key_names, rows.rules, effective)
+
+    def _active_suppressions(self, s: Session, recon: str, now: datetime) -> list[Suppression]:
+        return [x for x in self._suppressions(s, recon) if x.active(now)]
+
+    def _record_candidates(
+        self,
+        recon: str,
+        run_id: str,
+        candidates: Sequence[ExceptionCandidate],
+        now: datetime,
+        rules: Sequence[SeverityRule] | None,
+    ) -> RunDelta:
+        unique = list({c.exception_id: c for c in candidates}.values())
         cols = (
             ExceptionRow.exception_id,
             ExceptionRow.fingerprint,
@@ -133,19 +140,8 @@ class ExceptionStore(ExceptionQueries):
                 r[0]: Known(r[1], r[2], r[3], r[4])
                 for r in s.execute(select(*cols).where(ExceptionRow.recon == recon))
             }
-            sups = [x for x in self._suppressions(s, recon) if x.active(now)]
-            fresh: list[tuple[Any, ...]] = []
-            if rows is not None:
-                fresh, candidates = _split(rows, known, sups)
-            plan = plan_run(
-                recon, run_id, candidates, known, sups, now, effective,
-                also_seen=(r[ID] for r in fresh),
-            )  # fmt: skip
-            if fresh:
-                assert rows is not None
-                recompute = None if effective == rows.rules else _severity_at_zero(effective)
-                insert_fresh(s, recon, run_id, fresh, rows.key_names, now, recompute)
-                plan.delta.new[:0] = [r[ID] for r in fresh]
+            sups = self._active_suppressions(s, recon, now)
+            plan = plan_run(recon, run_id, unique, known, sups, now, rules or self.rules)
             write_plan(s, plan, run_id, now)
         log.info("exceptions recorded", recon=recon, run_id=run_id, **plan.delta.counts)
         return plan.delta
