@@ -10,9 +10,11 @@ Contenders:
 - ``bare``: one DuckDB query over both files: FULL OUTER JOIN on the key, keep rows that are
   exclusive or differ (IS DISTINCT FROM / abs(a-b) > tol), return them as Arrow.
 - ``billbridge``: ``load_file`` + ``reconcile()`` (dup detection, join, tolerance,
-  categories, ids, fingerprints, Python exception candidates, summary).
-- ``persist``: ``ExceptionStore.record_run`` of those candidates into a fresh SQLite store
-  (first run: all NEW), then a second run of the same candidates (all STILL_OPEN).
+  categories, ids, fingerprints, details JSON, exception rows, summary).
+- ``e2e``: ``reconcile()`` + ``ExceptionStore.record_run`` of its rows into a fresh SQLite
+  store (the issue's measure: reconciled, classified and persisted).
+- ``persist``: ``ExceptionStore.record_run`` of those rows into a fresh SQLite store
+  (first run: all NEW), then a second run of the same rows (all STILL_OPEN).
 - ``datacompy``: ``PolarsCompare(abs_tol=0.005)`` on frames read beforehand (compare only, as
   in reconciliation.md §6) plus the exception extraction (unique rows, all_mismatch).
 """
@@ -184,10 +186,10 @@ def part_persist(a: Path, b: Path, runs: int) -> dict[str, Any]:
             xs = ExceptionStore(store)
             t0 = datetime(2024, 6, 1, tzinfo=UTC)
             start = time.perf_counter()
-            xs.record_run(result.recon, "run-1", result.exceptions, t0)
+            xs.record_run(result.recon, "run-1", result.rows, t0)
             new.append(time.perf_counter() - start)
             start = time.perf_counter()
-            delta = xs.record_run(result.recon, "run-2", result.exceptions, t0)
+            delta = xs.record_run(result.recon, "run-2", result.rows, t0)
             again.append(time.perf_counter() - start)
             assert delta.counts["STILL_OPEN"] == len(result.exceptions)
             store.close()
@@ -309,10 +311,10 @@ def _markdown(r: dict[str, Any]) -> str:
         row("bare DuckDB FULL OUTER JOIN of the two Parquet files, differing rows to Arrow",
             r["bare_s"], exc["bare"], rss["bare"]),
         row("billbridge `load_file` x2 + `reconcile()`: duplicate check, join, tolerances, "
-            "categories, ids, fingerprints, 20k exception candidates, summary",
+            "categories, ids, fingerprints, details JSON, 20k exception rows, summary",
             r["billbridge_s"], exc["billbridge"], rss["billbridge"]),
-        row("billbridge end to end: `reconcile()` + `ExceptionStore.record_run` of every "
-            "exception as NEW into a fresh SQLite store", r["end_to_end_s"], exc["billbridge"],
+        row("billbridge end to end: `reconcile()` + `ExceptionStore.record_run` of its rows, "
+            "every exception as NEW (with its history row) into a fresh SQLite store", r["end_to_end_s"], exc["billbridge"],
             ""),
         row("datacompy 1.1 `PolarsCompare(abs_tol=0.005)` + unique and mismatch rows "
             "(frames loaded beforehand)", r["datacompy_s"], exc["datacompy"], rss["datacompy"]),

@@ -330,3 +330,36 @@ def test_rows_take_the_store_rules_when_given_other_rules(store: Store) -> None:
         stored = s.connection().exec_driver_sql("SELECT severity FROM exceptions").scalar_one()
     assert stored == "CRITICAL"
     assert result.exceptions[0].severity == "LOW"  # the engine's own, under default rules
+
+
+def test_rows_with_two_keys_are_stored_like_candidates(store: Store, tmp_path) -> None:
+    """Several keys: SQLite builds the keys object and the key text from the row's key
+    columns exactly as the object path writes them (quotes and '|' in values included)."""
+    from reconcile.definitions import parse_definitions
+
+    (d,) = parse_definitions(
+        """
+name: lines
+a: {label: billing}
+b: {label: erp}
+keys: [{name: invoice}, {name: line}]
+compare: [{name: qty, kind: number}]
+"""
+    )
+    a = [
+        {"invoice": 'INV "1"', "line": "1", "qty": "2"},
+        {"invoice": "INV|2", "line": "2", "qty": "1"},
+    ]
+    b = [{"invoice": 'INV "1"', "line": "1", "qty": "3"}]
+    other = _second_store(store, tmp_path)
+    try:
+        result = reconcile(d, a, b)
+        ExceptionStore(store).record_run("lines", "r1", result.rows, T0)
+        ExceptionStore(other)._record_candidates("lines", "r1", result.exceptions, T0, None)
+        (stored, hist), expected = _tables(store), _tables(other)
+        assert (stored, hist) == expected
+        assert sorted(r[4] for r in stored) == ['INV "1"|1', "INV|2|2"]
+        keys = [r[3] if isinstance(r[3], dict) else json.loads(r[3]) for r in stored]
+        assert {"invoice": "INV|2", "line": "2"} in keys
+    finally:
+        other.close()
