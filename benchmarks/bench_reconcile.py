@@ -154,7 +154,7 @@ def part_pair(a: Path, b: Path, runs: int) -> dict[str, Any]:
             else:
                 t, result = run_billbridge(a, b)
                 ours.append(t)
-                found["billbridge"], found["counts"] = len(result.exceptions), result.counts
+                found["billbridge"], found["counts"] = len(result.rows), result.counts
     return {"bare": bare, "billbridge": ours, "e2e": e2e, "found": found}
 
 
@@ -191,9 +191,9 @@ def part_persist(a: Path, b: Path, runs: int) -> dict[str, Any]:
             start = time.perf_counter()
             delta = xs.record_run(result.recon, "run-2", result.rows, t0)
             again.append(time.perf_counter() - start)
-            assert delta.counts["STILL_OPEN"] == len(result.exceptions)
+            assert delta.counts["STILL_OPEN"] == len(result.rows)
             store.close()
-    return {"new": new, "still_open": again, "exceptions": len(result.exceptions)}
+    return {"new": new, "still_open": again, "exceptions": len(result.rows)}
 
 
 def part_memory(a: Path, b: Path, which: str) -> dict[str, Any]:
