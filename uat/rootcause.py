@@ -124,8 +124,9 @@ def _scan(
     ratios: Counter[tuple[str, Decimal]] = Counter()
     shifts: Counter[tuple[str, int]] = Counter()
     for c in candidates:
-        a, b = c.details.get("a", {}), c.details.get("b", {})
-        for name in c.details.get("diff_columns", []):
+        det = c.details  # decoded once per candidate
+        a, b = det.get("a", {}), det.get("b", {})
+        for name in det.get("diff_columns", []):
             if kinds.get(name) in ("amount", "number"):
                 old, new = to_decimal(a.get(name)), to_decimal(b.get(name))
                 r = _ratio(old, new) if old is not None and new is not None else None
@@ -143,7 +144,8 @@ def _field_cause(
     gaps: Mapping[str, Gap], ratios: Counter[tuple[str, Decimal]],
     shifts: Counter[tuple[str, int]],
 ) -> tuple[Cause, Decimal]:  # fmt: skip
-    a, b = c.details.get("a", {}), c.details.get("b", {})
+    det = c.details
+    a, b = det.get("a", {}), det.get("b", {})
     untranslated = _untranslated(gaps, name, a.get(name))
     if untranslated:
         return untranslated, Decimal(0)
@@ -185,20 +187,21 @@ def attribute(
     ratios, shifts = _scan(candidates, field_kinds)
     out = []
     for c in candidates:
-        base = c.details.get("base_category", c.category)
+        det = c.details
+        base = det.get("base_category", c.category)
         if base == "MISSING_IN_B":
             legacy_keys = [_untranslated(by_field, k, v) for k, v in c.keys.items()]
             causes = [x for x in legacy_keys if x] or [Cause("missing_in_new")]
-            out.append(Attributed(c, tuple(causes), _record_risk(kind, c.details.get("a", {}))))
+            out.append(Attributed(c, tuple(causes), _record_risk(kind, det.get("a", {}))))
         elif base == "MISSING_IN_A":
-            out.append(Attributed(c, (Cause("extra_in_new"),), _record_risk(kind, c.details["b"])))
+            out.append(Attributed(c, (Cause("extra_in_new"),), _record_risk(kind, det["b"])))
         elif base.startswith("DUPLICATE"):
             side = {"DUPLICATE_IN_A": "legacy", "DUPLICATE_IN_B": "new"}.get(base, "both")
             out.append(Attributed(c, (Cause("duplicate", "", side),), Decimal(0)))
         else:
             found = [
                 _field_cause(n, field_kinds.get(n, "text"), c, kind, cfg, by_field, ratios, shifts)
-                for n in c.details.get("diff_columns", [])
+                for n in det.get("diff_columns", [])
             ]
             distinct = tuple(dict.fromkeys(x for x, _ in found)) or (Cause("value_differs"),)
             out.append(Attributed(c, distinct, sum((r for _, r in found), Decimal(0))))
