@@ -314,8 +314,8 @@ def _markdown(r: dict[str, Any]) -> str:
             "categories, ids, fingerprints, details JSON, 20k exception rows, summary",
             r["billbridge_s"], exc["billbridge"], rss["billbridge"]),
         row("billbridge end to end: `reconcile()` + `ExceptionStore.record_run` of its rows, "
-            "every exception as NEW (with its history row) into a fresh SQLite store", r["end_to_end_s"], exc["billbridge"],
-            ""),
+            "every exception as NEW (with its history row) into a fresh SQLite store",
+            r["end_to_end_s"], exc["billbridge"], ""),
         row("datacompy 1.1 `PolarsCompare(abs_tol=0.005)` + unique and mismatch rows "
             "(frames loaded beforehand)", r["datacompy_s"], exc["datacompy"], rss["datacompy"]),
         row("billbridge, paired with the datacompy runs", r["billbridge_beside_datacompy_s"],
