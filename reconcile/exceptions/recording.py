@@ -12,16 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billbridge.state.schema import ExceptionRow
 from reconcile.definitions import SeverityRule
 from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, ID, KEYS, ExceptionRows
 from reconcile.engine.severity import severity
 from reconcile.exceptions.fresh import insert_fresh
 from reconcile.exceptions.model import RunDelta
-from reconcile.exceptions.runs import Known, plan_run, write_plan
+from reconcile.exceptions.runs import Known, load_known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression
 
 Row = tuple[Any, ...]
@@ -49,17 +47,7 @@ class Recording:
         self._seen: set[str] = set()
 
     def begin(self, s: Session, suppressions: list[Suppression]) -> None:
-        cols = (
-            ExceptionRow.exception_id,
-            ExceptionRow.fingerprint,
-            ExceptionRow.status,
-            ExceptionRow.first_seen,
-            ExceptionRow.times_seen,
-        )
-        self._known = {
-            r[0]: Known(r[1], r[2], r[3], r[4])
-            for r in s.execute(select(*cols).where(ExceptionRow.recon == self.recon))
-        }
+        self._known = load_known(s, self.recon)
         self._sups = suppressions
 
     def add(self, s: Session, chunk: Sequence[Row]) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from billbridge.state.db import RawJSON, json_text
@@ -53,6 +53,14 @@ class RunPlan:
     touches: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     resolved: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_known(s: Session, recon: str) -> dict[str, Known]:
+    """What the store holds about each of the recon's exceptions (one SELECT)."""
+    cols = (TABLE.c.exception_id, TABLE.c.fingerprint, TABLE.c.status, TABLE.c.first_seen,
+            TABLE.c.times_seen)  # fmt: skip
+    rows = s.execute(select(*cols).where(TABLE.c.recon == recon))
+    return {r[0]: Known(r[1], r[2], r[3], r[4]) for r in rows}
 
 
 def event(

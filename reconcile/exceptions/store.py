@@ -37,7 +37,7 @@ from reconcile.exceptions.model import (
 )
 from reconcile.exceptions.queries import ExceptionQueries
 from reconcile.exceptions.recording import Recording
-from reconcile.exceptions.runs import SYSTEM, Known, plan_run, write_plan
+from reconcile.exceptions.runs import SYSTEM, load_known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression, check_scope
 
 log = structlog.get_logger(__name__)
@@ -128,18 +128,8 @@ class ExceptionStore(ExceptionQueries):
         rules: Sequence[SeverityRule] | None,
     ) -> RunDelta:
         unique = list({c.exception_id: c for c in candidates}.values())
-        cols = (
-            ExceptionRow.exception_id,
-            ExceptionRow.fingerprint,
-            ExceptionRow.status,
-            ExceptionRow.first_seen,
-            ExceptionRow.times_seen,
-        )
         with gc_paused(), self.store.session() as s:
-            known = {
-                r[0]: Known(r[1], r[2], r[3], r[4])
-                for r in s.execute(select(*cols).where(ExceptionRow.recon == recon))
-            }
+            known = load_known(s, recon)
             sups = self._active_suppressions(s, recon, now)
             plan = plan_run(recon, run_id, unique, known, sups, now, rules or self.rules)
             write_plan(s, plan, run_id, now)
