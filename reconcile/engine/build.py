@@ -1,4 +1,4 @@
-"""Turn classified join rows (and duplicate-key rows) into exception candidates."""
+"""Duplicate-key rows into exception candidates, and the exact text helpers the engines share."""
 
 from __future__ import annotations
 
@@ -45,13 +45,6 @@ def text(value: Any) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _places(currency: str | None) -> int:
-    try:
-        return minor_units(currency) if currency else 0
-    except UnknownCurrencyError:
-        return 0
 
 
 def exact_amount(value: Decimal | None, currency: str | None) -> Decimal | None:
@@ -109,40 +102,6 @@ def _context(d: ReconDefinition, row: dict[str, Any], *prefixes: str) -> dict[st
 
 def _rule(d: ReconDefinition) -> str:
     return "keys:" + "+".join(k.name for k in d.keys)
-
-
-def build_candidates(
-    d: ReconDefinition, columns: list[str], rows: list[tuple[Any, ...]]
-) -> list[ExceptionCandidate]:
-    """Candidates from exception rows whose ids, fingerprints and details JSON SQL already
-    made (``plan.exceptions_sql``); this loop runs once per exception, so it stays small."""
-    at = {name: i for i, name in enumerate(columns)}
-    key_pos = [(k.name, at[f"k{i}"]) for i, k in enumerate(d.keys)]
-    eid, fp, name, ccy, amt, sev, details = (
-        at[c] for c in ("_id", "_fp", "_name", "_ccy", "_amt", "_sev", "_details")
-    )
-    recon, make = d.name, ExceptionCandidate.from_engine
-    # currency -> (minor-unit digits, one minor unit), looked up once per currency
-    units: dict[str | None, tuple[int, Decimal]] = {}
-    out = []
-    for row in rows:
-        currency = row[ccy] or None
-        text_ = row[amt]
-        amount = None
-        if text_ is not None:  # |amount| (exact text) with at least the minor-unit digits
-            unit = units.get(currency)
-            if unit is None:
-                digits = _places(currency)
-                unit = units[currency] = (digits, Decimal(1).scaleb(-digits))
-            point = text_.find(".")
-            amount = Decimal(text_.lstrip("-"))
-            if (0 if point < 0 else len(text_) - point - 1) < unit[0]:
-                amount = amount.quantize(unit[1])
-        keys = {n: row[i] for n, i in key_pos}
-        category, severity_ = row[name], row[sev]
-        out.append(make(row[eid], recon, category, keys, row[fp], severity_, amount, currency,
-                        row[details]))  # fmt: skip
-    return out
 
 
 def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[ExceptionCandidate]:
