@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -163,3 +164,31 @@ def test_unreachable_store_is_one_clear_line_without_the_password() -> None:
     assert "\n" not in message
     assert message.startswith("cannot open the state store postgresql+psycopg://bb:***@")
     assert "s3cret-pw" not in message
+
+
+def test_a_new_sqlite_file_gets_large_pages_and_an_existing_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from billbridge.state.db import PAGE_SIZE
+
+    fresh = Store(f"sqlite:///{tmp_path}/new.db")
+    fresh.close()
+    older = tmp_path / "old.db"
+    with sqlite3.connect(older) as con:  # a store file made before the pragma existed
+        con.execute("PRAGMA page_size=4096")
+        con.execute("CREATE TABLE t (x)")
+    kept = Store(f"sqlite:///{older}")
+    with kept.session() as s:
+        s.add(RunLogRow(run_id="r1", job="j", kind="sync", event="started"))
+    kept.close()
+    sizes = {}
+    for name in ("new.db", "old.db"):
+        with sqlite3.connect(tmp_path / name) as con:
+            sizes[name] = con.execute("PRAGMA page_size").fetchone()[0]
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            assert mode == "wal"
+    assert sizes == {"new.db": PAGE_SIZE, "old.db": 4096}
+    with sqlite3.connect(older) as con:
+        assert con.execute("SELECT count(*) FROM run_log").fetchone() == (1,)
