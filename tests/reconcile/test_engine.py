@@ -475,3 +475,52 @@ def test_a_quoted_line_break_keeps_every_row_and_its_file_line(tmp_path: Path) -
     assert side.table.column("inv").to_pylist() == ["A1", "A3"]
     assert side.table.column("memo").to_pylist()[0] == "two\nlines"
     assert side.table.column("_line").to_pylist() == [2, 4]
+
+
+def test_details_json_carries_every_part_and_escapes_values() -> None:
+    (d,) = parse_definitions(
+        """
+name: details_parts
+version: "7"
+a: {label: old}
+b: {label: new}
+keys: [{name: inv}]
+compare:
+  - {name: net, kind: amount, abs: "0.01"}
+  - {name: due, kind: date}
+  - {name: size, kind: text}
+context: [{name: memo}]
+"""
+    )
+    a = [
+        {"inv": "1", "net": "10.50", "due": "2024-01-10", "size": 'x "q" \\ y', "memo": "m1"},
+        {"inv": "2", "net": "3", "due": "2024-01-01", "size": "y", "memo": "m2"},
+    ]
+    b = [
+        {"inv": "1", "net": "10.00", "due": "2024-01-12", "size": 'x "q" \\ y', "memo": None},
+        {"inv": "3", "net": "4", "due": None, "size": "z", "memo": 'q"uote\nnext'},
+    ]
+    result = reconcile(d, a, b)
+    by_key = {e.keys["inv"]: e for e in result.exceptions}
+    fields = ["net", "due", "size"]
+    assert by_key["1"].details == {
+        "base_category": "AMOUNT_MISMATCH",
+        "is_exclusive_a": False,
+        "is_exclusive_b": False,
+        "diff_columns": ["net", "due"],
+        "a": dict(zip(fields, ["10.5", "2024-01-10", 'x "q" \\ y'], strict=True)),
+        "b": dict(zip(fields, ["10", "2024-01-12", 'x "q" \\ y'], strict=True)),
+        "delta": {"net": "0.5", "due": "-2"},
+        "rows": {"a": 1, "b": 1},
+        "lines": {"a": 1, "b": 1},
+        "context": {"memo": "m1"},
+        "match_rule": "keys:inv",
+        "rule_version": "7",
+    }
+    missing_in_a, missing_in_b = by_key["3"].details, by_key["2"].details
+    assert missing_in_a["a"] == {} and missing_in_a["diff_columns"] == []
+    assert missing_in_a["lines"] == {"a": None, "b": 2}
+    assert missing_in_a["context"] == {"memo": 'q"uote\nnext'}
+    assert missing_in_a["delta"] == {} and missing_in_a["is_exclusive_b"]
+    assert missing_in_b["b"] == {} and missing_in_b["is_exclusive_a"]
+    assert missing_in_b["a"] == {"net": "3", "due": "2024-01-01", "size": "y"}
