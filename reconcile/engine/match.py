@@ -87,7 +87,7 @@ def _join(
         rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
         if not _repeats(con, plan, rows):
             counted: dict[str, int | None] = dict(rows)
-            return "SELECT * EXCLUDE (_f, _rows) FROM _j WHERE _f", 0, counted
+            return "SELECT * EXCLUDE (_f, _pairs) FROM _j WHERE _f", 0, counted
         con.unregister("_j")
     dup_count, scanned = _duplicate_keys(con, d, plan)
     return plan_sql.join_sql(d, plan, dup_count > 0), dup_count, scanned
@@ -111,7 +111,7 @@ def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -
     key = f"hash({', '.join(plan.keys)})"
     pairs, miss_a, miss_b, rep_a, rep_b = one_row(
         con,
-        "SELECT coalesce(sum(_rows) FILTER (WHERE NOT _f), 0) "
+        "SELECT any_value(_pairs) "
         "+ count(*) FILTER (WHERE _f AND n_a IS NOT NULL AND n_b IS NOT NULL), "
         "count(*) FILTER (WHERE _f AND n_a IS NULL), "
         "count(*) FILTER (WHERE _f AND n_b IS NULL), "

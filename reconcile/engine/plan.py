@@ -130,16 +130,19 @@ def join_sql(d: ReconDefinition, plan: Plan, exclude_dups: bool) -> str:
 
 
 def counted_join_sql(d: ReconDefinition, plan: Plan) -> str:
-    """The flagged join rows (``_f``), plus one row (``NOT _f``) counting the exactly equal
-    pairs in ``_rows``: with the side row counts that proves, in the same pass, that no key
+    """The flagged join rows (``_f``) and, on each, the count of exactly equal pairs
+    (``_pairs``): with the side row counts that proves, in the same pass, that no key
     repeats (see ``match._repeats``), so the separate duplicate scan is only needed when
-    one does. Each flagged row is its own group: (line_a, line_b) is unique per join row."""
+    one does. One ungrouped aggregate collects both (a GROUP BY that kept each flagged row
+    apart cost the join a tenth more); with nothing flagged a single row of nulls still
+    carries the count."""
     cols, source, flag = _join_parts(d, plan, False)
-    picked = ", ".join(f"any_value({name}) AS {name}" for _, name in cols)
+    fields = ", ".join(f"'{name}': {name}" for _, name in cols)
     return (
-        f"SELECT _f, {picked}, count(*) AS _rows FROM (SELECT {_select(cols)}, {flag} AS _f "
-        f"FROM {source}) GROUP BY _f, CASE WHEN _f THEN line_a END, "
-        "CASE WHEN _f THEN line_b END"
+        "SELECT _pairs, unnest(coalesce(_flagged, [NULL]), recursive := true) FROM ("
+        "SELECT count(*) FILTER (WHERE NOT _f) AS _pairs, "
+        f"list({{{fields}, '_f': true}}) FILTER (WHERE _f) AS _flagged "
+        f"FROM (SELECT {_select(cols)}, {flag} AS _f FROM {source}))"
     )
 
 
