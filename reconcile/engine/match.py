@@ -31,7 +31,7 @@ from reconcile.engine.prepare import (
 from reconcile.engine.result import ExceptionCandidate, ReconResult
 from reconcile.engine.rows import ExceptionRows
 from reconcile.engine.sides import Side, SideInput, as_side
-from reconcile.engine.summary import summarize
+from reconcile.engine.summary import Tolerated, summarize
 
 log = structlog.get_logger(__name__)
 
@@ -75,10 +75,11 @@ def _duplicate_keys(
 
 def _join(
     con: duckdb.DuckDBPyConnection, d: ReconDefinition, plan: Plan, data: dict[str, Side]
-) -> tuple[str, int, dict[str, int | None]]:
-    """Run the join; return the SELECT of its flagged rows, the duplicate-key count and the
-    rows per side. Without aggregated sides the join counts its own exact pairs and the
-    duplicate scan runs only when those counts show a repeated key."""
+) -> tuple[str, int, dict[str, int | None], Tolerated | None]:
+    """Run the join; return the SELECT of its flagged rows, the duplicate-key count, the
+    rows per side and the pairs it found equal within tolerance. Without aggregated sides
+    the join counts its own exact pairs and the duplicate scan runs only when those counts
+    show a repeated key."""
     if not (d.a.aggregate or d.b.aggregate):
         # kept as Arrow in small batches: the later passes over these few rows then run on
         # both threads (a temp table this size is one row group, scanned by one thread)
@@ -87,10 +88,13 @@ def _join(
         rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
         if not _repeats(con, plan, rows):
             counted: dict[str, int | None] = dict(rows)
-            return "SELECT * EXCLUDE (_f, _pairs) FROM _j WHERE _f", 0, counted
+            figures = plan_sql.tolerated_columns(d, plan)
+            first = joined.slice(0, 1).select(figures).to_pylist()[0]
+            flagged = f"SELECT * EXCLUDE (_f, {', '.join(figures)}) FROM _j WHERE _f"
+            return flagged, 0, counted, Tolerated.from_figures(first)
         con.unregister("_j")
     dup_count, scanned = _duplicate_keys(con, d, plan)
-    return plan_sql.join_sql(d, plan, dup_count > 0), dup_count, scanned
+    return plan_sql.join_sql(d, plan, dup_count > 0), dup_count, scanned, None
 
 
 def _side_rows(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, data: Side) -> int:
@@ -147,7 +151,7 @@ def reconcile(
         for side in SIDES:
             normalised_view(con, d, side, typed)
         plan = Plan(d, {side: source_types(data[side]) for side in SIDES})
-        flagged, dup_count, rows = _join(con, d, plan, data)
+        flagged, dup_count, rows, tolerated = _join(con, d, plan, data)
         # the few non-identical rows are typed, checked against tolerances and classified
         # a view: materialising the ~50 typed columns cost more than classifying twice
         con.execute(f"CREATE TEMP VIEW _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
@@ -174,7 +178,7 @@ def reconcile(
             duplicates = build_duplicates(d, dup_rows)
             found.add_candidates(duplicates)
             found.sort()
-        summary, counts = summarize(con, d, found.categories(), duplicates, rows)
+        summary, counts = summarize(con, d, found.categories(), duplicates, rows, tolerated)
     except duckdb.Error as exc:
         raise BillbridgeError(f"{d.name}: the comparison failed: {exc}") from None
     finally:

@@ -49,6 +49,19 @@ class Plan:
         c = self.definition.compare[i]
         return self.source_type("a", c.col("a")) == self.source_type("b", c.col("b")) != "AGG"
 
+    def tolerated_in_join(self, i: int) -> bool:
+        """Compare field ``i``'s tolerance can be checked on the raw values in the join: both
+        sides hold the same decimal or date type, and the tolerance
+        needs no currency (minor units). Its typed value is then the raw value."""
+        c = self.definition.compare[i]
+        if not self.same_type(i):
+            return False
+        kind = self.source_type("a", c.col("a"))
+        if c.kind in sql.NUMERIC_KINDS:
+            # decimals only: their difference widens, an integer one could overflow
+            return kind.startswith("decimal") and bool(c.abs or c.pct) and not c.minor_units
+        return c.kind == "date" and kind.startswith("date32") and bool(c.days)
+
     @property
     def keys(self) -> list[str]:
         return [f"k{i}" for i in range(len(self.definition.keys))]
@@ -95,8 +108,9 @@ def grouped_sql(d: ReconDefinition, plan: Plan, side: str, exclude_dups: bool) -
 
 def _join_parts(
     d: ReconDefinition, plan: Plan, exclude_dups: bool
-) -> tuple[list[tuple[str, str]], str, str]:
-    """([(expression, name)] projected, FROM clause, flag predicate) of the keyed join."""
+) -> tuple[list[tuple[str, str]], str, list[str]]:
+    """([(expression, name)] projected, FROM clause, per compare field its exact-equality
+    predicate) of the keyed join."""
     on = " AND ".join(f"a.{k} = b.{k}" for k in plan.keys)
     cols = [(f"coalesce(a.{k}, b.{k})", k) for k in plan.keys]
     cols += [("a._n", "n_a"), ("b._n", "n_b"), ("a._line", "line_a"), ("b._line", "line_b")]
@@ -104,19 +118,17 @@ def _join_parts(
         cols += [(f"a.{alias}", f"a_{alias}"), (f"b.{alias}", f"b_{alias}")]
     # exact prefilter on raw values when both sides have the same type (false positives
     # only: they are classified MATCHED below); otherwise on the typed values
-    pairs = [
-        (f"a.r{i}", f"b.r{i}")
+    exact = [
+        f"a.r{i} IS NOT DISTINCT FROM b.r{i}"
         if plan.same_type(i)
-        else (plan.cast("a", i, f"a.r{i}"), plan.cast("b", i, f"b.r{i}"))
+        else f"{plan.cast('a', i, f'a.r{i}')} IS NOT DISTINCT FROM {plan.cast('b', i, f'b.r{i}')}"
         for i in range(len(d.compare))
     ]
-    exact = " AND ".join(f"{x} IS NOT DISTINCT FROM {y}" for x, y in pairs) or "TRUE"
-    many = " OR a._n > 1 OR b._n > 1" if (d.a.aggregate or d.b.aggregate) else ""
     source = (
         f"({grouped_sql(d, plan, 'a', exclude_dups)}) a "
         f"FULL OUTER JOIN ({grouped_sql(d, plan, 'b', exclude_dups)}) b ON {on}"
     )
-    return cols, source, f"(a._n IS NULL OR b._n IS NULL OR NOT ({exact}){many})"
+    return cols, source, exact
 
 
 def _select(cols: list[tuple[str, str]]) -> str:
@@ -125,24 +137,71 @@ def _select(cols: list[tuple[str, str]]) -> str:
 
 def join_sql(d: ReconDefinition, plan: Plan, exclude_dups: bool) -> str:
     """The join rows that are exclusive or not exactly equal (the rest never leaves DuckDB)."""
-    cols, source, flag = _join_parts(d, plan, exclude_dups)
+    cols, source, exact = _join_parts(d, plan, exclude_dups)
+    many = " OR a._n > 1 OR b._n > 1" if (d.a.aggregate or d.b.aggregate) else ""
+    same = " AND ".join(exact) or "TRUE"
+    flag = f"a._n IS NULL OR b._n IS NULL OR NOT ({same}){many}"
     return f"SELECT {_select(cols)} FROM {source} WHERE {flag}"
 
 
+def tolerated_columns(d: ReconDefinition, plan: Plan) -> list[str]:
+    """The counted join's figures besides the flagged rows: ``_pairs`` (pairs equal within
+    tolerance, or exactly), ``_within`` (of them, within tolerance only) and, per field
+    tolerated inside the join, ``_tmax<i>`` and (numbers) ``_tsum<i>`` of those pairs'
+    |a - b|."""
+    out = ["_pairs", "_within"]
+    for i, c in enumerate(d.compare):
+        if plan.tolerated_in_join(i):
+            # a date's day counts have a largest, not a total (summary.tolerated_diff_total)
+            out += [f"_tmax{i}", f"_tsum{i}"] if c.kind in sql.NUMERIC_KINDS else [f"_tmax{i}"]
+    return out
+
+
 def counted_join_sql(d: ReconDefinition, plan: Plan) -> str:
-    """The flagged join rows (``_f``) and, on each, the count of exactly equal pairs
-    (``_pairs``): with the side row counts that proves, in the same pass, that no key
-    repeats (see ``match._repeats``), so the separate duplicate scan is only needed when
-    one does. One ungrouped aggregate collects both (a GROUP BY that kept each flagged row
-    apart cost the join a tenth more); with nothing flagged a single row of nulls still
-    carries the count."""
-    cols, source, flag = _join_parts(d, plan, False)
+    """The flagged join rows (``_f``) and, on each, the figures of ``tolerated_columns``.
+
+    ``_pairs`` with the side row counts proves, in the same pass, that no key repeats (see
+    ``match._repeats``), so the separate duplicate scan is only needed when one does.
+    Tolerances the raw values can take (``Plan.tolerated_in_join``) are applied here, so
+    pairs equal within them never leave the join: they are only counted and summed. One
+    ungrouped aggregate collects it all (a GROUP BY that kept each flagged row apart cost
+    the join a tenth more); with nothing flagged a row of nulls still carries the figures.
+    """
+    cols, source, exact = _join_parts(d, plan, False)
+    within = [
+        sql.equal_expr(c, f"a.r{i}", f"b.r{i}", None) if plan.tolerated_in_join(i) else exact[i]
+        for i, c in enumerate(d.compare)
+    ]
+    state = (
+        "CASE WHEN a._n IS NULL OR b._n IS NULL THEN 2 "
+        f"WHEN {' AND '.join(exact) or 'TRUE'} THEN 0 "
+        + (f"WHEN {' AND '.join(within)} THEN 1 " if within != exact else "")
+        + "ELSE 2 END"
+    )
+    diffs, figures = [], []
+    for i, c in enumerate(d.compare):
+        if plan.tolerated_in_join(i):
+            delta = sql.delta_expr(c, f"a_r{i}", f"b_r{i}")
+            diffs.append(f"CASE WHEN _s = 1 THEN abs({delta}) END AS _t{i}")
+            figures.append(f"max(_t{i}) AS _tmax{i}")
+            if c.kind in sql.NUMERIC_KINDS:
+                figures.append(f"sum(_t{i}) AS _tsum{i}")
     fields = ", ".join(f"'{name}': {name}" for _, name in cols)
+    inner = f"SELECT {_select(cols)}, {state} AS _s FROM {source}"
+    if diffs:
+        inner = f"SELECT *, {', '.join(diffs)} FROM ({inner})"
+    aggregates = ", ".join(
+        [
+            "count(*) FILTER (WHERE _s < 2) AS _pairs",
+            "count(*) FILTER (WHERE _s = 1) AS _within",
+            *figures,
+            f"list({{{fields}, '_f': true}}) FILTER (WHERE _s = 2) AS _flagged",
+        ]
+    )
     return (
-        "SELECT _pairs, unnest(coalesce(_flagged, [NULL]), recursive := true) FROM ("
-        "SELECT count(*) FILTER (WHERE NOT _f) AS _pairs, "
-        f"list({{{fields}, '_f': true}}) FILTER (WHERE _f) AS _flagged "
-        f"FROM (SELECT {_select(cols)}, {flag} AS _f FROM {source}))"
+        f"SELECT {', '.join(tolerated_columns(d, plan))}, "
+        f"unnest(coalesce(_flagged, [NULL]), recursive := true) "
+        f"FROM (SELECT {aggregates} FROM ({inner}))"
     )
 
 

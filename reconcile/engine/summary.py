@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -13,6 +14,23 @@ from reconcile.engine.result import ExceptionCandidate
 from reconcile.engine.sql import NUMERIC_KINDS
 
 DUP_BASES = ("DUPLICATE", "DUPLICATE_IN_A", "DUPLICATE_IN_B")
+
+
+@dataclass(frozen=True)
+class Tolerated:
+    """Pairs the join itself found equal within tolerance (never classified one by one):
+    how many, and per compare field index the largest and summed |a - b| among them."""
+
+    within: int = 0
+    largest: dict[int, Any] = field(default_factory=dict)
+    total: dict[int, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_figures(cls, figures: dict[str, Any]) -> Tolerated:
+        """From the counted join's ``_within``, ``_tmax<i>`` and ``_tsum<i>`` values."""
+        largest = {int(k[5:]): v for k, v in figures.items() if k.startswith("_tmax")}
+        total = {int(k[5:]): v for k, v in figures.items() if k.startswith("_tsum")}
+        return cls(int(figures["_within"] or 0), largest, total)
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
@@ -31,8 +49,10 @@ def summarize(
     categories: Counter[str],
     duplicates: list[ExceptionCandidate],
     side_rows: dict[str, int | None],
+    tolerated: Tolerated | None = None,
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    """``categories``: exceptions per category; ``duplicates``: the duplicate-key exceptions.
+    """``categories``: exceptions per category; ``duplicates``: the duplicate-key exceptions;
+    ``tolerated``: pairs the join found equal within tolerance (they are not in ``_cls``).
 
     Counts come from SQL over ``_cls`` and the few duplicate candidates, so the exceptions'
     details (JSON text until used) are never decoded here."""
@@ -76,11 +96,14 @@ def summarize(
     dup_only_b = sum(1 for exc in duplicates if not exc.details["rows"]["a"])
     common = distinct_a - dup_keys["a"] - base["MISSING_IN_B"]
     unequal = sum(base[k] for k in base if k.endswith("_MISMATCH") or k == "MANY_TO_ONE")
-    within, many_matched = int(stats_row[0]), int(stats_row[1])
+    tol = tolerated or Tolerated()
+    within, many_matched = int(stats_row[0]) + tol.within, int(stats_row[1])
 
     stats = []
     for i, c in enumerate(d.compare):
-        unequal_cnt, max_diff, null_diff, tolerated = stats_row[fixed + 4 * i : fixed + 4 + 4 * i]
+        unequal_cnt, max_diff, null_diff, summed = stats_row[fixed + 4 * i : fixed + 4 + 4 * i]
+        max_diff = _largest(max_diff, tol.largest.get(i))
+        summed = _added(summed, tol.total.get(i))
         stats.append(
             {
                 "column": c.name,
@@ -92,7 +115,7 @@ def summarize(
                 "max_diff": text(max_diff) if max_diff is not None else "0",
                 "null_diff": int(null_diff),
                 #: sum of |a - b| over rows matched within tolerance (numeric fields)
-                "tolerated_diff_total": text(tolerated) if tolerated is not None else "0",
+                "tolerated_diff_total": text(summed) if summed is not None else "0",
                 "abs_tol": text(c.abs),
                 "rel_tol": text(c.pct / 100),
                 "minor_units_tol": c.minor_units,
@@ -131,6 +154,14 @@ def summarize(
         **dict(sorted(base.items())),
     }
     return summary, counts
+
+
+def _largest(x: Any, y: Any) -> Any:
+    return y if x is None else x if y is None else max(x, y)
+
+
+def _added(x: Any, y: Any) -> Any:
+    return y if x is None else x if y is None else x + y
 
 
 def _rate(part: int, whole: int) -> float:
