@@ -1,17 +1,19 @@
 """Declarative expectations a UAT spec can state, each passing or failing with evidence
-(the failing keys, up to N examples). No expressions, no eval."""
+(the failing keys, up to N examples). No expressions, no eval.
+
+Each is one query: over the entity's exceptions (``uat.frame``, with their causes) or, for
+blank fields, over the side itself."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from reconcile.engine import Side
 from reconcile.engine.sides import LINE, register_side
-from reconcile.engine.sql import ident, literal
+from reconcile.engine.sql import DEC, ident, literal
 from uat.entities import PreparedEntity
-from uat.rootcause import Attributed, to_decimal
+from uat.frame import Frame
+from uat.rootcause import exact
 from uat.scorecard import EntityScore
 from uat.spec import (
     AmountsMatch,
@@ -22,6 +24,7 @@ from uat.spec import (
     NotBlank,
     Ties,
 )
+from uat.sqltext import decimal_sql, fraction_digits_sql
 from uat.translate import database
 
 
@@ -84,55 +87,60 @@ def _blank_keys(side: Side, column: str, keys: list[str], limit: int) -> tuple[i
     return count, [str(r[0]) for r in found]
 
 
-def _selected(item: Attributed, where: dict[str, str]) -> bool:
+def _matching(frame: Frame, where: str, limit: int) -> tuple[int, list[str]]:
+    """How many exceptions satisfy the SQL condition ``where``, and the first ``limit``
+    record keys among them (the engine's order)."""
+    ((n, keys),) = frame.query(
+        f"SELECT count(*), list(key_text ORDER BY i)[1:{int(limit)}] FROM x WHERE {where}"
+    )
+    return int(n), list(keys or [])
+
+
+def _number(frame: Frame, side: str, name: str) -> str:
+    """SQL for field ``name`` on ``side`` as a number; 0 when absent or blank."""
+    return f"coalesce(TRY_CAST({frame.value(side, name)} AS {DEC}), 0)"
+
+
+def _digits(frame: Frame, side: str, name: str) -> str:
+    """Fraction digits of a non-zero value (a zero counts as the exact 0, as ``or 0`` has
+    it in Python)."""
+    value = frame.value(side, name)
+    return (
+        f"(CASE WHEN TRY_CAST({value} AS {DEC}) <> 0 THEN {fraction_digits_sql(value)} ELSE 0 END)"
+    )
+
+
+def _selected(frame: Frame, where: dict[str, str]) -> str:
     """Declarative equality filter: a field's key, legacy or new value equals the given one."""
-    c = item.candidate
-    for name, want in where.items():
-        seen = (
-            c.keys.get(name),
-            c.details.get("a", {}).get(name),
-            c.details.get("b", {}).get(name),
-        )
-        if want not in seen:
-            return False
-    return True
-
-
-def _signed_delta(item: Attributed, name: str) -> Decimal:
-    """new − legacy for ``name``; a record on one side only counts its full value."""
-    a, b = item.candidate.details.get("a", {}), item.candidate.details.get("b", {})
-    return (to_decimal(b.get(name)) or Decimal(0)) - (to_decimal(a.get(name)) or Decimal(0))
+    tests = [
+        f"coalesce({literal(want)} IN ({frame.key(name)}, {frame.value('a', name)}, "
+        f"{frame.value('b', name)}), false)"
+        for name, want in where.items()
+    ]
+    return " AND ".join(tests) or "TRUE"
 
 
 def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> ExpectationResult:
-    items = sc.attributed
+    frame = sc.attribution.frame
     if isinstance(x, MatchRate):
         ok = sc.match_rate >= x.min_pct
         ev = f"match rate {sc.match_rate}% ({sc.matched} of {sc.matched + sc.exceptions} keys)"
-        failing = [] if ok else [i.key_text for i in items[: x.examples]]
-        return _result(x, ok, ev, failing, 0 if ok else len(items))
+        failing = [] if ok else frame.table.column("key_text")[: x.examples].to_pylist()
+        return _result(x, ok, ev, failing, 0 if ok else sc.exceptions)
     if isinstance(x, NoExceptions):
-        hits = [
-            i for i in items
-            if (x.category is None or x.category in
-                (i.candidate.category, i.candidate.details.get("base_category")))
-            and (x.root_cause is None or any(c.pattern == x.root_cause for c in i.causes))
-        ]  # fmt: skip
-        return _result(
-            x,
-            not hits,
-            f"{len(hits)} matching exception(s)",
-            [i.key_text for i in hits[: x.examples]],
-            len(hits),
-        )
+        tests = ["TRUE"]
+        if x.category is not None:
+            tests.append(f"{literal(x.category)} IN (category, base)")
+        if x.root_cause is not None:
+            patterns = "list_transform(causes, lambda c: c.pattern)"
+            tests.append(f"list_contains({patterns}, {literal(x.root_cause)})")
+        n, keys = _matching(frame, " AND ".join(tests), x.examples)
+        return _result(x, not n, f"{n} matching exception(s)", keys, n)
     if isinstance(x, CountEqual):
         ok = sc.rows_legacy == sc.rows_new
-        only = [
-            i for i in items
-            if i.candidate.details.get("base_category") in ("MISSING_IN_A", "MISSING_IN_B")
-        ][: x.examples]  # fmt: skip
         ev = f"legacy {sc.rows_legacy} record(s), new {sc.rows_new}"
-        keys = [] if ok else [i.key_text for i in only]
+        where = "base IN ('MISSING_IN_A', 'MISSING_IN_B')"
+        keys = [] if ok else _matching(frame, where, x.examples)[1]
         return _result(x, ok, ev, keys, abs(sc.rows_legacy - sc.rows_new))
     if isinstance(x, NotBlank):
         side = entity.legacy if x.side == "legacy" else entity.new
@@ -143,36 +151,38 @@ def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> Expecta
         n, keys = _blank_keys(side, column, key_cols, x.examples)
         return _result(x, n == 0, f"{n} record(s) with a blank {x.field}", keys, n)
     if isinstance(x, AmountsMatch):
-        bad = []
-        for i in items:
-            a, b = i.candidate.details.get("a", {}), i.candidate.details.get("b", {})
-            zero = Decimal(0)
-            size = max(
-                abs(to_decimal(a.get(x.field)) or zero), abs(to_decimal(b.get(x.field)) or zero)
-            )
-            if size <= x.over or not _selected(i, x.where):
-                continue
-            one_sided = not a or not b
-            if one_sided or abs(_signed_delta(i, x.field)) > x.max_delta:
-                bad.append(i.key_text)
-        ev = f"{len(bad)} record(s) over {x.over} differ by more than {x.max_delta}"
-        return _result(x, not bad, ev, bad)
-    return _ties(x, entity, items)
-
-
-def _ties(x: Ties, entity: PreparedEntity, items: list[Attributed]) -> ExpectationResult:
-    by = x.by or entity.kind.keys
-    sums: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
-    for i in items:
-        d = i.candidate.details
-        key = tuple(
-            str(i.candidate.keys.get(k) or d.get("a", {}).get(k) or d.get("b", {}).get(k))
-            for k in by
+        a, b = _number(frame, "a", x.field), _number(frame, "b", x.field)
+        over = f"greatest(abs({a}), abs({b})) > {decimal_sql(x.over)}"
+        # a record on one side only never matches; else new − legacy within max_delta
+        differs = f"(NOT has_a OR NOT has_b OR abs({b} - {a}) > {decimal_sql(x.max_delta)})"
+        n, keys = _matching(
+            frame, f"{over} AND {_selected(frame, x.where)} AND {differs}", x.examples
         )
-        sums[key] += _signed_delta(i, x.field)
+        ev = f"{n} record(s) over {x.over} differ by more than {x.max_delta}"
+        return _result(x, not n, ev, keys, n)
+    return _ties(x, entity, frame)
+
+
+def _ties(x: Ties, entity: PreparedEntity, frame: Frame) -> ExpectationResult:
+    """Per group the summed new − legacy of ``x.field`` over the exceptions is zero."""
+    by = x.by or entity.kind.keys
+    # a group's value: the key, else the legacy value, else the new one ("None" if absent)
+    groups = [
+        f"coalesce(nullif({frame.key(k)}, ''), nullif({frame.value('a', k)}, ''), "
+        f"coalesce({frame.value('b', k)}, 'None'))"
+        for k in by
+    ]
+    delta = f"{_number(frame, 'b', x.field)} - {_number(frame, 'a', x.field)}"
+    digits = f"greatest({_digits(frame, 'a', x.field)}, {_digits(frame, 'b', x.field)})"
+    names = [f"g{j}" for j in range(len(by))]
+    found = frame.query(
+        f"SELECT {', '.join(names)}, sum(d), max(n) FROM (SELECT "
+        + "".join(f"{g} AS {name}, " for g, name in zip(groups, names, strict=True))
+        + f"{delta} AS d, {digits} AS n FROM x) GROUP BY ALL HAVING sum(d) <> 0"
+    )
     bad = [
-        ", ".join(f"{k}={v}" for k, v in zip(by, key, strict=True)) + f" (delta {d:f})"
-        for key, d in sorted(sums.items())
-        if d != 0
+        ", ".join(f"{k}={v}" for k, v in zip(by, row[:-2], strict=True))
+        + f" (delta {exact(row[-2], row[-1]):f})"
+        for row in sorted(found)
     ]
     return _result(x, not bad, f"{len(bad)} group(s) do not tie", bad)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from billbridge.state import Store
 from billbridge.state.schema import RunLogRow
 from reconcile.engine import reconcile
+from reconcile.engine.rows import ExceptionRows
 from uat.entities import PreparedEntity, SourceHook, prepare_entity
 from uat.expectations import ExpectationResult, evaluate
 from uat.rootcause import attribute
@@ -48,9 +49,11 @@ def compare_entity(spec: UatSpec, entity: PreparedEntity) -> EntityScore:
     """The engine path for one entity: reconcile, attribute root causes, score."""
     result = reconcile(entity.definition, entity.legacy, entity.new)
     kinds = {c.name: c.kind for c in entity.definition.compare}
-    attributed = attribute(result.exceptions, entity.kind, kinds, entity.gaps, spec.rootcause)
+    rows = result.rows
+    assert isinstance(rows, ExceptionRows)  # the two-sided engine returns its rows
+    attribution = attribute(rows, entity.kind, kinds, entity.gaps, spec.rootcause)
     return score(
-        entity.spec.name, entity.kind.name, entity.kind.title, result, attributed, entity.gaps
+        entity.spec.name, entity.kind.name, entity.kind.title, result, attribution, entity.gaps
     )
 
 
@@ -75,8 +78,10 @@ def _remember(store: Store, spec: UatSpec, run: UatRun, prepared: list[PreparedE
     run.previous_at = previous_at
     xs = ExceptionStore(store)
     for sc, entity in zip(run.scores, prepared, strict=True):
-        candidates = [a.candidate for a in sc.attributed]
-        delta = xs.record_run(entity.definition.name, run.run_id, candidates, run.at)
+        # the engine's rows as they are (keys under the recon's key names); the store's own
+        # severity rules, as for candidates
+        rows = sc.attribution.rows
+        delta = xs.record_run(entity.definition.name, run.run_id, rows, run.at, rules=xs.rules)
         before = previous.get(sc.entity)
         sc.progress = Progress(
             previous_rate=Decimal(before["match_rate"]) if before else None,

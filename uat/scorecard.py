@@ -3,13 +3,12 @@ risk per currency, translation gaps, and progress against the previous run."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from reconcile.engine import ReconResult
-from uat.rootcause import Attributed, CauseGroup, group
+from uat.rootcause import Attributed, Attribution, CauseGroup
 from uat.translate import Gap
 
 PCT = Decimal("0.01")
@@ -39,8 +38,13 @@ class EntityScore:
     root_causes: list[CauseGroup]
     at_risk: dict[str, Decimal]
     gaps: tuple[Gap, ...]
-    attributed: list[Attributed] = field(repr=False, default_factory=list)
+    attribution: Attribution = field(repr=False)
     progress: Progress | None = None
+
+    @property
+    def attributed(self) -> list[Attributed]:
+        """The exceptions one by one (built on first use: most runs only count them)."""
+        return self.attribution.items
 
     def to_counts(self) -> dict[str, Any]:
         """JSON-safe scorecard kept in ``run_log.counts`` for the next run's progress."""
@@ -69,16 +73,11 @@ def score(
     kind: str,
     title: str,
     result: ReconResult,
-    attributed: list[Attributed],
+    attribution: Attribution,
     gaps: tuple[Gap, ...],
 ) -> EntityScore:
     rows = result.summary["row_summary"]
     matched = int(result.counts.get("MATCHED", 0))
-    at_risk: dict[str, Decimal] = {}
-    for item in attributed:
-        if item.at_risk:
-            ccy = item.candidate.currency or "-"
-            at_risk[ccy] = at_risk.get(ccy, Decimal(0)) + item.at_risk
     return EntityScore(
         entity=entity,
         kind=kind,
@@ -87,11 +86,11 @@ def score(
         rows_new=int(rows["df2_rows"]),
         matched=matched,
         within_tolerance=int(result.counts.get("MATCHED_WITHIN_TOLERANCE", 0)),
-        exceptions=len(attributed),
-        match_rate=match_rate(matched, len(attributed)),
-        categories=dict(sorted(Counter(a.candidate.category for a in attributed).items())),
-        root_causes=group(attributed),
-        at_risk=dict(sorted(at_risk.items())),
+        exceptions=len(attribution),
+        match_rate=match_rate(matched, len(attribution)),
+        categories=dict(sorted(attribution.rows.categories().items())),
+        root_causes=attribution.groups,
+        at_risk=attribution.at_risk,
         gaps=gaps,
-        attributed=attributed,
+        attribution=attribution,
     )

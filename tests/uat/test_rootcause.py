@@ -1,4 +1,4 @@
-"""Root-cause patterns over the engine's exception candidates (pure functions)."""
+"""Root-cause patterns over the engine's exception rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from reconcile.engine import reconcile
 from uat.entities import definition_for
 from uat.kinds import KINDS
-from uat.rootcause import Cause, attribute, group
+from uat.rootcause import Cause, attribute
 from uat.spec import EntitySpec, RootCauseSpec
 from uat.translate import Gap
 
@@ -33,7 +33,7 @@ def _causes(
     d = definition_for("t", entity)
     result = reconcile(d, legacy, new)
     kinds = {c.name: c.kind for c in d.compare}
-    items = attribute(result.exceptions, KINDS["invoice_line"], kinds, gaps, cfg)
+    items = attribute(result.rows, KINDS["invoice_line"], kinds, gaps, cfg).items
     return {i.candidate.keys["invoice_number"]: set(i.causes) for i in items}
 
 
@@ -93,9 +93,9 @@ def test_groups_count_and_sum_amount_at_risk_per_currency() -> None:
     )
     d = definition_for("t", entity)
     result = reconcile(d, legacy, new)
-    items = attribute(result.exceptions, KINDS["invoice_line"],
-                      {c.name: c.kind for c in d.compare}, (), RootCauseSpec())  # fmt: skip
-    groups = {g.cause.pattern: (g.count, g.at_risk) for g in group(items)}
+    attribution = attribute(result.rows, KINDS["invoice_line"],
+                            {c.name: c.kind for c in d.compare}, (), RootCauseSpec())  # fmt: skip
+    groups = {g.cause.pattern: (g.count, g.at_risk) for g in attribution.groups}
     assert groups == {
         "rounding_drift": (2, {"EUR": Decimal("0.01"), "GBP": Decimal("0.01")}),
         # I2 is missing: its net and tax are at risk

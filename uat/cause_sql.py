@@ -1,0 +1,314 @@
+"""The root-cause rules as one SQL statement over an exception frame (``uat.frame``).
+
+Per differing field the first rule that holds names the cause: the legacy code is missing
+from its translation table; (the kind's tax field) the new tax differs from the old by
+exactly a declared rate change, by ratio or by base × rate delta; the gap is within the
+rounding step; new/old is a ratio (6 places, half-even) shared by at least
+max(min_group, 2) differing records (a constant factor); (dates) a day shift shared by
+min_group records; else a plain difference. Per record: missing in the new system (or its
+legacy key code is untranslated), extra in the new system, duplicate key.
+
+Amounts are the engine's exact DECIMAL(38,10), never DOUBLE. DuckDB divides decimals in
+DOUBLE, so the ratio is an integer (HUGEINT) division rounded half-even as
+``Decimal.quantize`` does, and the rate-change test is multiplied out instead of divided.
+An amount at risk comes with its count of fraction digits (``digits``): a Decimal sum keeps
+the finest exponent of its terms, and the reports show amounts as that sum would.
+
+Output, in row order: ``i``, ``causes`` (list of {pattern, field, param}, most specific
+first, in field order), ``risk`` and ``digits``. Reads the frame as ``x`` and
+the translation gaps' codes as ``g`` (field, code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from reconcile.engine.sql import DEC, literal
+from uat.frame import Frame
+from uat.kinds import EntityKind
+from uat.spec import RootCauseSpec
+from uat.sqltext import decimal_sql, fraction_digits_sql, strip_sql
+
+NUMERIC = ("amount", "number")
+#: ratios are taken for |new| below this, so new × 10^16 stays inside HUGEINT
+RATIO_LIMIT = Decimal(10) ** 21
+#: ratios are counted in millionths (6 places)
+ONE = 1_000_000
+#: a DECIMAL(38,10) as the integer of its digits (× 10^10): its text always has 10 places
+UNSCALED = "CAST(replace(CAST({} AS VARCHAR), '.', '') AS HUGEINT)"
+DAY = "TRY_CAST(left({}, 10) AS DATE)"
+
+
+def cause(pattern: str, field: str = "", param: str = "''") -> str:
+    """A cause struct; ``param`` is SQL text."""
+    return f"{{'pattern': {literal(pattern)}, 'field': {literal(field)}, 'param': {param}}}"
+
+
+def _present(items: list[str], empty: str) -> str:
+    """The non-NULL ``items`` as a list; ``empty`` when none is left."""
+    if not items:
+        return empty
+    found = f"list_filter([{', '.join(items)}], lambda c: c IS NOT NULL)"
+    return f"(CASE WHEN len({found}) = 0 THEN {empty} ELSE {found} END)"
+
+
+def _greatest(terms: list[str]) -> str:
+    return f"greatest(0, {', '.join(terms)})" if terms else "0"
+
+
+def _layer(columns: list[str], inner: str) -> str:
+    return f"(SELECT *, {', '.join(columns)} FROM {inner})" if columns else inner
+
+
+def _half_even(num: str, den: str) -> str:
+    """num / den for num >= 0, den > 0 (HUGEINT), rounded half to even."""
+    q, r = f"({num} // {den})", f"({num} % {den})"
+    return (
+        f"({q} + CASE WHEN {r} > {den} - {r} OR ({r} = {den} - {r} AND {q} % 2 = 1) "
+        "THEN 1 ELSE 0 END)"
+    )
+
+
+class CauseSql:
+    """The statement for one entity: its kind, field kinds (by name), translation gaps
+    (field -> table name) and root-cause settings."""
+
+    def __init__(
+        self,
+        frame: Frame,
+        kind: EntityKind,
+        field_kinds: Mapping[str, str],
+        gaps: Mapping[str, str],
+        cfg: RootCauseSpec,
+    ) -> None:
+        self.frame, self.kind, self.gaps, self.cfg = frame, kind, gaps, cfg
+        self.fields = frame.fields
+        self.kinds = [field_kinds.get(f, "text") for f in self.fields]
+        self.rounding = decimal_sql(cfg.rounding)
+
+    def sql(self) -> str:
+        # only what the rules read: the CTE is materialised, the frame's texts are not needed
+        kept = ["i", "base", *(f"d{n}" for n in range(len(self.fields)))]
+        kept += [f"{side}{n}" for n in self._at_risk() for side in "ab"]  # their digits
+        inner = f"(SELECT {', '.join(kept + self._values())} FROM x)"
+        inner = _layer(self._scaled(), inner)
+        inner = _layer(self._ratios(), inner)
+        counts, joins = self._counts()
+        fields = [f"{self._field_cause(n)} AS fc{n}" for n in range(len(self.fields))]
+        counted = f"(SELECT {', '.join(['v.*', *counts])} FROM v {' '.join(joins)})"
+        return (
+            f"WITH v AS MATERIALIZED (SELECT * FROM {inner}) "
+            f"SELECT i, {self._causes()} AS causes, CAST({self._risk()} AS {DEC}) AS risk, "
+            f"{self._digits()} AS digits FROM {_layer(fields, counted)} ORDER BY i"
+        )
+
+    def _index(self, name: str) -> int | None:
+        return self.fields.index(name) if name in self.fields else None
+
+    def _numeric(self) -> list[int]:
+        return [n for n, k in enumerate(self.kinds) if k in NUMERIC]
+
+    def _at_risk(self) -> list[int]:
+        """Fields whose gap (or whole value, for a one-sided record) is at risk."""
+        found = (self._index(f) for f in self.kind.at_risk)
+        return [n for n in found if n is not None]
+
+    def _untranslated(self, expr: str, name: str) -> str:
+        codes = f"SELECT code FROM g WHERE field = {literal(name)}"
+        return f"coalesce({strip_sql(expr)} IN ({codes}), false)"
+
+    def _untranslated_cause(self, name: str) -> str:
+        return cause("untranslated_code", name, literal(self.gaps[name]))
+
+    # -- layers below the causes ---------------------------------------------------------
+    def _values(self) -> list[str]:
+        """Numbers, day shifts and code look-ups of the values."""
+        out = []
+        for n in sorted({*self._numeric(), *self._at_risk()}):
+            out += [f"TRY_CAST(a{n} AS {DEC}) AS an{n}", f"TRY_CAST(b{n} AS {DEC}) AS bn{n}"]
+        for n, kind in enumerate(self.kinds):
+            if kind == "date":
+                out.append(f"{DAY.format(f'b{n}')} - {DAY.format(f'a{n}')} AS dd{n}")
+        for n, name in enumerate(self.fields):
+            if name in self.gaps:
+                out.append(f"{self._untranslated(f'a{n}', name)} AS un{n}")
+        for j, name in enumerate(self.frame.rows.key_names):
+            if name in self.gaps:
+                out.append(f"{self._untranslated(f'k{j}', name)} AS uk{j}")
+        return out
+
+    def _scaled(self) -> list[str]:
+        """|new| × 10^16 and |old| × 10^10 as integers, for the differing fields whose ratio
+        is taken (both non-zero, new below the limit)."""
+        out = []
+        for n in self._numeric():
+            ok = f"d{n} AND an{n} <> 0 AND bn{n} <> 0 AND abs(bn{n}) < {decimal_sql(RATIO_LIMIT)}"
+            num = f"abs({UNSCALED.format(f'bn{n}')}) * {ONE}"
+            out += [
+                f"CASE WHEN {ok} THEN {num} END AS rn{n}",
+                f"CASE WHEN {ok} THEN abs({UNSCALED.format(f'an{n}')}) END AS rd{n}",
+            ]
+        return out
+
+    def _ratios(self) -> list[str]:
+        """new / old in millionths, rounded half-even (``ru``), signed."""
+        return [
+            f"sign(an{n}) * sign(bn{n}) * {_half_even(f'rn{n}', f'rd{n}')} AS ru{n}"
+            for n in self._numeric()
+        ]
+
+    def _counts(self) -> tuple[list[str], list[str]]:
+        """(columns, joins): how many differing records share the ratio (``rc``) or the
+        day shift (``sc``) of each field. Grouped and joined back: a window per field
+        would sort every column of every exception."""
+        shared = [(n, "ru", "rc") for n in self._numeric()]
+        shared += [(n, "dd", "sc") for n, k in enumerate(self.kinds) if k == "date"]
+        columns, joins = [], []
+        for n, value, count in shared:
+            t = f"{count}{n}"
+            joins.append(
+                f"LEFT JOIN (SELECT {value}{n} AS value, count(*) AS n FROM v WHERE d{n} "
+                f"GROUP BY 1) {t} ON v.d{n} AND {t}.value = v.{value}{n}"
+            )
+            columns.append(f"{t}.n AS {t}")
+        return columns, joins
+
+    # -- causes ------------------------------------------------------------------------
+    def _tax(self, n: int) -> str | None:
+        """The label of the first declared rate change the tax field ``n`` shows; None when
+        ``n`` is not the tax field or no change can be tested."""
+        if self.kind.tax is None or self.fields[n] != self.kind.tax[0]:
+            return None
+        m = self._index(self.kind.tax[1])
+        base = None if m is None else f"(CASE WHEN bn{m} <> 0 THEN bn{m} ELSE an{m} END)"
+        whens = []
+        for rc in self.cfg.rate_changes:
+            tests = []
+            if rc.old != 0:  # |new - old × new rate / old rate| <= rounding, times |old rate|
+                tests.append(
+                    f"abs(bn{n} * {decimal_sql(rc.old)} - an{n} * {decimal_sql(rc.new)}) "
+                    f"<= {decimal_sql(self.cfg.rounding * abs(rc.old))}"
+                )
+            if base is not None:
+                tests.append(
+                    f"abs((bn{n} - an{n}) - {base} * {decimal_sql(rc.new - rc.old)}) "
+                    f"<= {self.rounding}"
+                )
+            if tests:
+                label = literal(f"{rc.old} -> {rc.new}")
+                whens.append(f"WHEN {' OR '.join(tests)} THEN {label}")
+        if not whens:
+            return None
+        return (
+            f"CASE WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL THEN CASE {' '.join(whens)} END END"
+        )
+
+    def _field_cause(self, n: int) -> str:
+        name, kind = self.fields[n], self.kinds[n]
+        whens = []
+        if name in self.gaps:
+            whens.append(f"WHEN un{n} THEN {self._untranslated_cause(name)}")
+        if kind in NUMERIC:
+            tax = self._tax(n)
+            if tax is not None:
+                whens.append(f"WHEN ({tax}) IS NOT NULL THEN {cause('tax_rate_change', name, tax)}")
+            drift = cause("rounding_drift", name, literal(str(self.cfg.rounding)))
+            whens.append(
+                f"WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL "
+                f"AND abs(bn{n} - an{n}) <= {self.rounding} THEN {drift}"
+            )
+            exact = f"CAST(ru{n} AS DECIMAL(38,0)) * CAST('0.000001' AS DECIMAL(7,6))"
+            text = f"'×' || rtrim(rtrim(CAST({exact} AS VARCHAR), '0'), '.')"
+            group = max(self.cfg.min_group, 2)
+            whens.append(
+                f"WHEN ru{n} <> {ONE} AND rc{n} >= {group} "
+                f"THEN {cause('scaled_by_factor', name, text)}"
+            )
+            last = cause("value_differs", name)
+        elif kind == "date":
+            days = f"CASE WHEN dd{n} >= 0 THEN '+' ELSE '' END || CAST(dd{n} AS VARCHAR)"
+            whens.append(
+                f"WHEN dd{n} IS NOT NULL AND sc{n} >= {self.cfg.min_group} "
+                f"THEN {cause('date_shift', name, days)}"
+            )
+            last = cause("date_differs", name)
+        else:
+            last = cause("value_differs", name)
+        return f"CASE WHEN NOT d{n} THEN NULL {' '.join(whens)} ELSE {last} END"
+
+    def _causes(self) -> str:
+        keys = [
+            f"CASE WHEN uk{j} THEN {self._untranslated_cause(name)} END"
+            for j, name in enumerate(self.frame.rows.key_names)
+            if name in self.gaps
+        ]
+        side = (
+            "CASE base WHEN 'DUPLICATE_IN_A' THEN 'legacy' WHEN 'DUPLICATE_IN_B' THEN 'new' "
+            "ELSE 'both' END"
+        )
+        fields = [f"fc{n}" for n in range(len(self.fields))]
+        missing = _present(keys, f"[{cause('missing_in_new')}]")
+        differing = _present(fields, f"[{cause('value_differs')}]")
+        return (
+            f"CASE WHEN base = 'MISSING_IN_B' THEN {missing} "
+            f"WHEN base = 'MISSING_IN_A' THEN [{cause('extra_in_new')}] "
+            f"WHEN starts_with(base, 'DUPLICATE') THEN [{cause('duplicate', '', side)}] "
+            f"ELSE {differing} END"
+        )
+
+    # -- amount at risk ----------------------------------------------------------------
+    @staticmethod
+    def _by_record(legacy_only: str, new_only: str, differing: str) -> str:
+        return (
+            f"CASE WHEN base = 'MISSING_IN_B' THEN {legacy_only} "
+            f"WHEN base = 'MISSING_IN_A' THEN {new_only} "
+            f"WHEN starts_with(base, 'DUPLICATE') THEN 0 ELSE {differing} END"
+        )
+
+    def _gapped(self) -> list[tuple[int, str]]:
+        """(field, condition) of the fields whose gap counts: numeric, at risk, differing
+        and not an untranslated code."""
+        out = []
+        for n in self._at_risk():
+            if self.kinds[n] in NUMERIC:
+                untranslated = f" AND NOT un{n}" if self.fields[n] in self.gaps else ""
+                out.append((n, f"d{n}{untranslated}"))
+        return out
+
+    def _risk(self) -> str:
+        """A one-sided record: its at-risk values; else the gaps of its at-risk fields
+        (|new − old|, or the one value there is)."""
+
+        def whole(s: str) -> str:
+            return " + ".join(f"abs(coalesce({s}n{n}, 0))" for n in self._at_risk()) or "0"
+
+        gaps = []
+        for n, when in self._gapped():
+            both = f"abs(bn{n} - an{n})"
+            one = f"abs(coalesce(nullif(an{n}, 0), nullif(bn{n}, 0), 0))"
+            gap = f"CASE WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL THEN {both} ELSE {one} END"
+            gaps.append(f"CASE WHEN {when} THEN {gap} ELSE 0 END")
+        return self._by_record(whole("a"), whole("b"), " + ".join(gaps) or "0")
+
+    def _digits(self) -> str:
+        """Fraction digits of ``_risk``'s sum: the most of its terms (a zero term counts as
+        the exact 0, as ``value or Decimal(0)`` has it)."""
+
+        def fd(s: str, n: int) -> str:
+            return fraction_digits_sql(f"{s}{n}")
+
+        def whole(s: str) -> str:
+            return _greatest(
+                [f"CASE WHEN {s}n{n} <> 0 THEN {fd(s, n)} ELSE 0 END" for n in self._at_risk()]
+            )
+
+        gaps = []
+        for n, when in self._gapped():
+            both = f"greatest({fd('a', n)}, {fd('b', n)})"
+            gaps.append(
+                f"CASE WHEN NOT ({when}) THEN 0 WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL "
+                f"THEN {both} WHEN an{n} <> 0 THEN {fd('a', n)} "
+                f"WHEN bn{n} <> 0 THEN {fd('b', n)} ELSE 0 END"
+            )
+        return self._by_record(whole("a"), whole("b"), _greatest(gaps))
