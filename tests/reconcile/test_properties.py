@@ -110,6 +110,7 @@ compare:
   - {name: total, kind: amount, abs: 0.02}
   - {name: tax, kind: amount, pct: 5}
   - {name: fee, kind: amount}
+  - {name: qty, kind: number, abs: 1}
   - {name: issued, kind: date, days: 2}
   - {name: status, kind: status}
 amount_field: total
@@ -120,6 +121,7 @@ TYPED_ROWS = st.fixed_dictionaries(
         "total": st.sampled_from([None, "10.00", "10.01", "10.02", "10.03", "-4.50"]),
         "tax": st.sampled_from([None, "2.00", "2.10", "2.11", "1.90", "0.00"]),
         "fee": st.sampled_from([None, "1.00", "1.01"]),
+        "qty": st.sampled_from([None, "0", "1", "10", "100", "-20"]),
         "issued": st.sampled_from([None, "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]),
         "status": st.sampled_from(["posted", "void"]),
     }
@@ -144,6 +146,10 @@ def _typed(rows: list[dict[str, Any]]) -> Any:
                 )
                 for n in ("total", "tax", "fee")
             },
+            # a whole-number decimal: its text has no point, and its zeros are digits
+            "qty": pa.array(
+                [None if v is None else Decimal(v) for v in col("qty")], pa.decimal128(9, 0)
+            ),
             "issued": pa.array(
                 [None if v is None else dt.date.fromisoformat(v) for v in col("issued")],
                 pa.date32(),
@@ -157,6 +163,7 @@ NUDGES = {
     "total": ["0", "0.01", "-0.02", "0.03"],
     "tax": ["0", "0.05", "-0.10", "0.50"],
     "fee": ["0", "0.01"],
+    "qty": ["0", "1", "-1", "90"],
 }
 
 
