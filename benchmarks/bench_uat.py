@@ -178,10 +178,12 @@ def part_uat(runs: int) -> dict[str, object]:
         xlat = {k: load_translation(k, t, base) for k, t in spec.translations.items()}
         entity = prepare_entity(spec, spec.entities[0], base, xlat)
         t1 = time.perf_counter()
-        result = reconcile(entity.definition, entity.legacy, entity.new)
+        result = reconcile(entity.definition, entity.legacy, entity.new, by_field=True)
         t2 = time.perf_counter()
         kinds = {c.name: c.kind for c in entity.definition.compare}
-        attribution = attribute(result.rows, entity.kind, kinds, entity.gaps, spec.rootcause)
+        attribution = attribute(
+            result.rows, entity.kind, kinds, entity.gaps, spec.rootcause, result.by_field
+        )
         t3 = time.perf_counter()
         k = entity.kind
         sc = score(entity.spec.name, k.name, k.title, result, attribution, entity.gaps)

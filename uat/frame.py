@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from reconcile.engine.prepare import database
@@ -80,8 +81,23 @@ def _path(*names: str) -> str:
     return "$" + "".join("." + json.dumps(n, ensure_ascii=False) for n in names)
 
 
-def exception_frame(rows: ExceptionRows, fields: Sequence[str]) -> Frame:
-    """The frame of ``rows`` for a definition comparing ``fields`` (its compare order)."""
+def _key_text(keys: Sequence[str]) -> str:
+    """SQL for "name=value, ..." over the key columns ``k0..``."""
+    text = " || ', ' || ".join(
+        f"{literal(k + '=')} || coalesce(k{j}, 'None')" for j, k in enumerate(keys)
+    )
+    return text or literal("")
+
+
+def exception_frame(
+    rows: ExceptionRows, fields: Sequence[str], by_field: pa.Table | None = None
+) -> Frame:
+    """The frame of ``rows`` for a definition comparing ``fields`` (its compare order).
+
+    ``by_field``: the engine's per-field columns of the same rows (``ReconResult.by_field``);
+    without it the values are read from each exception's details JSON."""
+    if by_field is not None:
+        return _engine_frame(rows, fields, by_field)
     keys = rows.key_names
     columns = list(zip(*rows.rows, strict=True)) or [()] * (KEYS + len(keys))
     raw = pa.table(
@@ -96,12 +112,9 @@ def exception_frame(rows: ExceptionRows, fields: Sequence[str]) -> Frame:
     # one parse per document: every wanted path in one json_extract_string call
     paths = [_path("base_category"), _path("a"), _path("b"), _path("diff_columns")]
     paths += [_path(side, f) for f in fields for side in ("a", "b")]
-    key_text = " || ', ' || ".join(
-        f"{literal(k + '=')} || coalesce(k{j}, 'None')" for j, k in enumerate(keys)
-    )
     picked = [
         "i", "category", "coalesce(v[1], category) AS base", "currency",
-        f"{key_text or literal('')} AS key_text", *(f"k{j}" for j in range(len(keys))),
+        f"{_key_text(keys)} AS key_text", *(f"k{j}" for j in range(len(keys))),
         "coalesce(v[2] <> '{}', false) AS has_a", "coalesce(v[3] <> '{}', false) AS has_b",
     ]  # fmt: skip
     for n, f in enumerate(fields):
@@ -116,3 +129,21 @@ def exception_frame(rows: ExceptionRows, fields: Sequence[str]) -> Frame:
     )
     frame = Frame(rows, tuple(fields), raw)
     return replace(frame, table=frame.arrow(sql))
+
+
+def _engine_frame(rows: ExceptionRows, fields: Sequence[str], by_field: pa.Table) -> Frame:
+    """The frame from the engine's own columns (in the rows' order): no JSON to parse, no
+    Python value to convert."""
+    if by_field.num_rows != len(rows):
+        raise ValueError(f"{by_field.num_rows} engine rows for {len(rows)} exceptions")
+    table = by_field.append_column("i", pa.array(np.arange(len(rows), dtype=np.int64)))
+    keys = rows.key_names
+    picked = [
+        "i", "_name AS category", "_base AS base", "_ccy AS currency",
+        f"{_key_text(keys)} AS key_text",
+        *(f"k{j}" for j in range(len(keys))), "_has_a AS has_a", "_has_b AS has_b",
+    ]  # fmt: skip
+    for n in range(len(fields)):
+        picked += [f"_a{n} AS a{n}", f"_b{n} AS b{n}", f"_d{n} AS d{n}"]
+    frame = Frame(rows, tuple(fields), table)
+    return replace(frame, table=frame.arrow(f"SELECT {', '.join(picked)} FROM x ORDER BY i"))

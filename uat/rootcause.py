@@ -159,10 +159,12 @@ def attribute(
     field_kinds: Mapping[str, str],
     gaps: Sequence[Gap],
     cfg: RootCauseSpec,
+    by_field: pa.Table | None = None,
 ) -> Attribution:
     """Every exception of ``rows`` with its causes (most specific first) and its amount at
-    risk; ``field_kinds``: the compared fields' kinds in definition order."""
-    frame = exception_frame(rows, list(field_kinds))
+    risk; ``field_kinds``: the compared fields' kinds in definition order; ``by_field``: the
+    engine's per-field columns of ``rows`` (``ReconResult.by_field``), when it gave them."""
+    frame = exception_frame(rows, list(field_kinds), by_field)
     by_field = {g.field: g for g in gaps}
     sql = CauseSql(frame, kind, field_kinds, {f: g.table for f, g in by_field.items()}, cfg)
     frame = frame.with_columns(sql.sql(), g=_gap_codes(by_field))

@@ -47,11 +47,11 @@ def job_name(spec: UatSpec) -> str:
 
 def compare_entity(spec: UatSpec, entity: PreparedEntity) -> EntityScore:
     """The engine path for one entity: reconcile, attribute root causes, score."""
-    result = reconcile(entity.definition, entity.legacy, entity.new)
+    result = reconcile(entity.definition, entity.legacy, entity.new, by_field=True)
     kinds = {c.name: c.kind for c in entity.definition.compare}
     rows = result.rows
     assert isinstance(rows, ExceptionRows)  # the two-sided engine returns its rows
-    attribution = attribute(rows, entity.kind, kinds, entity.gaps, spec.rootcause)
+    attribution = attribute(rows, entity.kind, kinds, entity.gaps, spec.rootcause, result.by_field)
     return score(
         entity.spec.name, entity.kind.name, entity.kind.title, result, attribution, entity.gaps
     )

@@ -29,6 +29,7 @@ from reconcile.engine.prepare import (
     source_types,
 )
 from reconcile.engine.result import ExceptionCandidate, ReconResult
+from reconcile.engine.rows import COLUMNS as ROW_COLUMNS
 from reconcile.engine.rows import ExceptionRows
 from reconcile.engine.sides import Side, SideInput, as_side
 from reconcile.engine.summary import Tolerated, summarize
@@ -134,8 +135,14 @@ def reconcile(
     side_b: SideInput,
     *,
     threads: int | None = None,
+    by_field: bool = False,
 ) -> ReconResult:
-    """Compare two sides under ``definition``. Pure: no files, no state store."""
+    """Compare two sides under ``definition``. Pure: no files, no state store.
+
+    ``by_field``: also return the exceptions as an Arrow table with each compared field's
+    values in columns of their own (``ReconResult.by_field``), for callers that classify
+    exceptions field by field (UAT root causes) and would otherwise parse every details JSON.
+    """
     data = {"a": as_side(side_a), "b": as_side(side_b)}
     d = definition
     duplicates: list[ExceptionCandidate] = []
@@ -156,13 +163,21 @@ def reconcile(
         # a view: materialising the ~50 typed columns cost more than classifying twice
         con.execute(f"CREATE TEMP VIEW _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
         # the exception rows go to the store as the tuples DuckDB returns (reconcile.engine.rows)
-        columns = con.execute(plan_sql.exceptions_sql(d, plan)).fetchnumpy()
         key_names = [k.name for k in d.keys]
-        with gc_paused():
-            # column by column (NULL text comes back masked: tolist gives None), a third
-            # faster than fetchall's rows; execute binds the long query once, sql() twice
-            fetched = list(zip(*(values.tolist() for values in columns.values()), strict=True))
-            found = ExceptionRows(d.name, key_names, fetched, d.severity)
+        table = None
+        if by_field:
+            table = con.sql(plan_sql.exceptions_sql(d, plan, by_field=True)).to_arrow_table()
+            row_columns = [*ROW_COLUMNS, *plan.keys]
+            with gc_paused():
+                values = (table.column(c).to_pylist() for c in row_columns)
+                fetched = list(zip(*values, strict=True))
+        else:
+            columns = con.execute(plan_sql.exceptions_sql(d, plan)).fetchnumpy()
+            with gc_paused():
+                # column by column (NULL text comes back masked: tolist gives None), a third
+                # faster than fetchall's rows; execute binds the long query once, sql() twice
+                fetched = list(zip(*(v.tolist() for v in columns.values()), strict=True))
+        found = ExceptionRows(d.name, key_names, fetched, d.severity)
         if dup_count:
             keys = ", ".join(plan.keys)
             key_text = ", ".join(f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys)
@@ -181,10 +196,14 @@ def reconcile(
             duplicates = build_duplicates(d, dup_rows)
             found.add_candidates(duplicates)
             found.sort()
+            table = None  # duplicates are built in Python: their fields are in JSON only
         summary, counts = summarize(con, d, found.categories(), duplicates, rows, tolerated)
     except duckdb.Error as exc:
         raise BillbridgeError(f"{d.name}: the comparison failed: {exc}") from None
     finally:
         con.close()
     log.info("reconciled", recon=d.name, exceptions=len(found), **counts)
-    return ReconResult(d.name, d.version, found, summary, counts)
+    by_field_table = None
+    if table is not None:
+        by_field_table = table.select(["_name", "_ccy", *plan.keys, *plan_sql.field_columns(d)])
+    return ReconResult(d.name, d.version, found, summary, counts, by_field_table)

@@ -272,8 +272,24 @@ def _shown(plan: Plan, i: int) -> tuple[str, str, str, int]:
     return f"a_r{i}", f"b_r{i}", f"(a_r{i} - b_r{i})", scale
 
 
-def exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
-    """Exception rows with display text, amount, currency, category name, id, fingerprint."""
+#: per compared field ``i``: its text on side A and B, and whether it differs (``by_field``)
+FIELD_COLUMNS = ("_a{}", "_b{}", "_d{}")
+
+
+def field_columns(d: ReconDefinition) -> list[str]:
+    """The columns ``exceptions_sql(..., by_field=True)`` adds after the row's: the base
+    category, whether each side has the record, then ``FIELD_COLUMNS`` per compared field."""
+    out = ["_base", "_has_a", "_has_b"]
+    for i in range(len(d.compare)):
+        out += [c.format(i) for c in FIELD_COLUMNS]
+    return out
+
+
+def exceptions_sql(d: ReconDefinition, plan: Plan, *, by_field: bool = False) -> str:
+    """Exception rows with display text, amount, currency, category name, id, fingerprint.
+
+    ``by_field``: also the values the details JSON is made of, as columns (``field_columns``):
+    a caller that looks at single fields then reads no JSON."""
     cols = [*plan.keys, "n_a", "n_b", "line_a", "line_b", "_cat"]
     fp_parts = ["CAST(coalesce(n_a, 0) AS VARCHAR)", "CAST(coalesce(n_b, 0) AS VARCHAR)"]
     # a decimal column both sides share is shown from its raw values (the same numbers as
@@ -321,6 +337,14 @@ def exceptions_sql(d: ReconDefinition, plan: Plan) -> str:
     lean.append(f"{severity_sql('_amt', d.severity)} AS _sev")
     lean += [f"{_minor_unit_text('_at', '_md')} AS _amt", "_ccy"]
     lean += [f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys]
+    if by_field:
+        both = "n_a IS NOT NULL AND n_b IS NOT NULL"
+        lean += ["_cat AS _base", "n_a IS NOT NULL AS _has_a", "n_b IS NOT NULL AS _has_b"]
+        for i in range(len(d.compare)):
+            # as the details have them: "a"/"b" values, the field listed in diff_columns
+            lean += [f"CASE WHEN n_a IS NOT NULL THEN ta{i} END AS _a{i}",
+                     f"CASE WHEN n_b IS NOT NULL THEN tb{i} END AS _b{i}",
+                     f"({both} AND NOT coalesce(eq{i}, false)) AS _d{i}"]  # fmt: skip
     return (
         f"SELECT {', '.join(lean)} FROM (SELECT *, {_fmt('_amt', 'amount', amount_scale)} AS _at "
         f"FROM ({rows})) LEFT JOIN ({_minor_units_values()}) _mu(_mc, _md) ON _mc = _ccy "
