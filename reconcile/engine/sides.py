@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from billbridge.errors import ConfigError, ParseError
 from reconcile.definitions import SideSpec
+from reconcile.engine.sql import trimmed
 
 LINE = "_line"
 
@@ -106,7 +107,7 @@ def register_side(con: Any, name: str, side: Side) -> None:
     for i, (column, codes) in enumerate(side.translations):
         table = f"{name}_t{i}"
         con.register(table, codes)
-        code = f"trim(CAST(s.{_ident(column)} AS VARCHAR))"
+        code = trimmed(f"CAST(s.{_ident(column)} AS VARCHAR)")
         joins.append(f"LEFT JOIN {table} ON {table}.old = {code}")
         replace.append(f"coalesce({table}.new, {code}) AS {_ident(column)}")
     con.execute(

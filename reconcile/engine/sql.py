@@ -30,6 +30,13 @@ def literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def trimmed(expr: str) -> str:
+    """``trim(expr)`` (spaces), copying only the strings that have an edge space: trim()
+    copies every string, and most keys and codes have none."""
+    edge = f"prefix({expr}, ' ') OR suffix({expr}, ' ')"
+    return f"(CASE WHEN {edge} THEN trim({expr}) ELSE {expr} END)"
+
+
 def key_expr(spec: KeySpec, column: str) -> str:
     """Normalised key text; a missing key becomes '' so it still lands in one category."""
     expr = f"CAST({ident(column)} AS VARCHAR)"
@@ -38,11 +45,7 @@ def key_expr(spec: KeySpec, column: str) -> str:
         expr = f"regexp_extract({expr}, {literal(spec.regex)}, {group})"
     for step in spec.normalize:
         if step == "trim":
-            # trim() copies every string; most keys have no edge space to remove
-            expr = (
-                f"(CASE WHEN prefix({expr}, ' ') OR suffix({expr}, ' ') "
-                f"THEN trim({expr}) ELSE {expr} END)"
-            )
+            expr = trimmed(expr)
         elif step == "casefold":
             expr = f"lower({expr})"
         elif step == "strip_leading_zeros":

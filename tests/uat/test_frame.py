@@ -48,6 +48,8 @@ def test_the_engine_columns_give_the_frame_the_details_give(
 ) -> None:
     result = reconcile(DEFINITION, legacy, new, by_field=True)
     assert result.by_field is not None
+    # the rows themselves are those of a run without the columns
+    assert result.rows.rows == reconcile(DEFINITION, legacy, new).rows.rows  # type: ignore[union-attr]
     from_json = exception_frame(result.rows, FIELDS)  # type: ignore[arg-type]
     from_engine = exception_frame(result.rows, FIELDS, result.by_field)  # type: ignore[arg-type]
     assert from_engine.table.column_names == from_json.table.column_names
