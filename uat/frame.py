@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.engine.prepare import database
 from reconcile.engine.rows import CATEGORY, CURRENCY, DETAILS, KEYS, ExceptionRows
@@ -132,18 +133,29 @@ def exception_frame(
 
 
 def _engine_frame(rows: ExceptionRows, fields: Sequence[str], by_field: pa.Table) -> Frame:
-    """The frame from the engine's own columns (in the rows' order): no JSON to parse, no
-    Python value to convert."""
+    """The frame from the engine's own columns (in the rows' order), renamed and with the
+    key text added by Arrow compute: no JSON to parse, no Python value to convert."""
     if by_field.num_rows != len(rows):
         raise ValueError(f"{by_field.num_rows} engine rows for {len(rows)} exceptions")
-    table = by_field.append_column("i", pa.array(np.arange(len(rows), dtype=np.int64)))
     keys = rows.key_names
-    picked = [
-        "i", "_name AS category", "_base AS base", "_ccy AS currency",
-        f"{_key_text(keys)} AS key_text",
-        *(f"k{j}" for j in range(len(keys))), "_has_a AS has_a", "_has_b AS has_b",
-    ]  # fmt: skip
+    parts: list[Any] = []
+    for j, name in enumerate(keys):
+        parts += [", " if j else "", name + "=", pc.fill_null(by_field.column(f"k{j}"), "None")]
+    if parts:
+        key_text = pc.binary_join_element_wise(*parts, "")
+    else:
+        key_text = pa.array([""] * len(rows), pa.string())
+    columns: dict[str, Any] = {
+        "i": pa.array(np.arange(len(rows), dtype=np.int64)),
+        "category": by_field.column("_name"),
+        "base": by_field.column("_base"),
+        "currency": by_field.column("_ccy"),
+        "key_text": key_text,
+        **{f"k{j}": by_field.column(f"k{j}") for j in range(len(keys))},
+        "has_a": by_field.column("_has_a"),
+        "has_b": by_field.column("_has_b"),
+    }
     for n in range(len(fields)):
-        picked += [f"_a{n} AS a{n}", f"_b{n} AS b{n}", f"_d{n} AS d{n}"]
-    frame = Frame(rows, tuple(fields), table)
-    return replace(frame, table=frame.arrow(f"SELECT {', '.join(picked)} FROM x ORDER BY i"))
+        for side in ("a", "b", "d"):
+            columns[f"{side}{n}"] = by_field.column(f"_{side}{n}")
+    return Frame(rows, tuple(fields), pa.table(columns))
