@@ -165,7 +165,7 @@ def attribute(
     risk; ``field_kinds``: the compared fields' kinds in definition order; ``by_field``: the
     engine's per-field columns of ``rows`` (``ReconResult.by_field``), when it gave them."""
     frame = exception_frame(rows, list(field_kinds), by_field)
-    by_field = {g.field: g for g in gaps}
-    sql = CauseSql(frame, kind, field_kinds, {f: g.table for f, g in by_field.items()}, cfg)
-    frame = frame.with_columns(sql.sql(), g=_gap_codes(by_field))
+    gap_of = {g.field: g for g in gaps}
+    sql = CauseSql(frame, kind, field_kinds, {f: g.table for f, g in gap_of.items()}, cfg)
+    frame = frame.with_columns(sql.sql(), g=_gap_codes(gap_of))
     return Attribution(frame, _groups(frame), _at_risk(frame))

@@ -272,16 +272,13 @@ def _shown(plan: Plan, i: int) -> tuple[str, str, str, int]:
     return f"a_r{i}", f"b_r{i}", f"(a_r{i} - b_r{i})", scale
 
 
-#: per compared field ``i``: its text on side A and B, and whether it differs (``by_field``)
-FIELD_COLUMNS = ("_a{}", "_b{}", "_d{}")
-
-
 def field_columns(d: ReconDefinition) -> list[str]:
     """The columns ``exceptions_sql(..., by_field=True)`` adds after the row's: the base
-    category, whether each side has the record, then ``FIELD_COLUMNS`` per compared field."""
+    category, whether each side has the record, then per compared field ``i`` its text on
+    side A and B and whether it differs."""
     out = ["_base", "_has_a", "_has_b"]
     for i in range(len(d.compare)):
-        out += [c.format(i) for c in FIELD_COLUMNS]
+        out += [f"_a{i}", f"_b{i}", f"_d{i}"]
     return out
 
 

@@ -187,8 +187,8 @@ class ReconResult:
     counts: dict[str, int] = field(default_factory=dict)
     #: with ``reconcile(..., by_field=True)`` and no duplicate keys: per exception (the rows'
     #: order) its category ``_name``, currency ``_ccy``, key texts ``k0..``, base category
-    #: ``_base``, ``_has_a``/``_has_b``, and per
-    #: compared field ``i`` its texts ``_a<i>``/``_b<i>`` and whether it differs ``_d<i>``
+    #: ``_base``, ``_has_a``/``_has_b``, and per compared field ``i`` its texts
+    #: ``_a<i>``/``_b<i>`` and whether it differs ``_d<i>``
     by_field: pa.Table | None = None
 
     @cached_property
