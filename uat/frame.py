@@ -15,10 +15,12 @@ documents. Columns of ``Frame.table``:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,27 +46,27 @@ class Frame:
         """SQL for field ``name`` on side ``a`` or ``b`` (NULL when it is not compared)."""
         return f"{side}{self.fields.index(name)}" if name in self.fields else "NULL"
 
-    def query(self, sql: str, **tables: pa.Table) -> list[tuple[Any, ...]]:
-        """Run ``sql`` with this table as ``x`` (and ``tables`` under their names)."""
+    @contextmanager
+    def _cursor(self, tables: dict[str, pa.Table]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the engine's database with this table as ``x`` and ``tables``."""
         con = database().cursor()
         try:
             con.register("x", self.table)
             for name, table in tables.items():
                 con.register(name, table)
-            return con.execute(sql).fetchall()
+            yield con
         finally:
             con.close()
 
+    def query(self, sql: str, **tables: pa.Table) -> list[tuple[Any, ...]]:
+        """Run ``sql`` with this table as ``x`` (and ``tables`` under their names)."""
+        with self._cursor(tables) as con:
+            return con.execute(sql).fetchall()
+
     def arrow(self, sql: str, **tables: pa.Table) -> pa.Table:
         """The result of ``sql`` as an Arrow table (as ``query`` runs it)."""
-        con = database().cursor()
-        try:
-            con.register("x", self.table)
-            for name, table in tables.items():
-                con.register(name, table)
+        with self._cursor(tables) as con:
             return con.sql(sql).to_arrow_table()
-        finally:
-            con.close()
 
     def with_columns(self, sql: str, **tables: pa.Table) -> Frame:
         """This frame with the columns ``sql`` computes per row: its first column is
