@@ -67,8 +67,7 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
     for col in (spec.old, spec.new):
         if col not in table.columns:
             raise ParseError(
-                f"{path}: line 1: translation table {name!r} has no column {col!r} "
-                f"(columns: {table.columns})",
+                f"translation table {name!r} has no column {col!r} (columns: {table.columns})",
                 file=str(path),
                 line=1,
             )
@@ -80,13 +79,10 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
         new = str(row.get(spec.new) or "").strip()
         if not old or not new:
             blank = spec.old if not old else spec.new
-            raise ParseError(
-                f"{path}: line {line}: field {blank!r} is blank", file=str(path), line=line
-            )
+            raise ParseError(f"field {blank!r} is blank", file=str(path), line=line)
         if mapping.get(old, new) != new:
             raise ParseError(
-                f"{path}: line {line}: field {spec.old!r}: {old!r} maps to both "
-                f"{mapping[old]!r} and {new!r}",
+                f"field {spec.old!r}: {old!r} maps to both {mapping[old]!r} and {new!r}",
                 file=str(path),
                 line=line,
             )
