@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -37,24 +38,48 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+#: rows per multi-row INSERT at most, and the fewest parameters any SQLite allows
+MULTI_ROW, SQLITE_PARAMETERS = 100, 999
+
 #: the exceptions table's columns in the order of the VALUES below
 _COLUMNS = ("exception_id", "recon", "category", "keys", "key_text", "fingerprint", "details",
             "severity", "amount", "currency", "first_seen", "last_seen", "times_seen",
             "run_state", "status", "owner", "last_run_id", "resolved_at")  # fmt: skip
 
 
-def _sqlite_sql(recon: str, run_id: str, key_names: Sequence[str], now: datetime) -> str:
-    n = KEYS + 1  # the first key's parameter number (SQLite numbers them from 1)
+def _row_values(
+    recon: str, run_id: str, key_names: Sequence[str], now: datetime, first: int
+) -> str:
+    """One row's ``(...)`` of the INSERT, its engine tuple bound from parameter ``first`` on
+    (SQLite numbers parameters from 1)."""
+    n = first + KEYS  # the first key's parameter number
     keys_json = ", ".join(f"{_literal(name)}, ?{n + i}" for i, name in enumerate(key_names))
     key_text = " || '|' || ".join(f"?{n + i}" for i in range(len(key_names))) or "''"
     at, run = _literal(_stamp(now)), _literal(run_id)
     values = [
-        f"?{ID + 1}", _literal(recon), f"?{CATEGORY + 1}", f"json_object({keys_json})",
-        key_text, f"?{FINGERPRINT + 1}", f"?{DETAILS + 1}", f"?{SEV + 1}", f"?{AMOUNT + 1}",
-        f"?{CURRENCY + 1}", at, at, "1", _literal(RunState.NEW.value),
+        f"?{first + ID}", _literal(recon), f"?{first + CATEGORY}", f"json_object({keys_json})",
+        key_text, f"?{first + FINGERPRINT}", f"?{first + DETAILS}", f"?{first + SEV}",
+        f"?{first + AMOUNT}", f"?{first + CURRENCY}", at, at, "1", _literal(RunState.NEW.value),
         _literal(Status.OPEN.value), "NULL", run, "NULL",
     ]  # fmt: skip
-    return f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join(values)})"
+    return f"({', '.join(values)})"
+
+
+def _sqlite_sql(
+    recon: str, run_id: str, key_names: Sequence[str], now: datetime, rows: int = 1
+) -> str:
+    """INSERT of ``rows`` engine tuples, flattened into one parameter list."""
+    width = KEYS + len(key_names)
+    groups = ", ".join(
+        _row_values(recon, run_id, key_names, now, 1 + j * width) for j in range(rows)
+    )
+    return f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) VALUES {groups}"
+
+
+def rows_per_insert(key_names: Sequence[str]) -> int:
+    """Rows bound per INSERT: many (one statement per row spent half the insert in the
+    driver's per-statement work), within SQLite's oldest parameter limit of 999."""
+    return max(1, min(MULTI_ROW, SQLITE_PARAMETERS // (KEYS + len(key_names))))
 
 
 def _history_sql() -> str:
@@ -86,7 +111,7 @@ def insert_fresh(
     severity (when the rules differ from those the engine used)."""
     if not rows:
         return
-    source: Iterable[Row] = rows
+    source: Sequence[Row] = rows
     if severity_of is not None:
         sev = severity_of
         source = [
@@ -99,8 +124,7 @@ def insert_fresh(
         return
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cur.executemany(_sqlite_sql(recon, run_id, key_names, now), source)
-        inserted = cur.rowcount
+        inserted = _insert_batched(cur, recon, run_id, source, key_names, now)
         # The transaction holds the write lock from the first insert on, and SQLite gives
         # each new row the largest rowid plus one: the rows just inserted are the last
         # ``inserted`` rowids. Checked, so a surprise fails the run instead of its history.
@@ -113,6 +137,32 @@ def insert_fresh(
             )
     finally:
         cur.close()
+
+
+def _insert_batched(
+    cur: Any,
+    recon: str,
+    run_id: str,
+    rows: Sequence[Row],
+    key_names: Sequence[str],
+    now: datetime,
+) -> int:
+    """INSERT ``rows`` by multi-row statements of ``rows_per_insert`` rows and one for the
+    rest; the number of rows inserted."""
+    per = rows_per_insert(key_names)
+    whole = len(rows) - len(rows) % per
+    inserted = 0
+    if whole:
+        batches = (list(chain.from_iterable(rows[i : i + per])) for i in range(0, whole, per))
+        cur.executemany(_sqlite_sql(recon, run_id, key_names, now, per), batches)
+        inserted += cur.rowcount
+    if whole < len(rows):
+        rest = rows[whole:]
+        cur.execute(
+            _sqlite_sql(recon, run_id, key_names, now, len(rest)), list(chain.from_iterable(rest))
+        )
+        inserted += cur.rowcount
+    return inserted
 
 
 def _insert_portable(

@@ -363,3 +363,39 @@ compare: [{name: qty, kind: number}]
         assert {"invoice": "INV|2", "line": "2"} in keys
     finally:
         other.close()
+
+
+def test_new_exceptions_across_multi_row_inserts_are_stored_like_candidates(
+    store: Store, tmp_path
+) -> None:
+    """SQLite writes new exceptions by multi-row INSERTs: two full statements and a shorter
+    one for the rest must store every row, with its own values and history row, as the
+    object path does."""
+    from reconcile.definitions import parse_definitions
+    from reconcile.exceptions.fresh import rows_per_insert
+
+    (d,) = parse_definitions(
+        """
+name: lines
+a: {label: billing}
+b: {label: erp}
+keys: [{name: invoice}, {name: line}]
+compare: [{name: qty, kind: number}]
+"""
+    )
+    n = 2 * rows_per_insert(["invoice", "line"]) + 7
+    a = [{"invoice": f"INV-{i}", "line": str(i % 3), "qty": str(i)} for i in range(n)]
+    b = [{"invoice": f"INV-{i}", "line": str(i % 3), "qty": str(i + i % 2)} for i in range(n)]
+    other = _second_store(store, tmp_path)
+    try:
+        result = reconcile(d, a, b)
+        assert len(result.rows) == n // 2  # the odd ones differ
+        delta = ExceptionStore(store).record_run("lines", "r1", result.rows, T0)
+        ExceptionStore(other)._record_candidates("lines", "r1", result.exceptions, T0, None)
+        assert len(delta.new) == n // 2
+        (stored, hist), expected = _tables(store), _tables(other)
+        assert (stored, hist) == expected
+        assert len(stored) == len(hist) == n // 2
+        assert {r[4] for r in stored} == {f"INV-{i}|{i % 3}" for i in range(1, n, 2)}
+    finally:
+        other.close()
