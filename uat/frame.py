@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reconcile.engine.prepare import database
+from reconcile.engine.prepare import arrow_table, database
 from reconcile.engine.rows import CATEGORY, CURRENCY, DETAILS, KEYS, ExceptionRows
 from reconcile.engine.sql import literal
 
@@ -66,7 +66,7 @@ class Frame:
     def arrow(self, sql: str, **tables: pa.Table) -> pa.Table:
         """The result of ``sql`` as an Arrow table (as ``query`` runs it)."""
         with self._cursor(tables) as con:
-            return con.sql(sql).to_arrow_table()
+            return arrow_table(con, sql)
 
     def with_columns(self, sql: str, **tables: pa.Table) -> Frame:
         """This frame with the columns ``sql`` computes per row: its first column is

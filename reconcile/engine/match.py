@@ -18,6 +18,7 @@ from reconcile.engine import plan as plan_sql
 from reconcile.engine.build import build_duplicates, gc_paused
 from reconcile.engine.plan import SIDES, Plan
 from reconcile.engine.prepare import (
+    arrow_table,
     check_columns,
     check_values,
     database,
@@ -84,7 +85,7 @@ def _join(
     if not (d.a.aggregate or d.b.aggregate):
         # kept as Arrow in small batches: the later passes over these few rows then run on
         # both threads (a temp table this size is one row group, scanned by one thread)
-        joined = con.sql(plan_sql.counted_join_sql(d, plan)).to_arrow_table(batch_size=8192)
+        joined = arrow_table(con, plan_sql.counted_join_sql(d, plan), batch_size=8192)
         con.register("_j", joined)
         rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
         if not _repeats(con, plan, rows):
@@ -168,7 +169,7 @@ def reconcile(
         if by_field:
             # as Arrow, the per-field texts never become Python objects; only the rows' do
             # (through numpy: a third faster than to_pylist)
-            table = con.sql(plan_sql.exceptions_sql(d, plan, by_field=True)).to_arrow_table()
+            table = arrow_table(con, plan_sql.exceptions_sql(d, plan, by_field=True))
             row_columns = [*ROW_COLUMNS, *plan.keys]
             columns = {c: table.column(c).to_numpy(zero_copy_only=False) for c in row_columns}
             table = table.select(["_name", "_ccy", *plan.keys, *plan_sql.field_columns(d)])
