@@ -17,7 +17,7 @@ import structlog
 from billbridge.errors import ConfigError, ParseError
 from connectors.files.reader import read_table
 from reconcile.engine import Side
-from reconcile.engine.prepare import database  # the engine's in-memory DuckDB
+from reconcile.engine.prepare import arrow_table, database  # the engine's DuckDB
 from reconcile.engine.sides import register_side
 from reconcile.engine.sql import ident, literal
 from uat.spec import TranslationSpec
@@ -107,10 +107,11 @@ def _clean_utf8_csv(path: Path, spec: TranslationSpec) -> pa.Table | None:
     con = database().cursor()
     try:
         # SQL, not the relation API's read_csv: that one sniffs the file a second time
-        pairs = con.sql(
+        pairs = arrow_table(
+            con,
             f"SELECT {old} AS old, {new} AS new "
-            f"FROM read_csv({literal(str(path))}, header = true, all_varchar = true)"
-        ).to_arrow_table()
+            f"FROM read_csv({literal(str(path))}, header = true, all_varchar = true)",
+        )
         con.register("pairs", pairs)
         blank, codes = con.execute(
             "SELECT count(*) FILTER (WHERE coalesce(old, '') = '' OR coalesce(new, '') = ''), "
@@ -119,7 +120,7 @@ def _clean_utf8_csv(path: Path, spec: TranslationSpec) -> pa.Table | None:
         if blank:
             return None
         if codes < pairs.num_rows:  # a code listed twice: once more is fine, another is not
-            pairs = con.sql("SELECT DISTINCT old, new FROM pairs").to_arrow_table()
+            pairs = arrow_table(con, "SELECT DISTINCT old, new FROM pairs")
             if pairs.num_rows > codes:
                 return None
     except duckdb.Error:  # a missing column, another encoding: the general reader says which
