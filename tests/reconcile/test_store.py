@@ -332,9 +332,8 @@ def test_rows_take_the_store_rules_when_given_other_rules(store: Store) -> None:
     assert result.exceptions[0].severity == "LOW"  # the engine's own, under default rules
 
 
-def test_rows_with_two_keys_are_stored_like_candidates(store: Store, tmp_path) -> None:
-    """Several keys: SQLite builds the keys object and the key text from the row's key
-    columns exactly as the object path writes them (quotes and '|' in values included)."""
+def _lines():
+    """A recon of invoice lines: two keys, one compared quantity."""
     from reconcile.definitions import parse_definitions
 
     (d,) = parse_definitions(
@@ -346,6 +345,13 @@ keys: [{name: invoice}, {name: line}]
 compare: [{name: qty, kind: number}]
 """
     )
+    return d
+
+
+def test_rows_with_two_keys_are_stored_like_candidates(store: Store, tmp_path) -> None:
+    """Several keys: SQLite builds the keys object and the key text from the row's key
+    columns exactly as the object path writes them (quotes and '|' in values included)."""
+    d = _lines()
     a = [
         {"invoice": 'INV "1"', "line": "1", "qty": "2"},
         {"invoice": "INV|2", "line": "2", "qty": "1"},
@@ -371,18 +377,9 @@ def test_new_exceptions_across_multi_row_inserts_are_stored_like_candidates(
     """SQLite writes new exceptions by multi-row INSERTs: two full statements and a shorter
     one for the rest must store every row, with its own values and history row, as the
     object path does."""
-    from reconcile.definitions import parse_definitions
     from reconcile.exceptions.fresh import rows_per_insert
 
-    (d,) = parse_definitions(
-        """
-name: lines
-a: {label: billing}
-b: {label: erp}
-keys: [{name: invoice}, {name: line}]
-compare: [{name: qty, kind: number}]
-"""
-    )
+    d = _lines()
     n = 2 * rows_per_insert(["invoice", "line"]) + 7
     a = [{"invoice": f"INV-{i}", "line": str(i % 3), "qty": str(i)} for i in range(n)]
     b = [{"invoice": f"INV-{i}", "line": str(i % 3), "qty": str(i + i % 2)} for i in range(n)]
