@@ -2,9 +2,10 @@
 
 Most exceptions of a large run are either new (a first run, a new break) or seen again. New
 ones need no comparison with earlier runs, so they go from the engine's tuples
-(``reconcile.engine.rows``) to the state store without an object per exception: on SQLite one
-``executemany`` whose constant columns are SQL literals and whose key columns SQLite builds
-itself (``json_object``); one ``INSERT ... SELECT`` then writes their ``NEW`` history rows.
+(``reconcile.engine.rows``) to the state store without an object per exception: on SQLite
+multi-row INSERTs whose constant columns are SQL literals and whose key columns SQLite
+builds itself (``json_object``); one ``INSERT ... SELECT`` then writes their ``NEW`` history
+rows.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _sqlite_sql(
 
 
 def rows_per_insert(key_names: Sequence[str]) -> int:
-    """Rows bound per INSERT: many (one statement per row spent half the insert in the
+    """Rows bound per INSERT: many (one statement per row spent much of the insert in the
     driver's per-statement work), within SQLite's oldest parameter limit of 999."""
     return max(1, min(MULTI_ROW, SQLITE_PARAMETERS // (KEYS + len(key_names))))
 
