@@ -66,9 +66,7 @@ def _row_values(
     return f"({', '.join(values)})"
 
 
-def _sqlite_sql(
-    recon: str, run_id: str, key_names: Sequence[str], now: datetime, rows: int = 1
-) -> str:
+def _sqlite_sql(recon: str, run_id: str, key_names: Sequence[str], now: datetime, rows: int) -> str:
     """INSERT of ``rows`` engine tuples, flattened into one parameter list."""
     width = KEYS + len(key_names)
     groups = ", ".join(
