@@ -98,7 +98,9 @@ class ExceptionStore(ExceptionQueries):
             rows.add_candidates(found)
             rules = tuple(rules) if rules is not None else self.rules
         rec = self._recording(recon, run_id, now, rows, rules)
-        with gc_paused(), self.store.session() as s:
+        # derived from the sources, so a run recorded again after a crash loses nothing: the
+        # commit need not wait for the disk (Store.session)
+        with gc_paused(), self.store.session(durable=False) as s:
             rec.begin(s, self._active_suppressions(s, recon, now))
             rec.add(s, rows.rows)
             delta = rec.finish(s)
@@ -128,7 +130,7 @@ class ExceptionStore(ExceptionQueries):
         rules: Sequence[SeverityRule] | None,
     ) -> RunDelta:
         unique = list({c.exception_id: c for c in candidates}.values())
-        with gc_paused(), self.store.session() as s:
+        with gc_paused(), self.store.session(durable=False) as s:
             known = load_known(s, recon)
             sups = self._active_suppressions(s, recon, now)
             plan = plan_run(recon, run_id, unique, known, sups, now, rules or self.rules)

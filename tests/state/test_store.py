@@ -192,3 +192,50 @@ def test_a_new_sqlite_file_gets_large_pages_and_an_existing_one_keeps_its_own(
     assert sizes == {"new.db": PAGE_SIZE, "old.db": 4096}
     with sqlite3.connect(older) as con:
         assert con.execute("SELECT count(*) FROM run_log").fetchone() == (1,)
+
+
+def _run_row(run_id: str) -> RunLogRow:
+    return RunLogRow(run_id=run_id, job="j", kind="reconcile", event="done", at=datetime.now(UTC))
+
+
+def _commit_wait(s: object, dialect: str) -> str:
+    """What the session's connection does at commit: SQLite's synchronous level, or
+    PostgreSQL's synchronous_commit."""
+    from sqlalchemy.orm import Session
+
+    assert isinstance(s, Session)
+    setting = "PRAGMA synchronous" if dialect == "sqlite" else "SHOW synchronous_commit"
+    return str(s.connection().exec_driver_sql(setting).scalar())
+
+
+def test_a_non_durable_session_commits_without_waiting_for_the_disk(store: Store) -> None:
+    with store.session() as s:
+        durable = _commit_wait(s, store.dialect)
+    with store.session(durable=False) as s:
+        relaxed = _commit_wait(s, store.dialect)
+        raw = s.connection().connection.driver_connection
+        s.add(_run_row("r1"))
+    if store.dialect == "sqlite":  # the very connection goes back to the pool as it came
+        assert raw is not None
+        assert raw.execute("PRAGMA synchronous").fetchone() == (2,)
+    # SQLite: FULL (2) -> NORMAL (1); PostgreSQL: on -> off
+    assert (durable, relaxed) == (("2", "1") if store.dialect == "sqlite" else ("on", "off"))
+    with store.session() as s:
+        assert s.scalars(select(RunLogRow.run_id)).all() == ["r1"]
+        # the level is this transaction's only: the next one waits for the disk again
+        assert _commit_wait(s, store.dialect) == durable
+
+
+def test_a_failed_non_durable_session_rolls_back_and_restores_the_level(store: Store) -> None:
+    def fail_midway() -> None:
+        with store.session(durable=False) as s:
+            s.add(_run_row("r1"))
+            s.flush()
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_midway()
+    with store.session() as s:
+        assert s.scalars(select(RunLogRow)).all() == []
+        level = _commit_wait(s, store.dialect)
+    assert level == ("2" if store.dialect == "sqlite" else "on")
