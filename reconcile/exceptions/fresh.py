@@ -11,7 +11,7 @@ rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from itertools import chain
 from typing import Any
@@ -22,7 +22,15 @@ from billbridge.state.db import RawJSON
 from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, DETAILS, FINGERPRINT, ID, KEYS
 from reconcile.engine.rows import SEVERITY as SEV
 from reconcile.exceptions.model import RunState, Status
-from reconcile.exceptions.runs import HISTORY, SYSTEM, TABLE, event, insert_rows
+from reconcile.exceptions.runs import (
+    HISTORY,
+    SYSTEM,
+    TABLE,
+    event,
+    insert_rows,
+    sqlite_cursor,
+    sqlite_stamp,
+)
 
 Row = tuple[Any, ...]
 
@@ -32,11 +40,6 @@ def _literal(text: str) -> str:
     if "\x00" in text:
         raise ValueError(f"text with a NUL character cannot be stored: {text!r}")
     return "'" + text.replace("'", "''") + "'"
-
-
-def _stamp(value: datetime) -> str:
-    """How the state store's SQLite columns keep a timestamp: naive UTC with microseconds."""
-    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 #: rows per multi-row INSERT at most, and the fewest parameters any SQLite allows
@@ -56,7 +59,7 @@ def _row_values(
     n = first + KEYS  # the first key's parameter number
     keys_json = ", ".join(f"{_literal(name)}, ?{n + i}" for i, name in enumerate(key_names))
     key_text = " || '|' || ".join(f"?{n + i}" for i in range(len(key_names))) or "''"
-    at, run = _literal(_stamp(now)), _literal(run_id)
+    at, run = _literal(sqlite_stamp(now)), _literal(run_id)
     values = [
         f"?{first + ID}", _literal(recon), f"?{first + CATEGORY}", f"json_object({keys_json})",
         key_text, f"?{first + FINGERPRINT}", f"?{first + DETAILS}", f"?{first + SEV}",
@@ -117,11 +120,10 @@ def insert_fresh(
             (*r[:SEV], sev(None if r[AMOUNT] is None else Decimal(r[AMOUNT])), *r[SEV + 1 :])
             for r in rows
         ]
-    conn = s.connection()
-    if conn.dialect.name != "sqlite":
+    cur = sqlite_cursor(s)
+    if cur is None:
         _insert_portable(s, recon, run_id, source, key_names, now)
         return
-    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         inserted = _insert_batched(cur, recon, run_id, source, key_names, now)
         # The transaction holds the write lock from the first insert on, and SQLite gives

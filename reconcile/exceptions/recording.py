@@ -7,6 +7,7 @@ classifies those, resolves what the run no longer found, and the caller commits.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -15,14 +16,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from reconcile.definitions import SeverityRule
-from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, ID, KEYS, ExceptionRows
+from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, FINGERPRINT, ID, KEYS, ExceptionRows
+from reconcile.engine.rows import SEVERITY as SEV
 from reconcile.engine.severity import severity
 from reconcile.exceptions.fresh import insert_fresh
-from reconcile.exceptions.model import RunDelta
+from reconcile.exceptions.model import RunDelta, Status, age_days
 from reconcile.exceptions.runs import Known, load_known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression
 
 Row = tuple[Any, ...]
+#: statuses a run does more than touch when it sees the exception again unchanged: a
+#: resolved one reopens, a suppressed one whose suppression ended goes back to OPEN
+_NOT_TOUCHED = frozenset((Status.RESOLVED.value, Status.SUPPRESSED.value))
 
 
 class Recording:
@@ -45,6 +50,16 @@ class Recording:
         self._fresh: list[str] = []
         self._others: list[Row] = []
         self._seen: set[str] = set()
+        #: ids seen again unchanged, by (severity, status), as plan_run groups them
+        self._touches: dict[tuple[str, str], list[str]] = {}
+        self._still: list[str] = []
+        #: first seen -> (age in days, the level of every exception that age, if one)
+        self._ages: dict[datetime, tuple[int, str | None]] = {}
+        #: ages below the smallest positive age threshold leave the age-0 level unchanged
+        self._age_floor = min(
+            (r.min_age_days for r in self.rules if r.min_age_days and r.min_age_days > 0),
+            default=sys.maxsize,
+        )
 
     def begin(self, s: Session, suppressions: list[Suppression]) -> None:
         self._known = load_known(s, self.recon)
@@ -57,10 +72,14 @@ class Recording:
             if eid in self._seen:
                 continue  # the same exception twice in one run is recorded once
             self._seen.add(eid)
-            if eid in self._known or (self._sups and self._covered(row)):
-                self._others.append(row)
-            else:
+            prev = self._known.get(eid)
+            covered = bool(self._sups) and self._covered(row)
+            if prev is None and not covered:
                 fresh.append(row)
+            elif prev is not None and not covered and self._unchanged(prev, row):
+                self._touch(prev, row)
+            else:
+                self._others.append(row)
         if fresh:
             recompute = None if self.rules == self.row_rules else self._severity_at_zero
             insert_fresh(s, self.recon, self.run_id, fresh, self.key_names, self.now, recompute)
@@ -71,11 +90,48 @@ class Recording:
         others = ExceptionRows(self.recon, self.key_names, self._others, self.row_rules)
         plan = plan_run(
             self.recon, self.run_id, others.candidates(), self._known, self._sups, self.now,
-            self.rules, also_seen=self._fresh,
+            self.rules, also_seen=[*self._fresh, *self._still],
         )  # fmt: skip
         plan.delta.new[:0] = self._fresh
+        plan.delta.still_open[:0] = self._still
+        for group, ids in self._touches.items():
+            plan.touches.setdefault(group, [])[:0] = ids
         write_plan(s, plan, self.run_id, self.now)
         return plan.delta
+
+    @staticmethod
+    def _unchanged(prev: Known, row: Row) -> bool:
+        """Seen before with the same values, still open or in someone's hands: the run only
+        touches it (plan_run's STILL_OPEN, decided here without building its object)."""
+        return prev.fingerprint == row[FINGERPRINT] and prev.status not in _NOT_TOUCHED
+
+    def _touch(self, prev: Known, row: Row) -> None:
+        """Group an unchanged exception by its severity now (age counts) and status."""
+        at = self._ages.get(prev.first_seen)
+        if at is None:
+            age = age_days(prev.first_seen, self.now)
+            at = self._ages[prev.first_seen] = (age, self._level_at(age))
+        age, level = at
+        if level is None:
+            if age < self._age_floor and self.rules == self.row_rules:
+                level = row[SEV]  # no age threshold reached: the engine's age-0 level
+            else:
+                amount = None if row[AMOUNT] is None else Decimal(row[AMOUNT])
+                level = severity(amount, age, self.rules)
+        self._touches.setdefault((level, prev.status), []).append(row[ID])
+        self._still.append(row[ID])
+
+    def _level_at(self, age: int) -> str | None:
+        """The level :func:`severity` gives every exception of this age whatever its
+        amount, or None when the amount decides."""
+        for rule in self.rules:
+            if rule.min_amount is None and rule.min_age_days is None:
+                return rule.level
+            if rule.min_age_days is not None and age >= rule.min_age_days:
+                return rule.level
+            if rule.min_amount is not None:
+                return None
+        return self.rules[-1].level if self.rules else "LOW"
 
     def _severity_at_zero(self, amount: Decimal | None) -> str:
         return severity(amount, 0, self.rules)

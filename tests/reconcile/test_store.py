@@ -396,3 +396,66 @@ def test_new_exceptions_across_multi_row_inserts_are_stored_like_candidates(
         assert {r[4] for r in stored} == {f"INV-{i}|{i % 3}" for i in range(1, n, 2)}
     finally:
         other.close()
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        None,  # the definition's (Lerian defaults: amount or age 1, 3, 5 days)
+        # other rules than the engine's; the amount still decides after the age thresholds
+        (
+            ("CRITICAL", "500", None),
+            ("HIGH", None, 2),
+            ("MEDIUM", "150", None),
+            ("LOW", None, None),
+        ),
+    ],
+)
+def test_exceptions_seen_again_are_recorded_like_candidates(store: Store, tmp_path, rules) -> None:
+    """Exceptions a run sees again unchanged are touched straight from the engine's rows;
+    over days that cross every age threshold, with acknowledged, suppressed and resolved
+    ones among them, the store ends up as when every exception goes through plan_run."""
+    from reconcile.definitions import SeverityRule
+
+    severity = (
+        None
+        if rules is None
+        else tuple(
+            SeverityRule(level=lvl, min_amount=None if amt is None else Decimal(amt),
+                         min_age_days=age)
+            for lvl, amt, age in rules
+        )
+    )  # fmt: skip
+    a = [row(f"INV-{i}", total=str(100 + 97 * i)) for i in range(12)]
+    b = [row(f"INV-{i}") for i in range(12)] + [row("INV-X")]
+    other = _second_store(store, tmp_path)
+    try:
+        by_rows, by_objects = ExceptionStore(store), ExceptionStore(other)
+        for day in range(7):
+            now = T0 + timedelta(days=day)
+            a_day = a[:-1] if day == 3 else a  # INV-11 resolves by data on day 3, then reopens
+            result = reconcile(invoices(), a_day, b)
+            d_rows = by_rows.record_run("invoices", f"r{day}", result.rows, now, rules=severity)
+            d_objs = by_objects._record_candidates(
+                "invoices", f"r{day}", result.exceptions, now, severity
+            )
+            assert d_rows.counts == d_objs.counts
+            assert sorted(d_rows.still_open) == sorted(d_objs.still_open)
+            assert _tables(store) == _tables(other)  # severities of the day included
+            if day == 1:  # people act on some of them, alike in both stores
+                for xs in (by_rows, by_objects):
+                    ids = _ids(xs, now)
+                    xs.acknowledge(ids["inv-1"], actor="ar", now=now)
+                    xs.assign(ids["inv-2"], "jo", actor="ar", now=now)
+                    xs.resolve(ids["inv-3"], Reason.TIMING, actor="ar", now=now)
+                    xs.suppress(reason="known", owner="ar", expires_at=now + timedelta(days=3),
+                                actor="ar", now=now, exception_id=ids["inv-4"])  # fmt: skip
+        assert d_rows.still_open  # the last day did touch exceptions
+        stored_rows = _tables(store)
+        levels = {r[4]: r[7] for r in stored_rows[0]}  # key_text -> severity
+        if rules is None:  # six days old: CRITICAL whatever the amount
+            assert set(levels.values()) == {"CRITICAL"}
+        else:  # past the age threshold, a large amount still outranks it
+            assert levels["inv-11"] == "CRITICAL" and levels["inv-1"] == "HIGH"
+    finally:
+        other.close()
