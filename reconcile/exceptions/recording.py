@@ -50,8 +50,8 @@ class Recording:
         self._fresh: list[str] = []
         self._others: list[Row] = []
         self._seen: set[str] = set()
-        #: ids seen again unchanged, by (severity, status), as plan_run groups them
-        self._touches: dict[tuple[str, str], list[str]] = {}
+        #: ids seen again unchanged, by (severity, None): their status stays as stored
+        self._touches: dict[tuple[str, str | None], list[str]] = {}
         self._still: list[str] = []
         #: first seen -> (age in days, the level of every exception that age, if one)
         self._ages: dict[datetime, tuple[int, str | None]] = {}
@@ -118,7 +118,7 @@ class Recording:
             else:
                 amount = None if row[AMOUNT] is None else Decimal(row[AMOUNT])
                 level = severity(amount, age, self.rules)
-        self._touches.setdefault((level, prev.status), []).append(row[ID])
+        self._touches.setdefault((level, None), []).append(row[ID])  # status stays
         self._still.append(row[ID])
 
     def _level_at(self, age: int) -> str | None:

@@ -51,8 +51,9 @@ class RunPlan:
     delta: RunDelta
     inserts: list[dict[str, Any]] = field(default_factory=list)
     rewrites: list[dict[str, Any]] = field(default_factory=list)
-    #: (severity, status) -> ids seen again unchanged
-    touches: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: (severity, status) -> ids seen again unchanged; status None: it stays as stored
+    #: (SQLite then leaves the status index alone: a fifth of touching 20k exceptions)
+    touches: dict[tuple[str, str | None], list[str]] = field(default_factory=dict)
     resolved: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -314,19 +315,17 @@ def write_plan(s: Session, plan: RunPlan, run_id: str, now: datetime) -> None:
         insert_rows(s, HISTORY, plan.history)
         return
     for (sev, status), ids in plan.touches.items():
+        values: dict[str, Any] = {
+            "last_seen": now,
+            "last_run_id": run_id,
+            "run_state": RunState.STILL_OPEN.value,
+            "times_seen": TABLE.c.times_seen + 1,
+            "severity": sev,
+        }
+        if status is not None:
+            values["status"] = status
         for chunk in _chunks(ids):
-            s.execute(
-                update(TABLE)
-                .where(TABLE.c.exception_id.in_(list(chunk)))
-                .values(
-                    last_seen=now,
-                    last_run_id=run_id,
-                    run_state=RunState.STILL_OPEN.value,
-                    times_seen=TABLE.c.times_seen + 1,
-                    severity=sev,
-                    status=status,
-                )
-            )
+            s.execute(update(TABLE).where(TABLE.c.exception_id.in_(list(chunk))).values(values))
     for chunk in _chunks(plan.resolved):
         s.execute(
             update(TABLE)
@@ -347,11 +346,14 @@ def _sqlite_updates(cur: Any, plan: RunPlan, run_id: str, now: datetime) -> None
     at = sqlite_stamp(now)
     where = "exception_id IN (SELECT value FROM json_each(?))"
     for (sev, status), ids in plan.touches.items():
+        kept = status is None
         cur.execute(
             f"UPDATE {TABLE.name} SET last_seen = ?, last_run_id = ?, run_state = ?, "
-            f"times_seen = times_seen + 1, severity = ?, status = ? WHERE {where}",
-            (at, run_id, RunState.STILL_OPEN.value, sev, status, json_text(list(ids))),
-        )
+            f"times_seen = times_seen + 1, severity = ?{'' if kept else ', status = ?'} "
+            f"WHERE {where}",
+            (at, run_id, RunState.STILL_OPEN.value, sev, *(() if kept else (status,)),
+             json_text(list(ids))),
+        )  # fmt: skip
     if plan.resolved:
         cur.execute(
             f"UPDATE {TABLE.name} SET run_state = ?, status = ?, resolved_at = ?, "
