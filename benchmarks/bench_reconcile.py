@@ -337,7 +337,7 @@ def _markdown(r: dict[str, Any]) -> str:
             exc["billbridge"], ""),
         row("`ExceptionStore.record_run` alone into a fresh SQLite store: all NEW (+ history "
             "rows)", r["persist_new_s"], exc["billbridge"], ""),
-        row("`record_run` of the same exceptions again: all STILL_OPEN (UPDATE ... IN batches)",
+        row("`record_run` of the same exceptions again: all STILL_OPEN (one UPDATE per severity)",
             r["persist_still_open_s"], exc["billbridge"], ""),
         "",
         f"- reconciled with tolerance, classified **and persisted** / bare join (the issue's "
