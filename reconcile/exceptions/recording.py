@@ -106,7 +106,7 @@ class Recording:
         return prev.fingerprint == row[FINGERPRINT] and prev.status not in _NOT_TOUCHED
 
     def _touch(self, prev: Known, row: Row) -> None:
-        """Group an unchanged exception by its severity now (age counts) and status."""
+        """Group an unchanged exception by its severity now (age counts); its status stays."""
         at = self._ages.get(prev.first_seen)
         if at is None:
             age = age_days(prev.first_seen, self.now)

@@ -250,8 +250,7 @@ def _sqlite_tuples(rows: Sequence[dict[str, Any]], cols: list[str]) -> list[tupl
         if value is None:
             return None
         if value not in stamps:
-            utc = value.astimezone(UTC).replace(tzinfo=None)
-            stamps[value] = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+            stamps[value] = sqlite_stamp(value)
         return stamps[value]
 
     def as_json(value: Any) -> str | None:
