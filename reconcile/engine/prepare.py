@@ -88,7 +88,7 @@ def check_values(
     )
     expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
     raise ParseError(
-        f"field {column!r}: {value[0] if value else None!r} is not {expected}",
+        f"field {column!r}: {value[0] if value else None!r}",
         file=data.source,
         line=int(line),
         expected=expected,
