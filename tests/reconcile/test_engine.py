@@ -310,7 +310,7 @@ def test_decimal_comma_is_refused_not_guessed(tmp_path: Path) -> None:
     right.write_text("id,amount\n1,1.5\n")
     with pytest.raises(ParseError) as err:
         reconcile(definition, load_file(left), load_file(right))
-    assert str(err.value) == (f"{left}, line 2: field 'amount': '1,5' (expected a decimal number)")
+    assert str(err.value) == f"{left}, line 2: field 'amount': '1,5' (expected a decimal number)"
 
 
 @pytest.mark.parametrize(
