@@ -157,7 +157,7 @@ def reconcile(
             check_values(con, d, side, data[side])
         typed = integer_keys(d, data)
         for side in SIDES:
-            normalised_view(con, d, side, typed)
+            normalised_view(con, d, side, typed, data[side])
         plan = Plan(d, {side: source_types(data[side]) for side in SIDES})
         flagged, dup_count, rows, tolerated = _join(con, d, plan, data)
         # the few non-identical rows are typed, checked against tolerances and classified

@@ -282,7 +282,9 @@ def field_columns(d: ReconDefinition) -> list[str]:
     return out
 
 
-def exceptions_sql(d: ReconDefinition, plan: Plan, *, by_field: bool = False) -> str:
+def exceptions_sql(
+    d: ReconDefinition, plan: Plan, *, by_field: bool = False, ordered: bool = True
+) -> str:
     """Exception rows with display text, amount, currency, category name, id, fingerprint.
 
     ``by_field``: also the values the details JSON is made of, as columns (``field_columns``):
@@ -343,17 +345,26 @@ def exceptions_sql(d: ReconDefinition, plan: Plan, *, by_field: bool = False) ->
                      f"CASE WHEN n_b IS NOT NULL THEN tb{i} END AS _b{i}",
                      f"({both} AND NOT coalesce(eq{i}, false)) AS _d{i}"]  # fmt: skip
     return (
-        f"SELECT {', '.join(lean)} FROM (SELECT *, {_fmt('_amt', 'amount', amount_scale)} AS _at "
-        f"FROM ({rows})) LEFT JOIN ({_minor_units_values()}) _mu(_mc, _md) ON _mc = _ccy "
-        "ORDER BY _name, _id"
+        f"SELECT {', '.join(lean)} FROM (SELECT *, {_fmt('_amt', 'amount', amount_scale)} AS _at, "
+        f"{minor_digits_sql('_ccy')} AS _md FROM ({rows}))"
+        + (" ORDER BY _name, _id" if ordered else "")
     )
 
 
-def _minor_units_values() -> str:
-    """(currency, minor-unit digits) of every currency with any (unknown ones count 0)."""
-    return "VALUES " + ", ".join(
-        f"('{code}', {digits})" for code, digits in sorted(MINOR_UNITS.items()) if digits
+def minor_digits_sql(currency: str) -> str:
+    """Minor-unit digits of the currency code ``currency`` (0 for an unknown code): the
+    codes with other than two digits listed by digits, then the two-digit ones. (A CASE
+    over IN lists: a few ms less per 20k-exception run than the VALUES table it replaces,
+    which the query joined.)"""
+    by_digits: dict[int, list[str]] = {}
+    for code, digits in sorted(MINOR_UNITS.items()):
+        by_digits.setdefault(digits, []).append(code)
+    whens = " ".join(
+        f"WHEN {currency} IN ({', '.join(sql.literal(c) for c in codes)}) THEN {digits}"
+        for digits, codes in sorted(by_digits.items(), key=lambda p: (p[0] == 2, p[0]))
+        if digits
     )
+    return f"(CASE {whens} ELSE 0 END)"
 
 
 def _minor_unit_text(text: str, digits: str) -> str:

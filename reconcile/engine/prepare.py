@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from billbridge.errors import ConfigError, ParseError
-from reconcile.definitions import ReconDefinition
+from reconcile.definitions import KeySpec, ReconDefinition
 from reconcile.engine import sql
 from reconcile.engine.sides import LINE, Side, register_side
 
@@ -100,14 +100,21 @@ def normalised_view(
     d: ReconDefinition,
     side: str,
     typed_keys: frozenset[int] = frozenset(),
+    data: Side | None = None,
 ) -> None:
     """``n_<side>``: normalised keys, raw compared values and context, line; filters applied.
 
-    Keys in ``typed_keys`` (see :func:`integer_keys`) stay as the source's integers."""
-    cols = [
-        f"{sql.ident(k.col(side)) if i in typed_keys else sql.key_expr(k, k.col(side))} AS k{i}"
-        for i, k in enumerate(d.keys)
-    ]
+    Keys in ``typed_keys`` (see :func:`integer_keys`) stay as the source's integers. With the
+    side's ``data``, key columns it proves free of nulls skip the null-to-'' step."""
+
+    def key(i: int, k: KeySpec) -> str:
+        column = k.col(side)
+        if i in typed_keys:
+            return sql.ident(column)
+        nullable = data is None or _null_count(data, column) != 0
+        return sql.key_expr(k, column, nullable=nullable)
+
+    cols = [f"{key(i, k)} AS k{i}" for i, k in enumerate(d.keys)]
     cols += [f"{sql.ident(c.col(side))} AS r{i}" for i, c in enumerate(d.compare)]
     cols += [f"{sql.ident(x.col(side))} AS x{i}" for i, x in enumerate(d.context)]
     cols.append(f"{LINE} AS _line")
@@ -190,6 +197,8 @@ def _null_count(data: Side, column: str) -> int | None:
 
     meta = pq.ParquetFile(str(data.parquet)).metadata
     index = meta.schema.to_arrow_schema().get_field_index(column)
+    if index < 0:  # not a (single, top-level) column of the file
+        return None
     total = 0
     for g in range(meta.num_row_groups):
         stats = meta.row_group(g).column(index).statistics

@@ -38,8 +38,12 @@ def trimmed(expr: str) -> str:
     return f"(CASE WHEN {edge} THEN trim({expr}) ELSE {expr} END)"
 
 
-def key_expr(spec: KeySpec, column: str) -> str:
-    """Normalised key text; a missing key becomes '' so it still lands in one category."""
+def key_expr(spec: KeySpec, column: str, *, nullable: bool = True) -> str:
+    """Normalised key text; a missing key becomes '' so it still lands in one category.
+
+    ``nullable=False``: the column is known to hold no null (every step keeps a non-null
+    value non-null), so the ``coalesce`` is left out: over a million keys on each side it
+    cost a join a few per cent."""
     expr = f"CAST({ident(column)} AS VARCHAR)"
     if spec.regex:
         group = 1 if "(" in spec.regex.replace(r"\(", "") else 0
@@ -56,7 +60,7 @@ def key_expr(spec: KeySpec, column: str) -> str:
             expr = f"regexp_replace({expr}, '[^0-9]', '', 'g')"
         elif step == "alnum_only":
             expr = f"regexp_replace({expr}, '[^0-9A-Za-z]', '', 'g')"
-    return f"coalesce({expr}, '')"
+    return f"coalesce({expr}, '')" if nullable else expr
 
 
 def number_text(col: str) -> str:

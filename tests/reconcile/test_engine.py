@@ -438,10 +438,15 @@ context: [{name: ccy}]
         {"id": "2", "amt": "3", "ccy": "BHD"},
         {"id": "3", "amt": "-12.5", "ccy": "USD"},
         {"id": "4", "amt": "1.23456", "ccy": "EUR"},
+        {"id": "5", "amt": "2.5", "ccy": "CLF"},  # four digits
+        {"id": "6", "amt": "7.5", "ccy": "ZZZ"},  # no such currency: no digits added
+        {"id": "7", "amt": "4.5", "ccy": "usd"},  # codes are compared upper case
+        {"id": "8", "amt": "4.5", "ccy": None},
     ]
     b = [{"id": "1", "amt": "90", "ccy": "JPY"}]
     got = {e.keys["id"]: str(e.amount) for e in reconcile(d, a, b).exceptions}
-    assert got == {"1": "10", "2": "3.000", "3": "12.50", "4": "1.23456"}
+    assert got == {"1": "10", "2": "3.000", "3": "12.50", "4": "1.23456", "5": "2.5000",
+                   "6": "7.5", "7": "4.50", "8": "4.5"}  # fmt: skip
 
 
 def test_exception_candidates_are_immutable_and_survive_pickle_and_copy() -> None:
@@ -544,3 +549,59 @@ def test_arrow_results_come_through_execute_without_a_warning() -> None:
     assert sorted(table.column("n").to_pylist()) == list(range(20000))
     assert max(b.num_rows for b in table.to_batches()) <= 4096
     assert plain.to_pylist() == [{"s": "x"}]
+
+
+def test_rows_are_listed_in_category_and_id_order_when_read() -> None:
+    """The engine fetches the exception rows unordered (a run that is only recorded never
+    sorts them); whoever reads them gets (category, id) order."""
+    from operator import itemgetter
+
+    a = [row(f"INV-{i}", total="90.00" if i % 3 else "100.00") for i in range(40)]
+    b = [row(f"INV-{i}", status="void" if i % 4 == 0 else "posted") for i in range(5, 45)]
+    result = reconcile(invoices(), a, b)
+    rows = result.rows
+    held = list(rows.unordered())
+    ordered = sorted(held, key=itemgetter(1, 0))
+    assert len({r[1] for r in held}) == 4  # amount, status, missing on each side
+    assert rows.rows == ordered and list(rows) == ordered
+    assert [e.exception_id for e in result.exceptions] == [r[0] for r in ordered]
+    assert sorted(rows.categories().elements()) == sorted(r[1] for r in held)
+
+
+def test_keys_parquet_proves_free_of_nulls_skip_the_null_step(tmp_path: Path) -> None:
+    """A key column whose Parquet statistics show no null is joined without coalesce; one
+    with nulls keeps it, and its null keys still land as '' like empty ones."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from reconcile.engine.prepare import normalised_view, register
+    from reconcile.engine.sides import as_side
+
+    d = parse_definitions("""
+name: t
+a: {label: x}
+b: {label: y}
+keys: [{name: invoice}]
+compare: [{name: total, kind: amount}]
+""")[0]
+    full = pa.table({"invoice": ["A", " B ", "C"], "total": ["1", "2", "3"]})
+    holes = pa.table({"invoice": ["A", None, "D"], "total": ["1", "2", "3"]})
+    pq.write_table(full, tmp_path / "full.parquet")
+    pq.write_table(holes, tmp_path / "holes.parquet")
+    sql = {}
+    for name in ("full", "holes"):
+        con = duckdb.connect()
+        side = load_file(tmp_path / f"{name}.parquet")
+        register(con, "a", side)
+        normalised_view(con, d, "a", frozenset(), side)
+        (text,) = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'n_a'").fetchone()
+        sql[name] = text.lower()
+        con.close()
+    assert "coalesce" not in sql["full"] and "coalesce" in sql["holes"]
+    other = as_side(pa.table({"invoice": ["A", "B", "", "C"], "total": ["1", "2", "2", "3"]}))
+    # the null key is '' and pairs with the other side's empty key
+    assert _cats(reconcile(d, load_file(tmp_path / "holes.parquet"), other)) == {
+        "B": "MISSING_IN_A", "C": "MISSING_IN_A", "D": "MISSING_IN_B"
+    }  # fmt: skip
+    # trimmed keys without the null step: " B " pairs with "B"
+    assert _cats(reconcile(d, load_file(tmp_path / "full.parquet"), other)) == {"": "MISSING_IN_A"}
