@@ -174,12 +174,15 @@ def reconcile(
             columns = {c: table.column(c).to_numpy(zero_copy_only=False) for c in row_columns}
             table = table.select(["_name", "_ccy", *plan.keys, *plan_sql.field_columns(d)])
         else:
-            columns = con.execute(plan_sql.exceptions_sql(d, plan)).fetchnumpy()
+            # unordered: most runs are only recorded; ExceptionRows sorts them when read
+            query = plan_sql.exceptions_sql(d, plan, ordered=False)
+            columns = con.execute(query).fetchnumpy()
         with gc_paused():
             # column by column (NULL text comes back masked: tolist gives None), a third
             # faster than fetchall's rows; execute binds the long query once, sql() twice
             fetched = list(zip(*(v.tolist() for v in columns.values()), strict=True))
-        found = ExceptionRows(d.name, key_names, fetched, d.severity)
+        # by_field rows stay in the order of the table's, which UAT reads beside them
+        found = ExceptionRows(d.name, key_names, fetched, d.severity, ordered=by_field)
         if dup_count:
             keys = ", ".join(plan.keys)
             key_text = ", ".join(f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys)
@@ -197,7 +200,6 @@ def reconcile(
             )
             duplicates = build_duplicates(d, dup_rows)
             found.add_candidates(duplicates)
-            found.sort()
             table = None  # duplicates are built in Python: their fields are in JSON only
         summary, counts = summarize(con, d, found.categories(), duplicates, rows, tolerated)
     except duckdb.Error as exc:

@@ -29,9 +29,13 @@ class ExceptionRows:
 
     ``severity`` is the age-0 severity under ``rules`` (the definition's); the amount text is
     exact, without padding zeros but with at least the currency's minor-unit digits.
+
+    ``rows`` lists them in (category, id) order. Rows given unordered (``ordered=False``) are
+    sorted the first time ``rows`` is read: the exception store takes them as they are
+    (``unordered``), so a run that is only recorded never sorts them.
     """
 
-    __slots__ = ("key_names", "recon", "rows", "rules")
+    __slots__ = ("_ordered", "_rows", "key_names", "recon", "rules")
 
     def __init__(
         self,
@@ -39,20 +43,33 @@ class ExceptionRows:
         key_names: Sequence[str],
         rows: list[tuple[Any, ...]],
         rules: Sequence[SeverityRule] = DEFAULT_SEVERITY,
+        *,
+        ordered: bool = True,
     ) -> None:
         self.recon = recon
         self.key_names = tuple(key_names)
-        self.rows = rows
+        self._rows = rows
+        self._ordered = ordered
         self.rules = tuple(rules)
 
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        if not self._ordered:
+            self.sort()
+        return self._rows
+
+    def unordered(self) -> list[tuple[Any, ...]]:
+        """The rows in whatever order they are kept (what recording them needs)."""
+        return self._rows
+
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.rows)
 
     def categories(self) -> Counter[str]:
-        return Counter(row[CATEGORY] for row in self.rows)
+        return Counter(row[CATEGORY] for row in self._rows)
 
     def add_candidates(self, candidates: Sequence[ExceptionCandidate]) -> list[tuple[Any, ...]]:
         """Append candidates (whose keys are this recon's key names) as rows; return them."""
@@ -64,12 +81,14 @@ class ExceptionRows:
                 (c.exception_id, c.category, c.fingerprint, c.details_json, c.severity,
                  amount, c.currency, *keys)
             )  # fmt: skip
-        self.rows += added
+        self._rows += added
+        self._ordered = self._ordered and not added
         return added
 
     def sort(self) -> None:
         """(category, id) order: how results list their exceptions."""
-        self.rows.sort(key=itemgetter(CATEGORY, ID))
+        self._rows.sort(key=itemgetter(CATEGORY, ID))
+        self._ordered = True
 
     def candidates(self) -> list[ExceptionCandidate]:
         """The object view of every row (built on demand: most runs are only stored)."""
