@@ -1,7 +1,7 @@
 """Recording one run's exceptions in one transaction.
 
 A ``Recording`` takes the engine's rows: never-seen ones are inserted as they are
-(``fresh.insert_fresh``), the others are compared with what the store knows; ``finish``
+(``fresh.FreshWriter``), the others are compared with what the store knows; ``finish``
 classifies those, resolves what the run no longer found, and the caller commits.
 """
 
@@ -19,7 +19,7 @@ from reconcile.definitions import SeverityRule
 from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, FINGERPRINT, ID, KEYS, ExceptionRows
 from reconcile.engine.rows import SEVERITY as SEV
 from reconcile.engine.severity import severity
-from reconcile.exceptions.fresh import insert_fresh
+from reconcile.exceptions.fresh import FreshWriter
 from reconcile.exceptions.model import RunDelta, Status, age_days
 from reconcile.exceptions.runs import Known, load_known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression
@@ -48,6 +48,7 @@ class Recording:
         self._known: dict[str, Known] = {}
         self._sups: list[Suppression] = []
         self._fresh: list[str] = []
+        self._writer: FreshWriter | None = None
         self._others: list[Row] = []
         self._seen: set[str] = set()
         #: ids seen again unchanged, by (severity, None): their status stays as stored
@@ -66,6 +67,15 @@ class Recording:
         self._sups = suppressions
 
     def add(self, s: Session, chunk: Sequence[Row]) -> None:
+        if not self._known and not self._sups:
+            # a recon's first run (or one whose exceptions all went): every row is new, once
+            # each, unless an id repeats (then the general path below sorts it out)
+            ids = [row[ID] for row in chunk]
+            distinct = set(ids)
+            if len(distinct) == len(ids) and self._seen.isdisjoint(distinct):
+                self._seen |= distinct
+                self._insert(s, chunk, ids)
+                return
         fresh = []
         for row in chunk:
             eid = row[ID]
@@ -81,12 +91,21 @@ class Recording:
             else:
                 self._others.append(row)
         if fresh:
+            self._insert(s, fresh, [r[ID] for r in fresh])
+
+    def _insert(self, s: Session, fresh: Sequence[Row], ids: list[str]) -> None:
+        if self._writer is None:
             recompute = None if self.rules == self.row_rules else self._severity_at_zero
-            insert_fresh(s, self.recon, self.run_id, fresh, self.key_names, self.now, recompute)
-            self._fresh += [r[ID] for r in fresh]
+            self._writer = FreshWriter(
+                s, self.recon, self.run_id, self.key_names, self.now, recompute
+            )
+        self._writer.add(fresh)
+        self._fresh += ids
 
     def finish(self, s: Session) -> RunDelta:
         """Classify the exceptions seen before, resolve the ones not found, write it all."""
+        if self._writer is not None:
+            self._writer.close()
         others = ExceptionRows(self.recon, self.key_names, self._others, self.row_rules)
         plan = plan_run(
             self.recon, self.run_id, others.candidates(), self._known, self._sups, self.now,

@@ -133,7 +133,7 @@ def plan_run(
     *,
     also_seen: Iterable[str] = (),
 ) -> RunPlan:
-    """``also_seen``: ids this run found that are written elsewhere (``fresh.insert_fresh``);
+    """``also_seen``: ids this run found that are written elsewhere (``fresh.FreshWriter``);
     they are not resolved by the data."""
     plan = RunPlan(RunDelta(recon, run_id))
     delta = plan.delta

@@ -459,3 +459,56 @@ def test_exceptions_seen_again_are_recorded_like_candidates(store: Store, tmp_pa
             assert levels["inv-11"] == "CRITICAL" and levels["inv-1"] == "HIGH"
     finally:
         other.close()
+
+
+def _record_in_chunks(xs: ExceptionStore, rows, run_id: str, now: datetime, size: int):
+    """``record_run``'s transaction, the rows handed to the recording ``size`` at a time."""
+    rec = xs._recording(rows.recon, run_id, now, rows, None)
+    data = rows.unordered()
+    with xs.store.session() as s:
+        rec.begin(s, xs._active_suppressions(s, rows.recon, now))
+        for i in range(0, len(data), size):
+            rec.add(s, data[i : i + size])
+        return rec.finish(s)
+
+
+@pytest.mark.parametrize("size", [1, 7, 103])
+def test_rows_recorded_in_chunks_are_stored_as_in_one(store: Store, tmp_path, size) -> None:
+    """A recording takes its rows in chunks of any size (the multi-row INSERTs carry rows
+    over from chunk to chunk): a first run (every row new) and a second one (new, changed,
+    still open and resolved rows) store what one ``record_run`` stores."""
+    from reconcile.exceptions.fresh import rows_per_insert
+
+    d = _lines()
+    n = 2 * rows_per_insert(["invoice", "line"]) + 11
+    a = [{"invoice": f"INV-{i}", "line": "1", "qty": str(i)} for i in range(n)]
+    b1 = [{"invoice": f"INV-{i}", "line": "1", "qty": str(i + i % 2)} for i in range(n)]
+    b2 = [{"invoice": f"INV-{i}", "line": "1", "qty": str(i + i % 3)} for i in range(n)]
+    other = _second_store(store, tmp_path)
+    try:
+        chunked, whole = ExceptionStore(store), ExceptionStore(other)
+        for day, b in enumerate((b1, b2)):
+            now = T0 + timedelta(days=day)
+            result = reconcile(d, a, b)
+            got = _record_in_chunks(chunked, result.rows, f"r{day}", now, size)
+            want = whole.record_run("lines", f"r{day}", result.rows, now)
+            assert got.counts == want.counts
+            assert _tables(store) == _tables(other)
+        assert got.counts["NEW"] and got.counts["STILL_OPEN"] and got.counts["RESOLVED_BY_DATA"]
+    finally:
+        other.close()
+
+
+def test_an_id_twice_in_a_first_run_is_recorded_once(store: Store) -> None:
+    """A first run's rows go in without a lookup each, but only when their ids are distinct:
+    a repeated one takes the general path and is recorded once, with one history row."""
+    from reconcile.engine.rows import ExceptionRows
+
+    result = reconcile(invoices(), [row("INV-1", total="90.00"), row("INV-2")], [row("INV-1")])
+    rows = result.rows
+    assert isinstance(rows, ExceptionRows) and len(rows) == 2
+    doubled = ExceptionRows(rows.recon, rows.key_names, [*rows.rows, rows.rows[0]], rows.rules)
+    delta = ExceptionStore(store).record_run("invoices", "r1", doubled, T0)
+    assert sorted(delta.new) == sorted(r[0] for r in rows.rows)
+    exc, hist = _tables(store)
+    assert len(exc) == 2 and [h[3] for h in hist] == ["NEW", "NEW"]
