@@ -102,7 +102,7 @@ class ExceptionStore(ExceptionQueries):
         # commit need not wait for the disk (Store.session)
         with gc_paused(), self.store.session(durable=False) as s:
             rec.begin(s, self._active_suppressions(s, recon, now))
-            rec.add(s, rows.rows)
+            rec.add(s, rows.unordered())
             delta = rec.finish(s)
         log.info("exceptions recorded", recon=recon, run_id=run_id, **delta.counts)
         return delta
