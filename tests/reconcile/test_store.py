@@ -512,3 +512,18 @@ def test_an_id_twice_in_a_first_run_is_recorded_once(store: Store) -> None:
     assert sorted(delta.new) == sorted(r[0] for r in rows.rows)
     exc, hist = _tables(store)
     assert len(exc) == 2 and [h[3] for h in hist] == ["NEW", "NEW"]
+
+
+def test_recording_takes_the_rows_as_they_are(store: Store, monkeypatch) -> None:
+    """The engine's rows come unordered and are sorted only for readers: recording them
+    must not sort them (20k rows of a large run would pay a Python sort for nothing)."""
+    from reconcile.engine.rows import ExceptionRows
+
+    result = reconcile(invoices(), [row(f"INV-{i}", total="90.00") for i in range(9)], [])
+
+    def refuse(self: ExceptionRows) -> None:
+        raise AssertionError("recording sorted the rows")
+
+    monkeypatch.setattr(ExceptionRows, "sort", refuse)
+    delta = ExceptionStore(store).record_run("invoices", "r1", result.rows, T0)
+    assert len(delta.new) == 9
