@@ -29,8 +29,8 @@ _gc_pauses = [0, False]  # [pauses in force, whether the GC was on before the fi
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while building many small acyclic objects (halves the time of a
     20k-exception run: gen-0 collections otherwise rescan every new dict). Counted across
-    threads: a run recorded while the engine streams it pauses it in both, and the GC comes
-    back, as it was, when the last pause ends."""
+    threads (the scheduler runs jobs on threads): the GC comes back, as it was, when the
+    last pause in force ends, not when the first does."""
     with _gc_lock:
         if _gc_pauses[0] == 0:
             _gc_pauses[1] = gc.isenabled()
