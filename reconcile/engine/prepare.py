@@ -193,16 +193,4 @@ def _null_count(data: Side, column: str) -> int | None:
         return None  # a translated code is text
     if data.table is not None:
         return int(data.table.column(column).null_count)
-    import pyarrow.parquet as pq
-
-    meta = pq.ParquetFile(str(data.parquet)).metadata
-    index = meta.schema.to_arrow_schema().get_field_index(column)
-    if index < 0:  # not a (single, top-level) column of the file
-        return None
-    total = 0
-    for g in range(meta.num_row_groups):
-        stats = meta.row_group(g).column(index).statistics
-        if stats is None or not stats.has_null_count:
-            return None
-        total += stats.null_count
-    return total
+    return data.parquet_nulls.get(column)

@@ -8,7 +8,7 @@ in-memory rows) that errors and exception details point at.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -38,6 +38,8 @@ class Side:
     parquet: str | None = None
     parquet_schema: pa.Schema | None = None
     parquet_rows: int = 0
+    #: nulls per top-level column from the Parquet statistics (None: not recorded)
+    parquet_nulls: Mapping[str, int | None] = field(default_factory=dict)
     #: code translations applied as the side is read (column, Arrow table ``old`` -> ``new``):
     #: a LEFT JOIN in the side's view instead of a translated copy of every row
     translations: tuple[tuple[str, pa.Table], ...] = ()
@@ -213,10 +215,30 @@ def load_file(path: str | Path, fmt: str | None = None, *, sheet: str | None = N
             parquet=str(path),
             parquet_schema=meta.schema.to_arrow_schema(),
             parquet_rows=meta.num_rows,
+            parquet_nulls=_parquet_null_counts(meta),
         )
     if kind == "csv":
         return Side(_read_csv(path), str(path))
     return Side(_read_xlsx(path, sheet), str(path))
+
+
+def _parquet_null_counts(meta: Any) -> dict[str, int | None]:
+    """Nulls per top-level plain column, from every row group's statistics (None where a
+    row group lacks them). Nested columns, whose leaves are counted apart, are left out."""
+    out: dict[str, int | None] = {}
+    for leaf in range(meta.num_columns):
+        path = meta.schema.column(leaf).path
+        if "." in path:
+            continue
+        total: int | None = 0
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(leaf).statistics
+            if stats is None or not stats.has_null_count:
+                total = None
+                break
+            total += stats.null_count
+        out[path] = total
+    return out
 
 
 def _read_csv(path: Path) -> pa.Table:

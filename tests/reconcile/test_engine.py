@@ -605,3 +605,22 @@ compare: [{name: total, kind: amount}]
     }  # fmt: skip
     # trimmed keys without the null step: " B " pairs with "B"
     assert _cats(reconcile(d, load_file(tmp_path / "full.parquet"), other)) == {"": "MISSING_IN_A"}
+
+
+def test_parquet_null_counts_are_read_once_with_the_file(tmp_path: Path) -> None:
+    """load_file keeps each plain column's null count from the statistics of every row
+    group (a nested column's leaves are left out; no statistics: unknown)."""
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "id": pa.array([f"I{i}" for i in range(10)]),
+            "amt": pa.array([None if i % 4 == 0 else str(i) for i in range(10)]),
+            "nested": pa.array([{"x": i} for i in range(10)]),
+        }
+    )
+    pq.write_table(table, tmp_path / "s.parquet", row_group_size=3)
+    pq.write_table(table, tmp_path / "bare.parquet", write_statistics=False)
+    side = load_file(tmp_path / "s.parquet")
+    assert side.parquet_nulls == {"id": 0, "amt": 3}
+    assert load_file(tmp_path / "bare.parquet").parquet_nulls == {"id": None, "amt": None}
