@@ -100,14 +100,14 @@ def _history_sql() -> str:
 
 
 class FreshWriter:
-    """INSERTs rows (engine tuples, ids not yet in the store) as NEW and OPEN, with their NEW
-    history rows, in the caller's transaction, as they come (``add``, any number of times);
-    ``close`` writes what is left and the history rows.
+    """INSERTs rows (engine tuples, ids not yet in the store) as NEW and OPEN in the
+    caller's transaction as they are added (``add``, any number of times); ``close`` writes
+    the NEW history rows of all of them.
 
-    On SQLite the rows go by multi-row statements of ``rows_per_insert`` rows (a short one
-    for the rest at ``close``), so chunks of any size cost what one list would; the history
-    rows are copied by SQLite itself, once, at ``close``. ``severity_of``: recompute each
-    row's severity (when the rules differ from those the engine used)."""
+    On SQLite the rows go by multi-row statements of ``rows_per_insert`` rows and one for
+    the rest of each ``add``; the history rows are copied by SQLite itself, once.
+    ``severity_of``: recompute each row's severity (when the rules differ from those the
+    engine used). Only made when there are rows to add."""
 
     def __init__(
         self,
@@ -121,58 +121,34 @@ class FreshWriter:
         self.s, self.recon, self.run_id, self.now = s, recon, run_id, now
         self.key_names = tuple(key_names)
         self.severity_of = severity_of
-        self.per = rows_per_insert(self.key_names)
-        self._pending: list[Row] = []
+        self._cur: Any = sqlite_cursor(s)
         self._given = self._inserted = 0
-        self._cur: Any = None
-        self._sqlite: bool | None = None
-        self._sql: str | None = None
 
     def add(self, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        self._given += len(rows)
         if self.severity_of is not None:
             sev = self.severity_of
             rows = [
                 (*r[:SEV], sev(None if r[AMOUNT] is None else Decimal(r[AMOUNT])), *r[SEV + 1 :])
                 for r in rows
             ]
-        if self._sqlite is None:
-            self._cur = sqlite_cursor(self.s)
-            self._sqlite = self._cur is not None
-        if not self._sqlite:
+        self._given += len(rows)
+        if self._cur is None:
             _insert_portable(self.s, self.recon, self.run_id, rows, self.key_names, self.now)
             return
-        pending = self._pending
-        pending += rows
-        whole = len(pending) - len(pending) % self.per
-        if whole:
-            if self._sql is None:
-                self._sql = self._statement(self.per)
-            per = self.per
-            batches = (
-                list(chain.from_iterable(pending[i : i + per])) for i in range(0, whole, per)
+        try:
+            self._inserted += _insert_batched(
+                self._cur, self.recon, self.run_id, rows, self.key_names, self.now
             )
-            try:
-                self._cur.executemany(self._sql, batches)
-            except BaseException:
-                self._cur.close()  # the transaction is rolled back; close() is not called
-                raise
-            self._inserted += self._cur.rowcount
-            del pending[:whole]
+        except BaseException:
+            self._cur.close()  # the transaction is rolled back; close() is not called
+            raise
 
     def close(self) -> None:
-        """Write the rows still pending and the NEW history rows of all of them."""
-        if not self._sqlite:
-            return
+        """Write the NEW history rows of every row added."""
         cur = self._cur
+        if cur is None:
+            return
         try:
-            if self._pending:
-                rest = self._pending
-                cur.execute(self._statement(len(rest)), list(chain.from_iterable(rest)))
-                self._inserted += cur.rowcount
-                self._pending = []
             # The transaction holds the write lock from the first insert on, and SQLite gives
             # each new row the largest rowid plus one: the rows inserted here are the last
             # ``inserted`` rowids. Checked, so a surprise fails the run instead of its history.
@@ -186,8 +162,31 @@ class FreshWriter:
         finally:
             cur.close()
 
-    def _statement(self, rows: int) -> str:
-        return _sqlite_sql(self.recon, self.run_id, self.key_names, self.now, rows)
+
+def _insert_batched(
+    cur: Any,
+    recon: str,
+    run_id: str,
+    rows: Sequence[Row],
+    key_names: Sequence[str],
+    now: datetime,
+) -> int:
+    """INSERT ``rows`` by multi-row statements of ``rows_per_insert`` rows and one for the
+    rest; the number of rows inserted."""
+    per = rows_per_insert(key_names)
+    whole = len(rows) - len(rows) % per
+    inserted = 0
+    if whole:
+        batches = (list(chain.from_iterable(rows[i : i + per])) for i in range(0, whole, per))
+        cur.executemany(_sqlite_sql(recon, run_id, key_names, now, per), batches)
+        inserted += cur.rowcount
+    if whole < len(rows):
+        rest = rows[whole:]
+        cur.execute(
+            _sqlite_sql(recon, run_id, key_names, now, len(rest)), list(chain.from_iterable(rest))
+        )
+        inserted += cur.rowcount
+    return inserted
 
 
 def _insert_portable(

@@ -474,9 +474,9 @@ def _record_in_chunks(xs: ExceptionStore, rows, run_id: str, now: datetime, size
 
 @pytest.mark.parametrize("size", [1, 7, 103])
 def test_rows_recorded_in_chunks_are_stored_as_in_one(store: Store, tmp_path, size) -> None:
-    """A recording takes its rows in chunks of any size (the multi-row INSERTs carry rows
-    over from chunk to chunk): a first run (every row new) and a second one (new, changed,
-    still open and resolved rows) store what one ``record_run`` stores."""
+    """A recording takes its rows in chunks of any size (each chunk's INSERTs, one history
+    copy at the end): a first run (every row new) and a second one (new, changed, still open
+    and resolved rows) store what one ``record_run`` stores."""
     from reconcile.exceptions.fresh import rows_per_insert
 
     d = _lines()
