@@ -148,6 +148,9 @@ class FreshWriter:
         cur = self._cur
         if cur is None:
             return
+        if self._given == 0:  # nothing added: no rowid range to copy (max(rowid) may be NULL)
+            cur.close()
+            return
         try:
             # The transaction holds the write lock from the first insert on, and SQLite gives
             # each new row the largest rowid plus one: the rows inserted here are the last

@@ -67,6 +67,8 @@ class Recording:
         self._sups = suppressions
 
     def add(self, s: Session, chunk: Sequence[Row]) -> None:
+        if not chunk:
+            return
         if not self._known and not self._sups:
             # a recon's first run (or one whose exceptions all went): every row is new, once
             # each, unless an id repeats (then the general path below sorts it out)

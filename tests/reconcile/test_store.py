@@ -527,3 +527,16 @@ def test_recording_takes_the_rows_as_they_are(store: Store, monkeypatch) -> None
     monkeypatch.setattr(ExceptionRows, "sort", refuse)
     delta = ExceptionStore(store).record_run("invoices", "r1", result.rows, T0)
     assert len(delta.new) == 9
+
+
+def test_a_clean_first_run_records_into_an_empty_store(store: Store) -> None:
+    """A run without exceptions into a store that has none yet (a migration's goal state):
+    recorded as a run with nothing new, and the next clean run as well."""
+    result = reconcile(invoices(), [row("INV-1")], [row("INV-1")])
+    assert len(result.rows) == 0
+    xs = ExceptionStore(store)
+    first = xs.record_run("invoices", "r1", result.rows, T0)
+    again = xs.record_run("invoices", "r2", result.rows, T0 + timedelta(days=1))
+    assert first.counts == again.counts
+    assert all(n == 0 for n in first.counts.values())
+    assert _tables(store) == ([], [])
