@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pyarrow as pa
@@ -28,7 +29,7 @@ from reconcile.cash.model import (
     PartyRule,
     Rule,
 )
-from reconcile.cash.normalize import ref_key, reference_tokens, strong_key
+from reconcile.cash.normalize import References, ref_key, reference_tokens, strong_key
 from reconcile.cash.results import CashResult
 from reconcile.cash.tiers import Decision, amount_decision, reference_decision
 
@@ -81,7 +82,7 @@ def apply_cash(
     try:
         idents = [cindex.exact(ln.payer_account, ln.payer_name) for ln in ordered]
         t = timer.add("customer_exact", t)
-        hits, strong_sets = _reference_hits(ordered, index, policy)
+        hits, refs = _reference_hits(ordered, index, policy)
         t = timer.add("reference_join", t)
         remaining = Remaining()
         results: dict[int, LineResult] = {}
@@ -89,7 +90,7 @@ def apply_cash(
             found = _reference_tier(
                 line,
                 hits=hits.get(i, []),
-                strong_keys=strong_sets[i],
+                refs=refs[i],
                 ident=idents[i],
                 remaining=remaining,
                 policy=policy,
@@ -123,7 +124,7 @@ def apply_cash(
                 late = _reference_tier(
                     ordered[i],
                     hits=hits[i],
-                    strong_keys=strong_sets[i],
+                    refs=refs[i],
                     ident=idents[i],
                     remaining=remaining,
                     policy=policy,
@@ -163,32 +164,53 @@ def _validated(lines: Sequence[CashLine]) -> list[CashLine]:
     return sorted(lines, key=lambda ln: (ln.date, ln.line_id))
 
 
+@dataclass(frozen=True, slots=True)
+class _LineRefs:
+    """What a line's text and remittance documents say about invoice numbers."""
+
+    text: References
+    #: full keys of the remittance's document numbers (structured, so always trusted)
+    documents: frozenset[str]
+
+    def names(self, invoice_number: str) -> bool:
+        """Whether the line names this invoice for sure (not only some of its digits):
+        a remittance document, the full number of a lettered invoice, or an all-digit
+        number written after an invoice label ("INV 1500"; a bare 1500 may be a check or
+        PO number)."""
+        key = strong_key(invoice_number)
+        if key in self.documents:
+            return True
+        if any(ch.isalpha() for ch in invoice_number):
+            return key in self.text.strong
+        return ref_key(invoice_number) in self.text.labelled
+
+
 def _reference_hits(
     lines: list[CashLine], index: OpenItemIndex, policy: CashPolicy
-) -> tuple[dict[int, list[Item]], list[set[str]]]:
+) -> tuple[dict[int, list[Item]], list[_LineRefs]]:
     idx: list[int] = []
     keys: list[str] = []
     ccys: list[str] = []
-    strong_sets: list[set[str]] = []
+    refs: list[_LineRefs] = []
     for i, line in enumerate(lines):
-        digit, strong = reference_tokens(line.text, min_digits=policy.min_ref_digits)
+        found = reference_tokens(line.text, min_digits=policy.min_ref_digits)
+        digit = set(found.digits)
         for ref in line.doc_refs:
-            strong.add(strong_key(ref))
             if ref_key(ref):
                 digit.add(ref_key(ref))
-        strong_sets.append(strong)
+        refs.append(_LineRefs(found, frozenset(strong_key(r) for r in line.doc_refs)))
         for key in sorted(digit):
             idx.append(i)
             keys.append(key)
             ccys.append(line.amount.currency)
-    return index.reference_hits(idx, keys, ccys), strong_sets
+    return index.reference_hits(idx, keys, ccys), refs
 
 
 def _reference_tier(
     line: CashLine,
     *,
     hits: list[Item],
-    strong_keys: set[str],
+    refs: _LineRefs,
     ident: Identification,
     remaining: Remaining,
     policy: CashPolicy,
@@ -202,10 +224,10 @@ def _reference_tier(
         if remaining.of(it) > 0
         and (
             len(ref_key(it.invoice_number)) >= policy.min_ref_digits
-            or strong_key(it.invoice_number) in strong_keys
+            or refs.names(it.invoice_number)
         )
     ]
-    strong_hits = [it for it in live if strong_key(it.invoice_number) in strong_keys]
+    strong_hits = [it for it in live if refs.names(it.invoice_number)]
     # digit-only hits count next to full-number hits only for the same customer
     strong_customers = {it.customer_id for it in strong_hits}
     use = [it for it in live if it.customer_id in strong_customers] if strong_hits else live
@@ -230,8 +252,9 @@ def _reference_tier(
             groups[cust],
             remaining,
             policy,
-            strong=bool(strong_hits),
+            strong=any(it.customer_id == cust for it in strong_hits),
             party_confirmed=confirmed,
+            payer=ident.customer_id,
             fallback=fallback,
         )
         if dec is not None:

@@ -74,7 +74,7 @@ class CashPolicy:
     #: Reachable sums per half before subset-sum gives up (keeps each payment bounded).
     subset_max_states: int = 200_000
     min_ref_digits: int = 3
-    rule_version: str = "cash-2026.1"
+    rule_version: str = "cash-2026.2"
 
 
 class Status(StrEnum):

@@ -10,9 +10,9 @@ words are stripped, so ``"ACME, Inc."`` and ``"Acme Incorporated"`` hash to the 
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
+from typing import NamedTuple
 
 _DIGITS = re.compile(r"[0-9]+")
 _NON_DIGIT = re.compile(r"[^0-9]+")
@@ -47,38 +47,112 @@ def strong_key(text: str) -> str:
     return _NON_ALNUM.sub("", unpadded)
 
 
-def reference_tokens(text: str, *, min_digits: int = 3) -> tuple[set[str], set[str]]:
-    """(digit keys, strong keys) found in free text.
+class References(NamedTuple):
+    """What free text says about invoices (see :func:`reference_tokens`)."""
 
-    Each whitespace token contributes the digits of the whole token ("INV/2024/00042" ->
+    #: digit keys of every reference-like token
+    digits: set[str]
+    #: full keys (letters and digits) of every token, for lettered invoice numbers
+    strong: set[str]
+    #: digit keys written after an invoice label ("INV 1500", "Invoice #125, #126",
+    #: "INV1500"): the only way free text names an all-digit invoice number for sure
+    labelled: set[str]
+
+
+#: An amount or a date is not a reference: "AMT 1,124.81" is not invoice 112481 and
+#: "01/31/2025" is not invoice 2025.
+_AMOUNT = re.compile(
+    r"[-+]?[$€£¥]?[0-9]+(?:\.[0-9]{1,2})-?|[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?"
+)
+_DATE = re.compile(
+    r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}|[0-9]{4}[/.-][0-9]{1,2}[/.-][0-9]{1,2}(?:T\S*)?"
+)
+_NOT_INVOICE_LABELS_TEXT = """
+    amt amount chk check cheque chq ck po ponum purchase trn trace id acct account ac seq
+    batch tel phone date dt value val eff effective cust customer co company tax vat ssn ein
+    zip bai type order ord so
+"""
+_INVOICE_LABELS_TEXT = """
+    inv invs invoice invoices invno invnbr invnum bill bills doc docs document documents
+    rechnung rechnungen rg rech re facture factures factura facturas fattura fatture faktura
+    nota
+"""
+#: Words after which a number is something else: a check, PO, trace, customer or company id.
+_NOT_INVOICE_LABELS = frozenset(_NOT_INVOICE_LABELS_TEXT.split())
+#: Words after which a number is an invoice number.
+_INVOICE_LABELS = frozenset(_INVOICE_LABELS_TEXT.split())
+#: Words that may stand between a label and its number ("CHECK NO 1234", "INV # 5").
+_CONNECTORS = frozenset(("no", "nr", "nbr", "num", "number", "and", "&", "#", "n°", "nº"))
+_ALPHA_PREFIX = re.compile(r"[^\W\d_]+")
+
+
+def _label(word: str) -> str:
+    """A token's leading letters, lower-cased ("INV#1500" -> "inv", "PO-77" -> "po")."""
+    m = _ALPHA_PREFIX.match(word.lstrip("#"))
+    return m.group().lower() if m else ""
+
+
+def reference_tokens(text: str, *, min_digits: int = 3) -> References:
+    """Invoice references in free text (memo, reference, remittance lines).
+
+    Each token contributes the digits of the whole token ("INV/2024/00042" ->
     "202400042") and each digit run inside it ("1001/1002" -> "1001", "1002"), so both
     composite numbers and lists of numbers are found. Digit keys shorter than
     ``min_digits`` are noise on their own; they are kept only next to letters ("INV-7",
-    "INV 7"), where the strong key must then match the invoice number exactly.
+    "INV 7"), where the strong key must then match the invoice number exactly. Amounts,
+    dates and numbers labelled as something else (check, PO, trace, customer id) are left
+    out.
     """
-    digit_keys: set[str] = set()
-    strong: set[str] = set()
+    refs = References(set(), set(), set())
     if not text:
-        return digit_keys, strong
-    for token in _TOKEN_SPLIT.split(text):
-        if not token:
-            continue
-        whole = ref_key(token)
-        lettered = any(ch.isalpha() for ch in token)
-        if whole and (len(whole) >= min_digits or lettered):
-            digit_keys.add(whole)
-            strong.add(strong_key(token))
-        for run in _DIGITS.findall(token):
-            key = run.lstrip("0")
-            if len(key) >= min_digits:
-                digit_keys.add(key)
-    # "INV 123": the prefix and the number are separate tokens; join neighbours too.
+        return refs
     words = [w for w in _TOKEN_SPLIT.split(text) if w]
-    for first, second in itertools.pairwise(words):
-        if first.isalpha() and ref_key(second):
-            strong.add(strong_key(first + second))
-            digit_keys.add(ref_key(second))
-    return digit_keys, strong
+    kind = ""  # "inv" after an invoice label, "not" after another label, else ""
+    previous = ""
+    for token in words:
+        label = _label(token)
+        bare = label == token.lower().lstrip("#")  # a word without digits
+        if bare and label not in _CONNECTORS:
+            kind = (
+                "inv" if label in _INVOICE_LABELS else "not" if label in _NOT_INVOICE_LABELS else ""
+            )
+            previous = token
+            continue
+        if bare:
+            continue  # "NO", "#", "and": the label before it still holds
+        if label in _NOT_INVOICE_LABELS or (kind == "not" and not label):
+            kind = "" if label else kind
+            continue  # "PO1500", "CHK 1500": not an invoice
+        if _AMOUNT.fullmatch(token) or _DATE.fullmatch(token):
+            continue
+        _add_token(refs, token, previous, min_digits=min_digits)
+        if label in _INVOICE_LABELS or (kind == "inv" and not label):
+            refs.labelled.update(k for k in _keys(token) if k)
+        if label:
+            kind = "inv" if label in _INVOICE_LABELS else ""
+        previous = token
+    return refs
+
+
+def _keys(token: str) -> list[str]:
+    """The token's digit key and the keys of its digit runs ("127/128" -> 127128, 127, 128)."""
+    return [ref_key(token), *(run.lstrip("0") for run in _DIGITS.findall(token))]
+
+
+def _add_token(refs: References, token: str, previous: str, *, min_digits: int) -> None:
+    whole = ref_key(token)
+    lettered = any(ch.isalpha() for ch in token)
+    if whole and (len(whole) >= min_digits or lettered):
+        refs.digits.add(whole)
+        refs.strong.add(strong_key(token))
+    for run in _DIGITS.findall(token):
+        key = run.lstrip("0")
+        if len(key) >= min_digits:
+            refs.digits.add(key)
+    # "INV 123": the prefix and the number are separate tokens; join neighbours too.
+    if previous.isalpha() and whole:
+        refs.strong.add(strong_key(previous + token))
+        refs.digits.add(whole)
 
 
 def normalize_account(account: str | None) -> str:

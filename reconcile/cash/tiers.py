@@ -7,7 +7,8 @@ to :class:`Remaining`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -62,22 +63,27 @@ def reference_decision(
     *,
     strong: bool,
     party_confirmed: bool,
+    payer: str | None = None,
     fallback: bool = False,
 ) -> Decision | None:
     """Apply a payment to the invoices it references (one customer's group, oldest first).
 
-    Returns None when weak (digit-only) references of an unconfirmed customer do not fit
-    the amount: such hits are as likely noise (a date, an amount) as a reference. With
-    ``fallback`` (no other tier found anything) they become suggestions instead.
+    Returns None when weak references (digits only, not written as an invoice number) do
+    not fit the amount: such hits are as likely noise (a BAI type code, a check or PO
+    number) as a reference, whoever pays. With ``fallback`` (no other tier found anything)
+    they become suggestions instead. ``payer``: the customer the payer was identified as,
+    when the invoices belong to another one: then nothing is automatic (a typo in an
+    invoice number must not move cash between customers without a person's review).
     """
     ccy = line.amount.currency
-    exp = minor_units(ccy)
     left = [remaining.of(it) for it in group]
-    total = sum(left)
     base = _conf("0.99") if strong else _conf("0.95")
     customer = group[0].customer_id
     flags_exact = Flags(True, party_confirmed, True)
     flags_off = Flags(True, party_confirmed, False)
+    conflict = payer is not None and payer != customer
+    if conflict:
+        base *= _conf("0.5")
 
     def proposal(
         alloc: Allocation,
@@ -101,6 +107,46 @@ def reference_decision(
             deduction_reason,
         )
 
+    decision = _reference_fit(line, payment, group, left, policy, base, proposal, flags_exact)
+    if decision is None:
+        if not strong and not fallback:
+            return None
+        decision = _reference_misfit(
+            line, payment, group, left, base, proposal, flags_off, weak=not strong
+        )
+    if not conflict or decision.proposal is None:
+        return decision
+    held = _exception(
+        line,
+        Category.AMBIGUOUS,
+        payment,
+        f"the payer is customer {payer}, the referenced invoices belong to {customer}",
+        customer_id=customer,
+        invoice_numbers=tuple(it.invoice_number for it in group),
+        details={"payer_customer_id": str(payer)},
+    )
+    return Decision(
+        replace(decision.proposal, status=Status.SUGGESTED),
+        decision.allocation,
+        (*decision.exceptions, held),
+        decision.customer_id,
+    )
+
+
+def _reference_fit(
+    line: CashLine,
+    payment: int,
+    group: list[Item],
+    left: list[int],
+    policy: CashPolicy,
+    base: Decimal,
+    proposal: Callable[..., Proposal],
+    flags_exact: Flags,
+) -> Decision | None:
+    """The references fit the payment: in full, less a discount, a unique subset, or short
+    within tolerance. None when they do not."""
+    exp = minor_units(line.amount.currency)
+    total = sum(left)
     if payment == total:
         alloc = full(group, left)
         return Decision(proposal(alloc, Status.AUTO, Rule.REFERENCE, base, flags_exact), alloc)
@@ -140,13 +186,28 @@ def reference_decision(
             deduction_reason=reason,
         )
         return Decision(prop, alloc)
-    unconfirmed = not strong and not party_confirmed
-    if unconfirmed and not fallback:
-        return None
+    return None
+
+
+def _reference_misfit(
+    line: CashLine,
+    payment: int,
+    group: list[Item],
+    left: list[int],
+    base: Decimal,
+    proposal: Callable[..., Proposal],
+    flags_off: Flags,
+    *,
+    weak: bool,
+) -> Decision:
+    """Short beyond tolerance (FIFO, the residual stays open) or over (the rest on account).
+    Automatic only for references written as invoice numbers (a short pay only on one)."""
+    total = sum(left)
+    customer = group[0].customer_id
     numbers = tuple(it.invoice_number for it in group)
     if payment < total:
         alloc = fifo(group, left, payment)
-        status = Status.AUTO if len(group) == 1 and not unconfirmed else Status.SUGGESTED
+        status = Status.AUTO if len(group) == 1 and not weak else Status.SUGGESTED
         exc = _exception(
             line,
             Category.SHORT_PAY,
@@ -167,7 +228,7 @@ def reference_decision(
         customer_id=customer,
         invoice_numbers=numbers,
     )
-    status = Status.SUGGESTED if unconfirmed else Status.AUTO
+    status = Status.SUGGESTED if weak else Status.AUTO
     prop = proposal(
         alloc, status, Rule.REFERENCE_OVER, base * _conf("0.9"), flags_off, on_account=over
     )

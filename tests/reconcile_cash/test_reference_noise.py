@@ -1,0 +1,106 @@
+"""Numbers in bank text that are not invoice references: amounts, dates, check, PO and
+BAI type codes must never move cash automatically, above all not to another customer."""
+
+from __future__ import annotations
+
+from reconcile.cash import CashPolicy, Rule, Status, apply_cash
+from reconcile.cash.normalize import reference_tokens
+
+from .builders import CUSTOMERS, cust, inv, pay
+from .test_cascade import applied, categories
+
+#: C1's account, as the bank writes it
+ACME_ACCOUNT = "DE89 3704 0044 0532 0130 00"
+HOOLI = [*CUSTOMERS, cust("H", "Hooli Inc")]
+#: QuickBooks-style all-digit invoice numbers
+HOOLI_ITEMS = [
+    inv("1498", "H", "2000.00"),
+    inv("1500", "H", "750.00"),
+    inv("1502", "H", "1500.00"),
+    inv("2025", "H", "99.00"),
+    inv("1503", "H", "1234.56"),
+]
+
+
+def test_amounts_dates_and_labelled_numbers_are_not_references() -> None:
+    for text in (
+        "ACH CCD HOOLI INC PMT AMT 1500.00",
+        "AMT 1,124.81",
+        "HOOLI AP RUN 01/31/2025",
+        "VALUE 2025-02-03",
+        "PO 1500",
+        "PO#1500",
+        "CHECK NO 1500",
+        "CO ID 1234567890",
+    ):
+        assert not reference_tokens(text).digits, text
+    labelled = reference_tokens("Invoice #125, #126 and INV1500").labelled
+    assert labelled >= {"125", "126", "1500"}
+    assert not reference_tokens("payment 1500").labelled
+
+
+def test_an_amount_date_or_po_in_the_memo_leaves_the_unique_amount_to_decide() -> None:
+    lines = [
+        pay("Q1", "1500.00", name="HOOLI INC", text="ACH CCD HOOLI INC PMT AMT 1500.00"),
+        pay("Q2", "2000.00", name="HOOLI INC", text="HOOLI AP RUN 01/31/2025"),
+        pay("Q3", "1234.56", name="HOOLI INC", text="PO 1500"),
+    ]
+    res = apply_cash(lines, HOOLI_ITEMS, HOOLI)
+    got = {r.line.line_id: (applied(r), r.proposal.rule) for r in res.lines if r.proposal}
+    assert got == {
+        "Q1": ({"1502": "1500.00"}, Rule.UNIQUE_AMOUNT),
+        "Q2": ({"1498": "2000.00"}, Rule.UNIQUE_AMOUNT),
+        "Q3": ({"1503": "1234.56"}, Rule.UNIQUE_AMOUNT),
+    }
+
+
+def test_a_bai_type_code_that_does_not_fit_is_not_trusted_for_a_known_payer() -> None:
+    items = [inv("INV-000165", "C2", "400.00"), inv("INV-000412", "C2", "2480.00")]
+    text = "165 PREAUTHORIZED ACH CREDIT CO ID 1234567890"
+    r = apply_cash([pay("B1", "2480.00", name="Globex", text=text)], items, CUSTOMERS).lines[0]
+    assert applied(r) == {"INV-000412": "2480.00"}
+    assert r.proposal is not None and r.proposal.rule == Rule.UNIQUE_AMOUNT
+
+
+def test_an_amount_without_its_point_is_not_another_customers_invoice() -> None:
+    items = [inv("101222", "C1", "1124.81"), inv("112481", "C2", "356.52")]
+    text = "WIRE IN 964152421692165 AMT 1124.81 VALUE 2025-02-03"
+    line = pay("W1", "1124.81", account=ACME_ACCOUNT, text=text)
+    r = apply_cash([line], items, CUSTOMERS).lines[0]
+    assert applied(r) == {"101222": "1124.81"} and r.customer_id == "C1"
+
+
+def test_a_check_number_equal_to_another_customers_invoice_does_not_take_the_cash() -> None:
+    items = [inv("107996", "C2", "500.00"), inv("A-1", "C1", "1976.86")]
+    line = pay("K1", "1976.86", account=ACME_ACCOUNT, text="107996")
+    r = apply_cash([line], items, CUSTOMERS).lines[0]
+    assert applied(r) == {"A-1": "1976.86"} and r.customer_id == "C1"
+
+
+def test_a_bare_number_of_an_unknown_payer_is_at_most_a_suggestion() -> None:
+    items = [*HOOLI_ITEMS, inv("PP-1", "C4", "9000.00")]
+    r = apply_cash([pay("L1", "9000.00", name="BACHMAN CAPITAL", text="1500")], items, HOOLI)
+    r0 = r.lines[0]
+    assert r0.proposal is None or r0.proposal.status == Status.SUGGESTED
+    # written as an invoice number it is trusted: the overpayment goes on account
+    labelled = apply_cash([pay("L1", "800.00", text="INV 1500")], HOOLI_ITEMS, HOOLI).lines[0]
+    assert labelled.proposal is not None and labelled.proposal.status == Status.AUTO
+    assert labelled.proposal.rule == Rule.REFERENCE_OVER and applied(labelled) == {"1500": "750.00"}
+
+
+def test_a_reference_to_another_customers_invoice_waits_for_a_person() -> None:
+    items = [inv("INV-000301", "C1", "1200.00"), inv("INV-000302", "C2", "1200.00")]
+    line = pay("X1", "1200.00", account=ACME_ACCOUNT, text="INV-000302")
+    r = apply_cash([line], items, CUSTOMERS).lines[0]
+    assert r.proposal is not None and r.proposal.status == Status.SUGGESTED
+    assert not r.proposal.flags.party_match and r.proposal.confidence < 0.6
+    assert categories(r) == ["AMBIGUOUS"]
+    assert r.exceptions[0].details == {"payer_customer_id": "C1"}
+
+
+def test_a_weak_reference_of_a_known_payer_that_does_not_fit_is_not_automatic() -> None:
+    # "ref 777" is only digits: 40% short of the invoice, so a suggestion at most
+    items = [inv("INV-000777", "C2", "100.00")]
+    line = pay("L1", "60.00", name="Globex", text="ref 777")
+    r = apply_cash([line], items, CUSTOMERS, policy=CashPolicy()).lines[0]
+    assert r.proposal is not None and r.proposal.status == Status.SUGGESTED
