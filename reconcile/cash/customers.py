@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from reconcile.cash.model import CashPolicy, CustomerRef, PartyRule
-from reconcile.cash.normalize import block_keys, normalize_account, normalize_name
+from reconcile.cash.normalize import block_keys, name_keys, normalize_account, normalize_name
 
 _SCORERS = {"token_sort_ratio": fuzz.token_sort_ratio, "token_set_ratio": fuzz.token_set_ratio}
 
@@ -60,12 +60,12 @@ class CustomerIndex:
                 key = normalize_account(account)
                 if key:
                     self._by_account.setdefault(key, set()).add(cust.customer_id)
-            norm = normalize_name(cust.name)
-            if not norm:
-                continue
-            self._by_name.setdefault(norm, set()).add(cust.customer_id)
-            for block in block_keys(norm):
-                self._blocks.setdefault(block, []).append((cust.customer_id, norm))
+            for norm in name_keys(cust.name):
+                if not norm:
+                    continue
+                self._by_name.setdefault(norm, set()).add(cust.customer_id)
+                for block in block_keys(norm):
+                    self._blocks.setdefault(block, []).append((cust.customer_id, norm))
 
     def __contains__(self, customer_id: object) -> bool:
         return customer_id in self.names
@@ -73,44 +73,52 @@ class CustomerIndex:
     def exact(self, payer_account: str | None, payer_name: str | None) -> Identification:
         """Account, alias, then normalised name. Several customers on one key is ambiguous."""
         key = normalize_account(payer_account)
+        keys = [k for k in name_keys(payer_name) if k]
+        named = set().union(*(self._by_name.get(k, set()) for k in keys))
         if key and key in self._by_account:
             found = self._by_account[key]
             if len(found) == 1:
                 return Identification(next(iter(found)), PartyRule.ACCOUNT)
+            # one account, several customers (a shared treasury account): the name decides
+            if len(found & named) == 1:
+                return Identification(next(iter(found & named)), PartyRule.ACCOUNT)
             return Identification(None, PartyRule.ACCOUNT, 0.0, tuple(sorted(found)))
-        norm = normalize_name(payer_name)
-        if norm and norm in self._aliases and self._aliases[norm] in self.names:
-            return Identification(self._aliases[norm], PartyRule.ALIAS)
-        if norm and norm in self._by_name:
-            found = self._by_name[norm]
-            if len(found) == 1:
-                return Identification(next(iter(found)), PartyRule.NAME)
-            return Identification(None, PartyRule.NAME, 0.0, tuple(sorted(found)))
+        for norm in keys:
+            if norm in self._aliases and self._aliases[norm] in self.names:
+                return Identification(self._aliases[norm], PartyRule.ALIAS)
+        if len(named) == 1:
+            return Identification(next(iter(named)), PartyRule.NAME)
+        if named:
+            return Identification(None, PartyRule.NAME, 0.0, tuple(sorted(named)))
         return UNKNOWN
 
     def fuzzy(self, payer_name: str | None) -> Identification:
         """Best blocked fuzzy candidate above the cutoff; a tie with the runner-up fails."""
-        norm = normalize_name(payer_name)
-        if not norm:
+        scores: dict[str, float] = {}  # best score per customer over its names' keys
+        for norm in name_keys(payer_name):
+            if not norm:
+                continue
+            pool: dict[tuple[str, str], None] = {}
+            for block in block_keys(norm):
+                for entry in self._blocks.get(block, ()):
+                    pool[entry] = None
+            if not pool:
+                continue
+            entries = sorted(pool)
+            for _, score, i in process.extract(
+                norm,
+                [name for _, name in entries],
+                scorer=self._scorer,
+                limit=None,
+                score_cutoff=self._policy.fuzzy_cutoff,
+            ):
+                customer_id = entries[i][0]
+                scores[customer_id] = max(scores.get(customer_id, 0.0), float(score))
+        if not scores:
             return UNKNOWN
-        pool: dict[str, str] = {}
-        for block in block_keys(norm):
-            for customer_id, name in self._blocks.get(block, ()):
-                pool[customer_id] = name
-        if not pool:
-            return UNKNOWN
-        ids = sorted(pool)
-        best = process.extract(
-            norm,
-            [pool[i] for i in ids],
-            scorer=self._scorer,
-            limit=2,
-            score_cutoff=self._policy.fuzzy_cutoff,
-        )
-        if not best:
-            return UNKNOWN
-        top_id, top_score = ids[best[0][2]], float(best[0][1])
-        if len(best) > 1 and top_score - float(best[1][1]) < self._policy.fuzzy_tie_margin:
-            tied = tuple(sorted({top_id, ids[best[1][2]]}))
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        top_id, top_score = ranked[0]
+        if len(ranked) > 1 and top_score - ranked[1][1] < self._policy.fuzzy_tie_margin:
+            tied = tuple(sorted({top_id, ranked[1][0]}))
             return Identification(None, PartyRule.FUZZY, top_score, tied)
         return Identification(top_id, PartyRule.FUZZY, top_score)

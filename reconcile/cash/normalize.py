@@ -23,7 +23,8 @@ _TOKEN_SPLIT = re.compile(r"[\s,;:()\[\]{}|+]+")
 _LEGAL_FORMS_TEXT = """
     inc incorporated llc llp lp ltd limited corp corporation co company companies plc
     gmbh ag kg kgaa ug mbh ohg ev sa sas sasu sarl se sl sau srl spa snc bv nv vof
-    oy oyj ab as asa aps pty pte bhd sdn kk nk lda ltda sac cv
+    oy oyj ab as asa aps pty pte bhd sdn kk nk lda ltda sac cv sro as ks kft zrt nyrt
+    doo ood eood ooo oao zao pjsc jsc ojsc ehf hf
 """
 _NOISE_TEXT = """
     the and und et of de der die das la le les el y group holding holdings
@@ -160,30 +161,56 @@ def normalize_account(account: str | None) -> str:
     return _NON_ALNUM.sub("", account.upper()) if account else ""
 
 
-def _fold(text: str) -> str:
+#: Letters NFKD does not decompose, as bank transliteration (SEPA) writes them: without
+#: this "Ørsted" would lose its first letter and never meet "ORSTED".
+_TRANSLIT = str.maketrans(
+    {"ø": "o", "æ": "ae", "ł": "l", "ß": "ss", "œ": "oe", "þ": "th", "đ": "d", "ð": "d",
+     "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng", "ĸ": "k"}
+)  # fmt: skip
+#: German umlauts as German banks transliterate them ("Müller" -> "MUELLER")
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def _fold(text: str, *, german: bool = False) -> str:
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    text = text.lower()
+    if german:
+        text = text.translate(_GERMAN)
+    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 _DROP_INNER = re.compile(r"[.'`’]")
 _PUNCT = re.compile(r"[^0-9a-z]+")
+#: "A/S", "S/A", "K/S": a legal form written with a slash is one word
+_SLASHED = re.compile(r"\b([a-z])/([a-z])\b")
+#: legal forms of more than one word, once the dots are gone ("Sp. z o.o.", "S.A. de C.V.")
+_LEGAL_PHRASES = re.compile(r"\b(?:sp z oo|sa de cv|s de rl|sp k|sp j)\b")
 
 
-def normalize_name(name: str | None) -> str:
+def normalize_name(name: str | None, *, german: bool = False) -> str:
     """Company-name key: folded, punctuation-free, without legal forms and noise words.
 
     When stripping would leave nothing (a company literally called "The Company"), the
-    folded name is kept instead so distinct customers do not collapse to ''.
+    folded name is kept instead so distinct customers do not collapse to ''. ``german``:
+    umlauts as ae/oe/ue instead of a/o/u (see :func:`name_keys`).
     """
     if not name:
         return ""
-    folded = _fold(name).replace("&", " and ")
-    folded = _DROP_INNER.sub("", folded)  # "S.A." -> "sa", "O'Neil" -> "oneil"
-    tokens = [t for t in _PUNCT.split(folded) if t]
+    folded = _fold(name, german=german).replace("&", " and ")
+    folded = _SLASHED.sub(r"\1\2", _DROP_INNER.sub("", folded))  # "S.A." -> "sa", "A/S" -> "as"
+    tokens = [t for t in _PUNCT.split(_LEGAL_PHRASES.sub(" ", folded)) if t]
     kept = [t for t in tokens if t not in LEGAL_FORMS and t not in NOISE_WORDS]
-    return " ".join(kept or tokens)
+    return " ".join(kept or [t for t in _PUNCT.split(folded) if t])
+
+
+def name_keys(name: str | None) -> tuple[str, ...]:
+    """Every key a name is known by: as normalised, and with German umlauts spelled out
+    when it has any (a bank may write "Müller" as MULLER or as MUELLER)."""
+    plain = normalize_name(name)
+    german = normalize_name(name, german=True)
+    return (plain,) if german == plain else (plain, german)
 
 
 def block_keys(normalized: str) -> tuple[str, ...]:

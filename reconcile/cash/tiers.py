@@ -293,8 +293,10 @@ def amount_decision(
         return Decision(exceptions=(exc,), customer_id=customer)
     picked = [bounded[i] for i in sub.indices]
     alloc = full(picked, [left[i] for i in sub.indices])
-    status = Status.AUTO if sub.unique else Status.SUGGESTED
-    conf = (_conf("0.8") if sub.unique else _conf("0.5")) * party_confidence
+    # unique among the oldest items only proves nothing about the ones left out
+    unique = sub.unique and len(pool) <= len(bounded)
+    status = Status.AUTO if unique else Status.SUGGESTED
+    conf = (_conf("0.8") if unique else _conf("0.5")) * party_confidence
     prop = Proposal(
         line.line_id,
         customer,
@@ -305,13 +307,19 @@ def amount_decision(
         flags,
     )
     excs: tuple[CashException, ...] = ()
-    if not sub.unique:
+    if not unique:
+        reason = (
+            "several invoice combinations match the amount; oldest suggested"
+            if not sub.unique
+            else f"a combination of the {len(bounded)} oldest open invoices matches the "
+            f"amount; the customer has {len(pool)}, so it may not be the only one"
+        )
         excs = (
             _exception(
                 line,
                 Category.AMBIGUOUS,
                 payment,
-                "several invoice combinations match the amount; oldest suggested",
+                reason,
                 customer_id=customer,
                 invoice_numbers=tuple(it.invoice_number for it in picked),
             ),

@@ -3,6 +3,8 @@ BAI type codes must never move cash automatically, above all not to another cust
 
 from __future__ import annotations
 
+from datetime import date
+
 from reconcile.cash import CashPolicy, Rule, Status, apply_cash
 from reconcile.cash.normalize import reference_tokens
 
@@ -104,3 +106,65 @@ def test_a_weak_reference_of_a_known_payer_that_does_not_fit_is_not_automatic() 
     line = pay("L1", "60.00", name="Globex", text="ref 777")
     r = apply_cash([line], items, CUSTOMERS, policy=CashPolicy()).lines[0]
     assert r.proposal is not None and r.proposal.status == Status.SUGGESTED
+
+
+def test_a_combination_unique_only_among_the_oldest_items_is_a_suggestion() -> None:
+    # 24 open items; 1+2 and 21+22 both pay 300.00, but only the oldest 20 are searched
+    items = [
+        inv(
+            f"HX-{i:04d}",
+            "C3",
+            "100.00" if i in (1, 21) else "200.00" if i in (2, 22) else f"{1000 + i}.00",
+            issued=date(2024, 1, i),
+        )
+        for i in range(1, 25)
+    ]
+    r = apply_cash([pay("L1", "300.00", name="Initech")], items, CUSTOMERS).lines[0]
+    assert r.proposal is not None and r.proposal.rule == Rule.SUBSET_SUM
+    assert r.proposal.status == Status.SUGGESTED and categories(r) == ["AMBIGUOUS"]
+    assert applied(r) == {"HX-0001": "100.00", "HX-0002": "200.00"}
+    few = [it for it in items if it.invoice_number <= "HX-0020"]
+    again = apply_cash([pay("L1", "300.00", name="Initech")], few, CUSTOMERS).lines[0]
+    assert again.proposal is not None and again.proposal.status == Status.AUTO
+
+
+def test_names_with_letters_nfkd_keeps_and_german_transliteration_are_identified() -> None:
+    customers = [
+        cust("N1", "Ørsted Wind Power A/S"),
+        cust("N2", "Łódź Logistics Sp. z o.o."),
+        cust("N3", "Færch Plast A/S"),
+        cust("N4", "Müller GmbH"),
+        cust("N5", "Großmann AG"),
+    ]
+    items = [inv(f"I-{i}", f"N{i}", f"{100 * i}.00") for i in range(1, 6)]
+    payers = [
+        "ORSTED WIND POWER A/S",
+        "LODZ LOGISTICS SP. Z O.O.",
+        "FAERCH PLAST A/S",
+        "MUELLER GMBH",
+        "GROSSMANN AG",
+    ]
+    lines = [pay(f"L{i}", f"{100 * i}.00", name=n) for i, n in enumerate(payers, start=1)]
+    res = apply_cash(lines, items, customers)
+    assert {r.line.line_id: r.customer_id for r in res.lines} == {
+        f"L{i}": f"N{i}" for i in range(1, 6)
+    }
+    plain = apply_cash([pay("L4", "400.00", name="MULLER GMBH")], items, customers).lines[0]
+    assert plain.customer_id == "N4"
+    # a typo on top of the transliteration still goes through the blocked fuzzy tier
+    typo = apply_cash([pay("L4", "400.00", name="MUELLLER GMBH")], items, customers).lines[0]
+    assert typo.customer_id == "N4"
+
+
+def test_a_shared_bank_account_is_settled_by_the_payer_name() -> None:
+    customers = [
+        cust("E", "Acme East Inc", "GB29NWBK60161331926819"),
+        cust("W", "Acme West Inc", "GB29 NWBK 6016 1331 9268 19"),
+    ]
+    items = [inv("E-1", "E", "10.00"), inv("W-1", "W", "20.00")]
+    line = pay("L1", "20.00", name="ACME WEST INC", account="GB29NWBK60161331926819")
+    r = apply_cash([line], items, customers).lines[0]
+    assert r.customer_id == "W" and applied(r) == {"W-1": "20.00"}
+    other = pay("L1", "20.00", name="ACME TREASURY", account="GB29NWBK60161331926819")
+    r2 = apply_cash([other], items, customers).lines[0]
+    assert r2.customer_id is None and categories(r2) == ["AMBIGUOUS"]
