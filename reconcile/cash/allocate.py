@@ -21,18 +21,32 @@ def money(minor: int, currency: str) -> Money:
 
 @dataclass
 class Remaining:
-    """Open amount per invoice (minor units) after the applications proposed so far."""
+    """Open amount per invoice (minor units) after the applications proposed so far.
+
+    An automatic proposal consumes what it applies; a suggestion only holds it: no later
+    proposal applies held money either (the suggestion may be accepted), but a later
+    payment's "only one invoice or combination fits" must count the held invoices as
+    candidates (``unheld``), or a suggestion nobody accepted would make it automatic."""
 
     _left: dict[str, int] = field(default_factory=dict)
+    _held: dict[str, int] = field(default_factory=dict)
 
     def of(self, item: Item) -> int:
+        """What a new proposal may apply."""
+        return self.unheld(item) - self._held.get(item.invoice_number, 0)
+
+    def unheld(self, item: Item) -> int:
+        """Open after automatic proposals, suggestions not counted."""
         return self._left.get(item.invoice_number, item.open_minor)
 
-    def consume(self, item: Item, minor: int) -> None:
-        left = self.of(item) - minor
-        if left < 0:  # a programming error, never a data condition
+    def consume(self, item: Item, minor: int, *, hold: bool = False) -> None:
+        """Apply ``minor`` (``hold``: reserve it for a suggestion)."""
+        if self.of(item) - minor < 0:  # a programming error, never a data condition
             raise AssertionError(f"over-application of {item.invoice_number}")
-        self._left[item.invoice_number] = left
+        if hold:
+            self._held[item.invoice_number] = self._held.get(item.invoice_number, 0) + minor
+        else:
+            self._left[item.invoice_number] = self.unheld(item) - minor
 
 
 def within_tolerance(residual: int, expected: int, currency_exp: int, policy: CashPolicy) -> bool:

@@ -28,6 +28,7 @@ from reconcile.cash.model import (
     OpenItem,
     PartyRule,
     Rule,
+    Status,
 )
 from reconcile.cash.normalize import References, ref_key, reference_tokens, strong_key
 from reconcile.cash.results import CashResult
@@ -279,8 +280,9 @@ def _reference_tier(
         return None
     if dec.proposal.proposal_id in rejected:
         return None  # the amount tiers may still find something else
+    hold = dec.proposal.status != Status.AUTO
     for item, applied, deducted in dec.allocation.parts:
-        remaining.consume(item, applied + deducted)
+        remaining.consume(item, applied + deducted, hold=hold)
     rule = ident.rule if ident.customer_id == cust else PartyRule.REFERENCE
     return LineResult(line, cust, rule, dec.proposal, dec.exceptions)
 
@@ -332,8 +334,9 @@ def _amount_tiers(
         )
         return LineResult(line, ident.customer_id, ident.rule, None, (exc,))
     if dec.allocation is not None:
+        hold = dec.proposal is None or dec.proposal.status != Status.AUTO
         for item, applied, deducted in dec.allocation.parts:
-            remaining.consume(item, applied + deducted)
+            remaining.consume(item, applied + deducted, hold=hold)
     return LineResult(line, ident.customer_id, ident.rule, dec.proposal, dec.exceptions)
 
 

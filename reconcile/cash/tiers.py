@@ -254,6 +254,12 @@ def amount_decision(
         for it in items
         if it.currency == ccy and remaining.of(it) > 0 and earliest <= it.issue_date <= latest
     ]
+    # the same with invoices only held by suggestions: what "unique" must be judged on
+    candidates = [
+        it
+        for it in items
+        if it.currency == ccy and remaining.unheld(it) > 0 and earliest <= it.issue_date <= latest
+    ]
     flags = Flags(False, True, True)
     exact = [it for it in pool if remaining.of(it) == payment]
     reason = None
@@ -265,7 +271,8 @@ def amount_decision(
             and remaining.of(it) - d == payment
         ]
         reason = "EARLY_PAYMENT_DISCOUNT" if exact else None
-    if len(exact) == 1:
+    rivals = [it for it in candidates if remaining.unheld(it) == payment]
+    if len(exact) == 1 and (reason is not None or len(rivals) == 1):
         deducted = remaining.of(exact[0]) - payment
         alloc = Allocation(((exact[0], payment, deducted),))
         prop = Proposal(
@@ -293,8 +300,13 @@ def amount_decision(
         return Decision(exceptions=(exc,), customer_id=customer)
     picked = [bounded[i] for i in sub.indices]
     alloc = full(picked, [left[i] for i in sub.indices])
-    # unique among the oldest items only proves nothing about the ones left out
-    unique = sub.unique and len(pool) <= len(bounded)
+    # unique among the oldest items only proves nothing about the ones left out, and
+    # neither does unique once a suggestion's invoices are set aside
+    unique = (
+        sub.unique
+        and len(pool) <= len(bounded)
+        and _unique_with(candidates, remaining, payment, policy)
+    )
     status = Status.AUTO if unique else Status.SUGGESTED
     conf = (_conf("0.8") if unique else _conf("0.5")) * party_confidence
     prop = Proposal(
@@ -325,3 +337,14 @@ def amount_decision(
             ),
         )
     return Decision(prop, alloc, excs, customer_id=customer)
+
+
+def _unique_with(
+    candidates: list[Item], remaining: Remaining, payment: int, policy: CashPolicy
+) -> bool:
+    """Whether the amount is reached one way only when suggestions hold nothing."""
+    if len(candidates) > policy.subset_max_items:
+        return False
+    whole = [remaining.unheld(it) for it in candidates]
+    sub = subset_sum(whole, payment, max_states=policy.subset_max_states)
+    return sub is None or sub.unique

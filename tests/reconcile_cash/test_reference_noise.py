@@ -168,3 +168,25 @@ def test_a_shared_bank_account_is_settled_by_the_payer_name() -> None:
     other = pay("L1", "20.00", name="ACME TREASURY", account="GB29NWBK60161331926819")
     r2 = apply_cash([other], items, customers).lines[0]
     assert r2.customer_id is None and categories(r2) == ["AMBIGUOUS"]
+
+
+def test_a_suggestion_nobody_accepted_does_not_make_a_later_line_automatic() -> None:
+    items = [
+        inv("SO-5001", "C4", "1800.00", issued=date(2024, 1, 1)),
+        inv("SO-5002", "C4", "1800.00", issued=date(2024, 1, 2)),
+        inv("SO-5003", "C4", "250.00", issued=date(2024, 1, 3)),
+    ]
+    # D1 fits 5001 or 5002: a suggestion of the oldest, which holds 5001; D2 fits 5001+5003
+    # or 5002+5003, so it is no more certain than D1
+    lines = [
+        pay("D1", "1800.00", name="Umbrella", day=date(2024, 3, 1)),
+        pay("D2", "2050.00", name="Umbrella", day=date(2024, 3, 2)),
+    ]
+    res = apply_cash(lines, items, CUSTOMERS)
+    statuses = {r.line.line_id: r.proposal.status for r in res.lines if r.proposal}
+    assert statuses == {"D1": Status.SUGGESTED, "D2": Status.SUGGESTED}
+    # and neither proposes money another proposal already holds
+    d2 = next(r for r in res.lines if r.line.line_id == "D2")
+    assert "SO-5001" not in applied(d2)
+    alone = apply_cash(lines[1:], items[1:], CUSTOMERS).lines[0]
+    assert alone.proposal is not None and alone.proposal.status == Status.AUTO
