@@ -9,13 +9,19 @@ and let a person accept or reject the suggestions.
   decision in ``match_decisions`` and ``audit_events``. Accepted suggestions (and automatic
   proposals nobody rejected) are what a ``cash_application`` sync job writes.
 
-Exit codes: 0 done, 2 bad input (one line naming the file, line and column) or an unknown
-or ambiguous proposal id.
+Exit codes: 0 done, 2 bad input (one line naming the file, line and column), an unusable
+``--out`` or an unknown or ambiguous proposal id. Outputs are written only when the whole run
+succeeded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -37,10 +43,13 @@ from reconcile.cash.csv_io import (
 )
 from reconcile.cash.decisions import Decision, decided, decisions_for, record_decision
 from reconcile.cash.engine import apply_cash
-from reconcile.cash.model import CashPolicy, CustomerRef, Status
-from reconcile.cash.runs import RUN_FILE, find_proposal, load_runs, save_run
+from reconcile.cash.model import CashLine, CashPolicy, CustomerRef, Status
+from reconcile.cash.results import CashResult
+from reconcile.cash.runs import RUN_FILE, SavedRun, find_proposal, load_runs, save_run
 
 STATE_URL_ENV = "BILLBRIDGE_STATE_URL"
+#: Moved into --out in this order; the saved run last, as it is what later steps look for.
+OUTPUT_FILES = ("applications.csv", "unapplied.csv", "proposals.csv", RUN_FILE)
 RunOpt = Annotated[
     Path,
     typer.Option("--run", help="A run's --out directory (or a folder of them)."),
@@ -98,8 +107,11 @@ def cash(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if out.exists() and not out.is_dir():
+        typer.echo(f"error: --out {out}: exists and is not a directory", err=True)
+        raise typer.Exit(2)
     try:
-        lines = read_bank(bank)
+        bank_file = read_bank(bank)
         table, names_on_invoices = read_invoices(invoices)
         if customers is not None:
             refs = read_customers(customers)
@@ -108,6 +120,7 @@ def cash(
     except ParseError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    lines, skipped = bank_file.receipts, bank_file.not_receipts
     rejected: set[str] = set()
     if state_url:
         store = Store(state_url)
@@ -116,14 +129,18 @@ def cash(
         finally:
             store.close()
     result = apply_cash(lines, table, refs, policy=policy, rejected=rejected)
-    apps, unapplied = write_results(result, out)
-    write_proposals(result, out)
     inputs = {"bank": bank, "invoices": invoices} | ({"customers": customers} if customers else {})
-    saved = save_run(result, out, inputs=inputs)
+    try:
+        saved = _write_outputs(result, skipped, out, inputs)
+    except OSError as exc:
+        typer.echo(f"error: {exc.filename or out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    apps, unapplied = out / OUTPUT_FILES[0], out / OUTPUT_FILES[1]
     kpis = result.kpis()
+    not_receipts = f", {len(skipped)} not receipts (NOT_A_RECEIPT)" if skipped else ""
     typer.echo(
         f"{len(lines)} lines: {kpis.line.auto} auto, {kpis.line.suggested} suggested, "
-        f"{kpis.unapplied_count} with unapplied cash; wrote {apps} and {unapplied}"
+        f"{kpis.unapplied_count} with unapplied cash{not_receipts}; wrote {apps} and {unapplied}"
     )
     suggested = len(result.proposals(Status.SUGGESTED))
     typer.echo(
@@ -135,6 +152,30 @@ def cash(
             else ""
         )
     )
+
+
+def _write_outputs(
+    result: CashResult, not_receipts: Sequence[CashLine], out: Path, inputs: Mapping[str, Path]
+) -> SavedRun:
+    """Write every output into a staging folder inside ``out``, then move them in: a run
+    that fails leaves no partial files, and a previous run's files stay whole."""
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".cash-staging-", dir=out))
+    done = False
+    try:
+        write_results(result, staging, not_receipts)
+        write_proposals(result, staging)
+        saved = save_run(result, staging, inputs=inputs)
+        for name in OUTPUT_FILES:
+            (staging / name).replace(out / name)
+        done = True
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if made and not done:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+    return dataclasses.replace(saved, path=out / RUN_FILE)
 
 
 def _decimal(option: str, text: str) -> Decimal:

@@ -1,13 +1,16 @@
 """CSV input and output of the ad-hoc cash-application command.
 
 Every input problem raises one :class:`ParseError` naming the file, the line and the
-column; nothing is applied from a file that fails.
+column; nothing is applied from a file that fails. Header names are matched stripped and
+case-folded (``Line_ID, Date`` is ``line_id,date``).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +53,13 @@ APPLICATION_COLUMNS = (
     "status",
 )
 UNAPPLIED_COLUMNS = ("line_id", "amount", "currency", "reason", "remainder")
+#: unapplied.csv reason of a bank line that is not a credit (debit, return, zero record).
+NOT_A_RECEIPT = "NOT_A_RECEIPT"
+#: What an amount may be written with; anything else (exponent, ``_``, NaN) is refused.
+_AMOUNT_CHARS = re.compile(r"[0-9.,+\-()$€£¥\s]+")
+_EXPONENT = re.compile(r"[\d.][eE][+-]?\d")
+#: Minor units must fit the int64 of the open-item table (and Decimal's 28 digits).
+_MAX_MINOR = 10**18
 PROPOSAL_COLUMNS = (
     "proposal_id",
     "line_id",
@@ -96,10 +106,16 @@ class _Row:
 
     def money(self, column: str, currency: str) -> Money:
         value = self.text(column)
+        if _EXPONENT.search(value):
+            raise self.error(column, f"{value!r} is in exponent notation; write plain digits")
         try:
+            if not _AMOUNT_CHARS.fullmatch(value):
+                raise ValueError(value)
             amount = Money(parse_amount_text(value), currency)
         except (ValueError, TypeError):
             raise self.error(column, f"{value!r} is not a decimal number") from None
+        if abs(amount.amount.scaleb(amount.exponent)) >= _MAX_MINOR:
+            raise self.error(column, f"{value} is too large for an amount")
         if not amount.is_whole_minor():
             raise self.error(column, f"{value} has more decimals than {currency} allows")
         return amount
@@ -112,26 +128,78 @@ def _rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -> It
         raise ParseError(f"cannot read file: {exc.strerror}", file=str(path)) from None
     with handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise ParseError(
-                f"missing column(s) {', '.join(missing)}",
-                file=str(path),
-                line=1,
-                expected=",".join(columns),
-            )
         try:
+            header = _header(path, reader.fieldnames, columns, required)
+            reader.fieldnames = header
             for row in reader:
+                if None in row:  # DictReader's restkey: fields beyond the header
+                    raise _too_many_fields(path, reader.line_num, len(header), len(row[None]))
                 yield _Row(path, reader.line_num, row)
+        except UnicodeDecodeError:
+            line, byte = _first_undecodable(path)
+            raise ParseError(
+                f"not UTF-8 (byte 0x{byte:02x}); re-export as UTF-8", file=str(path), line=line
+            ) from None
         except csv.Error as exc:
             raise ParseError(
                 f"malformed CSV: {exc}", file=str(path), line=reader.line_num
             ) from None
 
 
-def read_bank(path: Path) -> list[CashLine]:
-    lines: list[CashLine] = []
+def _header(
+    path: Path, found: Iterable[str] | None, columns: tuple[str, ...], required: tuple[str, ...]
+) -> list[str]:
+    """The header names stripped and case-folded, as exports vary in both."""
+    if found is None:
+        raise ParseError("file is empty", file=str(path), expected=",".join(columns))
+    header = [name.strip().casefold() for name in found]
+    twice = sorted({c for c in columns if header.count(c) > 1})
+    if twice:
+        raise ParseError(
+            f"column(s) {', '.join(twice)} appear more than once", file=str(path), line=1
+        )
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ParseError(
+            f"missing column(s) {', '.join(missing)}",
+            file=str(path),
+            line=1,
+            expected=",".join(columns),
+        )
+    return header
+
+
+def _too_many_fields(path: Path, line: int, width: int, extra: int) -> ParseError:
+    # dropping the extra fields would lose data, or keep values shifted into wrong columns
+    return ParseError(
+        f"{width + extra} fields, header has {width} (unquoted comma?)", file=str(path), line=line
+    )
+
+
+def _first_undecodable(path: Path) -> tuple[int, int]:
+    """(physical line, byte) of the first invalid UTF-8; a line break is never inside a
+    multi-byte character, so each line decodes on its own."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, raw[exc.start]
+    return 1, 0  # not reached: the text reader found one
+
+
+@dataclass(frozen=True)
+class BankFile:
+    #: Credits: what is matched.
+    receipts: list[CashLine]
+    #: Debits, returns and zero records: real exports carry them; they are not matched
+    #: (the engine takes receipts only) and go to unapplied.csv as NOT_A_RECEIPT.
+    not_receipts: list[CashLine]
+
+
+def read_bank(path: Path) -> BankFile:
+    receipts: list[CashLine] = []
+    others: list[CashLine] = []
     seen: set[str] = set()
     for r in _rows(path, BANK_COLUMNS, ("line_id", "date", "amount", "currency")):
         line_id = r.text("line_id")
@@ -139,24 +207,21 @@ def read_bank(path: Path) -> list[CashLine]:
             raise r.error("line_id", f"{line_id!r} appears more than once")
         seen.add(line_id)
         amount = r.money("amount", r.currency())
-        if amount.amount <= 0:
-            raise r.error("amount", "a receipt must be positive")
         text = " ".join(
             t for t in (r.text("reference", required=False), r.text("memo", required=False)) if t
         )
         day = r.day("date")
         assert day is not None
-        lines.append(
-            CashLine(
-                line_id,
-                day,
-                amount,
-                r.text("payer_name", required=False) or None,
-                r.text("payer_account", required=False) or None,
-                text,
-            )
+        line = CashLine(
+            line_id,
+            day,
+            amount,
+            r.text("payer_name", required=False) or None,
+            r.text("payer_account", required=False) or None,
+            text,
         )
-    return lines
+        (receipts if amount.amount > 0 else others).append(line)
+    return BankFile(receipts, others)
 
 
 def read_invoices(path: Path) -> tuple[pa.Table, dict[str, str]]:
@@ -201,7 +266,9 @@ def read_customers(path: Path) -> list[CustomerRef]:
     return [CustomerRef(c, names[c], tuple(accounts[c])) for c in sorted(names)]
 
 
-def write_results(result: CashResult, out: Path) -> tuple[Path, Path]:
+def write_results(
+    result: CashResult, out: Path, not_receipts: Iterable[CashLine] = ()
+) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     apps_path, unapplied_path = out / "applications.csv", out / "unapplied.csv"
     with apps_path.open("w", newline="", encoding="utf-8") as fh:
@@ -211,6 +278,8 @@ def write_results(result: CashResult, out: Path) -> tuple[Path, Path]:
             if r.proposal is None:
                 continue
             for app in r.proposal.applications:
+                if app.amount.is_zero():
+                    continue  # only a deduction: it stays in cash_run.json and proposals
                 writer.writerow(
                     [
                         r.line.line_id,
@@ -221,25 +290,30 @@ def write_results(result: CashResult, out: Path) -> tuple[Path, Path]:
                         r.proposal.status.value,
                     ]
                 )
+    rows: list[tuple[date, str, list[object]]] = []
+    for r in result.lines:
+        reason = unapplied_reason(r)
+        if reason is not None:
+            rows.append((r.line.date, r.line.line_id, _unapplied_row(r.line, reason, r.remainder)))
+    for line in not_receipts:
+        rows.append((line.date, line.line_id, _unapplied_row(line, NOT_A_RECEIPT, line.amount)))
     with unapplied_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(UNAPPLIED_COLUMNS)
-        for r in result.lines:
-            reason = unapplied_reason(r)
-            if reason is None:
-                continue
-            ccy = r.line.amount.currency
-            quantum = Decimal(1).scaleb(-minor_units(ccy))
-            writer.writerow(
-                [
-                    r.line.line_id,
-                    r.line.amount.amount.quantize(quantum),
-                    ccy,
-                    reason,
-                    r.remainder.amount.quantize(quantum),
-                ]
-            )
+        writer.writerows(row for _, _, row in sorted(rows, key=lambda t: (t[0], t[1])))
     return apps_path, unapplied_path
+
+
+def _unapplied_row(line: CashLine, reason: str, remainder: Money) -> list[object]:
+    ccy = line.amount.currency
+    quantum = Decimal(1).scaleb(-minor_units(ccy))
+    return [
+        line.line_id,
+        line.amount.amount.quantize(quantum),
+        ccy,
+        reason,
+        remainder.amount.quantize(quantum),
+    ]
 
 
 def write_proposals(result: CashResult, out: Path) -> Path:
