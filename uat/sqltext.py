@@ -9,30 +9,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from billbridge.errors import ConfigError
-from reconcile.engine.sql import literal
+from reconcile.engine.sql import stripped
 
-#: every character ``str.isspace`` accepts: ``strip_sql`` trims what ``str.strip()`` trims
-#: (DuckDB's ``trim`` alone removes spaces only)
-PY_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
 #: DuckDB's widest exact decimal
 MAX_DIGITS = 38
 
 
-_EDGE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
-#: RE2 pattern: whitespace at either end
-_EDGE_SPACE = literal(f"^{_EDGE}|{_EDGE}$")
-
-
 def strip_sql(expr: str) -> str:
-    """``expr.strip()`` as SQL (NULL stays NULL). ``trim`` with a character list costs
-    ~2 µs a value, so only values with whitespace at an end (a regex test) are trimmed."""
-    return (
-        f"(CASE WHEN regexp_matches({expr}, {_EDGE_SPACE}) "
-        f"THEN trim({expr}, {literal(PY_WHITESPACE)}) ELSE {expr} END)"
-    )
+    """``expr.strip()`` as SQL (NULL stays NULL): the one trimming rule for codes, shared
+    with the engine's translation join so a code is trimmed alike everywhere."""
+    return stripped(expr)
 
 
 def decimal_sql(value: Decimal) -> str:

@@ -172,16 +172,18 @@ def translate_side(
 
 
 def _gap_sql(column: str, table: str) -> str:
-    """(trimmed code, records) of the codes in ``column`` of ``src`` that ``table`` lacks,
+    """(stripped code, records) of the codes in ``column`` of ``src`` that ``table`` lacks,
     most frequent first; blank codes come back too (the caller drops them).
 
-    The engine looks codes up trimmed. The table's codes have no edge spaces, so a value
-    found as it is needs no trim: only the few values not found are trimmed and looked up
-    again (trimming a million values first took twice as long). No WHERE clause: DuckDB
-    would push it into the scan and trim every value after all."""
+    The engine looks codes up stripped (``strip_sql``, as the tables' codes are), so the gap
+    report and the root causes name the same code. The table's codes have no edge
+    whitespace, so a value found as it is needs no strip: only the few values not found are
+    stripped and looked up again (stripping a million values first took twice as long). No
+    WHERE clause: DuckDB would push it into the scan and strip every value after all."""
     value = f"CAST(s.{ident(column)} AS VARCHAR)"
+    code = strip_sql("v")
     return (
-        f"SELECT trim(v) AS c, count(*) AS n FROM (SELECT {value} AS v FROM src s "
+        f"SELECT {code} AS c, count(*) AS n FROM (SELECT {value} AS v FROM src s "
         f"ANTI JOIN {table} ON {table}.old = {value}) "
-        f"ANTI JOIN {table} ON {table}.old = trim(v) GROUP BY 1 ORDER BY n DESC, c"
+        f"ANTI JOIN {table} ON {table}.old = {code} GROUP BY 1 ORDER BY n DESC, c"
     )

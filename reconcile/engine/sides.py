@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from billbridge.errors import ConfigError, ParseError
 from reconcile.definitions import SideSpec
-from reconcile.engine.sql import trimmed
+from reconcile.engine.sql import stripped
 
 LINE = "_line"
 
@@ -91,8 +91,10 @@ def register_side(con: Any, name: str, side: Side) -> None:
     """Make ``side`` readable as ``name`` on a DuckDB connection: Arrow registered, Parquet
     scanned in place (with ``_line`` from the file's row numbers), translations joined in.
 
-    A translated code is the table's new code for the trimmed old one; a code the table lacks
-    passes through (trimmed), so the record still shows up as a break."""
+    A translated code is the table's new code for the stripped old one (every Unicode
+    whitespace at the ends, as the tables' codes are stripped: an NBSP pasted from a
+    spreadsheet must not hide a code); a code the table lacks passes through (stripped), so
+    the record still shows up as a break."""
     raw = f"{name}_raw" if side.translations else name
     if side.table is not None:
         con.register(raw, side.table)
@@ -109,7 +111,7 @@ def register_side(con: Any, name: str, side: Side) -> None:
     for i, (column, codes) in enumerate(side.translations):
         table = f"{name}_t{i}"
         con.register(table, codes)
-        code = trimmed(f"CAST(s.{_ident(column)} AS VARCHAR)")
+        code = stripped(f"CAST(s.{_ident(column)} AS VARCHAR)")
         joins.append(f"LEFT JOIN {table} ON {table}.old = {code}")
         replace.append(f"coalesce({table}.new, {code}) AS {_ident(column)}")
     con.execute(
