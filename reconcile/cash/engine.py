@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pyarrow as pa
@@ -27,6 +27,7 @@ from reconcile.cash.model import (
     LineResult,
     OpenItem,
     PartyRule,
+    Proposal,
     Rule,
     Status,
 )
@@ -83,7 +84,13 @@ def apply_cash(
     try:
         idents = [cindex.exact(ln.payer_account, ln.payer_name) for ln in ordered]
         t = timer.add("customer_exact", t)
-        hits, refs = _reference_hits(ordered, index, policy)
+        every_hit, refs = _reference_hits(ordered, index, policy)
+        hits: dict[int, list[Item]] = {}
+        foreign: dict[int, tuple[Item, ...]] = {}
+        for i, any_ccy in every_hit.items():
+            ccy = ordered[i].amount.currency
+            hits[i] = [it for it in any_ccy if it.currency == ccy]
+            foreign[i] = _foreign(ordered[i], any_ccy, refs[i])
         t = timer.add("reference_join", t)
         remaining = Remaining()
         results: dict[int, LineResult] = {}
@@ -96,6 +103,7 @@ def apply_cash(
                 remaining=remaining,
                 policy=policy,
                 rejected=rejected,
+                foreign=foreign.get(i, ()),
             )
             if found is not None:
                 results[i] = found
@@ -119,6 +127,7 @@ def apply_cash(
                 remaining=remaining,
                 policy=policy,
                 rejected=rejected,
+                foreign=foreign.get(i, ()),
             )
             if res.proposal is None and hits.get(i):
                 # nothing better: weak references that did not fit become suggestions
@@ -130,10 +139,11 @@ def apply_cash(
                     remaining=remaining,
                     policy=policy,
                     rejected=rejected,
+                    foreign=foreign.get(i, ()),
                     fallback=True,
                 )
                 res = late if late is not None and late.proposal is not None else res
-            results[i] = res
+            results[i] = _flag_foreign(res, foreign.get(i, ()))
             # a line the unique-amount tier did not settle went through subset-sum
             subset = res.customer_id is not None and (
                 res.proposal is None or res.proposal.rule == Rule.SUBSET_SUM
@@ -216,6 +226,7 @@ def _reference_tier(
     remaining: Remaining,
     policy: CashPolicy,
     rejected: Collection[str],
+    foreign: tuple[Item, ...] = (),
     fallback: bool = False,
 ) -> LineResult | None:
     """Tier 1. None sends the line on to the customer and amount tiers."""
@@ -280,11 +291,12 @@ def _reference_tier(
         return None
     if dec.proposal.proposal_id in rejected:
         return None  # the amount tiers may still find something else
-    hold = dec.proposal.status != Status.AUTO
+    proposal, excs = _cap_foreign(line, dec.proposal, dec.exceptions, foreign)
+    hold = proposal is None or proposal.status != Status.AUTO
     for item, applied, deducted in dec.allocation.parts:
         remaining.consume(item, applied + deducted, hold=hold)
     rule = ident.rule if ident.customer_id == cust else PartyRule.REFERENCE
-    return LineResult(line, cust, rule, dec.proposal, dec.exceptions)
+    return LineResult(line, cust, rule, proposal, excs)
 
 
 def _amount_tiers(
@@ -295,6 +307,7 @@ def _amount_tiers(
     remaining: Remaining,
     policy: CashPolicy,
     rejected: Collection[str],
+    foreign: tuple[Item, ...] = (),
 ) -> LineResult:
     """Tiers 2-4 for a line the references did not settle."""
     if ident.customer_id is None:
@@ -333,11 +346,56 @@ def _amount_tiers(
             details={"cause": "previously_rejected"},
         )
         return LineResult(line, ident.customer_id, ident.rule, None, (exc,))
+    proposal, excs = _cap_foreign(line, dec.proposal, dec.exceptions, foreign)
     if dec.allocation is not None:
-        hold = dec.proposal is None or dec.proposal.status != Status.AUTO
+        hold = proposal is None or proposal.status != Status.AUTO
         for item, applied, deducted in dec.allocation.parts:
             remaining.consume(item, applied + deducted, hold=hold)
-    return LineResult(line, ident.customer_id, ident.rule, dec.proposal, dec.exceptions)
+    return LineResult(line, ident.customer_id, ident.rule, proposal, excs)
+
+
+def _foreign(line: CashLine, hits: list[Item], refs: _LineRefs) -> tuple[Item, ...]:
+    """Invoices the line names for sure in another currency than its own, when it names
+    none in its own (an FX-converted payment of a foreign-currency invoice, or a slip)."""
+    ccy = line.amount.currency
+    named = [it for it in hits if refs.names(it.invoice_number)]
+    if any(it.currency == ccy for it in named):
+        return ()
+    return tuple(it for it in named if it.currency != ccy)
+
+
+def _cap_foreign(
+    line: CashLine,
+    proposal: Proposal | None,
+    excs: tuple[CashException, ...],
+    foreign: tuple[Item, ...],
+) -> tuple[Proposal | None, tuple[CashException, ...]]:
+    """A line that names invoices in another currency is never applied elsewhere
+    automatically: what it pays is a question for a person."""
+    if not foreign or any(e.category == Category.CURRENCY_MISMATCH for e in excs):
+        return proposal, excs
+    numbers = tuple(it.invoice_number for it in foreign)
+    currencies = ", ".join(sorted({it.currency for it in foreign}))
+    customers = {it.customer_id for it in foreign}
+    exc = CashException(
+        line.line_id,
+        Category.CURRENCY_MISMATCH,
+        line.amount,
+        f"the payment is in {line.amount.currency}; the invoices it names are in {currencies}",
+        customer_id=next(iter(customers)) if len(customers) == 1 else None,
+        invoice_numbers=numbers,
+    )
+    if proposal is not None and proposal.status == Status.AUTO:
+        proposal = replace(proposal, status=Status.SUGGESTED)
+    return proposal, (*excs, exc)
+
+
+def _flag_foreign(result: LineResult, foreign: tuple[Item, ...]) -> LineResult:
+    """The currency exception also on a line no tier proposed anything for."""
+    if result.proposal is not None or not foreign:
+        return result
+    _, excs = _cap_foreign(result.line, None, result.exceptions, foreign)
+    return replace(result, exceptions=excs)
 
 
 __all__ = ["apply_cash"]

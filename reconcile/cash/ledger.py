@@ -138,7 +138,8 @@ class OpenItemIndex:
     def reference_hits(
         self, line_idx: list[int], keys: list[str], currencies: list[str]
     ) -> dict[int, list[Item]]:
-        """Invoices whose digit key equals a reference key of the line (same currency)."""
+        """Invoices whose digit key equals a reference key of the line, in any currency
+        (a reference to an invoice in another currency must be seen to be reported)."""
         tokens = pa.table({"line_idx": line_idx, "rkey": keys, "currency": currencies})
         self._con.register("tok", tokens)
         try:
@@ -148,7 +149,7 @@ class OpenItemIndex:
                 SELECT DISTINCT t.line_idx, i.invoice_number, i.customer_id, i.currency,
                        i.open_minor, i.issue_date, i.due_date, i.discount_minor,
                        i.discount_until
-                FROM tok t JOIN inv i ON i.rkey = t.rkey AND i.currency = t.currency
+                FROM tok t JOIN inv i ON i.rkey = t.rkey
                 ORDER BY t.line_idx, i.invoice_number
                 """,
             )

@@ -108,6 +108,8 @@ class Category(StrEnum):
     OVERPAY = "OVERPAY"
     AMBIGUOUS = "AMBIGUOUS"
     DUPLICATE_OPEN_ITEM = "DUPLICATE_OPEN_ITEM"
+    #: the remittance names invoices in another currency than the payment's
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ _CAUSES = {
     Category.AMBIGUOUS: "several_candidates",
     Category.SHORT_PAY: "source_imbalance",
     Category.OVERPAY: "source_imbalance",
+    Category.CURRENCY_MISMATCH: "source_imbalance",
 }
 
 

@@ -249,7 +249,8 @@ def test_currencies_never_mix() -> None:
     r = apply_cash(
         [pay("L1", "100.00", text="INV-900", name="Acme Industries Inc")], items, CUSTOMERS
     ).lines[0]
-    assert r.proposal is None and categories(r) == ["UNIDENTIFIED_INVOICE"]
+    # and the invoice the payment names in another currency is reported, not passed over
+    assert r.proposal is None and categories(r) == ["UNIDENTIFIED_INVOICE", "CURRENCY_MISMATCH"]
 
 
 # -- run-wide rules -----------------------------------------------------------------------

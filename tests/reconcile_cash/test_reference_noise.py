@@ -190,3 +190,19 @@ def test_a_suggestion_nobody_accepted_does_not_make_a_later_line_automatic() -> 
     assert "SO-5001" not in applied(d2)
     alone = apply_cash(lines[1:], items[1:], CUSTOMERS).lines[0]
     assert alone.proposal is not None and alone.proposal.status == Status.AUTO
+
+
+def test_a_reference_to_an_invoice_in_another_currency_is_reported_not_passed_over() -> None:
+    items = [
+        inv("INV-000901", "C1", "5000.00", ccy="USD"),
+        inv("INV-000902", "C1", "4600.00", ccy="EUR"),
+    ]
+    line = pay("M1", "4600.00", ccy="EUR", name="Acme Industries", text="INV-000901")
+    r = apply_cash([line], items, CUSTOMERS).lines[0]
+    # the amount fits the EUR invoice, but the remittance names the USD one: a person decides
+    assert r.proposal is not None and r.proposal.status == Status.SUGGESTED
+    assert applied(r) == {"INV-000902": "4600.00"}
+    assert categories(r) == ["CURRENCY_MISMATCH"]
+    assert r.exceptions[0].invoice_numbers == ("INV-000901",)
+    nothing = apply_cash([pay("M2", "10.00", ccy="EUR", text="INV-000901")], items, CUSTOMERS)
+    assert categories(nothing.lines[0]) == ["UNAPPLIED", "CURRENCY_MISMATCH"]
