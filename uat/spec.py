@@ -294,17 +294,53 @@ def _cross_check(spec: UatSpec) -> list[tuple[tuple[Any, ...], str]]:
     return problems
 
 
+def _yaml_message(exc: yaml.YAMLError, text: str, file: str) -> str:
+    """One line naming where the YAML breaks. A construct left open (a quote, a bracket)
+    is only noticed at the end of the file: then its start is the line to fix."""
+    mark = getattr(exc, "problem_mark", None)
+    start = getattr(exc, "context_mark", None)
+    context = getattr(exc, "context", None)
+    line = mark.line + 1 if mark is not None else 1
+    at_end = mark is not None and not text[mark.index :].strip()
+    if start is not None and (at_end or mark is None):
+        line = start.line + 1
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    where = f" ({context}, line {start.line + 1})" if context and start is not None else ""
+    return f"{file}:{line}: not valid YAML: {problem}{where}"
+
+
+def _duplicate_keys(node: yaml.Node, path: tuple[Any, ...], file: str) -> list[str]:
+    """PyYAML keeps the last of two equal keys without a word; a spec must not (a second
+    ``legacy:`` would silently replace the first). One message per repeated key."""
+    out: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[tuple[str, str], int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                line, name = key.start_mark.line + 1, (key.tag, key.value)
+                if name in first:
+                    where = ".".join(map(str, (*path, key.value)))
+                    was = first[name]
+                    out.append(f"{file}:{line}: {where}: duplicate key (first at line {was})")
+                first.setdefault(name, line)
+            out += _duplicate_keys(value, (*path, getattr(key, "value", "?")), file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out += _duplicate_keys(item, (*path, i), file)
+    return out
+
+
 def parse_spec(text: str, file: str = "<spec>") -> UatSpec:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise ConfigError(f"{file}:{line}: not valid YAML: {problem}") from None
+        raise ConfigError(_yaml_message(exc, text, file)) from None
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
+        duplicates = _duplicate_keys(node, (), file)
+        if duplicates:
+            raise ConfigError("; ".join(duplicates))
         _positions(node, (), lines)
     if not isinstance(data, dict):
         raise ConfigError(f"{file}:1: expected a mapping with a UAT spec")

@@ -114,3 +114,30 @@ def test_translation_tables_read_the_same_by_both_readers(
     assert legacy == {"C1": "N1", "Cé": "Nö"}
     with pytest.raises(BillbridgeError, match=r"b\.csv, line 3: field 'new' is blank"):
         load("b.csv", b"old,new\nC1,N1\nC2,\nC3,N3\n")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    legacy: {path: a.csv}\n", "    legacy: {path: a.csv}\n    legacy: {path: c.csv}\n",
+         "s.yaml:8: entities.0.legacy: duplicate key (first at line 7)"),
+        ("{path: a.csv}", "{path: a.csv, path: c.csv}",
+         "s.yaml:7: entities.0.legacy.path: duplicate key (first at line 7)"),
+    ],
+)  # fmt: skip
+def test_a_key_given_twice_is_an_error_naming_its_line(old: str, new: str, expected: str) -> None:
+    text = BASE.replace(old, new)
+    assert text != BASE
+    with pytest.raises(ConfigError) as info:
+        parse_spec(text, "s.yaml")
+    assert str(info.value) == expected
+
+
+def test_an_unclosed_quote_names_the_line_it_opens_on() -> None:
+    text = BASE.replace("min_pct: 99", 'min_pct: "99') + "\n".join(["# padding"] * 20) + "\n"
+    with pytest.raises(ConfigError) as info:
+        parse_spec(text, "s.yaml")
+    assert str(info.value) == (
+        "s.yaml:15: not valid YAML: found unexpected end of stream "
+        "(while scanning a quoted scalar, line 15)"
+    )
