@@ -182,6 +182,8 @@ class _LineRefs:
     text: References
     #: full keys of the remittance's document numbers (structured, so always trusted)
     documents: frozenset[str]
+    #: (document as written, amount paid on it) from the remittance and the text
+    amounts: tuple[tuple[str, Decimal], ...] = ()
 
     def names(self, invoice_number: str) -> bool:
         """Whether the line names this invoice for sure (not only some of its digits):
@@ -194,6 +196,17 @@ class _LineRefs:
         if any(ch.isalpha() for ch in invoice_number):
             return key in self.text.strong
         return ref_key(invoice_number) in self.text.labelled
+
+    def stated(self, invoice_number: str) -> Decimal | None:
+        """What the remittance says is paid on this invoice, if it says so once."""
+        lettered = any(ch.isalpha() for ch in invoice_number)
+        key = strong_key(invoice_number) if lettered else ref_key(invoice_number)
+        found = {
+            amount
+            for written, amount in self.amounts
+            if (strong_key(written) if lettered else ref_key(written)) == key
+        }
+        return found.pop() if len(found) == 1 else None
 
 
 def _reference_hits(
@@ -209,7 +222,8 @@ def _reference_hits(
         for ref in line.doc_refs:
             if ref_key(ref):
                 digit.add(ref_key(ref))
-        refs.append(_LineRefs(found, frozenset(strong_key(r) for r in line.doc_refs)))
+        documents = frozenset(strong_key(r) for r in (*line.doc_refs, *found.documents))
+        refs.append(_LineRefs(found, documents, (*line.doc_amounts, *found.stated)))
         for key in sorted(digit):
             idx.append(i)
             keys.append(key)
@@ -264,6 +278,7 @@ def _reference_tier(
             groups[cust],
             remaining,
             policy,
+            stated=[refs.stated(it.invoice_number) for it in groups[cust]],
             strong=any(it.customer_id == cust for it in strong_hits),
             party_confirmed=confirmed,
             payer=ident.customer_id,

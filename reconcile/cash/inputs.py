@@ -120,9 +120,15 @@ def lines_from(
             if p
         )
         docs: tuple[str, ...] = ()
+        paid: tuple[tuple[str, Decimal], ...] = ()
         reason = None
         if rem is not None:
             docs = tuple(ln.document_number for ln in rem.lines if ln.document_number)
+            paid = tuple(
+                (ln.document_number, ln.paid.amount)
+                for ln in rem.lines
+                if ln.document_number and ln.paid.currency == txn.amount.currency
+            )
             adjustments = [*rem.adjustments, *(a for ln in rem.lines for a in ln.adjustments)]
             reason = next((a.reason_code for a in adjustments if a.reason_code), None)
         lines.append(
@@ -135,6 +141,7 @@ def lines_from(
                 text=text,
                 doc_refs=docs,
                 deduction_reason=reason,
+                doc_amounts=paid,
             )
         )
     return lines

@@ -31,6 +31,9 @@ class CashLine:
     doc_refs: tuple[str, ...] = ()
     #: Deduction reason from the remittance (820 ADX, REMADV AJT), for short pays.
     deduction_reason: str | None = None
+    #: What the remittance says is paid per document (820 RMR04, camt RmtdAmt), in the
+    #: payment's currency: applied as stated when it adds up to the payment.
+    doc_amounts: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,8 @@ class Rule(StrEnum):
     REFERENCE_SUBSET = "reference_subset"
     REFERENCE_DISCOUNT = "reference_discount"
     REFERENCE_SHORT_TOLERANCE = "reference_short_tolerance"
+    #: the amounts the remittance states per invoice, adding up to the payment
+    REFERENCE_REMITTANCE = "reference_remittance"
     REFERENCE_SHORT = "reference_short"
     REFERENCE_OVER = "reference_over"
     UNIQUE_AMOUNT = "unique_amount"

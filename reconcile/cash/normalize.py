@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 from typing import NamedTuple
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -58,6 +59,11 @@ class References(NamedTuple):
     #: digit keys written after an invoice label ("INV 1500", "Invoice #125, #126",
     #: "INV1500"): the only way free text names an all-digit invoice number for sure
     labelled: set[str]
+    #: document numbers of X12 820 remittance segments in the text (``RMR*IV*<doc>*..``)
+    documents: set[str]
+    #: (reference as written, amount) where the text states what one invoice gets:
+    #: "INV-000203 990.00; INV-000204 1000.00" or an RMR segment's amount paid
+    stated: tuple[tuple[str, Decimal], ...]
 
 
 #: An amount or a date is not a reference: "AMT 1,124.81" is not invoice 112481 and
@@ -104,12 +110,22 @@ def reference_tokens(text: str, *, min_digits: int = 3) -> References:
     dates and numbers labelled as something else (check, PO, trace, customer id) are left
     out.
     """
-    refs = References(set(), set(), set())
+    stated: list[tuple[str, Decimal]] = []
+    documents: set[str] = set()
+    for m in _RMR.finditer(text or ""):
+        documents.add(m.group(1))
+        if m.group(2):
+            stated.append((m.group(1), Decimal(m.group(2))))
+    refs = References(set(), set(), set(), documents, ())
     if not text:
         return refs
-    words = [w for w in _TOKEN_SPLIT.split(text) if w]
+    plain = _THOUSANDS.sub(lambda m: m.group().replace(",", ""), _RMR.sub(" ", text))
+    words = [w for w in _TOKEN_SPLIT.split(plain) if w]
+    for doc in documents:
+        _add_token(refs, doc, "", min_digits=min_digits)
     kind = ""  # "inv" after an invoice label, "not" after another label, else ""
     previous = ""
+    last_ref = ""  # the reference token just before, which an amount may belong to
     for token in words:
         label = _label(token)
         bare = label == token.lower().lstrip("#")  # a word without digits
@@ -123,16 +139,41 @@ def reference_tokens(text: str, *, min_digits: int = 3) -> References:
             continue  # "NO", "#", "and": the label before it still holds
         if label in _NOT_INVOICE_LABELS or (kind == "not" and not label):
             kind = "" if label else kind
+            last_ref = ""
             continue  # "PO1500", "CHK 1500": not an invoice
-        if _AMOUNT.fullmatch(token) or _DATE.fullmatch(token):
+        if _AMOUNT.fullmatch(token):
+            if last_ref and (amount := _stated_amount(token)) is not None:
+                stated.append((last_ref, amount))
+            last_ref = ""
+            continue
+        if _DATE.fullmatch(token):
             continue
         _add_token(refs, token, previous, min_digits=min_digits)
+        last_ref = token
         if label in _INVOICE_LABELS or (kind == "inv" and not label):
             refs.labelled.update(k for k in _keys(token) if k)
         if label:
             kind = "inv" if label in _INVOICE_LABELS else ""
         previous = token
-    return refs
+    return refs._replace(stated=tuple(stated))
+
+
+#: An X12 820 RMR segment as banks pass it on in ACH CTX addenda or memo text:
+#: RMR*<qualifier>*<document>*<action code>*<amount paid>
+_RMR = re.compile(
+    r"RMR\*[A-Z0-9]{0,3}\*([^*~\\\s]+)(?:\*[A-Z0-9]{0,3}\*([-+]?[0-9]+(?:\.[0-9]+)?))?",
+    re.IGNORECASE,
+)
+#: "1,250.00": one amount, not the tokens "1" and "250.00" (commas also separate lists)
+_THOUSANDS = re.compile(r"(?<![0-9,])[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]{1,2}(?![0-9])")
+#: An amount stated after an invoice number: decimals required ("990.00", "1,000.00"),
+#: so that a second invoice number is never read as an amount
+_STATED = re.compile(r"[$€£¥]?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\.([0-9]{2})")
+
+
+def _stated_amount(token: str) -> Decimal | None:
+    m = _STATED.fullmatch(token)
+    return Decimal(f"{m.group(1).replace(',', '')}.{m.group(2)}") if m else None
 
 
 def _keys(token: str) -> list[str]:

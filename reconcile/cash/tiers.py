@@ -63,6 +63,7 @@ def reference_decision(
     *,
     strong: bool,
     party_confirmed: bool,
+    stated: list[Decimal | None] | None = None,
     payer: str | None = None,
     fallback: bool = False,
 ) -> Decision | None:
@@ -107,7 +108,11 @@ def reference_decision(
             deduction_reason,
         )
 
-    decision = _reference_fit(line, payment, group, left, policy, base, proposal, flags_exact)
+    decision = _as_remitted(
+        line, payment, group, left, stated, policy, strong, base, proposal, flags_exact
+    )
+    if decision is None:
+        decision = _reference_fit(line, payment, group, left, policy, base, proposal, flags_exact)
     if decision is None:
         if not strong and not fallback:
             return None
@@ -131,6 +136,64 @@ def reference_decision(
         (*decision.exceptions, held),
         decision.customer_id,
     )
+
+
+def _as_remitted(
+    line: CashLine,
+    payment: int,
+    group: list[Item],
+    left: list[int],
+    stated: list[Decimal | None] | None,
+    policy: CashPolicy,
+    strong: bool,
+    base: Decimal,
+    proposal: Callable[..., Proposal],
+    flags: Flags,
+) -> Decision | None:
+    """Apply what the remittance says each invoice gets, when it says so for every one,
+    the amounts add up to the payment and none exceeds what is open. A residual within
+    tolerance is that invoice's deduction; a larger one stays open (``SHORT_PAY``). None
+    otherwise (the payment is then judged as a whole)."""
+    if not stated or any(v is None for v in stated) or len(stated) != len(group):
+        return None
+    ccy = line.amount.currency
+    exp = minor_units(ccy)
+    paid = [int(v.scaleb(exp)) for v in stated if v is not None]
+    if any(p != v.scaleb(exp) for p, v in zip(paid, stated, strict=True) if v is not None):
+        return None  # more digits than the currency has: not an amount we can apply
+    if sum(paid) != payment or any(p <= 0 or p > amt for p, amt in zip(paid, left, strict=True)):
+        return None
+    if paid == left:
+        return None  # paid in full: the plain reference rule says the same
+    parts: list[tuple[Item, int, int]] = []
+    short: list[tuple[Item, int]] = []
+    for item, p, amt in zip(group, paid, left, strict=True):
+        if amt - p and _within(amt - p, amt, exp, policy):
+            parts.append((item, p, amt - p))
+        else:
+            parts.append((item, p, 0))
+            if amt - p:
+                short.append((item, amt - p))
+    alloc = Allocation(tuple(parts))
+    status = Status.AUTO if strong else Status.SUGGESTED
+    deducted = any(d for _, _, d in parts)
+    reason = (line.deduction_reason or "SHORT_PAY_TOLERANCE") if deducted else None
+    prop = proposal(
+        alloc, status, Rule.REFERENCE_REMITTANCE, base * _conf("0.95"), flags,
+        deduction_reason=reason,
+    )  # fmt: skip
+    excs = tuple(
+        _exception(
+            line,
+            Category.SHORT_PAY,
+            residual,
+            "the remittance pays less than is open; the residual stays open on the invoice",
+            customer_id=item.customer_id,
+            invoice_numbers=(item.invoice_number,),
+        )
+        for item, residual in short
+    )
+    return Decision(prop, alloc, excs)
 
 
 def _reference_fit(

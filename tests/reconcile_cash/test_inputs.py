@@ -68,6 +68,7 @@ def test_remittance_linked_by_trace_supplies_the_invoice_numbers() -> None:
     lines = lines_from(txns, [rem])
     assert [ln.line_id for ln in lines] == ["T1"]
     assert lines[0].doc_refs == ("A-1", "A-2")
+    assert lines[0].doc_amounts == (("A-1", Decimal("100.00")), ("A-2", Decimal("200.00")))
     assert lines[0].deduction_reason == "CS"
     items = open_items_from(
         [

@@ -206,3 +206,48 @@ def test_a_reference_to_an_invoice_in_another_currency_is_reported_not_passed_ov
     assert r.exceptions[0].invoice_numbers == ("INV-000901",)
     nothing = apply_cash([pay("M2", "10.00", ccy="EUR", text="INV-000901")], items, CUSTOMERS)
     assert categories(nothing.lines[0]) == ["UNAPPLIED", "CURRENCY_MISMATCH"]
+
+
+def test_amounts_the_remittance_states_per_invoice_are_applied_as_stated() -> None:
+    items = [
+        inv("INV-000201", "C2", "500.00", issued=date(2024, 1, 1)),
+        inv("INV-000202", "C2", "600.00", issued=date(2024, 1, 2)),
+        inv("INV-000203", "C2", "1000.00", issued=date(2024, 1, 3)),
+        inv("INV-000204", "C2", "1000.00", issued=date(2024, 1, 4)),
+    ]
+    rmr = "RMR*IV*INV-000201*PO*400.00\\RMR*IV*INV-000202*PO*600.00"
+    lines = [
+        pay("R1", "1000.00", name="Globex", text=rmr),
+        pay(
+            "R2",
+            "1,990.00".replace(",", ""),
+            name="Globex",
+            text="INV-000203 990.00; INV-000204 1,000.00",
+        ),
+    ]
+    res = apply_cash(lines, items, CUSTOMERS)
+    r1, r2 = res.lines
+    assert applied(r1) == {"INV-000201": "400.00", "INV-000202": "600.00"}
+    assert r1.proposal is not None and r1.proposal.rule == Rule.REFERENCE_REMITTANCE
+    # 100.00 short on 201 is beyond tolerance: it stays open, reported
+    assert categories(r1) == ["SHORT_PAY"] and r1.exceptions[0].invoice_numbers == ("INV-000201",)
+    # 10.00 short on 203 is within tolerance: that invoice's deduction, not 204's
+    assert r2.proposal is not None and r2.proposal.status == Status.AUTO
+    deductions = {a.invoice_number: a.deduction for a in r2.proposal.applications}
+    assert applied(r2) == {"INV-000203": "990.00", "INV-000204": "1000.00"}
+    assert deductions["INV-000204"] is None
+    assert deductions["INV-000203"] is not None and str(deductions["INV-000203"].amount) == "10.00"
+
+
+def test_structured_remittance_amounts_count_as_stated() -> None:
+    from decimal import Decimal
+
+    from reconcile.cash import CashLine
+
+    items = [inv("90001", "C2", "100.00"), inv("90002", "C2", "200.00")]
+    base = pay("L1", "250.00", name="Globex", docs=("90001", "90002"))
+    paid = (("90001", Decimal("50.00")), ("90002", Decimal("200.00")))
+    line = CashLine(**{**{f: getattr(base, f) for f in base.__slots__}, "doc_amounts": paid})
+    r = apply_cash([line], items, CUSTOMERS).lines[0]
+    assert applied(r) == {"90001": "50.00", "90002": "200.00"}
+    assert categories(r) == ["SHORT_PAY"]

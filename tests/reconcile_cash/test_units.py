@@ -27,7 +27,8 @@ def test_strong_key_ignores_padding_and_separators() -> None:
 
 
 def test_reference_tokens_find_lists_composites_and_prefix_pairs() -> None:
-    digits, strong, _ = reference_tokens("Pay INV 123, 1001/1002 and INV/2024/00042 ref 7")
+    found = reference_tokens("Pay INV 123, 1001/1002 and INV/2024/00042 ref 7")
+    digits, strong = found.digits, found.strong
     # whole tokens keep all their digits, runs are added; the run "42" is too short, while
     # "7" after a word is kept for an exact (strong) match with a short number like REF-7
     assert digits == {"123", "1001", "1002", "10011002", "202400042", "2024", "7"}
