@@ -1,7 +1,8 @@
 """``billbridge uat compare SPEC``: compare a legacy and a new system per the UAT spec.
 
 Exit codes: 0 every expectation passed, 1 an expectation failed (gates a cut-over
-checklist), 2 the spec or an input is wrong (one line naming file:line and field).
+checklist), 2 the spec or an input is wrong (one line naming file:line and field), 3 an
+internal error (a bug: neither a pass nor a failed expectation).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ app = typer.Typer(help="UAT validation for ERP and billing migrations.", no_args
 console = Console()
 
 STATE_URL_ENV = "BILLBRIDGE_STATE_URL"
+#: exit codes besides 0 (all passed) and 1 (an expectation failed)
+EXIT_INPUT, EXIT_INTERNAL = 2, 3
 #: live source hooks by connector name (the lead wires real connectors here)
 HOOKS: dict[str, SourceHook] = {}
 
@@ -93,7 +96,10 @@ def compare(
         written = write_signoff(run, out) if out else []
     except (BillbridgeError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_INPUT) from None
+    except Exception as exc:  # noqa: BLE001 - a CI gate must not read a crash as "failed"
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(EXIT_INTERNAL) from None
     finally:
         if store is not None:
             store.close()

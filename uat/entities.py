@@ -20,7 +20,7 @@ from reconcile.definitions import ReconDefinition
 from reconcile.engine import Side, load_file, rows_to_table
 from reconcile.engine.sides import LINE, detect_format
 from uat.kinds import KINDS, EntityKind
-from uat.spec import EntitySpec, SourceSpec, UatSpec
+from uat.spec import EntitySpec, SourceError, SourceSpec, UatSpec
 from uat.translate import Gap, Translation, translate_side
 
 #: a live source: (connector name, entity kind) -> canonical records
@@ -41,6 +41,20 @@ class PreparedEntity:
         """The column holding ``field`` on side ``legacy`` or ``new``."""
         ref = self.definition.field(field)
         return ref.col("a" if side == "legacy" else "b")
+
+    def side(self, side: str) -> Side:
+        return self.legacy if side == "legacy" else self.new
+
+    def source_column(self, side: str, field: str) -> str:
+        """The source column of any field of the kind (compared or not) on ``side``."""
+        source = self.spec.legacy if side == "legacy" else self.spec.new
+        return source.columns.get(field, field)
+
+    def has_column(self, side: str, field: str) -> bool:
+        """``side`` holds ``field``'s column (an empty side holds every column, as nulls)."""
+        data = self.side(side)
+        empty = data.table is not None and data.num_rows == 0
+        return empty or self.source_column(side, field) in data.column_names
 
 
 def recon_name(spec_name: str, entity: str) -> str:
@@ -163,15 +177,40 @@ def flatten(kind: str, records: Sequence[Record]) -> list[dict[str, Any]]:
 
 
 # -- loading (I/O) -----------------------------------------------------------------------
-def _mapped_records(source: SourceSpec, path: Path, kind: str) -> list[Record]:
-    from connectors.files import FileConnector
+def _mapping_spec(source: SourceSpec, base: Path) -> Any:
+    """The mapping spec a source names: a YAML path (relative to the spec) or a shipped name."""
     from mappings.loader import load_spec as load_mapping
     from mappings.registry import default_spec
 
     name = source.mapping or ""
-    mapping_path = Path(name) if name.endswith((".yaml", ".yml")) else None
-    mapping = load_mapping(mapping_path) if mapping_path else default_spec(name)
-    connector = FileConnector(path, mapping, sheet=source.sheet)
+    try:
+        if name.endswith((".yaml", ".yml")):
+            path = Path(name)
+            return load_mapping(path if path.is_absolute() else base / path)
+        return default_spec(name)
+    except ConfigError as exc:
+        raise SourceError("mapping", str(exc)) from None
+
+
+def _check_sheet(path: Path, source: SourceSpec) -> None:
+    """A named sheet must exist (read-only open: the sheet names come from the index)."""
+    if source.sheet is None or detect_format(path, source.format) != "xlsx":
+        return
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        names = list(book.sheetnames)
+    finally:
+        book.close()
+    if source.sheet not in names:
+        raise SourceError("sheet", f"{path} has no sheet {source.sheet!r}; it has {names}")
+
+
+def _mapped_records(mapping: Any, path: Path, sheet: str | None) -> list[Record]:
+    from connectors.files import FileConnector
+
+    connector = FileConnector(path, mapping, sheet=sheet)
     stream = connector.read(connector.entity)
     records = list(stream)
     if stream.errors:
@@ -179,25 +218,7 @@ def _mapped_records(source: SourceSpec, path: Path, kind: str) -> list[Record]:
     return records
 
 
-def load_source(
-    source: SourceSpec, kind: str, base: Path, hooks: dict[str, SourceHook] | None = None
-) -> Side:
-    if source.connector is not None:
-        hook = (hooks or {}).get(source.connector)
-        if hook is None:
-            raise ConfigError(f"no live source registered as {source.connector!r}")
-        rows = flatten(kind, list(hook(source.connector, kind)))
-        return Side(rows_to_table(rows), f"connector:{source.connector}")
-    assert source.path is not None
-    path = Path(source.path)
-    path = path if path.is_absolute() else base / path
-    if source.mapping:
-        if source.mapping.endswith((".yaml", ".yml")) and not Path(source.mapping).is_absolute():
-            source = source.model_copy(update={"mapping": str(base / source.mapping)})
-        if not path.exists():
-            raise ConfigError(f"source file not found: {path}")
-        rows = flatten(kind, _mapped_records(source, path, kind))
-        return Side(rows_to_table(rows), str(path))
+def _raw_file(source: SourceSpec, path: Path) -> Side:
     try:
         return load_file(path, source.format, sheet=source.sheet)
     except ParseError:
@@ -211,6 +232,73 @@ def load_source(
     return Side(rows_to_table(rows), str(path))
 
 
+def load_source(
+    source: SourceSpec, kind: str, base: Path, hooks: dict[str, SourceHook] | None = None
+) -> Side:
+    """One side's rows. A wrong source raises SourceError naming the spec key at fault;
+    data errors (a bad value) name the data file and line instead."""
+    if source.connector is not None:
+        hook = (hooks or {}).get(source.connector)
+        if hook is None:
+            msg = f"no live source registered as {source.connector!r}"
+            raise SourceError("connector", msg)
+        rows = flatten(kind, list(hook(source.connector, kind)))
+        return Side(rows_to_table(rows), f"connector:{source.connector}")
+    assert source.path is not None
+    path = Path(source.path)
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise SourceError("path", f"file not found: {path}")
+    try:
+        _check_sheet(path, source)
+        if source.mapping:
+            mapping = _mapping_spec(source, base)
+            rows = flatten(kind, _mapped_records(mapping, path, source.sheet))
+            return Side(rows_to_table(rows), str(path))
+        return _raw_file(source, path)
+    except SourceError:
+        raise
+    except ConfigError as exc:  # the file itself (its format): the path is what to fix
+        raise SourceError("path", str(exc)) from None
+
+
+def _needed(entity: EntitySpec, side: str) -> dict[str, str]:
+    """Source column -> canonical field the engine (and the translations) read on ``side``."""
+    source = entity.legacy if side == "legacy" else entity.new
+    fields = [*KINDS[entity.kind].keys, *entity.compared()]
+    if side == "legacy":
+        fields += list(entity.translate)
+    return {source.columns.get(f, f): f for f in fields}
+
+
+def _check_columns(spec: UatSpec, i: int, entity: EntitySpec, side: str, data: Side) -> None:
+    """Every column the comparison reads is there, or an error naming the spec key: the
+    column mapping of the field, else the side (an empty side gets them as nulls)."""
+    if data.table is not None and data.num_rows == 0:
+        return
+    have = set(data.column_names) - {LINE}
+    source = entity.legacy if side == "legacy" else entity.new
+    for column, name in _needed(entity, side).items():
+        if column in have:
+            continue
+        loc = ("entities", i, side, *(("columns", name) if name in source.columns else ()))
+        raise ConfigError(
+            f"{spec.where(*loc)}: {side} side ({data.source}) has no column {column!r} for "
+            f"{name}; it has {sorted(have)}"
+        )
+
+
+def _load(
+    spec: UatSpec, i: int, side: str, base: Path, hooks: dict[str, SourceHook] | None
+) -> Side:
+    entity = spec.entities[i]
+    source = entity.legacy if side == "legacy" else entity.new
+    try:
+        return load_source(source, entity.kind, base, hooks)
+    except SourceError as exc:
+        raise ConfigError(f"{spec.where('entities', i, side, exc.field)}: {exc}") from None
+
+
 def prepare_entity(
     spec: UatSpec,
     entity: EntitySpec,
@@ -221,8 +309,11 @@ def prepare_entity(
     """Load both sides, translate the legacy codes, build the definition."""
     kind = KINDS[entity.kind]
     definition = definition_for(spec.name, entity)
-    legacy = load_source(entity.legacy, entity.kind, base, hooks)
-    new = load_source(entity.new, entity.kind, base, hooks)
+    i = next(n for n, e in enumerate(spec.entities) if e.name == entity.name)
+    legacy = _load(spec, i, "legacy", base, hooks)
+    new = _load(spec, i, "new", base, hooks)
+    _check_columns(spec, i, entity, "legacy", legacy)
+    _check_columns(spec, i, entity, "new", new)
     columns = {
         entity.legacy.columns.get(f, f): (f, translations[table])
         for f, table in entity.translate.items()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from billbridge.errors import ConfigError
 from reconcile.engine import Side
 from reconcile.engine.sides import LINE, register_side
 from reconcile.engine.sql import DEC, ident, literal
@@ -23,6 +24,7 @@ from uat.spec import (
     NoExceptions,
     NotBlank,
     Ties,
+    UatSpec,
 )
 from uat.sqltext import decimal_sql, fraction_digits_sql
 from uat.translate import database
@@ -120,6 +122,18 @@ def _selected(frame: Frame, where: dict[str, str]) -> str:
     return " AND ".join(tests) or "TRUE"
 
 
+def check_expectation(spec: UatSpec, i: int, x: Expectation, entity: PreparedEntity) -> None:
+    """Refuse, before anything runs, an expectation reading a column its side lacks: a
+    ConfigError naming the spec's file, line and field (not a database error mid-run)."""
+    if isinstance(x, NotBlank) and not entity.has_column(x.side, x.field):
+        side = entity.side(x.side)
+        column = entity.source_column(x.side, x.field)
+        raise ConfigError(
+            f"{spec.where('expectations', i, 'field')}: {x.side} side ({side.source}) has no "
+            f"column {column!r}"
+        )
+
+
 def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> ExpectationResult:
     frame = sc.attribution.frame
     if isinstance(x, MatchRate):
@@ -143,12 +157,10 @@ def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> Expecta
         keys = [] if ok else _matching(frame, where, x.examples)[1]
         return _result(x, ok, ev, keys, abs(sc.rows_legacy - sc.rows_new))
     if isinstance(x, NotBlank):
-        side = entity.legacy if x.side == "legacy" else entity.new
+        side = entity.side(x.side)
         key_cols = [p for k in entity.kind.keys for p in (k, entity.column(x.side, k))]
-        column = (entity.spec.legacy if x.side == "legacy" else entity.spec.new).columns.get(
-            x.field, x.field
-        )
-        n, keys = _blank_keys(side, column, key_cols, x.examples)
+        column = entity.source_column(x.side, x.field)
+        n, keys = (0, []) if side.num_rows == 0 else _blank_keys(side, column, key_cols, x.examples)
         return _result(x, n == 0, f"{n} record(s) with a blank {x.field}", keys, n)
     if isinstance(x, AmountsMatch):
         a, b = _number(frame, "a", x.field), _number(frame, "b", x.field)

@@ -12,15 +12,16 @@ from pathlib import Path
 import structlog
 from sqlalchemy import select
 
+from billbridge.errors import ConfigError
 from billbridge.state import Store
 from billbridge.state.schema import RunLogRow
 from reconcile.engine import reconcile
 from reconcile.engine.rows import ExceptionRows
 from uat.entities import PreparedEntity, SourceHook, prepare_entity
-from uat.expectations import ExpectationResult, evaluate
+from uat.expectations import ExpectationResult, check_expectation, evaluate
 from uat.rootcause import attribute
 from uat.scorecard import EntityScore, Progress, score
-from uat.spec import UatSpec
+from uat.spec import SourceError, UatSpec
 from uat.translate import Translation, load_translation
 
 log = structlog.get_logger(__name__)
@@ -102,6 +103,16 @@ def _remember(store: Store, spec: UatSpec, run: UatRun, prepared: list[PreparedE
         )  # fmt: skip
 
 
+def _translations(spec: UatSpec, base: Path) -> dict[str, Translation]:
+    out = {}
+    for name, table in spec.translations.items():
+        try:
+            out[name] = load_translation(name, table, base)
+        except SourceError as exc:
+            raise ConfigError(f"{spec.where('translations', name, exc.field)}: {exc}") from None
+    return out
+
+
 def run_uat(
     spec: UatSpec,
     base: Path,
@@ -111,11 +122,12 @@ def run_uat(
     hooks: dict[str, SourceHook] | None = None,
     run_id: str | None = None,
 ) -> UatRun:
-    translations: dict[str, Translation] = {
-        name: load_translation(name, t, base) for name, t in spec.translations.items()
-    }
+    translations = _translations(spec, base)
     # load every entity first so a bad input fails before anything is recorded
     prepared = [prepare_entity(spec, e, base, translations, hooks) for e in spec.entities]
+    named = {p.spec.name: p for p in prepared}
+    for i, x in enumerate(spec.expectations):
+        check_expectation(spec, i, x, named[x.entity])
     scores = [compare_entity(spec, p) for p in prepared]
     by_name = {p.spec.name: (p, s) for p, s in zip(prepared, scores, strict=True)}
     results = [evaluate(x, *by_name[x.entity]) for x in spec.expectations]

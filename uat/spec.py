@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from billbridge.errors import ConfigError
 from reconcile.definitions import _line_for, _positions
@@ -23,6 +31,15 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceError(ConfigError):
+    """A source the spec names is wrong (no such file, sheet, mapping, connector, column).
+    ``field`` is the spec key under the source's node, so the caller can name file:line."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SourceSpec(_Spec):
@@ -191,11 +208,19 @@ class UatSpec(_Spec):
             raise ValueError(f"{value!r} is not a plain name (letters, digits, _ and -)")
         return value
 
+    #: the file and the line of each part, for errors found when its sources are read
+    _file: str = PrivateAttr("<spec>")
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
+
     def entity(self, name: str) -> EntitySpec:
         for e in self.entities:
             if e.name == name:
                 return e
         raise KeyError(name)
+
+    def where(self, *loc: Any) -> str:
+        """``file:line: dotted.location`` of a part of the spec, as spec errors start."""
+        return f"{self._file}:{_line_for(self._lines, loc)}: {'.'.join(map(str, loc))}"
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -348,14 +373,10 @@ def parse_spec(text: str, file: str = "<spec>") -> UatSpec:
         spec = UatSpec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, file, lines, data)) from None
+    spec._file, spec._lines = file, lines
     problems = _cross_check(spec)
     if problems:
-        raise ConfigError(
-            "; ".join(
-                f"{file}:{_line_for(lines, loc)}: {'.'.join(map(str, loc))}: {msg}"
-                for loc, msg in problems
-            )
-        )
+        raise ConfigError("; ".join(f"{spec.where(*loc)}: {msg}" for loc, msg in problems))
     return spec
 
 

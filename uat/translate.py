@@ -20,7 +20,7 @@ from reconcile.engine import Side
 from reconcile.engine.prepare import arrow_table, database  # the engine's DuckDB
 from reconcile.engine.sides import register_side
 from reconcile.engine.sql import ident, literal
-from uat.spec import TranslationSpec
+from uat.spec import SourceError, TranslationSpec
 from uat.sqltext import strip_sql
 
 log = structlog.get_logger(__name__)
@@ -59,17 +59,15 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
     path = Path(spec.path)
     path = path if path.is_absolute() else base / path
     if not path.is_file():
-        raise ConfigError(f"translation table {name!r}: file not found: {path}")
+        raise SourceError("path", f"translation table {name!r}: file not found: {path}")
     fast = _clean_utf8_csv(path, spec)
     if fast is not None:
         return Translation(name, str(path), fast)
     table = read_table(path)
-    for col in (spec.old, spec.new):
+    for key, col in (("old", spec.old), ("new", spec.new)):
         if col not in table.columns:
-            raise ParseError(
-                f"translation table {name!r} has no column {col!r} (columns: {table.columns})",
-                file=str(path),
-                line=1,
+            raise SourceError(
+                key, f"translation table {name!r} ({path}) has no column {col!r}: {table.columns}"
             )
     if table.errors:
         raise table.errors[0]

@@ -146,3 +146,17 @@ def test_entity_sheets_are_capped_with_a_note(sample_run: object) -> None:
     assert rows[2][0] == "... 7 more exception(s) not listed"
     summary = {r[0]: r[5] for r in book["Summary"].iter_rows(2, values_only=True)}
     assert summary["invoice_lines"] == 9  # the scorecard still counts every exception
+
+
+def test_exit_3_on_an_internal_error_never_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1 means "an expectation failed": a crash must not read as a verdict in a CI gate."""
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr("uat.runner.run_uat", crash)
+    code, out = _compare(str(build(tmp_path)))
+    assert code == 3
+    assert out.strip() == "error: unexpected TypeError: unsupported operand"

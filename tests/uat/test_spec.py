@@ -141,3 +141,77 @@ def test_an_unclosed_quote_names_the_line_it_opens_on() -> None:
         "s.yaml:15: not valid YAML: found unexpected end of stream "
         "(while scanning a quoted scalar, line 15)"
     )
+
+
+SOURCES = """\
+name: t
+translations:
+  customer: {path: x.csv}
+entities:
+  - name: customers
+    kind: customer
+    legacy: {path: a.csv}
+    new:
+      path: b.xlsx
+      sheet: Export
+      columns: {customer_id: id}
+    translate: {customer_id: customer}
+    fields: [name, status]
+expectations:
+  - {type: not_blank, entity: customers, field: name, side: new}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("legacy: {path: a.csv}", "legacy: {path: a2.csv}",
+         "s.yaml:7: entities.0.legacy.path: file not found: "),
+        ("{path: x.csv}", "{path: x2.csv}",
+         "s.yaml:3: translations.customer.path: translation table 'customer': file not found"),
+        ("{path: x.csv}", "{path: x.csv, old: alt}",
+         "s.yaml:3: translations.customer.old: translation table 'customer' ("),
+        ("{customer_id: id}", "{customer_id: ident}",
+         "s.yaml:11: entities.0.new.columns.customer_id: new side ("),
+        ("fields: [name, status]", "fields: [name, status, currency]",
+         "s.yaml:7: entities.0.legacy: legacy side ("),
+        ("sheet: Export", "sheet: Kunden", "s.yaml:10: entities.0.new.sheet: "),
+        ("legacy: {path: a.csv}", "legacy: {connector: erp}",
+         "s.yaml:7: entities.0.legacy.connector: no live source registered as 'erp'"),
+        ("legacy: {path: a.csv}", "legacy: {path: a.csv, mapping: exports/legacy_customer}",
+         "s.yaml:7: entities.0.legacy.mapping: no default mapping spec"),
+        ("field: name, side: new", "field: tax_id, side: new",
+         "s.yaml:15: expectations.0.field: new side ("),
+    ],
+)  # fmt: skip
+def test_source_errors_name_the_spec_file_line_and_field(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    import xlsxwriter
+
+    from tests.uat.conftest import NOW
+    from uat.runner import run_uat
+
+    (tmp_path / "x.csv").write_text("old,new\nC1,N1\n", encoding="utf-8")
+    (tmp_path / "a.csv").write_text("customer_id,name,status\nC1,A,active\n", encoding="utf-8")
+    book = xlsxwriter.Workbook(str(tmp_path / "b.xlsx"))
+    sheet = book.add_worksheet("Export")
+    for r, row in enumerate([["id", "name", "status"], ["N1", "A", "active"]]):
+        sheet.write_row(r, 0, row)
+    book.close()
+    text = SOURCES.replace(old, new)
+    assert text != SOURCES
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    spec, base = load_spec(tmp_path / "s.yaml")
+    with pytest.raises(ConfigError) as info:
+        run_uat(spec, base, now=NOW)
+    message = str(info.value).replace(str(tmp_path / "s.yaml"), "s.yaml")
+    assert message.startswith(expected), message
+    assert "\n" not in message
+    (score,) = run_uat(*load_spec(_write(tmp_path, SOURCES)), now=NOW).scores
+    assert score.matched == 1  # the sources are right without the change
+
+
+def _write(folder: Path, text: str) -> Path:
+    (folder / "s.yaml").write_text(text, encoding="utf-8")
+    return folder / "s.yaml"
