@@ -9,12 +9,15 @@ few rows get tolerance checks, categories and deltas. Exact matches never leave 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import structlog
 
 from billbridge.errors import BillbridgeError
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import plan as plan_sql
+from reconcile.engine import sql
 from reconcile.engine.build import build_duplicates, gc_paused
 from reconcile.engine.plan import SIDES, Plan
 from reconcile.engine.prepare import (
@@ -76,17 +79,30 @@ def _duplicate_keys(
 
 
 def _join(
-    con: duckdb.DuckDBPyConnection, d: ReconDefinition, plan: Plan, data: dict[str, Side]
+    con: duckdb.DuckDBPyConnection,
+    d: ReconDefinition,
+    plan: Plan,
+    data: dict[str, Side],
+    widen: Callable[[], None] | None = None,
 ) -> tuple[str, int, dict[str, int | None], Tolerated | None]:
     """Run the join; return the SELECT of its flagged rows, the duplicate-key count, the
     rows per side and the pairs it found equal within tolerance. Without aggregated sides
     the join counts its own exact pairs and the duplicate scan runs only when those counts
-    show a repeated key."""
+    show a repeated key.
+
+    ``widen`` (keys were trimmed of spaces only): called to trim them of tabs and no-break
+    spaces too when an unmatched key shows one; the join is then made again. A key that
+    differs only in such an edge is unmatched on one side at least, so unmatched keys are
+    the only ones to look at."""
     if not (d.a.aggregate or d.b.aggregate):
         # kept as Arrow in small batches: the later passes over these few rows then run on
         # both threads (a temp table this size is one row group, scanned by one thread)
         joined = arrow_table(con, plan_sql.counted_join_sql(d, plan), batch_size=8192)
         con.register("_j", joined)
+        if widen is not None and _wide_edges(con, d, plan):
+            con.unregister("_j")
+            widen()
+            return _join(con, d, plan, data)
         rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
         if not _repeats(con, plan, rows):
             counted: dict[str, int | None] = dict(rows)
@@ -95,8 +111,27 @@ def _join(
             flagged = f"SELECT * EXCLUDE (_f, {', '.join(figures)}) FROM _j WHERE _f"
             return flagged, 0, counted, Tolerated.from_figures(first)
         con.unregister("_j")
+    if widen is not None:
+        widen()  # the duplicate scan is the slow path already: no second look for edges
     dup_count, scanned = _duplicate_keys(con, d, plan)
     return plan_sql.join_sql(d, plan, dup_count > 0), dup_count, scanned, None
+
+
+def _wide_edges(con: duckdb.DuckDBPyConnection, d: ReconDefinition, plan: Plan) -> bool:
+    """Whether an unmatched trimmed text key still has a tab or no-break space at an edge."""
+    tests = [
+        sql.has_wide_edge(f"CAST({k} AS VARCHAR)")
+        for k, spec in zip(plan.keys, d.keys, strict=True)
+        if "trim" in spec.normalize
+    ]
+    if not tests:
+        return False
+    (found,) = one_row(
+        con,
+        f"SELECT count(*) FROM _j WHERE _f AND (n_a IS NULL OR n_b IS NULL) "
+        f"AND ({' OR '.join(tests)})",
+    )
+    return bool(found)
 
 
 def _side_rows(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, data: Side) -> int:
@@ -156,10 +191,17 @@ def reconcile(
             register(con, side, data[side])
             check_values(con, d, side, data[side])
         typed = integer_keys(d, data)
+        # aggregated sides take the slow path anyway: their keys are trimmed wide at once
+        wide = bool(d.a.aggregate or d.b.aggregate)
         for side in SIDES:
-            normalised_view(con, d, side, typed, data[side])
-        plan = Plan(d, {side: source_types(data[side]) for side in SIDES})
-        flagged, dup_count, rows, tolerated = _join(con, d, plan, data)
+            normalised_view(con, d, side, typed, data[side], wide=wide)
+
+        def widen() -> None:
+            for side in SIDES:
+                normalised_view(con, d, side, typed, data[side], wide=True)
+
+        plan = Plan(d, {side: source_types(data[side]) for side in SIDES}, typed)
+        flagged, dup_count, rows, tolerated = _join(con, d, plan, data, None if wide else widen)
         # the few non-identical rows are typed, checked against tolerances and classified
         # a view: materialising the ~50 typed columns cost more than classifying twice
         con.execute(f"CREATE TEMP VIEW _cls AS {plan_sql.classify_sql(d, plan, flagged)}")

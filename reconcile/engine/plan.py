@@ -25,6 +25,17 @@ class Plan:
     definition: ReconDefinition
     #: side -> source column -> DuckDB type name ("AGG" for an aggregated side's output)
     types: dict[str, dict[str, str]]
+    #: keys joined as the source's integers, not as text (``prepare.integer_keys``)
+    typed_keys: frozenset[int] = frozenset()
+
+    def join_on(self, left: str = "a", right: str = "b") -> str:
+        """The keyed join's condition. A blank text key ('') matches nothing: two records
+        that both lack an invoice number are not the same record (each is reported on its
+        own side, and blanks repeated on one side as a duplicate)."""
+        return " AND ".join(
+            f"{left}.{k} = {right}.{k}" + ("" if i in self.typed_keys else f" AND {left}.{k} <> ''")
+            for i, k in enumerate(self.keys)
+        )
 
     def cast(self, side: str, i: int, expr: str) -> str:
         """Typed value of compare field ``i`` from its raw expression on ``side``."""
@@ -121,7 +132,7 @@ def _join_parts(
 ) -> tuple[list[tuple[str, str]], str, list[str]]:
     """([(expression, name)] projected, FROM clause, per compare field its exact-equality
     predicate) of the keyed join."""
-    on = " AND ".join(f"a.{k} = b.{k}" for k in plan.keys)
+    on = plan.join_on()
     cols = [(f"coalesce(a.{k}, b.{k})", k) for k in plan.keys]
     cols += [("a._n", "n_a"), ("b._n", "n_b"), ("a._line", "line_a"), ("b._line", "line_b")]
     for alias in (*(f"r{i}" for i in range(len(d.compare))), *plan.contexts):

@@ -6,6 +6,7 @@ compared values ``r0..``, raw context ``x0..`` and ``_line``, filters applied.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -86,7 +87,13 @@ def check_values(
         ),
         None,
     )
-    expected = "a decimal number" if cmp.kind in sql.NUMERIC_KINDS else "an ISO date"
+    text = str(value[0]) if value else ""
+    if cmp.kind not in sql.NUMERIC_KINDS:
+        expected = "an ISO date (YYYY-MM-DD)"
+    elif re.search(rf"\.[0-9]{{{sql.MAX_SCALE + 1},}}", text):
+        expected = f"at most {sql.MAX_SCALE} decimal places"
+    else:
+        expected = "a decimal number"
     raise ParseError(
         f"field {column!r}: {value[0] if value else None!r}",
         file=data.source,
@@ -101,6 +108,8 @@ def normalised_view(
     side: str,
     typed_keys: frozenset[int] = frozenset(),
     data: Side | None = None,
+    *,
+    wide: bool = False,
 ) -> None:
     """``n_<side>``: normalised keys, raw compared values and context, line; filters applied.
 
@@ -112,7 +121,8 @@ def normalised_view(
         if i in typed_keys:
             return sql.ident(column)
         nullable = data is None or _null_count(data, column) != 0
-        return sql.key_expr(k, column, nullable=nullable)
+        source = source_types(data).get(column) if data is not None else None
+        return sql.key_expr(k, column, nullable=nullable, source_type=source, wide=wide)
 
     cols = [f"{key(i, k)} AS k{i}" for i, k in enumerate(d.keys)]
     cols += [f"{sql.ident(c.col(side))} AS r{i}" for i, c in enumerate(d.compare)]
@@ -121,7 +131,8 @@ def normalised_view(
     spec = getattr(d, side)
     where = " AND ".join(sql.filter_expr(f, f.field) for f in spec.filters) or "TRUE"
     con.execute(
-        f"CREATE TEMP VIEW n_{side} AS SELECT {', '.join(cols)} FROM src_{side} WHERE {where}"
+        f"CREATE OR REPLACE TEMP VIEW n_{side} AS SELECT {', '.join(cols)} FROM src_{side} "
+        f"WHERE {where}"
     )
 
 
@@ -152,9 +163,14 @@ _DB: list[duckdb.DuckDBPyConnection] = []
 
 
 def database() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB per process; each run works in its own cursor."""
+    """One in-memory DuckDB per process; each run works in its own cursor.
+
+    Its time zone is UTC: a timestamp with a zone becomes the same calendar date on every
+    machine (the default, the machine's zone, made results depend on where they ran)."""
     if not _DB:
-        _DB.append(duckdb.connect())
+        con = duckdb.connect()
+        con.execute("SET GLOBAL TimeZone = 'UTC'")  # GLOBAL: every cursor (run) too
+        _DB.append(con)
     return _DB[0]
 
 

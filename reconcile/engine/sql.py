@@ -30,12 +30,33 @@ def literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def trimmed(expr: str) -> str:
+#: what ``trim`` strips from keys and codes: spaces, tabs, line breaks and the no-break
+#: space that copying from a web page or a spreadsheet leaves behind
+EDGE_SPACE = "' \t\r\n' || chr(160)"
+
+
+def trimmed(expr: str, *, wide: bool = False) -> str:
     """``trim(expr)`` (spaces), copying only the strings that have an edge space: trim()
     copies every string, and most keys and codes have none. (LIKE tests the edges a third
-    cheaper than prefix() and suffix() on 1M keys.)"""
+    cheaper than prefix() and suffix() on 1M keys.)
+
+    ``wide``: also tabs, line breaks and no-break spaces (:data:`EDGE_SPACE`). Testing for
+    those costs a million-row join a few per cent, so the engine joins with the narrow
+    test first and only redoes the join wide when an unmatched key shows one."""
+    if wide:
+        edge = (
+            f"{expr} < '!' OR {expr} LIKE '% ' OR {expr} LIKE '%' || chr(9) "
+            f"OR {expr} LIKE '%' || chr(160) OR starts_with({expr}, chr(160)) "
+            f"OR {expr} LIKE '%' || chr(10) OR {expr} LIKE '%' || chr(13)"
+        )
+        return f"(CASE WHEN {edge} THEN trim({expr}, {EDGE_SPACE}) ELSE {expr} END)"
     edge = f"{expr} LIKE ' %' OR {expr} LIKE '% '"
     return f"(CASE WHEN {edge} THEN trim({expr}) ELSE {expr} END)"
+
+
+def has_wide_edge(expr: str) -> str:
+    """Whether a key's text still has an edge character a wide trim would strip."""
+    return f"({expr} <> trim({expr}, {EDGE_SPACE}))"
 
 
 #: every character ``str.isspace`` accepts: ``stripped`` trims what ``str.strip()`` trims
@@ -60,19 +81,46 @@ def stripped(expr: str) -> str:
     )
 
 
-def key_expr(spec: KeySpec, column: str, *, nullable: bool = True) -> str:
+FLOAT_TYPES = ("double", "float", "halffloat")
+
+
+def key_text(column: str, source_type: str | None = None) -> str:
+    """A key column as text. A float or decimal key that holds a whole number prints
+    without its fraction: pandas writes an integer id column with a gap as float64
+    (123.0), and that is the same record as the 123 of the other side."""
+    col = ident(column)
+    if source_type in FLOAT_TYPES or (source_type or "").startswith("decimal"):
+        whole = f"isfinite(CAST({col} AS DOUBLE)) AND {col} = trunc({col}) AND abs({col}) < 1e18"
+        # a fraction prints without padding zeros (7.50 is the 7.5 of the other side)
+        fraction = f"CAST({col} AS VARCHAR)"
+        if source_type not in FLOAT_TYPES:
+            fraction = f"rtrim({fraction}, '0')"
+        return (
+            f"(CASE WHEN {whole} THEN CAST(CAST({col} AS HUGEINT) AS VARCHAR) ELSE {fraction} END)"
+        )
+    return f"CAST({col} AS VARCHAR)"
+
+
+def key_expr(
+    spec: KeySpec,
+    column: str,
+    *,
+    nullable: bool = True,
+    source_type: str | None = None,
+    wide: bool = False,
+) -> str:
     """Normalised key text; a missing key becomes '' so it still lands in one category.
 
     ``nullable=False``: the column is known to hold no null (every step keeps a non-null
     value non-null), so the ``coalesce`` is left out: over a million keys on each side it
-    cost a join a few per cent."""
-    expr = f"CAST({ident(column)} AS VARCHAR)"
+    cost a join a few per cent. ``wide``: see :func:`trimmed`."""
+    expr = key_text(column, source_type)
     if spec.regex:
         group = 1 if "(" in spec.regex.replace(r"\(", "") else 0
         expr = f"regexp_extract({expr}, {literal(spec.regex)}, {group})"
     for step in spec.normalize:
         if step == "trim":
-            expr = trimmed(expr)
+            expr = trimmed(expr, wide=wide)
         elif step == "casefold":
             expr = f"lower({expr})"
         elif step == "strip_leading_zeros":
@@ -115,15 +163,30 @@ def value_expr(spec: CompareSpec | None, expr: str, source_type: str, kind: str)
             plain = f"TRY_CAST(trim({col}) AS {DEC})"
             full = f"TRY_CAST(NULLIF({number_text(col)}, '') AS {DEC})"
             return f"(CASE WHEN {plain} IS NOT NULL THEN {plain} ELSE {full} END)"
+        if source_type in FLOAT_TYPES:
+            # a binary double holds 4843426.4400000008 for the 4843426.44 it was written
+            # from; its shortest round-trip text is the number the exporting program meant
+            return f"TRY_CAST(CAST({col} AS VARCHAR) AS {DEC})"
         return f"CAST({col} AS {DEC})"
     if kind == "date":
-        return f"TRY_CAST(NULLIF(trim({col}), '') AS DATE)" if is_text else f"CAST({col} AS DATE)"
+        return date_text(col) if is_text else f"CAST({col} AS DATE)"
     expr = f"CAST({col} AS VARCHAR)"
     if spec is None or spec.trim:
         expr = f"trim({expr})"
     if spec is not None and spec.casefold:
         expr = f"lower({expr})"
     return f"NULLIF({expr}, '')"
+
+
+def date_text(col: str) -> str:
+    """A date from text. DuckDB also reads "15-03-24" (year 15) and "24-03-15": a date
+    before the year 1000 is such a misreading of a day-month-year export, not a date."""
+    parsed = f"TRY_CAST(NULLIF(trim({col}), '') AS DATE)"
+    return f"(CASE WHEN year({parsed}) >= 1000 THEN {parsed} END)"
+
+
+#: more fractional digits than DECIMAL(38,10) keeps (it would round them away silently)
+MAX_SCALE = 10
 
 
 def unparsable(column: str, kind: str) -> str | None:
@@ -134,9 +197,14 @@ def unparsable(column: str, kind: str) -> str | None:
         bad = (
             f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST({number_text(col)} AS {DEC}) IS NULL"
         )
-        return f"(CASE WHEN {plain} THEN FALSE ELSE {bad} END)"
+        # LIKE first: only a value with 11+ characters after a point pays for the regex
+        digits = "_" * (MAX_SCALE + 1)
+        too_fine = (
+            f"({col} LIKE '%.{digits}%' AND regexp_matches({col}, '\\.[0-9]{{{MAX_SCALE + 1},}}'))"
+        )
+        return f"(CASE WHEN {plain} THEN {too_fine} ELSE {bad} END)"
     if kind == "date":
-        return f"NULLIF(trim({col}), '') IS NOT NULL AND TRY_CAST(trim({col}) AS DATE) IS NULL"
+        return f"NULLIF(trim({col}), '') IS NOT NULL AND {date_text(col)} IS NULL"
     return None
 
 
