@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from billbridge.errors import ConfigError
-from reconcile.engine.sides import stripped
+from reconcile.engine.sql import stripped
 
 #: DuckDB's widest exact decimal
 MAX_DIGITS = 38

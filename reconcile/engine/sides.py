@@ -20,31 +20,9 @@ from pydantic import BaseModel
 
 from billbridge.errors import ConfigError, ParseError
 from reconcile.definitions import SideSpec
+from reconcile.engine.sql import stripped
 
 LINE = "_line"
-#: every character ``str.isspace`` accepts: ``stripped`` trims what ``str.strip()`` trims
-#: (DuckDB's ``trim`` alone removes spaces only)
-PY_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-_EDGE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
-
-
-def _text_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def stripped(expr: str) -> str:
-    """``expr.strip()`` as SQL (NULL stays NULL): every Unicode whitespace, NBSP and tab
-    too, for codes typed or pasted by people (translated codes and their tables). Join keys
-    keep ``sql.trimmed``: this costs about twice as much a value. ``trim`` with a character
-    list costs ~2 µs a value, so only values with whitespace at an end (a regex test) are
-    trimmed."""
-    return (
-        f"(CASE WHEN regexp_matches({expr}, {_text_literal(f'^{_EDGE}|{_EDGE}$')}) "
-        f"THEN trim({expr}, {_text_literal(PY_WHITESPACE)}) ELSE {expr} END)"
-    )
 
 
 @dataclass(frozen=True)
