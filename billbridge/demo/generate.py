@@ -258,6 +258,7 @@ def generate() -> dict[str, list[dict[str, str]]]:
                         "Deposited",
                         d.invoice,
                         f"{total:,}",
+                        "",  # External ID: the demo's payments come from the bank, not Zuora
                     ]
                 )
 
@@ -435,6 +436,7 @@ def generate() -> dict[str, list[dict[str, str]]]:
             "Status",
             "Applied To Transaction",
             "Applied To Amount",
+            "External ID",
         ],
         ns_pay,
     )

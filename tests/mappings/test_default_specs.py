@@ -414,6 +414,9 @@ def test_export_netsuite_payments() -> None:
     first, second = (r.value for r in apply_spec_rows(spec, rows))
     assert [a.invoice_number for a in first.applications] == ["INV10045", "INV10047"]
     assert first.unapplied_amount == Money("0.00", USD)
+    # the billing system's payment number, which pairs it in billing_vs_erp_payments
+    assert first.crosswalk["external_id"] == "ZUORA-P-00000045"
+    assert "external_id" not in second.crosswalk
     assert second.applications == ()
     assert second.reference == "prepayment"
 
