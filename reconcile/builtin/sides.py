@@ -58,6 +58,16 @@ def _line(record: Any) -> dict[str, int]:
     return {"_line": prov.line} if prov is not None and prov.line is not None else {}
 
 
+def _period(period: BillingPeriod, charge_type: ChargeType) -> str:
+    """A charge's billing period as compared: a one-time or usage charge has none of its
+    own (a CRM export fills the opportunity's "Monthly" into a services line too)."""
+    if charge_type == ChargeType.ONE_TIME:
+        return BillingPeriod.ONE_TIME.value
+    if charge_type == ChargeType.USAGE:
+        return BillingPeriod.USAGE.value
+    return period.value
+
+
 def crm_rows(contracts: Sequence[Contract]) -> list[Row]:
     """One row per contract line, keyed by the CRM contract id and SKU."""
     rows = []
@@ -72,7 +82,7 @@ def crm_rows(contracts: Sequence[Contract]) -> list[Row]:
                     "net_unit_price": price,
                     "term_start": line.start_date or c.start_date,
                     "term_end": line.end_date or c.end_date,
-                    "billing_period": line.billing_period.value,
+                    "billing_period": _period(line.billing_period, line.charge_type),
                     "mrr": mrr(line.quantity, price, line.billing_period, line.charge_type),
                     "acv": acv(line.quantity, price, line.billing_period, line.charge_type),
                     "status": STATUS_MAP[c.status.value],
@@ -109,7 +119,7 @@ def billing_rows(
                     "net_unit_price": price,
                     "term_start": ch.start_date or s.term_start,
                     "term_end": ch.end_date or s.term_end,
-                    "billing_period": ch.billing_period.value,
+                    "billing_period": _period(ch.billing_period, ch.charge_type),
                     "mrr": mrr(ch.quantity, price, ch.billing_period, ch.charge_type),
                     "acv": acv(ch.quantity, price, ch.billing_period, ch.charge_type),
                     "status": STATUS_MAP[s.status.value],

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from canonical import CreditMemo, Invoice, Money
+from canonical import CreditMemo, Invoice, InvoiceStatus, Money
 from reconcile.suite.common import Finding, candidates
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "over_90")
@@ -40,16 +40,31 @@ def bucket_of(days_past_due: int) -> str:
     return "over_90"
 
 
+_NOT_RECEIVABLE = frozenset((InvoiceStatus.DRAFT, InvoiceStatus.VOID))
+#: credit memo statuses (free text from the source) that hold no open credit
+_CLOSED_MEMO = frozenset(("draft", "void", "voided", "cancelled", "canceled"))
+
+
 def items_from(
     invoices: Iterable[Invoice] = (), credit_memos: Iterable[CreditMemo] = ()
 ) -> list[ArItem]:
-    """Open items from canonical records (credit memos age from their issue date)."""
+    """Open items from canonical records (credit memos age from their issue date). A draft
+    is not yet a receivable and a voided invoice no longer is, whatever balance the export
+    still shows for them."""
     out = [
         ArItem(i.number, i.customer_id, i.open_amount, i.due_date or i.issue_date)
         for i in invoices
-        if not i.open_amount.is_zero()
+        if not i.open_amount.is_zero() and i.status not in _NOT_RECEIVABLE
     ]
     for cm in credit_memos:
+        if (cm.status or "").strip().lower() in (
+            "draft",
+            "void",
+            "voided",
+            "cancelled",
+            "canceled",
+        ):
+            continue
         open_amount = cm.balance if cm.balance is not None else cm.total
         if not open_amount.is_zero():
             out.append(ArItem(cm.number, cm.customer_id, -abs(open_amount), cm.issue_date))

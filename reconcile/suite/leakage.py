@@ -128,7 +128,11 @@ def expected_charges_not_billed(
                 billed.add((ln.contract_line_id, period_of(ln.service_start or inv.issue_date)))
     out: list[Finding] = []
     for contract in contracts:
-        if contract.status in {ContractStatus.DRAFT, ContractStatus.CANCELLED}:
+        # a cancelled contract still owes the periods before its cancellation date (without
+        # one, nothing can be said about it); a draft owes nothing yet
+        if contract.status == ContractStatus.DRAFT or (
+            contract.status == ContractStatus.CANCELLED and contract.cancellation_date is None
+        ):
             continue
         for line in contract.lines:
             months = line.billing_period.months

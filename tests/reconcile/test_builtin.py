@@ -302,3 +302,32 @@ def test_each_unbooked_subscription_is_its_own_exception() -> None:
         ("A-S7", "SKU-A"): "SUBSCRIPTION_WITHOUT_BOOKING",
         ("A-S8", "SKU-A"): "SUBSCRIPTION_WITHOUT_BOOKING",
     }
+
+
+def test_a_one_time_services_line_is_not_a_billing_period_mismatch() -> None:
+    """A CRM export gives a services line the opportunity's "Monthly"; billing has it as a
+    one-time charge, which has no billing period of its own."""
+    base = _contract(1)
+    services = ContractLine(
+        line_id="L1s",
+        sku="ONBOARD",
+        quantity=Decimal(1),
+        net_unit_price=Money("5000.00", "USD"),
+        charge_type=ChargeType.ONE_TIME,
+        billing_period=BillingPeriod.MONTH,
+    )
+    contract = base.model_copy(update={"lines": (*base.lines, services)})
+    charges = (
+        _charge("SKU-A", "10", "50.00"),
+        _charge("SKU-B", "1", "1200.00"),
+        SubscriptionCharge(
+            charge_number="C-ONB",
+            sku="ONBOARD",
+            quantity=Decimal(1),
+            unit_price=Money("5000.00", "USD"),
+            charge_type=ChargeType.ONE_TIME,
+            billing_period=BillingPeriod.ONE_TIME,
+        ),
+    )
+    result = reconcile_records("crm_vs_billing", [contract], [_sub(1, "C-1", charges)])
+    assert _found(result) == {}

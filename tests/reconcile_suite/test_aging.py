@@ -105,3 +105,23 @@ def test_items_from_canonical_records() -> None:
         ("INV-1", Decimal("40.00"), date(2024, 5, 31)),
         ("CM-1", Decimal("-25.00"), date(2024, 6, 1)),
     ]
+
+
+def test_drafts_and_voided_documents_are_not_open_receivables() -> None:
+    """An export still shows a balance on a draft or a voided invoice: neither is owed."""
+    from canonical import InvoiceStatus
+
+    m = Money("700.00", "USD")
+    base = Invoice(
+        source_system="zuora", source_id="1", number="INV-D", customer_id="C1",
+        issue_date=date(2024, 1, 1), due_date=date(2024, 1, 31), currency="USD",
+        subtotal=m, tax_total=Money("0", "USD"), total=m, balance=m,
+    )  # fmt: skip
+    draft = base.model_copy(update={"status": InvoiceStatus.DRAFT})
+    void = base.model_copy(update={"number": "INV-V", "status": InvoiceStatus.VOID})
+    posted = base.model_copy(update={"number": "INV-P", "status": InvoiceStatus.POSTED})
+    memo = CreditMemo(
+        source_system="zuora", source_id="2", number="CM-V", customer_id="C1",
+        issue_date=date(2024, 2, 1), currency="USD", total=Money("50.00", "USD"), status="Canceled",
+    )  # fmt: skip
+    assert [i.document for i in items_from([draft, void, posted], [memo])] == ["INV-P"]

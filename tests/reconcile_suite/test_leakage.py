@@ -200,3 +200,17 @@ def test_cancelled_and_draft_contracts_expect_nothing_after_cancellation() -> No
         ("CL-1", "2024-05"),
         ("CL-1", "2024-06"),
     ]
+
+
+def test_a_cancelled_contract_still_owes_the_periods_before_its_cancellation() -> None:
+    from canonical import ContractStatus
+    from reconcile.suite.leakage import expected_charges_not_billed
+
+    cancelled = CONTRACT.model_copy(
+        update={"status": ContractStatus.CANCELLED, "cancellation_date": date(2024, 3, 31)}
+    )
+    missing = expected_charges_not_billed([cancelled], INVOICES, date(2024, 6, 30))
+    # billed Jan and Feb; March was owed before the cancellation and never billed
+    assert [(f.keys["contract_line"], f.keys["period"]) for f in missing] == [("CL-1", "2024-03")]
+    undated = CONTRACT.model_copy(update={"status": ContractStatus.CANCELLED})
+    assert expected_charges_not_billed([undated], [], date(2024, 6, 30)) == []
