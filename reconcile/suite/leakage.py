@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from canonical import ChargeType, Contract, ContractStatus, Customer, Invoice
+from canonical import ChargeType, Contract, ContractStatus, Customer, Invoice, Subscription
 from reconcile.suite.common import Finding, candidates, period_of
 
 RECON = "revenue_leakage"
@@ -77,8 +77,14 @@ def _fuzzy_dup(a: Invoice, b: Invoice, policy: LeakagePolicy) -> bool:
     return _service_periods(a) == _service_periods(b) and bool(_service_periods(a))
 
 
-def _service_periods(inv: Invoice) -> frozenset[str]:
-    return frozenset(period_of(ln.service_start) for ln in inv.lines if ln.service_start)
+def _service_periods(inv: Invoice) -> frozenset[tuple[str, str]]:
+    """The (first, last) service months of the invoice's lines: two invoices for the same
+    period cover the same months, not merely start in the same one."""
+    return frozenset(
+        (period_of(ln.service_start), period_of(ln.service_end or ln.service_start))
+        for ln in inv.lines
+        if ln.service_start
+    )
 
 
 def _dup(a: Invoice, b: Invoice, how: str, customer: str, ccy: str) -> Finding:
@@ -276,6 +282,30 @@ class LeakageReport:
         return candidates(self.findings)
 
 
+def link_to_contracts(
+    invoices: Iterable[Invoice], subscriptions: Iterable[Subscription]
+) -> list[Invoice]:
+    """Invoices whose lines name the contract line they bill. A billing export names the
+    charge it bills (Zuora ``ChargeNumber``), not the CRM line; the subscription's charge
+    carries that. A line that names its contract line already keeps it."""
+    by_charge = {
+        ch.charge_number: ch.contract_line_id
+        for sub in subscriptions
+        for ch in sub.charges
+        if ch.contract_line_id
+    }
+    out = []
+    for inv in invoices:
+        lines = tuple(
+            ln.model_copy(update={"contract_line_id": by_charge[ln.charge_number]})
+            if not ln.contract_line_id and ln.charge_number in by_charge
+            else ln
+            for ln in inv.lines
+        )
+        out.append(inv if lines == inv.lines else inv.model_copy(update={"lines": lines}))
+    return out
+
+
 def leakage(
     *,
     invoices: list[Invoice],
@@ -284,8 +314,13 @@ def leakage(
     customers_a: list[Customer] | None = None,
     customers_b: list[Customer] | None = None,
     policy: LeakagePolicy | None = None,
+    subscriptions: list[Subscription] | None = None,
 ) -> LeakageReport:
-    """All leakage and hygiene checks in one report."""
+    """All leakage and hygiene checks in one report. ``subscriptions``: the billing
+    system's, to link invoice lines to contract lines through the charges they bill (see
+    :func:`link_to_contracts`); needed when the invoice export names no contract line."""
+    if subscriptions is not None:
+        invoices = link_to_contracts(invoices, subscriptions)
     findings = [
         *duplicate_invoices(invoices, policy),
         *expected_charges_not_billed(contracts, invoices, as_of),

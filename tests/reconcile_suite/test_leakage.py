@@ -214,3 +214,45 @@ def test_a_cancelled_contract_still_owes_the_periods_before_its_cancellation() -
     assert [(f.keys["contract_line"], f.keys["period"]) for f in missing] == [("CL-1", "2024-03")]
     undated = CONTRACT.model_copy(update={"status": ContractStatus.CANCELLED})
     assert expected_charges_not_billed([undated], [], date(2024, 6, 30)) == []
+
+
+def test_invoice_lines_link_to_contract_lines_through_the_charges_they_bill() -> None:
+    """A Zuora invoice export names the charge (C-…), not the CRM line: the subscription's
+    charge does. Linked that way, billed periods are not reported as unbilled and the
+    invoices are not 'without contract'."""
+    from canonical import Subscription, SubscriptionCharge
+
+    def by_charge(inv: Invoice, charge: str) -> Invoice:
+        line = inv.lines[0].model_copy(update={"contract_line_id": None, "charge_number": charge})
+        return inv.model_copy(update={"lines": (line,)})
+
+    billed = [by_charge(i, "C-1") for i in INVOICES[:3]]  # CL-1: Jan, Feb, Apr
+    sub = Subscription(
+        source_system="zuora", source_id="S1", subscription_number="A-S1", customer_id="Z1",
+        currency="USD", term_start=date(2024, 1, 1),
+        charges=(SubscriptionCharge(charge_number="C-1", sku="PLAT", quantity=Decimal(1),
+                                    unit_price=Money("1000.00", "USD"), contract_line_id="CL-1"),),
+    )  # fmt: skip
+    only_cl1 = CONTRACT.model_copy(update={"lines": CONTRACT.lines[:1]})
+    unlinked = leakage(invoices=billed, contracts=[only_cl1], as_of=date(2024, 4, 30))
+    assert sum(f.category == "INVOICE_WITHOUT_CONTRACT" for f in unlinked.findings) == 3
+    linked = leakage(
+        invoices=billed, contracts=[only_cl1], as_of=date(2024, 4, 30), subscriptions=[sub]
+    )
+    assert [(f.category, f.keys.get("period")) for f in linked.findings] == [
+        ("EXPECTED_CHARGE_NOT_BILLED", "2024-03")
+    ]
+
+
+def test_a_fuzzy_duplicate_covers_the_same_service_months_not_only_the_first() -> None:
+    from reconcile.suite.leakage import duplicate_invoices
+
+    quarter = invoice("INV-10", "1000.00", date(2024, 1, 2), po="PO-1")
+    quarter = quarter.model_copy(
+        update={"lines": (quarter.lines[0].model_copy(update={"service_end": date(2024, 3, 31)}),)}
+    )
+    january = invoice("INV-12", "1000.00", date(2024, 1, 3))
+    january = january.model_copy(
+        update={"lines": (january.lines[0].model_copy(update={"service_end": date(2024, 1, 31)}),)}
+    )
+    assert duplicate_invoices([quarter, january], LeakagePolicy(duplicate_window_days=5)) == []
