@@ -6,7 +6,8 @@ exactly a declared rate change, by ratio or by base × rate delta; the gap is wi
 rounding step; new/old is a ratio (6 places, half-even) shared by at least
 max(min_group, 2) differing records (a constant factor); (dates) a day shift shared by
 min_group records; else a plain difference. Per record: missing in the new system (or its
-legacy key code is untranslated), extra in the new system, duplicate key.
+legacy key code is untranslated), extra in the new system, duplicate key (at risk: the
+difference of all its rows' sums per side, read from ``dup``, see ``uat.totals``).
 
 Amounts are the engine's exact DECIMAL(38,10), never DOUBLE. DuckDB divides decimals in
 DOUBLE, so the ratio is an integer (HUGEINT) division rounded half-even as
@@ -81,8 +82,11 @@ class CauseSql:
         field_kinds: Mapping[str, str],
         gaps: Mapping[str, str],
         cfg: RootCauseSpec,
+        duplicates: bool = False,
     ) -> None:
         self.frame, self.kind, self.gaps, self.cfg = frame, kind, gaps, cfg
+        #: the statement reads ``dup``: per duplicate key the sums of ``risky()`` per side
+        self.duplicates = duplicates
         self.fields = frame.fields
         self.kinds = [field_kinds.get(f, "text") for f in self.fields]
         self.rounding = decimal_sql(cfg.rounding)
@@ -91,7 +95,8 @@ class CauseSql:
         # only what the rules read: the CTE is materialised, the frame's texts are not needed
         kept = ["i", "base", *(f"d{n}" for n in range(len(self.fields)))]
         kept += [f"{side}{n}" for n in self._at_risk() for side in "ab"]  # their digits
-        inner = f"(SELECT {', '.join(kept + self._values())} FROM x)"
+        kept += [f"d{c}{j}" for j in self._duplicate_terms() for c in ("sa", "sb", "dg")]
+        inner = f"(SELECT {', '.join(kept + self._values())} FROM {self._source()})"
         inner = _layer(self._scaled(), inner)
         inner = _layer(self._ratios(), inner)
         counts, joins = self._counts()
@@ -102,6 +107,22 @@ class CauseSql:
             f"SELECT i, {self._causes()} AS causes, CAST({self._risk()} AS {DEC}) AS risk, "
             f"{self._digits()} AS digits FROM {_layer(fields, counted)} ORDER BY i"
         )
+
+    def risky(self) -> list[str]:
+        """The at-risk fields, in the order of the ``dup`` table's sums."""
+        return [self.fields[n] for n in self._at_risk()]
+
+    def _source(self) -> str:
+        """The frame, with each duplicate key's sums per side (``dsa<j>``, ``dsb<j>``) and
+        their digits (``ddg<j>``): a duplicate's extra copies are amounts at risk."""
+        if not self.duplicates:
+            return "x"
+        keys = [f"k{j}" for j in range(len(self.frame.rows.key_names))]
+        sums = [
+            f"{c}{j} AS d{c}{j}" for j in range(len(self._at_risk())) for c in ("sa", "sb", "dg")
+        ]
+        dup = f"(SELECT {', '.join(keys + sums)} FROM dup)"
+        return f"x LEFT JOIN {dup} USING ({', '.join(keys)})"
 
     def _index(self, name: str) -> int | None:
         return self.fields.index(name) if name in self.fields else None
@@ -259,12 +280,16 @@ class CauseSql:
 
     # -- amount at risk ----------------------------------------------------------------
     @staticmethod
-    def _by_record(legacy_only: str, new_only: str, differing: str) -> str:
+    def _by_record(legacy_only: str, new_only: str, duplicate: str, differing: str) -> str:
         return (
             f"CASE WHEN base = 'MISSING_IN_B' THEN {legacy_only} "
             f"WHEN base = 'MISSING_IN_A' THEN {new_only} "
-            f"WHEN starts_with(base, 'DUPLICATE') THEN 0 ELSE {differing} END"
+            f"WHEN starts_with(base, 'DUPLICATE') THEN {duplicate} ELSE {differing} END"
         )
+
+    def _duplicate_terms(self) -> list[int]:
+        """Indexes ``j`` of the duplicate sums the statement reads (none without ``dup``)."""
+        return list(range(len(self._at_risk()))) if self.duplicates else []
 
     def _gapped(self) -> list[tuple[int, str]]:
         """(field, condition) of the fields whose gap counts: numeric, at risk, differing
@@ -289,7 +314,11 @@ class CauseSql:
             one = f"abs(coalesce(nullif(an{n}, 0), nullif(bn{n}, 0), 0))"
             gap = f"CASE WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL THEN {both} ELSE {one} END"
             gaps.append(f"CASE WHEN {when} THEN {gap} ELSE 0 END")
-        return self._by_record(whole("a"), whole("b"), " + ".join(gaps) or "0")
+        # a duplicate: new − legacy of all its rows (a double booking risks the copy)
+        dup = [f"abs(coalesce(dsb{j}, 0) - coalesce(dsa{j}, 0))" for j in self._duplicate_terms()]
+        return self._by_record(
+            whole("a"), whole("b"), " + ".join(dup) or "0", " + ".join(gaps) or "0"
+        )
 
     def _digits(self) -> str:
         """Fraction digits of ``_risk``'s sum: the most of its terms (a zero term counts as
@@ -311,4 +340,5 @@ class CauseSql:
                 f"THEN {both} WHEN an{n} <> 0 THEN {fd('a', n)} "
                 f"WHEN bn{n} <> 0 THEN {fd('b', n)} ELSE 0 END"
             )
-        return self._by_record(whole("a"), whole("b"), _greatest(gaps))
+        dup = _greatest([f"coalesce(ddg{j}, 0)" for j in self._duplicate_terms()])
+        return self._by_record(whole("a"), whole("b"), dup, _greatest(gaps))

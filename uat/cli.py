@@ -98,7 +98,8 @@ def compare(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INPUT) from None
     except Exception as exc:  # noqa: BLE001 - a CI gate must not read a crash as "failed"
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        typer.echo(f"error: unexpected {type(exc).__name__}: {detail}", err=True)
         raise typer.Exit(EXIT_INTERNAL) from None
     finally:
         if store is not None:

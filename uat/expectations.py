@@ -1,19 +1,22 @@
 """Declarative expectations a UAT spec can state, each passing or failing with evidence
 (the failing keys, up to N examples). No expressions, no eval.
 
-Each is one query: over the entity's exceptions (``uat.frame``, with their causes) or, for
-blank fields, over the side itself."""
+Each is one query: over the entity's exceptions (``uat.frame``, with their causes); for
+counts and amounts over every key of both sides (``uat.totals``: duplicates and pairs
+matched within a tolerance count too); for blank fields over the side itself."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from billbridge.errors import ConfigError
 from reconcile.engine import Side
 from reconcile.engine.sides import LINE, register_side
-from reconcile.engine.sql import DEC, ident, literal
+from reconcile.engine.sql import ident, literal
 from uat.entities import PreparedEntity
 from uat.frame import Frame
+from uat.kinds import EntityKind
 from uat.rootcause import exact
 from uat.scorecard import EntityScore
 from uat.spec import (
@@ -26,7 +29,8 @@ from uat.spec import (
     Ties,
     UatSpec,
 )
-from uat.sqltext import decimal_sql, fraction_digits_sql
+from uat.sqltext import decimal_sql
+from uat.totals import Totals
 from uat.translate import database
 
 
@@ -98,28 +102,41 @@ def _matching(frame: Frame, where: str, limit: int) -> tuple[int, list[str]]:
     return int(n), list(keys or [])
 
 
-def _number(frame: Frame, side: str, name: str) -> str:
-    """SQL for field ``name`` on ``side`` as a number; 0 when absent or blank."""
-    return f"coalesce(TRY_CAST({frame.value(side, name)} AS {DEC}), 0)"
-
-
-def _digits(frame: Frame, side: str, name: str) -> str:
-    """Fraction digits of a non-zero value (a zero counts as the exact 0, as ``or 0`` has
-    it in Python)."""
-    value = frame.value(side, name)
-    return (
-        f"(CASE WHEN TRY_CAST({value} AS {DEC}) <> 0 THEN {fraction_digits_sql(value)} ELSE 0 END)"
+def _keys_matching(t: Totals, where: str, limit: int) -> tuple[int, list[str]]:
+    """How many keys satisfy the SQL condition ``where`` over ``t``, and the first ``limit``
+    of them in key order."""
+    ((n, keys),) = t.query(
+        f"SELECT count(*), list(key_text ORDER BY key_text)[1:{int(limit)}] "
+        f"FROM (SELECT *, {t.key_text()} AS key_text FROM t) WHERE {where}"
     )
+    return int(n), list(keys or [])
 
 
-def _selected(frame: Frame, where: dict[str, str]) -> str:
+def _selected(t: Totals, where: dict[str, str]) -> str:
     """Declarative equality filter: a field's key, legacy or new value equals the given one."""
-    tests = [
-        f"coalesce({literal(want)} IN ({frame.key(name)}, {frame.value('a', name)}, "
-        f"{frame.value('b', name)}), false)"
-        for name, want in where.items()
-    ]
-    return " AND ".join(tests) or "TRUE"
+    return " AND ".join(f"({t.has(name, want)})" for name, want in where.items()) or "TRUE"
+
+
+def totals_needed(
+    xs: Sequence[Expectation], kind: EntityKind
+) -> tuple[list[str], list[str]] | None:
+    """(amount fields, text fields) the per-key totals must hold for one entity's
+    expectations; None when none of them reads totals."""
+    amounts: dict[str, None] = {}
+    texts: dict[str, None] = {}
+    found = False
+    for x in xs:
+        if isinstance(x, CountEqual | AmountsMatch | Ties):
+            found = True
+        if isinstance(x, AmountsMatch):
+            amounts[x.field] = None
+            texts.update(dict.fromkeys(x.where))
+        elif isinstance(x, Ties):
+            amounts[x.field] = None
+            texts.update(dict.fromkeys(x.by))
+    if not found:
+        return None
+    return list(amounts), [f for f in texts if f not in kind.keys]
 
 
 def check_expectation(spec: UatSpec, i: int, x: Expectation, entity: PreparedEntity) -> None:
@@ -132,9 +149,22 @@ def check_expectation(spec: UatSpec, i: int, x: Expectation, entity: PreparedEnt
             f"{spec.where('expectations', i, 'field')}: {x.side} side ({side.source}) has no "
             f"column {column!r}"
         )
+    # a filter or grouping field must be on a side, or it would silently select nothing
+    read: list[tuple[tuple[str, ...], str]] = [(("where", f), f) for f in getattr(x, "where", {})]
+    read += [(("by",), f) for f in getattr(x, "by", ())]
+    for loc, name in read:
+        if not any(entity.has_column(side, name) for side in ("legacy", "new")):
+            raise ConfigError(
+                f"{spec.where('expectations', i, *loc)}: neither side has a column "
+                f"{entity.source_column('legacy', name)!r} for {name}"
+            )
 
 
-def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> ExpectationResult:
+def evaluate(
+    x: Expectation, entity: PreparedEntity, sc: EntityScore, totals: Totals | None = None
+) -> ExpectationResult:
+    """``totals``: the entity's per-key totals (``uat.totals``), which count_equal,
+    amounts_match and ties read."""
     frame = sc.attribution.frame
     if isinstance(x, MatchRate):
         ok = sc.match_rate >= x.min_pct
@@ -150,47 +180,63 @@ def evaluate(x: Expectation, entity: PreparedEntity, sc: EntityScore) -> Expecta
             tests.append(f"list_contains({patterns}, {literal(x.root_cause)})")
         n, keys = _matching(frame, " AND ".join(tests), x.examples)
         return _result(x, not n, f"{n} matching exception(s)", keys, n)
-    if isinstance(x, CountEqual):
-        ok = sc.rows_legacy == sc.rows_new
-        ev = f"legacy {sc.rows_legacy} record(s), new {sc.rows_new}"
-        where = "base IN ('MISSING_IN_A', 'MISSING_IN_B')"
-        keys = [] if ok else _matching(frame, where, x.examples)[1]
-        return _result(x, ok, ev, keys, abs(sc.rows_legacy - sc.rows_new))
     if isinstance(x, NotBlank):
         side = entity.side(x.side)
         key_cols = [p for k in entity.kind.keys for p in (k, entity.column(x.side, k))]
         column = entity.source_column(x.side, x.field)
         n, keys = (0, []) if side.num_rows == 0 else _blank_keys(side, column, key_cols, x.examples)
         return _result(x, n == 0, f"{n} record(s) with a blank {x.field}", keys, n)
+    assert totals is not None  # the runner builds them for these expectations
+    if isinstance(x, CountEqual):
+        return _count_equal(x, totals)
     if isinstance(x, AmountsMatch):
-        a, b = _number(frame, "a", x.field), _number(frame, "b", x.field)
-        over = f"greatest(abs({a}), abs({b})) > {decimal_sql(x.over)}"
-        # a record on one side only never matches; else new − legacy within max_delta
-        differs = f"(NOT has_a OR NOT has_b OR abs({b} - {a}) > {decimal_sql(x.max_delta)})"
-        n, keys = _matching(
-            frame, f"{over} AND {_selected(frame, x.where)} AND {differs}", x.examples
-        )
-        ev = f"{n} record(s) over {x.over} differ by more than {x.max_delta}"
-        return _result(x, not n, ev, keys, n)
-    return _ties(x, entity, frame)
+        return _amounts_match(x, totals)
+    return _ties(x, totals)
 
 
-def _ties(x: Ties, entity: PreparedEntity, frame: Frame) -> ExpectationResult:
-    """Per group the summed new − legacy of ``x.field`` over the exceptions is zero."""
-    by = x.by or entity.kind.keys
+def _count_equal(x: CountEqual, t: Totals) -> ExpectationResult:
+    """Distinct keys per side (after translation and, for summed kinds, aggregation); a key
+    on one side only or on several records of a side is named as evidence."""
+    ((legacy, new, several),) = t.query(
+        f"SELECT count(na), count(nb), count(*) FILTER (WHERE {t.several()}) FROM t"
+    )
+    ok = legacy == new and not several
+    ev = f"legacy {legacy} key(s), new {new}"
+    ev += f", {several} key(s) on several records" if several else ""
+    n, keys = (0, []) if ok else _keys_matching(t, t.unpaired(), x.examples)
+    return _result(x, ok, ev, keys, n)
+
+
+def _amounts_match(x: AmountsMatch, t: Totals) -> ExpectationResult:
+    """Every key whose amount (a sum, or any row) is over ``x.over`` has its new total
+    within ``max_delta`` of the legacy one, in the same currency, on one record per side."""
+    a, b = t.total("a", x.field), t.total("b", x.field)
+    over = f"{t.largest(x.field)} > {decimal_sql(x.over)}"
+    differs = (
+        f"({t.unpaired()} OR {t.currency_differs()} OR abs({b} - {a}) > {decimal_sql(x.max_delta)})"
+    )
+    n, keys = _keys_matching(t, f"{over} AND {_selected(t, x.where)} AND {differs}", x.examples)
+    ev = f"{n} record(s) over {x.over} differ by more than {x.max_delta}"
+    return _result(x, not n, ev, keys, n)
+
+
+def _ties(x: Ties, t: Totals) -> ExpectationResult:
+    """Per group the summed new − legacy of ``x.field`` over every key is zero. The delta
+    shows the digits of the source texts, at least the currency's minor units."""
+    by = x.by or t.keys
     # a group's value: the key, else the legacy value, else the new one ("None" if absent)
     groups = [
-        f"coalesce(nullif({frame.key(k)}, ''), nullif({frame.value('a', k)}, ''), "
-        f"coalesce({frame.value('b', k)}, 'None'))"
+        t.key(k) or f"coalesce(nullif({t.text('a', k)}, ''), nullif({t.text('b', k)}, ''), 'None')"
         for k in by
     ]
-    delta = f"{_number(frame, 'b', x.field)} - {_number(frame, 'a', x.field)}"
-    digits = f"greatest({_digits(frame, 'a', x.field)}, {_digits(frame, 'b', x.field)})"
-    names = [f"g{j}" for j in range(len(by))]
-    found = frame.query(
+    j = t.amounts.index(x.field)
+    delta = f"{t.total('b', x.field)} - {t.total('a', x.field)}"
+    digits = f"greatest(coalesce(dg{j}, 0), {t.minor_digits()})"
+    names = [f"g{n}" for n in range(len(by))]
+    found = t.query(
         f"SELECT {', '.join(names)}, sum(d), max(n) FROM (SELECT "
         + "".join(f"{g} AS {name}, " for g, name in zip(groups, names, strict=True))
-        + f"{delta} AS d, {digits} AS n FROM x) GROUP BY ALL HAVING sum(d) <> 0"
+        + f"{delta} AS d, {digits} AS n FROM t) GROUP BY ALL HAVING sum(d) <> 0"
     )
     bad = [
         ", ".join(f"{k}={v}" for k, v in zip(by, row[:-2], strict=True))

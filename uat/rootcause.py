@@ -12,7 +12,7 @@ group the causes; Python builds only the groups and the totals. Per-exception ob
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -153,6 +153,19 @@ def _at_risk(frame: Frame) -> dict[str, Decimal]:
     return {ccy: exact(risk, digits) for ccy, risk, digits in sorted(found)}
 
 
+#: (at-risk fields, keys) -> per key the sums of those fields on each side (``uat.totals``)
+KeySums = Callable[[Sequence[str], pa.Table], pa.Table]
+
+
+def _duplicate_keys(frame: Frame) -> pa.Table | None:
+    """The keys (``k0..``) of the duplicate exceptions; None when there are none."""
+    keys = ", ".join(f"k{j}" for j in range(len(frame.rows.key_names)))
+    if not keys:
+        return None
+    found = frame.arrow(f"SELECT DISTINCT {keys} FROM x WHERE starts_with(base, 'DUPLICATE')")
+    return found if found.num_rows else None
+
+
 def attribute(
     rows: ExceptionRows,
     kind: EntityKind,
@@ -160,12 +173,20 @@ def attribute(
     gaps: Sequence[Gap],
     cfg: RootCauseSpec,
     by_field: pa.Table | None = None,
+    sums: KeySums | None = None,
 ) -> Attribution:
     """Every exception of ``rows`` with its causes (most specific first) and its amount at
     risk; ``field_kinds``: the compared fields' kinds in definition order; ``by_field``: the
-    engine's per-field columns of ``rows`` (``ReconResult.by_field``), when it gave them."""
+    engine's per-field columns of ``rows`` (``ReconResult.by_field``), when it gave them;
+    ``sums``: all rows of a duplicate key summed per side (the exceptions show one row)."""
     frame = exception_frame(rows, list(field_kinds), by_field)
     gap_of = {g.field: g for g in gaps}
-    sql = CauseSql(frame, kind, field_kinds, {f: g.table for f, g in gap_of.items()}, cfg)
-    frame = frame.with_columns(sql.sql(), g=_gap_codes(gap_of))
+    names = {f: g.table for f, g in gap_of.items()}
+    sql = CauseSql(frame, kind, field_kinds, names, cfg)
+    tables = {"g": _gap_codes(gap_of)}
+    duplicates = _duplicate_keys(frame) if sums is not None and sql.risky() else None
+    if sums is not None and duplicates is not None:
+        tables["dup"] = sums(sql.risky(), duplicates)
+        sql = CauseSql(frame, kind, field_kinds, names, cfg, duplicates=True)
+    frame = frame.with_columns(sql.sql(), **tables)
     return Attribution(frame, _groups(frame), _at_risk(frame))

@@ -4,11 +4,13 @@ expectations; with a state store, compare with the previous run and remember thi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import structlog
 from sqlalchemy import select
 
@@ -18,10 +20,11 @@ from billbridge.state.schema import RunLogRow
 from reconcile.engine import reconcile
 from reconcile.engine.rows import ExceptionRows
 from uat.entities import PreparedEntity, SourceHook, prepare_entity
-from uat.expectations import ExpectationResult, check_expectation, evaluate
+from uat.expectations import ExpectationResult, check_expectation, evaluate, totals_needed
 from uat.rootcause import attribute
 from uat.scorecard import EntityScore, Progress, score
 from uat.spec import SourceError, UatSpec
+from uat.totals import Totals, key_totals
 from uat.translate import Translation, load_translation
 
 log = structlog.get_logger(__name__)
@@ -52,7 +55,13 @@ def compare_entity(spec: UatSpec, entity: PreparedEntity) -> EntityScore:
     kinds = {c.name: c.kind for c in entity.definition.compare}
     rows = result.rows
     assert isinstance(rows, ExceptionRows)  # the two-sided engine returns its rows
-    attribution = attribute(rows, entity.kind, kinds, entity.gaps, spec.rootcause, result.by_field)
+
+    def sums(fields: Sequence[str], keys: pa.Table) -> pa.Table:
+        return key_totals(entity, fields, only=keys).table
+
+    attribution = attribute(
+        rows, entity.kind, kinds, entity.gaps, spec.rootcause, result.by_field, sums
+    )
     return score(
         entity.spec.name, entity.kind.name, entity.kind.title, result, attribution, entity.gaps
     )
@@ -103,6 +112,17 @@ def _remember(store: Store, spec: UatSpec, run: UatRun, prepared: list[PreparedE
         )  # fmt: skip
 
 
+def _totals(spec: UatSpec, entities: dict[str, PreparedEntity]) -> dict[str, Totals]:
+    """Per entity whose expectations read them, its per-key totals (one build each)."""
+    out = {}
+    for name, entity in entities.items():
+        xs = [x for x in spec.expectations if x.entity == name]
+        needed = totals_needed(xs, entity.kind)
+        if needed is not None:
+            out[name] = key_totals(entity, *needed)
+    return out
+
+
 def _translations(spec: UatSpec, base: Path) -> dict[str, Translation]:
     out = {}
     for name, table in spec.translations.items():
@@ -130,7 +150,8 @@ def run_uat(
         check_expectation(spec, i, x, named[x.entity])
     scores = [compare_entity(spec, p) for p in prepared]
     by_name = {p.spec.name: (p, s) for p, s in zip(prepared, scores, strict=True)}
-    results = [evaluate(x, *by_name[x.entity]) for x in spec.expectations]
+    totals = _totals(spec, named)
+    results = [evaluate(x, *by_name[x.entity], totals.get(x.entity)) for x in spec.expectations]
     run = UatRun(spec, run_id or uuid.uuid4().hex, now, scores, results)
     if store is not None:
         _remember(store, spec, run, prepared)

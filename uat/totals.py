@@ -1,0 +1,244 @@
+"""Every key of both systems with its row count and summed amounts, re-joined from the
+prepared sides (codes translated, keys normalised as the engine does).
+
+The engine's exceptions show one row per side of a duplicate key and never the pairs it
+found equal within a field's tolerance, so gates on amounts ("every open item over 10k
+matches to the cent", "the trial balance ties") and on counts read this instead. It costs
+one GROUP BY per side and a join, so it is built once per entity and only when an
+expectation, or the amount at risk of a duplicate key, asks for it.
+
+Columns of ``Totals.table``: ``k0..`` the key texts; ``na``/``nb`` the rows per side (NULL:
+the key is not on that side); per amount field ``j``: ``sa<j>``/``sb<j>`` the sums (exact
+DECIMAL), ``ma<j>``/``mb<j>`` the largest |row|, ``dg<j>`` the most fraction digits its
+source texts show; per text field ``j``: ``ta<j>``/``tb<j>`` its smallest value and
+``la<j>``/``lb<j>`` its distinct values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from reconcile.definitions import FieldRef, ReconDefinition
+from reconcile.engine import Side, sql
+from reconcile.engine.plan import Plan, minor_digits_sql
+from reconcile.engine.prepare import (
+    arrow_table,
+    check_columns,
+    database,
+    normalised_view,
+    source_types,
+)
+from reconcile.engine.sides import register_side
+from uat.entities import PreparedEntity
+
+SIDES = (("legacy", "a"), ("new", "b"))
+#: digits after the point of a number's source text ("1,200.50" -> 2, "(12.50)" -> 2)
+DIGITS = "length(regexp_extract(CAST({} AS VARCHAR), '\\.([0-9]+)', 1))"
+
+
+@dataclass(frozen=True)
+class Totals:
+    keys: tuple[str, ...]
+    amounts: tuple[str, ...]
+    texts: tuple[str, ...]
+    #: the kind sums its rows per key (a key on several rows is no duplicate)
+    aggregate: bool
+    #: the kind's currency field (None: it has none)
+    currency: str | None
+    table: pa.Table
+
+    def query(self, sql_text: str) -> list[tuple[Any, ...]]:
+        """Run ``sql_text`` with the table as ``t``."""
+        con = database().cursor()
+        try:
+            con.register("t", self.table)
+            return con.execute(sql_text).fetchall()
+        finally:
+            con.close()
+
+    def key(self, name: str) -> str | None:
+        return f"k{self.keys.index(name)}" if name in self.keys else None
+
+    def total(self, side: str, name: str) -> str:
+        """The sum of ``name`` over the key's rows on ``side`` (a/b); 0 when absent."""
+        return f"coalesce(s{side}{self.amounts.index(name)}, 0)"
+
+    def largest(self, name: str) -> str:
+        """The largest |amount| of the key: its sums and, unless summed, any single row."""
+        j = self.amounts.index(name)
+        terms = [f"abs(coalesce(s{s}{j}, 0))" for s in "ab"]
+        if not self.aggregate:
+            terms += [f"coalesce(m{s}{j}, 0)" for s in "ab"]
+        return f"greatest({', '.join(terms)})"
+
+    def text(self, side: str, name: str) -> str:
+        """A field's value on ``side``: the key's own, else the smallest of its rows'."""
+        return self.key(name) or f"t{side}{self.texts.index(name)}"
+
+    def has(self, name: str, want: str) -> str:
+        """The key, or a row of either side, has ``want`` as ``name``."""
+        key = self.key(name)
+        if key is not None:
+            return f"coalesce({key} = {sql.literal(want)}, false)"
+        j = self.texts.index(name)
+        return " OR ".join(
+            f"coalesce(list_contains(l{s}{j}, {sql.literal(want)}), false)" for s in "ab"
+        )
+
+    def several(self) -> str:
+        """The key is on several rows of a side (a duplicate; never for a summed kind)."""
+        return "FALSE" if self.aggregate else "(coalesce(na, 0) > 1 OR coalesce(nb, 0) > 1)"
+
+    def unpaired(self) -> str:
+        """The key is not one record on each side: on one side only, or a duplicate."""
+        return f"(na IS NULL OR nb IS NULL OR {self.several()})"
+
+    def currency_differs(self) -> str:
+        """Both sides name a currency and not the same one (amounts then never subtract)."""
+        if self.currency is None or self.currency in self.keys:
+            return "FALSE"
+        a, b = (f"upper({self.text(s, self.currency)})" for s in "ab")
+        return f"coalesce({a} <> {b}, false)"
+
+    def minor_digits(self) -> str:
+        """Minor-unit digits of the key's currency (legacy first; 0 without one)."""
+        if self.currency is None:
+            return "0"
+        code = f"upper(coalesce({self.text('a', self.currency)}, {self.text('b', self.currency)}))"
+        return minor_digits_sql(code)
+
+    def key_text(self) -> str:
+        """ "name=value, ..." as the reports show a record."""
+        parts = [f"{sql.literal(k + '=')} || k{i}" for i, k in enumerate(self.keys)]
+        return " || ', ' || ".join(parts) or "''"
+
+
+def _definition(entity: PreparedEntity, texts: Sequence[str]) -> ReconDefinition:
+    """The entity's definition with its non-compared ``texts`` as context, so the engine's
+    own normalised views (keys, raw values) carry them."""
+    compared = set(entity.spec.compared())
+    context = [
+        FieldRef(
+            name=name,
+            a=entity.source_column("legacy", name),
+            b=entity.source_column("new", name),
+        )
+        for name in texts
+        if name not in compared
+    ]
+    return entity.definition.model_copy(update={"context": tuple(context)})
+
+
+def _source(con: Any, ab: str, data: Side, d: ReconDefinition) -> dict[str, str]:
+    """Register ``data`` as ``src_<ab>``; a context column it lacks reads as NULL (a filter
+    field on one system only). Returns the column types."""
+    register_side(con, f"raw_{ab}", data)
+    types = source_types(data)
+    missing = [x.col(ab) for x in d.context if x.col(ab) not in types]
+    nulls = "".join(f", CAST(NULL AS VARCHAR) AS {sql.ident(c)}" for c in missing)
+    con.execute(f"CREATE TEMP VIEW src_{ab} AS SELECT *{nulls} FROM raw_{ab}")
+    return {**types, **dict.fromkeys(missing, "VARCHAR")}
+
+
+def _text_value(d: ReconDefinition, ab: str, name: str, types: dict[str, str]) -> str:
+    """A text field of ``n_<ab>`` as the engine reads it: compared text as compared
+    (trimmed, casefolded as declared), anything else as trimmed text."""
+    for i, c in enumerate(d.compare):
+        if c.name == name:
+            if c.kind in ("text", "status"):
+                return sql.value_expr(c, f"r{i}", types[c.col(ab)], c.kind)
+            return f"NULLIF(trim(CAST(r{i} AS VARCHAR)), '')"
+    i = [x.name for x in d.context].index(name)
+    return sql.value_expr(None, f"x{i}", types[d.context[i].col(ab)], "text")
+
+
+def _side_sql(
+    d: ReconDefinition,
+    ab: str,
+    types: dict[str, str],
+    fields: tuple[Sequence[str], Sequence[str]],
+    only: bool,
+) -> str:
+    """One side of ``n_<ab>`` grouped per key: rows, sums, largest row, digits, texts."""
+    amounts, texts = fields
+    keys = [f"k{i}" for i in range(len(d.keys))]
+    cols = list(keys)
+    aggs = ["count(*) AS n"]
+    index = {c.name: i for i, c in enumerate(d.compare)}
+    for j, name in enumerate(amounts):
+        c = d.compare[index[name]]  # the spec checks amounts are compared
+        raw = f"r{index[name]}"
+        cols += [
+            f"{sql.value_expr(c, raw, types[c.col(ab)], c.kind)} AS v{j}",
+            f"{DIGITS.format(raw)} AS e{j}",
+        ]
+        aggs += [f"sum(v{j}) AS s{j}", f"max(abs(v{j})) AS m{j}", f"max(e{j}) AS e{j}"]
+    for j, name in enumerate(texts):
+        cols.append(f"{_text_value(d, ab, name, types)} AS t{j}")
+        listed = f"list(DISTINCT t{j}) FILTER (WHERE t{j} IS NOT NULL)"
+        aggs += [f"min(t{j}) AS t{j}", f"{listed} AS l{j}"]
+    rows = f"SELECT {', '.join(cols)} FROM n_{ab}"
+    if only:
+        rows = f"SELECT * FROM ({rows}) SEMI JOIN keys_wanted USING ({', '.join(keys)})"
+    return f"SELECT {', '.join(keys + aggs)} FROM ({rows}) GROUP BY ALL"
+
+
+def _joined_sql(
+    d: ReconDefinition,
+    types: dict[str, dict[str, str]],
+    fields: tuple[Sequence[str], Sequence[str]],
+    only: bool,
+) -> str:
+    amounts, texts = fields
+    n = len(d.keys)
+    cols = [f"coalesce(a.k{i}, b.k{i}) AS k{i}" for i in range(n)] + ["a.n AS na", "b.n AS nb"]
+    for j in range(len(amounts)):
+        cols += [f"{s}.s{j} AS s{s}{j}" for s in "ab"] + [f"{s}.m{j} AS m{s}{j}" for s in "ab"]
+        cols.append(f"greatest(a.e{j}, b.e{j}) AS dg{j}")
+    for j in range(len(texts)):
+        cols += [f"{s}.t{j} AS t{s}{j}" for s in "ab"] + [f"{s}.l{j} AS l{s}{j}" for s in "ab"]
+    legacy, new = (_side_sql(d, ab, types[ab], fields, only) for _, ab in SIDES)
+    # the engine's join condition (a blank key pairs with nothing)
+    on = Plan(d, types).join_on("a", "b")
+    return f"SELECT {', '.join(cols)} FROM ({legacy}) a FULL OUTER JOIN ({new}) b ON {on}"
+
+
+def key_totals(
+    entity: PreparedEntity,
+    amounts: Sequence[str] = (),
+    texts: Sequence[str] = (),
+    only: pa.Table | None = None,
+) -> Totals:
+    """The keys of both sides with the sums of ``amounts`` (compared amount fields) and the
+    values of ``texts`` (non-key fields); ``only``: just these keys (columns ``k0..``).
+    Keys are the engine's (``normalised_view``, trimmed wide as its slow path does)."""
+    currency = entity.kind.currency_field
+    currency = currency if currency in entity.kind.columns else None
+    texts = list(dict.fromkeys([*texts, *([currency] if currency else [])]))
+    texts = [t for t in texts if t not in entity.kind.keys]
+    d = _definition(entity, texts)
+    con = database().cursor()  # own temp schema
+    try:
+        types = {}
+        for side, ab in SIDES:
+            # an empty side gets the columns it lacks as nulls, as the engine gives them
+            data = check_columns(entity.definition, ab, entity.side(side))
+            types[ab] = _source(con, ab, data, d)
+            normalised_view(con, d, ab, frozenset(), data, wide=True)
+        if only is not None:
+            con.register("keys_wanted", only)
+        table = arrow_table(con, _joined_sql(d, types, (amounts, texts), only is not None))
+    finally:
+        con.close()
+    return Totals(
+        keys=entity.kind.keys,
+        amounts=tuple(amounts),
+        texts=tuple(texts),
+        aggregate=entity.kind.aggregate,
+        currency=currency,
+        table=table,
+    )
