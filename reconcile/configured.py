@@ -19,6 +19,8 @@ from connectors.registry import open_connection
 from reconcile.builtin import BUILTIN_NAMES, reconcile_records
 from reconcile.definitions import ReconDefinition
 from reconcile.exceptions import ExceptionStore, RunDelta
+from reconcile.suite.common import to_store_candidates
+from reconcile.suite.configured import SUITE
 
 
 def read_side(config: BillbridgeConfig, ref: str) -> list[Record]:
@@ -48,6 +50,8 @@ def run_configured(
         known = ", ".join(sorted(config.reconciliations)) or "none configured"
         raise ConfigError(f"no reconciliation named {name!r} in the config (known: {known})")
     ref = config.reconciliations[name]
+    if ref.definition in SUITE:
+        return _run_suite(config, name, store=store, now=now, run_id=run_id)
     definition = None if ref.definition in BUILTIN_NAMES else _yaml_definition(ref.definition)
     need = definition.sides if definition is not None else ("a", "b")
     missing = set(need) - set(ref.sides)
@@ -80,6 +84,32 @@ def run_configured(
     return ExceptionStore(store).record_run(
         result.recon, run_id or uuid.uuid4().hex, result.rows, now
     )
+
+
+def _run_suite(
+    config: BillbridgeConfig,
+    name: str,
+    *,
+    store: Store,
+    now: datetime,
+    run_id: str | None,
+) -> RunDelta:
+    """One of the AR suite's calculators (``reconcile.suite.configured``) on configured
+    sides, its findings recorded under the calculator's name."""
+    ref = config.reconciliations[name]
+    recon = SUITE[ref.definition]
+    missing = sorted(set(recon.needs) - set(ref.sides))
+    unknown = sorted(set(ref.sides) - set(recon.needs) - set(recon.may))
+    if missing or unknown:
+        allowed = ", ".join([*recon.needs, *(f"{s} (optional)" for s in recon.may)])
+        problem = f"needs {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}"
+        raise ConfigError(
+            f"reconciliations.{name}.sides: {problem}; {ref.definition} takes {allowed}"
+        )
+    sides = {side: read_side(config, ref.sides[side]) for side in ref.sides}
+    rows = recon.run(sides, now.date())
+    found = to_store_candidates(rows, recon=ref.definition)
+    return ExceptionStore(store).record_run(ref.definition, run_id or uuid.uuid4().hex, found, now)
 
 
 def _yaml_definition(path: str) -> ReconDefinition:

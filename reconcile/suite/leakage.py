@@ -124,14 +124,19 @@ def expected_charges_not_billed(
 ) -> list[Finding]:
     """Recurring contract lines with no invoice line in a billing period up to ``as_of``.
 
-    An invoice line bills a contract line in the period of its service start (or, without
-    a service period, of the invoice's issue date).
+    An invoice line bills a contract line in every month of its service period (an annual
+    or up-front invoice covers the months it serves), or, without a service period, in the
+    month of the invoice's issue date.
     """
     billed: set[tuple[str, str]] = set()
     for inv in invoices:
         for ln in inv.lines:
-            if ln.contract_line_id:
-                billed.add((ln.contract_line_id, period_of(ln.service_start or inv.issue_date)))
+            if not ln.contract_line_id:
+                continue
+            start = ln.service_start or inv.issue_date
+            end = ln.service_end if ln.service_end and ln.service_end >= start else start
+            for period in _billing_periods(start, end, 1, end):
+                billed.add((ln.contract_line_id, period))
     out: list[Finding] = []
     for contract in contracts:
         # a cancelled contract still owes the periods before its cancellation date (without
@@ -283,17 +288,28 @@ class LeakageReport:
 
 
 def link_to_contracts(
-    invoices: Iterable[Invoice], subscriptions: Iterable[Subscription]
+    invoices: Iterable[Invoice],
+    subscriptions: Iterable[Subscription],
+    contracts: Iterable[Contract] = (),
 ) -> list[Invoice]:
     """Invoices whose lines name the contract line they bill. A billing export names the
-    charge it bills (Zuora ``ChargeNumber``), not the CRM line; the subscription's charge
-    carries that. A line that names its contract line already keeps it."""
-    by_charge = {
-        ch.charge_number: ch.contract_line_id
-        for sub in subscriptions
-        for ch in sub.charges
-        if ch.contract_line_id
-    }
+    charge it bills (Zuora ``ChargeNumber``), not the CRM line. The charge leads there: by
+    the CRM line id it carries, else by its subscription's booking reference (contract or
+    opportunity id) and its SKU, when the booking has exactly one line of that SKU. A line
+    that names its contract line already keeps it."""
+    lines_by_booking: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for c in contracts:
+        for ref in {c.source_id, c.opportunity_id, c.number} - {None}:
+            for line in c.lines:
+                lines_by_booking[(str(ref), line.sku)].append(line.line_id)
+    by_charge: dict[str, str] = {}
+    for sub in subscriptions:
+        for ch in sub.charges:
+            found = lines_by_booking.get((sub.contract_ref or "", ch.sku), [])
+            if ch.contract_line_id:
+                by_charge[ch.charge_number] = ch.contract_line_id
+            elif len(found) == 1:
+                by_charge[ch.charge_number] = found[0]
     out = []
     for inv in invoices:
         lines = tuple(
@@ -320,7 +336,7 @@ def leakage(
     system's, to link invoice lines to contract lines through the charges they bill (see
     :func:`link_to_contracts`); needed when the invoice export names no contract line."""
     if subscriptions is not None:
-        invoices = link_to_contracts(invoices, subscriptions)
+        invoices = link_to_contracts(invoices, subscriptions, contracts)
     findings = [
         *duplicate_invoices(invoices, policy),
         *expected_charges_not_billed(contracts, invoices, as_of),

@@ -256,3 +256,32 @@ def test_a_fuzzy_duplicate_covers_the_same_service_months_not_only_the_first() -
         update={"lines": (january.lines[0].model_copy(update={"service_end": date(2024, 1, 31)}),)}
     )
     assert duplicate_invoices([quarter, january], LeakagePolicy(duplicate_window_days=5)) == []
+
+
+def test_an_up_front_invoice_bills_every_month_of_its_service_period() -> None:
+    from reconcile.suite.leakage import expected_charges_not_billed
+
+    year = invoice("INV-Y", "12000.00", date(2024, 1, 2))
+    year = year.model_copy(
+        update={"lines": (year.lines[0].model_copy(update={"service_end": date(2024, 12, 31)}),)}
+    )
+    only_cl1 = CONTRACT.model_copy(update={"lines": CONTRACT.lines[:1]})
+    assert expected_charges_not_billed([only_cl1], [year], date(2024, 12, 31)) == []
+
+
+def test_charges_link_to_contract_lines_by_booking_and_sku() -> None:
+    from canonical import Subscription, SubscriptionCharge
+    from reconcile.suite.leakage import link_to_contracts
+
+    sub = Subscription(
+        source_system="zuora", source_id="S1", subscription_number="A-S1", customer_id="Z1",
+        currency="USD", term_start=date(2024, 1, 1), contract_ref="K-1",
+        charges=(SubscriptionCharge(charge_number="C-9", sku="PLAT", quantity=Decimal(1),
+                                    unit_price=Money("1000.00", "USD")),),
+    )  # fmt: skip
+    inv = invoice("INV-1", "1000.00", date(2024, 1, 2), contract_line=None)
+    inv = inv.model_copy(
+        update={"lines": (inv.lines[0].model_copy(update={"charge_number": "C-9"}),)}
+    )
+    (linked,) = link_to_contracts([inv], [sub], [CONTRACT])
+    assert linked.lines[0].contract_line_id == "CL-1"
