@@ -302,8 +302,9 @@ class CauseSql:
         return out
 
     def _risk(self) -> str:
-        """A one-sided record: its at-risk values; else the gaps of its at-risk fields
-        (|new − old|, or the one value there is)."""
+        """A one-sided record: its at-risk values; a record whose currency changed: its
+        legacy values; else the gaps of its at-risk fields (|new − old|, or the one value
+        there is)."""
 
         def whole(s: str) -> str:
             return " + ".join(f"abs(coalesce({s}n{n}, 0))" for n in self._at_risk()) or "0"
@@ -316,9 +317,14 @@ class CauseSql:
             gaps.append(f"CASE WHEN {when} THEN {gap} ELSE 0 END")
         # a duplicate: new − legacy of all its rows (a double booking risks the copy)
         dup = [f"abs(coalesce(dsb{j}, 0) - coalesce(dsa{j}, 0))" for j in self._duplicate_terms()]
-        return self._by_record(
-            whole("a"), whole("b"), " + ".join(dup) or "0", " + ".join(gaps) or "0"
-        )
+        differing = self._unless_moved(whole("a"), " + ".join(gaps) or "0")
+        return self._by_record(whole("a"), whole("b"), " + ".join(dup) or "0", differing)
+
+    def _unless_moved(self, legacy: str, differing: str) -> str:
+        """``legacy`` (the legacy amounts, in the legacy currency the exception is counted
+        in) when the record's currency changed: amounts in two currencies never subtract."""
+        c = self._index(self.kind.currency_field or "")
+        return differing if c is None else f"CASE WHEN d{c} THEN {legacy} ELSE {differing} END"
 
     def _digits(self) -> str:
         """Fraction digits of ``_risk``'s sum: the most of its terms (a zero term counts as
@@ -341,4 +347,5 @@ class CauseSql:
                 f"WHEN bn{n} <> 0 THEN {fd('b', n)} ELSE 0 END"
             )
         dup = _greatest([f"coalesce(ddg{j}, 0)" for j in self._duplicate_terms()])
-        return self._by_record(whole("a"), whole("b"), dup, _greatest(gaps))
+        differing = self._unless_moved(whole("a"), _greatest(gaps))
+        return self._by_record(whole("a"), whole("b"), dup, differing)

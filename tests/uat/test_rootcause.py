@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from reconcile.engine import reconcile
@@ -101,3 +102,30 @@ def test_groups_count_and_sum_amount_at_risk_per_currency() -> None:
         # I2 is missing: its net and tax are at risk
         "missing_in_new": (1, {"EUR": Decimal("102") + Decimal("20.40")}),
     }
+
+
+def test_a_changed_currency_puts_the_legacy_amount_at_risk_in_the_legacy_currency(
+    tmp_path: Path,
+) -> None:
+    """100 EUR booked as 100 USD (or converted to 108.50 USD) is 100 EUR at risk: amounts in
+    two currencies never subtract (that gave 0, and 8.50 "EUR")."""
+    from tests.uat.conftest import NOW
+    from uat.runner import run_uat
+    from uat.spec import parse_spec
+
+    head = "document_number,customer_id,currency,due_date,amount,open_amount\n"
+    (tmp_path / "old.csv").write_text(
+        head + "AR-1,C1,EUR,2024-03-01,100.00,100.00\nAR-2,C1,EUR,2024-03-01,100.00,100.00\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "new.csv").write_text(
+        head + "AR-1,C1,USD,2024-03-01,100.00,100.00\nAR-2,C1,USD,2024-03-01,108.50,108.50\n",
+        encoding="utf-8",
+    )
+    text = (
+        "name: t\nentities:\n"
+        "  - {name: ar, kind: ar_open, legacy: {path: old.csv}, new: {path: new.csv}}\n"
+    )
+    (score,) = run_uat(parse_spec(text), tmp_path, now=NOW).scores
+    assert score.at_risk == {"EUR": Decimal("200.00")}
+    assert [item.at_risk for item in score.attributed] == [Decimal(100), Decimal(100)]
