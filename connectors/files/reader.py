@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -65,7 +66,8 @@ def sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _header(raw: list[str], file: str, line: int) -> list[str]:
+def header_names(raw: list[str], file: str, line: int) -> list[str]:
+    """Column names as read (stripped); a name given twice is an error at the header line."""
     columns = [c.strip() for c in raw]
     seen: set[str] = set()
     for column in columns:
@@ -94,15 +96,16 @@ def read_csv(
         ) from None
     text = text.removeprefix("\ufeff")
     delim = delimiter or sniff_delimiter(text)
+    _allow_fields_of(len(text))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     table = Table(str(path), digest, [], [], [], enc, delim)
     previous_end = 0
-    for raw in reader:
+    for raw in _records(reader, str(path)):
         start, previous_end = previous_end + 1, reader.line_num
         if not raw or all(not v.strip() for v in raw):
             continue
         if not table.columns:
-            table.columns = _header(raw, str(path), start)
+            table.columns = header_names(raw, str(path), start)
             continue
         if len(raw) != len(table.columns):
             table.errors.append(
@@ -118,6 +121,31 @@ def read_csv(
     if not table.columns:
         raise ParseError("empty file: no header row", file=str(path), line=1)
     return table
+
+
+#: the C long the csv module stores its field limit in is 32 bits on Windows
+_MAX_FIELD_LIMIT = 2**31 - 1
+
+
+def _allow_fields_of(size: int) -> None:
+    """Let a field be as long as the whole text: a CRM case description or an ERP memo can
+    pass the csv module's 128 KB default, and no field can be longer than its file. (The
+    limit is process-wide; it is only ever raised.)"""
+    wanted = min(size + 1, _MAX_FIELD_LIMIT)
+    if csv.field_size_limit() < wanted:
+        csv.field_size_limit(wanted)
+
+
+def _records(reader: Any, file: str) -> Iterator[list[str]]:
+    """The reader's records; a csv.Error becomes a ParseError at the line it stopped on."""
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ParseError(str(exc), file=file, line=reader.line_num) from None
+        yield raw
 
 
 def _cell(value: Any) -> Any:
@@ -149,7 +177,7 @@ def read_xlsx(path: Path, *, sheet: str | None = None, data: bytes | None = None
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
                 continue
             if not table.columns:
-                table.columns = _header(
+                table.columns = header_names(
                     [str(v) if v is not None else "" for v in cells], str(path), number
                 )
                 continue

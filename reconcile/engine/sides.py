@@ -7,6 +7,7 @@ in-memory rows) that errors and exception details point at.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import BaseModel
 
-from billbridge.errors import ConfigError, ParseError
+from billbridge.errors import BillbridgeError, ConfigError, ParseError
 from reconcile.definitions import SideSpec
 from reconcile.engine.sql import stripped
 
@@ -203,25 +204,46 @@ def detect_format(path: Path, declared: str | None = None) -> str:
 
 
 def load_file(path: str | Path, fmt: str | None = None, *, sheet: str | None = None) -> Side:
-    """Read one side file. CSV cells stay text (no float guessing); Parquet keeps its types."""
+    """Read one side file. CSV cells stay text (no float guessing); Parquet keeps its types.
+
+    Whatever goes wrong reading it (a renamed CSV or an encrypted workbook as .xlsx, a
+    truncated Parquet file) is a ParseError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"side file not found: {path}")
     kind = detect_format(path, fmt)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+    try:
+        if kind == "parquet":
+            return _parquet_side(path)
+        if kind == "csv":
+            return Side(_read_csv(path), str(path))
+        return Side(_read_xlsx(path, sheet), str(path))
+    except BillbridgeError:
+        raise
+    except Exception as exc:
+        raise ParseError(_unreadable(kind, exc), file=str(path)) from exc
 
-        meta = pq.ParquetFile(path).metadata
-        return Side(
-            source=str(path),
-            parquet=str(path),
-            parquet_schema=meta.schema.to_arrow_schema(),
-            parquet_rows=meta.num_rows,
-            parquet_nulls=_parquet_null_counts(meta),
-        )
-    if kind == "csv":
-        return Side(_read_csv(path), str(path))
-    return Side(_read_xlsx(path, sheet), str(path))
+
+_KIND_NAMES = {"csv": "CSV file", "xlsx": "XLSX workbook", "parquet": "Parquet file"}
+
+
+def _unreadable(kind: str, exc: Exception) -> str:
+    """One line: what the file should have been and the reader's first line of complaint."""
+    detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"not a readable {_KIND_NAMES[kind]} ({type(exc).__name__}: {detail})"
+
+
+def _parquet_side(path: Path) -> Side:
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    return Side(
+        source=str(path),
+        parquet=str(path),
+        parquet_schema=meta.schema.to_arrow_schema(),
+        parquet_rows=meta.num_rows,
+        parquet_nulls=_parquet_null_counts(meta),
+    )
 
 
 def _parquet_null_counts(meta: Any) -> dict[str, int | None]:
@@ -250,7 +272,9 @@ def _read_csv(path: Path) -> pa.Table:
     DuckDB's sniffer can settle on another header or drop rows without a word when a row has
     too many fields, so its result is kept only when its columns are the first line's and it
     holds one row per non-blank line (a quoted field with a line break also fails this and
-    is read by the general reader, whose line numbers follow the file)."""
+    is read by the general reader, whose line numbers follow the file). Blank lines and
+    lines of bare delimiters (``,,,``, which Excel writes under a sheet's last row) are not
+    records, as in the general reader."""
     import duckdb
 
     con = duckdb.connect()
@@ -262,8 +286,10 @@ def _read_csv(path: Path) -> pa.Table:
         table = None
     finally:
         con.close()
-    if table is not None and _read_as_written(path, table):
-        return _with_lines(table, 2)  # line 1 is the header
+    if table is not None:
+        layout = _read_as_written(path, table)
+        if layout is not None:
+            return _drop_blank_records(_with_file_lines(table, layout), layout)
     from connectors.files.reader import read_table
 
     read = read_table(path)
@@ -275,49 +301,109 @@ def _read_csv(path: Path) -> pa.Table:
     return rows_to_table(rows)
 
 
-def _read_as_written(path: Path, table: pa.Table) -> bool:
+#: a physical line break as the csv readers see one (``str.splitlines`` also splits on
+#: form feeds, U+2028 and other characters a field may hold)
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where DuckDB's rows come from: the file line of each, the delimiter, and the rows
+    whose line holds nothing but delimiters, quotes and spaces (maybe blank records)."""
+
+    lines: list[int] | None  # None: every line from 2 on holds one row
+    delimiter: str
+    maybe_blank: dict[int, str]  # row index -> its line's text
+
+
+def _read_as_written(path: Path, table: pa.Table) -> _Layout | None:
+    """The file's layout when DuckDB's ``table`` is the file as written (one row per
+    non-blank line after the header, the header's columns), else None."""
     import csv
 
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        return False
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return False
+        return None
+    physical = _NEWLINE.split(text)
+    numbers = [i for i, line in enumerate(physical, start=1) if line.strip()]
+    if not numbers:
+        return None
+    header_line = physical[numbers[0] - 1]
     try:
-        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
+        delimiter = csv.Sniffer().sniff(header_line, delimiters=",;\t|").delimiter
     except csv.Error:  # a one-column file
         delimiter = ","
-    header = next(csv.reader([lines[0]], delimiter=delimiter))
-    return table.column_names == header and table.num_rows == len(lines) - 1
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    data = numbers[1:]
+    if table.column_names != header or table.num_rows != len(data):
+        return None
+    bare = re.compile(f'[\\s{re.escape(delimiter)}"]*')
+    maybe_blank = {
+        i: physical[n - 1] for i, n in enumerate(data) if bare.fullmatch(physical[n - 1])
+    }
+    contiguous = numbers[0] == 1 and data[-1:] in ([], [len(data) + 1])
+    return _Layout(None if contiguous else data, delimiter, maybe_blank)
+
+
+def _with_file_lines(table: pa.Table, layout: _Layout) -> pa.Table:
+    if layout.lines is None:
+        return _with_lines(table, 2)  # line 1 is the header
+    return table.append_column(LINE, pa.array(layout.lines, pa.int64()))
+
+
+def _drop_blank_records(table: pa.Table, layout: _Layout) -> pa.Table:
+    """Without the rows whose every field is blank (the general reader skips them too)."""
+    import csv
+
+    import numpy as np
+
+    blank = [
+        i
+        for i, line in layout.maybe_blank.items()
+        if all(not v.strip() for v in next(csv.reader([line], delimiter=layout.delimiter), []))
+    ]
+    if not blank:
+        return table
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[blank] = False
+    return table.filter(pa.array(keep))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
+    """The first (or the named) sheet: its first non-blank row is the header (checked as a
+    CSV header is: a repeated name is an error), rows of blank cells are skipped, each
+    record keeps its sheet row number."""
     import openpyxl
+
+    from connectors.files.reader import header_names
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise ConfigError(f"{path}: no sheet named {sheet!r}")
         ws = book[sheet] if sheet else book.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise ParseError(f"{path}: the sheet is empty", file=str(path), line=1)
-        names = [
-            str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)
-        ]
+        names: list[str] | None = None
         records = []
-        for line, values in enumerate(rows, start=2):
-            if all(v is None for v in values):
+        for line, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            if all(_blank(v) for v in values):
+                continue
+            if names is None:
+                raw = [str(h) if h is not None else "" for h in values]
+                raw = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(raw)]
+                names = header_names(raw, str(path), line)
                 continue
             record: dict[str, Any] = dict(zip(names, values, strict=False))
             record[LINE] = line
             records.append(record)
-    except KeyError:
-        raise ConfigError(f"{path}: no sheet named {sheet!r}") from None
     finally:
         book.close()
+    if names is None:
+        raise ParseError("the sheet is empty", file=str(path), line=1)
     if not records:
         return pa.table(
             {**{n: pa.array([], pa.string()) for n in names}, LINE: pa.array([], pa.int64())}
