@@ -363,13 +363,9 @@ def amount_decision(
         return Decision(exceptions=(exc,), customer_id=customer)
     picked = [bounded[i] for i in sub.indices]
     alloc = full(picked, [left[i] for i in sub.indices])
-    # unique among the oldest items only proves nothing about the ones left out, and
-    # neither does unique once a suggestion's invoices are set aside
-    unique = (
-        sub.unique
-        and len(pool) <= len(bounded)
-        and _unique_with(candidates, remaining, payment, policy)
-    )
+    # unique among the oldest items proves nothing about the ones left out, and neither
+    # does unique once a suggestion's invoices are set aside: checked over all of them
+    unique = sub.unique and _unique_with(candidates, remaining, payment, policy)
     status = Status.AUTO if unique else Status.SUGGESTED
     conf = (_conf("0.8") if unique else _conf("0.5")) * party_confidence
     prop = Proposal(
@@ -405,9 +401,12 @@ def amount_decision(
 def _unique_with(
     candidates: list[Item], remaining: Remaining, payment: int, policy: CashPolicy
 ) -> bool:
-    """Whether the amount is reached one way only when suggestions hold nothing."""
-    if len(candidates) > policy.subset_max_items:
+    """Whether the amount is reached one way only over every candidate invoice, those
+    past the subset-sum bound and those only held by suggestions included. An invoice
+    larger than the payment takes part in no combination, so only the others count; when
+    they are more than half again the bound, uniqueness is not proven (a suggestion)."""
+    usable = [a for it in candidates if 0 < (a := remaining.unheld(it)) <= payment]
+    if len(usable) > policy.subset_max_items * 3 // 2:
         return False
-    whole = [remaining.unheld(it) for it in candidates]
-    sub = subset_sum(whole, payment, max_states=policy.subset_max_states)
+    sub = subset_sum(usable, payment, max_states=policy.subset_max_states)
     return sub is None or sub.unique
