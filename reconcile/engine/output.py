@@ -1,20 +1,36 @@
-"""Write a run's exceptions (CSV and XLSX) and its summary (JSON) into a folder."""
+"""Write a run's exceptions (CSV and XLSX) and its summary (JSON) into a folder.
+
+Both exception files hold the source text as it was read, never as something a spreadsheet
+runs: the XLSX writes every cell as a string (no formulas, no links, amounts exact); the CSV
+is UTF-8 with a BOM (Excel on Windows then reads accented names right) and a text cell that
+would start a formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading ``'``, unless it is
+a number (``-12.50``, ``+3``, ``-1,234.56`` stay as they are).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from reconcile.engine.result import ReconResult
+
+#: data rows an XLSX sheet holds (Excel's 1,048,576 rows, less the header); more go on to
+#: the sheets exceptions_2, exceptions_3, ...
+XLSX_ROWS = 1_048_575
+#: what Excel and LibreOffice read as the start of a formula in a CSV cell
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: a number as the engine reads one, with thousands separators: left as it is
+_NUMBER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?")
 
 
 def write_outputs(
     result: ReconResult, out_dir: str | Path, *, stem: str | None = None
 ) -> list[Path]:
     """``<stem>exceptions.csv``, ``<stem>exceptions.xlsx``, ``<stem>summary.json``."""
-    import xlsxwriter
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     prefix = f"{stem}-" if stem else ""
@@ -22,24 +38,59 @@ def write_outputs(
     header = table.column_names
     rows = table.to_pylist()
     csv_path = out / f"{prefix}exceptions.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(csv_path, header, rows)
     xlsx_path = out / f"{prefix}exceptions.xlsx"
-    book = xlsxwriter.Workbook(str(xlsx_path))
-    try:
-        sheet = book.add_worksheet("exceptions")
-        bold = book.add_format({"bold": True})
-        sheet.write_row(0, 0, header, bold)
-        for i, row in enumerate(rows, start=1):
-            # text cells: amounts stay exact (Excel numbers are binary floats)
-            sheet.write_row(i, 0, ["" if row[h] is None else str(row[h]) for h in header])
-        sheet.freeze_panes(1, 0)
-        if rows:
-            sheet.autofilter(0, 0, len(rows), len(header) - 1)
-    finally:
-        book.close()
+    write_xlsx(xlsx_path, header, rows)
     summary_path = out / f"{prefix}summary.json"
     summary_path.write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
     return [csv_path, xlsx_path, summary_path]
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell Excel shows as the text it holds: a formula-like text gets a leading ``'``
+    (Excel's own mark for "text"); numbers and everything else are left alone."""
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_START)
+        and not (_NUMBER.fullmatch(value) and any(ch.isdigit() for ch in value))
+    ):
+        return "'" + value
+    return value
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        writer.writerows({h: csv_cell(row[h]) for h in header} for row in rows)
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def write_xlsx(path: Path, header: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """One sheet per XLSX_ROWS rows (``exceptions``, ``exceptions_2``, ...), each with the
+    header; every cell a string, so source text never becomes a formula or a link and
+    amounts stay exact (Excel numbers are binary floats)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(
+        str(path),
+        {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
+    try:
+        bold = book.add_format({"bold": True})
+        for n, chunk in enumerate(_chunks(rows, XLSX_ROWS) if rows else [rows], start=1):
+            sheet = book.add_worksheet("exceptions" if n == 1 else f"exceptions_{n}")
+            sheet.write_row(0, 0, header, bold)
+            for i, row in enumerate(chunk, start=1):
+                for j, h in enumerate(header):
+                    value = row[h]
+                    sheet.write_string(i, j, "" if value is None else str(value))
+            sheet.freeze_panes(1, 0)
+            if chunk:
+                sheet.autofilter(0, 0, len(chunk), len(header) - 1)
+    finally:
+        book.close()

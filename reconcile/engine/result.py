@@ -209,9 +209,14 @@ class ReconResult:
         return len(self.found) == 0
 
     def exceptions_table(self) -> pa.Table:
-        """Exceptions in the row shape of reconciliation.md §2, one column per side value."""
+        """Exceptions in the row shape of reconciliation.md §2, one column per side value,
+        and where each came from: ``base_category`` (``DUPLICATE_IN_A`` says which side
+        repeats the key where the category says ``DUPLICATE``), rows per side and their
+        source lines (``rows_a``, ``lines_a``...), and for duplicates every row's values
+        (``dup_rows_a``/``dup_rows_b``, JSON) besides the first shown in ``<field>_a``."""
         fields: list[str] = []
         key_names: list[str] = []
+        duplicates = False
         for exc in self.exceptions:
             for name in exc.keys:
                 if name not in key_names:
@@ -220,6 +225,7 @@ class ReconResult:
                 for name in exc.details.get(side, {}):
                     if name not in fields:
                         fields.append(name)
+            duplicates = duplicates or "a_rows" in exc.details
         rows = []
         for exc in self.exceptions:
             d = exc.details
@@ -227,6 +233,7 @@ class ReconResult:
                 "exception_id": exc.exception_id,
                 "recon_type": exc.recon,
                 "category": exc.category,
+                "base_category": d.get("base_category"),
             }
             row.update({f"key_{k}": exc.keys.get(k) for k in key_names})
             row["is_exclusive_a"] = d.get("is_exclusive_a", False)
@@ -238,6 +245,13 @@ class ReconResult:
             row["delta"] = (
                 json.dumps(d.get("delta", {}), sort_keys=True) if d.get("delta") else None
             )
+            for side in ("a", "b"):
+                row[f"rows_{side}"] = d.get("rows", {}).get(side)
+                row[f"lines_{side}"] = _lines(d.get("lines", {}).get(side))
+            if duplicates:
+                for side in ("a", "b"):
+                    listed = d.get(f"{side}_rows")
+                    row[f"dup_rows_{side}"] = json.dumps(listed) if listed else None
             row["match_rule"] = d.get("match_rule")
             row["severity"] = exc.severity
             row["amount"] = None if exc.amount is None else str(exc.amount)
@@ -247,3 +261,12 @@ class ReconResult:
             names = ["exception_id", "recon_type", "category", "severity", "amount", "currency"]
             return pa.table({n: pa.array([], pa.string()) for n in names})
         return pa.Table.from_pylist(rows)
+
+
+def _lines(lines: Any) -> str | None:
+    """Source lines as text: ``12`` for one row, ``4, 9`` for a repeated key's rows."""
+    if lines is None or lines == []:
+        return None
+    if isinstance(lines, list):
+        return ", ".join(str(n) for n in lines)
+    return str(lines)
