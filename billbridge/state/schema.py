@@ -37,6 +37,9 @@ class RunLogRow(Base):
     mapping_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     message: Mapped[str | None] = mapped_column(Text)
     holder: Mapped[str | None] = mapped_column(String(200))
+    #: a reconciliation run's severity rules (its definition's), recorded with the run so
+    #: the exception list and reports size its exceptions by them, not by the defaults
+    severity_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class CursorRow(Base):

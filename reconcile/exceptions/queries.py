@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from billbridge.state import Store
 from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow
@@ -17,6 +18,7 @@ from billbridge.state.types import utcnow
 from reconcile.definitions import SeverityRule
 from reconcile.engine.severity import severity
 from reconcile.exceptions.model import ACTIVE, ExceptionView, HistoryEvent, age_days
+from reconcile.exceptions.runlog import at_least, latest_runs
 
 #: Aging buckets of reconciliation.md §3: (label, lowest age, highest age or None).
 AGING_BUCKETS = (("0-2", 0, 2), ("3-7", 3, 7), ("8-30", 8, 30), ("over 30", 31, None))
@@ -39,7 +41,27 @@ class ExceptionQueries:
     store: Store
     rules: tuple[SeverityRule, ...]
 
-    def _view(self, row: ExceptionRow, now: datetime) -> ExceptionView:
+    def _rules_by_recon(
+        self, s: Session, recons: Iterable[str] | None = None
+    ) -> dict[str, tuple[SeverityRule, ...]]:
+        """Each recon's severity rules as its latest recorded run kept them."""
+        return {
+            recon: run.rules
+            for recon, run in latest_runs(s, recons).items()
+            if run.rules is not None
+        }
+
+    def _severity(
+        self, row: ExceptionRow, age: int, rules: Mapping[str, tuple[SeverityRule, ...]]
+    ) -> str:
+        """An open exception's level now: its recon's rules (the store's when its runs kept
+        none) at its age, never below the level its last run stored."""
+        own = rules.get(row.recon, self.rules)
+        return at_least(row.severity, severity(row.amount, age, own), own)
+
+    def _view(
+        self, row: ExceptionRow, now: datetime, rules: Mapping[str, tuple[SeverityRule, ...]]
+    ) -> ExceptionView:
         age = age_days(row.first_seen, now)
         closed = row.status not in ACTIVE
         return ExceptionView(
@@ -49,7 +71,7 @@ class ExceptionQueries:
             keys=dict(row.keys),
             key_text=row.key_text,
             details=dict(row.details),
-            severity=row.severity if closed else severity(row.amount, age, self.rules),
+            severity=row.severity if closed else self._severity(row, age, rules),
             amount=row.amount,
             currency=row.currency,
             first_seen=row.first_seen,
@@ -103,7 +125,8 @@ class ExceptionQueries:
         if limit is not None:
             q = q.limit(limit)
         with self.store.session() as s:
-            return [self._view(r, now) for r in s.scalars(q)]
+            rules = self._rules_by_recon(s, None if recon is None else [recon])
+            return [self._view(r, now, rules) for r in s.scalars(q)]
 
     def get(self, exception_id: str, *, now: datetime | None = None) -> ExceptionView | None:
         """One exception by id or by a unique id prefix (at least 6 characters)."""
@@ -119,7 +142,9 @@ class ExceptionQueries:
                     )
                 )
                 row = found[0] if len(found) == 1 else None
-            return None if row is None else self._view(row, now)
+            if row is None:
+                return None
+            return self._view(row, now, self._rules_by_recon(s, [row.recon]))
 
     def history(self, exception_id: str) -> builtins.list[HistoryEvent]:
         q = (

@@ -37,6 +37,7 @@ from reconcile.exceptions.model import (
 )
 from reconcile.exceptions.queries import ExceptionQueries
 from reconcile.exceptions.recording import Recording
+from reconcile.exceptions.runlog import run_entry
 from reconcile.exceptions.runs import SYSTEM, load_known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression, check_scope
 
@@ -81,7 +82,8 @@ class ExceptionStore(ExceptionQueries):
         """Classify this run's exceptions against earlier runs and persist them (one
         transaction, bulk statements). ``found``: candidates, or the engine's rows
         (``ReconResult.rows``), whose never-seen exceptions are inserted as they are.
-        ``rules``: severity rules (default: the rows' definition's, else the store's)."""
+        ``rules``: severity rules (default: the rows' definition's, else the store's); they
+        are kept with the run in the run log, and the exception list sizes by them."""
         if isinstance(found, ExceptionRows):
             if found.recon != recon:
                 raise WorkflowError(f"these exceptions belong to {found.recon}, not {recon}")
@@ -104,6 +106,7 @@ class ExceptionStore(ExceptionQueries):
             rec.begin(s, self._active_suppressions(s, recon, now))
             rec.add(s, rows.unordered())
             delta = rec.finish(s)
+            s.add(run_entry(recon, run_id, now, delta.counts, rec.rules))
         log.info("exceptions recorded", recon=recon, run_id=run_id, **delta.counts)
         return delta
 
@@ -133,8 +136,10 @@ class ExceptionStore(ExceptionQueries):
         with gc_paused(), self.store.session(durable=False) as s:
             known = load_known(s, recon)
             sups = self._active_suppressions(s, recon, now)
-            plan = plan_run(recon, run_id, unique, known, sups, now, rules or self.rules)
+            effective = tuple(rules or self.rules)
+            plan = plan_run(recon, run_id, unique, known, sups, now, effective)
             write_plan(s, plan, run_id, now)
+            s.add(run_entry(recon, run_id, now, plan.delta.counts, effective))
         log.info("exceptions recorded", recon=recon, run_id=run_id, **plan.delta.counts)
         return plan.delta
 

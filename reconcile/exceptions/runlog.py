@@ -1,0 +1,98 @@
+"""Recorded reconciliation runs in the state store's run log.
+
+Every ``ExceptionStore.record_run`` appends one ``run_log`` row (kind ``reconcile``, event
+``recorded``, job = the recon) with the run's counts and the severity rules it sized the
+exceptions by. Readers take a recon's latest such row: the exception list and reports size
+open exceptions by those rules (a definition's own, not the defaults), and a report's
+"resolved since last run" counts that run's resolutions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from billbridge.state.schema import RunLogRow
+from reconcile.definitions import SeverityRule
+
+RUN_KIND = "reconcile"
+RECORDED = "recorded"
+#: the levels every default rule set uses, highest first
+STANDARD_LEVELS = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    recon: str
+    run_id: str
+    at: datetime
+    #: None when the row holds no (readable) rule set
+    rules: tuple[SeverityRule, ...] | None
+
+
+def rules_json(rules: Iterable[SeverityRule]) -> list[dict[str, Any]]:
+    """Rules as JSON values (amounts as exact text)."""
+    return [rule.model_dump(mode="json") for rule in rules]
+
+
+def rules_from_json(data: Any) -> tuple[SeverityRule, ...] | None:
+    if not isinstance(data, list) or not data:
+        return None
+    try:
+        return tuple(SeverityRule.model_validate(item) for item in data)
+    except ValidationError:
+        return None
+
+
+def run_entry(
+    recon: str,
+    run_id: str,
+    now: datetime,
+    counts: Mapping[str, int],
+    rules: Sequence[SeverityRule],
+) -> RunLogRow:
+    """The run log row of one recorded run."""
+    return RunLogRow(
+        run_id=run_id,
+        job=recon,
+        kind=RUN_KIND,
+        event=RECORDED,
+        at=now,
+        counts={str(k): v for k, v in counts.items()},
+        mapping_versions={},
+        severity_rules=rules_json(rules),
+    )
+
+
+def latest_runs(s: Session, recons: Iterable[str] | None = None) -> dict[str, RecordedRun]:
+    """Each recon's latest recorded run (all recons', or those named)."""
+    newest = select(func.max(RunLogRow.id)).where(
+        RunLogRow.kind == RUN_KIND, RunLogRow.event == RECORDED
+    )
+    if recons is not None:
+        newest = newest.where(RunLogRow.job.in_(list(recons)))
+    newest = newest.group_by(RunLogRow.job)
+    query = select(RunLogRow.job, RunLogRow.run_id, RunLogRow.at, RunLogRow.severity_rules).where(
+        RunLogRow.id.in_(newest.scalar_subquery())
+    )
+    return {
+        job: RecordedRun(job, run_id, at, rules_from_json(rules))
+        for job, run_id, at, rules in s.execute(query)
+    }
+
+
+def at_least(stored: str, computed: str, rules: Sequence[SeverityRule]) -> str:
+    """The higher of a stored level and a recomputed one (ranked by the standard levels,
+    else by the rules' order, highest first); the stored one when they cannot be ranked,
+    so a level is never shown lower than the run recorded it."""
+    s, c = stored.upper(), computed.upper()
+    for ranking in (STANDARD_LEVELS, tuple(r.level.upper() for r in rules)):
+        if s in ranking and c in ranking:
+            return computed if ranking.index(c) <= ranking.index(s) else stored
+    return stored
