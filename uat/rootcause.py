@@ -19,6 +19,7 @@ from functools import cached_property
 
 import pyarrow as pa
 
+from canonical.currencies import MINOR_UNITS
 from reconcile.engine import ExceptionCandidate
 from reconcile.engine.rows import ExceptionRows
 from uat.cause_sql import CauseSql
@@ -82,6 +83,17 @@ def exact(value: Decimal, digits: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-digits))
 
 
+def minor_digits(currency: str | None) -> int:
+    """The currency's minor-unit digits (EUR 2, JPY 0); 0 for none or an unknown code."""
+    return MINOR_UNITS.get((currency or "").strip().upper(), 0)
+
+
+def money(value: Decimal, digits: int, currency: str | None) -> Decimal:
+    """An amount as reports show it: its own digits, at least the currency's minor units
+    (250.00 EUR, not 250: the engine's texts drop trailing zeros)."""
+    return exact(value, max(digits, minor_digits(currency)))
+
+
 @dataclass
 class Attribution:
     """One entity's exceptions with their causes: the frame (``causes``, ``risk``,
@@ -104,7 +116,11 @@ class Attribution:
         """Every exception with its causes and amount at risk, in the engine's order."""
         table = self.frame.table
         return [
-            Attributed(candidate, tuple(Cause(**c) for c in found), exact(risk, digits))
+            Attributed(
+                candidate,
+                tuple(Cause(**c) for c in found),
+                money(risk, digits, candidate.currency),
+            )
             for candidate, found, risk, digits in zip(
                 self.rows.candidates(),
                 table.column("causes").to_pylist(),
@@ -141,7 +157,7 @@ def _groups(frame: Frame) -> list[CauseGroup]:
         f"SELECT pattern, field, param, ccy, sum(risk), max(digits) FROM ({unnested}) "
         "GROUP BY ALL ORDER BY min(i)"
     ):
-        groups[Cause(p, f, q)].at_risk[ccy] = exact(risk, digits)
+        groups[Cause(p, f, q)].at_risk[ccy] = money(risk, digits, ccy)
     return sorted(groups.values(), key=lambda g: (-g.count, g.cause))
 
 
@@ -150,7 +166,7 @@ def _at_risk(frame: Frame) -> dict[str, Decimal]:
     found = frame.query(
         f"SELECT {NO_CURRENCY}, sum(risk), max(digits) FROM x WHERE risk <> 0 GROUP BY 1"
     )
-    return {ccy: exact(risk, digits) for ccy, risk, digits in sorted(found)}
+    return {ccy: money(risk, digits, ccy) for ccy, risk, digits in sorted(found)}
 
 
 #: (at-risk fields, keys) -> per key the sums of those fields on each side (``uat.totals``)

@@ -5,7 +5,7 @@ summary for the UAT ticket. Follows reconcile.reports' rendering patterns."""
 from __future__ import annotations
 
 import io
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reconcile.reports.render import _sheet_name
+from uat.kinds import KINDS, EntityKind
+from uat.rootcause import money
 from uat.runner import UatRun
 from uat.scorecard import EntityScore
 
@@ -50,8 +52,26 @@ def _summary_row(sc: EntityScore) -> list[Any]:
     ]  # fmt: skip
 
 
-def _values(values: dict[str, Any], names: list[str]) -> str:
-    return "; ".join(f"{n}={values.get(n)}" for n in names if n in values)
+def _value(value: Any, kind: str, currency: str | None) -> Any:
+    """An amount's text padded to the currency's minor units ("100" EUR -> "100.00"): the
+    engine's texts drop trailing zeros; other values as they are."""
+    if kind != "amount" or value is None:
+        return value
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return value
+    if not number.is_finite():
+        return value
+    digits = max(0, -int(number.as_tuple().exponent))
+    return f"{money(number, digits, currency):f}"
+
+
+def _values(values: dict[str, Any], names: list[str], kind: EntityKind, ccy: str | None) -> str:
+    kinds = {f.name: f.kind for f in kind.fields}
+    return "; ".join(
+        f"{n}={_value(values.get(n), kinds.get(n, 'text'), ccy)}" for n in names if n in values
+    )
 
 
 def _write(sheet: Any, r: int, row: list[Any], fmt: dict[str, Any]) -> None:
@@ -116,15 +136,18 @@ def render_xlsx(run: UatRun, *, max_rows: int = MAX_ROWS) -> bytes:
     _table(gaps, ("entity", "table", "field", "missing code", "records"), g_rows, fmt)
     for sc in run.scores:
         sheet = book.add_worksheet(_sheet_name(sc.entity, used))
+        kind = KINDS[sc.kind]
         rows = []
         for item in sc.attributed[:max_rows]:
             c, d = item.candidate, item.candidate.details
             diff = list(d.get("diff_columns", []))
             shown = diff or list(d.get("a") or d.get("b") or {})
+            a = _values(d.get("a", {}), shown, kind, c.currency)
+            b = _values(d.get("b", {}), shown, kind, c.currency)
             rows.append([
                 item.key_text, c.category, "; ".join(x.label for x in item.causes),
-                ", ".join(diff), _values(d.get("a", {}), shown), _values(d.get("b", {}), shown),
-                item.at_risk, c.currency or "", c.severity, c.exception_id,
+                ", ".join(diff), a, b, item.at_risk, c.currency or "", c.severity,
+                c.exception_id,
             ])  # fmt: skip
         if len(sc.attributed) > max_rows:
             # Excel stops at 1,048,576 rows; the scorecard and root causes count them all

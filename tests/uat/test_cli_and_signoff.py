@@ -160,3 +160,41 @@ def test_exit_3_on_an_internal_error_never_1(
     code, out = _compare(str(build(tmp_path)))
     assert code == 3
     assert out.strip() == "error: unexpected TypeError: unsupported operand"
+
+
+def test_amounts_keep_the_currency_minor_units_in_evidence_and_signoff(tmp_path: Path) -> None:
+    """250.00 EUR is shown as 250.00, never 250 (the engine's texts drop trailing zeros)."""
+    import io
+
+    from uat.runner import run_uat
+    from uat.signoff import render_xlsx
+    from uat.spec import parse_spec
+
+    head = "document_number,customer_id,currency,due_date,amount,open_amount\n"
+    (tmp_path / "old.csv").write_text(
+        head + "AR-1,C1,EUR,2024-03-01,250.00,250.00\nAR-2,C1,EUR,2024-03-01,1250.40,1250.40\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "new.csv").write_text(
+        head + "AR-2,C1,EUR,2024-03-01,1250.40,1250.41\n", encoding="utf-8"
+    )
+    text = (
+        "name: t\nentities:\n"
+        "  - {name: ar, kind: ar_open, legacy: {path: old.csv}, new: {path: new.csv}}\n"
+    )
+    run = run_uat(parse_spec(text), tmp_path, now=NOW)
+    (score,) = run.scores
+    assert {k: str(v) for k, v in score.at_risk.items()} == {"EUR": "250.01"}
+    risk = {g.cause.pattern: {k: str(v) for k, v in g.at_risk.items()} for g in score.root_causes}
+    assert risk == {"missing_in_new": {"EUR": "250.00"}, "rounding_drift": {"EUR": "0.01"}}
+    assert sorted(str(i.at_risk) for i in score.attributed) == ["0.01", "250.00"]
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(run)))
+    header = [c.value for c in book["ar"][1]]
+    items = {
+        r[0]: dict(zip(header, r, strict=True)) for r in book["ar"].iter_rows(2, values_only=True)
+    }
+    assert "open_amount=250.00" in items["document_number=AR-1"]["legacy values"]
+    assert items["document_number=AR-2"]["legacy values"] == "open_amount=1250.40"
+    assert items["document_number=AR-2"]["new values"] == "open_amount=1250.41"
+    causes = {r[2]: r[5] for r in book["Root causes"].iter_rows(2, values_only=True)}
+    assert causes == {"missing_in_new": "250.00 EUR", "rounding_drift": "0.01 EUR"}
