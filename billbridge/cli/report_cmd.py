@@ -39,8 +39,14 @@ def build_report(
                 if n.startswith("sync:") and n not in names
             )
         sections = [(n, _title(n)) for n in names]
+        xs = ExceptionStore(store)
         return report_from_store(
-            ExceptionStore(store), sections, title="AR reconciliation exceptions", now=now
+            xs,
+            sections,
+            title="AR reconciliation exceptions",
+            now=now,
+            # "resolved since last run": each recon's own latest run, from the run log
+            run_ids=xs.latest_run_ids(names),
         )
     finally:
         store.close()

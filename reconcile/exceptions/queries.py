@@ -18,7 +18,7 @@ from billbridge.state.types import utcnow
 from reconcile.definitions import SeverityRule
 from reconcile.engine.severity import severity
 from reconcile.exceptions.model import ACTIVE, ExceptionView, HistoryEvent, age_days
-from reconcile.exceptions.runlog import at_least, latest_runs
+from reconcile.exceptions.runlog import at_least, latest_run_id, latest_runs
 
 #: Aging buckets of reconciliation.md §3: (label, lowest age, highest age or None).
 AGING_BUCKETS = (("0-2", 0, 2), ("3-7", 3, 7), ("8-30", 8, 30), ("over 30", 31, None))
@@ -145,6 +145,13 @@ class ExceptionQueries:
             if row is None:
                 return None
             return self._view(row, now, self._rules_by_recon(s, [row.recon]))
+
+    def latest_run_ids(self, recons: Iterable[str]) -> dict[str, str | None]:
+        """Each recon's latest run id (None when it never ran): from the run log, else
+        (runs recorded before runs were logged) the run that last saw or resolved one of
+        its exceptions."""
+        with self.store.session() as s:
+            return {recon: latest_run_id(s, recon) for recon in recons}
 
     def history(self, exception_id: str) -> builtins.list[HistoryEvent]:
         q = (

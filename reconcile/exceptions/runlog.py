@@ -18,8 +18,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from billbridge.state.schema import RunLogRow
+from billbridge.state.schema import ExceptionRow, RunLogRow
 from reconcile.definitions import SeverityRule
+from reconcile.exceptions.model import RunState
 
 RUN_KIND = "reconcile"
 RECORDED = "recorded"
@@ -85,6 +86,32 @@ def latest_runs(s: Session, recons: Iterable[str] | None = None) -> dict[str, Re
         job: RecordedRun(job, run_id, at, rules_from_json(rules))
         for job, run_id, at, rules in s.execute(query)
     }
+
+
+def latest_run_id(s: Session, recon: str) -> str | None:
+    """The recon's latest run: from the run log, or, for a store recorded before runs were
+    logged, the run that last saw or resolved one of its exceptions."""
+    found = latest_runs(s, [recon]).get(recon)
+    if found is not None:
+        return found.run_id
+    seen = s.execute(
+        select(ExceptionRow.last_run_id, ExceptionRow.last_seen)
+        .where(ExceptionRow.recon == recon, ExceptionRow.last_run_id.is_not(None))
+        .order_by(ExceptionRow.last_seen.desc())
+        .limit(1)
+    ).first()
+    resolved = s.execute(
+        select(ExceptionRow.last_run_id, ExceptionRow.resolved_at)
+        .where(
+            ExceptionRow.recon == recon,
+            ExceptionRow.run_state == RunState.RESOLVED_BY_DATA.value,
+            ExceptionRow.resolved_at.is_not(None),
+        )
+        .order_by(ExceptionRow.resolved_at.desc())
+        .limit(1)
+    ).first()
+    runs = [(at, run) for run, at in (seen or (None, None), resolved or (None, None)) if at and run]
+    return max(runs)[1] if runs else None
 
 
 def at_least(stored: str, computed: str, rules: Sequence[SeverityRule]) -> str:

@@ -3,7 +3,7 @@ what the data resolved since the last run, and dead-lettered sync writes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,20 +55,26 @@ def report_from_store(
     title: str,
     now: datetime,
     run_id: str | None = None,
+    run_ids: Mapping[str, str | None] | None = None,
     summaries: dict[str, dict[str, Any]] | None = None,
 ) -> Report:
-    """``sections``: (recon name, title) pairs in the order the report shows them."""
+    """``sections``: (recon name, title) pairs in the order the report shows them.
+
+    "Resolved since last run" lists what the data resolved in one run per recon: its entry
+    in ``run_ids`` (None: it never ran, so nothing), else ``run_id``; with neither, every
+    exception the data ever resolved."""
     built = []
     for name, section_title in sections:
         views = exceptions.list(recon=name, now=now)
         open_items = [
             to_item(v) for v in views if v.status in ACTIVE and v.category != DEAD_LETTER_CATEGORY
         ]
+        latest = run_ids[name] if run_ids is not None and name in run_ids else run_id
+        every = latest is None and (run_ids is None or name not in run_ids)
         resolved = [
             to_item(v)
             for v in views
-            if v.run_state == RunState.RESOLVED_BY_DATA
-            and (run_id is None or v.last_run_id == run_id)
+            if v.run_state == RunState.RESOLVED_BY_DATA and (every or v.last_run_id == latest)
         ]
         built.append(
             ReconSection(
