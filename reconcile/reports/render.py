@@ -11,7 +11,28 @@ from typing import Any
 import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from canonical import UnknownCurrencyError, minor_units
 from reconcile.reports.model import Report, ReportItem
+
+
+def money_digits(amount: Decimal, currency: str | None) -> int:
+    """Decimal places to show ``amount`` with: its currency's minor units (JPY 0, USD 2,
+    BHD 3), or more when the amount has more (nothing is rounded away); an unknown or
+    missing currency shows the amount's own digits."""
+    exponent = amount.as_tuple().exponent
+    own = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    try:
+        return max(minor_units(str(currency).strip().upper()), own) if currency else own
+    except UnknownCurrencyError:
+        return own
+
+
+def format_money(amount: Decimal | None, currency: str | None = None) -> str:
+    """``1,234.50`` for USD, ``0.005`` for BHD, ``1`` for JPY; '' for no amount."""
+    if amount is None:
+        return ""
+    return f"{amount:,.{money_digits(amount, currency)}f}"
+
 
 _env = Environment(
     loader=PackageLoader("reconcile.reports", "templates"),
@@ -19,6 +40,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["money"] = format_money
 
 COLUMNS: tuple[str, ...] = (
     "exception_id",
@@ -74,7 +96,16 @@ def render_xlsx(report: Report) -> bytes:
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"in_memory": True})
     bold = book.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
-    money = book.add_format({"num_format": "#,##0.00"})
+    money_formats: dict[int, Any] = {}
+
+    def money(amount: Decimal, currency: str | None) -> Any:
+        """A number format with the currency's minor-unit digits (#,##0.000 for BHD)."""
+        digits = money_digits(amount, currency)
+        if digits not in money_formats:
+            pattern = "#,##0" + ("." + "0" * digits if digits else "")
+            money_formats[digits] = book.add_format({"num_format": pattern})
+        return money_formats[digits]
+
     used: set[str] = set()
 
     summary = book.add_worksheet(_sheet_name("Summary", used))
@@ -97,8 +128,8 @@ def render_xlsx(report: Report) -> bytes:
         for r, item in enumerate(items, start=1):
             for c, value in enumerate(_row(item)):
                 if isinstance(value, Decimal):
-                    # Excel holds doubles; cents survive, and the text column keeps exactness
-                    sheet.write_number(r, c, float(value), money)
+                    # Excel holds doubles; minor units survive, shown with the currency's
+                    sheet.write_number(r, c, float(value), money(value, item.currency))
                 elif isinstance(value, int):
                     sheet.write_number(r, c, value)
                 elif value is None:
