@@ -4,10 +4,11 @@ Per differing field the first rule that holds names the cause: the legacy code i
 from its translation table; (the kind's tax field) the new tax differs from the old by
 exactly a declared rate change, by ratio or by base × rate delta; the gap is within the
 rounding step; new/old is a ratio (6 places, half-even) shared by at least
-max(min_group, 2) differing records (a constant factor); (dates) a day shift shared by
-min_group records; else a plain difference. Per record: missing in the new system (or its
-legacy key code is untranslated), extra in the new system, duplicate key (at risk: the
-difference of all its rows' sums per side, read from ``dup``, see ``uat.totals``).
+max(min_group, 2) differing records (a constant factor); (dates) a shift by whole months,
+then one by days, shared by min_group records; else a plain difference. Per record:
+missing in the new system (or its legacy key code is untranslated), extra in the new
+system, duplicate key (at risk: the difference of all its rows' sums per side, read from
+``dup``, see ``uat.totals``).
 
 Amounts are the engine's exact DECIMAL(38,10), never DOUBLE. DuckDB divides decimals in
 DOUBLE, so the ratio is an integer (HUGEINT) division rounded half-even as
@@ -69,6 +70,15 @@ def _half_even(num: str, den: str) -> str:
         f"({q} + CASE WHEN {r} > {den} - {r} OR ({r} = {den} - {r} AND {q} % 2 = 1) "
         "THEN 1 ELSE 0 END)"
     )
+
+
+def _months(a: str, b: str) -> str:
+    """Whole months from date ``a`` to ``b`` when ``b`` is ``a`` moved by them (a month end
+    stays a month end: 01-31 -> 02-29 -> 03-31); NULL otherwise."""
+    k = f"((year({b}) - year({a})) * 12 + month({b}) - month({a}))"
+    same_day = f"CAST({a} + to_months(CAST({k} AS INTEGER)) AS DATE) = {b}"
+    month_ends = f"(last_day({a}) = {a} AND last_day({b}) = {b})"
+    return f"(CASE WHEN {k} <> 0 AND ({same_day} OR {month_ends}) THEN {k} END)"
 
 
 class CauseSql:
@@ -150,7 +160,8 @@ class CauseSql:
             out += [f"TRY_CAST(a{n} AS {DEC}) AS an{n}", f"TRY_CAST(b{n} AS {DEC}) AS bn{n}"]
         for n, kind in enumerate(self.kinds):
             if kind == "date":
-                out.append(f"{DAY.format(f'b{n}')} - {DAY.format(f'a{n}')} AS dd{n}")
+                a, b = DAY.format(f"a{n}"), DAY.format(f"b{n}")
+                out += [f"{b} - {a} AS dd{n}", f"{_months(a, b)} AS dm{n}"]
         for n, name in enumerate(self.fields):
             if name in self.gaps:
                 out.append(f"{self._untranslated(f'a{n}', name)} AS un{n}")
@@ -184,7 +195,8 @@ class CauseSql:
         day shift (``sc``) of each field. Grouped and joined back: a window per field
         would sort every column of every exception."""
         shared = [(n, "ru", "rc") for n in self._numeric()]
-        shared += [(n, "dd", "sc") for n, k in enumerate(self.kinds) if k == "date"]
+        dates = [n for n, k in enumerate(self.kinds) if k == "date"]
+        shared += [(n, "dd", "sc") for n in dates] + [(n, "dm", "mc") for n in dates]
         columns, joins = [], []
         for n, value, count in shared:
             t = f"{count}{n}"
@@ -248,6 +260,15 @@ class CauseSql:
             )
             last = cause("value_differs", name)
         elif kind == "date":
+            # a billing run moved by whole months shifts by 28-31 days: one cause, not four
+            months = (
+                f"CASE WHEN dm{n} > 0 THEN '+' ELSE '' END || CAST(dm{n} AS VARCHAR) "
+                f"|| CASE WHEN abs(dm{n}) = 1 THEN ' month' ELSE ' months' END"
+            )
+            whens.append(
+                f"WHEN dm{n} IS NOT NULL AND mc{n} >= {self.cfg.min_group} "
+                f"THEN {cause('date_shift', name, months)}"
+            )
             days = f"CASE WHEN dd{n} >= 0 THEN '+' ELSE '' END || CAST(dd{n} AS VARCHAR)"
             whens.append(
                 f"WHEN dd{n} IS NOT NULL AND sc{n} >= {self.cfg.min_group} "

@@ -2,7 +2,7 @@
 
 Patterns, per differing field: a code missing from its translation table, tax that differs
 by exactly a configured rate change, rounding drift, an amount scaled by a constant factor,
-a date shifted by a constant number of days, or a plain value difference; per record:
+a date shifted by a constant number of months or days, or a plain value difference; per record:
 missing in the new system, extra in the new system, duplicate key (rules: ``uat.cause_sql``).
 
 One statement classifies every exception over the engine's rows (``uat.frame``), two more
@@ -51,7 +51,8 @@ class Cause:
             "tax_rate_change": f"{f} differs by exactly the rate change {self.param}",
             "rounding_drift": f"{f}: rounding drift ≤ {self.param}",
             "scaled_by_factor": f"{f} scaled by a constant factor {self.param}",
-            "date_shift": f"{f} shifted by {self.param} days",
+            "date_shift": f"{f} shifted by {self.param}"
+            + ("" if "month" in self.param else " days"),
             "date_differs": f"{f} differs (no constant shift)",
             "value_differs": f"{f} differs",
         }.get(self.pattern, f"{self.pattern} {f} {self.param}".strip())

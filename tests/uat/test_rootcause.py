@@ -129,3 +129,21 @@ def test_a_changed_currency_puts_the_legacy_amount_at_risk_in_the_legacy_currenc
     (score,) = run_uat(parse_spec(text), tmp_path, now=NOW).scores
     assert score.at_risk == {"EUR": Decimal("200.00")}
     assert [item.at_risk for item in score.attributed] == [Decimal(100), Decimal(100)]
+
+
+def test_a_billing_date_moved_by_whole_months_is_one_pattern() -> None:
+    """The monthly run moved by a month: 28 to 31 days apart, and month ends stay month
+    ends (01-31 -> 02-29). One cause "+1 month", not "+29 days", "+31 days" and "differs"."""
+    moves = {1: ("2024-01-31", "2024-02-29"), 2: ("2024-02-15", "2024-03-15"),
+             3: ("2024-03-10", "2024-04-10"), 4: ("2024-04-10", "2024-05-10"),
+             5: ("2024-02-29", "2024-03-31"), 6: ("2024-05-01", "2024-05-03")}  # fmt: skip
+    legacy = [_line(n, billing_date=old) for n, (old, _) in moves.items()]
+    new = [_line(n, billing_date=moved) for n, (_, moved) in moves.items()]
+    found = _causes(legacy, new, RootCauseSpec(min_group=2))
+    month = Cause("date_shift", "billing_date", "+1 month")
+    assert found == {
+        **{f"I{n}": {month} for n in range(1, 6)},
+        "I6": {Cause("date_differs", "billing_date")},
+    }
+    assert month.label == "billing_date shifted by +1 month"
+    assert Cause("date_shift", "billing_date", "+1").label == "billing_date shifted by +1 days"
