@@ -9,15 +9,18 @@ import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from billbridge.errors import BillbridgeError, ConfigError
+from billbridge.errors import BillbridgeError, ConfigError, ParseError
 from billbridge.state.db import DEFAULT_URL
 from reconcile.engine.result import ReconResult
+
+if TYPE_CHECKING:
+    from reconcile.engine.adhoc import FilesPlan
 
 app = typer.Typer(help="Reconcile two data sets and record the exceptions.", no_args_is_help=True)
 console = Console()
@@ -59,6 +62,16 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
+COMPARE_HELP = (
+    "COL[=RIGHTCOL][:OPTION]...; repeat. Options: abs=X, pct=P (tolerances; the column is then "
+    "an amount), days=N (a date), or the kind: amount, number, date, status, text. Amounts "
+    "differing are AMOUNT_MISMATCH and the first amount column sizes severity and the "
+    "exception's amount; a column whose kind is inferred (number, date or text, from its "
+    "values) is a FIELD_MISMATCH: give COL:amount for money. Default: every column both "
+    "files have (names pair up ignoring case and surrounding spaces)."
+)
+
+
 @app.command("files")
 def files(
     left: Annotated[Path, typer.Argument(help="Side A: CSV, XLSX or Parquet.")],
@@ -66,32 +79,68 @@ def files(
     key: Annotated[
         list[str], typer.Option("--key", help="Key column(s): COL[=RIGHTCOL][,COL...].")
     ],
-    compare: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--compare", help="COL[=RIGHTCOL][:abs=X|:pct=P|:days=N]; repeat. Default: all shared."
-        ),
-    ] = None,
+    compare: Annotated[list[str] | None, typer.Option("--compare", help=COMPARE_HELP)] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write exceptions and summary here.")
     ] = None,
 ) -> None:
-    """Compare two files keyed by --key; exit 0 when they agree, 1 on exceptions, 2 on error."""
-    from reconcile.engine import load_file, reconcile
-    from reconcile.engine.adhoc import definition_for_files
-    from reconcile.engine.output import write_outputs
+    """Compare two files keyed by --key; exit 0 when they agree, 1 on exceptions, 2 on error.
 
+    Every error, expected or not, is one line naming the file (and line) where known, exit 2.
+    """
+    from reconcile.engine import load_file, reconcile
+    from reconcile.engine.adhoc import plan_files
+    from reconcile.engine.output import XLSX_ROWS, write_outputs
+
+    plan: FilesPlan | None = None
     try:
         a, b = load_file(left), load_file(right)
-        definition = definition_for_files(a, b, key, compare or [])
-        result = reconcile(definition, a, b)
+        plan = plan_files(a, b, key, compare or [])
+        result = reconcile(plan.definition, a, b)
+        # columns nobody compared are part of the answer: "agree" is about the others
+        result.summary["columns_only_in_a"] = plan.only_in_a
+        result.summary["columns_only_in_b"] = plan.only_in_b
         written = write_outputs(result, out) if out else []
-    except (BillbridgeError, OSError, ValueError) as exc:
-        raise _fail(exc) from None
+    except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never 1 (= exceptions)
+        raise _fail(_files_error(exc, left, right, plan)) from None
     _print_result(result)
+    for label, columns in (("A", plan.only_in_a), ("B", plan.only_in_b)):
+        if columns:
+            listed = ", ".join(repr(c) for c in columns)
+            console.print(f"  not compared, only in {label}: {listed}", markup=False)
+    if written and len(result.found) > XLSX_ROWS:
+        console.print(
+            f"  exceptions.xlsx: {len(result.found):,} rows over "
+            f"{-(-len(result.found) // XLSX_ROWS)} sheets ({XLSX_ROWS:,} rows fit on one)"
+        )
     for path in written:
         console.print(f"wrote {path}")
     raise typer.Exit(0 if result.agree else 1)
+
+
+def _files_error(exc: Exception, left: Path, right: Path, plan: FilesPlan | None) -> Exception:
+    """The error as one line: ours say where; anything else names both files."""
+    if isinstance(exc, ParseError) and plan is not None:
+        kind = next(
+            (k for c, k in plan.inferred.items() if exc.reason.startswith(f"field {c!r}:")), None
+        )
+        if kind is not None:
+            hint = f"its other values made it a {kind} column; --compare COL:text compares text"
+            return ParseError(
+                exc.reason,
+                file=exc.file,
+                line=exc.line,
+                expected=f"{exc.expected}: {hint}" if exc.expected else hint,
+            )
+    if isinstance(exc, BillbridgeError | OSError):
+        return BillbridgeError(_first_line(str(exc)))
+    return BillbridgeError(
+        f"{left} vs {right}: unexpected {type(exc).__name__}: {_first_line(str(exc))}"
+    )
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
 
 
 @app.command("run")

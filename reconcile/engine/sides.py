@@ -7,6 +7,7 @@ in-memory rows) that errors and exception details point at.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -374,6 +375,19 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+#: significant digits Excel keeps and shows of a number
+EXCEL_DIGITS = 15
+
+
+def _excel_number(value: Any) -> Any:
+    """A float cell as Excel shows it: to 15 significant digits, exactly (a cached formula
+    result such as =0.1+0.2 is stored as 0.30000000000000004, which Excel shows as 0.3 and
+    no one typed; Excel itself keeps no more digits than 15)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(f"{value:.{EXCEL_DIGITS}g}")
+    return value
+
+
 def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
     """The first (or the named) sheet: its first non-blank row is the header (checked as a
     CSV header is: a repeated name is an error), rows of blank cells are skipped, each
@@ -397,7 +411,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
                 raw = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(raw)]
                 names = header_names(raw, str(path), line)
                 continue
-            record: dict[str, Any] = dict(zip(names, values, strict=False))
+            record: dict[str, Any] = dict(zip(names, map(_excel_number, values), strict=False))
             record[LINE] = line
             records.append(record)
     finally:

@@ -10,7 +10,9 @@ from pathlib import Path
 import openpyxl
 import pyarrow as pa
 import pytest
+from typer.testing import CliRunner, Result
 
+from reconcile import cli as recon_cli
 from reconcile.definitions import parse_definitions
 from reconcile.engine import output, reconcile
 from reconcile.engine.output import csv_cell, write_outputs
@@ -157,3 +159,49 @@ def _xlsx_rows(path: Path) -> list[dict[str, str]]:
         {h: "" if v is None else str(v) for h, v in zip(header, row, strict=True)}
         for row in rows[1:]
     ]
+
+
+# -- through the command ---------------------------------------------------------------------
+runner = CliRunner()
+
+
+def _run(tmp_path: Path, a: str, b: str, *args: str) -> Result:
+    (tmp_path / "a.csv").write_text(a)
+    (tmp_path / "b.csv").write_text(b)
+    return runner.invoke(
+        recon_cli.app,
+        ["files", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), *args],
+        env={"COLUMNS": "200"},
+    )
+
+
+def test_amount_columns_size_severity_and_help_says_how(tmp_path: Path) -> None:
+    """C1: an inferred number is a FIELD_MISMATCH without severity; ':amount' is money."""
+    a, b = "Invoice,Amount\nINV-1,100\nINV-2,5\n", "Invoice,Amount\nINV-1,999\nINV-2,5\n"
+    res = _run(tmp_path, a, b, "--key", "Invoice", "--out", str(tmp_path / "plain"))
+    assert res.exit_code == 1, res.output
+    (plain,) = _csv_rows(tmp_path / "plain" / "exceptions.csv")
+    assert (plain["category"], plain["severity"], plain["amount"]) == ("FIELD_MISMATCH", "LOW", "")
+    out = tmp_path / "money"
+    res = _run(tmp_path, a, b, "--key", "Invoice", "--compare", "Amount:amount", "--out", str(out))
+    assert res.exit_code == 1, res.output
+    (money,) = _csv_rows(out / "exceptions.csv")
+    assert (money["category"], money["severity"], money["amount"]) == (
+        "AMOUNT_MISMATCH",
+        "LOW",
+        "899",
+    )
+    res = _run(tmp_path, "Invoice,Amount\nINV-1,5000\n", "Invoice,Amount\nINV-1,1\n",
+               "--key", "Invoice", "--compare", "Amount:abs=0.01", "--out", str(out))  # fmt: skip
+    assert _csv_rows(out / "exceptions.csv")[0]["severity"] == "MEDIUM"
+    help_text = runner.invoke(recon_cli.app, ["files", "--help"], env={"COLUMNS": "200"}).output
+    assert "COL:amount" in " ".join(help_text.split())
+
+
+def test_exceptions_past_one_sheet_are_announced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "XLSX_ROWS", 2)
+    res = _run(tmp_path, "id\n1\n2\n3\n", "id\n", "--key", "id", "--out", str(tmp_path / "o"))
+    assert res.exit_code == 1, res.output
+    assert "exceptions.xlsx: 3 rows over 2 sheets (2 rows fit on one)" in res.output
