@@ -292,6 +292,7 @@ def validate_config_file(
 
     _validate_connections(data, resolved, sink)
     _validate_sections(resolved, sink)
+    _validate_reconciliations(resolved, sink)
     if sink.problems:
         return None, sink.problems
     return config, []
@@ -324,6 +325,50 @@ def _validate_connections(raw: dict[str, Any], resolved: dict[str, Any], sink: _
             model.model_validate(conn)
         except ValidationError as err:
             sink.from_validation(err, path, model, conn)
+
+
+def _validate_reconciliations(resolved: dict[str, Any], sink: _Collector) -> None:
+    """What a reconciliation names must exist: its definition (a built-in, a suite
+    calculator or a definitions file) and each side's connection, written CONNECTION/ENTITY.
+    Found here, not half-way through ``reconcile run --all``."""
+    from reconcile.builtin import BUILTIN_NAMES
+    from reconcile.suite.configured import SUITE
+
+    recons = resolved.get("reconciliations") or {}
+    conns = resolved.get("connections") or {}
+    if not isinstance(recons, dict) or not isinstance(conns, dict):
+        return
+    known = sorted({*BUILTIN_NAMES, *SUITE})
+    for name, entry in recons.items():
+        if not isinstance(entry, dict):
+            continue
+        definition = entry.get("definition")
+        if (
+            isinstance(definition, str)
+            and definition not in known
+            and not Path(definition).is_file()
+        ):
+            hint = difflib.get_close_matches(definition, known, n=1)
+            sink.add(
+                ("reconciliations", name, "definition"),
+                f"{definition!r} is neither a built-in ({', '.join(known)}) nor a "
+                "definitions file" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                at_value=True,
+            )
+        sides = entry.get("sides")
+        for side, ref in sides.items() if isinstance(sides, dict) else ():
+            connection, _, entity = str(ref).partition("/")
+            where = ("reconciliations", name, "sides", side)
+            if not entity:
+                sink.add(where, f"{ref!r}: write it as CONNECTION/ENTITY", at_value=True)
+            elif connection not in conns:
+                hint = difflib.get_close_matches(connection, list(conns), n=1)
+                sink.add(
+                    where,
+                    f"no connection named {connection!r}"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                    at_value=True,
+                )
 
 
 def _validate_sections(resolved: dict[str, Any], sink: _Collector) -> None:

@@ -172,3 +172,21 @@ def test_missing_secret_is_reported_once(tmp_path: Path, monkeypatch: pytest.Mon
         f"{path}:6:5: connections.z.client_secret: secret 'BB_ZUORA_SECRET_X' is not set "
         "(environment variable or file in the secrets directory)"
     ]
+
+
+def test_a_reconciliation_naming_what_does_not_exist_is_found_by_validate(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "connections:\n  zuora:\n    system: files\n    path: z.csv\n    spec: s.yaml\n"
+        "reconciliations:\n"
+        "  r1:\n    definition: crm_vs_biling\n    sides: {a: zuroa/invoice, b: zuora}\n"
+        "  r2:\n    definition: revenue_leakage\n    sides: {invoices: zuora/invoice}\n",
+    )
+    found = messages(path)
+    assert f"{path}:8:17: reconciliations.r1.definition: 'crm_vs_biling' is neither" in found[0]
+    assert "(did you mean 'crm_vs_billing'?)" in found[0]
+    assert any(
+        "r1.sides.a: no connection named 'zuroa' (did you mean 'zuora'?)" in m for m in found
+    )
+    assert any("r1.sides.b: 'zuora': write it as CONNECTION/ENTITY" in m for m in found)
+    assert len(found) == 3  # r2 names a suite calculator: fine
