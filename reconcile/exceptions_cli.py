@@ -2,6 +2,11 @@
 
 Every action records the actor (``--actor``, default ``$BILLBRIDGE_ACTOR`` or the OS user)
 and the note in the audit log. Ids may be given as a unique prefix (6+ characters).
+
+The state store: ``--state-url`` (or ``BILLBRIDGE_STATE_URL``), else the state.url of
+``--config`` (or ``BILLBRIDGE_CONFIG``), else the default file. A SQLite file that does not
+exist is refused (exit 2) rather than created empty; only a pattern suppression, which can
+be set up before the first run, creates the store.
 """
 
 from __future__ import annotations
@@ -11,20 +16,35 @@ import json
 import os
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from billbridge import logs
+from billbridge.errors import ConfigError
 from billbridge.state import Store
-from billbridge.state.db import DEFAULT_URL
+from billbridge.state.db import DEFAULT_URL, StateStoreUnavailable
+from config.loader import load_config
 from reconcile.exceptions import ExceptionStore, Reason, Status, WorkflowError
 
 app = typer.Typer(help="Work reconciliation exceptions.", no_args_is_help=True)
 console = Console(width=160)
 
-StateUrl = Annotated[str, typer.Option("--state-url", envvar="BILLBRIDGE_STATE_URL")]
+StateUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--state-url",
+        envvar="BILLBRIDGE_STATE_URL",
+        help=f"State store URL (before --config's state.url; default {DEFAULT_URL}).",
+    ),
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="BILLBRIDGE_CONFIG", help="billbridge config: its state.url."),
+]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who acts (default: OS user).")]
 Note = Annotated[str | None, typer.Option("--note", help="Why; kept in the audit log.")]
 Ids = Annotated[list[str], typer.Argument(help="Exception id(s) or unique prefixes.")]
@@ -39,8 +59,25 @@ def _actor(actor: str | None) -> str:
     return actor or os.environ.get("BILLBRIDGE_ACTOR") or getpass.getuser()
 
 
-def _store(url: str) -> ExceptionStore:
-    return ExceptionStore(Store(url))
+def state_url_of(state_url: str | None, config: Path | None) -> str:
+    """--state-url (or BILLBRIDGE_STATE_URL), else the config file's state.url, else the
+    default."""
+    if state_url:
+        return state_url
+    if config is not None:
+        return load_config(config).state.url
+    return DEFAULT_URL
+
+
+def _store(state_url: str | None, config: Path | None, *, create: bool = False) -> ExceptionStore:
+    """The exception store; one line and exit 2 when it cannot be opened. A SQLite file
+    that does not exist is refused unless ``create`` (a mistyped URL would otherwise open
+    a new, empty store)."""
+    try:
+        return ExceptionStore(Store(state_url_of(state_url, config), create=create))
+    except (StateStoreUnavailable, ConfigError) as exc:
+        typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _resolve_ids(xs: ExceptionStore, ids: list[str]) -> list[str]:
@@ -73,7 +110,8 @@ def _expiry(text: str, start: datetime) -> datetime:
 
 @app.command("list")
 def list_(
-    state_url: StateUrl = DEFAULT_URL,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
     recon: Annotated[str | None, typer.Option("--recon")] = None,
     state: Annotated[list[str] | None, typer.Option("--state", help="Run state; repeat.")] = None,
     status: Annotated[list[str] | None, typer.Option("--status", help="Status; repeat.")] = None,
@@ -86,7 +124,7 @@ def list_(
     """List exceptions, oldest first (active ones unless --status or --all)."""
     from reconcile.exceptions import ACTIVE
 
-    xs = _store(state_url)
+    xs = _store(state_url, config)
     statuses: Any = [s.upper() for s in status] if status else (None if all_ else ACTIVE)
     views = xs.list(
         recon,
@@ -142,9 +180,9 @@ def list_(
 
 
 @app.command("show")
-def show(exception_id: str, state_url: StateUrl = DEFAULT_URL) -> None:
+def show(exception_id: str, state_url: StateUrl = None, config: ConfigFile = None) -> None:
     """One exception with its side values, deltas and history."""
-    xs = _store(state_url)
+    xs = _store(state_url, config)
     (eid,) = _resolve_ids(xs, [exception_id])
     view = xs.get(eid, now=now())
     history = xs.history(eid)
@@ -177,8 +215,10 @@ def show(exception_id: str, state_url: StateUrl = DEFAULT_URL) -> None:
         )
 
 
-def _act(state_url: str, ids: list[str], to: Status, **kwargs: Any) -> None:
-    xs = _store(state_url)
+def _act(
+    state_url: str | None, config: Path | None, ids: list[str], to: Status, **kwargs: Any
+) -> None:
+    xs = _store(state_url, config)
     try:
         views = xs.transition(_resolve_ids(xs, ids), to, now=now(), **kwargs)
     finally:
@@ -189,38 +229,51 @@ def _act(state_url: str, ids: list[str], to: Status, **kwargs: Any) -> None:
 
 @app.command("ack")
 def ack(
-    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+    ids: Ids,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
+    actor: Actor = None,
+    note: Note = None,
 ) -> None:
     """Acknowledge exceptions."""
-    _act(state_url, ids, Status.ACKNOWLEDGED, actor=_actor(actor), note=note)
+    _act(state_url, config, ids, Status.ACKNOWLEDGED, actor=_actor(actor), note=note)
 
 
 @app.command("assign")
 def assign(
     ids: Ids,
     owner: Annotated[str, typer.Option("--owner", help="Who works it.")],
-    state_url: StateUrl = DEFAULT_URL,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
     actor: Actor = None,
     note: Note = None,
 ) -> None:
     """Assign exceptions to an owner (bulk when several ids are given)."""
-    _act(state_url, ids, Status.ASSIGNED, actor=_actor(actor), note=note, owner=owner)
+    _act(state_url, config, ids, Status.ASSIGNED, actor=_actor(actor), note=note, owner=owner)
 
 
 @app.command("review")
 def review(
-    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+    ids: Ids,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
+    actor: Actor = None,
+    note: Note = None,
 ) -> None:
     """Mark exceptions as in review."""
-    _act(state_url, ids, Status.IN_REVIEW, actor=_actor(actor), note=note)
+    _act(state_url, config, ids, Status.IN_REVIEW, actor=_actor(actor), note=note)
 
 
 @app.command("escalate")
 def escalate(
-    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+    ids: Ids,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
+    actor: Actor = None,
+    note: Note = None,
 ) -> None:
     """Escalate exceptions."""
-    _act(state_url, ids, Status.ESCALATED, actor=_actor(actor), note=note)
+    _act(state_url, config, ids, Status.ESCALATED, actor=_actor(actor), note=note)
 
 
 @app.command("resolve")
@@ -232,20 +285,25 @@ def resolve(
             "--reason", help=", ".join(r.value for r in Reason if r != Reason.RESOLVED_BY_DATA)
         ),
     ],
-    state_url: StateUrl = DEFAULT_URL,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
     actor: Actor = None,
     note: Note = None,
 ) -> None:
     """Resolve exceptions with a reason code."""
-    _act(state_url, ids, Status.RESOLVED, actor=_actor(actor), note=note, reason=reason)
+    _act(state_url, config, ids, Status.RESOLVED, actor=_actor(actor), note=note, reason=reason)
 
 
 @app.command("wont-fix")
 def wont_fix(
-    ids: Ids, state_url: StateUrl = DEFAULT_URL, actor: Actor = None, note: Note = None
+    ids: Ids,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
+    actor: Actor = None,
+    note: Note = None,
 ) -> None:
     """Close exceptions as won't fix."""
-    _act(state_url, ids, Status.WONT_FIX, actor=_actor(actor), note=note)
+    _act(state_url, config, ids, Status.WONT_FIX, actor=_actor(actor), note=note)
 
 
 @app.command("suppress")
@@ -262,7 +320,8 @@ def suppress(
     min_amount: Annotated[str | None, typer.Option("--min-amount")] = None,
     max_amount: Annotated[str | None, typer.Option("--max-amount")] = None,
     currency: Annotated[str | None, typer.Option("--currency")] = None,
-    state_url: StateUrl = DEFAULT_URL,
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
     actor: Actor = None,
     note: Note = None,
 ) -> None:
@@ -278,7 +337,8 @@ def suppress(
         }.items()
         if v is not None
     }
-    xs = _store(state_url)
+    # a pattern may be set up before the first run; one exception needs its store
+    xs = _store(state_url, config, create=exception_id is None)
     try:
         eid = _resolve_ids(xs, [exception_id])[0] if exception_id else None
         start = now()

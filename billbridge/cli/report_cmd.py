@@ -8,7 +8,10 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
+from billbridge import logs
+from billbridge.errors import ConfigError
 from billbridge.state import Store
+from billbridge.state.db import StateStoreUnavailable
 from billbridge.state.schema import ExceptionRow
 from config.loader import load_config
 from config.model import BillbridgeConfig
@@ -18,14 +21,40 @@ from reconcile.reports import Report, deliver, report_from_store, write_report_f
 app = typer.Typer(no_args_is_help=True)
 _CONFIG = typer.Option(None, "--config", "-c", envvar="BILLBRIDGE_CONFIG", help="Config file.")
 _RECON = typer.Option(None, "--recon", "-r", help="Only these reconciliations (repeatable).")
+_STATE_URL = typer.Option(
+    None,
+    "--state-url",
+    envvar="BILLBRIDGE_STATE_URL",
+    help="State store URL (before the config's state.url).",
+)
+
+
+def _cli_report(
+    config_path: Path | None, recon: list[str] | None, state_url: str | None
+) -> tuple[BillbridgeConfig, Report]:
+    """The config and the report of the render/send commands: one line and exit 2 when the
+    config is wrong or the state store does not exist (never created here)."""
+    try:
+        config = load_config(config_path)
+        return config, build_report(config, recon, state_url=state_url, create=False)
+    except (ConfigError, StateStoreUnavailable) as exc:
+        typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
+        raise typer.Exit(2) from None
 
 
 def build_report(
-    config: BillbridgeConfig, recons: list[str] | None = None, now: datetime | None = None
+    config: BillbridgeConfig,
+    recons: list[str] | None = None,
+    now: datetime | None = None,
+    *,
+    state_url: str | None = None,
+    create: bool = True,
 ) -> Report:
-    """The report over every reconciliation with exceptions (or the ones named)."""
+    """The report over every reconciliation with exceptions (or the ones named), from
+    ``state_url`` (default: the config's). ``create=False``: refuse a SQLite store file
+    that does not exist instead of reporting from a new, empty one."""
     now = now or datetime.now(UTC)
-    store = Store(config.state.url)
+    store = Store(state_url or config.state.url, create=create)
     try:
         names = recons or list(config.reconciliations)
         if not names:
@@ -64,17 +93,21 @@ def render(
     recon: list[str] | None = _RECON,
     csv_files: bool = typer.Option(False, "--csv", help="Also a CSV per reconciliation."),
     config: Path | None = _CONFIG,
+    state_url: str | None = _STATE_URL,
 ) -> None:
     """Write report.html and exceptions.xlsx without sending anything."""
-    report = build_report(load_config(config), recon)
+    _, report = _cli_report(config, recon, state_url)
     for path in write_report_files(report, out, csv_files=csv_files):
         typer.echo(f"wrote {path}")
 
 
 @app.command("send")
-def send(recon: list[str] | None = _RECON, config: Path | None = _CONFIG) -> None:
+def send(
+    recon: list[str] | None = _RECON,
+    config: Path | None = _CONFIG,
+    state_url: str | None = _STATE_URL,
+) -> None:
     """E-mail the report to the configured AR recipients (or write an .eml file when no
     SMTP server is configured)."""
-    cfg = load_config(config)
-    report = build_report(cfg, recon)
+    cfg, report = _cli_report(config, recon, state_url)
     typer.echo(deliver(report, cfg.reports))

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from billbridge.errors import BillbridgeError
@@ -58,12 +58,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None: not SQLite, in memory, or a ``file:`` URI)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("uri") in ("true", "1"):
+        return None
+    return Path(database).expanduser()
+
+
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """Create an engine. ``schema`` (PostgreSQL only) isolates tests in their own schema."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -92,10 +106,22 @@ class StateStoreUnavailable(BillbridgeError):
 
 
 class Store:
-    """A migrated state store and its session factory."""
+    """A migrated state store and its session factory.
 
-    def __init__(self, url: str = DEFAULT_URL, *, schema: str | None = None) -> None:
+    ``create=False``: refuse a SQLite file that does not exist instead of creating it (and
+    its folders): commands that only read or work existing exceptions would otherwise
+    silently open a new, empty store when the URL is mistyped."""
+
+    def __init__(
+        self, url: str = DEFAULT_URL, *, schema: str | None = None, create: bool = True
+    ) -> None:
         self.url = url
+        path = None if create else sqlite_file(url)
+        if path is not None and not path.is_file():
+            raise StateStoreUnavailable(
+                f"no state store at {path.absolute()} (check --state-url, BILLBRIDGE_STATE_URL "
+                "or the config's state.url; 'billbridge reconcile run' creates it)"
+            )
         self.engine = make_engine(url, schema=schema)
         try:
             if schema:
