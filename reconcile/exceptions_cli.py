@@ -16,6 +16,7 @@ import json
 import os
 import re
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,7 +29,8 @@ from billbridge.errors import ConfigError
 from billbridge.state import Store
 from billbridge.state.db import DEFAULT_URL, StateStoreUnavailable
 from config.loader import load_config
-from reconcile.exceptions import ExceptionStore, Reason, Status, WorkflowError
+from reconcile.exceptions import ExceptionStore, Reason, RunState, Status, WorkflowError
+from reconcile.exceptions.suppress import check_scope
 
 app = typer.Typer(help="Work reconciliation exceptions.", no_args_is_help=True)
 console = Console(width=160)
@@ -80,6 +82,18 @@ def _store(state_url: str | None, config: Path | None, *, create: bool = False) 
         raise typer.Exit(2) from None
 
 
+def _choices(option: str, given: list[str], names: type[StrEnum]) -> list[str]:
+    """``given`` as the enum's values (any case, - for _); one line listing them if not."""
+    known = [m.value for m in names]
+    out = []
+    for text in given:
+        value = text.strip().upper().replace("-", "_")
+        if value not in known:
+            raise WorkflowError(f"{option} {text!r} is not one of {', '.join(known)}")
+        out.append(value)
+    return out
+
+
 def _resolve_ids(xs: ExceptionStore, ids: list[str]) -> list[str]:
     full = []
     for given in ids:
@@ -124,11 +138,12 @@ def list_(
     """List exceptions, oldest first (active ones unless --status or --all)."""
     from reconcile.exceptions import ACTIVE
 
+    states = _choices("--state", state, RunState) if state else None
+    statuses: Any = _choices("--status", status, Status) if status else (None if all_ else ACTIVE)
     xs = _store(state_url, config)
-    statuses: Any = [s.upper() for s in status] if status else (None if all_ else ACTIVE)
     views = xs.list(
         recon,
-        states=[s.upper() for s in state] if state else None,
+        states=states,
         statuses=statuses,
         categories=category,
         owner=owner,
@@ -337,6 +352,7 @@ def suppress(
         }.items()
         if v is not None
     }
+    check_scope(exception_id, pattern or None, recon)  # bad amounts refused before opening
     # a pattern may be set up before the first run; one exception needs its store
     xs = _store(state_url, config, create=exception_id is None)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from reconcile.exceptions.model import WorkflowError
@@ -65,6 +65,19 @@ class Suppression:
         return True
 
 
+def _amount(bound: str, value: Any) -> Decimal:
+    """A pattern's amount bound as an exact decimal; a WorkflowError naming it if it is not
+    a (finite) amount."""
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        option = "--" + bound.replace("_", "-")
+        raise WorkflowError(f"{option} {value!r} is not an amount (e.g. 1000 or 0.50)")
+    return amount
+
+
 def check_scope(
     exception_id: str | None, pattern: dict[str, Any] | None, recon: str | None
 ) -> dict[str, Any] | None:
@@ -85,7 +98,7 @@ def check_scope(
         if clean.get(bound) is not None:
             if isinstance(clean[bound], float):
                 raise WorkflowError(f"{bound}: give the amount as text, not a float")
-            clean[bound] = str(Decimal(str(clean[bound])))
+            clean[bound] = str(_amount(bound, clean[bound]))
     if clean.get("currency"):
         clean["currency"] = str(clean["currency"]).upper()
     return clean
