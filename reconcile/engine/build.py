@@ -145,7 +145,9 @@ def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
                 abs(r[f"v{amount_i}"]) for r in sides[dup_side] if r[f"v{amount_i}"] is not None
             ]
             amount = max(values) if values else None
-        first = next(iter(sides["a"] or sides["b"]))
+        # the context (e.g. the ERP document number) of the side that repeats the key
+        dup = sides["b"] if base == "DUPLICATE_IN_B" else sides["a"] or sides["b"]
+        first = min(dup, key=lambda r: r["_line"])
         details = {
             "base_category": base,
             "is_exclusive_a": not sides["b"],
@@ -159,6 +161,15 @@ def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
             "b_rows": listed["b"][:MAX_DUP_ROWS],
             "lines": {s: sorted(r["_line"] for r in sides[s])[:MAX_DUP_ROWS] for s in ("a", "b")},
             "context": _context(d, first, ""),
+            # each repeated row's own context, in line order: which documents repeat
+            "context_rows": {
+                s: [_context(d, r, "") for r in sorted(sides[s], key=lambda r: r["_line"])][
+                    :MAX_DUP_ROWS
+                ]
+                for s in ("a", "b")
+            }
+            if d.context
+            else {},
             "match_rule": _rule(d),
             "rule_version": d.version,
         }

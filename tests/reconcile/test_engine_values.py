@@ -135,3 +135,22 @@ def test_records_without_a_key_are_never_paired_with_each_other() -> None:
     one_each = pa.table({"id": ["1", ""], "amount": ["10.00", "75.00"]})
     cats = sorted(c.category for c in reconcile(d, one_each, b).rows.candidates())
     assert cats == ["MISSING_IN_A", "MISSING_IN_B"]
+
+
+def test_a_duplicate_names_the_documents_that_repeat_the_key() -> None:
+    text = """
+name: t
+a: {label: billing}
+b: {label: erp}
+keys: [{name: id}]
+compare: [{name: amount, kind: amount}]
+context: [{name: doc}]
+"""
+    (d,) = parse_definitions(text, "t.yaml")
+    a = pa.table({"id": ["INV1006"], "amount": ["10.00"], "doc": [None]})
+    b = pa.table({"id": ["INV1006", "INV1006"], "amount": ["10.00", "10.00"],
+                  "doc": ["20006", "20106"]})  # fmt: skip
+    (dup,) = reconcile(d, a, b).rows.candidates()
+    assert dup.details["base_category"] == "DUPLICATE_IN_B"
+    assert dup.details["context"] == {"doc": "20006"}
+    assert dup.details["context_rows"]["b"] == [{"doc": "20006"}, {"doc": "20106"}]
