@@ -30,7 +30,7 @@ from uat.spec import (
     UatSpec,
 )
 from uat.sqltext import decimal_sql
-from uat.totals import Totals
+from uat.totals import Totals, key_totals
 from uat.translate import database
 
 
@@ -164,7 +164,7 @@ def evaluate(
     x: Expectation, entity: PreparedEntity, sc: EntityScore, totals: Totals | None = None
 ) -> ExpectationResult:
     """``totals``: the entity's per-key totals (``uat.totals``), which count_equal,
-    amounts_match and ties read."""
+    amounts_match and ties read (built here when not given)."""
     frame = sc.attribution.frame
     if isinstance(x, MatchRate):
         ok = sc.match_rate >= x.min_pct
@@ -186,7 +186,10 @@ def evaluate(
         column = entity.source_column(x.side, x.field)
         n, keys = (0, []) if side.num_rows == 0 else _blank_keys(side, column, key_cols, x.examples)
         return _result(x, n == 0, f"{n} record(s) with a blank {x.field}", keys, n)
-    assert totals is not None  # the runner builds them for these expectations
+    if totals is None:  # the runner builds them once per entity; a lone call, here
+        needed = totals_needed([x], entity.kind)
+        assert needed is not None  # count_equal, amounts_match and ties need totals
+        totals = key_totals(entity, *needed)
     if isinstance(x, CountEqual):
         return _count_equal(x, totals)
     if isinstance(x, AmountsMatch):

@@ -197,3 +197,19 @@ expectations:
     files = {n: b.replace("customer_id,", "cust,") for n, b in files.items()}
     with pytest.raises(ConfigError, match=r"^<spec>:6: expectations\.0\.where\.customer_id: "):
         _run(tmp_path, text, files)
+
+
+def test_an_expectation_evaluated_alone_builds_its_totals(tmp_path: Path) -> None:
+    """``evaluate`` without the runner's totals (as the UAT benchmark calls it) still works."""
+    from uat.entities import prepare_entity
+    from uat.expectations import evaluate
+
+    files = {
+        "old.csv": _ar(("AR-1", "C1", "25000.00")),
+        "new.csv": _ar(("AR-1", "C1", "25000.00"), ("AR-1", "C1", "25000.00")),
+    }
+    run = _run(tmp_path, AR_SPEC, files)
+    spec = run.spec
+    entity = prepare_entity(spec, spec.entities[0], tmp_path, {})
+    alone = [evaluate(x, entity, run.scores[0]) for x in spec.expectations]
+    assert alone == run.expectations
