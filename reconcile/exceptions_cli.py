@@ -30,6 +30,7 @@ from billbridge.state import Store
 from billbridge.state.db import DEFAULT_URL, StateStoreUnavailable
 from config.loader import load_config
 from reconcile.exceptions import ExceptionStore, Reason, RunState, Status, WorkflowError
+from reconcile.exceptions.display import UNKNOWN, FieldKinds, delta_value, known_kinds, side_value
 from reconcile.exceptions.suppress import check_scope
 
 app = typer.Typer(help="Work reconciliation exceptions.", no_args_is_help=True)
@@ -71,6 +72,11 @@ def state_url_of(state_url: str | None, config: Path | None) -> str:
     return DEFAULT_URL
 
 
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
+    return typer.Exit(2)
+
+
 def _store(state_url: str | None, config: Path | None, *, create: bool = False) -> ExceptionStore:
     """The exception store; one line and exit 2 when it cannot be opened. A SQLite file
     that does not exist is refused unless ``create`` (a mistyped URL would otherwise open
@@ -78,8 +84,15 @@ def _store(state_url: str | None, config: Path | None, *, create: bool = False) 
     try:
         return ExceptionStore(Store(state_url_of(state_url, config), create=create))
     except (StateStoreUnavailable, ConfigError) as exc:
-        typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
+
+
+def _field_kinds(config: Path | None) -> dict[str, FieldKinds]:
+    """Which fields are amounts, per recon: the built-ins and the config's definitions."""
+    try:
+        return known_kinds(load_config(config) if config is not None else None)
+    except ConfigError as exc:
+        raise _fail(exc) from None
 
 
 def _choices(option: str, given: list[str], names: type[StrEnum]) -> list[str]:
@@ -212,16 +225,19 @@ def show(exception_id: str, state_url: StateUrl = None, config: ConfigFile = Non
         f"owner {view.owner or '-'}"
     )
     d = view.details
+    kinds = _field_kinds(config).get(view.recon, UNKNOWN)
     sides = ["a", "b", "c"] if "c" in d else ["a", "b"]  # three-sided exceptions carry side c
     table = Table("field", *(s.upper() for s in sides), "delta")
     for field in dict.fromkeys(f for s in sides for f in d.get(s, {})):
         mark = "*" if field in d.get("diff_columns", []) else ""
-        delta = d.get("delta", {}).get(field, "")
-        if isinstance(delta, dict):  # per pair: {"a-c": "10", ...}
-            delta = ", ".join(f"{pair} {value}" for pair, value in delta.items())
-        table.add_row(
-            f"{field}{mark}", *(str(d.get(s, {}).get(field, "")) for s in sides), str(delta)
-        )
+        values = [d.get(s) or {} for s in sides]
+        shown = [
+            side_value(field, v[field], v, view.currency, kinds) if field in v else ""
+            for v in values
+        ]
+        # per pair for three sides: {"a-c": "10", ...}
+        delta = delta_value(field, d.get("delta", {}).get(field, ""), view.currency, kinds)
+        table.add_row(f"{field}{mark}", *shown, delta)
     console.print(table)
     for event in history:
         console.print(

@@ -16,6 +16,7 @@ from billbridge.state.schema import ExceptionRow
 from config.loader import load_config
 from config.model import BillbridgeConfig
 from reconcile.exceptions import ExceptionStore
+from reconcile.exceptions.display import known_kinds
 from reconcile.reports import Report, deliver, report_from_store, write_report_files
 
 app = typer.Typer(no_args_is_help=True)
@@ -76,6 +77,7 @@ def build_report(
             now=now,
             # "resolved since last run": each recon's own latest run, from the run log
             run_ids=xs.latest_run_ids(names),
+            kinds=known_kinds(config),
         )
     finally:
         store.close()

@@ -62,8 +62,9 @@ class ExceptionQueries:
     def _view(
         self, row: ExceptionRow, now: datetime, rules: Mapping[str, tuple[SeverityRule, ...]]
     ) -> ExceptionView:
-        age = age_days(row.first_seen, now)
         closed = row.status not in ACTIVE
+        # a closed exception stops ageing: its age is the one it had when it was closed
+        age = age_days(row.first_seen, row.resolved_at if closed and row.resolved_at else now)
         return ExceptionView(
             id=row.exception_id,
             recon=row.recon,

@@ -8,33 +8,40 @@ from datetime import datetime
 from typing import Any
 
 from reconcile.exceptions import ACTIVE, ExceptionStore, ExceptionView, RunState
+from reconcile.exceptions.display import UNKNOWN, FieldKinds, known_kinds, side_value
 from reconcile.reports.model import ReconSection, Report, ReportItem
 
 DEAD_LETTER_CATEGORY = "SYNC_DEAD_LETTER"
 
 
-def describe(view: ExceptionView) -> str:
-    """One readable line: which fields differ and how, or why the item is open."""
+def describe(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> str:
+    """One readable line: which fields differ and how, or why the item is open. ``kinds``:
+    the recon's amount and currency fields (amounts keep their minor units, currency codes
+    are upper-case)."""
     details: dict[str, Any] = view.details or {}
     diff = details.get("diff_columns") or []
     sides = [details.get("a") or {}, details.get("b") or {}]
     if "c" in details:  # a three-sided reconciliation
         sides.append(details["c"] or {})
     if diff:
-        return "; ".join(f"{col}: " + " vs ".join(str(s.get(col)) for s in sides) for col in diff)
+        return "; ".join(
+            f"{col}: "
+            + " vs ".join(side_value(col, s.get(col), s, view.currency, kinds) for s in sides)
+            for col in diff
+        )
     for key in ("reason", "message", "error"):
         if details.get(key):
             return str(details[key])
     return view.category.replace("_", " ").lower()
 
 
-def to_item(view: ExceptionView) -> ReportItem:
+def to_item(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> ReportItem:
     return ReportItem(
         exception_id=view.id,
         recon=view.recon,
         category=view.category,
         keys=dict(view.keys),
-        description=describe(view),
+        description=describe(view, kinds),
         amount=view.amount,
         currency=view.currency,
         severity=view.severity,
@@ -57,22 +64,29 @@ def report_from_store(
     run_id: str | None = None,
     run_ids: Mapping[str, str | None] | None = None,
     summaries: dict[str, dict[str, Any]] | None = None,
+    kinds: Mapping[str, FieldKinds] | None = None,
 ) -> Report:
     """``sections``: (recon name, title) pairs in the order the report shows them.
 
     "Resolved since last run" lists what the data resolved in one run per recon: its entry
     in ``run_ids`` (None: it never ran, so nothing), else ``run_id``; with neither, every
-    exception the data ever resolved."""
+    exception the data ever resolved.
+
+    ``kinds``: each recon's amount and currency fields (default: the built-ins')."""
+    kinds = known_kinds() if kinds is None else kinds
     built = []
     for name, section_title in sections:
         views = exceptions.list(recon=name, now=now)
+        own = kinds.get(name, UNKNOWN)
         open_items = [
-            to_item(v) for v in views if v.status in ACTIVE and v.category != DEAD_LETTER_CATEGORY
+            to_item(v, own)
+            for v in views
+            if v.status in ACTIVE and v.category != DEAD_LETTER_CATEGORY
         ]
         latest = run_ids[name] if run_ids is not None and name in run_ids else run_id
         every = latest is None and (run_ids is None or name not in run_ids)
         resolved = [
-            to_item(v)
+            to_item(v, own)
             for v in views
             if v.run_state == RunState.RESOLVED_BY_DATA and (every or v.last_run_id == latest)
         ]
@@ -86,7 +100,7 @@ def report_from_store(
             )
         )
     dead = [
-        to_item(v)
+        to_item(v, kinds.get(v.recon, UNKNOWN))
         for v in exceptions.list(categories=[DEAD_LETTER_CATEGORY], now=now)
         if v.status in ACTIVE
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ _env = Environment(
 )
 _env.filters["money"] = format_money
 
+#: how timestamps read in CSV files and XLSX cells (UTC)
+STAMP = "%Y-%m-%d %H:%M"
 COLUMNS: tuple[str, ...] = (
     "exception_id",
     "run_state",
@@ -75,10 +78,24 @@ def _row(item: ReportItem) -> list[Any]:
         item.currency or "",
         item.severity,
         item.age_days,
-        item.first_seen.strftime("%Y-%m-%d %H:%M") if item.first_seen else "",
-        item.last_seen.strftime("%Y-%m-%d %H:%M") if item.last_seen else "",
+        _utc_naive(item.first_seen),
+        _utc_naive(item.last_seen),
         item.owner or "",
     ]
+
+
+def _utc_naive(at: datetime | None) -> datetime | None:
+    """A timestamp as UTC wall time (Excel cells hold no zone; the report is in UTC)."""
+    return None if at is None else at.astimezone(UTC).replace(tzinfo=None)
+
+
+def _text(value: Any) -> str:
+    """A cell as CSV text (timestamps as 2026-12-01 06:00, UTC)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime(STAMP)
+    return str(value)
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -106,6 +123,7 @@ def render_xlsx(report: Report) -> bytes:
             money_formats[digits] = book.add_format({"num_format": pattern})
         return money_formats[digits]
 
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     used: set[str] = set()
 
     summary = book.add_worksheet(_sheet_name("Summary", used))
@@ -127,7 +145,9 @@ def render_xlsx(report: Report) -> bytes:
         sheet.write_row(0, 0, COLUMNS, bold)
         for r, item in enumerate(items, start=1):
             for c, value in enumerate(_row(item)):
-                if isinstance(value, Decimal):
+                if isinstance(value, datetime):
+                    sheet.write_datetime(r, c, value, stamp)
+                elif isinstance(value, Decimal):
                     # Excel holds doubles; minor units survive, shown with the currency's
                     sheet.write_number(r, c, float(value), money(value, item.currency))
                 elif isinstance(value, int):
@@ -140,6 +160,8 @@ def render_xlsx(report: Report) -> bytes:
         sheet.freeze_panes(1, 0)
         sheet.set_column(0, 0, 18)
         sheet.set_column(3, 5, 30)
+        first = COLUMNS.index("first_seen")
+        sheet.set_column(first, first + 1, 16)  # wide enough for the date cells
     book.close()
     return buf.getvalue()
 
@@ -149,7 +171,7 @@ def render_csv(items: list[ReportItem]) -> str:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for item in items:
-        writer.writerow(["" if v is None else str(v) for v in _row(item)])
+        writer.writerow([_text(v) for v in _row(item)])
     return out.getvalue()
 
 
