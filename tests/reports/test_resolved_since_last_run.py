@@ -18,7 +18,7 @@ from billbridge.state.schema import RunLogRow
 from config.loader import load_config
 from reconcile.engine import ExceptionCandidate
 from reconcile.exceptions import ExceptionStore, exception_id
-from reconcile.reports import render_xlsx
+from reconcile.reports import render_xlsx, report_from_store
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
@@ -114,3 +114,26 @@ def _write(tmp_path: Path, url: str) -> Path:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(f"state:\n  url: {url}\n")
     return cfg
+
+
+def test_latest_run_ids_on_both_backends(store: Store) -> None:
+    xs = ExceptionStore(store)
+    for day, (run, found) in enumerate([("r1", ["INV1", "INV2"]), ("r2", ["INV1"])]):
+        cands = [_cand("inv", inv) for inv in found]
+        xs.record_run("inv", run, cands, T0 + timedelta(days=day))
+    xs.record_run("pay", "p1", [_cand("pay", "P1")], T0)
+    assert xs.latest_run_ids(["inv", "pay", "none"]) == {"inv": "r2", "pay": "p1", "none": None}
+    with store.session() as s:
+        s.execute(delete(RunLogRow))
+    # a run that only resolved (nothing seen again) is found by its resolutions
+    xs.record_run("pay", "p2", [], T0 + timedelta(days=5))
+    with store.session() as s:
+        s.execute(delete(RunLogRow))
+    assert xs.latest_run_ids(["inv", "pay"]) == {"inv": "r2", "pay": "p2"}
+    report = report_from_store(
+        xs, [("inv", "Inv"), ("pay", "Pay")], title="AR", now=T0, run_ids={"inv": "r2"}
+    )
+    assert [[i.keys["invoice_number"] for i in s.resolved] for s in report.sections] == [
+        ["INV2"],
+        ["P1"],  # not in run_ids: every resolution (no run_id given either)
+    ]
