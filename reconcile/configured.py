@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from billbridge.errors import ConfigError
+from billbridge.errors import BillbridgeError, ConfigError
 from billbridge.state import Store
 from canonical import Customer, Record
 from config.model import BillbridgeConfig
@@ -110,6 +110,19 @@ def _run_suite(
     rows = recon.run(sides, now.date())
     found = to_store_candidates(rows, recon=ref.definition)
     return ExceptionStore(store).record_run(ref.definition, run_id or uuid.uuid4().hex, found, now)
+
+
+def recorded_name(config: BillbridgeConfig, name: str) -> str:
+    """The name a configured reconciliation's exceptions are recorded under: its
+    definition's (a built-in's or suite calculator's name, or the YAML definition's
+    ``name``), which may differ from the config key; the exception ids are made from it."""
+    definition = config.reconciliations[name].definition
+    if definition in BUILTIN_NAMES or definition in SUITE:
+        return definition
+    try:
+        return _yaml_definition(definition).name
+    except (OSError, ValueError, BillbridgeError):
+        return name  # unreadable now: the run itself reports why
 
 
 def _yaml_definition(path: str) -> ReconDefinition:

@@ -15,6 +15,7 @@ from billbridge.state.db import StateStoreUnavailable
 from billbridge.state.schema import ExceptionRow
 from config.loader import load_config
 from config.model import BillbridgeConfig
+from reconcile.configured import recorded_name
 from reconcile.exceptions import ExceptionStore
 from reconcile.exceptions.display import known_kinds
 from reconcile.reports import Report, deliver, report_from_store, write_report_files
@@ -57,7 +58,10 @@ def build_report(
     now = now or datetime.now(UTC)
     store = Store(state_url or config.state.url, create=create)
     try:
-        names = recons or list(config.reconciliations)
+        # the config's keys as the names their runs are recorded under
+        names = recons or list(
+            dict.fromkeys(recorded_name(config, k) for k in config.reconciliations)
+        )
         if not names:
             with store.session() as s:
                 names = sorted(s.scalars(select(ExceptionRow.recon).distinct()))

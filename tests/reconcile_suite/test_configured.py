@@ -73,3 +73,17 @@ def test_without_subscriptions_zuora_invoices_link_to_no_contract(tmp_path: Path
         assert "INVOICE_WITHOUT_CONTRACT" in cats
     finally:
         store.close()
+
+
+def test_the_report_shows_a_suite_reconciliation_under_its_config_entry(tmp_path: Path) -> None:
+    from billbridge.cli.report_cmd import build_report
+
+    config = load_config(_config(tmp_path))
+    store = Store(config.state.url)
+    try:
+        delta = run_configured(config, "aging", store=store, now=datetime(2026, 12, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    report = build_report(config, now=datetime(2026, 12, 1, tzinfo=UTC))
+    (aging,) = [s for s in report.sections if s.name == "ar_aging"]
+    assert len(delta.new) > 0 and len(aging.open_items) == len(delta.new)
