@@ -173,7 +173,8 @@ def run(
     if all_ == bool(name):
         raise _fail(ConfigError("give a reconciliation NAME or --all (not both)"))
     if definitions is None:
-        _run_from_config(name, config, out)
+        # an explicit --state-url (or BILLBRIDGE_STATE_URL) wins over the config file's
+        _run_from_config(name, config, out, None if state_url == DEFAULT_URL else state_url)
         return
     from billbridge.state import Store
     from reconcile.definitions import load_definitions
@@ -212,26 +213,36 @@ def run(
     raise typer.Exit(1 if found else 0)
 
 
-def _run_from_config(name: str | None, config_path: Path | None, out: Path | None) -> None:
-    """Reconciliations from the billbridge config file; exit 1 when exceptions are open."""
+def _run_from_config(
+    name: str | None, config_path: Path | None, out: Path | None, state_url: str | None = None
+) -> None:
+    """Reconciliations from the billbridge config file; exit 1 when exceptions are open
+    (in someone's hands or not, but not closed: resolved, won't fix or suppressed)."""
     from billbridge.state import Store
     from config.loader import load_config
     from reconcile.configured import run_configured
+    from reconcile.exceptions import ExceptionStore
+    from reconcile.exceptions.model import CLOSED, Status
 
     try:
         config = load_config(config_path)
         names = [name] if name else [n for n, r in config.reconciliations.items() if r.enabled]
         if not names:
             raise ConfigError("no reconciliations configured (reconciliations: in the config)")
-        store = Store(config.state.url)
+        store = Store(state_url or config.state.url)
     except (BillbridgeError, OSError) as exc:
         raise _fail(exc) from None
     open_total = 0
     try:
+        xs = ExceptionStore(store)
         for recon in names:
-            delta = run_configured(config, recon, store=store, now=now())
-            open_total += (
-                len(delta.new) + len(delta.still_open) + len(delta.changed) + len(delta.reopened)
+            at = now()
+            delta = run_configured(config, recon, store=store, now=at)
+            seen = {*delta.new, *delta.still_open, *delta.changed, *delta.reopened}
+            open_total += sum(
+                v.id in seen
+                for v in xs.list(delta.recon, now=at)
+                if v.status not in (*CLOSED, Status.SUPPRESSED)
             )
             console.print(f"{recon}: " + ", ".join(f"{k} {v}" for k, v in delta.counts.items()))
     except (BillbridgeError, OSError) as exc:

@@ -293,3 +293,42 @@ def test_run_through_mapping_specs_and_builtin_side_builders(tmp_path: Path) -> 
     rows = list(csv.DictReader((out / "billing_vs_erp_invoices-exceptions.csv").open()))
     found = {(r["key_invoice_number"], r["category"], r["diff_columns"]) for r in rows}
     assert found == {("inv00000001", "AMOUNT_MISMATCH", "total"), ("inv00000002", "NOT_SYNCED", "")}
+
+
+def test_config_runs_honour_state_url_and_exit_0_when_nothing_is_left_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--state-url wins over the config file's store; a run whose exceptions are all won't
+    fix or suppressed has nothing open (exit 0, not 1)."""
+    from reconcile.exceptions import Reason, Status
+    from tests.reconcile.test_three_way import _invoice_files
+
+    spec = Path(__file__).resolve().parents[2] / "mappings/specs/exports/zuora_invoices.yaml"
+    found = _invoice_files(tmp_path)
+    conns = "".join(
+        f"  {s}:\n    system: files\n    path: {found[s]}\n    spec: {spec}\n" for s in "ab"
+    )
+    config = tmp_path / "billbridge.yaml"
+    config.write_text(
+        f"state:\n  url: sqlite:///{tmp_path / 'config.db'}\nconnections:\n{conns}"
+        "reconciliations:\n  billing_vs_erp_invoices:\n    definition: billing_vs_erp_invoices\n"
+        "    sides: {a: a/invoice, b: b/invoice}\n"
+    )
+    monkeypatch.delenv("BILLBRIDGE_STATE_URL", raising=False)
+    flag = f"sqlite:///{tmp_path / 'flag.db'}"
+    t0 = datetime(2024, 5, 1, tzinfo=UTC)
+    monkeypatch.setattr(recon_cli, "now", lambda: t0)
+    args = ["run", "--all", "--config", str(config), "--state-url", flag]
+    first = runner.invoke(recon_cli.app, args)
+    assert first.exit_code == 1, first.output
+    assert (tmp_path / "flag.db").exists() and not (tmp_path / "config.db").exists()
+    store = Store(flag)
+    try:
+        xs = ExceptionStore(store)
+        for view in xs.list("billing_vs_erp_invoices", now=t0):
+            xs.transition(view.id, Status.WONT_FIX, actor="ar", reason=Reason.KNOWN_DIFFERENCE,
+                          note="accepted", now=t0)  # fmt: skip
+    finally:
+        store.close()
+    again = runner.invoke(recon_cli.app, args)
+    assert again.exit_code == 0, again.output
