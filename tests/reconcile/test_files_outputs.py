@@ -51,6 +51,8 @@ def test_xlsx_cells_are_text_never_formulas_or_links(tmp_path: Path) -> None:
     assert {c.data_type for c in cells} == {"s"}
     assert sorted(c.value for c in cells) == sorted(MEMOS)
     assert all(c.hyperlink is None for c in cells)
+    currency = header.index("currency") + 1  # no currency: blank cells, not empty texts
+    assert {sheet.cell(row=r, column=currency).value for r in range(2, len(MEMOS) + 2)} == {None}
 
 
 @pytest.mark.parametrize(
