@@ -189,12 +189,20 @@ def evaluate(
     if totals is None:  # the runner builds them once per entity; a lone call, here
         needed = totals_needed([x], entity.kind)
         assert needed is not None  # count_equal, amounts_match and ties need totals
-        totals = key_totals(entity, *needed)
+        totals = key_totals(entity, *needed, unique=keys_unique(entity, sc))
     if isinstance(x, CountEqual):
         return _count_equal(x, totals)
     if isinstance(x, AmountsMatch):
         return _amounts_match(x, totals)
     return _ties(x, totals)
+
+
+def keys_unique(entity: PreparedEntity, sc: EntityScore) -> bool:
+    """Whether the engine found no key on two rows of a side (its duplicate categories
+    are empty): per-key totals then need no grouping."""
+    d = entity.definition
+    repeated = {d.category(b) for b in ("DUPLICATE", "DUPLICATE_IN_A", "DUPLICATE_IN_B")}
+    return not any(sc.categories.get(c) for c in repeated)
 
 
 def _count_equal(x: CountEqual, t: Totals) -> ExpectationResult:

@@ -20,7 +20,13 @@ from billbridge.state.schema import RunLogRow
 from reconcile.engine import reconcile
 from reconcile.engine.rows import ExceptionRows
 from uat.entities import PreparedEntity, SourceHook, prepare_entity
-from uat.expectations import ExpectationResult, check_expectation, evaluate, totals_needed
+from uat.expectations import (
+    ExpectationResult,
+    check_expectation,
+    evaluate,
+    keys_unique,
+    totals_needed,
+)
 from uat.rootcause import attribute
 from uat.scorecard import EntityScore, Progress, score
 from uat.spec import SourceError, UatSpec
@@ -112,14 +118,17 @@ def _remember(store: Store, spec: UatSpec, run: UatRun, prepared: list[PreparedE
         )  # fmt: skip
 
 
-def _totals(spec: UatSpec, entities: dict[str, PreparedEntity]) -> dict[str, Totals]:
-    """Per entity whose expectations read them, its per-key totals (one build each)."""
+def _totals(
+    spec: UatSpec, entities: dict[str, PreparedEntity], scores: dict[str, EntityScore]
+) -> dict[str, Totals]:
+    """Per entity whose expectations read them, its per-key totals (one build each),
+    grouped per key only where the engine found a key repeated."""
     out = {}
     for name, entity in entities.items():
         xs = [x for x in spec.expectations if x.entity == name]
         needed = totals_needed(xs, entity.kind)
         if needed is not None:
-            out[name] = key_totals(entity, *needed)
+            out[name] = key_totals(entity, *needed, unique=keys_unique(entity, scores[name]))
     return out
 
 
@@ -150,7 +159,7 @@ def run_uat(
         check_expectation(spec, i, x, named[x.entity])
     scores = [compare_entity(spec, p) for p in prepared]
     by_name = {p.spec.name: (p, s) for p, s in zip(prepared, scores, strict=True)}
-    totals = _totals(spec, named)
+    totals = _totals(spec, named, {p.spec.name: s for p, s in zip(prepared, scores, strict=True)})
     results = [evaluate(x, *by_name[x.entity], totals.get(x.entity)) for x in spec.expectations]
     run = UatRun(spec, run_id or uuid.uuid4().hex, now, scores, results)
     if store is not None:

@@ -16,6 +16,7 @@ source texts show; per text field ``j``: ``ta<j>``/``tb<j>`` its smallest value 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from reconcile.definitions import FieldRef, ReconDefinition
 from reconcile.engine import Side, sql
 from reconcile.engine.plan import Plan, minor_digits_sql
 from reconcile.engine.prepare import (
+    INTEGER_TYPES,
     arrow_table,
     check_columns,
     database,
@@ -50,6 +52,8 @@ class Totals:
     #: the kind's currency field (None: it has none)
     currency: str | None
     table: pa.Table
+    #: the text fields whose distinct values per key are in the table (``has``)
+    listed: frozenset[str] = frozenset()
 
     def query(self, sql_text: str) -> list[tuple[Any, ...]]:
         """Run ``sql_text`` with the table as ``t``."""
@@ -85,6 +89,8 @@ class Totals:
         if key is not None:
             return f"coalesce({key} = {sql.literal(want)}, false)"
         j = self.texts.index(name)
+        if name not in self.listed:  # not asked for as a filter: its smallest value
+            return " OR ".join(f"coalesce(t{s}{j} = {sql.literal(want)}, false)" for s in "ab")
         return " OR ".join(
             f"coalesce(list_contains(l{s}{j}, {sql.literal(want)}), false)" for s in "ab"
         )
@@ -156,14 +162,28 @@ def _text_value(d: ReconDefinition, ab: str, name: str, types: dict[str, str]) -
     return sql.value_expr(None, f"x{i}", types[d.context[i].col(ab)], "text")
 
 
+def _digits(raw: str, source_type: str) -> str:
+    """Fraction digits of a number as its source writes it: a decimal type's scale, none
+    for an integer, else (text, floats) counted in its text."""
+    found = re.fullmatch(r"decimal\d*\(\d+, *(\d+)\)", source_type)
+    if found:
+        return found.group(1)
+    if source_type in INTEGER_TYPES:
+        return "0"
+    return DIGITS.format(raw)
+
+
 def _side_sql(
     d: ReconDefinition,
     ab: str,
     types: dict[str, str],
     fields: tuple[Sequence[str], Sequence[str]],
     only: bool,
+    listed: frozenset[str] = frozenset(),
+    unique: bool = False,
 ) -> str:
-    """One side of ``n_<ab>`` grouped per key: rows, sums, largest row, digits, texts."""
+    """One side of ``n_<ab>`` grouped per key: rows, sums, largest row, digits, texts
+    (and the distinct values of those in ``listed``)."""
     amounts, texts = fields
     keys = [f"k{i}" for i in range(len(d.keys))]
     cols = list(keys)
@@ -174,17 +194,35 @@ def _side_sql(
         raw = f"r{index[name]}"
         cols += [
             f"{sql.value_expr(c, raw, types[c.col(ab)], c.kind)} AS v{j}",
-            f"{DIGITS.format(raw)} AS e{j}",
+            f"{_digits(raw, types[c.col(ab)])} AS e{j}",
         ]
         aggs += [f"sum(v{j}) AS s{j}", f"max(abs(v{j})) AS m{j}", f"max(e{j}) AS e{j}"]
     for j, name in enumerate(texts):
         cols.append(f"{_text_value(d, ab, name, types)} AS t{j}")
-        listed = f"list(DISTINCT t{j}) FILTER (WHERE t{j} IS NOT NULL)"
-        aggs += [f"min(t{j}) AS t{j}", f"{listed} AS l{j}"]
+        aggs.append(f"min(t{j}) AS t{j}")
+        if name in listed:
+            # a list per key costs a million-key side most of a second: only for the
+            # fields an expectation filters on
+            aggs.append(f"list(DISTINCT t{j}) FILTER (WHERE t{j} IS NOT NULL) AS l{j}")
     rows = f"SELECT {', '.join(cols)} FROM n_{ab}"
     if only:
         rows = f"SELECT * FROM ({rows}) SEMI JOIN keys_wanted USING ({', '.join(keys)})"
+    if unique:
+        # every key on one row (the engine proved it): each row is its key's group
+        return f"SELECT {', '.join(keys + [_single(a) for a in aggs])} FROM ({rows})"
     return f"SELECT {', '.join(keys + aggs)} FROM ({rows}) GROUP BY ALL"
+
+
+def _single(aggregate: str) -> str:
+    """An aggregate over a group of one row, as a plain expression of that row."""
+    expr, _, name = aggregate.rpartition(" AS ")
+    if expr == "count(*)":
+        return f"CAST(1 AS BIGINT) AS {name}"
+    if expr.startswith("list(DISTINCT "):
+        value = expr.removeprefix("list(DISTINCT ").split(")", 1)[0]
+        return f"CASE WHEN {value} IS NOT NULL THEN [{value}] ELSE [] END AS {name}"
+    inner = expr[expr.index("(") + 1 : expr.rindex(")")]
+    return f"{inner} AS {name}"
 
 
 def _joined_sql(
@@ -192,6 +230,8 @@ def _joined_sql(
     types: dict[str, dict[str, str]],
     fields: tuple[Sequence[str], Sequence[str]],
     only: bool,
+    listed: frozenset[str] = frozenset(),
+    unique: bool = False,
 ) -> str:
     amounts, texts = fields
     n = len(d.keys)
@@ -199,9 +239,11 @@ def _joined_sql(
     for j in range(len(amounts)):
         cols += [f"{s}.s{j} AS s{s}{j}" for s in "ab"] + [f"{s}.m{j} AS m{s}{j}" for s in "ab"]
         cols.append(f"greatest(a.e{j}, b.e{j}) AS dg{j}")
-    for j in range(len(texts)):
-        cols += [f"{s}.t{j} AS t{s}{j}" for s in "ab"] + [f"{s}.l{j} AS l{s}{j}" for s in "ab"]
-    legacy, new = (_side_sql(d, ab, types[ab], fields, only) for _, ab in SIDES)
+    for j, name in enumerate(texts):
+        cols += [f"{s}.t{j} AS t{s}{j}" for s in "ab"]
+        if name in listed:
+            cols += [f"{s}.l{j} AS l{s}{j}" for s in "ab"]
+    legacy, new = (_side_sql(d, ab, types[ab], fields, only, listed, unique) for _, ab in SIDES)
     # the engine's join condition (a blank key pairs with nothing)
     on = Plan(d, types).join_on("a", "b")
     return f"SELECT {', '.join(cols)} FROM ({legacy}) a FULL OUTER JOIN ({new}) b ON {on}"
@@ -212,12 +254,18 @@ def key_totals(
     amounts: Sequence[str] = (),
     texts: Sequence[str] = (),
     only: pa.Table | None = None,
+    *,
+    unique: bool = False,
 ) -> Totals:
     """The keys of both sides with the sums of ``amounts`` (compared amount fields) and the
     values of ``texts`` (non-key fields); ``only``: just these keys (columns ``k0..``).
+    ``unique``: the engine found no key twice on a side, so no side is grouped (a row is
+    its key's group; grouping a million keys per side was most of the cost).
     Keys are the engine's (``normalised_view``, trimmed wide as its slow path does)."""
     currency = entity.kind.currency_field
     currency = currency if currency in entity.kind.columns else None
+    # the fields asked for may be filtered on (``has``): their values are listed per key
+    listed = frozenset(texts)
     texts = list(dict.fromkeys([*texts, *([currency] if currency else [])]))
     texts = [t for t in texts if t not in entity.kind.keys]
     d = _definition(entity, texts)
@@ -231,7 +279,9 @@ def key_totals(
             normalised_view(con, d, ab, frozenset(), data, wide=True)
         if only is not None:
             con.register("keys_wanted", only)
-        table = arrow_table(con, _joined_sql(d, types, (amounts, texts), only is not None))
+        unique = unique and not entity.kind.aggregate
+        joined = _joined_sql(d, types, (amounts, texts), only is not None, listed, unique)
+        table = arrow_table(con, joined)
     finally:
         con.close()
     return Totals(
@@ -241,4 +291,5 @@ def key_totals(
         aggregate=entity.kind.aggregate,
         currency=currency,
         table=table,
+        listed=listed,
     )

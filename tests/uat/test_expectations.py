@@ -198,3 +198,24 @@ entities:
     (missing,) = score.attributed
     assert missing.candidate.keys == {"document_number": "AR-2"}
     assert missing.candidate.details["lines"]["a"] == 2  # second row of the Parquet file
+
+
+def test_per_key_totals_of_unique_keys_are_the_same_without_grouping(tmp_path: Path) -> None:
+    """The runner skips grouping per key when the engine found no repeated key; the totals
+    must be the very ones grouping gives."""
+    from uat.entities import prepare_entity
+    from uat.runner import _translations
+    from uat.totals import key_totals
+
+    spec, base = load_spec(build(tmp_path))
+    xlat = _translations(spec, base)
+    entity = prepare_entity(
+        spec, next(e for e in spec.entities if e.name == "ar_items"), base, xlat
+    )
+    grouped = key_totals(entity, ["open_amount"], ["customer_id"])
+    single = key_totals(entity, ["open_amount"], ["customer_id"], unique=True)
+    keys = [k for k in grouped.table.column_names if k.startswith("k")]
+    once = "coalesce(na, 1) = 1 AND coalesce(nb, 1) = 1"  # keys on one row a side
+    a = grouped.query(f"SELECT * FROM t WHERE {once} ORDER BY {', '.join(keys)}")
+    b = single.query(f"SELECT * FROM t WHERE {once} ORDER BY {', '.join(keys)}")
+    assert len(a) > 10 and a == b
