@@ -97,12 +97,19 @@ def fifo(items: list[Item], left: list[int], payment: int) -> Allocation:
 
 
 def with_deduction(items: list[Item], left: list[int], payment: int) -> Allocation:
-    """Close every invoice; the shortfall is deducted from the newest invoices first."""
+    """Close every invoice; the shortfall is deducted from the largest invoice first (the
+    newest of equal ones), where it is the smallest share: deducting it from the newest
+    wrote a whole small invoice off as a "deduction" of a 1.5 % short pay."""
     short = sum(left) - payment
-    parts: list[tuple[Item, int, int]] = []
-    for item, amount in reversed(list(zip(items, left, strict=True))):
-        deducted = min(short, amount)
-        short -= deducted
-        if amount - deducted > 0 or deducted > 0:
-            parts.append((item, amount - deducted, deducted))
-    return Allocation(tuple(reversed(parts)))
+    order = sorted(range(len(items)), key=lambda i: (-left[i], -i))
+    deducted = [0] * len(items)
+    for i in order:
+        deducted[i] = min(short, left[i])
+        short -= deducted[i]
+    return Allocation(
+        tuple(
+            (item, amount - cut, cut)
+            for item, amount, cut in zip(items, left, deducted, strict=True)
+            if amount > 0
+        )
+    )

@@ -251,3 +251,15 @@ def test_structured_remittance_amounts_count_as_stated() -> None:
     r = apply_cash([line], items, CUSTOMERS).lines[0]
     assert applied(r) == {"90001": "50.00", "90002": "200.00"}
     assert categories(r) == ["SHORT_PAY"]
+
+
+def test_a_short_pay_within_tolerance_is_deducted_from_the_largest_invoice() -> None:
+    items = [inv("INV-001201", "C2", "10000.00"), inv("INV-001202", "C2", "100.00")]
+    line = pay("T1", "9950.00", name="Globex", text="INV-001201 INV-001202")
+    r = apply_cash([line], items, CUSTOMERS).lines[0]
+    assert r.proposal is not None and r.proposal.rule == Rule.REFERENCE_SHORT_TOLERANCE
+    cuts = {a.invoice_number: (str(a.amount.amount), a.deduction) for a in r.proposal.applications}
+    # 150.00 short: off the 10,000 invoice, not a whole small invoice written off
+    assert cuts["INV-001202"] == ("100.00", None)
+    assert cuts["INV-001201"][0] == "9850.00"
+    assert cuts["INV-001201"][1] is not None and str(cuts["INV-001201"][1].amount) == "150.00"
