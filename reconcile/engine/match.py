@@ -109,7 +109,9 @@ def _join(
             figures = plan_sql.tolerated_columns(d, plan)
             first = joined.slice(0, 1).select(figures).to_pylist()[0]
             flagged = f"SELECT * EXCLUDE (_f, {', '.join(figures)}) FROM _j WHERE _f"
-            return flagged, 0, counted, Tolerated.from_figures(first)
+            # none flagged: the list's unnest gives one row of nulls
+            marked = joined.num_rows - joined.column("_f").null_count
+            return flagged, 0, counted, Tolerated.from_figures(first, marked)
         con.unregister("_j")
     if widen is not None:
         widen()  # the duplicate scan is the slow path already: no second look for edges
@@ -202,9 +204,13 @@ def reconcile(
 
         plan = Plan(d, {side: source_types(data[side]) for side in SIDES}, typed)
         flagged, dup_count, rows, tolerated = _join(con, d, plan, data, None if wide else widen)
+        # nothing flagged (the sides agree exactly or within tolerance): no classification
+        # and no exception query to plan (seconds on a file of hundreds of columns)
+        empty = tolerated is not None and tolerated.flagged == 0 and not by_field
         # the few non-identical rows are typed, checked against tolerances and classified
         # a view: materialising the ~50 typed columns cost more than classifying twice
-        con.execute(f"CREATE TEMP VIEW _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
+        if not empty:
+            con.execute(f"CREATE TEMP VIEW _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
         # the exception rows go to the store as the tuples DuckDB returns (reconcile.engine.rows)
         key_names = [k.name for k in d.keys]
         table = None
@@ -215,6 +221,8 @@ def reconcile(
             row_columns = [*ROW_COLUMNS, *plan.keys]
             columns = {c: table.column(c).to_numpy(zero_copy_only=False) for c in row_columns}
             table = table.select(["_name", "_ccy", *plan.keys, *plan_sql.field_columns(d)])
+        elif empty:
+            columns = {}
         else:
             # unordered: most runs are only recorded; ExceptionRows sorts them when read
             query = plan_sql.exceptions_sql(d, plan, ordered=False)

@@ -24,13 +24,15 @@ class Tolerated:
     within: int = 0
     largest: dict[int, Any] = field(default_factory=dict)
     total: dict[int, Any] = field(default_factory=dict)
+    #: rows the join flagged for classification (-1: not counted)
+    flagged: int = -1
 
     @classmethod
-    def from_figures(cls, figures: dict[str, Any]) -> Tolerated:
+    def from_figures(cls, figures: dict[str, Any], flagged: int = -1) -> Tolerated:
         """From the counted join's ``_within``, ``_tmax<i>`` and ``_tsum<i>`` values."""
         largest = {int(k[5:]): v for k, v in figures.items() if k.startswith("_tmax")}
         total = {int(k[5:]): v for k, v in figures.items() if k.startswith("_tsum")}
-        return cls(int(figures["_within"] or 0), largest, total)
+        return cls(int(figures["_within"] or 0), largest, total, flagged)
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
@@ -75,7 +77,13 @@ def summarize(
             if c.kind in NUMERIC_KINDS
             else "NULL"
         )
-    stats_row = _one(con, f"SELECT {', '.join(parts)} FROM _cls")
+    if tolerated is not None and tolerated.flagged == 0 and not duplicates:
+        # nothing to classify: the figures of an empty _cls, without planning its query
+        # (on a 400-column file that query alone took seconds)
+        per_field = [0, None, 0, None] * len(d.compare)
+        stats_row: tuple[Any, ...] = (0, 0, *([0] * len(JOIN_BASES)), *per_field)
+    else:
+        stats_row = _one(con, f"SELECT {', '.join(parts)} FROM _cls")
     rows_a, rows_b = (
         n if n is not None else int(_one(con, f"SELECT count(*) FROM n_{s}")[0])
         for s, n in side_rows.items()

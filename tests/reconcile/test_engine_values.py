@@ -154,3 +154,25 @@ context: [{name: doc}]
     assert dup.details["base_category"] == "DUPLICATE_IN_B"
     assert dup.details["context"] == {"doc": "20006"}
     assert dup.details["context_rows"]["b"] == [{"doc": "20006"}, {"doc": "20106"}]
+
+
+def test_sides_that_agree_skip_classification_with_the_same_summary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing flagged: no classification or exception query is planned (seconds on a
+    file of hundreds of columns), and the summary is the one the queries give."""
+    from reconcile.engine import summary
+
+    d = _definition("{name: amount, kind: amount, abs: 0.01}, {name: v, kind: text}")
+    a = pa.table({"id": ["1", "2", "3"], "amount": ["10.00", "20.00", "30.00"], "v": ["x"] * 3})
+    b = pa.table({"id": ["3", "2", "1"], "amount": ["30.00", "20.005", "10.00"], "v": ["x"] * 3})
+    fast = reconcile(d, a, b)
+    assert len(fast.rows) == 0
+    real = summary.Tolerated.from_figures
+
+    def uncounted(figures, flagged=-1):  # type: ignore[no-untyped-def]
+        return real(figures, -1)
+
+    monkeypatch.setattr(summary.Tolerated, "from_figures", staticmethod(uncounted))
+    slow = reconcile(d, a, b)
+    assert fast.summary == slow.summary and fast.counts == slow.counts
