@@ -77,7 +77,12 @@ def files(
     left: Annotated[Path, typer.Argument(help="Side A: CSV, XLSX or Parquet.")],
     right: Annotated[Path, typer.Argument(help="Side B: CSV, XLSX or Parquet.")],
     key: Annotated[
-        list[str], typer.Option("--key", help="Key column(s): COL[=RIGHTCOL][,COL...].")
+        list[str],
+        typer.Option(
+            "--key",
+            help="Key column(s): COL[=RIGHTCOL][:casefold|:strip_leading_zeros|:digits_only|"
+            ":alnum_only][,COL...] (keys are always trimmed).",
+        ),
     ],
     compare: Annotated[list[str] | None, typer.Option("--compare", help=COMPARE_HELP)] = None,
     out: Annotated[

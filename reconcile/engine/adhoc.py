@@ -74,13 +74,29 @@ class _Names:
         return name
 
 
+#: key normalisations ``--key COL:step[:step]`` takes (trim is always on)
+KEY_STEPS = ("casefold", "strip_leading_zeros", "digits_only", "alnum_only")
+
+
 def parse_keys(specs: list[str], names: _Names | None = None) -> list[KeySpec]:
+    """``COL[=RIGHTCOL][:step...]``: ``00123`` and ``123`` match with
+    ``:strip_leading_zeros``, ``SKU-3`` and ``sku-3`` with ``:casefold``."""
     names = names or _Names()
     keys = []
     for spec in ",".join(specs).split(","):
         if spec.strip():
-            column, right = _split(spec)
-            keys.append(KeySpec(name=names(column), a=column, b=right or column))
+            pair, *steps = spec.split(":")
+            column, right = _split(pair)
+            bad = [st for st in steps if st.strip() not in KEY_STEPS]
+            if bad:
+                raise ConfigError(
+                    f"--key {spec.strip()!r}: unknown normalisation {bad[0].strip()!r} "
+                    f"(one of {', '.join(KEY_STEPS)})"
+                )
+            normalize = ("trim", *dict.fromkeys(st.strip() for st in steps))
+            keys.append(
+                KeySpec(name=names(column), a=column, b=right or column, normalize=normalize)
+            )
     if not keys:
         raise ConfigError("give at least one --key column")
     return keys

@@ -360,3 +360,14 @@ def test_unexpected_error_exits_2_naming_the_files(
         line
         == f"error: {tmp_path / 'a.csv'} vs {tmp_path / 'b.csv'}: unexpected RuntimeError: boom"
     )
+
+
+def test_key_normalisations_from_the_command_line(tmp_path: Path) -> None:
+    a = "id,sku,amount\n00123,SKU-3,10.00\n00124,SKU-4,20.00\n"
+    b = "id,sku,amount\n123,sku-3,10.00\n124,sku-4,20.00\n"
+    plain, _ = _files(tmp_path, a, b, "--key", "id,sku")
+    assert plain.exit_code == 1  # 00123 is not 123, SKU-3 is not sku-3
+    normalised, _ = _files(tmp_path, a, b, "--key", "id:strip_leading_zeros,sku:casefold")
+    assert normalised.exit_code == 0, normalised.output
+    bad, _ = _files(tmp_path, a, b, "--key", "id:upper")
+    assert "unknown normalisation 'upper'" in _one_line_error(bad)
