@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -249,6 +249,19 @@ def _joined_sql(
     return f"SELECT {', '.join(cols)} FROM ({legacy}) a FULL OUTER JOIN ({new}) b ON {on}"
 
 
+def _used_translations(
+    data: Side, d: ReconDefinition, ab: str, amounts: Sequence[str], texts: Sequence[str]
+) -> Side:
+    """``data`` translating only the columns the totals read (keys, their amounts and
+    texts): each code table is a join over the whole side (a fifth of the totals' time
+    for two unused ones on a million rows)."""
+    used = {k.col(ab) for k in d.keys}
+    used |= {c.col(ab) for c in d.compare if c.name in (*amounts, *texts)}
+    used |= {x.col(ab) for x in d.context if x.name in texts}
+    kept = tuple(t for t in data.translations if t[0] in used)
+    return data if kept == data.translations else replace(data, translations=kept)
+
+
 def key_totals(
     entity: PreparedEntity,
     amounts: Sequence[str] = (),
@@ -274,7 +287,9 @@ def key_totals(
         types = {}
         for side, ab in SIDES:
             # an empty side gets the columns it lacks as nulls, as the engine gives them
-            data = check_columns(entity.definition, ab, entity.side(side))
+            data = _used_translations(
+                check_columns(entity.definition, ab, entity.side(side)), d, ab, amounts, texts
+            )
             types[ab] = _source(con, ab, data, d)
             normalised_view(con, d, ab, frozenset(), data, wide=True)
         if only is not None:
