@@ -129,7 +129,40 @@ def billing_rows(
                     **_line(s),
                 }
             )
-    return rows
+    return _join_segments(rows)
+
+
+#: what must be equal for back-to-back charge segments to be one charge
+_SAME_CHARGE = ("quantity", "net_unit_price", "billing_period", "mrr", "acv", "status",
+                "currency", "document")  # fmt: skip
+
+
+def _join_segments(rows: list[Row]) -> list[Row]:
+    """A charge split at an amendment into back-to-back date segments with the same
+    quantity and price is one charge over the whole span: summed as a split charge, its
+    10 + 10 seats read as 20 (a false MANY_TO_ONE). Segments that overlap in time, or
+    differ, stay separate and are summed."""
+    groups: dict[tuple[Any, Any], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row["booking_ref"], row["sku"]), []).append(row)
+    out: list[Row] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out += group
+            continue
+        ordered = sorted(group, key=lambda r: (r["term_start"] is None, r["term_start"]))
+        merged = [ordered[0]]
+        for row in ordered[1:]:
+            prev = merged[-1]
+            end, start = prev["term_end"], row["term_start"]
+            # Zuora's segment end is the next one's start (exclusive); others end the day before
+            back_to_back = end is not None and start is not None and 0 <= (start - end).days <= 1
+            if back_to_back and all(prev[f] == row[f] for f in _SAME_CHARGE):
+                merged[-1] = {**prev, "term_end": row["term_end"]}
+            else:
+                merged.append(row)
+        out += merged
+    return out
 
 
 def _billing_key(record: Invoice | Payment, billing_system: str) -> str:

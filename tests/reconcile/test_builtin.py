@@ -331,3 +331,25 @@ def test_a_one_time_services_line_is_not_a_billing_period_mismatch() -> None:
     )
     result = reconcile_records("crm_vs_billing", [contract], [_sub(1, "C-1", charges)])
     assert _found(result) == {}
+
+
+def test_a_charge_split_into_back_to_back_segments_is_one_charge() -> None:
+    """An amendment splits a charge into date segments (Zuora: each ends where the next
+    starts): the same 10 seats over the whole term, not 20."""
+    mid = date(2024, 7, 1)
+    segmented = (
+        _charge("SKU-A", "10", "50.00", n="1", start_date=START, end_date=mid),
+        _charge("SKU-A", "10", "50.00", n="2", start_date=mid, end_date=END),
+        _charge("SKU-B", "1", "1200.00"),
+    )
+    result = reconcile_records("crm_vs_billing", [_contract(1)], [_sub(1, "C-1", segmented)])
+    assert _found(result) == {}
+    # two charges over the same dates are a split charge: summed, as before
+    split = (
+        _charge("SKU-A", "6", "50.00", n="1"),
+        _charge("SKU-A", "4", "50.00", n="2"),
+        _charge("SKU-B", "1", "1200.00"),
+    )
+    assert (
+        _found(reconcile_records("crm_vs_billing", [_contract(1)], [_sub(1, "C-1", split)])) == {}
+    )
