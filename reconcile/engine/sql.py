@@ -32,7 +32,7 @@ def literal(value: Any) -> str:
 
 #: what ``trim`` strips from keys and codes: spaces, tabs, line breaks and the no-break
 #: space that copying from a web page or a spreadsheet leaves behind
-EDGE_SPACE = "' \t\r\n' || chr(160)"
+KEY_EDGE_CHARS = "' \t\r\n' || chr(160)"
 
 
 def trimmed(expr: str, *, wide: bool = False) -> str:
@@ -40,7 +40,7 @@ def trimmed(expr: str, *, wide: bool = False) -> str:
     copies every string, and most keys and codes have none. (LIKE tests the edges a third
     cheaper than prefix() and suffix() on 1M keys.)
 
-    ``wide``: also tabs, line breaks and no-break spaces (:data:`EDGE_SPACE`). Testing for
+    ``wide``: also tabs, line breaks and no-break spaces (:data:`KEY_EDGE_CHARS`). Testing for
     those costs a million-row join a few per cent, so the engine joins with the narrow
     test first and only redoes the join wide when an unmatched key shows one."""
     if wide:
@@ -49,14 +49,14 @@ def trimmed(expr: str, *, wide: bool = False) -> str:
             f"OR {expr} LIKE '%' || chr(160) OR starts_with({expr}, chr(160)) "
             f"OR {expr} LIKE '%' || chr(10) OR {expr} LIKE '%' || chr(13)"
         )
-        return f"(CASE WHEN {edge} THEN trim({expr}, {EDGE_SPACE}) ELSE {expr} END)"
+        return f"(CASE WHEN {edge} THEN trim({expr}, {KEY_EDGE_CHARS}) ELSE {expr} END)"
     edge = f"{expr} LIKE ' %' OR {expr} LIKE '% '"
     return f"(CASE WHEN {edge} THEN trim({expr}) ELSE {expr} END)"
 
 
 def has_wide_edge(expr: str) -> str:
     """Whether a key's text still has an edge character a wide trim would strip."""
-    return f"({expr} <> trim({expr}, {EDGE_SPACE}))"
+    return f"({expr} <> trim({expr}, {KEY_EDGE_CHARS}))"
 
 
 #: every character ``str.isspace`` accepts: ``stripped`` trims what ``str.strip()`` trims
