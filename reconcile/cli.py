@@ -184,6 +184,7 @@ def run(
     from billbridge.state import Store
     from reconcile.definitions import load_definitions
     from reconcile.exceptions import ExceptionStore
+    from reconcile.exceptions.display import kinds_of
 
     try:
         found_defs = load_definitions(definitions)
@@ -201,7 +202,12 @@ def run(
             result = _run_one(definition, out)
             run_id = uuid.uuid4().hex
             delta = xs.record_run(
-                definition.name, run_id, result.rows, now(), rules=definition.severity
+                definition.name,
+                run_id,
+                result.rows,
+                now(),
+                rules=definition.severity,
+                kinds=kinds_of(definition),
             )
             _print_result(result)
             console.print(

@@ -214,6 +214,7 @@ def show(exception_id: str, state_url: StateUrl = None, config: ConfigFile = Non
     (eid,) = _resolve_ids(xs, [exception_id])
     view = xs.get(eid, now=now())
     history = xs.history(eid)
+    recorded = xs.recorded_kinds([view.recon]) if view is not None else {}
     xs.store.close()
     assert view is not None
     console.print(f"[bold]{view.id}[/bold]  {view.recon}  {view.category}  {view.status}")
@@ -225,7 +226,8 @@ def show(exception_id: str, state_url: StateUrl = None, config: ConfigFile = Non
         f"owner {view.owner or '-'}"
     )
     d = view.details
-    kinds = _field_kinds(config).get(view.recon, UNKNOWN)
+    # as its run recorded them (any definition file), else from the built-ins and config
+    kinds = recorded.get(view.recon) or _field_kinds(config).get(view.recon, UNKNOWN)
     sides = ["a", "b", "c"] if "c" in d else ["a", "b"]  # three-sided exceptions carry side c
     table = Table("field", *(s.upper() for s in sides), "delta")
     for field in dict.fromkeys(f for s in sides for f in d.get(s, {})):

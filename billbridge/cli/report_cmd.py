@@ -81,7 +81,8 @@ def build_report(
             now=now,
             # "resolved since last run": each recon's own latest run, from the run log
             run_ids=xs.latest_run_ids(names),
-            kinds=known_kinds(config),
+            # each run's own amount fields first: a --definitions or UAT recon is in no config
+            kinds={**known_kinds(config), **xs.recorded_kinds(names)},
         )
     finally:
         store.close()

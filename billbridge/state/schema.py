@@ -40,6 +40,10 @@ class RunLogRow(Base):
     #: a reconciliation run's severity rules (its definition's), recorded with the run so
     #: the exception list and reports size its exceptions by them, not by the defaults
     severity_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: which compared fields of a reconciliation run are amounts and which hold the
+    #: currency, so its exceptions show minor units even when no config names its
+    #: definition (a ``--definitions`` file, a UAT entity)
+    field_kinds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CursorRow(Base):

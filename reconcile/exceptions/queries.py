@@ -17,6 +17,7 @@ from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow
 from billbridge.state.types import utcnow
 from reconcile.definitions import SeverityRule
 from reconcile.engine.severity import severity
+from reconcile.exceptions.display import FieldKinds
 from reconcile.exceptions.model import ACTIVE, ExceptionView, HistoryEvent, age_days
 from reconcile.exceptions.runlog import at_least, latest_run_id, latest_runs
 
@@ -146,6 +147,16 @@ class ExceptionQueries:
             if row is None:
                 return None
             return self._view(row, now, self._rules_by_recon(s, [row.recon]))
+
+    def recorded_kinds(self, recons: Iterable[str] | None = None) -> dict[str, FieldKinds]:
+        """Each recon's amount and currency fields as its latest recorded run kept them
+        (recons whose latest run kept none are left out)."""
+        with self.store.session() as s:
+            return {
+                recon: run.kinds
+                for recon, run in latest_runs(s, recons).items()
+                if run.kinds is not None
+            }
 
     def latest_run_ids(self, recons: Iterable[str]) -> dict[str, str | None]:
         """Each recon's latest run id (None when it never ran): from the run log, else

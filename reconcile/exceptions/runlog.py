@@ -1,10 +1,12 @@
 """Recorded reconciliation runs in the state store's run log.
 
 Every ``ExceptionStore.record_run`` appends one ``run_log`` row (kind ``reconcile``, event
-``recorded``, job = the recon) with the run's counts and the severity rules it sized the
-exceptions by. Readers take a recon's latest such row: the exception list and reports size
-open exceptions by those rules (a definition's own, not the defaults), and a report's
-"resolved since last run" counts that run's resolutions only.
+``recorded``, job = the recon) with the run's counts, the severity rules it sized the
+exceptions by and, when the caller knows them, which compared fields are amounts and which
+hold the currency. Readers take a recon's latest such row: the exception list and reports
+size open exceptions by those rules (a definition's own, not the defaults), show amounts
+with their minor units by those fields, and a report's "resolved since last run" counts
+that run's resolutions only.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from billbridge.state.schema import ExceptionRow, RunLogRow
 from reconcile.definitions import SeverityRule
+from reconcile.exceptions.display import FieldKinds
 from reconcile.exceptions.model import RunState
 
 RUN_KIND = "reconcile"
@@ -35,6 +38,8 @@ class RecordedRun:
     at: datetime
     #: None when the row holds no (readable) rule set
     rules: tuple[SeverityRule, ...] | None
+    #: None when the run recorded no field kinds (older runs, plain candidate lists)
+    kinds: FieldKinds | None = None
 
 
 def rules_json(rules: Iterable[SeverityRule]) -> list[dict[str, Any]]:
@@ -51,12 +56,26 @@ def rules_from_json(data: Any) -> tuple[SeverityRule, ...] | None:
         return None
 
 
+def kinds_json(kinds: FieldKinds) -> dict[str, list[str]]:
+    return {"amounts": sorted(kinds.amounts), "currencies": sorted(kinds.currencies)}
+
+
+def kinds_from_json(data: Any) -> FieldKinds | None:
+    if not isinstance(data, dict):
+        return None
+    amounts, currencies = data.get("amounts"), data.get("currencies")
+    if not isinstance(amounts, list) or not isinstance(currencies, list):
+        return None
+    return FieldKinds(frozenset(map(str, amounts)), frozenset(map(str, currencies)))
+
+
 def run_entry(
     recon: str,
     run_id: str,
     now: datetime,
     counts: Mapping[str, int],
     rules: Sequence[SeverityRule],
+    kinds: FieldKinds | None = None,
 ) -> RunLogRow:
     """The run log row of one recorded run."""
     return RunLogRow(
@@ -68,6 +87,7 @@ def run_entry(
         counts={str(k): v for k, v in counts.items()},
         mapping_versions={},
         severity_rules=rules_json(rules),
+        field_kinds=None if kinds is None else kinds_json(kinds),
     )
 
 
@@ -79,12 +99,16 @@ def latest_runs(s: Session, recons: Iterable[str] | None = None) -> dict[str, Re
     if recons is not None:
         newest = newest.where(RunLogRow.job.in_(list(recons)))
     newest = newest.group_by(RunLogRow.job)
-    query = select(RunLogRow.job, RunLogRow.run_id, RunLogRow.at, RunLogRow.severity_rules).where(
-        RunLogRow.id.in_(newest.scalar_subquery())
-    )
+    query = select(
+        RunLogRow.job,
+        RunLogRow.run_id,
+        RunLogRow.at,
+        RunLogRow.severity_rules,
+        RunLogRow.field_kinds,
+    ).where(RunLogRow.id.in_(newest.scalar_subquery()))
     return {
-        job: RecordedRun(job, run_id, at, rules_from_json(rules))
-        for job, run_id, at, rules in s.execute(query)
+        job: RecordedRun(job, run_id, at, rules_from_json(rules), kinds_from_json(kinds))
+        for job, run_id, at, rules, kinds in s.execute(query)
     }
 
 

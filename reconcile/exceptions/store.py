@@ -26,6 +26,7 @@ from reconcile.definitions import DEFAULT_SEVERITY, SeverityRule
 from reconcile.engine.build import gc_paused
 from reconcile.engine.result import ExceptionCandidate
 from reconcile.engine.rows import ExceptionRows
+from reconcile.exceptions.display import FieldKinds
 from reconcile.exceptions.model import (
     CLOSED,
     TRANSITIONS,
@@ -78,12 +79,15 @@ class ExceptionStore(ExceptionQueries):
         now: datetime,
         *,
         rules: Sequence[SeverityRule] | None = None,
+        kinds: FieldKinds | None = None,
     ) -> RunDelta:
         """Classify this run's exceptions against earlier runs and persist them (one
         transaction, bulk statements). ``found``: candidates, or the engine's rows
         (``ReconResult.rows``), whose never-seen exceptions are inserted as they are.
         ``rules``: severity rules (default: the rows' definition's, else the store's); they
-        are kept with the run in the run log, and the exception list sizes by them."""
+        are kept with the run in the run log, and the exception list sizes by them.
+        ``kinds``: the definition's amount and currency fields (``display.kinds_of``), kept
+        with the run so its amounts show their minor units wherever it was defined."""
         if isinstance(found, ExceptionRows):
             if found.recon != recon:
                 raise WorkflowError(f"these exceptions belong to {found.recon}, not {recon}")
@@ -94,7 +98,7 @@ class ExceptionStore(ExceptionQueries):
                     raise WorkflowError(f"candidate {cand.exception_id} belongs to {cand.recon}")
             names = list(dict.fromkeys(k for c in found for k in c.keys))
             if not all(_plain_keys(c, names) for c in found):
-                return self._record_candidates(recon, run_id, found, now, rules)
+                return self._record_candidates(recon, run_id, found, now, rules, kinds)
             # no rules of their own: each new one's severity is computed as for objects
             rows = ExceptionRows(recon, names, [], ())
             rows.add_candidates(found)
@@ -106,7 +110,7 @@ class ExceptionStore(ExceptionQueries):
             rec.begin(s, self._active_suppressions(s, recon, now))
             rec.add(s, rows.unordered())
             delta = rec.finish(s)
-            s.add(run_entry(recon, run_id, now, delta.counts, rec.rules))
+            s.add(run_entry(recon, run_id, now, delta.counts, rec.rules, kinds))
         log.info("exceptions recorded", recon=recon, run_id=run_id, **delta.counts)
         return delta
 
@@ -131,6 +135,7 @@ class ExceptionStore(ExceptionQueries):
         candidates: Sequence[ExceptionCandidate],
         now: datetime,
         rules: Sequence[SeverityRule] | None,
+        kinds: FieldKinds | None,
     ) -> RunDelta:
         unique = list({c.exception_id: c for c in candidates}.values())
         with gc_paused(), self.store.session(durable=False) as s:
@@ -139,7 +144,7 @@ class ExceptionStore(ExceptionQueries):
             effective = tuple(rules or self.rules)
             plan = plan_run(recon, run_id, unique, known, sups, now, effective)
             write_plan(s, plan, run_id, now)
-            s.add(run_entry(recon, run_id, now, plan.delta.counts, effective))
+            s.add(run_entry(recon, run_id, now, plan.delta.counts, effective, kinds))
         log.info("exceptions recorded", recon=recon, run_id=run_id, **plan.delta.counts)
         return plan.delta
 

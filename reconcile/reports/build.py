@@ -72,8 +72,9 @@ def report_from_store(
     in ``run_ids`` (None: it never ran, so nothing), else ``run_id``; with neither, every
     exception the data ever resolved.
 
-    ``kinds``: each recon's amount and currency fields (default: the built-ins')."""
-    kinds = known_kinds() if kinds is None else kinds
+    ``kinds``: each recon's amount and currency fields (default: as its latest run
+    recorded them, else the built-ins')."""
+    kinds = {**known_kinds(), **exceptions.recorded_kinds()} if kinds is None else kinds
     built = []
     for name, section_title in sections:
         views = exceptions.list(recon=name, now=now)
