@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Any
 
 from canonical import Contract, Invoice, Payment, Subscription
@@ -89,10 +90,11 @@ def crm_rows(contracts: Sequence[Contract]) -> list[Row]:
                     "currency": c.currency,
                     "customer_id": c.customer_id,
                     "document": c.number or c.source_id,
+                    "ramp": None,
                     **_line(c),
                 }
             )
-    return rows
+    return _collapse_ramps(rows)
 
 
 def billing_rows(
@@ -126,10 +128,11 @@ def billing_rows(
                     "currency": s.currency,
                     "customer_id": s.customer_id,
                     "document": s.subscription_number,
+                    "ramp": None,
                     **_line(s),
                 }
             )
-    return _join_segments(rows)
+    return _collapse_ramps(_join_segments(rows))
 
 
 #: what must be equal for back-to-back charge segments to be one charge
@@ -162,6 +165,60 @@ def _join_segments(rows: list[Row]) -> list[Row]:
             else:
                 merged.append(row)
         out += merged
+    return out
+
+
+#: what the segments of a ramp share (quantity and price are what ramps)
+_SAME_RAMP = ("billing_period", "status", "currency", "document")
+_PRICE_PLACES = Decimal("0.01")
+
+
+def _ramp_text(segments: Sequence[Row]) -> str:
+    """A ramp's shape as compared: each segment's quantity × price, in date order. Dates
+    stay out (each system writes segment edges a day apart or not); prices are rounded to
+    the cent (one system keeps 33.3333, another 33.33)."""
+    parts = []
+    for r in segments:
+        qty = r["quantity"].normalize()
+        price = r["net_unit_price"].quantize(_PRICE_PLACES, ROUND_HALF_UP)
+        parts.append(f"{qty:f} × {price:f}")
+    return " → ".join(parts)
+
+
+def _collapse_ramps(rows: list[Row]) -> list[Row]:
+    """A ramp (one booking line sold or billed as consecutive date segments with different
+    quantities or prices: 10 seats in year 1, 20 in year 2) is one row over the whole term:
+    its latest segment's quantity, price, MRR and ACV (the run rate it ramps to), and its
+    shape in ``ramp`` ("10 × 50.00 → 20 × 50.00"), which the other system must match.
+    Read as separate rows, a CRM ramp was a DUPLICATE key and a billed one a sum of seats
+    no segment ever had. Rows that overlap in time (a split charge) are left as they are."""
+    groups: dict[tuple[Any, Any], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row["booking_ref"], row["sku"]), []).append(row)
+    out: list[Row] = []
+    for group in groups.values():
+        if len(group) == 1 or any(r["term_start"] is None or r["term_end"] is None for r in group):
+            out += group
+            continue
+        ordered = sorted(group, key=lambda r: (r["term_start"], r["term_end"]))
+        # consecutive: each segment starts on or after the day the previous one ends
+        # (Zuora's end is the next start; others end the day before)
+        sequential = all(
+            later["term_start"] >= earlier["term_end"] for earlier, later in pairwise(ordered)
+        )
+        if not sequential or any(r[f] != ordered[0][f] for r in ordered[1:] for f in _SAME_RAMP):
+            out += group
+            continue
+        last = ordered[-1]
+        out.append(
+            {
+                **last,
+                "term_start": ordered[0]["term_start"],
+                "ramp": _ramp_text(ordered),
+                # the first segment's source line: where the reader finds the ramp
+                **{k: v for k, v in ordered[0].items() if k == "_line"},
+            }
+        )
     return out
 
 
