@@ -37,6 +37,8 @@ from reconcile.cash.tiers import Decision, amount_decision, reference_decision
 
 log = structlog.get_logger(__name__)
 
+#: party confidence of a customer picked among tied candidates by the amount alone
+_TIED_CONFIDENCE = Decimal("0.6")
 _PARTY_CONFIDENCE = {
     PartyRule.ACCOUNT: Decimal("1"),
     PartyRule.ALIAS: Decimal("0.98"),
@@ -327,6 +329,9 @@ def _amount_tiers(
     """Tiers 2-4 for a line the references did not settle."""
     if ident.customer_id is None:
         if ident.ambiguous:
+            settled = _settle_tie(line, ident, items, remaining, policy, rejected)
+            if settled is not None:
+                return settled
             exc = CashException(
                 line.line_id,
                 Category.AMBIGUOUS,
@@ -367,6 +372,50 @@ def _amount_tiers(
         for item, applied, deducted in dec.allocation.parts:
             remaining.consume(item, applied + deducted, hold=hold)
     return LineResult(line, ident.customer_id, ident.rule, proposal, excs)
+
+
+def _settle_tie(
+    line: CashLine,
+    ident: Identification,
+    items: dict[str, list[Item]],
+    remaining: Remaining,
+    policy: CashPolicy,
+    rejected: Collection[str],
+) -> LineResult | None:
+    """A payer that matches several customers equally well, of whom exactly one has an
+    open invoice (or combination) for the amount: that one as a suggestion, never
+    automatic (the name did not decide; standard prices make equal amounts common), with
+    the AMBIGUOUS exception naming the candidates. None when it does not settle."""
+    found = []
+    for customer in ident.candidates:
+        dec = amount_decision(
+            line,
+            line.amount.to_minor(),
+            customer,
+            items.get(customer, []),
+            remaining=remaining,
+            policy=policy,
+            party_confidence=_TIED_CONFIDENCE,
+        )
+        prop, alloc = dec.proposal, dec.allocation
+        if prop is not None and alloc is not None and prop.proposal_id not in rejected:
+            found.append((prop, alloc, dec.exceptions))
+    if len(found) != 1:
+        return None
+    ((proposal, allocation, excs),) = found
+    proposal = replace(proposal, status=Status.SUGGESTED)
+    for item, applied, deducted in allocation.parts:
+        remaining.consume(item, applied + deducted, hold=True)
+    exc = CashException(
+        line.line_id,
+        Category.AMBIGUOUS,
+        line.amount,
+        f"payer matches several customers ({ident.rule}); only {proposal.customer_id} has "
+        "an open amount that fits",
+        customer_id=proposal.customer_id,
+        details={"candidates": ",".join(ident.candidates)},
+    )
+    return LineResult(line, proposal.customer_id, ident.rule, proposal, (*excs, exc))
 
 
 def _foreign(line: CashLine, hits: list[Item], refs: _LineRefs) -> tuple[Item, ...]:

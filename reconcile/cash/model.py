@@ -70,14 +70,15 @@ class CashPolicy:
     #: ...and at most this many days after it (invoice dated after a prepayment).
     lookahead_days: int = 5
     fuzzy_cutoff: float = 88.0
-    #: Top two fuzzy candidates closer than this are a tie (rejected).
-    fuzzy_tie_margin: float = 0.5
+    #: Top two fuzzy candidates closer than this are a tie: the name does not decide (a
+    #: point or two of token_sort_ratio is one letter in a long name).
+    fuzzy_tie_margin: float = 3.0
     fuzzy_scorer: str = "token_sort_ratio"
     subset_max_items: int = 20
     #: Reachable sums per half before subset-sum gives up (keeps each payment bounded).
     subset_max_states: int = 200_000
     min_ref_digits: int = 3
-    rule_version: str = "cash-2026.2"
+    rule_version: str = "cash-2026.3"
 
 
 class Status(StrEnum):
