@@ -108,7 +108,8 @@ class _Collector:
             loc = tuple(
                 p
                 for p in item["loc"]
-                if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))
+                # "[key]": pydantic's marker for a mapping key (e.g. a currency code)
+                if not (isinstance(p, str) and p.startswith(("function-", "tagged-union", "[key]")))
             )
             path = (*prefix, *loc)
             kind = item["type"]
@@ -356,6 +357,8 @@ def _validate_reconciliations(resolved: dict[str, Any], sink: _Collector) -> Non
                 at_value=True,
             )
         sides = entry.get("sides")
+        if isinstance(definition, str):
+            _validate_suite_entry(definition, entry, ("reconciliations", name), sink)
         for side, ref in sides.items() if isinstance(sides, dict) else ():
             connection, _, entity = str(ref).partition("/")
             where = ("reconciliations", name, "sides", side)
@@ -369,6 +372,39 @@ def _validate_reconciliations(resolved: dict[str, Any], sink: _Collector) -> Non
                     + (f" (did you mean {hint[0]!r}?)" if hint else ""),
                     at_value=True,
                 )
+
+
+def _validate_suite_entry(
+    definition: str, entry: dict[str, Any], where: KeyPath, sink: _Collector
+) -> None:
+    """An AR suite calculator's ``options`` (by its own model) and, for a calculator that
+    names the entities of its sides, the sides; other definitions take no options."""
+    from reconcile.builtin import BUILTIN_NAMES
+    from reconcile.suite.configured import SUITE
+
+    options = entry.get("options")
+    recon = SUITE.get(definition)
+    if recon is None:
+        if options and (definition in BUILTIN_NAMES or Path(definition).is_file()):
+            sink.add(
+                (*where, "options"),
+                f"options are for the AR suite's calculators ({', '.join(sorted(SUITE))}); "
+                f"{definition} takes none",
+            )
+        return
+    if recon.options is None:
+        if options:
+            sink.add((*where, "options"), f"{definition} takes no options")
+    elif options is None or isinstance(options, dict):  # else the model reported its type
+        try:
+            recon.options.model_validate(options or {})
+        except ValidationError as err:
+            sink.from_validation(err, (*where, "options"), recon.options, options)
+    sides = entry.get("sides") or {}
+    if recon.entities and isinstance(sides, dict):
+        named = {str(k): str(v) for k, v in sides.items()}
+        for side, problem in recon.side_problems(definition, named):
+            sink.add((*where, "sides", side) if side else (*where, "sides"), problem)
 
 
 def _validate_sections(resolved: dict[str, Any], sink: _Collector) -> None:

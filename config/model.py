@@ -62,6 +62,9 @@ class ReconciliationRef(Strict):
 
     definition: str
     sides: dict[str, str] = Field(default_factory=dict)  # side name -> connection[/entity]
+    #: settings of an AR suite calculator (e.g. ar_subledger_gl's control accounts),
+    #: validated per calculator (``reconcile.suite.configured.SUITE``)
+    options: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
 

@@ -52,6 +52,11 @@ def run_configured(
     ref = config.reconciliations[name]
     if ref.definition in SUITE:
         return _run_suite(config, name, store=store, now=now, run_id=run_id)
+    if ref.options:
+        raise ConfigError(
+            f"reconciliations.{name}.options: options are for the AR suite's calculators "
+            f"({', '.join(sorted(SUITE))}); {ref.definition} takes none"
+        )
     definition = None if ref.definition in BUILTIN_NAMES else _yaml_definition(ref.definition)
     need = definition.sides if definition is not None else ("a", "b")
     missing = set(need) - set(ref.sides)
@@ -98,16 +103,14 @@ def _run_suite(
     sides, its findings recorded under the calculator's name."""
     ref = config.reconciliations[name]
     recon = SUITE[ref.definition]
-    missing = sorted(set(recon.needs) - set(ref.sides))
-    unknown = sorted(set(ref.sides) - set(recon.needs) - set(recon.may))
-    if missing or unknown:
-        allowed = ", ".join([*recon.needs, *(f"{s} (optional)" for s in recon.may)])
-        problem = f"needs {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}"
-        raise ConfigError(
-            f"reconciliations.{name}.sides: {problem}; {ref.definition} takes {allowed}"
-        )
+    problems = recon.side_problems(ref.definition, ref.sides)
+    if problems:
+        side, problem = problems[0]
+        raise ConfigError(f"reconciliations.{name}.sides{'.' + side if side else ''}: {problem}")
+    # before reading any side: a bad option must not cost a full export read
+    options = recon.parse_options(ref.definition, f"reconciliations.{name}", ref.options)
     sides = {side: read_side(config, ref.sides[side]) for side in ref.sides}
-    rows = recon.run(sides, now.date())
+    rows = recon.run(sides, now.date(), options)
     found = to_store_candidates(rows, recon=ref.definition)
     return ExceptionStore(store).record_run(ref.definition, run_id or uuid.uuid4().hex, found, now)
 

@@ -45,6 +45,11 @@ _NOT_RECEIVABLE = frozenset((InvoiceStatus.DRAFT, InvoiceStatus.VOID))
 _CLOSED_MEMO = frozenset(("draft", "void", "voided", "cancelled", "canceled"))
 
 
+def is_closed_memo(memo: CreditMemo) -> bool:
+    """A draft, voided or cancelled credit memo: it holds no credit and moved no balance."""
+    return (memo.status or "").strip().lower() in _CLOSED_MEMO
+
+
 def items_from(
     invoices: Iterable[Invoice] = (), credit_memos: Iterable[CreditMemo] = ()
 ) -> list[ArItem]:
@@ -57,13 +62,7 @@ def items_from(
         if not i.open_amount.is_zero() and i.status not in _NOT_RECEIVABLE
     ]
     for cm in credit_memos:
-        if (cm.status or "").strip().lower() in (
-            "draft",
-            "void",
-            "voided",
-            "cancelled",
-            "canceled",
-        ):
+        if is_closed_memo(cm):
             continue
         open_amount = cm.balance if cm.balance is not None else cm.total
         if not open_amount.is_zero():

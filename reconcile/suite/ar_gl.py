@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -30,8 +31,8 @@ from canonical import (
     Payment,
     PaymentStatus,
 )
-from reconcile.suite.aging import ArItem
-from reconcile.suite.common import Finding, candidates, period_of
+from reconcile.suite.aging import ArItem, is_closed_memo, items_from
+from reconcile.suite.common import Finding, candidates, period_of, previous_period
 
 RECON = "ar_subledger_gl"
 
@@ -277,7 +278,8 @@ def activity_from(
     """Sub-ledger activity from canonical records, each in the period of its own date.
 
     Invoices raise AR by their total; payments (applied or on account) and credit memos
-    lower it. Void and draft invoices never reached the ledger and are skipped.
+    lower it. Void and draft invoices and draft, voided or cancelled credit memos never
+    reached the ledger (or were reversed in it) and are skipped, as the aging skips them.
     """
     out = [
         ArActivity(
@@ -316,6 +318,7 @@ def activity_from(
             c.customer_id,
         )
         for c in credit_memos
+        if not is_closed_memo(c)
     ]
     return out
 
@@ -327,4 +330,83 @@ def snapshot_from(
     return [
         ArOpenItem(i.document, period, account, i.open_amount, subsidiary, i.customer_id)
         for i in items
+    ]
+
+
+def reconcile_ar_gl_records(
+    *,
+    invoices: Iterable[Invoice],
+    gl: Iterable[JournalLine],
+    as_of: date,
+    policy: ArGlPolicy,
+    account: str,
+    payments: Iterable[Payment] = (),
+    credit_memos: Iterable[CreditMemo] = (),
+    subsidiary: str | None = None,
+    months: int | None = None,
+) -> ArGlResult:
+    """Sub-ledger vs GL from canonical exports, as of ``as_of`` (what a configured run does).
+
+    The sub-ledger posts every document to ``account``. The only open-item snapshot the
+    exports give is today's: the invoices' and credit memos' open amounts and the payments'
+    unapplied cash (the GL credits AR with the whole payment), closing the period of
+    ``as_of``. Earlier periods roll forward from the activity before them, so both sides are
+    balances over the same history. Periods: the ``months`` ending with the ``as_of`` month,
+    else every month up to it with activity on either side (plus the ``as_of`` month).
+
+    ``subsidiary``: only the control-account lines of that subsidiary, and the sub-ledger
+    labelled with it; without it the lines of all subsidiaries are one balance, since
+    billing exports do not name the subsidiary.
+    """
+    current = period_of(as_of)
+    invoices, payments, credit_memos = list(invoices), list(payments), list(credit_memos)
+    acts = activity_from(
+        account=account,
+        invoices=invoices,
+        payments=payments,
+        credit_memos=credit_memos,
+        subsidiary=subsidiary,
+    )
+    lines = [
+        ln if subsidiary is not None else ln.model_copy(update={"subsidiary": None})
+        for ln in gl
+        if ln.account in policy.control_accounts
+        and (subsidiary is None or ln.subsidiary == subsidiary)
+    ]
+    if months is not None:
+        periods = [current]
+        while len(periods) < months:
+            periods.append(previous_period(periods[-1]))
+    else:
+        seen = {a.period for a in acts} | {ln.period for ln in lines} | {current}
+        periods = [p for p in seen if p <= current]
+    periods.sort()
+    # a document dated after the as-of month is not yet in its balance, on either side
+    items = items_from(
+        [i for i in invoices if period_of(i.issue_date) <= current],
+        [c for c in credit_memos if period_of(c.issue_date) <= current],
+    )
+    items += [
+        ArItem(p.number, p.customer_id or "", -p.unapplied_amount, p.received_date)
+        for p in payments
+        if p.status != PaymentStatus.VOID
+        and period_of(p.received_date) <= current
+        and not p.unapplied_amount.is_zero()
+    ]
+    snapshot = snapshot_from(items, period=current, account=account, subsidiary=subsidiary)
+    return reconcile_ar_gl(acts, [*_opening(acts, periods[0]), *snapshot], lines, periods, policy)
+
+
+def _opening(acts: Iterable[ArActivity], first: str) -> list[ArOpenItem]:
+    """The sub-ledger balance before ``first``: all earlier activity, as a snapshot of the
+    period before it (the calculator opens from the latest snapshot before its periods)."""
+    before: dict[Key, Decimal] = defaultdict(Decimal)
+    for a in acts:
+        if a.period < first:
+            before[_key(a.account, a.subsidiary, a.amount.currency)] += a.amount.amount
+    return [
+        ArOpenItem(
+            "(opening balance)", previous_period(first), acct, Money(amount, ccy), sub or None
+        )
+        for (acct, sub, ccy), amount in sorted(before.items())
     ]

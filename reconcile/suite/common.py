@@ -62,6 +62,11 @@ def next_period(period: str) -> str:
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
+def previous_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
+
+
 def to_store_candidates(rows: Iterable[dict[str, Any]], *, recon: str | None = None) -> list[Any]:
     """Candidate dicts (from any ``to_exception_candidates()``) as the exception store's
     ``ExceptionCandidate`` objects, with the store's stable id and a value fingerprint.
