@@ -98,7 +98,7 @@ class ExceptionStore(ExceptionQueries):
                     raise WorkflowError(f"candidate {cand.exception_id} belongs to {cand.recon}")
             names = list(dict.fromkeys(k for c in found for k in c.keys))
             if not all(_plain_keys(c, names) for c in found):
-                return self._record_candidates(recon, run_id, found, now, rules, kinds)
+                return self._record_candidates(recon, run_id, found, now, rules, kinds=kinds)
             # no rules of their own: each new one's severity is computed as for objects
             rows = ExceptionRows(recon, names, [], ())
             rows.add_candidates(found)
@@ -135,7 +135,8 @@ class ExceptionStore(ExceptionQueries):
         candidates: Sequence[ExceptionCandidate],
         now: datetime,
         rules: Sequence[SeverityRule] | None,
-        kinds: FieldKinds | None,
+        *,
+        kinds: FieldKinds | None = None,
     ) -> RunDelta:
         unique = list({c.exception_id: c for c in candidates}.values())
         with gc_paused(), self.store.session(durable=False) as s:
