@@ -16,9 +16,10 @@ from billbridge.state import Store
 from canonical import Customer, Record
 from config.model import BillbridgeConfig
 from connectors.registry import open_connection
-from reconcile.builtin import BUILTIN_NAMES, reconcile_records
+from reconcile.builtin import BUILTIN_NAMES, builtin_definition, sides_from_records
 from reconcile.definitions import ReconDefinition
 from reconcile.exceptions import ExceptionStore, RunDelta
+from reconcile.exceptions.display import kinds_of
 from reconcile.suite.common import to_store_candidates
 from reconcile.suite.configured import SUITE
 
@@ -80,14 +81,22 @@ def run_configured(
         options["customer_map"] = {
             c.source_id: c.crosswalk[system] for c in customers if system in c.crosswalk
         }
+    # recorded under recorded_name: the exception ids are made from the definition's name
+    recorded = recorded_name(config, name)
     if definition is None:
-        result = reconcile_records(ref.definition, sides[0], sides[1], **options)
+        from reconcile.engine import reconcile
+
+        a, b = sides_from_records(ref.definition, sides[0], sides[1], **options)
+        definition = builtin_definition(ref.definition)
+        definition = definition.model_copy(update={"name": recorded})
+        result = reconcile(definition, a, b)
     else:
         from reconcile.engine.three_way import reconcile_sides
 
+        definition = definition.model_copy(update={"name": recorded})
         result = reconcile_sides(definition, sides)
     return ExceptionStore(store).record_run(
-        result.recon, run_id or uuid.uuid4().hex, result.rows, now
+        result.recon, run_id or uuid.uuid4().hex, result.rows, now, kinds=kinds_of(definition)
     )
 
 
@@ -111,14 +120,25 @@ def _run_suite(
     options = recon.parse_options(ref.definition, f"reconciliations.{name}", ref.options)
     sides = {side: read_side(config, ref.sides[side]) for side in ref.sides}
     rows = recon.run(sides, now.date(), options)
-    found = to_store_candidates(rows, recon=ref.definition)
-    return ExceptionStore(store).record_run(ref.definition, run_id or uuid.uuid4().hex, found, now)
+    recorded = recorded_name(config, name)
+    found = to_store_candidates(rows, recon=recorded)
+    return ExceptionStore(store).record_run(recorded, run_id or uuid.uuid4().hex, found, now)
 
 
 def recorded_name(config: BillbridgeConfig, name: str) -> str:
     """The name a configured reconciliation's exceptions are recorded under: its
     definition's (a built-in's or suite calculator's name, or the YAML definition's
-    ``name``), which may differ from the config key; the exception ids are made from it."""
+    ``name``), which may differ from the config key; the exception ids are made from it.
+
+    When several config entries run one definition (an aging per subsidiary, invoices from
+    two ERPs) each is recorded under its own config key instead: under one shared name each
+    run would resolve the other entries' exceptions as no longer found."""
+    own = _definition_name(config, name)
+    shared = sum(_definition_name(config, k) == own for k in config.reconciliations) > 1
+    return name if shared else own
+
+
+def _definition_name(config: BillbridgeConfig, name: str) -> str:
     definition = config.reconciliations[name].definition
     if definition in BUILTIN_NAMES or definition in SUITE:
         return definition

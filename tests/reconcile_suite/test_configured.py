@@ -50,7 +50,9 @@ def test_suite_reconciliations_run_from_the_config_and_keep_their_identity(tmp_p
         aging = run_configured(config, "aging", store=store, now=day1)
         linked = run_configured(config, "leakage", store=store, now=day1)
         xs = ExceptionStore(store)
-        categories = {v.category for v in xs.list("revenue_leakage", now=day1)}
+        # two entries run revenue_leakage: each is recorded under its own config key
+        categories = {v.category for v in xs.list("leakage", now=day1)}
+        assert categories == {"EXPECTED_CHARGE_NOT_BILLED"}
         # linked through the subscriptions' charges: invoices belong to contracts
         assert "INVOICE_WITHOUT_CONTRACT" not in categories
         assert all(v.recon == "ar_aging" for v in xs.list("ar_aging", now=day1))
@@ -69,7 +71,7 @@ def test_without_subscriptions_zuora_invoices_link_to_no_contract(tmp_path: Path
     try:
         now = datetime(2026, 12, 1, tzinfo=UTC)
         run_configured(config, "leakage_unlinked", store=store, now=now)
-        cats = [v.category for v in ExceptionStore(store).list("revenue_leakage", now=now)]
+        cats = [v.category for v in ExceptionStore(store).list("leakage_unlinked", now=now)]
         assert "INVOICE_WITHOUT_CONTRACT" in cats
     finally:
         store.close()
@@ -87,3 +89,26 @@ def test_the_report_shows_a_suite_reconciliation_under_its_config_entry(tmp_path
     report = build_report(config, now=datetime(2026, 12, 1, tzinfo=UTC))
     (aging,) = [s for s in report.sections if s.name == "ar_aging"]
     assert len(delta.new) > 0 and len(aging.open_items) == len(delta.new)
+
+
+def test_entries_sharing_a_definition_keep_each_others_exceptions(tmp_path: Path) -> None:
+    """Two entries run revenue_leakage on different sides: the second's run must not
+    resolve the first's exceptions as "no longer found" (one shared recon name did)."""
+    from reconcile.configured import recorded_name
+
+    config = load_config(_config(tmp_path))
+    assert recorded_name(config, "leakage") == "leakage"
+    assert recorded_name(config, "aging") == "ar_aging"  # the only ar_aging entry
+    store = Store(config.state.url)
+    try:
+        day1, day2 = datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
+        first = run_configured(config, "leakage", store=store, now=day1)
+        other = run_configured(config, "leakage_unlinked", store=store, now=day1)
+        assert first.new and other.new and not other.resolved_by_data
+        again = run_configured(config, "leakage", store=store, now=day2)
+        assert sorted(again.still_open) == sorted(first.new) and not again.resolved_by_data
+        xs = ExceptionStore(store)
+        assert {str(v.status) for v in xs.list("leakage", now=day2)} == {"OPEN"}
+        assert len(xs.list("leakage_unlinked", now=day2)) == len(other.new)
+    finally:
+        store.close()
