@@ -3,8 +3,10 @@
 Per differing field the first rule that holds names the cause: the legacy code is missing
 from its translation table; (the kind's tax field) the new tax differs from the old by
 exactly a declared rate change, by ratio or by base × rate delta; the gap is within the
-rounding step; new/old is a ratio (6 places, half-even) shared by at least
-max(min_group, 2) differing records (a constant factor); (dates) a shift by whole months,
+rounding step; new is old × f (or old ÷ g) within half a minor unit, for a factor that
+at least max(min_group, 2) differing records name (``uat.factor_sql``); new/old is a ratio
+(6 places, half-even) shared by as many records (a constant factor values finer than the
+minor unit have too); (dates) a shift by whole months,
 then one by days, shared by min_group records; else a plain difference. Per record:
 missing in the new system (or its legacy key code is untranslated), extra in the new
 system, duplicate key (at risk: the difference of all its rows' sums per side, read from
@@ -27,10 +29,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from reconcile.engine.sql import DEC, literal
+from uat import factor_sql
 from uat.frame import Frame
 from uat.kinds import EntityKind
 from uat.spec import RootCauseSpec
-from uat.sqltext import decimal_sql, fraction_digits_sql, strip_sql
+from uat.sqltext import decimal_sql, fraction_digits_sql, half_even_sql, strip_sql
 
 NUMERIC = ("amount", "number")
 #: ratios are taken for |new| below this, so new × 10^16 stays inside HUGEINT
@@ -61,15 +64,6 @@ def _greatest(terms: list[str]) -> str:
 
 def _layer(columns: list[str], inner: str) -> str:
     return f"(SELECT *, {', '.join(columns)} FROM {inner})" if columns else inner
-
-
-def _half_even(num: str, den: str) -> str:
-    """num / den for num >= 0, den > 0 (HUGEINT), rounded half to even."""
-    q, r = f"({num} // {den})", f"({num} % {den})"
-    return (
-        f"({q} + CASE WHEN {r} > {den} - {r} OR ({r} = {den} - {r} AND {q} % 2 = 1) "
-        "THEN 1 ELSE 0 END)"
-    )
 
 
 def _months(a: str, b: str) -> str:
@@ -109,11 +103,17 @@ class CauseSql:
         inner = f"(SELECT {', '.join(kept + self._values())} FROM {self._source()})"
         inner = _layer(self._scaled(), inner)
         inner = _layer(self._ratios(), inner)
+        inner = _layer(self._eligible(), inner)
         counts, joins = self._counts()
+        if self._numeric():
+            columns, join = factor_sql.factor_join(self._numeric(), max(self.cfg.min_group, 2))
+            counts += columns
+            joins.append(join)
         fields = [f"{self._field_cause(n)} AS fc{n}" for n in range(len(self.fields))]
         counted = f"(SELECT {', '.join(['v.*', *counts])} FROM v {' '.join(joins)})"
+        factors = f", {self._factor_cte()}" if self._numeric() else ""
         return (
-            f"WITH v AS MATERIALIZED (SELECT * FROM {inner}) "
+            f"WITH v AS MATERIALIZED (SELECT * FROM {inner}){factors} "
             f"SELECT i, {self._causes()} AS causes, CAST({self._risk()} AS {DEC}) AS risk, "
             f"{self._digits()} AS digits FROM {_layer(fields, counted)} ORDER BY i"
         )
@@ -158,6 +158,10 @@ class CauseSql:
         out = []
         for n in sorted({*self._numeric(), *self._at_risk()}):
             out += [f"TRY_CAST(a{n} AS {DEC}) AS an{n}", f"TRY_CAST(b{n} AS {DEC}) AS bn{n}"]
+        if self._numeric():  # its minor unit, for the rounded-factor rule
+            c = self._index(self.kind.currency_field or "")
+            ccy = "currency" if c is None else f"coalesce(nullif(trim(b{c}), ''), currency)"
+            out.append(f"{ccy} AS ccy")
         for n, kind in enumerate(self.kinds):
             if kind == "date":
                 a, b = DAY.format(f"a{n}"), DAY.format(f"b{n}")
@@ -186,9 +190,35 @@ class CauseSql:
     def _ratios(self) -> list[str]:
         """new / old in millionths, rounded half-even (``ru``), signed."""
         return [
-            f"sign(an{n}) * sign(bn{n}) * {_half_even(f'rn{n}', f'rd{n}')} AS ru{n}"
+            f"sign(an{n}) * sign(bn{n}) * {half_even_sql(f'rn{n}', f'rd{n}')} AS ru{n}"
             for n in self._numeric()
         ]
+
+    def _eligible(self) -> list[str]:
+        """Per numeric field: may the rounded-factor rule name it (``uat.factor_sql``)? Not
+        when an earlier rule does."""
+        out = []
+        for n in self._numeric():
+            explained = [self._drift(n)]
+            if self.fields[n] in self.gaps:
+                explained.append(f"un{n}")
+            tax = self._tax(n)
+            if tax is not None:
+                explained.append(f"({tax}) IS NOT NULL")
+            out.append(f"{factor_sql.eligible(n, explained)} AS e{n}")
+        return out
+
+    def _factor_cte(self) -> str:
+        """Amounts fit within half the currency's minor unit (the new currency when the
+        record's currency changed), quantities exactly."""
+        half = factor_sql.half_unit_sql("ccy", self.cfg.rounding / 2)
+        exact = "CAST(0 AS HUGEINT)"
+        return factor_sql.factor_cte(
+            [(n, half if self.kinds[n] == "amount" else exact) for n in self._numeric()]
+        )
+
+    def _drift(self, n: int) -> str:
+        return f"an{n} IS NOT NULL AND bn{n} IS NOT NULL AND abs(bn{n} - an{n}) <= {self.rounding}"
 
     def _counts(self) -> tuple[list[str], list[str]]:
         """(columns, joins): how many differing records share the ratio (``rc``) or the
@@ -247,10 +277,9 @@ class CauseSql:
             if tax is not None:
                 whens.append(f"WHEN ({tax}) IS NOT NULL THEN {cause('tax_rate_change', name, tax)}")
             drift = cause("rounding_drift", name, literal(str(self.cfg.rounding)))
-            whens.append(
-                f"WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL "
-                f"AND abs(bn{n} - an{n}) <= {self.rounding} THEN {drift}"
-            )
+            whens.append(f"WHEN {self._drift(n)} THEN {drift}")
+            # a factor rounded to the minor unit, then one whose ratio is exactly shared
+            whens.append(f"WHEN fx{n} IS NOT NULL THEN {cause('scaled_by_factor', name, f'fx{n}')}")
             exact = f"CAST(ru{n} AS DECIMAL(38,0)) * CAST('0.000001' AS DECIMAL(7,6))"
             text = f"'×' || rtrim(rtrim(CAST({exact} AS VARCHAR), '0'), '.')"
             group = max(self.cfg.min_group, 2)

@@ -39,3 +39,13 @@ def fraction_digits_sql(text: str) -> str:
     """Digits after the point of a number's text: the exponent Python's Decimal would keep
     for it (the engine writes plain decimals: "520.4", "-8000")."""
     return f"(CASE WHEN contains({text}, '.') THEN length({text}) - strpos({text}, '.') ELSE 0 END)"
+
+
+def half_even_sql(num: str, den: str) -> str:
+    """num / den for num >= 0, den > 0 (HUGEINT), rounded half to even as
+    ``Decimal.quantize`` does (DuckDB divides decimals in DOUBLE)."""
+    q, r = f"({num} // {den})", f"({num} % {den})"
+    return (
+        f"({q} + CASE WHEN {r} > {den} - {r} OR ({r} = {den} - {r} AND {q} % 2 = 1) "
+        "THEN 1 ELSE 0 END)"
+    )

@@ -115,8 +115,9 @@ def plan() -> Plan:
     a = p.row("EUR", net="4.00")
     p.pair(a, {**a, "net_amount": "28.00"}, {("value_differs", "net_amount", "")},
            gap("4.00", "28.00"))  # fmt: skip
-    # ratios exactly half-way at the 6th place round to even: 0.0000005 -> 0, 0.0000025 -> 2e-6
-    for new in ("0.000001", "0.000001", "0.000001", "0.000005", "0.000005", "0.000005"):
+    # ratios exactly half-way at the 6th place round to even: 0.0000005 -> 0, 0.0000045 -> 4e-6
+    # (values finer than the cent fit no rounded factor; 0.0000025 would be ÷400000 exactly)
+    for new in ("0.000001", "0.000001", "0.000001", "0.000009", "0.000009", "0.000009"):
         p.pair(a := p.row("EUR", net="2.00"), {**a, "net_amount": new}, {factor("2.00", new)},
                gap("2.00", new))  # fmt: skip
     # billing dates: a shift shared by three records, and one odd date
