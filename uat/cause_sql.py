@@ -25,7 +25,7 @@ the translation gaps' codes as ``g`` (field, code).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 
 from reconcile.engine.sql import DEC, literal
@@ -87,8 +87,11 @@ class CauseSql:
         gaps: Mapping[str, str],
         cfg: RootCauseSpec,
         duplicates: bool = False,
+        merged: Collection[str] = (),
     ) -> None:
         self.frame, self.kind, self.gaps, self.cfg = frame, kind, gaps, cfg
+        #: key fields whose translation merged legacy codes (the statement reads ``m``)
+        self.merged = frozenset(merged)
         #: the statement reads ``dup``: per duplicate key the sums of ``risky()`` per side
         self.duplicates = duplicates
         self.fields = frame.fields
@@ -172,6 +175,9 @@ class CauseSql:
         for j, name in enumerate(self.frame.rows.key_names):
             if name in self.gaps:
                 out.append(f"{self._untranslated(f'k{j}', name)} AS uk{j}")
+            if name in self.merged:  # the legacy codes merged into this key's code
+                found = f"SELECT any_value(param) FROM m WHERE field = {literal(name)}"
+                out.append(f"({found} AND code = k{j}) AS mk{j}")
         return out
 
     def _scaled(self) -> list[str]:
@@ -321,10 +327,29 @@ class CauseSql:
         fields = [f"fc{n}" for n in range(len(self.fields))]
         missing = _present(keys, f"[{cause('missing_in_new')}]")
         differing = _present(fields, f"[{cause('value_differs')}]")
+        duplicate = f"[{cause('duplicate', '', side)}]"
+        merged = [
+            f"CASE WHEN mk{j} IS NOT NULL THEN {cause('merged_by_translation', name, f'mk{j}')} END"
+            for j, name in enumerate(self.frame.rows.key_names)
+            if name in self.merged
+        ]
+        if merged:
+            # the legacy side repeats the key because its table merged codes into it: that
+            # is the cause (the new side repeating it too is a duplicate of its own); an
+            # aggregated side sums them (MANY_TO_ONE), its field causes follow
+            found = _present(merged, "[]")
+            new_too = f"{found} || [{cause('duplicate', '', literal('new'))}]"
+            duplicate = (
+                f"CASE WHEN base = 'DUPLICATE_IN_B' OR len({found}) = 0 THEN {duplicate} "
+                f"WHEN base = 'DUPLICATE' THEN {new_too} ELSE {found} END"
+            )
+            differing = (
+                f"CASE WHEN base = 'MANY_TO_ONE' THEN {found} || {differing} ELSE {differing} END"
+            )
         return (
             f"CASE WHEN base = 'MISSING_IN_B' THEN {missing} "
             f"WHEN base = 'MISSING_IN_A' THEN [{cause('extra_in_new')}] "
-            f"WHEN starts_with(base, 'DUPLICATE') THEN [{cause('duplicate', '', side)}] "
+            f"WHEN starts_with(base, 'DUPLICATE') THEN {duplicate} "
             f"ELSE {differing} END"
         )
 

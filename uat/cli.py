@@ -41,6 +41,7 @@ def now() -> datetime:
 
 
 def _print(run: object) -> None:
+    from uat.rootcause import merged_text
     from uat.runner import UatRun
 
     assert isinstance(run, UatRun)
@@ -62,6 +63,13 @@ def _print(run: object) -> None:
     for sc in run.scores:
         for g in sc.root_causes[: run.spec.rootcause.top]:
             typer.echo(f"  {sc.entity}: {g.count} × {g.cause.label}")
+        for m in sc.merges:
+            new, olds = next(iter(m.all_codes.items()))
+            typer.echo(
+                f"  {sc.entity}: translation table {m.table!r} maps several legacy {m.field} "
+                f"codes to one new code ({len(m.all_codes)} new code(s), {m.records} "
+                f"record(s)), e.g. {merged_text(new, olds)}"
+            )
     for x in run.expectations:
         mark = "PASS" if x.passed else "FAIL"
         typer.echo(f"{mark} {x.name}: {x.evidence}")

@@ -21,7 +21,7 @@ from reconcile.engine import Side, load_file, rows_to_table
 from reconcile.engine.sides import LINE, detect_format
 from uat.kinds import KINDS, EntityKind
 from uat.spec import EntitySpec, SourceError, SourceSpec, UatSpec
-from uat.translate import Gap, Translation, translate_side
+from uat.translate import Gap, Merge, Translation, translate_codes
 
 #: a live source: (connector name, entity kind) -> canonical records
 SourceHook = Callable[[str, str], Iterable[Record]]
@@ -36,6 +36,8 @@ class PreparedEntity:
     legacy: Side
     new: Side
     gaps: tuple[Gap, ...]
+    #: legacy codes merged into one new code by a translation table, found together
+    merges: tuple[Merge, ...] = ()
 
     def column(self, side: str, field: str) -> str:
         """The column holding ``field`` on side ``legacy`` or ``new``."""
@@ -318,5 +320,7 @@ def prepare_entity(
         entity.legacy.columns.get(f, f): (f, translations[table])
         for f, table in entity.translate.items()
     }
-    legacy, gaps = translate_side(legacy, columns)
-    return PreparedEntity(entity, kind, definition, legacy, new, tuple(gaps))
+    done = translate_codes(legacy, columns)
+    return PreparedEntity(
+        entity, kind, definition, done.side, new, tuple(done.gaps), tuple(done.merges)
+    )

@@ -26,7 +26,7 @@ from uat.cause_sql import CauseSql
 from uat.frame import Frame, exception_frame
 from uat.kinds import EntityKind
 from uat.spec import RootCauseSpec
-from uat.translate import Gap
+from uat.translate import Gap, Merge
 
 #: key texts listed per cause group
 EXAMPLES = 5
@@ -51,6 +51,7 @@ class Cause:
             "tax_rate_change": f"{f} differs by exactly the rate change {self.param}",
             "rounding_drift": f"{f}: rounding drift ≤ {self.param}",
             "scaled_by_factor": f"{f} scaled by a constant factor {self.param}",
+            "merged_by_translation": f"{f} merged by translation ({self.param})",
             "date_shift": f"{f} shifted by {self.param}"
             + ("" if "month" in self.param else " days"),
             "date_differs": f"{f} differs (no constant shift)",
@@ -142,6 +143,29 @@ def _gap_codes(gaps: Mapping[str, Gap]) -> pa.Table:
     )
 
 
+#: legacy codes named per merged code in a cause ("C-1, C-2 -> N-1")
+MERGED_LISTED = 5
+
+
+def merged_text(new: str, olds: Sequence[str]) -> str:
+    """'C-1, C-2 -> N-1'; past MERGED_LISTED legacy codes, how many more."""
+    shown = ", ".join(olds[:MERGED_LISTED])
+    more = len(olds) - MERGED_LISTED
+    return f"{shown}{f' and {more} more' if more > 0 else ''} -> {new}"
+
+
+def _merged_codes(merges: Sequence[Merge]) -> pa.Table:
+    rows = [
+        (m.field, new, merged_text(new, olds)) for m in merges for new, olds in m.all_codes.items()
+    ]
+    return pa.table(
+        {
+            name: pa.array([r[i] for r in rows], pa.string())
+            for i, name in enumerate(("field", "code", "param"))
+        }
+    )
+
+
 def _groups(frame: Frame) -> list[CauseGroup]:
     """Counts, examples (first in row order) and at-risk sums per currency of each cause;
     currencies in the order the group first meets them."""
@@ -191,19 +215,24 @@ def attribute(
     cfg: RootCauseSpec,
     by_field: pa.Table | None = None,
     sums: KeySums | None = None,
+    merges: Sequence[Merge] = (),
 ) -> Attribution:
     """Every exception of ``rows`` with its causes (most specific first) and its amount at
     risk; ``field_kinds``: the compared fields' kinds in definition order; ``by_field``: the
     engine's per-field columns of ``rows`` (``ReconResult.by_field``), when it gave them;
-    ``sums``: all rows of a duplicate key summed per side (the exceptions show one row)."""
+    ``sums``: all rows of a duplicate key summed per side (the exceptions show one row);
+    ``merges``: legacy codes a translation table merged into one new code."""
     frame = exception_frame(rows, list(field_kinds), by_field)
     gap_of = {g.field: g for g in gaps}
     names = {f: g.table for f, g in gap_of.items()}
-    sql = CauseSql(frame, kind, field_kinds, names, cfg)
+    merged = {m.field for m in merges} & set(frame.rows.key_names)
+    sql = CauseSql(frame, kind, field_kinds, names, cfg, merged=merged)
     tables = {"g": _gap_codes(gap_of)}
+    if merged:
+        tables["m"] = _merged_codes(merges)
     duplicates = _duplicate_keys(frame) if sums is not None and sql.risky() else None
     if sums is not None and duplicates is not None:
         tables["dup"] = sums(sql.risky(), duplicates)
-        sql = CauseSql(frame, kind, field_kinds, names, cfg, duplicates=True)
+        sql = CauseSql(frame, kind, field_kinds, names, cfg, duplicates=True, merged=merged)
     frame = frame.with_columns(sql.sql(), **tables)
     return Attribution(frame, _groups(frame), _at_risk(frame))

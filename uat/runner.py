@@ -66,11 +66,13 @@ def compare_entity(spec: UatSpec, entity: PreparedEntity) -> EntityScore:
         return key_totals(entity, fields, only=keys).table
 
     attribution = attribute(
-        rows, entity.kind, kinds, entity.gaps, spec.rootcause, result.by_field, sums
-    )
+        rows, entity.kind, kinds, entity.gaps, spec.rootcause, result.by_field, sums,
+        merges=entity.merges,
+    )  # fmt: skip
     return score(
-        entity.spec.name, entity.kind.name, entity.kind.title, result, attribution, entity.gaps
-    )
+        entity.spec.name, entity.kind.name, entity.kind.title, result, attribution, entity.gaps,
+        merges=entity.merges,
+    )  # fmt: skip
 
 
 def _previous(store: Store, spec: UatSpec) -> tuple[datetime | None, dict[str, dict[str, str]]]:

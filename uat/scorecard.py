@@ -9,7 +9,7 @@ from typing import Any
 
 from reconcile.engine import ReconResult
 from uat.rootcause import Attributed, Attribution, CauseGroup
-from uat.translate import Gap
+from uat.translate import Gap, Merge
 
 PCT = Decimal("0.01")
 
@@ -40,6 +40,8 @@ class EntityScore:
     gaps: tuple[Gap, ...]
     attribution: Attribution = field(repr=False)
     progress: Progress | None = None
+    #: legacy codes a translation table merged into one new code, found together
+    merges: tuple[Merge, ...] = ()
 
     @property
     def attributed(self) -> list[Attributed]:
@@ -75,6 +77,7 @@ def score(
     result: ReconResult,
     attribution: Attribution,
     gaps: tuple[Gap, ...],
+    merges: tuple[Merge, ...] = (),
 ) -> EntityScore:
     rows = result.summary["row_summary"]
     matched = int(result.counts.get("MATCHED", 0))
@@ -93,4 +96,5 @@ def score(
         at_risk=attribution.at_risk,
         gaps=gaps,
         attribution=attribution,
+        merges=merges,
     )

@@ -1,5 +1,6 @@
 """The sign-off pack: an XLSX workbook (summary scorecard, a sheet per entity with its
-exceptions and root causes, expectations with evidence, translation gaps) and an HTML
+exceptions and root causes, expectations with evidence, translation gaps and legacy codes
+merged into one new code) and an HTML
 summary for the UAT ticket. Follows reconcile.reports' rendering patterns."""
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reconcile.reports.render import _sheet_name
 from uat.kinds import KINDS, EntityKind
-from uat.rootcause import money
+from uat.rootcause import merged_text, money
 from uat.runner import UatRun
 from uat.scorecard import EntityScore
+from uat.translate import Merge
 
 _env = Environment(
     loader=PackageLoader("uat", "templates"),
@@ -36,6 +38,17 @@ EXCEPTION_COLUMNS = (
     "record", "category", "root cause", "differing fields", "legacy values", "new values",
     "amount at risk", "currency", "severity", "exception id",
 )  # fmt: skip
+
+
+#: merged codes named per table in the HTML summary (the workbook lists them all)
+MERGES_SHOWN = 10
+
+
+def _merged(merge: Merge) -> str:
+    shown = list(merge.all_codes.items())[:MERGES_SHOWN]
+    more = len(merge.all_codes) - len(shown)
+    text = "; ".join(merged_text(new, olds) for new, olds in shown)
+    return text + (f"; and {more} more" if more > 0 else "")
 
 
 def _risk_text(risk: dict[str, Decimal]) -> str:
@@ -134,6 +147,12 @@ def render_xlsx(run: UatRun, *, max_rows: int = MAX_ROWS) -> bytes:
         for sc in run.scores for g in sc.gaps for code, n in g.codes.items()
     ]  # fmt: skip
     _table(gaps, ("entity", "table", "field", "missing code", "records"), g_rows, fmt)
+    merges = book.add_worksheet(_sheet_name("Translation merges", used))
+    m_rows = [
+        [sc.entity, m.table, m.field, new, ", ".join(olds)]
+        for sc in run.scores for m in sc.merges for new, olds in m.all_codes.items()
+    ]  # fmt: skip
+    _table(merges, ("entity", "table", "field", "new code", "legacy codes"), m_rows, fmt)
     for sc in run.scores:
         sheet = book.add_worksheet(_sheet_name(sc.entity, used))
         kind = KINDS[sc.kind]
@@ -158,7 +177,7 @@ def render_xlsx(run: UatRun, *, max_rows: int = MAX_ROWS) -> bytes:
 
 
 def render_html(run: UatRun) -> str:
-    return _env.get_template("signoff.html.j2").render(run=run, risk=_risk_text)
+    return _env.get_template("signoff.html.j2").render(run=run, risk=_risk_text, merged=_merged)
 
 
 def write_signoff(run: UatRun, out_dir: Path) -> list[Path]:

@@ -145,6 +145,7 @@ Category = Literal[
 Pattern = Literal[
     "missing_in_new", "extra_in_new", "duplicate", "untranslated_code", "tax_rate_change",
     "rounding_drift", "scaled_by_factor", "date_shift", "date_differs", "value_differs",
+    "merged_by_translation",
 ]  # fmt: skip
 
 

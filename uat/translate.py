@@ -2,12 +2,17 @@
 
 Tables are applied to the legacy side before matching, set-based in DuckDB. A code missing
 from its table is not an error: the value passes through unchanged (so the record still
-shows up as a break) and the gap is reported as a finding of its own.
+shows up as a break) and the gap is reported as a finding of its own. Several legacy codes
+mapped to one new code are no error either (a consolidation): the table lists them at
+load, and the legacy codes the data holds together are reported, their collisions
+attributed to the merge (``uat.rootcause``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from dataclasses import field as default
 from pathlib import Path
 
 import duckdb
@@ -36,6 +41,8 @@ class Translation:
     #: columns ``old`` and ``new`` (text, stripped), one row per old code; the engine joins
     #: it in as it is
     table: pa.Table
+    #: new code -> the legacy codes (sorted) the table maps to it, where there are several
+    merges: Mapping[str, tuple[str, ...]] = default(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,33 @@ class Gap:
     all_codes: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Merge:
+    """Legacy codes of one field that its table maps to one new code, found together in
+    the legacy data: their records share a code after translation (a consolidated
+    customer, two items folded into one)."""
+
+    field: str
+    table: str
+    #: new code -> the legacy codes (sorted, at least two) the data holds, at most
+    #: MAX_LISTED new codes
+    codes: dict[str, tuple[str, ...]]
+    #: records carrying one of those legacy codes
+    records: int
+    #: every such new code -> its legacy codes (for attributing breaks; not reported)
+    all_codes: Mapping[str, tuple[str, ...]] = default(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Translated:
+    """A side with its code tables attached, and what the tables did not or could only
+    ambiguously translate."""
+
+    side: Side
+    gaps: list[Gap]
+    merges: list[Merge]
+
+
 def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translation:
     """Read one table; blank or contradicting rows are errors naming file and line."""
     path = Path(spec.path)
@@ -62,7 +96,7 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
         raise SourceError("path", f"translation table {name!r}: file not found: {path}")
     fast = _clean_utf8_csv(path, spec)
     if fast is not None:
-        return Translation(name, str(path), fast)
+        return _loaded(name, path, fast)
     table = read_table(path)
     for key, col in (("old", spec.old), ("new", spec.new)):
         if col not in table.columns:
@@ -91,7 +125,24 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
             "new": pa.array(list(mapping.values()), pa.string()),
         }
     )
-    return Translation(name, str(path), codes)
+    return _loaded(name, path, codes)
+
+
+def _loaded(name: str, path: Path, codes: pa.Table) -> Translation:
+    """The table with its many-to-one codes: several legacy codes for one new code."""
+    con = database().cursor()
+    try:
+        con.register("codes", codes)
+        found = con.execute(
+            "SELECT new, list(old ORDER BY old) FROM codes GROUP BY new HAVING count(*) > 1 "
+            "ORDER BY new"
+        ).fetchall()
+    finally:
+        con.close()
+    merges = {str(new): tuple(old) for new, old in found}
+    if merges:
+        log.info("translation_merges", table=name, file=str(path), new_codes=len(merges))
+    return Translation(name, str(path), codes, merges)
 
 
 def _clean_utf8_csv(path: Path, spec: TranslationSpec) -> pa.Table | None:
@@ -131,12 +182,20 @@ def _clean_utf8_csv(path: Path, spec: TranslationSpec) -> pa.Table | None:
 def translate_side(
     side: Side, columns: dict[str, tuple[str, Translation]]
 ) -> tuple[Side, list[Gap]]:
-    """Attach the code tables to ``side`` (source column -> (field, table)); report the gaps.
+    """``translate_codes`` without the merges."""
+    done = translate_codes(side, columns)
+    return done.side, done.gaps
 
-    Nothing is copied: the engine joins the tables in as it reads the side. Only the gap
-    report scans the codes here, one column at a time."""
+
+def translate_codes(side: Side, columns: dict[str, tuple[str, Translation]]) -> Translated:
+    """Attach the code tables to ``side`` (source column -> (field, table)); report the gaps
+    and the legacy codes merged into one new code that the data holds together.
+
+    Nothing is copied: the engine joins the tables in as it reads the side. Only the
+    reports scan the codes here, one column at a time (the merges only for a table that
+    has any)."""
     if not columns:
-        return side, []
+        return Translated(side, [], [])
     for column, (_, xlat) in columns.items():
         if column not in side.column_names:
             raise ConfigError(
@@ -145,16 +204,16 @@ def translate_side(
     plain = replace(side, translations=())
     translations = tuple((column, xlat.table) for column, (_, xlat) in columns.items())
     con = database().cursor()  # own temp schema, no new database per call
-    gaps = []
+    gaps, merges = [], []
     try:
         register_side(con, "src", plain)
-        for i, (column, (field, xlat)) in enumerate(columns.items()):
+        for i, (column, (name, xlat)) in enumerate(columns.items()):
             con.register(f"t{i}", xlat.table)
             found = [(c, n) for c, n in con.execute(_gap_sql(column, f"t{i}")).fetchall() if c]
             if found:
                 gaps.append(
                     Gap(
-                        field=field,
+                        field=name,
                         table=xlat.name,
                         records=sum(int(n) for _, n in found),
                         distinct=len(found),
@@ -162,11 +221,57 @@ def translate_side(
                         all_codes=frozenset(str(c) for c, _ in found),
                     )
                 )
+            merge = _merged(con, column, name, xlat) if xlat.merges else None
+            if merge is not None:
+                merges.append(merge)
     finally:
         con.close()
     for gap in gaps:
         log.info("translation_gap", field=gap.field, table=gap.table, records=gap.records)
-    return replace(side, translations=side.translations + translations), gaps
+    for merge in merges:
+        log.info(
+            "translation_merged", field=merge.field, table=merge.table,
+            new_codes=len(merge.all_codes), records=merge.records,
+        )  # fmt: skip
+    translated = replace(side, translations=side.translations + translations)
+    return Translated(translated, gaps, merges)
+
+
+def _merged(
+    con: duckdb.DuckDBPyConnection, column: str, name: str, xlat: Translation
+) -> Merge | None:
+    """The merged codes of ``xlat`` that ``column`` of ``src`` holds two or more legacy
+    codes of; None when it holds none. Codes are looked up stripped, as the engine does."""
+    pairs = [(old, new) for new, olds in xlat.merges.items() for old in olds]
+    con.register(
+        "merged",
+        pa.table(
+            {
+                "old": pa.array([o for o, _ in pairs], pa.string()),
+                "new": pa.array([n for _, n in pairs], pa.string()),
+            }
+        ),
+    )
+    code = strip_sql(f"CAST(s.{ident(column)} AS VARCHAR)")
+    found = con.execute(
+        f"SELECT m.new, m.old, count(*) FROM src s JOIN merged m ON m.old = {code} "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    olds: dict[str, list[str]] = {}
+    records: dict[str, int] = {}
+    for new, old, n in found:
+        olds.setdefault(new, []).append(old)
+        records[new] = records.get(new, 0) + int(n)
+    together = {new: tuple(codes) for new, codes in olds.items() if len(codes) > 1}
+    if not together:
+        return None
+    return Merge(
+        field=name,
+        table=xlat.name,
+        codes=dict(list(together.items())[:MAX_LISTED]),
+        records=sum(records[new] for new in together),
+        all_codes=together,
+    )
 
 
 def _gap_sql(column: str, table: str) -> str:
