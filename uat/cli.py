@@ -45,6 +45,8 @@ def _print(run: object) -> None:
     from uat.runner import UatRun
 
     assert isinstance(run, UatRun)
+    for warning in run.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     table = Table(title=f"UAT {run.spec.name}")
     for col in ("entity", "legacy", "new", "matched", "exceptions", "match rate"):
         table.add_column(col)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +45,9 @@ class UatRun:
     scores: list[EntityScore]
     expectations: list[ExpectationResult]
     previous_at: datetime | None = None
+    #: what the run could only do another way than usual (a translation table matched
+    #: case-sensitively), naming file, lines and field
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -163,7 +166,8 @@ def run_uat(
     by_name = {p.spec.name: (p, s) for p, s in zip(prepared, scores, strict=True)}
     totals = _totals(spec, named, {p.spec.name: s for p, s in zip(prepared, scores, strict=True)})
     results = [evaluate(x, *by_name[x.entity], totals.get(x.entity)) for x in spec.expectations]
-    run = UatRun(spec, run_id or uuid.uuid4().hex, now, scores, results)
+    warnings = [t.warning for t in translations.values() if t.warning]
+    run = UatRun(spec, run_id or uuid.uuid4().hex, now, scores, results, warnings=warnings)
     if store is not None:
         _remember(store, spec, run, prepared)
     log.info(

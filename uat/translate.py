@@ -10,10 +10,11 @@ attributed to the merge (``uat.rootcause``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from dataclasses import field as default
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -43,6 +44,11 @@ class Translation:
     table: pa.Table
     #: new code -> the legacy codes (sorted) the table maps to it, where there are several
     merges: Mapping[str, tuple[str, ...]] = default(default_factory=dict)
+    #: legacy codes match in any case (``C-001`` finds ``c-001``): no two of the table's
+    #: codes differ only by case
+    case_insensitive: bool = True
+    #: why the table is read another way than usual (file, lines and field), for the report
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
         raise SourceError("path", f"translation table {name!r}: file not found: {path}")
     fast = _clean_utf8_csv(path, spec)
     if fast is not None:
-        return _loaded(name, path, fast)
+        return _loaded(name, path, spec, fast)
     table = read_table(path)
     for key, col in (("old", spec.old), ("new", spec.new)):
         if col not in table.columns:
@@ -106,6 +112,7 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
     if table.errors:
         raise table.errors[0]
     mapping: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for row, line in zip(table.rows, table.lines, strict=True):
         old = str(row.get(spec.old) or "").strip()
         new = str(row.get(spec.new) or "").strip()
@@ -119,30 +126,73 @@ def load_translation(name: str, spec: TranslationSpec, base: Path) -> Translatio
                 line=line,
             )
         mapping[old] = new
+        lines.setdefault(old, line)
     codes = pa.table(
         {
             "old": pa.array(list(mapping), pa.string()),
             "new": pa.array(list(mapping.values()), pa.string()),
         }
     )
-    return _loaded(name, path, codes)
+    return _loaded(name, path, spec, codes, lines)
 
 
-def _loaded(name: str, path: Path, codes: pa.Table) -> Translation:
-    """The table with its many-to-one codes: several legacy codes for one new code."""
+def _loaded(
+    name: str,
+    path: Path,
+    spec: TranslationSpec,
+    codes: pa.Table,
+    lines: Mapping[str, int] | None = None,
+) -> Translation:
+    """The table with its many-to-one codes (several legacy codes for one new code) and
+    whether its codes may match in any case; ``lines``: code -> its first line in the file
+    (read again for the warning when the fast reader has none)."""
     con = database().cursor()
+    found: list[Any] = []
+    cased: list[Any] = []
     try:
         con.register("codes", codes)
-        found = con.execute(
-            "SELECT new, list(old ORDER BY old) FROM codes GROUP BY new HAVING count(*) > 1 "
-            "ORDER BY new"
-        ).fetchall()
+        # one pass to tell whether to look closer (most tables are one-to-one, one case);
+        # lower() as the look-up in translate_codes folds case, so the two agree
+        n = codes.num_rows  # one per old code
+        # two counts cost half of one query counting both (measured on 50k codes)
+        (news,) = con.execute("SELECT count(DISTINCT new) FROM codes").fetchall()[0]
+        (folded,) = con.execute("SELECT count(DISTINCT lower(old)) FROM codes").fetchall()[0]
+        if news < n:
+            found = con.execute(
+                "SELECT new, list(old ORDER BY old) FROM codes GROUP BY new "
+                "HAVING count(*) > 1 ORDER BY new"
+            ).fetchall()
+        if folded < n:
+            cased = con.execute(
+                "SELECT list(old ORDER BY old) FROM codes GROUP BY lower(old) "
+                "HAVING count(*) > 1 ORDER BY min(old)"
+            ).fetchall()
     finally:
         con.close()
     merges = {str(new): tuple(old) for new, old in found}
     if merges:
         log.info("translation_merges", table=name, file=str(path), new_codes=len(merges))
-    return Translation(name, str(path), codes, merges)
+    if not cased:
+        return Translation(name, str(path), codes, merges)
+    lines = lines if lines is not None else _lines(path, spec)
+    a, b = sorted(cased[0][0], key=lambda code: lines.get(code, 0))[:2]
+    more = f" ({len(cased) - 1} more such codes)" if len(cased) > 1 else ""
+    warning = (
+        f"{path}:{lines.get(a)} and line {lines.get(b)}: translation table {name!r}, field "
+        f"{spec.old!r}: codes {a!r} and {b!r} differ only by case{more}, so its codes are "
+        "matched exactly (case-sensitive)"
+    )
+    log.warning("translation_case_sensitive", table=name, file=str(path), message=warning)
+    return Translation(name, str(path), codes, merges, case_insensitive=False, warning=warning)
+
+
+def _lines(path: Path, spec: TranslationSpec) -> dict[str, int]:
+    """Stripped old code -> its first line, by the general reader (only for a warning)."""
+    table = read_table(path)
+    out: dict[str, int] = {}
+    for row, line in zip(table.rows, table.lines, strict=True):
+        out.setdefault(str(row.get(spec.old) or "").strip(), line)
+    return out
 
 
 def _clean_utf8_csv(path: Path, spec: TranslationSpec) -> pa.Table | None:
@@ -202,7 +252,7 @@ def translate_codes(side: Side, columns: dict[str, tuple[str, Translation]]) -> 
                 f"{side.source}: no column {column!r} to translate with {xlat.name!r}"
             )
     plain = replace(side, translations=())
-    translations = tuple((column, xlat.table) for column, (_, xlat) in columns.items())
+    translations = []
     con = database().cursor()  # own temp schema, no new database per call
     gaps, merges = [], []
     try:
@@ -210,6 +260,16 @@ def translate_codes(side: Side, columns: dict[str, tuple[str, Translation]]) -> 
         for i, (column, (name, xlat)) in enumerate(columns.items()):
             con.register(f"t{i}", xlat.table)
             found = [(c, n) for c, n in con.execute(_gap_sql(column, f"t{i}")).fetchall() if c]
+            aliases = _case_aliases(con, f"t{i}", found) if xlat.case_insensitive else {}
+            table = xlat.table
+            if aliases:  # the engine joins exactly: the codes as the data has them join too
+                found = [(c, n) for c, n in found if c not in aliases]
+                pairs = [(c, new) for c, (_, new) in aliases.items()]
+                table = pa.concat_tables([table, _codes(pairs, xlat.table)])
+                log.info(
+                    "translation_case_matched", field=name, table=xlat.name, codes=len(aliases)
+                )
+            translations.append((column, table))
             if found:
                 gaps.append(
                     Gap(
@@ -221,7 +281,7 @@ def translate_codes(side: Side, columns: dict[str, tuple[str, Translation]]) -> 
                         all_codes=frozenset(str(c) for c, _ in found),
                     )
                 )
-            merge = _merged(con, column, name, xlat) if xlat.merges else None
+            merge = _merged(con, column, name, xlat, aliases) if xlat.merges else None
             if merge is not None:
                 merges.append(merge)
     finally:
@@ -233,28 +293,56 @@ def translate_codes(side: Side, columns: dict[str, tuple[str, Translation]]) -> 
             "translation_merged", field=merge.field, table=merge.table,
             new_codes=len(merge.all_codes), records=merge.records,
         )  # fmt: skip
-    translated = replace(side, translations=side.translations + translations)
+    translated = replace(side, translations=side.translations + tuple(translations))
     return Translated(translated, gaps, merges)
 
 
+def _case_aliases(
+    con: duckdb.DuckDBPyConnection, table: str, found: list[tuple[str, int]]
+) -> dict[str, tuple[str, str]]:
+    """Code as the data has it -> (the table's code, its new code), for the codes ``table``
+    lacks as they are but holds in another case (only these few are folded, never the
+    whole column)."""
+    if not found:
+        return {}
+    con.register("unknown", pa.table({"c": pa.array([c for c, _ in found], pa.string())}))
+    rows = con.execute(
+        f"SELECT u.c, t.old, t.new FROM unknown u JOIN {table} t ON lower(t.old) = lower(u.c)"
+    ).fetchall()
+    return {str(c): (str(old), str(new)) for c, old, new in rows}
+
+
+def _codes(pairs: Iterable[tuple[str, str]], like: pa.Table) -> pa.Table:
+    """(old, new) pairs as a code table with the schema of ``like``."""
+    listed = list(pairs)
+    columns = {"old": [o for o, _ in listed], "new": [n for _, n in listed]}
+    return pa.table(columns, schema=like.schema)
+
+
 def _merged(
-    con: duckdb.DuckDBPyConnection, column: str, name: str, xlat: Translation
+    con: duckdb.DuckDBPyConnection,
+    column: str,
+    name: str,
+    xlat: Translation,
+    aliases: Mapping[str, tuple[str, str]],
 ) -> Merge | None:
     """The merged codes of ``xlat`` that ``column`` of ``src`` holds two or more legacy
-    codes of; None when it holds none. Codes are looked up stripped, as the engine does."""
-    pairs = [(old, new) for new, olds in xlat.merges.items() for old in olds]
+    codes of; None when it holds none. Codes are looked up stripped, as the engine does, a
+    code in another case (``aliases``) as the table's code it stands for."""
+    rows = [(old, old, new) for new, olds in xlat.merges.items() for old in olds]
+    rows += [(c, old, new) for c, (old, new) in aliases.items() if new in xlat.merges]
     con.register(
         "merged",
         pa.table(
             {
-                "old": pa.array([o for o, _ in pairs], pa.string()),
-                "new": pa.array([n for _, n in pairs], pa.string()),
+                col: pa.array([r[i] for r in rows], pa.string())
+                for i, col in enumerate(("code", "old", "new"))
             }
         ),
     )
     code = strip_sql(f"CAST(s.{ident(column)} AS VARCHAR)")
     found = con.execute(
-        f"SELECT m.new, m.old, count(*) FROM src s JOIN merged m ON m.old = {code} "
+        f"SELECT m.new, m.old, count(*) FROM src s JOIN merged m ON m.code = {code} "
         "GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()
     olds: dict[str, list[str]] = {}
