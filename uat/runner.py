@@ -94,6 +94,7 @@ def _previous(store: Store, spec: UatSpec) -> tuple[datetime | None, dict[str, d
 
 def _remember(store: Store, spec: UatSpec, run: UatRun, prepared: list[PreparedEntity]) -> None:
     from reconcile.exceptions import ExceptionStore
+    from reconcile.exceptions.display import kinds_of
 
     previous_at, previous = _previous(store, spec)
     run.previous_at = previous_at
@@ -102,7 +103,15 @@ def _remember(store: Store, spec: UatSpec, run: UatRun, prepared: list[PreparedE
         # the engine's rows as they are (keys under the recon's key names); the store's own
         # severity rules, as for candidates
         rows = sc.attribution.rows
-        delta = xs.record_run(entity.definition.name, run.run_id, rows, run.at, rules=xs.rules)
+        delta = xs.record_run(
+            entity.definition.name,
+            run.run_id,
+            rows,
+            run.at,
+            rules=xs.rules,
+            # amounts show their minor units in `exceptions show` (no config names a UAT spec)
+            kinds=kinds_of(entity.definition),
+        )
         before = previous.get(sc.entity)
         sc.progress = Progress(
             previous_rate=Decimal(before["match_rate"]) if before else None,

@@ -40,3 +40,16 @@ def test_progress_and_scorecard_history(store: Store, tmp_path: Path) -> None:
         ("SUB-012", "OLD-X"): "STILL_OPEN",
         ("SUB-012", "NEW-X"): "STILL_OPEN",
     }
+
+
+def test_a_uat_run_keeps_its_amount_fields_for_the_exception_list(
+    store: Store, tmp_path: Path
+) -> None:
+    """No config names a UAT spec: the run log's field kinds let `exceptions show` pad
+    the entity's amounts to their minor units."""
+    spec, base = load_spec(build(tmp_path))
+    run_uat(spec, base, now=NOW, store=store, run_id="run-1")
+    kinds = ExceptionStore(store).recorded_kinds()
+    assert kinds["uat:erp-cutover:invoice_lines"].amounts == {"net_amount", "tax_amount"}
+    assert kinds["uat:erp-cutover:ar_items"].amounts == {"amount", "open_amount"}
+    assert kinds["uat:erp-cutover:trial_balance"].currencies == {"currency"}
