@@ -191,8 +191,12 @@ def counted_join_sql(d: ReconDefinition, plan: Plan) -> str:
     ``_s`` in every figure had DuckDB's optimizer compare that state (a test per compared
     field) once per figure: 30 s of planning on 150 columns with tolerances. Group 1's
     figures are those of its pairs alone; the others' are dropped. With nothing flagged a
-    row of nulls still carries the figures.
+    row of nulls still carries the figures. A definition with few figures (figures x fields
+    up to ``_UNGROUPED_MAX``) keeps the ungrouped pass, a few per cent faster.
     """
+    tested = len(tolerated_columns(d, plan)) - 2
+    if tested * len(d.compare) <= _UNGROUPED_MAX:
+        return _ungrouped_join_sql(d, plan)
     cols, source, exact = _join_parts(d, plan, False)
     within = [
         sql.equal_expr(c, f"a.r{i}", f"b.r{i}", None) if plan.tolerated_in_join(i) else exact[i]
@@ -238,6 +242,52 @@ def counted_join_sql(d: ReconDefinition, plan: Plan) -> str:
         f"SELECT {', '.join(tolerated_columns(d, plan))}, "
         f"unnest(coalesce(_flagged, [NULL]), recursive := true) "
         f"FROM (SELECT {aggregates} FROM (SELECT {groups} FROM ({inner}) GROUP BY _s))"
+    )
+
+
+#: figures x compared fields up to which the counted join tests the state in each figure
+#: (one ungrouped pass, a few per cent faster on a million rows than grouping by state)
+_UNGROUPED_MAX = 400
+
+
+def _ungrouped_join_sql(d: ReconDefinition, plan: Plan) -> str:
+    """``counted_join_sql`` as one ungrouped aggregate whose figures each test the state
+    (a GROUP BY that kept each flagged row apart cost the join a tenth more)."""
+    cols, source, exact = _join_parts(d, plan, False)
+    within = [
+        sql.equal_expr(c, f"a.r{i}", f"b.r{i}", None) if plan.tolerated_in_join(i) else exact[i]
+        for i, c in enumerate(d.compare)
+    ]
+    state = (
+        "CASE WHEN a._n IS NULL OR b._n IS NULL THEN 2 "
+        f"WHEN {' AND '.join(exact) or 'TRUE'} THEN 0 "
+        + (f"WHEN {' AND '.join(within)} THEN 1 " if within != exact else "")
+        + "ELSE 2 END"
+    )
+    diffs, figures = [], []
+    for i, c in enumerate(d.compare):
+        if plan.tolerated_in_join(i):
+            delta = sql.delta_expr(c, f"a_r{i}", f"b_r{i}")
+            diffs.append(f"CASE WHEN _s = 1 THEN abs({delta}) END AS _t{i}")
+            figures.append(f"max(_t{i}) AS _tmax{i}")
+            if c.kind in sql.NUMERIC_KINDS:
+                figures.append(f"sum(_t{i}) AS _tsum{i}")
+    fields = ", ".join(f"'{name}': {name}" for _, name in cols)
+    inner = f"SELECT {_select(cols)}, {state} AS _s FROM {source}"
+    if diffs:
+        inner = f"SELECT *, {', '.join(diffs)} FROM ({inner})"
+    aggregates = ", ".join(
+        [
+            "count(*) FILTER (WHERE _s < 2) AS _pairs",
+            "count(*) FILTER (WHERE _s = 1) AS _within",
+            *figures,
+            f"list({{{fields}, '_f': true}}) FILTER (WHERE _s = 2) AS _flagged",
+        ]
+    )
+    return (
+        f"SELECT {', '.join(tolerated_columns(d, plan))}, "
+        f"unnest(coalesce(_flagged, [NULL]), recursive := true) "
+        f"FROM (SELECT {aggregates} FROM ({inner}))"
     )
 
 
