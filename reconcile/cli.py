@@ -21,6 +21,7 @@ from reconcile.engine.result import ReconResult
 
 if TYPE_CHECKING:
     from reconcile.engine.adhoc import FilesPlan
+    from reconcile.engine.sides import Side
 
 app = typer.Typer(help="Reconcile two data sets and record the exceptions.", no_args_is_help=True)
 console = Console()
@@ -88,6 +89,15 @@ def files(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write exceptions and summary here.")
     ] = None,
+    decimal_comma: Annotated[
+        str | None,
+        typer.Option(
+            "--decimal-comma",
+            help="left, right or both: that file writes numbers with a decimal comma "
+            "(1.234,56); its number columns are read so. Never guessed: 1.000 is one or a "
+            "thousand depending on the file.",
+        ),
+    ] = None,
 ) -> None:
     """Compare two files keyed by --key; exit 0 when they agree, 1 on exceptions, 2 on error.
 
@@ -100,6 +110,8 @@ def files(
     plan: FilesPlan | None = None
     try:
         a, b = load_file(left), load_file(right)
+        if decimal_comma is not None:
+            a, b = _decimal_comma(decimal_comma, a, b, key)
         plan = plan_files(a, b, key, compare or [])
         result = reconcile(plan.definition, a, b)
         # columns nobody compared are part of the answer: "agree" is about the others
@@ -109,6 +121,8 @@ def files(
     except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never 1 (= exceptions)
         raise _fail(_files_error(exc, left, right, plan)) from None
     _print_result(result)
+    if decimal_comma is None and not result.agree:
+        _hint_decimal_comma(plan, a, b)
     for label, columns in (("A", plan.only_in_a), ("B", plan.only_in_b)):
         if columns:
             listed = ", ".join(repr(c) for c in columns)
@@ -121,6 +135,39 @@ def files(
     for path in written:
         console.print(f"wrote {path}")
     raise typer.Exit(0 if result.agree else 1)
+
+
+def _decimal_comma(which: str, a: Side, b: Side, key: list[str]) -> tuple[Side, Side]:
+    """The sides ``--decimal-comma`` names with their number columns read that way (the
+    key columns as written)."""
+    from reconcile.engine.adhoc import parse_keys
+    from reconcile.engine.decimal_comma import with_decimal_point
+
+    sides = {"left": ("a",), "right": ("b",), "both": ("a", "b")}.get(which.strip().lower())
+    if sides is None:
+        raise ConfigError(f"--decimal-comma {which!r}: one of left, right, both")
+    keys = parse_keys(key)
+    if "a" in sides:
+        a = with_decimal_point(a, {k.col("a") for k in keys})
+    if "b" in sides:
+        b = with_decimal_point(b, {k.col("b") for k in keys})
+    return a, b
+
+
+def _hint_decimal_comma(plan: FilesPlan, a: Side, b: Side) -> None:
+    """Text-compared columns a file writes as decimal-comma numbers: say how to declare it."""
+    from reconcile.engine.decimal_comma import looks_decimal_comma
+
+    text = [c for c in plan.definition.compare if c.kind == "text"]
+    for side, data, flag in (("a", a, "left"), ("b", b, "right")):
+        found = looks_decimal_comma(data, [c.col(side) for c in text])
+        if found:
+            listed = ", ".join(repr(c) for c in found)
+            console.print(
+                f"  {data.source}: {listed} hold numbers with a decimal comma (1.234,56), "
+                f"compared as text; if the file writes numbers so, add --decimal-comma {flag}",
+                markup=False,
+            )
 
 
 def _files_error(exc: Exception, left: Path, right: Path, plan: FilesPlan | None) -> Exception:

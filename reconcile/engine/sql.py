@@ -138,7 +138,8 @@ def number_text(col: str) -> str:
     ``(12.50)`` and ``12.50-`` negatives, and "," thousands separators in whole groups of
     three (``1,234.56``, ``1,234,567``; ``1,234`` reads as 1234). Anything else with a comma
     ("1,5", "1.234,56") fails the cast and is reported: a file with decimal commas needs a
-    mapping spec that declares its separators."""
+    mapping spec that declares its separators (``reconcile files --decimal-comma``:
+    ``reconcile.engine.decimal_comma``)."""
     t = f"regexp_replace(trim({col}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '', 'g')"
     # the negatives as anchored replacements, each naming the text once: as a CASE of
     # tests and rewrites the text appeared 15 times, the SQL of one number column ~1.6 kB

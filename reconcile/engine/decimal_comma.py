@@ -1,0 +1,92 @@
+"""Files that write numbers with a decimal comma (``1.234,56``, ``-12,5``, ``1 234,56``), as
+European ERPs and spreadsheets export them, read for ``reconcile files --decimal-comma``.
+
+The engine reads numbers with a decimal point and refuses a comma it cannot place, because
+``1.000`` is one in one convention and a thousand in the other: the convention is declared
+per file, never guessed per value. A declared file's text columns whose every non-blank
+value is a number written that way are rewritten as the engine reads numbers
+(``1.234,56`` -> ``1234.56``); a column with any other value (a code, a date ``01.02.2024``,
+``n/a``) and the key columns stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from reconcile.engine.sides import LINE, Side
+
+#: separators of thousands groups: point, space, no-break space, narrow no-break space
+_GROUP = "[. \u00a0\u202f]"
+#: a number with a decimal comma, with the decorations the engine reads around it:
+#: a currency symbol, a sign, accounting parentheses or a trailing minus
+DECIMAL_COMMA = (
+    r"^\s*[$€£¥]?\s*\(?\s*[+-]?\s*[$€£¥]?\s*"
+    rf"(?:[0-9]{{1,3}}(?:{_GROUP}[0-9]{{3}})+|[0-9]+)(?:,[0-9]+)?"
+    r"\s*\)?-?\s*[$€£¥]?\s*$"
+)
+#: a value that needs the rewrite (a comma, or a group separator between digits)
+_SEPARATED = rf"[0-9](?:,|{_GROUP}[0-9]{{3}})"
+
+
+def _rewritten(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The column as decimal-point numbers, or None when it is not a decimal-comma number
+    column (a value of another form, or nothing to rewrite)."""
+    values = pc.utf8_trim_whitespace(column)
+    blank = pc.equal(values, "")
+    fits = pc.or_(pc.match_substring_regex(values, DECIMAL_COMMA), blank)
+    if not pc.all(pc.fill_null(fits, True)).as_py():
+        return None
+    if not pc.any(pc.fill_null(pc.match_substring_regex(values, _SEPARATED), False)).as_py():
+        return None  # plain integers: the same in both conventions
+    # every value fits the pattern, so a point or space is a group separator (or spacing
+    # around a symbol or sign, which the engine's number parse ignores)
+    out = pc.replace_substring_regex(column, _GROUP, "")
+    return pc.replace_substring(out, ",", ".")
+
+
+def looks_decimal_comma(side: Side, columns: Collection[str]) -> list[str]:
+    """Which of ``columns`` (text) hold only numbers with a decimal comma, at least one of
+    them with a comma: evidence for a hint to declare the file, never applied unasked."""
+    if side.table is None:
+        return []
+    found = []
+    for name in columns:
+        if name not in side.table.column_names:
+            continue
+        column = side.table.column(name)
+        if not pa.types.is_string(column.type) or _rewritten(column) is None:
+            continue
+        if pc.any(pc.fill_null(pc.match_substring_regex(column, "[0-9],[0-9]"), False)).as_py():
+            found.append(name)
+    return found
+
+
+def with_decimal_point(side: Side, keep: Collection[str]) -> Side:
+    """``side`` with its decimal-comma number columns rewritten (``keep``: columns left
+    as written, the keys). A Parquet side is read into memory only when it has text
+    columns to look at."""
+    table = side.table
+    if table is None:
+        assert side.parquet is not None
+        schema = side.parquet_schema
+        if schema is None or not any(pa.types.is_string(f.type) for f in schema):
+            return side
+        table = pq.read_table(side.parquet)
+        if LINE not in table.column_names:  # as register_side numbers a Parquet file's rows
+            table = table.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64()))
+    changed = table
+    for i, f in enumerate(table.schema):
+        if f.name in keep or f.name == LINE:
+            continue
+        if not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)):
+            continue
+        new = _rewritten(table.column(i))
+        if new is not None:
+            changed = changed.set_column(i, f, new)
+    if changed is table and side.table is not None:
+        return side
+    return Side(changed, side.source, translations=side.translations)
