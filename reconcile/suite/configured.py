@@ -171,13 +171,42 @@ class ArGlOptions(BaseModel):
         )
 
 
+def _check_gl(gl: Sequence[JournalLine], options: ArGlOptions, documents: int) -> None:
+    """A GL export that cannot be what the analyst meant fails the run with the reason,
+    instead of recording every document as never posted: no line on the control accounts
+    (an account written another way: number vs name), or none naming its source document
+    (journal entries only, such as NetSuite's live ``journal_line`` entity)."""
+    if not gl or not documents:
+        return
+    accounts = set(options.control_accounts)
+    control = [ln for ln in gl if ln.account in accounts]
+    if not control:
+        seen = sorted({ln.account for ln in gl})
+        shown = ", ".join(repr(a) for a in seen[:8]) + (", ..." if len(seen) > 8 else "")
+        raise ConfigError(
+            f"ar_subledger_gl: none of the {len(gl)} GL lines is on the control accounts "
+            f"{', '.join(repr(a) for a in options.control_accounts)}; the GL names {shown}"
+        )
+    if not any(ln.source_document for ln in control):
+        raise ConfigError(
+            f"ar_subledger_gl: none of the {len(control)} GL lines on the control accounts "
+            "names its source document, so every invoice and payment would read as never "
+            "posted; the gl side must hold every posting with its document number (NetSuite: "
+            "a SuiteQL export read with netsuite/suiteql/journal_line_to_journal_line; the "
+            "live journal_line entity reads journal entries only)"
+        )
+
+
 def _ar_gl(sides: Sides, as_of: date, options: BaseModel | None) -> list[dict[str, Any]]:
     assert isinstance(options, ArGlOptions)
+    gl = _of(sides["gl"], JournalLine)
+    invoices = _of(sides["invoices"], Invoice)
+    _check_gl(gl, options, len(invoices) + len(sides.get("payments") or ()))
     return reconcile_ar_gl_records(
-        invoices=_of(sides["invoices"], Invoice),
+        invoices=invoices,
         payments=_of(sides.get("payments"), Payment),
         credit_memos=_of(sides.get("credit_memos"), CreditMemo),
-        gl=_of(sides["gl"], JournalLine),
+        gl=gl,
         as_of=as_of,
         policy=options.policy(),
         account=options.ar_account or options.control_accounts[0],

@@ -403,3 +403,28 @@ def test_the_ar_email_report_has_a_section_for_it(tmp_path: Path) -> None:
     report = build_report(load_config(path), now=NOW)
     (section,) = [s for s in report.sections if s.name == "ar_subledger_gl"]
     assert len(section.open_items) == 7
+
+
+def test_a_gl_without_the_control_accounts_fails_with_the_accounts_it_names(
+    tmp_path: Path,
+) -> None:
+    """Control account written as the number, GL naming it by name: one clear error, not a
+    break in every period and every document unposted."""
+    name = "11000 Accounts Receivable"
+    named = [[*row[:5], name if row[5] == AR else row[5], *row[6:]] for row in clean_gl()]
+    expected = (
+        "none of the 9 GL lines is on the control accounts '1200'; "
+        "the GL names '1000', '11000 Accounts Receivable', '4000'"
+    )
+    with pytest.raises(ConfigError, match=expected):
+        run(make_config(tmp_path, gl=named))
+
+
+def test_a_gl_of_journal_entries_only_fails_instead_of_reporting_all_unposted(
+    tmp_path: Path,
+) -> None:
+    """GL lines without their source documents (journal entries only): every invoice would
+    read as never posted."""
+    bare = [[*row[:1], "", *row[2:]] for row in clean_gl()]
+    with pytest.raises(ConfigError, match="names its source document"):
+        run(make_config(tmp_path, gl=bare))
