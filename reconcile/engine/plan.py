@@ -197,17 +197,7 @@ def counted_join_sql(d: ReconDefinition, plan: Plan) -> str:
     tested = len(tolerated_columns(d, plan)) - 2
     if tested * len(d.compare) <= _UNGROUPED_MAX:
         return _ungrouped_join_sql(d, plan)
-    cols, source, exact = _join_parts(d, plan, False)
-    within = [
-        sql.equal_expr(c, f"a.r{i}", f"b.r{i}", None) if plan.tolerated_in_join(i) else exact[i]
-        for i, c in enumerate(d.compare)
-    ]
-    state = (
-        "CASE WHEN a._n IS NULL OR b._n IS NULL THEN 2 "
-        f"WHEN {' AND '.join(exact) or 'TRUE'} THEN 0 "
-        + (f"WHEN {' AND '.join(within)} THEN 1 " if within != exact else "")
-        + "ELSE 2 END"
-    )
+    cols, source, state = _join_state(d, plan)
     sums, figures = [], []
     for i, c in enumerate(d.compare):
         if plan.tolerated_in_join(i):
@@ -245,14 +235,9 @@ def counted_join_sql(d: ReconDefinition, plan: Plan) -> str:
     )
 
 
-#: figures x compared fields up to which the counted join tests the state in each figure
-#: (one ungrouped pass, a few per cent faster on a million rows than grouping by state)
-_UNGROUPED_MAX = 400
-
-
-def _ungrouped_join_sql(d: ReconDefinition, plan: Plan) -> str:
-    """``counted_join_sql`` as one ungrouped aggregate whose figures each test the state
-    (a GROUP BY that kept each flagged row apart cost the join a tenth more)."""
+def _join_state(d: ReconDefinition, plan: Plan) -> tuple[list[tuple[str, str]], str, str]:
+    """The counted join's columns, its FROM, and each row's state ``_s``: 0 exactly equal,
+    1 within the tolerances the join applies, 2 flagged (on one side only, or differing)."""
     cols, source, exact = _join_parts(d, plan, False)
     within = [
         sql.equal_expr(c, f"a.r{i}", f"b.r{i}", None) if plan.tolerated_in_join(i) else exact[i]
@@ -264,6 +249,18 @@ def _ungrouped_join_sql(d: ReconDefinition, plan: Plan) -> str:
         + (f"WHEN {' AND '.join(within)} THEN 1 " if within != exact else "")
         + "ELSE 2 END"
     )
+    return cols, source, state
+
+
+#: figures x compared fields up to which the counted join tests the state in each figure
+#: (one ungrouped pass, a few per cent faster on a million rows than grouping by state)
+_UNGROUPED_MAX = 400
+
+
+def _ungrouped_join_sql(d: ReconDefinition, plan: Plan) -> str:
+    """``counted_join_sql`` as one ungrouped aggregate whose figures each test the state
+    (a GROUP BY that kept each flagged row apart cost the join a tenth more)."""
+    cols, source, state = _join_state(d, plan)
     diffs, figures = [], []
     for i, c in enumerate(d.compare):
         if plan.tolerated_in_join(i):
