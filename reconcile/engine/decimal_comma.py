@@ -87,6 +87,6 @@ def with_decimal_point(side: Side, keep: Collection[str]) -> Side:
         new = _rewritten(table.column(i))
         if new is not None:
             changed = changed.set_column(i, f, new)
-    if changed is table and side.table is not None:
+    if changed is table:  # nothing rewritten: a Parquet side stays scanned in place
         return side
     return Side(changed, side.source, translations=side.translations)

@@ -109,3 +109,9 @@ def test_an_unknown_side_is_an_error(tmp_path: Path) -> None:
     code, output = _run(str(de), str(us), "--key", "Rechnung", "--decimal-comma", "middle")
     assert code == 2
     assert "--decimal-comma 'middle': one of left, right, both" in output
+
+
+def test_a_parquet_side_with_nothing_to_rewrite_stays_scanned_in_place(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["A"], "code": ["X-1"]}), tmp_path / "plain.parquet")
+    side = load_file(tmp_path / "plain.parquet")
+    assert with_decimal_point(side, keep={"id"}) is side
