@@ -140,14 +140,20 @@ _SAME_CHARGE = ("quantity", "net_unit_price", "billing_period", "mrr", "acv", "s
                 "currency", "document")  # fmt: skip
 
 
+def _by_booking_line(rows: list[Row]) -> dict[tuple[Any, Any], list[Row]]:
+    """Rows grouped by what the definition keys on: booking and SKU."""
+    groups: dict[tuple[Any, Any], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row["booking_ref"], row["sku"]), []).append(row)
+    return groups
+
+
 def _join_segments(rows: list[Row]) -> list[Row]:
     """A charge split at an amendment into back-to-back date segments with the same
     quantity and price is one charge over the whole span: summed as a split charge, its
     10 + 10 seats read as 20 (a false MANY_TO_ONE). Segments that overlap in time, or
     differ, stay separate and are summed."""
-    groups: dict[tuple[Any, Any], list[Row]] = {}
-    for row in rows:
-        groups.setdefault((row["booking_ref"], row["sku"]), []).append(row)
+    groups = _by_booking_line(rows)
     out: list[Row] = []
     for group in groups.values():
         if len(group) == 1:
@@ -192,9 +198,7 @@ def _collapse_ramps(rows: list[Row]) -> list[Row]:
     shape in ``ramp`` ("10 × 50.00 → 20 × 50.00"), which the other system must match.
     Read as separate rows, a CRM ramp was a DUPLICATE key and a billed one a sum of seats
     no segment ever had. Rows that overlap in time (a split charge) are left as they are."""
-    groups: dict[tuple[Any, Any], list[Row]] = {}
-    for row in rows:
-        groups.setdefault((row["booking_ref"], row["sku"]), []).append(row)
+    groups = _by_booking_line(rows)
     out: list[Row] = []
     for group in groups.values():
         if len(group) == 1 or any(r["term_start"] is None or r["term_end"] is None for r in group):
@@ -209,16 +213,10 @@ def _collapse_ramps(rows: list[Row]) -> list[Row]:
         if not sequential or any(r[f] != ordered[0][f] for r in ordered[1:] for f in _SAME_RAMP):
             out += group
             continue
-        last = ordered[-1]
-        out.append(
-            {
-                **last,
-                "term_start": ordered[0]["term_start"],
-                "ramp": _ramp_text(ordered),
-                # the first segment's source line: where the reader finds the ramp
-                **{k: v for k, v in ordered[0].items() if k == "_line"},
-            }
-        )
+        ramp = {**ordered[-1], "term_start": ordered[0]["term_start"], "ramp": _ramp_text(ordered)}
+        if "_line" in ordered[0]:  # the first segment's line: where the reader finds the ramp
+            ramp["_line"] = ordered[0]["_line"]
+        out.append(ramp)
     return out
 
 
