@@ -16,7 +16,7 @@ from billbridge.state import Store
 from canonical import Customer, Record
 from config.model import BillbridgeConfig
 from connectors.registry import open_connection
-from reconcile.builtin import BUILTIN_NAMES, builtin_definition, sides_from_records
+from reconcile.builtin import BUILTIN_NAMES, builtin_definition, reconcile_records
 from reconcile.definitions import ReconDefinition
 from reconcile.exceptions import ExceptionStore, RunDelta
 from reconcile.exceptions.display import kinds_of
@@ -84,12 +84,10 @@ def run_configured(
     # recorded under recorded_name: the exception ids are made from the definition's name
     recorded = recorded_name(config, name)
     if definition is None:
-        from reconcile.engine import reconcile
-
-        a, b = sides_from_records(ref.definition, sides[0], sides[1], **options)
+        result = reconcile_records(
+            ref.definition, sides[0], sides[1], recorded_as=recorded, **options
+        )
         definition = builtin_definition(ref.definition)
-        definition = definition.model_copy(update={"name": recorded})
-        result = reconcile(definition, a, b)
     else:
         from reconcile.engine.three_way import reconcile_sides
 

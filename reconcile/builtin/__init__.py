@@ -69,12 +69,22 @@ def sides_from_records(
 
 
 def reconcile_records(
-    name: str, a_records: Sequence[Any], b_records: Sequence[Any], **options: Any
+    name: str,
+    a_records: Sequence[Any],
+    b_records: Sequence[Any],
+    *,
+    recorded_as: str | None = None,
+    **options: Any,
 ) -> ReconResult:
+    """Built-in ``name`` over canonical records; ``recorded_as``: the recon name its
+    exceptions (and their ids) carry, when not the definition's own."""
     from reconcile.engine import reconcile
 
     a, b = sides_from_records(name, a_records, b_records, **options)
-    return reconcile(builtin_definition(name), a, b)
+    definition = builtin_definition(name)
+    if recorded_as is not None:
+        definition = definition.model_copy(update={"name": recorded_as})
+    return reconcile(definition, a, b)
 
 
 __all__ = [
