@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from billbridge.errors import ConfigError
 from reconcile.engine import Side
 from reconcile.engine.sides import LINE, register_side
@@ -187,14 +189,59 @@ def evaluate(
         n, keys = (0, []) if side.num_rows == 0 else _blank_keys(side, column, key_cols, x.examples)
         return _result(x, n == 0, f"{n} record(s) with a blank {x.field}", keys, n)
     if totals is None:  # the runner builds them once per entity; a lone call, here
-        needed = totals_needed([x], entity.kind)
-        assert needed is not None  # count_equal, amounts_match and ties need totals
-        totals = key_totals(entity, *needed, unique=keys_unique(entity, sc))
+        totals = entity_totals([x], entity, sc)
+        assert totals is not None  # count_equal, amounts_match and ties need totals
     if isinstance(x, CountEqual):
         return _count_equal(x, totals)
     if isinstance(x, AmountsMatch):
         return _amounts_match(x, totals)
     return _ties(x, totals)
+
+
+def entity_totals(
+    xs: Sequence[Expectation], entity: PreparedEntity, sc: EntityScore
+) -> Totals | None:
+    """The per-key totals ``xs`` (one entity's expectations) read, built once; None when
+    none reads them. Over the exceptions' keys only when those are all that can fail."""
+    needed = totals_needed(xs, entity.kind)
+    if needed is None:
+        return None
+    unique = keys_unique(entity, sc)
+    only = exception_keys(sc) if unique and _exceptions_suffice(xs, entity) else None
+    return key_totals(entity, *needed, only=only, unique=unique)
+
+
+def _exceptions_suffice(xs: Sequence[Expectation], entity: PreparedEntity) -> bool:
+    """Whether every key that could fail ``xs`` is one of the engine's exceptions (the
+    caller has checked that no key is on two records of a side): each is an
+    amounts_match whose field the engine compares within at most its ``max_delta``, and
+    the currency, unless a key, is compared too. A key the engine matched then has one
+    record per side, the same currency and a delta within ``max_delta``: it passes, and
+    the totals need not read the million keys that matched."""
+    if entity.kind.aggregate:
+        return False
+    compared = {c.name: c for c in entity.definition.compare}
+    currency = entity.kind.currency_field
+    keyed = currency in entity.kind.keys
+    if currency in entity.kind.columns and not keyed and currency not in compared:
+        return False
+    for x in xs:
+        if isinstance(x, MatchRate | NoExceptions | NotBlank):
+            continue  # read no totals
+        if not isinstance(x, AmountsMatch):
+            return False
+        c = compared.get(x.field)
+        # a percentage or a count of minor units has no bound in the field's own unit
+        if c is None or c.pct or c.minor_units or c.abs > x.max_delta:
+            return False
+    return True
+
+
+def exception_keys(sc: EntityScore) -> pa.Table:
+    """The keys (``k0..``) of the entity's exceptions, once each."""
+    frame = sc.attribution.frame
+    keys = ", ".join(f"k{j}" for j in range(len(frame.rows.key_names)))
+    return frame.arrow(f"SELECT DISTINCT {keys} FROM x")
 
 
 def keys_unique(entity: PreparedEntity, sc: EntityScore) -> bool:

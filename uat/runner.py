@@ -23,9 +23,8 @@ from uat.entities import PreparedEntity, SourceHook, prepare_entity
 from uat.expectations import (
     ExpectationResult,
     check_expectation,
+    entity_totals,
     evaluate,
-    keys_unique,
-    totals_needed,
 )
 from uat.rootcause import attribute
 from uat.scorecard import EntityScore, Progress, score
@@ -140,9 +139,9 @@ def _totals(
     out = {}
     for name, entity in entities.items():
         xs = [x for x in spec.expectations if x.entity == name]
-        needed = totals_needed(xs, entity.kind)
-        if needed is not None:
-            out[name] = key_totals(entity, *needed, unique=keys_unique(entity, scores[name]))
+        found = entity_totals(xs, entity, scores[name])
+        if found is not None:
+            out[name] = found
     return out
 
 

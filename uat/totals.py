@@ -5,7 +5,8 @@ The engine's exceptions show one row per side of a duplicate key and never the p
 found equal within a field's tolerance, so gates on amounts ("every open item over 10k
 matches to the cent", "the trial balance ties") and on counts read this instead. It costs
 one GROUP BY per side and a join, so it is built once per entity and only when an
-expectation, or the amount at risk of a duplicate key, asks for it.
+expectation, or the amount at risk of a duplicate key, asks for it; over the exceptions'
+keys alone (``only``) when nothing else can fail (``expectations.entity_totals``).
 
 Columns of ``Totals.table``: ``k0..`` the key texts; ``na``/``nb`` the rows per side (NULL:
 the key is not on that side); per amount field ``j``: ``sa<j>``/``sb<j>`` the sums (exact

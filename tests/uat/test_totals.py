@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.uat.conftest import NOW
+from uat import expectations
 from uat.runner import UatRun, run_uat
 from uat.spec import parse_spec
+from uat.totals import Totals
 
 AR_HEAD = "document_number,customer_id,currency,due_date,amount,open_amount\n"
 
@@ -213,3 +218,95 @@ def test_an_expectation_evaluated_alone_builds_its_totals(tmp_path: Path) -> Non
     entity = prepare_entity(spec, spec.entities[0], tmp_path, {})
     alone = [evaluate(x, entity, run.scores[0]) for x in spec.expectations]
     assert alone == run.expectations
+
+
+GATE_SPEC = """\
+name: t
+entities:
+  - name: ar
+    kind: ar_open
+    legacy: {path: old.csv}
+    new: {path: new.csv}
+    tolerances: {open_amount: {abs: "0.05"}}
+expectations:
+  - {type: match_rate, entity: ar, min_pct: 1}
+  - {type: amounts_match, entity: ar, field: open_amount, over: 10000, max_delta: "0.05",
+     name: gate}
+  - {type: amounts_match, entity: ar, field: open_amount, over: 10000, max_delta: "0.05",
+     where: {customer_id: C5}, name: filtered}
+"""
+GATE_OLD = (
+    "AR-1,C1,EUR,15000.00\n"  # matched within the tolerance, within max_delta: passes
+    "AR-2,C2,EUR,20000.00\n"  # differs by 0.10: fails
+    "AR-3,C3,EUR,12000.00\n"  # not in the new system: fails
+    ",C4,EUR,11000.00\n"  # no document number on either side: pairs with nothing, fails twice
+    "AR-5,C5,EUR,13000.00\n"  # same amount in another currency: fails
+    "AR-6,C6,EUR,100.00\n"  # differs, but under the threshold: passes
+    "AR-7,C7,EUR,30000.00\n"  # equal: passes
+)
+GATE_NEW = (
+    "AR-1,C1,EUR,15000.04\nAR-2,C2,EUR,20000.10\n,C4,EUR,11000.00\nAR-5,C5,USD,13000.00\n"
+    "AR-6,C6,EUR,200.00\nAR-7,C7,EUR,30000.00\n"
+)
+
+
+def _gate_files() -> dict[str, str]:
+    def ar(lines: str) -> str:
+        rows = (line.rsplit(",", 1) for line in lines.splitlines())
+        return AR_HEAD + "".join(f"{head},2024-03-01,1.00,{amount}\n" for head, amount in rows)
+
+    return {"old.csv": ar(GATE_OLD), "new.csv": ar(GATE_NEW)}
+
+
+def test_amounts_match_over_the_exceptions_keys_agrees_with_every_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no key repeated and the engine's tolerance within max_delta, only the engine's
+    exceptions can fail the gate: the totals are built over their keys alone (a million
+    matched keys are not read again), with the verdict of the totals over every key."""
+    built: list[int] = []
+    real = expectations.key_totals
+
+    def recorded(*args: Any, **kwargs: Any) -> Totals:
+        found = real(*args, **kwargs)
+        built.append(found.table.num_rows)
+        return found
+
+    monkeypatch.setattr(expectations, "key_totals", recorded)
+    narrowed = _results(_run(tmp_path, GATE_SPEC, _gate_files()))
+    monkeypatch.setattr(expectations, "_exceptions_suffice", lambda *_: False)
+    every = _results(_run(tmp_path, GATE_SPEC, _gate_files()))
+    # the exceptions' keys (AR-2, AR-3, the blank one of each side, AR-5, AR-6), then all
+    # eight keys
+    assert built == [6, 8]
+    assert narrowed == every
+    assert narrowed["gate"] == (
+        False,
+        "5 record(s) over 10000 differ by more than 0.05",
+        ["document_number=", "document_number=", *(f"document_number=AR-{i}" for i in (2, 3, 5))],
+    )
+    assert narrowed["filtered"] == (
+        False,
+        "1 record(s) over 10000 differ by more than 0.05",
+        ["document_number=AR-5"],
+    )
+
+
+def test_a_tolerance_wider_than_max_delta_reads_every_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair the engine matched within 0.05 still fails a gate to the cent: every key."""
+    built: list[int] = []
+    real = expectations.key_totals
+
+    def recorded(*args: Any, **kwargs: Any) -> Totals:
+        found = real(*args, **kwargs)
+        built.append(found.table.num_rows)
+        return found
+
+    monkeypatch.setattr(expectations, "key_totals", recorded)
+    text = GATE_SPEC.replace('max_delta: "0.05"', 'max_delta: "0.01"')
+    results = _results(_run(tmp_path, text, _gate_files()))
+    assert built == [8]
+    assert results["gate"][1] == "6 record(s) over 10000 differ by more than 0.01"
+    assert "document_number=AR-1" in results["gate"][2]
