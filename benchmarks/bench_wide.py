@@ -95,6 +95,8 @@ def _stage(query: str) -> str:
         ("CREATE TEMP TABLE _cls", "classify"),
         ("sha256(", "exceptions"),
         ("NOT _exact", "summary"),
+        # since the classified rows are kept as Arrow: the classification's own SELECT
+        ("WHEN n_b IS NULL THEN 'MISSING_IN_B'", "classify"),
     ):
         if marker in q:
             return name

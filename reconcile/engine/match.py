@@ -39,6 +39,9 @@ from reconcile.engine.sides import Side, SideInput, as_side
 from reconcile.engine.summary import Tolerated, summarize
 
 log = structlog.get_logger(__name__)
+#: rows per Arrow batch of the classified rows: batches, not one row group, are what DuckDB
+#: hands to its threads
+CLS_BATCH = 4096
 
 
 def _duplicate_keys(
@@ -209,9 +212,12 @@ def reconcile(
         empty = tolerated is not None and tolerated.flagged == 0 and not by_field
         # the few non-identical rows are typed, checked against tolerances and classified,
         # once: as a view, the exception and summary queries each planned it again (the
-        # typing and tests of every compared field: seconds on a file of 150 columns)
+        # typing and tests of every compared field: seconds on a file of 150 columns). Kept
+        # as Arrow in small batches, not a temp table: 20k rows are one row group there,
+        # which one thread scans, and the exception query would run on one core
         if not empty:
-            con.execute(f"CREATE TEMP TABLE _cls AS {plan_sql.classify_sql(d, plan, flagged)}")
+            classified = arrow_table(con, plan_sql.classify_sql(d, plan, flagged), CLS_BATCH)
+            con.register("_cls", classified)
         # the exception rows go to the store as the tuples DuckDB returns (reconcile.engine.rows)
         key_names = [k.name for k in d.keys]
         table = None
