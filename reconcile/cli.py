@@ -21,6 +21,7 @@ from reconcile.engine.result import ReconResult
 
 if TYPE_CHECKING:
     from reconcile.engine.adhoc import FilesPlan
+    from reconcile.engine.local_dates import DatesRead
     from reconcile.engine.sides import Side
 
 app = typer.Typer(help="Reconcile two data sets and record the exceptions.", no_args_is_help=True)
@@ -98,6 +99,23 @@ def files(
             "thousand depending on the file.",
         ),
     ] = None,
+    day_first: Annotated[
+        str | None,
+        typer.Option(
+            "--day-first",
+            help="left, right or both: that file writes dates day first (01/02/2024 is "
+            "1 February). Needed only when no value decides: 31/01/2024 or 31.01.2024 are "
+            "read day first, 01/31/2024 month first, without it.",
+        ),
+    ] = None,
+    month_first: Annotated[
+        str | None,
+        typer.Option(
+            "--month-first",
+            help="left, right or both: that file writes dates month first (01/02/2024 is "
+            "2 January), as US exports from NetSuite or Salesforce do.",
+        ),
+    ] = None,
 ) -> None:
     """Compare two files keyed by --key; exit 0 when they agree, 1 on exceptions, 2 on error.
 
@@ -108,10 +126,13 @@ def files(
     from reconcile.engine.output import XLSX_ROWS, write_outputs
 
     plan: FilesPlan | None = None
+    dates: dict[str, DatesRead] = {}
     try:
         a, b = load_file(left), load_file(right)
         if decimal_comma is not None:
             a, b = _decimal_comma(decimal_comma, a, b, key)
+        dates = _local_dates(a, b, key, day_first, month_first)
+        a, b = dates["a"].side, dates["b"].side
         plan = plan_files(a, b, key, compare or [])
         result = reconcile(plan.definition, a, b)
         # columns nobody compared are part of the answer: "agree" is about the others
@@ -119,8 +140,9 @@ def files(
         result.summary["columns_only_in_b"] = plan.only_in_b
         written = write_outputs(result, out) if out else []
     except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never 1 (= exceptions)
-        raise _fail(_files_error(exc, left, right, plan)) from None
+        raise _fail(_files_error(exc, left, right, plan, dates)) from None
     _print_result(result)
+    _print_dates(dates, plan, show_ambiguous=not result.agree)
     if decimal_comma is None and not result.agree:
         _hint_decimal_comma(plan, a, b)
     for label, columns in (("A", plan.only_in_a), ("B", plan.only_in_b)):
@@ -143,15 +165,73 @@ def _decimal_comma(which: str, a: Side, b: Side, key: list[str]) -> tuple[Side, 
     from reconcile.engine.adhoc import parse_keys
     from reconcile.engine.decimal_comma import with_decimal_point
 
-    sides = {"left": ("a",), "right": ("b",), "both": ("a", "b")}.get(which.strip().lower())
-    if sides is None:
-        raise ConfigError(f"--decimal-comma {which!r}: one of left, right, both")
+    sides = _sides("--decimal-comma", which)
     keys = parse_keys(key)
     if "a" in sides:
         a = with_decimal_point(a, {k.col("a") for k in keys})
     if "b" in sides:
         b = with_decimal_point(b, {k.col("b") for k in keys})
     return a, b
+
+
+def _sides(option: str, which: str) -> tuple[str, ...]:
+    sides = {"left": ("a",), "right": ("b",), "both": ("a", "b")}.get(which.strip().lower())
+    if sides is None:
+        raise ConfigError(f"{option} {which!r}: one of left, right, both")
+    return sides
+
+
+def _local_dates(
+    a: Side, b: Side, key: list[str], day_first: str | None, month_first: str | None
+) -> dict[str, DatesRead]:
+    """Both sides with their columns of local dates read as ISO dates (key columns as
+    written); ``--day-first``/``--month-first`` settle the order where no value does."""
+    from reconcile.engine.adhoc import parse_keys
+    from reconcile.engine.local_dates import Order, with_iso_dates
+
+    declared: dict[str, Order] = {}
+    options: tuple[tuple[str, str | None, Order], ...] = (
+        ("--day-first", day_first, "day"),
+        ("--month-first", month_first, "month"),
+    )
+    for option, which, order in options:
+        for side in _sides(option, which) if which is not None else ():
+            if side in declared:
+                raise ConfigError(
+                    f"--day-first and --month-first both name the {_SIDE_WORD[side]} file"
+                )
+            declared[side] = order
+    keys = parse_keys(key)
+    return {
+        side: with_iso_dates(data, {k.col(side) for k in keys}, declared.get(side))
+        for side, data in (("a", a), ("b", b))
+    }
+
+
+_SIDE_WORD = {"a": "left", "b": "right"}
+
+
+def _print_dates(dates: dict[str, DatesRead], plan: FilesPlan, *, show_ambiguous: bool) -> None:
+    """Which compared columns were read as local dates, and (when the files differ) which
+    could not be: dates that read differently day first and month first."""
+    compared = {c.col(s) for c in plan.definition.compare for s in "ab"}
+    for side, read in dates.items():
+        for column, (written, iso) in read.examples.items():
+            if column in compared:
+                console.print(
+                    f"  {read.side.source}: {column!r} read as dates ({written!r} is {iso})",
+                    markup=False,
+                )
+        ambiguous = [c for c in read.ambiguous if c in compared]
+        if ambiguous and show_ambiguous:
+            flag = _SIDE_WORD[side]
+            listed = ", ".join(repr(c) for c in ambiguous)
+            console.print(
+                f"  {read.side.source}: {listed}: dates that read differently day first and "
+                f"month first (01/02/2024) were compared as written; add --day-first {flag} "
+                f"or --month-first {flag}",
+                markup=False,
+            )
 
 
 def _hint_decimal_comma(plan: FilesPlan, a: Side, b: Side) -> None:
@@ -170,14 +250,33 @@ def _hint_decimal_comma(plan: FilesPlan, a: Side, b: Side) -> None:
             )
 
 
-def _files_error(exc: Exception, left: Path, right: Path, plan: FilesPlan | None) -> Exception:
+def _files_error(
+    exc: Exception,
+    left: Path,
+    right: Path,
+    plan: FilesPlan | None,
+    dates: dict[str, DatesRead] | None = None,
+) -> Exception:
     """The error as one line: ours say where; anything else names both files."""
     if isinstance(exc, ParseError) and plan is not None:
         kind = next(
             (k for c, k in plan.inferred.items() if exc.reason.startswith(f"field {c!r}:")), None
         )
-        if kind is not None:
+        example = next(
+            (
+                written
+                for read in (dates or {}).values()
+                if read.side.source == exc.file
+                for c, (written, _) in read.examples.items()
+                if exc.reason.startswith(f"field {c!r}:")
+            ),
+            None,
+        )
+        if example is not None:
+            hint = f"its other values are dates like {example!r}; --compare COL:text compares text"
+        elif kind is not None:
             hint = f"its other values made it a {kind} column; --compare COL:text compares text"
+        if example is not None or kind is not None:
             return ParseError(
                 exc.reason,
                 file=exc.file,

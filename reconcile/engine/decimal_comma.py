@@ -15,9 +15,8 @@ from collections.abc import Collection
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from reconcile.engine.sides import LINE, Side
+from reconcile.engine.sides import LINE, Side, is_text_field, text_rows
 
 #: separators of thousands groups: point, space, no-break space, narrow no-break space
 _GROUP = "[. \u00a0\u202f]"
@@ -69,20 +68,14 @@ def with_decimal_point(side: Side, keep: Collection[str]) -> Side:
     """``side`` with its decimal-comma number columns rewritten (``keep``: columns left
     as written, the keys). A Parquet side is read into memory only when it has text
     columns to look at."""
-    table = side.table
+    table = text_rows(side)
     if table is None:
-        assert side.parquet is not None
-        schema = side.parquet_schema
-        if schema is None or not any(pa.types.is_string(f.type) for f in schema):
-            return side
-        table = pq.read_table(side.parquet)
-        if LINE not in table.column_names:  # as register_side numbers a Parquet file's rows
-            table = table.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64()))
+        return side
     changed = table
     for i, f in enumerate(table.schema):
         if f.name in keep or f.name == LINE:
             continue
-        if not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)):
+        if not is_text_field(f):
             continue
         new = _rewritten(table.column(i))
         if new is not None:

@@ -443,6 +443,22 @@ def _read_parquet(side: Side) -> pa.Table:
     return pq.read_table(side.parquet)
 
 
+def is_text_field(f: pa.Field) -> bool:
+    return bool(pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+
+
+def text_rows(side: Side) -> pa.Table | None:
+    """The side's rows as Arrow with their ``_line``, for rewriting its text columns
+    (decimal commas, local dates): a Parquet file is read whole, unless it has no text
+    column (None: nothing to rewrite, it stays scanned in place)."""
+    if side.table is not None:
+        return side.table
+    schema = side.parquet_schema
+    if schema is None or not any(is_text_field(f) for f in schema):
+        return None
+    return _with_lines(_read_parquet(side), 1)
+
+
 def load_side(spec: SideSpec, flatten: Flatten | None = None) -> Side:
     """Load a side declared in a definition, applying its mapping spec when it has one.
 
