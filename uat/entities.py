@@ -18,6 +18,8 @@ from canonical import Record
 from connectors.files.reader import read_table
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import Side, load_file, rows_to_table
+from reconcile.engine.decimal_comma import with_decimal_point
+from reconcile.engine.local_dates import Order, with_iso_dates
 from reconcile.engine.sides import LINE, detect_format
 from uat.kinds import KINDS, EntityKind
 from uat.spec import EntitySpec, SourceError, SourceSpec, UatSpec
@@ -296,9 +298,41 @@ def _load(
     entity = spec.entities[i]
     source = entity.legacy if side == "legacy" else entity.new
     try:
-        return load_source(source, entity.kind, base, hooks)
+        data = load_source(source, entity.kind, base, hooks)
+        if source.path is not None and source.mapping is None:
+            data = _local_forms(entity, source, data)
+        return data
     except SourceError as exc:
         raise ConfigError(f"{spec.where('entities', i, side, exc.field)}: {exc}") from None
+
+
+_DATE_ORDERS: dict[str, Order] = {"day_first": "day", "month_first": "month"}
+
+
+def _local_forms(entity: EntitySpec, source: SourceSpec, data: Side) -> Side:
+    """A raw file's compared numbers and dates written the local way, read as the engine
+    reads them: decimal commas where declared, local dates (31.01.2024) always, their order
+    declared where no value decides. Only the columns of the entity's number and date
+    fields: a code or a text that looks like either stays as written."""
+    compared = set(entity.compared())
+    fields = [f for f in KINDS[entity.kind].fields if f.name in compared]
+
+    def others(kinds: tuple[str, ...]) -> set[str]:
+        wanted = {source.columns.get(f.name, f.name) for f in fields if f.kind in kinds}
+        return set(data.column_names) - wanted
+
+    if source.decimal_comma:
+        data = with_decimal_point(data, others(("amount", "number")))
+    order = _DATE_ORDERS[source.dates] if source.dates else None
+    read = with_iso_dates(data, others(("date",)), order)
+    if read.ambiguous:
+        raise SourceError(
+            "dates",
+            f"{data.source}: column {read.ambiguous[0]!r} holds dates that read differently "
+            "day first and month first (01/02/2024); declare the file's order with "
+            "dates: day_first or dates: month_first",
+        )
+    return read.side
 
 
 def prepare_entity(

@@ -54,6 +54,11 @@ class SourceSpec(_Spec):
     #: canonical field -> source column (raw files; unnamed fields use their own name)
     columns: dict[str, str] = Field(default_factory=dict)
     connector: str | None = None
+    #: the raw file writes numbers with a decimal comma (1.234,56): declared, never guessed
+    decimal_comma: bool = False
+    #: how the raw file writes dates that read both ways (01/02/2024); dates that say it
+    #: themselves (31.01.2024, 1/31/2024, Jan 31, 2024) are read without it
+    dates: Literal["day_first", "month_first"] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SourceSpec:
@@ -61,6 +66,11 @@ class SourceSpec(_Spec):
             raise ValueError("give exactly one of path or connector")
         if self.mapping and self.columns:
             raise ValueError("columns apply to raw files; a mapping spec names its own fields")
+        if (self.mapping or self.connector) and (self.decimal_comma or self.dates):
+            raise ValueError(
+                "decimal_comma and dates apply to raw files; a mapping spec or connector "
+                "parses its own values"
+            )
         if self.connector and (self.mapping or self.format or self.sheet):
             raise ValueError("a connector source takes no mapping, format or sheet")
         return self
