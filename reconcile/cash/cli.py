@@ -46,6 +46,7 @@ from reconcile.cash.engine import apply_cash
 from reconcile.cash.model import CashLine, CashPolicy, CustomerRef, Status
 from reconcile.cash.results import CashResult
 from reconcile.cash.runs import RUN_FILE, SavedRun, find_proposal, load_runs, save_run
+from reconcile.engine.local_dates import Order
 
 STATE_URL_ENV = "BILLBRIDGE_STATE_URL"
 #: Moved into --out in this order; the saved run last, as it is what later steps look for.
@@ -97,6 +98,15 @@ def cash(
     short_pay_percent: ShortPayPercentOption = "3",
     short_pay_fixed: ShortPayFixedOption = "0",
     state_url: StateUrlOption = None,
+    dates: Annotated[
+        str | None,
+        typer.Option(
+            "--dates",
+            help="day-first or month-first: how the files write dates that read both ways "
+            "(01/02/2024). Dates that say it themselves (31.01.2024, 1/31/2024) need no "
+            "declaration.",
+        ),
+    ] = None,
 ) -> None:
     """Match bank receipts to open invoices; write applications.csv and unapplied.csv."""
     try:
@@ -110,9 +120,14 @@ def cash(
     if out.exists() and not out.is_dir():
         typer.echo(f"error: --out {out}: exists and is not a directory", err=True)
         raise typer.Exit(2)
+    orders: dict[str, Order] = {"day-first": "day", "month-first": "month"}
+    if dates is not None and dates.strip().lower() not in orders:
+        typer.echo(f"error: --dates {dates!r}: one of day-first, month-first", err=True)
+        raise typer.Exit(2)
+    order = orders[dates.strip().lower()] if dates is not None else None
     try:
-        bank_file = read_bank(bank)
-        table, names_on_invoices = read_invoices(invoices)
+        bank_file = read_bank(bank, order)
+        table, names_on_invoices = read_invoices(invoices, order)
         if customers is not None:
             refs = read_customers(customers)
         else:

@@ -7,11 +7,12 @@ case-folded (``Line_ID, Date`` is ``line_id,date``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from canonical.numbers import parse_amount_text
 from reconcile.cash.ledger import OPEN_ITEM_SCHEMA
 from reconcile.cash.model import CashLine, CustomerRef
 from reconcile.cash.results import CashResult, unapplied_reason
+from reconcile.engine.local_dates import Order, with_iso_dates
+from reconcile.engine.sides import LINE, Side
 
 BANK_COLUMNS = (
     "line_id",
@@ -74,10 +77,14 @@ PROPOSAL_COLUMNS = (
 
 
 class _Row:
-    """One CSV row with field accessors that raise located errors."""
+    """One CSV row with field accessors that raise located errors. ``dates``: per date
+    column, the file's local date texts as ISO dates (``_local_dates``)."""
 
-    def __init__(self, path: Path, line: int, row: dict[str, str]) -> None:
+    def __init__(
+        self, path: Path, line: int, row: dict[str, str], dates: _LocalDates | None = None
+    ) -> None:
         self.path, self.line, self.row = path, line, row
+        self.dates = dates
 
     def error(self, column: str, problem: str) -> ParseError:
         return ParseError(f"column {column!r}: {problem}", file=str(self.path), line=self.line)
@@ -92,10 +99,16 @@ class _Row:
         value = self.text(column, required=required)
         if not value:
             return None
-        try:
+        with contextlib.suppress(ValueError):
             return date.fromisoformat(value)
-        except ValueError:
-            raise self.error(column, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value).date()  # with a time: the day as written
+        local = self.dates.of(column) if self.dates is not None else {}
+        if value in local:
+            return date.fromisoformat(local[value])
+        like = next(iter(local), None)
+        also = f", or like the file's other dates: {like!r}" if like else ""
+        raise self.error(column, f"{value!r} is not a date (YYYY-MM-DD{also})")
 
     def currency(self, column: str = "currency") -> str:
         value = self.text(column)
@@ -121,7 +134,53 @@ class _Row:
         return amount
 
 
-def _rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -> Iterator[_Row]:
+class _LocalDates:
+    """A file's date columns written the local way (``31.01.2024``, ``1/31/2024``): each
+    local text as its ISO date, the order decided over the whole file as ``reconcile
+    files`` decides it (``reconcile.engine.local_dates``). Read the first time a value is
+    no ISO date, so a file of ISO dates is read once."""
+
+    def __init__(
+        self, path: Path, columns: tuple[str, ...], header: tuple[str, ...], order: Order | None
+    ) -> None:
+        self.path, self.columns, self.header, self.order = path, columns, header, order
+        self._iso: dict[str, dict[str, str]] | None = None
+
+    def of(self, column: str) -> dict[str, str]:
+        if self._iso is None:
+            self._iso = self._read()
+        return self._iso.get(column, {})
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        values: dict[str, list[str | None]] = {c: [] for c in self.columns}
+        lines: list[int] = []
+        for r in _rows(self.path, self.header, ()):
+            lines.append(r.line)
+            for c in self.columns:
+                values[c].append(r.text(c, required=False) or None)
+        table = pa.table({**values, LINE: pa.array(lines, pa.int64())})
+        read = with_iso_dates(Side(table, str(self.path)), order=self.order)
+        if read.ambiguous:
+            raise ParseError(
+                f"column {read.ambiguous[0]!r}: dates that read differently day first and "
+                "month first (01/02/2024); declare the order with --dates day-first or "
+                "--dates month-first",
+                file=str(self.path),
+            )
+        assert read.side.table is not None
+        out = {}
+        for c in read.read:
+            iso = read.side.table.column(c).to_pylist()
+            out[c] = {t: i for t, i in zip(values[c], iso, strict=True) if t and t != i}
+        return out
+
+
+def _rows(
+    path: Path,
+    columns: tuple[str, ...],
+    required: tuple[str, ...],
+    dates: _LocalDates | None = None,
+) -> Iterator[_Row]:
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -134,7 +193,7 @@ def _rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -> It
             for row in reader:
                 if None in row:  # DictReader's restkey: fields beyond the header
                     raise _too_many_fields(path, reader.line_num, len(header), len(row[None]))
-                yield _Row(path, reader.line_num, row)
+                yield _Row(path, reader.line_num, row, dates)
         except UnicodeDecodeError:
             line, byte = _first_undecodable(path)
             raise ParseError(
@@ -197,11 +256,13 @@ class BankFile:
     not_receipts: list[CashLine]
 
 
-def read_bank(path: Path) -> BankFile:
+def read_bank(path: Path, order: Order | None = None) -> BankFile:
+    """``order``: how to read dates that read both ways (01/02/2024), when declared."""
     receipts: list[CashLine] = []
     others: list[CashLine] = []
     seen: set[str] = set()
-    for r in _rows(path, BANK_COLUMNS, ("line_id", "date", "amount", "currency")):
+    dates = _LocalDates(path, ("date",), BANK_COLUMNS, order)
+    for r in _rows(path, BANK_COLUMNS, ("line_id", "date", "amount", "currency"), dates):
         line_id = r.text("line_id")
         if line_id in seen:
             raise r.error("line_id", f"{line_id!r} appears more than once")
@@ -224,15 +285,18 @@ def read_bank(path: Path) -> BankFile:
     return BankFile(receipts, others)
 
 
-def read_invoices(path: Path) -> tuple[pa.Table, dict[str, str]]:
-    """Open items as an Arrow table, and customer id -> name as found on the invoices."""
+def read_invoices(path: Path, order: Order | None = None) -> tuple[pa.Table, dict[str, str]]:
+    """Open items as an Arrow table, and customer id -> name as found on the invoices.
+    ``order``: how to read dates that read both ways (01/02/2024), when declared."""
     cols: dict[str, list[object]] = {name: [] for name in OPEN_ITEM_SCHEMA.names}
     names: dict[str, str] = {}
     seen: set[str] = set()
+    dates = _LocalDates(path, ("issue_date", "due_date"), INVOICE_COLUMNS, order)
     for r in _rows(
         path,
         INVOICE_COLUMNS,
         ("invoice_number", "customer_id", "issue_date", "open_amount", "currency"),
+        dates,
     ):
         number = r.text("invoice_number")
         if number in seen:

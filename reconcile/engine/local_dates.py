@@ -9,8 +9,9 @@ A text column is rewritten to ISO only when its values say how to read it:
   with its points, ``31-Jan-2024``), or only one order reads more than half the values
   (``31/01/2024`` is no month-first date): that order;
 - values that read differently in the two orders (``01/02/2024``) with no value to decide:
-  the order is declared (``day`` or ``month``), never guessed; undeclared, the column stays
-  as written and is reported as ambiguous.
+  the order another date column of the same file showed (an export writes all its dates
+  one way), else the order declared (``day`` or ``month``), never guessed; undeclared, the
+  column stays as written and is reported as ambiguous.
 
 Values no order reads (``n/a``) and blanks stay as written, so the engine reports a bad
 value at its line; a time of day is dropped (the engine compares dates by day). Key columns
@@ -91,12 +92,21 @@ def with_iso_dates(side: Side, keep: Collection[str] = (), order: Order | None =
         register_side(con, "_t", replace(side, translations=()))  # Parquet: scanned in place
         columns = _shaped(con, columns)
         counts = _counts(con, columns) if columns else []
+        shown: set[Order] = set()  # orders some value read in only one way showed
         for name, (n, iso, day, month, differ) in zip(columns, counts, strict=True):
             picked = _order(n, iso, {"day": day, "month": month}, differ, order)
             if picked == "ambiguous":
                 done.ambiguous.append(name)
             elif picked is not None:
                 done.read[name] = picked
+                if day != month:
+                    shown.add(picked)
+        if done.ambiguous and len(shown) == 1:
+            # one export writes all its dates one way: a due date of 12/31/2024 says how
+            # the same file's issue date 12/01/2024 reads
+            (shown_order,) = shown
+            done.read.update(dict.fromkeys(done.ambiguous, shown_order))
+            done.ambiguous = []
         if not done.read:
             return done
         rewritten = arrow_table(con, _rewrite_sql(done.read))

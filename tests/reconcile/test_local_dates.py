@@ -163,3 +163,25 @@ def test_exceptions_written_show_the_dates_as_read(tmp_path: Path) -> None:
         (row,) = list(csv.DictReader(fh))
     assert (row["key_inv"], row["posted_a"], row["posted_b"]) == ("A2", "2024-02-01", "2024-02-03")
     assert row["category"] == "DATE_MISMATCH"
+
+
+def test_one_date_column_settles_the_order_of_the_files_others(tmp_path: Path) -> None:
+    """An export writes all its dates one way: a due date 12/31/2023 says how the same
+    file's issue date 12/01/2023 reads; two columns showing different orders settle
+    nothing."""
+    path = _write(
+        tmp_path,
+        "x.csv",
+        "issued,due\n12/01/2023,12/31/2023\n12/05/2023,01/04/2024\n",
+    )
+    read = with_iso_dates(load_file(path))
+    assert read.read == {"issued": "month", "due": "month"} and read.ambiguous == []
+    assert read.side.table is not None
+    assert read.side.table.column("issued").to_pylist() == ["2023-12-01", "2023-12-05"]
+    mixed = _write(
+        tmp_path,
+        "y.csv",
+        "issued,due,paid\n12/01/2023,12/31/2023,31/12/2023\n12/05/2023,01/04/2024,04/01/2024\n",
+    )
+    read = with_iso_dates(load_file(mixed))
+    assert read.read == {"due": "month", "paid": "day"} and read.ambiguous == ["issued"]
