@@ -20,6 +20,7 @@ from billbridge.state.db import DEFAULT_URL
 from reconcile.engine.result import ReconResult
 
 if TYPE_CHECKING:
+    from reconcile.definitions import ReconDefinition, SideSpec
     from reconcile.engine.adhoc import FilesPlan
     from reconcile.engine.local_dates import DatesRead
     from reconcile.engine.sides import Side
@@ -428,11 +429,37 @@ def _run_one(definition: object, out: Path | None) -> ReconResult:
             def flatten(records: object, _side: str = label) -> list[dict[str, object]]:
                 return side_rows(definition.name, _side, records)  # type: ignore[arg-type]
 
-        sides.append(load_side(spec, flatten))
+        side = load_side(spec, flatten)
+        if spec.path and not spec.mapping:
+            side = _local_forms(definition, label, spec, side)
+        sides.append(side)
     result = reconcile_sides(definition, sides)  # two or three sides
     if out:
         write_outputs(result, out, stem=definition.name)
     return result
+
+
+def _local_forms(definition: ReconDefinition, label: str, spec: SideSpec, side: Side) -> Side:
+    """A raw file side's compared numbers and dates written the local way, read as the
+    engine reads them (``reconcile.engine.local_forms``)."""
+    from reconcile.engine.local_forms import DATE_ORDERS, ambiguous_message, read_local_forms
+
+    def columns(kinds: tuple[str, ...]) -> list[str]:
+        return [c.col(label) for c in definition.compare if c.kind in kinds]
+
+    read = read_local_forms(
+        side,
+        columns(("amount", "number")),
+        columns(("date",)),
+        decimal_comma=spec.decimal_comma,
+        order=DATE_ORDERS[spec.dates] if spec.dates else None,
+    )
+    if read.ambiguous:
+        declare = f"dates: day_first or dates: month_first on side {label} ({spec.label})"
+        raise ConfigError(
+            f"{definition.name}: " + ambiguous_message(side.source, read.ambiguous[0], declare)
+        )
+    return read.side
 
 
 def state_url_default() -> str:

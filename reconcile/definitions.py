@@ -141,6 +141,20 @@ class SideSpec(_Spec):
     filters: tuple[FilterSpec, ...] = ()
     #: several rows per key are summed into one (many-to-one), not reported as duplicates
     aggregate: bool = False
+    #: the file writes numbers with a decimal comma (1.234,56): declared, never guessed
+    decimal_comma: bool = False
+    #: how the file writes dates that read both ways (01/02/2024); dates that say it
+    #: themselves (31.01.2024, 1/31/2024, Jan 31, 2024) are read without it
+    dates: Literal["day_first", "month_first"] | None = None
+
+    @model_validator(mode="after")
+    def _local_forms_need_a_raw_file(self) -> SideSpec:
+        if self.mapping and (self.decimal_comma or self.dates):
+            raise ValueError(
+                f"side {self.label!r}: decimal_comma and dates apply to raw files; a mapping "
+                "spec parses its own values"
+            )
+        return self
 
 
 class SeverityRule(_Spec):

@@ -18,8 +18,7 @@ from canonical import Record
 from connectors.files.reader import read_table
 from reconcile.definitions import ReconDefinition
 from reconcile.engine import Side, load_file, rows_to_table
-from reconcile.engine.decimal_comma import with_decimal_point
-from reconcile.engine.local_dates import Order, with_iso_dates
+from reconcile.engine.local_forms import DATE_ORDERS, ambiguous_message, read_local_forms
 from reconcile.engine.sides import LINE, detect_format
 from uat.kinds import KINDS, EntityKind
 from uat.spec import EntitySpec, SourceError, SourceSpec, UatSpec
@@ -306,32 +305,25 @@ def _load(
         raise ConfigError(f"{spec.where('entities', i, side, exc.field)}: {exc}") from None
 
 
-_DATE_ORDERS: dict[str, Order] = {"day_first": "day", "month_first": "month"}
-
-
 def _local_forms(entity: EntitySpec, source: SourceSpec, data: Side) -> Side:
-    """A raw file's compared numbers and dates written the local way, read as the engine
-    reads them: decimal commas where declared, local dates (31.01.2024) always, their order
-    declared where no value decides. Only the columns of the entity's number and date
-    fields: a code or a text that looks like either stays as written."""
+    """A raw file's compared number and date fields written the local way, read as the
+    engine reads them (``reconcile.engine.local_forms``)."""
     compared = set(entity.compared())
     fields = [f for f in KINDS[entity.kind].fields if f.name in compared]
 
-    def others(kinds: tuple[str, ...]) -> set[str]:
-        wanted = {source.columns.get(f.name, f.name) for f in fields if f.kind in kinds}
-        return set(data.column_names) - wanted
+    def columns(kinds: tuple[str, ...]) -> list[str]:
+        return [source.columns.get(f.name, f.name) for f in fields if f.kind in kinds]
 
-    if source.decimal_comma:
-        data = with_decimal_point(data, others(("amount", "number")))
-    order = _DATE_ORDERS[source.dates] if source.dates else None
-    read = with_iso_dates(data, others(("date",)), order)
+    read = read_local_forms(
+        data,
+        columns(("amount", "number")),
+        columns(("date",)),
+        decimal_comma=source.decimal_comma,
+        order=DATE_ORDERS[source.dates] if source.dates else None,
+    )
     if read.ambiguous:
-        raise SourceError(
-            "dates",
-            f"{data.source}: column {read.ambiguous[0]!r} holds dates that read differently "
-            "day first and month first (01/02/2024); declare the file's order with "
-            "dates: day_first or dates: month_first",
-        )
+        declare = "dates: day_first or dates: month_first"
+        raise SourceError("dates", ambiguous_message(data.source, read.ambiguous[0], declare))
     return read.side
 
 

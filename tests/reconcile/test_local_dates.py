@@ -185,3 +185,55 @@ def test_one_date_column_settles_the_order_of_the_files_others(tmp_path: Path) -
     )
     read = with_iso_dates(load_file(mixed))
     assert read.read == {"due": "month", "paid": "day"} and read.ambiguous == ["issued"]
+
+
+DEFINITIONS = """
+reconciliations:
+  - name: inv
+    a: {label: erp, path: de.csv, decimal_comma: true}
+    b: {label: billing, path: iso.csv}
+    keys: [{name: number}]
+    compare:
+      - {name: total, kind: amount}
+      - {name: issued, kind: date}
+      - {name: ref, kind: text}
+    amount_field: total
+"""
+
+
+def test_a_definitions_side_reads_its_local_numbers_and_dates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A YAML side declares decimal_comma (and, where no value decides, dates); only the
+    compared amount and date fields are read so: a text field 01.02.2024 stays text."""
+    monkeypatch.setenv("BILLBRIDGE_STATE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    head = "number,total,issued,ref\n"
+    _write(
+        tmp_path, "de.csv", head + 'A,"1.234,56",31.01.2024,01.02.2024\nB,"99,90",01.02.2024,x\n'
+    )
+    _write(tmp_path, "iso.csv", head + "A,1234.56,2024-01-31,2024-02-01\nB,99.80,2024-02-01,x\n")
+    (tmp_path / "recon.yaml").write_text(DEFINITIONS, encoding="utf-8")
+    definitions = str(tmp_path / "recon.yaml")
+    res = runner.invoke(recon_cli.app, ["run", "inv", "--definitions", definitions])
+    assert res.exit_code == 1, res.output
+    assert "AMOUNT_MISMATCH: 1" in res.output and "FIELD_MISMATCH: 1" in res.output
+    assert "DATE_MISMATCH" not in res.output
+
+
+def test_a_definitions_side_declares_the_order_no_value_decides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BILLBRIDGE_STATE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    head = "number,total,issued,ref\n"
+    _write(tmp_path, "de.csv", head + 'A,"1,00",01/03/2024,x\nB,"2,00",02/01/2024,y\n')
+    _write(tmp_path, "iso.csv", head + "A,1.00,2024-01-03,x\nB,2.00,2024-02-01,y\n")
+    (tmp_path / "recon.yaml").write_text(DEFINITIONS, encoding="utf-8")
+    definitions = str(tmp_path / "recon.yaml")
+    res = runner.invoke(recon_cli.app, ["run", "inv", "--definitions", definitions])
+    assert res.exit_code == 2
+    assert "column 'issued' holds dates that read differently day first and month" in res.output
+    assert "dates: day_first or dates: month_first on side a (erp)" in res.output
+    text = DEFINITIONS.replace("decimal_comma: true}", "decimal_comma: true, dates: month_first}")
+    (tmp_path / "recon.yaml").write_text(text, encoding="utf-8")
+    res = runner.invoke(recon_cli.app, ["run", "inv", "--definitions", definitions])
+    assert res.exit_code == 0, res.output
