@@ -68,13 +68,24 @@ def sniff_delimiter(text: str) -> str:
 
 
 def header_names(raw: list[str], file: str, line: int) -> list[str]:
-    """Column names as read (stripped); a name given twice is an error at the header line."""
-    columns = [c.strip() for c in raw]
-    seen: set[str] = set()
+    """Column names as read (stripped); a blank one is named by its position
+    (``column_3``: a header ending in a delimiter, as exports often write it); a name
+    given twice, or two that differ only in letter case (which SQL cannot tell apart), is an
+    error at the header line."""
+    columns = [c.strip() or f"column_{i + 1}" for i, c in enumerate(raw)]
+    seen: dict[str, str] = {}
     for column in columns:
-        if column in seen:
+        if column in seen.values():
             raise ParseError(f"duplicate column {column!r}", file=file, line=line)
-        seen.add(column)
+        other = seen.get(column.casefold())
+        if other is not None:
+            raise ParseError(
+                f"columns {other!r} and {column!r} differ only in letter case, which the "
+                "comparison cannot tell apart; rename one",
+                file=file,
+                line=line,
+            )
+        seen[column.casefold()] = column
     return columns
 
 

@@ -15,6 +15,7 @@ text. A side whose column is all blank says nothing about the kind.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -64,8 +65,12 @@ class _Names:
         self.taken: set[str] = set()
 
     def __call__(self, column: str) -> str:
-        base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in column)
-        base = base if base and not base[0].isdigit() else f"c_{base}"
+        # ASCII letters only: accents dropped (Fällig -> Fallig), other characters "_"
+        ascii_text = unicodedata.normalize("NFKD", column).encode("ascii", "ignore").decode()
+        base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in ascii_text)
+        if not any(ch.isalnum() for ch in base):
+            base = "column"  # nothing readable in ASCII (金额)
+        base = base if not base[0].isdigit() else f"c_{base}"
         name, n = base, 1
         while name in self.taken:
             n += 1

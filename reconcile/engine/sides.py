@@ -215,14 +215,33 @@ def load_file(path: str | Path, fmt: str | None = None, *, sheet: str | None = N
     kind = detect_format(path, fmt)
     try:
         if kind == "parquet":
-            return _parquet_side(path)
-        if kind == "csv":
-            return Side(_read_csv(path), str(path))
-        return Side(_read_xlsx(path, sheet), str(path))
+            side = _parquet_side(path)
+        elif kind == "csv":
+            side = Side(_read_csv(path), str(path))
+        else:
+            side = Side(_read_xlsx(path, sheet), str(path))
     except BillbridgeError:
         raise
     except Exception as exc:
         raise ParseError(_unreadable(kind, exc), file=str(path)) from exc
+    _check_letter_case(side, None if kind == "parquet" else 1)
+    return side
+
+
+def _check_letter_case(side: Side, line: int | None) -> None:
+    """Two columns whose names differ only in letter case are one column to SQL: the
+    comparison would read one of them for both. An error naming them (the file's own
+    readers check this at the header; DuckDB's CSV reader and Parquet files come here)."""
+    seen: dict[str, str] = {}
+    for name in side.column_names:
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise ParseError(
+                f"columns {other!r} and {name!r} differ only in letter case, which the "
+                "comparison cannot tell apart; rename one",
+                file=side.source,
+                line=line,
+            )
 
 
 _KIND_NAMES = {"csv": "CSV file", "xlsx": "XLSX workbook", "parquet": "Parquet file"}
