@@ -195,7 +195,7 @@ def evaluate(
         return _count_equal(x, totals)
     if isinstance(x, AmountsMatch):
         return _amounts_match(x, totals)
-    return _ties(x, totals)
+    return _ties(x, totals, entity)
 
 
 def entity_totals(
@@ -278,27 +278,45 @@ def _amounts_match(x: AmountsMatch, t: Totals) -> ExpectationResult:
     return _result(x, not n, ev, keys, n)
 
 
-def _ties(x: Ties, t: Totals) -> ExpectationResult:
-    """Per group the summed new − legacy of ``x.field`` over every key is zero. The delta
-    shows the digits of the source texts, at least the currency's minor units."""
+def _ties(x: Ties, t: Totals, entity: PreparedEntity | None = None) -> ExpectationResult:
+    """Per group the summed new − legacy of ``x.field`` over every key is zero. Each side's
+    totals count under that side's own values of the ``by`` fields (an open item moved to
+    another customer leaves one and reaches the other); a key absent on a side counts
+    nothing there. A side without the field's column at all counts under the other side's
+    value. The delta shows the digits of the source texts, at least the currency's minor
+    units."""
     by = x.by or t.keys
-    # a group's value: the key, else the legacy value, else the new one ("None" if absent)
-    groups = [
-        t.key(k) or f"coalesce(nullif({t.text('a', k)}, ''), nullif({t.text('b', k)}, ''), 'None')"
-        for k in by
-    ]
+
+    def group(side: str, k: str) -> str:
+        key = t.key(k)
+        if key is not None:
+            return key
+        other = "b" if side == "a" else "a"
+        own = f"nullif({t.text(side, k)}, '')"
+        if entity is not None and not entity.has_column(_SIDE_NAMES[side], k):
+            own = f"nullif({t.text(other, k)}, '')"
+        return f"coalesce({own}, 'None')"
+
     j = t.amounts.index(x.field)
-    delta = f"{t.total('b', x.field)} - {t.total('a', x.field)}"
     digits = f"greatest(coalesce(dg{j}, 0), {t.minor_digits()})"
     names = [f"g{n}" for n in range(len(by))]
+    parts = []
+    for side, sign, present in (("a", "-", "na"), ("b", "", "nb")):
+        groups = "".join(f"{group(side, k)} AS {name}, " for k, name in zip(by, names, strict=True))
+        parts.append(
+            f"SELECT {groups}{sign}{t.total(side, x.field)} AS d, {digits} AS n "
+            f"FROM t WHERE {present} IS NOT NULL"
+        )
     found = t.query(
-        f"SELECT {', '.join(names)}, sum(d), max(n) FROM (SELECT "
-        + "".join(f"{g} AS {name}, " for g, name in zip(groups, names, strict=True))
-        + f"{delta} AS d, {digits} AS n FROM t) GROUP BY ALL HAVING sum(d) <> 0"
+        f"SELECT {', '.join(names)}, sum(d), max(n) FROM ({' UNION ALL '.join(parts)}) "
+        "GROUP BY ALL HAVING sum(d) <> 0"
     )
     bad = [
         ", ".join(f"{k}={v}" for k, v in zip(by, row[:-2], strict=True))
         + f" (delta {exact(row[-2], row[-1]):f})"
-        for row in sorted(found)
+        for row in sorted(found, key=lambda r: tuple(str(v) for v in r[:-2]))
     ]
     return _result(x, not bad, f"{len(bad)} group(s) do not tie", bad)
+
+
+_SIDE_NAMES = {"a": "legacy", "b": "new"}
