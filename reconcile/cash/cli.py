@@ -88,6 +88,15 @@ StateUrlOption = Annotated[
         help="State store: suggestions rejected before are not proposed again.",
     ),
 ]
+DatesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dates",
+        help="day-first or month-first: how the files write dates that read both ways "
+        "(01/02/2024). Dates that say it themselves (31.01.2024, 1/31/2024) need no "
+        "declaration.",
+    ),
+]
 
 
 def cash(
@@ -98,15 +107,7 @@ def cash(
     short_pay_percent: ShortPayPercentOption = "3",
     short_pay_fixed: ShortPayFixedOption = "0",
     state_url: StateUrlOption = None,
-    dates: Annotated[
-        str | None,
-        typer.Option(
-            "--dates",
-            help="day-first or month-first: how the files write dates that read both ways "
-            "(01/02/2024). Dates that say it themselves (31.01.2024, 1/31/2024) need no "
-            "declaration.",
-        ),
-    ] = None,
+    dates: DatesOption = None,
 ) -> None:
     """Match bank receipts to open invoices; write applications.csv and unapplied.csv."""
     try:
@@ -213,10 +214,15 @@ def main(
     short_pay_percent: ShortPayPercentOption = "3",
     short_pay_fixed: ShortPayFixedOption = "0",
     state_url: StateUrlOption = None,
+    dates: DatesOption = None,
 ) -> None:
     """Match bank receipts to open invoices (with --bank, --invoices, --out), or work the
     suggestions of a saved run (sub-commands)."""
-    given = [o for o, v in (("--bank", bank), ("--invoices", invoices), ("--out", out)) if v]
+    given = [
+        o
+        for o, v in (("--bank", bank), ("--invoices", invoices), ("--out", out), ("--dates", dates))
+        if v
+    ]
     if ctx.invoked_subcommand is not None:
         if given:
             typer.echo(
@@ -229,7 +235,7 @@ def main(
         missing = [o for o in ("--bank", "--invoices", "--out") if o not in given]
         typer.echo(f"error: missing {', '.join(missing)}", err=True)
         raise typer.Exit(2)
-    cash(bank, invoices, out, customers, short_pay_percent, short_pay_fixed, state_url)
+    cash(bank, invoices, out, customers, short_pay_percent, short_pay_fixed, state_url, dates)
 
 
 def _decide(

@@ -161,11 +161,14 @@ class _LocalDates:
         table = pa.table({**values, LINE: pa.array(lines, pa.int64())})
         read = with_iso_dates(Side(table, str(self.path)), order=self.order)
         if read.ambiguous:
+            column = read.ambiguous[0]
+            line, value = self._first_ambiguous(table, column)
             raise ParseError(
-                f"column {read.ambiguous[0]!r}: dates that read differently day first and "
-                "month first (01/02/2024); declare the order with --dates day-first or "
-                "--dates month-first",
+                f"column {column!r}: dates that read differently day first and month first "
+                f"({value!r}); declare the order with --dates day-first or --dates "
+                "month-first",
                 file=str(self.path),
+                line=line,
             )
         assert read.side.table is not None
         out = {}
@@ -173,6 +176,20 @@ class _LocalDates:
             iso = read.side.table.column(c).to_pylist()
             out[c] = {t: i for t, i in zip(values[c], iso, strict=True) if t and t != i}
         return out
+
+    def _first_ambiguous(self, table: pa.Table, column: str) -> tuple[int | None, str]:
+        """(line, text) of the first value of ``column`` that reads as two different
+        dates: the column read day first and month first (only on this error path)."""
+        side = Side(table.select([column, LINE]), str(self.path))
+        day_t, month_t = (with_iso_dates(side, order=o).side.table for o in ("day", "month"))
+        if day_t is not None and month_t is not None:
+            day, month = day_t.column(column).to_pylist(), month_t.column(column).to_pylist()
+            written = table.column(column).to_pylist()
+            lines = table.column(LINE).to_pylist()
+            for line, text, d, m in zip(lines, written, day, month, strict=True):
+                if text not in (d, m) and d != m:  # read both ways, as two dates
+                    return line, text
+        return None, "01/02/2024"  # not reached: the column was found ambiguous
 
 
 def _rows(

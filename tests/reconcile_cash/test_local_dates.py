@@ -75,7 +75,8 @@ def test_dates_no_value_decides_need_the_order_declared(tmp_path: Path) -> None:
     code, output = _run(tmp_path, bank, invoices)
     assert code == 2
     assert (
-        "bank.csv: column 'date': dates that read differently day first and month first" in output
+        "bank.csv, line 2: column 'date': dates that read differently day first and month "
+        "first ('01/02/2024')" in output
     )
     assert "--dates day-first or --dates month-first" in output
     code, output = _run(tmp_path, bank, invoices, "--dates", "day-first")
@@ -84,6 +85,20 @@ def test_dates_no_value_decides_need_the_order_declared(tmp_path: Path) -> None:
     assert str(read_bank(tmp_path / "bank.csv", "month").receipts[0].date) == "2024-01-02"
     code, output = _run(tmp_path, bank, invoices, "--dates", "sideways")
     assert code == 2 and "--dates 'sideways': one of day-first, month-first" in output
+
+
+def test_the_ambiguity_error_names_the_first_value_read_as_two_dates(tmp_path: Path) -> None:
+    """05/05/2024 is the same day either way: the line named is the one that is not."""
+    bank = HEADER + (
+        "B1,05/05/2024,80.00,USD,Globex,,INV-1,\n"
+        "B2,,1.00,USD,Globex,,,\n"
+        "B3,03/04/2024,5.00,USD,Globex,,,\n"
+    )
+    invoices = INVOICE_HEADER + "INV-1,C2,Globex,2024-01-15,,80.00,USD\n"
+    code, output = _run(tmp_path, bank, invoices)
+    assert code == 2
+    assert "bank.csv, line 4: column 'date': dates that read differently" in output
+    assert "('03/04/2024')" in output
 
 
 def test_a_value_that_is_no_date_names_its_line_and_the_files_form(tmp_path: Path) -> None:
