@@ -134,13 +134,16 @@ def key_expr(
 
 
 def number_text(col: str) -> str:
-    """Text as spreadsheets and ERPs export numbers, made castable: currency symbols,
-    ``(12.50)`` and ``12.50-`` negatives, and "," thousands separators in whole groups of
-    three (``1,234.56``, ``1,234,567``; ``1,234`` reads as 1234). Anything else with a comma
-    ("1,5", "1.234,56") fails the cast and is reported: a file with decimal commas needs a
+    """Text as spreadsheets and ERPs export numbers, made castable: currency symbols (also
+    inside a sign or bracket: ``($1.00)``, ``-$1.00``), ``(12.50)`` and ``12.50-``
+    negatives, and "," thousands separators in whole groups of three (``1,234.56``,
+    ``1,234,567``; ``1,234`` reads as 1234). Anything else with a comma ("1,5",
+    "1.234,56") fails the cast and is reported: a file with decimal commas needs a
     mapping spec that declares its separators (``reconcile files --decimal-comma``:
     ``reconcile.engine.decimal_comma``)."""
-    t = f"regexp_replace(trim({col}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '', 'g')"
+    # a currency symbol at either end, or just inside a sign or bracket: ($1.00), -$1.00
+    symbol = "'^([(+-]?)\\s*[$€£¥]\\s*|\\s*[$€£¥]\\s*([)-]?)$', '\\1\\2'"
+    t = f"regexp_replace(trim({col}), {symbol}, 'g')"
     # the negatives as anchored replacements, each naming the text once: as a CASE of
     # tests and rewrites the text appeared 15 times, the SQL of one number column ~1.6 kB
     # (all of it bound again per column; the two patterns match disjoint texts, and "-x"

@@ -20,6 +20,12 @@ from canonical.numbers import parse_amount_text
         ("(12.50)", "-12.50"),
         ("12.50-", "-12.50"),
         (" -3 ", "-3"),
+        # NetSuite and US banks: the symbol inside the sign or the brackets
+        ("($1,234.56)", "-1234.56"),
+        ("-$1,234.56", "-1234.56"),
+        ("$-1,234.56", "-1234.56"),
+        ("(1,234.56 €)", "-1234.56"),
+        ("1.00 $-", "-1.00"),
     ],
 )
 def test_exported_amounts_are_read_exactly(text: str, expected: str) -> None:
@@ -27,7 +33,9 @@ def test_exported_amounts_are_read_exactly(text: str, expected: str) -> None:
     assert str(parse_amount_text(text)) == expected
 
 
-@pytest.mark.parametrize("text", ["1,5", "1.234,56", "12,34,567", "abc", "", "1,2345"])
+@pytest.mark.parametrize(
+    "text", ["1,5", "1.234,56", "12,34,567", "abc", "", "1,2345", "1$234", "$$1", "($1"]
+)
 def test_ambiguous_or_malformed_text_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_amount_text(text)

@@ -291,12 +291,18 @@ def test_spreadsheet_number_formats_are_read_exactly(tmp_path: Path) -> None:
         "compare: [{name: amount, kind: amount}]\n"
     )
     left = tmp_path / "left.csv"
-    left.write_text('id,amount\n1,"1,234.56"\n2,$99.00\n3,(12.50)\n4,12.50-\n5,"1,234,567.891"\n')
+    left.write_text(
+        'id,amount\n1,"1,234.56"\n2,$99.00\n3,(12.50)\n4,12.50-\n5,"1,234,567.891"\n'
+        '6,"($1,234.56)"\n7,"-$1,234.56"\n8,(5.00 €)\n'  # NetSuite's, a US bank's negatives
+    )
     right = tmp_path / "right.csv"
-    right.write_text("id,amount\n1,1234.56\n2,99\n3,-12.5\n4,-12.50\n5,1234567.891\n")
+    right.write_text(
+        "id,amount\n1,1234.56\n2,99\n3,-12.5\n4,-12.50\n5,1234567.891\n"
+        "6,-1234.56\n7,-1234.56\n8,-5\n"
+    )
     result = reconcile(definition, load_file(left), load_file(right))
     assert result.exceptions == []
-    assert result.counts["MATCHED"] == 5
+    assert result.counts["MATCHED"] == 8
 
 
 def test_decimal_comma_is_refused_not_guessed(tmp_path: Path) -> None:
