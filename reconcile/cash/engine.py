@@ -117,8 +117,16 @@ def apply_cash(
                 counts["fuzzy_lines"] += 1
                 idents[i] = cindex.fuzzy(ordered[i].payer_name)
         t = timer.add("customer_fuzzy", t)
-        wanted = {idents[i].customer_id for i in pending} - {None}
-        items = index.items_of(c for c in wanted if c is not None)
+        # the identified payers, and every candidate of a tie (``_settle_tie`` asks which
+        # of them has an open amount that fits)
+        wanted: set[str] = set()
+        for i in pending:
+            ident = idents[i]
+            if ident.customer_id is not None:
+                wanted.add(ident.customer_id)
+            elif ident.ambiguous:
+                wanted.update(ident.candidates)
+        items = index.items_of(wanted)
         t = timer.add("amount_fetch", t)
         for i in pending:
             started = clock()

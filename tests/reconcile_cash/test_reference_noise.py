@@ -165,9 +165,16 @@ def test_a_shared_bank_account_is_settled_by_the_payer_name() -> None:
     line = pay("L1", "20.00", name="ACME WEST INC", account="GB29NWBK60161331926819")
     r = apply_cash([line], items, customers).lines[0]
     assert r.customer_id == "W" and applied(r) == {"W-1": "20.00"}
+    # the name does not settle it: only W has an open amount that fits, offered as a
+    # suggestion (never automatic) beside the AMBIGUOUS exception naming both
     other = pay("L1", "20.00", name="ACME TREASURY", account="GB29NWBK60161331926819")
     r2 = apply_cash([other], items, customers).lines[0]
-    assert r2.customer_id is None and categories(r2) == ["AMBIGUOUS"]
+    assert categories(r2) == ["AMBIGUOUS"] and r2.exceptions[0].details["candidates"] == "E,W"
+    assert r2.proposal is not None and r2.proposal.status == Status.SUGGESTED
+    assert r2.customer_id == "W" and applied(r2) == {"W-1": "20.00"}
+    neither = pay("L1", "30.00", name="ACME TREASURY", account="GB29NWBK60161331926819")
+    r3 = apply_cash([neither], items, customers).lines[0]
+    assert r3.customer_id is None and r3.proposal is None and categories(r3) == ["AMBIGUOUS"]
 
 
 def test_a_suggestion_nobody_accepted_does_not_make_a_later_line_automatic() -> None:
