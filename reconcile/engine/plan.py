@@ -380,12 +380,22 @@ def exceptions_sql(
     ccy = plan.currency_sql()
     cols.append(f"upper({ccy}) AS _ccy" if ccy else "NULL AS _ccy")
     amount, amount_scale = "NULL", 10
+    # amounts in two currencies never subtract: a record whose currency changed is at risk
+    # for its A amount, in A's currency (the currency the exception carries)
+    same_ccy = next(
+        (
+            f"NOT coalesce(upper(a_v{j}) <> upper(b_v{j}), false)"
+            for j, c in enumerate(d.compare)
+            if c.name == d.currency_field
+        ),
+        "TRUE",
+    )
     for i, c in enumerate(d.compare):
         if c.name == d.amount_field:
             a, b, delta, amount_scale = values[i]
             amount = (
                 f"CASE WHEN n_a IS NOT NULL AND n_b IS NOT NULL AND NOT eq{i} AND {delta} IS NOT "
-                f"NULL THEN abs({delta}) ELSE abs(coalesce({a}, {b})) END"
+                f"NULL AND {same_ccy} THEN abs({delta}) ELSE abs(coalesce({a}, {b})) END"
             )
     cols.append(f"{amount} AS _amt")
     names = " ".join(

@@ -633,3 +633,20 @@ def test_parquet_null_counts_are_read_once_with_the_file(tmp_path: Path) -> None
     side = load_file(tmp_path / "s.parquet")
     assert side.parquet_nulls == {"id": 0, "amt": 3}
     assert load_file(tmp_path / "bare.parquet").parquet_nulls == {"id": None, "amt": None}
+
+
+def test_a_record_whose_currency_changed_is_at_risk_for_its_a_amount() -> None:
+    """13033.51 EUR against 12452.00 CHF is no gap of 581.51: amounts in two currencies never
+    subtract, so the exception carries the A amount in A's currency, and its severity."""
+    (definition,) = parse_definitions(
+        "name: fx\na: {label: legacy}\nb: {label: new}\nkeys: [{name: id}]\n"
+        "compare: [{name: amount, kind: amount}, {name: currency, kind: text}]\n"
+        "amount_field: amount\ncurrency_field: currency\n"
+    )
+    a = pa.table({"id": ["1", "2"], "amount": ["13033.51", "100.00"], "currency": ["EUR", "EUR"]})
+    b = pa.table({"id": ["1", "2"], "amount": ["12452.00", "90.00"], "currency": ["chf", "eur"]})
+    found = {c.keys["id"]: c for c in reconcile(definition, a, b).exceptions}
+    assert (str(found["1"].amount), found["1"].currency) == ("13033.51", "EUR")
+    assert found["1"].severity == "HIGH"  # 13k: the currency change puts it all at risk
+    # the same currency in another case is no change: the gap stays the delta
+    assert (str(found["2"].amount), found["2"].currency) == ("10.00", "EUR")
