@@ -122,7 +122,7 @@ def key_expr(
         if step == "trim":
             expr = trimmed(expr, wide=wide)
         elif step == "casefold":
-            expr = f"lower({expr})"
+            expr = casefold(expr)
         elif step == "strip_leading_zeros":
             stripped = f"ltrim({expr}, '0')"
             expr = f"(CASE WHEN {stripped} = '' AND {expr} <> '' THEN '0' ELSE {stripped} END)"
@@ -131,6 +131,14 @@ def key_expr(
         elif step == "alnum_only":
             expr = f"regexp_replace({expr}, '[^0-9A-Za-z]', '', 'g')"
     return f"coalesce({expr}, '')" if nullable else expr
+
+
+def casefold(expr: str) -> str:
+    """Text with case differences removed, as Python's ``str.casefold`` does for the letters
+    business names use: lower case, and the German sharp s as "ss" (``Straße`` and
+    ``STRASSE`` are one name) and the Greek final sigma as sigma. DuckDB's ``lower`` alone
+    keeps "ß"."""
+    return f"replace(replace(lower({expr}), 'ß', 'ss'), 'ς', 'σ')"
 
 
 def number_text(col: str) -> str:
@@ -177,7 +185,7 @@ def value_expr(spec: CompareSpec | None, expr: str, source_type: str, kind: str)
     if spec is None or spec.trim:
         expr = f"trim({expr})"
     if spec is not None and spec.casefold:
-        expr = f"lower({expr})"
+        expr = casefold(expr)
     return f"NULLIF({expr}, '')"
 
 

@@ -650,3 +650,18 @@ def test_a_record_whose_currency_changed_is_at_risk_for_its_a_amount() -> None:
     assert found["1"].severity == "HIGH"  # 13k: the currency change puts it all at risk
     # the same currency in another case is no change: the gap stays the delta
     assert (str(found["2"].amount), found["2"].currency) == ("10.00", "EUR")
+
+
+def test_casefold_matches_names_as_python_casefolds_them() -> None:
+    """`Straße AG` and `STRASSE AG` are one name once case is ignored (str.casefold), in a
+    casefolded key and in a casefolded compared field alike."""
+    (definition,) = parse_definitions(
+        "name: cf\na: {label: legacy}\nb: {label: new}\n"
+        "keys: [{name: name, normalize: [trim, casefold]}]\n"
+        "compare: [{name: city, kind: text, casefold: true}]\n"
+    )
+    a = pa.table({"name": ["Straße AG", "Bäckerei Weiß"], "city": ["Gießen", "Köln"]})
+    b = pa.table({"name": ["STRASSE AG", "BÄCKEREI WEISS"], "city": ["GIESSEN", "KÖLN"]})
+    result = reconcile(definition, a, b)
+    assert result.exceptions == []
+    assert result.counts["MATCHED"] == 2
