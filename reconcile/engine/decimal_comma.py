@@ -3,10 +3,11 @@ European ERPs and spreadsheets export them, read for ``reconcile files --decimal
 
 The engine reads numbers with a decimal point and refuses a comma it cannot place, because
 ``1.000`` is one in one convention and a thousand in the other: the convention is declared
-per file, never guessed per value. A declared file's text columns whose every non-blank
-value is a number written that way are rewritten as the engine reads numbers
-(``1.234,56`` -> ``1234.56``); a column with any other value (a code, a date ``01.02.2024``,
-``n/a``) and the key columns stay as they are.
+per file, never guessed per value. In a declared file, a text column of which more than
+half the values are numbers written that way has those rewritten as the engine reads
+numbers (``1.234,56`` -> ``1234.56``); its other values (``n/a``) stay as written, for the
+engine to report at their own line. Columns of other values (codes, dates ``01.02.2024``)
+and the key columns stay as they are.
 """
 
 from __future__ import annotations
@@ -32,24 +33,28 @@ _SEPARATED = rf"[0-9](?:,|{_GROUP}[0-9]{{3}})"
 
 
 def _rewritten(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
-    """The column as decimal-point numbers, or None when it is not a decimal-comma number
-    column (a value of another form, or nothing to rewrite)."""
+    """The column's decimal-comma numbers written with a decimal point, or None when it is
+    no decimal-comma number column: more than half of its values must be such numbers and
+    one must show a comma or a group separator (plain integers read alike either way).
+    Other values stay as written, so the engine reports a stray ``n/a`` at its own line
+    instead of the first good number."""
     values = pc.utf8_trim_whitespace(column)
-    blank = pc.equal(values, "")
-    fits = pc.or_(pc.match_substring_regex(values, DECIMAL_COMMA), blank)
-    if not pc.all(pc.fill_null(fits, True)).as_py():
+    present = pc.fill_null(pc.not_equal(values, ""), False)
+    fits = pc.and_(pc.fill_null(pc.match_substring_regex(values, DECIMAL_COMMA), False), present)
+    if pc.sum(fits).as_py() * 2 <= (pc.sum(present).as_py() or 0):
         return None
-    if not pc.any(pc.fill_null(pc.match_substring_regex(values, _SEPARATED), False)).as_py():
+    separated = pc.fill_null(pc.match_substring_regex(values, _SEPARATED), False)
+    if not pc.any(pc.and_(fits, separated)).as_py():
         return None  # plain integers: the same in both conventions
-    # every value fits the pattern, so a point or space is a group separator (or spacing
+    # a value that fits the pattern has its point or space as a group separator (or spacing
     # around a symbol or sign, which the engine's number parse ignores)
-    out = pc.replace_substring_regex(column, _GROUP, "")
-    return pc.replace_substring(out, ",", ".")
+    out = pc.replace_substring(pc.replace_substring_regex(column, _GROUP, ""), ",", ".")
+    return pc.if_else(fits, out, column)
 
 
 def looks_decimal_comma(side: Side, columns: Collection[str]) -> list[str]:
-    """Which of ``columns`` (text) hold only numbers with a decimal comma, at least one of
-    them with a comma: evidence for a hint to declare the file, never applied unasked."""
+    """Which of ``columns`` (text) hold mostly numbers with a decimal comma, one of them
+    with a comma: evidence for a hint to declare the file, never applied unasked."""
     if side.table is None:
         return []
     found = []

@@ -115,3 +115,31 @@ def test_a_parquet_side_with_nothing_to_rewrite_stays_scanned_in_place(tmp_path:
     pq.write_table(pa.table({"id": ["A"], "code": ["X-1"]}), tmp_path / "plain.parquet")
     side = load_file(tmp_path / "plain.parquet")
     assert with_decimal_point(side, keep={"id"}) is side
+
+
+def test_a_stray_value_in_a_declared_number_column_is_reported_at_its_own_line(
+    tmp_path: Path,
+) -> None:
+    """One `n/a` among decimal-comma numbers: the numbers are read, and the error names the
+    `n/a` and its line, not the first good number."""
+    de = tmp_path / "de.csv"
+    de.write_text("Rechnung;Betrag\nR-1;1.000,00\nR-2;500,00\nR-3;n/a\n", encoding="utf-8")
+    us = tmp_path / "us.csv"
+    us.write_text("Rechnung,Betrag\nR-1,1000.00\nR-2,500.00\nR-3,0\n", encoding="utf-8")
+    code, output = _run(
+        str(de), str(us), "--key", "Rechnung", "--decimal-comma", "left",
+        "--compare", "Betrag:amount",
+    )  # fmt: skip
+    assert code == 2
+    assert "de.csv, line 4: field 'Betrag': 'n/a'" in output
+    side = with_decimal_point(load_file(de), {"Rechnung"})
+    assert side.table is not None
+    assert side.table.column("Betrag").to_pylist() == ["1000.00", "500.00", "n/a"]
+
+
+def test_a_column_mostly_of_other_values_stays_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("id;note\n1;12,5\n2;see memo\n3;n/a\n", encoding="utf-8")
+    side = with_decimal_point(load_file(path), {"id"})
+    assert side.table is not None
+    assert side.table.column("note").to_pylist() == ["12,5", "see memo", "n/a"]
