@@ -20,7 +20,9 @@ the finest exponent of its terms, and the reports show amounts as that sum would
 
 Output, in row order: ``i``, ``causes`` (list of {pattern, field, param}, most specific
 first, in field order), ``risk`` and ``digits``. Reads the frame as ``x`` and
-the translation gaps' codes as ``g`` (field, code).
+the translation gaps' codes as ``g`` (field, code); with merged key fields the merged
+codes as ``m`` (field, code, param) and the keys whose legacy rows carry several of a merged
+code's legacy codes as ``mkeys`` (field, q0..).
 """
 
 from __future__ import annotations
@@ -175,9 +177,12 @@ class CauseSql:
         for j, name in enumerate(self.frame.rows.key_names):
             if name in self.gaps:
                 out.append(f"{self._untranslated(f'k{j}', name)} AS uk{j}")
-            if name in self.merged:  # the legacy codes merged into this key's code
+            if name in self.merged:  # the legacy codes merged into this key's code, when
+                # its legacy rows carry several of them (``mkeys``, keys ``q0..``)
                 found = f"SELECT any_value(param) FROM m WHERE field = {literal(name)}"
-                out.append(f"({found} AND code = k{j}) AS mk{j}")
+                same = " AND ".join(f"q{i} = k{i}" for i in range(len(self.frame.rows.key_names)))
+                rows = f"SELECT 1 FROM mkeys WHERE field = {literal(name)} AND {same}"
+                out.append(f"CASE WHEN EXISTS ({rows}) THEN ({found} AND code = k{j}) END AS mk{j}")
         return out
 
     def _scaled(self) -> list[str]:

@@ -196,6 +196,9 @@ def _at_risk(frame: Frame) -> dict[str, Decimal]:
 
 #: (at-risk fields, keys) -> per key the sums of those fields on each side (``uat.totals``)
 KeySums = Callable[[Sequence[str], pa.Table], pa.Table]
+#: keys (``k0..``) repeated after translation -> those whose legacy rows carry several legacy
+#: codes a table merged into the key's code (``field``, ``k0..``; ``uat.totals.merged_keys``)
+MergedKeys = Callable[[pa.Table], pa.Table]
 
 
 def _duplicate_keys(frame: Frame) -> pa.Table | None:
@@ -207,6 +210,25 @@ def _duplicate_keys(frame: Frame) -> pa.Table | None:
     return found if found.num_rows else None
 
 
+def _merged_keys(frame: Frame, merged_keys: MergedKeys | None) -> pa.Table:
+    """The repeated keys (duplicates, several records summed) whose legacy rows carry
+    several merged legacy codes, as ``field``, ``q0..``."""
+    n = len(frame.rows.key_names)
+    keys = ", ".join(f"k{j}" for j in range(n))
+    collided = frame.arrow(
+        f"SELECT DISTINCT {keys} FROM x "
+        "WHERE starts_with(base, 'DUPLICATE') OR base = 'MANY_TO_ONE'"
+    )
+    if merged_keys is None or not collided.num_rows:
+        found = pa.table(
+            {"field": pa.array([], pa.string())}
+            | {f"k{j}": pa.array([], pa.string()) for j in range(n)}
+        )
+    else:
+        found = merged_keys(collided)
+    return found.rename_columns(["field", *(f"q{j}" for j in range(n))])
+
+
 def attribute(
     rows: ExceptionRows,
     kind: EntityKind,
@@ -216,12 +238,15 @@ def attribute(
     by_field: pa.Table | None = None,
     sums: KeySums | None = None,
     merges: Sequence[Merge] = (),
+    merged_keys: MergedKeys | None = None,
 ) -> Attribution:
     """Every exception of ``rows`` with its causes (most specific first) and its amount at
     risk; ``field_kinds``: the compared fields' kinds in definition order; ``by_field``: the
     engine's per-field columns of ``rows`` (``ReconResult.by_field``), when it gave them;
     ``sums``: all rows of a duplicate key summed per side (the exceptions show one row);
-    ``merges``: legacy codes a translation table merged into one new code."""
+    ``merges``: legacy codes a translation table merged into one new code; ``merged_keys``:
+    which repeated keys their legacy rows made so (without it none is attributed to a
+    merge: a key repeated with one legacy code is a duplicate, whatever the table merges)."""
     frame = exception_frame(rows, list(field_kinds), by_field)
     gap_of = {g.field: g for g in gaps}
     names = {f: g.table for f, g in gap_of.items()}
@@ -230,6 +255,7 @@ def attribute(
     tables = {"g": _gap_codes(gap_of)}
     if merged:
         tables["m"] = _merged_codes(merges)
+        tables["mkeys"] = _merged_keys(frame, merged_keys)
     duplicates = _duplicate_keys(frame) if sums is not None and sql.risky() else None
     if sums is not None and duplicates is not None:
         tables["dup"] = sums(sql.risky(), duplicates)

@@ -29,7 +29,7 @@ from uat.expectations import (
 from uat.rootcause import attribute
 from uat.scorecard import EntityScore, Progress, score
 from uat.spec import SourceError, UatSpec
-from uat.totals import Totals, key_totals
+from uat.totals import Totals, key_totals, merged_keys
 from uat.translate import Translation, load_translation
 
 log = structlog.get_logger(__name__)
@@ -69,7 +69,7 @@ def compare_entity(spec: UatSpec, entity: PreparedEntity) -> EntityScore:
 
     attribution = attribute(
         rows, entity.kind, kinds, entity.gaps, spec.rootcause, result.by_field, sums,
-        merges=entity.merges,
+        merges=entity.merges, merged_keys=lambda keys: merged_keys(entity, entity.merges, keys),
     )  # fmt: skip
     return score(
         entity.spec.name, entity.kind.name, entity.kind.title, result, attribution, entity.gaps,

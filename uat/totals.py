@@ -18,11 +18,12 @@ source texts show; per text field ``j``: ``ta<j>``/``tb<j>`` its smallest value 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.definitions import FieldRef, ReconDefinition
 from reconcile.engine import Side, sql
@@ -37,6 +38,8 @@ from reconcile.engine.prepare import (
 )
 from reconcile.engine.sides import register_side
 from uat.entities import PreparedEntity
+from uat.sqltext import strip_sql
+from uat.translate import Merge
 
 SIDES = (("legacy", "a"), ("new", "b"))
 #: digits after the point of a number's source text ("1,200.50" -> 2, "(12.50)" -> 2)
@@ -308,4 +311,75 @@ def key_totals(
         currency=currency,
         table=table,
         listed=listed,
+    )
+
+
+def merged_keys(entity: PreparedEntity, merges: Sequence[Merge], keys: pa.Table) -> pa.Table:
+    """Of ``keys`` (columns ``k0..``: keys repeated on a side after translation), those
+    whose legacy rows carry two or more different legacy codes that a translation table
+    merges into the key's code (``field``, ``k0..``): a consolidation, not a double
+    booking. A key repeated with one legacy code (``ABO-1, A-100`` booked twice) is not
+    listed, even when the table merges that code with another one elsewhere.
+
+    The legacy side is read with the merged field untranslated (its code as written, plus
+    the engine's key normalisation of the other keys), each code looked up as the engine
+    does (stripped, the case aliases the translation added)."""
+    d = entity.definition
+    names = [k.name for k in d.keys]
+    out: list[pa.Table] = []
+    for merge in merges:
+        if merge.field not in names or not merge.all_codes:
+            continue
+        jf = names.index(merge.field)
+        column = d.keys[jf].col("a")
+        legacy = check_columns(d, "a", entity.legacy)
+        tables = [t for c, t in legacy.translations if c == column]
+        if not tables:
+            continue
+        plain = replace(
+            legacy, translations=tuple(t for t in legacy.translations if t[0] != column)
+        )
+        orig = FieldRef(name="__original_code", a=column, b=d.keys[jf].col("b"))
+        dd = d.model_copy(update={"context": (orig,)})
+        codes = _merge_codes(pa.concat_tables(tables), merge.all_codes)
+        con = database().cursor()
+        try:
+            _source(con, "a", plain, dd)
+            normalised_view(con, dd, "a", frozenset(), plain, wide=True)
+            con.register("merge_codes", codes)
+            con.register("keys_wanted", keys.select([f"k{j}" for j in range(len(names))]))
+            ks = [f"m.new AS k{j}" if j == jf else f"n.k{j}" for j in range(len(names))]
+            code = strip_sql("CAST(n.x0 AS VARCHAR)")
+            found = arrow_table(
+                con,
+                f"SELECT {sql.literal(merge.field)} AS field, * FROM (SELECT {', '.join(ks)} "
+                f"FROM n_a n JOIN merge_codes m ON m.code = {code} GROUP BY ALL "
+                f"HAVING count(DISTINCT m.canon) > 1) "
+                f"SEMI JOIN keys_wanted USING ({', '.join(f'k{j}' for j in range(len(names)))})",
+            )
+        finally:
+            con.close()
+        out.append(found)
+    if not out:
+        schema = [("field", pa.string()), *((f"k{j}", pa.string()) for j in range(len(names)))]
+        return pa.table({n: pa.array([], t) for n, t in schema})
+    return pa.concat_tables(out, promote_options="permissive")
+
+
+def _merge_codes(table: pa.Table, merged: Mapping[str, tuple[str, ...]]) -> pa.Table:
+    """(code as the data has it, the table's legacy code it stands for, new code) of the
+    codes ``table`` (old -> new, with any case aliases) translates into a merged code."""
+    wanted = table.filter(pc.is_in(table.column("new"), pa.array(list(merged), pa.string())))
+    rows = []
+    for code, new in zip(
+        wanted.column("old").to_pylist(), wanted.column("new").to_pylist(), strict=True
+    ):
+        olds = merged[new]
+        canon = code if code in olds else next((o for o in olds if o.lower() == code.lower()), code)
+        rows.append((code, canon, new))
+    return pa.table(
+        {
+            name: pa.array([r[i] for r in rows], pa.string())
+            for i, name in enumerate(("code", "canon", "new"))
+        }
     )
