@@ -97,16 +97,21 @@ def register_side(con: Any, name: str, side: Side) -> None:
     whitespace at the ends, as the tables' codes are stripped: an NBSP pasted from a
     spreadsheet must not hide a code); a code the table lacks passes through (stripped), so
     the record still shows up as a break."""
+    local = _local_times(side)
     raw = f"{name}_raw" if side.translations else name
+    stored = f"{raw}_stored" if local else raw
     if side.table is not None:
-        con.register(raw, side.table)
+        con.register(stored, side.table)
     else:
         path = "'" + str(side.parquet).replace("'", "''") + "'"
         extra = "" if LINE in side.column_names else f", file_row_number + 1 AS {LINE}"
         con.execute(
-            f"CREATE TEMP VIEW {raw} AS SELECT * EXCLUDE (file_row_number){extra} "
+            f"CREATE TEMP VIEW {stored} AS SELECT * EXCLUDE (file_row_number){extra} "
             f"FROM read_parquet({path}, file_row_number = true)"
         )
+    if local:
+        replaced = ", ".join(local)
+        con.execute(f"CREATE TEMP VIEW {raw} AS SELECT * REPLACE ({replaced}) FROM {stored}")
     if not side.translations:
         return
     replace, joins = [], []
@@ -120,6 +125,31 @@ def register_side(con: Any, name: str, side: Side) -> None:
         f"CREATE TEMP VIEW {name} AS SELECT s.* REPLACE ({', '.join(replace)}) "
         f"FROM {raw} s {' '.join(joins)}"
     )
+
+
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+
+
+def _local_times(side: Side) -> list[str]:
+    """``<local time> AS <column>`` for each timestamp column with a time zone: its wall
+    time in that zone, so that its date is the day as written (23:30 in Los Angeles is
+    still the 15th), as a CSV's ``2024-01-15T23:30:00-08:00`` reads. SQL would otherwise
+    take the UTC day."""
+    out = []
+    for f in side.schema:
+        if not pa.types.is_timestamp(f.type) or f.type.tz is None:
+            continue
+        col = _ident(f.name)
+        zone = str(f.type.tz)
+        offset = _OFFSET.fullmatch(zone)
+        if offset is None:
+            local = f"timezone('{zone.replace(chr(39), chr(39) * 2)}', {col})"
+        else:  # a fixed offset, which SQL's zone names do not cover ("+05:30")
+            sign = -1 if offset.group(1) == "-" else 1
+            minutes = sign * (int(offset.group(2)) * 60 + int(offset.group(3)))
+            local = f"(timezone('UTC', {col}) + INTERVAL ({minutes}) MINUTE)"
+        out.append(f"{local} AS {col}")
+    return out
 
 
 #: Side, pyarrow Table, duckdb relation, or a sequence of dict rows / pydantic records

@@ -665,3 +665,36 @@ def test_casefold_matches_names_as_python_casefolds_them() -> None:
     result = reconcile(definition, a, b)
     assert result.exceptions == []
     assert result.counts["MATCHED"] == 2
+
+
+def test_a_timestamp_with_a_time_zone_is_compared_by_its_day_as_written(tmp_path: Path) -> None:
+    """23:30 in Los Angeles on the 15th is the 16th in UTC: a Parquet or Arrow column
+    with its zone reads as the day written there, as the CSV text of the same export does."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    import pyarrow.parquet as pq
+
+    (definition,) = parse_definitions(
+        "name: tz\na: {label: a}\nb: {label: b}\nkeys: [{name: id}]\n"
+        "compare: [{name: posted, kind: date}]\n"
+    )
+    la = datetime(2024, 1, 15, 23, 30, tzinfo=ZoneInfo("America/Los_Angeles"))
+    kolkata = datetime(2024, 1, 15, 0, 15, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    typed = pa.table(
+        {
+            "id": ["1", "2"],
+            "posted": pa.array([la, kolkata], pa.timestamp("us", tz="America/Los_Angeles")),
+        }
+    )
+    offset = pa.table({"id": ["2"], "posted": pa.array([kolkata], pa.timestamp("us", tz="+05:30"))})
+    pq.write_table(typed, tmp_path / "typed.parquet")
+    text = tmp_path / "text.csv"
+    text.write_text("id,posted\n1,2024-01-15T23:30:00-08:00\n2,2024-01-14\n", encoding="utf-8")
+    # kolkata 00:15 on the 15th is 10:45 on the 14th in Los Angeles: the 14th there
+    result = reconcile(definition, load_file(tmp_path / "typed.parquet"), load_file(text))
+    assert result.exceptions == [], [c.details for c in result.exceptions]
+    assert reconcile(definition, typed, load_file(text)).exceptions == []
+    same_day = tmp_path / "k.csv"
+    same_day.write_text("id,posted\n2,2024-01-15\n", encoding="utf-8")
+    assert reconcile(definition, offset, load_file(same_day)).exceptions == []
