@@ -40,8 +40,10 @@ class Remaining:
         return self._left.get(item.invoice_number, item.open_minor)
 
     def consume(self, item: Item, minor: int, *, hold: bool = False) -> None:
-        """Apply ``minor`` (``hold``: reserve it for a suggestion)."""
-        if self.of(item) - minor < 0:  # a programming error, never a data condition
+        """Apply ``minor`` (``hold``: reserve it for a suggestion). A credit memo (negative
+        open amount) is consumed with a negative ``minor``, at most what it has open."""
+        left = self.of(item)
+        if minor > max(left, 0) or minor < min(left, 0):  # a programming error, never data
             raise AssertionError(f"over-application of {item.invoice_number}")
         if hold:
             self._held[item.invoice_number] = self._held.get(item.invoice_number, 0) + minor

@@ -26,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -154,9 +156,13 @@ def cash(
     apps, unapplied = out / OUTPUT_FILES[0], out / OUTPUT_FILES[1]
     kpis = result.kpis()
     not_receipts = f", {len(skipped)} not receipts (NOT_A_RECEIPT)" if skipped else ""
+    memos = _credit_memos(table)
+    netted = sum(a.amount.amount < 0 for p in result.proposals() for a in p.applications)
+    credits = f"; {memos} credit memo(s) open, {netted} netted" if memos else ""
     typer.echo(
         f"{len(lines)} lines: {kpis.line.auto} auto, {kpis.line.suggested} suggested, "
-        f"{kpis.unapplied_count} with unapplied cash{not_receipts}; wrote {apps} and {unapplied}"
+        f"{kpis.unapplied_count} with unapplied cash{not_receipts}{credits}; "
+        f"wrote {apps} and {unapplied}"
     )
     suggested = len(result.proposals(Status.SUGGESTED))
     typer.echo(
@@ -192,6 +198,11 @@ def _write_outputs(
             with contextlib.suppress(OSError):
                 out.rmdir()
     return dataclasses.replace(saved, path=out / RUN_FILE)
+
+
+def _credit_memos(table: pa.Table) -> int:
+    """Open items with a negative open amount (credit memos)."""
+    return int(pc.sum(pc.less(table.column("open_minor"), 0)).as_py() or 0)
 
 
 def _decimal(option: str, text: str) -> Decimal:

@@ -264,6 +264,8 @@ def _reference_tier(
         )
     ]
     strong_hits = [it for it in live if refs.names(it.invoice_number)]
+    # credit memos the line names for sure: netted against the same customer's invoices
+    credits = [it for it in hits if remaining.of(it) < 0 and refs.names(it.invoice_number)]
     # digit-only hits count next to full-number hits only for the same customer
     strong_customers = {it.customer_id for it in strong_hits}
     use = [it for it in live if it.customer_id in strong_customers] if strong_hits else live
@@ -293,6 +295,9 @@ def _reference_tier(
             party_confirmed=confirmed,
             payer=ident.customer_id,
             fallback=fallback,
+            credits=sorted(
+                (it for it in credits if it.customer_id == cust), key=lambda it: it.age_key
+            ),
         )
         if dec is not None:
             decisions.append((cust, dec))

@@ -55,6 +55,8 @@ def memo(r: LineResult) -> str:
     ccy = r.line.amount.currency
     parts = [f"billbridge cash {r.line.line_id}: {prop.rule.value} {prop.confidence}"]
     for a in prop.applications:
+        if a.amount.amount < 0:
+            parts.append(f"credit memo {a.invoice_number} {-a.amount.amount} {ccy} netted")
         if a.deduction is not None and not a.deduction.is_zero():
             reason = prop.deduction_reason or "DEDUCTION"
             parts.append(

@@ -33,7 +33,9 @@ DISCOUNT_FIELDS = (("discount_minor", pa.int64()), ("discount_until", pa.date32(
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """An open invoice inside the engine: amounts in integer minor units."""
+    """An open invoice inside the engine: amounts in integer minor units. A negative open
+    amount is a credit memo: only ever consumed by a payment that names it beside the
+    customer's invoices (``tiers.reference_decision``), never a candidate by amount."""
 
     invoice_number: str
     customer_id: str
@@ -110,7 +112,7 @@ class OpenItemIndex:
             """
             CREATE TEMP TABLE inv AS
             SELECT *, ltrim(regexp_replace(invoice_number, '[^0-9]', '', 'g'), '0') AS rkey
-            FROM inv_src WHERE open_minor > 0
+            FROM inv_src WHERE open_minor <> 0
             """
         )
         self._con.unregister("inv_src")

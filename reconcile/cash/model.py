@@ -93,6 +93,8 @@ class Rule(StrEnum):
     REFERENCE_SHORT_TOLERANCE = "reference_short_tolerance"
     #: the amounts the remittance states per invoice, adding up to the payment
     REFERENCE_REMITTANCE = "reference_remittance"
+    #: the referenced invoices less the credit memos the payment also names, exactly
+    REFERENCE_CREDIT = "reference_credit"
     REFERENCE_SHORT = "reference_short"
     REFERENCE_OVER = "reference_over"
     UNIQUE_AMOUNT = "unique_amount"

@@ -66,8 +66,12 @@ def reference_decision(
     stated: list[Decimal | None] | None = None,
     payer: str | None = None,
     fallback: bool = False,
+    credits: list[Item] | None = None,
 ) -> Decision | None:
     """Apply a payment to the invoices it references (one customer's group, oldest first).
+    ``credits``: the same customer's credit memos (negative open amounts) the line names:
+    when the invoices less the memos are exactly the payment, each invoice is paid in full
+    and each memo consumed (``reference_credit``); else they play no part.
 
     Returns None when weak references (digits only, not written as an invoice number) do
     not fit the amount: such hits are as likely noise (a BAI type code, a check or PO
@@ -108,9 +112,13 @@ def reference_decision(
             deduction_reason,
         )
 
-    decision = _as_remitted(
-        line, payment, group, left, stated, policy, strong, base, proposal, flags_exact
+    decision = _netted(
+        payment, group, left, credits or [], remaining, strong, base, proposal, flags_exact
     )
+    if decision is None:
+        decision = _as_remitted(
+            line, payment, group, left, stated, policy, strong, base, proposal, flags_exact
+        )
     if decision is None:
         decision = _reference_fit(line, payment, group, left, policy, base, proposal, flags_exact)
     if decision is None:
@@ -136,6 +144,30 @@ def reference_decision(
         (*decision.exceptions, held),
         decision.customer_id,
     )
+
+
+def _netted(
+    payment: int,
+    group: list[Item],
+    left: list[int],
+    credits: list[Item],
+    remaining: Remaining,
+    strong: bool,
+    base: Decimal,
+    proposal: Callable[..., Proposal],
+    flags: Flags,
+) -> Decision | None:
+    """The invoices in full less the named credit memos in full are exactly the payment:
+    every invoice paid, every memo consumed (its negative open amount applied). None
+    otherwise: a memo is never consumed in part or guessed at."""
+    owed = [remaining.of(it) for it in credits]
+    if not credits or any(o >= 0 for o in owed) or sum(left) + sum(owed) != payment:
+        return None
+    alloc = Allocation(
+        (*full(group, left).parts, *((it, o, 0) for it, o in zip(credits, owed, strict=True)))
+    )
+    status = Status.AUTO if strong else Status.SUGGESTED
+    return Decision(proposal(alloc, status, Rule.REFERENCE_CREDIT, base, flags), alloc)
 
 
 def _as_remitted(
