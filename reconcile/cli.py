@@ -128,6 +128,8 @@ def files(
 
     plan: FilesPlan | None = None
     dates: dict[str, DatesRead] = {}
+    if out is not None and out.exists() and not out.is_dir():
+        raise _fail(BillbridgeError(f"--out {out}: exists and is not a directory"))
     try:
         a, b = load_file(left), load_file(right)
         if decimal_comma is not None:
@@ -273,22 +275,40 @@ def _files_error(
             ),
             None,
         )
-        if example is not None:
+        comma = _decimal_comma_flag(exc, left, right)
+        if comma is not None:
+            hint = f"if the file writes numbers with a decimal comma, add --decimal-comma {comma}"
+        elif example is not None:
             hint = f"its other values are dates like {example!r}; --compare COL:text compares text"
         elif kind is not None:
             hint = f"its other values made it a {kind} column; --compare COL:text compares text"
-        if example is not None or kind is not None:
+        if comma is not None or example is not None or kind is not None:
             return ParseError(
                 exc.reason,
                 file=exc.file,
                 line=exc.line,
                 expected=f"{exc.expected}: {hint}" if exc.expected else hint,
             )
+    if isinstance(exc, OSError) and exc.strerror:
+        return BillbridgeError(f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror)
     if isinstance(exc, BillbridgeError | OSError):
         return BillbridgeError(_first_line(str(exc)))
     return BillbridgeError(
         f"{left} vs {right}: unexpected {type(exc).__name__}: {_first_line(str(exc))}"
     )
+
+
+def _decimal_comma_flag(exc: ParseError, left: Path, right: Path) -> str | None:
+    """``left`` or ``right`` when the value the error names is a decimal-comma number
+    (``1.234,56``) in that file: the flag that would read it (None otherwise)."""
+    import re
+
+    from reconcile.engine.decimal_comma import DECIMAL_COMMA
+
+    found = re.search(r": '(.*)'$", exc.reason)
+    if found is None or "," not in found.group(1) or not re.search(DECIMAL_COMMA, found.group(1)):
+        return None
+    return {str(left): "left", str(right): "right"}.get(exc.file or "")
 
 
 def _first_line(text: str) -> str:

@@ -143,3 +143,11 @@ def test_a_column_mostly_of_other_values_stays_as_written(tmp_path: Path) -> Non
     side = with_decimal_point(load_file(path), {"id"})
     assert side.table is not None
     assert side.table.column("note").to_pylist() == ["12,5", "see memo", "n/a"]
+
+
+def test_an_undeclared_decimal_comma_under_compare_amount_names_the_flag(tmp_path: Path) -> None:
+    de, us = _files(tmp_path)
+    code, output = _run(str(de), str(us), "--key", "Rechnung", "--compare", "Betrag:amount")
+    assert code == 2
+    assert "de.csv, line 2: field 'Betrag': '1.234,56'" in output
+    assert "if the file writes numbers with a decimal comma, add --decimal-comma left" in output

@@ -207,3 +207,13 @@ def test_exceptions_past_one_sheet_are_announced(
     res = _run(tmp_path, "id\n1\n2\n3\n", "id\n", "--key", "id", "--out", str(tmp_path / "o"))
     assert res.exit_code == 1, res.output
     assert "exceptions.xlsx: 3 rows over 2 sheets (2 rows fit on one)" in res.output
+
+
+def test_an_out_path_that_is_a_file_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("x", encoding="utf-8")
+    res = _run(
+        tmp_path, "id,v\n1,a\n", "id,v\n1,b\n", "--key", "id", "--out", str(tmp_path / "taken")
+    )
+    assert res.exit_code == 2
+    assert f"error: --out {tmp_path / 'taken'}: exists and is not a directory" in res.output
+    assert "Errno" not in res.output
