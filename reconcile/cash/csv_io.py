@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -208,6 +209,8 @@ def _rows(
             header = _header(path, reader.fieldnames, columns, required)
             reader.fieldnames = header
             for row in reader:
+                if _blank(row):
+                    continue  # ",,,,,,," as Excel writes under a sheet: no record
                 if None in row:  # DictReader's restkey: fields beyond the header
                     raise _too_many_fields(path, reader.line_num, len(header), len(row[None]))
                 yield _Row(path, reader.line_num, row, dates)
@@ -220,6 +223,12 @@ def _rows(
             raise ParseError(
                 f"malformed CSV: {exc}", file=str(path), line=reader.line_num
             ) from None
+
+
+def _blank(row: Mapping[str | None, Any]) -> bool:
+    """Whether every field of a row (those beyond the header, under None, too) is blank."""
+    values = [v for k, v in row.items() if k is not None] + list(row.get(None) or ())
+    return all(not (v or "").strip() for v in values)
 
 
 def _header(
