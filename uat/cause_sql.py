@@ -2,12 +2,13 @@
 
 Per differing field the first rule that holds names the cause: the legacy code is missing
 from its translation table; (the kind's tax field) the new tax differs from the old by
-exactly a declared rate change, by ratio or by base × rate delta; the gap is within the
-rounding step; new is old × f (or old ÷ g) within half a minor unit, for a factor that
-at least max(min_group, 2) differing records name (``uat.factor_sql``); new/old is a ratio
-(6 places, half-even) shared by as many records (a constant factor values finer than the
-minor unit have too); (dates) a shift by whole months,
-then one by days, shared by min_group records; else a plain difference. Per record:
+exactly a declared rate change, by ratio or by base × rate delta, within the rounding the
+two tax computations leave (half a minor unit of the record's currency each, whatever the
+drift setting); the gap is within the rounding step; new is old × f (or old ÷ g) within
+half a minor unit, for a factor that at least max(min_group, 2) differing records name
+(``uat.factor_sql``); new/old is a ratio (6 places, half-even) shared by as many records (a
+constant factor values finer than the minor unit have too); (dates) a shift by whole
+months, then one by days, shared by min_group records; else a plain difference. Per record:
 missing in the new system (or its legacy key code is untranslated), extra in the new
 system, duplicate key (at risk: the difference of all its rows' sums per side, read from
 ``dup``, see ``uat.totals``).
@@ -45,6 +46,10 @@ ONE = 1_000_000
 #: a DECIMAL(38,10) as the integer of its digits (× 10^10): its text always has 10 places
 UNSCALED = "CAST(replace(CAST({} AS VARCHAR), '.', '') AS HUGEINT)"
 DAY = "TRY_CAST(left({}, 10) AS DATE)"
+
+
+#: half a minor unit for a tax without a known currency (half a cent)
+HALF_CENT = Decimal("0.005")
 
 
 def cause(pattern: str, field: str = "", param: str = "''") -> str:
@@ -187,8 +192,11 @@ class CauseSql:
 
     def _scaled(self) -> list[str]:
         """|new| × 10^16 and |old| × 10^10 as integers, for the differing fields whose ratio
-        is taken (both non-zero, new below the limit)."""
+        is taken (both non-zero, new below the limit); and half a minor unit of the
+        record's currency (``hd``), the rounding a tax computation leaves."""
         out = []
+        if self._numeric():
+            out.append(f"{factor_sql.half_unit_decimal_sql('ccy', HALF_CENT)} AS hd")
         for n in self._numeric():
             ok = f"d{n} AND an{n} <> 0 AND bn{n} <> 0 AND abs(bn{n}) < {decimal_sql(RATIO_LIMIT)}"
             num = f"abs({UNSCALED.format(f'bn{n}')}) * {ONE}"
@@ -256,18 +264,21 @@ class CauseSql:
             return None
         m = self._index(self.kind.tax[1])
         base = None if m is None else f"(CASE WHEN bn{m} <> 0 THEN bn{m} ELSE an{m} END)"
+        # both taxes were rounded to the minor unit (each off by up to half of it, ``hd``):
+        # that is the tolerance, whatever rounding drift the spec tolerates
         whens = []
         for rc in self.cfg.rate_changes:
             tests = []
-            if rc.old != 0:  # |new - old × new rate / old rate| <= rounding, times |old rate|
+            if rc.old != 0:
+                # |new - old × new rate / old rate| <= hd × (1 + |new rate / old rate|),
+                # times |old rate|
                 tests.append(
                     f"abs(bn{n} * {decimal_sql(rc.old)} - an{n} * {decimal_sql(rc.new)}) "
-                    f"<= {decimal_sql(self.cfg.rounding * abs(rc.old))}"
+                    f"<= hd * {decimal_sql(abs(rc.old) + abs(rc.new))}"
                 )
             if base is not None:
                 tests.append(
-                    f"abs((bn{n} - an{n}) - {base} * {decimal_sql(rc.new - rc.old)}) "
-                    f"<= {self.rounding}"
+                    f"abs((bn{n} - an{n}) - {base} * {decimal_sql(rc.new - rc.old)}) <= 2 * hd"
                 )
             if tests:
                 label = literal(f"{rc.old} -> {rc.new}")

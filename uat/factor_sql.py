@@ -57,6 +57,21 @@ def half_unit_sql(currency: str, fallback: Decimal) -> str:
     return f"CAST(CASE {whens} ELSE {int(fallback.scaleb(10))} END AS HUGEINT)"
 
 
+def half_unit_decimal_sql(currency: str, fallback: Decimal) -> str:
+    """Half a minor unit of ``currency`` (SQL text) as an exact DECIMAL (EUR 0.005, JPY 0.5);
+    ``fallback`` for a blank or unknown code."""
+    code = f"upper(trim({currency}))"
+    by_digits: dict[int, list[str]] = {}
+    for ccy, digits in sorted(MINOR_UNITS.items()):
+        by_digits.setdefault(digits, []).append(ccy)
+    whens = " ".join(
+        f"WHEN {code} IN ({', '.join(map(literal, codes))}) "
+        f"THEN {decimal_sql(Decimal('0.5').scaleb(-digits))}"
+        for digits, codes in sorted(by_digits.items())
+    )
+    return f"(CASE {whens} ELSE {decimal_sql(fallback)} END)"
+
+
 def _fits(op: str, f: str, row: str = "") -> str:
     """Record ``row`` fits ``op`` (TIMES / DIVIDED) by ``f`` (signed millionths) within
     ``hu`` (half a unit × 10^10): |new − old × f| <= h, or |new − old ÷ g| <= h multiplied

@@ -127,8 +127,8 @@ class RateChange(_Spec):
 class RootCauseSpec(_Spec):
     #: tax rate changes the migration knows about (0.19 -> 0.16)
     rate_changes: tuple[RateChange, ...] = ()
-    #: a gap up to this is "rounding drift"
-    rounding: Decimal = Decimal("0.01")
+    #: a gap up to this is "rounding drift" (0: none tolerated; never negative)
+    rounding: Decimal = Field(default=Decimal("0.01"), ge=0)
     #: occurrences needed before a constant date shift or scale factor is a pattern
     min_group: int = Field(default=2, ge=1)
     #: root causes listed per entity on the summary
