@@ -199,12 +199,24 @@ class ReconDefinition(_Spec):
         if dupes:
             raise ValueError(f"field names used twice: {sorted(dupes)}")
         compare = {c.name for c in self.compare}
+        # each at its own key, so a load error names the line to fix
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         if self.amount_field and self.amount_field not in compare:
-            raise ValueError(f"amount_field {self.amount_field!r} is not a compare field")
+            listed = sorted(compare)
+            problems.append(
+                (("amount_field",), f"{self.amount_field!r} is not a compare field: {listed}")
+            )
         if self.currency_field and self.currency_field not in names:
-            raise ValueError(f"currency_field {self.currency_field!r} is not a defined field")
-        if any(c.minor_units is not None for c in self.compare) and not self.currency_field:
-            raise ValueError("minor_units tolerances need currency_field")
+            problems.append(
+                (("currency_field",), f"{self.currency_field!r} is not a defined field: {names}")
+            )
+        if not self.currency_field:
+            problems += [
+                (("compare", i, "minor_units"), "minor_units tolerances need currency_field")
+                for i, c in enumerate(self.compare)
+                if c.minor_units is not None
+            ]
+        _raise_at(problems)
         known = (*BASE_CATEGORIES, *THREE_WAY_CATEGORIES) if self.c else BASE_CATEGORIES
         _raise_at(
             (

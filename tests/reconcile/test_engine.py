@@ -698,3 +698,18 @@ def test_a_timestamp_with_a_time_zone_is_compared_by_its_day_as_written(tmp_path
     same_day = tmp_path / "k.csv"
     same_day.write_text("id,posted\n2,2024-01-15\n", encoding="utf-8")
     assert reconcile(definition, offset, load_file(same_day)).exceptions == []
+
+
+def test_a_wrong_amount_or_currency_field_is_reported_at_its_own_line() -> None:
+    text = (
+        "name: t\na: {label: a}\nb: {label: b}\nkeys: [{name: id}]\n"
+        "compare:\n  - {name: total, kind: amount, minor_units: 1}\n"
+        "amount_field: totl\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_definitions(text, "d.yaml")
+    message = str(caught.value)
+    assert "d.yaml:7: amount_field: 'totl' is not a compare field: ['total']" in message
+    assert "d.yaml:6: compare.0.minor_units: minor_units tolerances need currency_field" in message
+    with pytest.raises(ConfigError, match=r"d.yaml:7: currency_field: 'ccy' is not a defined"):
+        parse_definitions(text.replace("amount_field: totl", "currency_field: ccy"), "d.yaml")
