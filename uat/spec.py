@@ -114,6 +114,15 @@ class EntitySpec(_Spec):
             raise ValueError(f"{value!r} is not a plain name (letters, digits, _ and -)")
         return value
 
+    @field_validator("fields")
+    @classmethod
+    def _fields_once(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        repeated = sorted({f for f in value or () if (value or ()).count(f) > 1})
+        if repeated:
+            names = ", ".join(map(repr, repeated))
+            raise ValueError(f"{names} listed more than once; name each compared field once")
+        return value
+
     def compared(self) -> tuple[str, ...]:
         kind = KINDS[self.kind]
         return self.fields or tuple(f.name for f in kind.fields)
