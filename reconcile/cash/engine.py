@@ -37,6 +37,8 @@ from reconcile.cash.tiers import Decision, amount_decision, reference_decision
 
 log = structlog.get_logger(__name__)
 
+#: exceptions that only say nothing was found (a more specific one replaces them)
+_NOTHING_FITS = frozenset({Category.UNAPPLIED, Category.UNIDENTIFIED_INVOICE})
 #: party confidence of a customer picked among tied candidates by the amount alone
 _TIED_CONFIDENCE = Decimal("0.6")
 _PARTY_CONFIDENCE = {
@@ -153,6 +155,8 @@ def apply_cash(
                     fallback=True,
                 )
                 res = late if late is not None and late.proposal is not None else res
+            if res.proposal is None:
+                res = _already_applied(res, hits.get(i, []), refs[i], remaining)
             results[i] = _flag_foreign(res, foreign.get(i, ()))
             # a line the unique-amount tier did not settle went through subset-sum
             subset = res.customer_id is not None and (
@@ -429,6 +433,34 @@ def _settle_tie(
         details={"candidates": ",".join(ident.candidates)},
     )
     return LineResult(line, proposal.customer_id, ident.rule, proposal, (*excs, exc))
+
+
+def _already_applied(
+    result: LineResult, hits: list[Item], refs: _LineRefs, remaining: Remaining
+) -> LineResult:
+    """A line nothing was proposed for that names, for sure, invoices with nothing left
+    open because an earlier line of the run is applied or suggested to them: that, not
+    "no invoice fits", is why its cash stays unapplied."""
+    gone = [
+        it
+        for it in hits
+        if it.open_minor > 0 and remaining.of(it) <= 0 and refs.names(it.invoice_number)
+    ]
+    if not gone:
+        return result
+    numbers = tuple(it.invoice_number for it in gone)
+    customers = {it.customer_id for it in gone}
+    exc = CashException(
+        result.line.line_id,
+        Category.ALREADY_APPLIED,
+        result.line.amount,
+        f"the invoices it names ({', '.join(numbers)}) have nothing left open: an earlier "
+        "line of this run is applied or suggested to them (a duplicate payment?)",
+        customer_id=next(iter(customers)) if len(customers) == 1 else None,
+        invoice_numbers=numbers,
+    )
+    kept = tuple(e for e in result.exceptions if e.category not in _NOTHING_FITS)
+    return replace(result, exceptions=(*kept, exc))
 
 
 def _foreign(line: CashLine, hits: list[Item], refs: _LineRefs) -> tuple[Item, ...]:

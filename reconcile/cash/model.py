@@ -118,6 +118,9 @@ class Category(StrEnum):
     DUPLICATE_OPEN_ITEM = "DUPLICATE_OPEN_ITEM"
     #: the remittance names invoices in another currency than the payment's
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    #: the invoices the line names have nothing left open: an earlier line of the run is
+    #: applied or suggested to them (a duplicate payment?)
+    ALREADY_APPLIED = "ALREADY_APPLIED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,20 @@ _CAUSES = {
     Category.SHORT_PAY: "source_imbalance",
     Category.OVERPAY: "source_imbalance",
     Category.CURRENCY_MISMATCH: "source_imbalance",
+    Category.ALREADY_APPLIED: "already_applied",
 }
+#: unapplied.csv names the most specific exception of a line: what the remittance says
+#: (another currency, an invoice already paid) before a tie, before "nothing fits".
+_SPECIFIC = (
+    Category.CURRENCY_MISMATCH,
+    Category.ALREADY_APPLIED,
+    Category.AMBIGUOUS,
+    Category.OVERPAY,
+    Category.SHORT_PAY,
+    Category.DUPLICATE_OPEN_ITEM,
+    Category.UNIDENTIFIED_INVOICE,
+    Category.UNAPPLIED,
+)
 
 
 @dataclass(frozen=True)
@@ -199,7 +212,8 @@ def unapplied_reason(result: LineResult) -> str | None:
     if result.proposal is not None and result.proposal.on_account is not None:
         return "ON_ACCOUNT"
     if result.exceptions:
-        return result.exceptions[0].category.value
+        rank = {c: i for i, c in enumerate(_SPECIFIC)}
+        return min(result.exceptions, key=lambda e: rank.get(e.category, 0)).category.value
     return Category.UNAPPLIED.value if result.party_rule is None else "PARTIAL"
 
 
