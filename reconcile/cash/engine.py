@@ -157,6 +157,8 @@ def apply_cash(
                 res = late if late is not None and late.proposal is not None else res
             if res.proposal is None:
                 res = _already_applied(res, hits.get(i, []), refs[i], remaining)
+            else:
+                res = _hold_unnamed(res, refs[i])
             results[i] = _flag_foreign(res, foreign.get(i, ()))
             # a line the unique-amount tier did not settle went through subset-sum
             subset = res.customer_id is not None and (
@@ -471,6 +473,47 @@ def _foreign(line: CashLine, hits: list[Item], refs: _LineRefs) -> tuple[Item, .
     if any(it.currency == ccy for it in named):
         return ()
     return tuple(it for it in named if it.currency != ccy)
+
+
+def _hold_unnamed(result: LineResult, refs: _LineRefs) -> LineResult:
+    """A line whose amount was applied by amount alone while it names other invoices of the
+    same series for sure (``INV-1001`` when the amount fits ``INV-2002``; a remittance
+    document; digits after an invoice label), none of them open (paid already, or not in
+    the file): that the amount fits another invoice is a guess, held for a person, so a
+    second payment of a paid invoice does not settle the next one."""
+    prop = result.proposal
+    if prop is None or prop.status != Status.AUTO:
+        return result
+    if any(refs.names(a.invoice_number) for a in prop.applications):
+        return result
+    series = {_series(strong_key(a.invoice_number)) for a in prop.applications}
+    named = sorted(
+        key
+        for key in (*refs.documents, *refs.text.strong)
+        # a lettered series only: an all-digit token may be a check or PO number
+        if any(ch.isdigit() for ch in key) and _series(key) and _series(key) in series
+    )
+    if not named and not refs.documents and not refs.text.labelled:
+        return result
+    applied = ", ".join(a.invoice_number for a in prop.applications)
+    exc = CashException(
+        result.line.line_id,
+        Category.AMBIGUOUS,
+        result.line.amount,
+        f"the payment names invoices that are not open ({', '.join(named) or 'by number'}); "
+        f"its amount fits {applied}, which it does not name: held for review (a payment of "
+        "an invoice already paid?)",
+        customer_id=prop.customer_id,
+        invoice_numbers=tuple(a.invoice_number for a in prop.applications),
+        details={"cause": "named_invoice_not_open"},
+    )
+    held = replace(prop, status=Status.SUGGESTED)
+    return replace(result, proposal=held, exceptions=(*result.exceptions, exc))
+
+
+def _series(key: str) -> str:
+    """The letters an invoice number's key starts with (``INV`` of ``INV2002``)."""
+    return key[: len(key) - len(key.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))]
 
 
 def _cap_foreign(
