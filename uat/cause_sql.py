@@ -20,10 +20,11 @@ An amount at risk comes with its count of fraction digits (``digits``): a Decima
 the finest exponent of its terms, and the reports show amounts as that sum would.
 
 Output, in row order: ``i``, ``causes`` (list of {pattern, field, param}, most specific
-first, in field order), ``risk`` and ``digits``. Reads the frame as ``x`` and
-the translation gaps' codes as ``g`` (field, code); with merged key fields the merged
-codes as ``m`` (field, code, param) and the keys whose legacy rows carry several of a merged
-code's legacy codes as ``mkeys`` (field, q0..).
+first, in field order), ``risk`` and ``digits``; for the amount at risk per cause
+``fieldwise`` and per at-risk field its own gap ``fr<n>`` and digits ``fg<n>``. Reads the
+frame as ``x`` and the translation gaps' codes as ``g`` (field, code); with merged key
+fields the merged codes as ``m`` (field, code, param) and the keys whose legacy rows carry
+several of a merged code's legacy codes as ``mkeys`` (field, q0..).
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ class CauseSql:
         return (
             f"WITH v AS MATERIALIZED (SELECT * FROM {inner}){factors} "
             f"SELECT i, {self._causes()} AS causes, CAST({self._risk()} AS {DEC}) AS risk, "
-            f"{self._digits()} AS digits FROM {_layer(fields, counted)} ORDER BY i"
+            f"{self._digits()} AS digits, {', '.join(self.field_risks())} "
+            f"FROM {_layer(fields, counted)} ORDER BY i"
         )
 
     def risky(self) -> list[str]:
@@ -400,16 +402,54 @@ class CauseSql:
         def whole(s: str) -> str:
             return " + ".join(f"abs(coalesce({s}n{n}, 0))" for n in self._at_risk()) or "0"
 
-        gaps = []
-        for n, when in self._gapped():
-            both = f"abs(bn{n} - an{n})"
-            one = f"abs(coalesce(nullif(an{n}, 0), nullif(bn{n}, 0), 0))"
-            gap = f"CASE WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL THEN {both} ELSE {one} END"
-            gaps.append(f"CASE WHEN {when} THEN {gap} ELSE 0 END")
+        gaps = [self._gap(n, when) for n, when in self._gapped()]
         # a duplicate: new − legacy of all its rows (a double booking risks the copy)
         dup = [f"abs(coalesce(dsb{j}, 0) - coalesce(dsa{j}, 0))" for j in self._duplicate_terms()]
         differing = self._unless_moved(whole("a"), " + ".join(gaps) or "0")
         return self._by_record(whole("a"), whole("b"), " + ".join(dup) or "0", differing)
+
+    @staticmethod
+    def _gap(n: int, when: str) -> str:
+        """The gap of at-risk field ``n`` (|new − old|, or the one value there is) when it
+        counts (``when``), else 0."""
+        both = f"abs(bn{n} - an{n})"
+        one = f"abs(coalesce(nullif(an{n}, 0), nullif(bn{n}, 0), 0))"
+        gap = f"CASE WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL THEN {both} ELSE {one} END"
+        return f"CASE WHEN {when} THEN {gap} ELSE 0 END"
+
+    @staticmethod
+    def _gap_digits(n: int, when: str) -> str:
+        """Fraction digits of ``_gap(n, when)``."""
+
+        def fd(s: str) -> str:
+            return fraction_digits_sql(f"{s}{n}")
+
+        return (
+            f"CASE WHEN NOT ({when}) THEN 0 WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL "
+            f"THEN greatest({fd('a')}, {fd('b')}) WHEN an{n} <> 0 THEN {fd('a')} "
+            f"WHEN bn{n} <> 0 THEN {fd('b')} ELSE 0 END"
+        )
+
+    def _fieldwise(self) -> str:
+        """The record's amount at risk is the sum of its fields' gaps: both sides hold it
+        once and its currency did not change (else a field's cause carries the record's)."""
+        record = (
+            "base NOT IN ('MISSING_IN_A', 'MISSING_IN_B') AND NOT starts_with(base, 'DUPLICATE')"
+        )
+        c = self._index(self.kind.currency_field or "")
+        return record if c is None else f"{record} AND NOT coalesce(d{c}, false)"
+
+    def field_risks(self) -> list[str]:
+        """Columns of the amount at risk per field-level cause (``uat.rootcause``):
+        ``fieldwise`` (the record's risk is its fields' gaps), and per at-risk field ``n``
+        its own gap ``fr<n>`` and that gap's digits ``fg<n>``."""
+        out = [f"{self._fieldwise()} AS fieldwise"]
+        for n, when in self._gapped():
+            out += [
+                f"CAST({self._gap(n, when)} AS {DEC}) AS fr{n}",
+                f"{self._gap_digits(n, when)} AS fg{n}",
+            ]
+        return out
 
     def _unless_moved(self, legacy: str, differing: str) -> str:
         """``legacy`` (the legacy amounts, in the legacy currency the exception is counted
@@ -429,14 +469,7 @@ class CauseSql:
                 [f"CASE WHEN {s}n{n} <> 0 THEN {fd(s, n)} ELSE 0 END" for n in self._at_risk()]
             )
 
-        gaps = []
-        for n, when in self._gapped():
-            both = f"greatest({fd('a', n)}, {fd('b', n)})"
-            gaps.append(
-                f"CASE WHEN NOT ({when}) THEN 0 WHEN an{n} IS NOT NULL AND bn{n} IS NOT NULL "
-                f"THEN {both} WHEN an{n} <> 0 THEN {fd('a', n)} "
-                f"WHEN bn{n} <> 0 THEN {fd('b', n)} ELSE 0 END"
-            )
+        gaps = [self._gap_digits(n, when) for n, when in self._gapped()]
         dup = _greatest([f"coalesce(ddg{j}, 0)" for j in self._duplicate_terms()])
         differing = self._unless_moved(whole("a"), _greatest(gaps))
         return self._by_record(whole("a"), whole("b"), dup, differing)

@@ -12,6 +12,7 @@ group the causes; Python builds only the groups and the totals. Per-exception ob
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ import pyarrow as pa
 from canonical.currencies import MINOR_UNITS
 from reconcile.engine import ExceptionCandidate
 from reconcile.engine.rows import ExceptionRows
+from reconcile.engine.sql import DEC, literal
 from uat.cause_sql import CauseSql
 from uat.frame import Frame, exception_frame
 from uat.kinds import EntityKind
@@ -166,12 +168,41 @@ def _merged_codes(merges: Sequence[Merge]) -> pa.Table:
     )
 
 
+#: the frame's columns of a field's own gap and its digits (``CauseSql.field_risks``)
+OWN = r"f[rg][0-9]+"
+
+
+def _cause_risk(frame: Frame) -> tuple[str, str]:
+    """SQL over an unnested cause: (its amount at risk, that amount's digits). A field's
+    cause carries that field's own gap (an at-risk amount's |new − old|, none for any other
+    compared field) where the record's risk is the sum of its fields' gaps; every other
+    cause (missing, extra, duplicate, merged, a record whose currency changed) carries the
+    record's risk. So the causes of one record add up to its risk, never count it twice."""
+    risk, digits = ["WHEN NOT fieldwise THEN risk"], ["WHEN NOT fieldwise THEN digits"]
+    names = set(frame.table.column_names)
+    for n, name in enumerate(frame.fields):
+        if f"fr{n}" in names:
+            risk.append(f"WHEN field = {literal(name)} THEN fr{n}")
+            digits.append(f"WHEN field = {literal(name)} THEN fg{n}")
+    if frame.fields:
+        compared = ", ".join(map(literal, frame.fields))
+        risk.append(f"WHEN field IN ({compared}) THEN CAST(0 AS {DEC})")
+        digits.append(f"WHEN field IN ({compared}) THEN 0")
+    return (
+        f"CASE {' '.join(risk)} ELSE risk END",
+        f"CASE {' '.join(digits)} ELSE digits END",
+    )
+
+
 def _groups(frame: Frame) -> list[CauseGroup]:
-    """Counts, examples (first in row order) and at-risk sums per currency of each cause;
-    currencies in the order the group first meets them."""
+    """Counts, examples (first in row order) and at-risk sums per currency of each cause
+    (``_cause_risk``); currencies in the order the group first meets them."""
+    risk, digits = _cause_risk(frame)
     unnested = (
-        f"SELECT i, key_text, {NO_CURRENCY} AS ccy, risk, digits, "
-        "unnest(causes, recursive := true) FROM x"
+        f"SELECT *, {risk} AS crisk, {digits} AS cdigits FROM ("
+        f"SELECT i, key_text, {NO_CURRENCY} AS ccy, risk, digits, fieldwise, "
+        f"{''.join(f'{c}, ' for c in frame.table.column_names if re.fullmatch(OWN, c))}"
+        "unnest(causes, recursive := true) FROM x)"
     )
     counted = frame.query(
         f"SELECT pattern, field, param, count(*), list(key_text ORDER BY i)[1:{EXAMPLES}] "
@@ -179,7 +210,7 @@ def _groups(frame: Frame) -> list[CauseGroup]:
     )
     groups = {Cause(p, f, q): CauseGroup(Cause(p, f, q), n, {}, ex) for p, f, q, n, ex in counted}
     for p, f, q, ccy, risk, digits in frame.query(
-        f"SELECT pattern, field, param, ccy, sum(risk), max(digits) FROM ({unnested}) "
+        f"SELECT pattern, field, param, ccy, sum(crisk), max(cdigits) FROM ({unnested}) "
         "GROUP BY ALL ORDER BY min(i)"
     ):
         groups[Cause(p, f, q)].at_risk[ccy] = money(risk, digits, ccy)
