@@ -194,6 +194,12 @@ def _cause_risk(frame: Frame) -> tuple[str, str]:
     )
 
 
+def _rank(group: CauseGroup) -> tuple[int, Decimal, str]:
+    """Largest first: most exceptions, then the most money at risk (summed over its
+    currencies: a tie-break, not a conversion), then the label."""
+    return (-group.count, -sum(group.at_risk.values(), Decimal(0)), group.cause.label)
+
+
 def _groups(frame: Frame) -> list[CauseGroup]:
     """Counts, examples (first in row order) and at-risk sums per currency of each cause
     (``_cause_risk``); currencies in the order the group first meets them."""
@@ -214,7 +220,7 @@ def _groups(frame: Frame) -> list[CauseGroup]:
         "GROUP BY ALL ORDER BY min(i)"
     ):
         groups[Cause(p, f, q)].at_risk[ccy] = money(risk, digits, ccy)
-    return sorted(groups.values(), key=lambda g: (-g.count, g.cause))
+    return sorted(groups.values(), key=_rank)
 
 
 def _at_risk(frame: Frame) -> dict[str, Decimal]:
