@@ -196,9 +196,17 @@ def _mapping_spec(source: SourceSpec, base: Path) -> Any:
 
 
 def _check_sheet(path: Path, source: SourceSpec) -> None:
-    """A named sheet must exist (read-only open: the sheet names come from the index)."""
-    if source.sheet is None or detect_format(path, source.format) != "xlsx":
+    """A named sheet must exist (read-only open: the sheet names come from the index); a
+    sheet named for a CSV or Parquet file is a mistake, not something to ignore."""
+    if source.sheet is None:
         return
+    fmt = detect_format(path, source.format)
+    if fmt != "xlsx":
+        raise SourceError(
+            "sheet",
+            f"{path} is read as a {fmt.upper()} file, which has no sheets; sheet: applies to "
+            "XLSX workbooks only",
+        )
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True)
@@ -224,8 +232,10 @@ def _mapped_records(mapping: Any, path: Path, sheet: str | None) -> list[Record]
 def _raw_file(source: SourceSpec, path: Path) -> Side:
     try:
         return load_file(path, source.format, sheet=source.sheet)
-    except ParseError:
+    except ParseError as exc:
         if detect_format(path, source.format) != "csv":
+            if exc.line is None:  # the whole file unreadable as that format: the spec's to fix
+                raise SourceError("format" if source.format else "path", str(exc)) from None
             raise
     # DuckDB reads UTF-8 only; older ERPs write Windows-1252 with odd delimiters
     table = read_table(path)

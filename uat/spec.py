@@ -117,6 +117,11 @@ class EntitySpec(_Spec):
     @field_validator("fields")
     @classmethod
     def _fields_once(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and not value:
+            raise ValueError(
+                "lists no field, so nothing would be compared; name the fields to compare, "
+                "or leave fields: out to compare all of the kind's fields"
+            )
         repeated = sorted({f for f in value or () if (value or ()).count(f) > 1})
         if repeated:
             names = ", ".join(map(repr, repeated))
@@ -260,11 +265,17 @@ def _entity_fields(i: int, e: EntitySpec) -> list[tuple[tuple[Any, ...], str]]:
             if name not in allowed:
                 msg = f"{e.kind} has no field {name!r}; use one of {sorted(allowed)}"
                 out.append((("entities", i, *where, name), msg))
+    chosen = set(e.compared())
     for name, tol in e.tolerances.items():
         if name not in compared:
             continue
-        fkind = kind.field(name).kind
         loc = ("entities", i, "tolerances", name)
+        if name not in chosen:
+            msg = f"{name!r} is not compared (fields: {list(e.compared())}), so its tolerance "
+            msg += "would do nothing; compare it or drop the tolerance"
+            out.append((loc, msg))
+            continue
+        fkind = kind.field(name).kind
         if fkind not in ("amount", "number") and (tol.abs or tol.pct):
             out.append((loc, "abs/pct only apply to amounts and numbers"))
         if fkind != "date" and tol.days:
