@@ -114,7 +114,7 @@ def read_csv(
     previous_end = 0
     #: one-field lines after a blank line, held until the file ends (a report's footer)
     tail: list[tuple[str, ParseError]] = []
-    blank_before = False
+    blank_before = last_set_apart = False
     for raw in _records(reader, str(path)):
         start, previous_end = previous_end + 1, reader.line_num
         if not raw or all(not v.strip() for v in raw):
@@ -134,6 +134,7 @@ def read_csv(
                 tail = []
             continue
         table.errors += [e for _, e in tail]  # a row after them: they were no footer
+        last_set_apart = blank_before and not tail
         tail, blank_before = [], False
         table.rows.append(dict(zip(table.columns, raw, strict=True)))
         table.lines.append(start)
@@ -141,7 +142,19 @@ def read_csv(
         raise ParseError("empty file: no header row", file=str(path), line=1)
     if not any(_FOOTER.match(text.strip()) for text, _ in tail):
         table.errors += [e for _, e in tail]
+    elif table.rows and last_set_apart and _is_total(table.rows[-1]):
+        # the report's grand total, set apart by a blank line above its footer
+        table.rows.pop()
+        table.lines.pop()
     return table
+
+
+def _is_total(row: dict[str, str]) -> bool:
+    first = next((v.strip() for v in row.values() if v.strip()), "")
+    return bool(_TOTAL.fullmatch(first))
+
+
+_TOTAL = re.compile(r"(grand\s+)?totals?(\s*\(.*\))?:?", re.IGNORECASE)
 
 
 #: a line of the footer a CRM report export writes under its rows, after a blank line

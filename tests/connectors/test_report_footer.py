@@ -43,3 +43,14 @@ def test_short_lines_that_are_no_footer_stay_errors(tmp_path: Path) -> None:
     ):
         table = read_table(_file(tmp_path, text))
         assert [(e.line, e.reason) for e in table.errors] == [(line, "1 fields, header has 3")]
+
+
+def test_a_grand_total_set_apart_above_the_footer_is_the_reports_too(tmp_path: Path) -> None:
+    total = '\n"Total","","$1,700.00"\n'
+    table = read_table(_file(tmp_path, ROWS + total + FOOTER))
+    assert table.errors == []
+    assert [r["Opportunity Name"] for r in table.rows] == ["Acme Renewal", "Beta New"]
+    # without the footer, or not set apart by a blank line, a "Total" row is a record
+    for text in (ROWS + total, ROWS + total.lstrip("\n") + FOOTER):
+        rows = read_table(_file(tmp_path, text)).rows
+        assert rows[-1]["Opportunity Name"] == "Total"
