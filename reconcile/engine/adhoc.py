@@ -335,6 +335,7 @@ def plan_files(
             f"keys (only in A: {only_a}; only in B: {only_b}); pair them with --compare A=B"
         )
     inferred = _infer(left, right, [s for s in specs if "kind" not in s])
+    _fold_booleans(left, right, specs)
     compare = []
     for s in specs:
         given = s.pop("_given", s["a"])  # the option as typed, to name it in an error
@@ -353,6 +354,20 @@ def plan_files(
         amount_field=amount,
     )
     return FilesPlan(definition, only_a, only_b, inferred)
+
+
+def _fold_booleans(left: Side, right: Side, specs: list[dict[str, Any]]) -> None:
+    """A typed boolean (a workbook's TRUE cell, a Parquet bool) reads as ``true``: compared
+    with the text of another export (``TRUE``, ``True``), case does not count."""
+    types = {"a": left.schema, "b": right.schema}
+    for s in specs:
+        if s.get("kind", "text") != "text":
+            continue
+        for side in "ab":
+            schema = types[side]
+            i = schema.get_field_index(s[side])
+            if i >= 0 and pa.types.is_boolean(schema.field(i).type):
+                s["casefold"] = True
 
 
 def _infer(left: Side, right: Side, specs: list[dict[str, Any]]) -> dict[str, str]:

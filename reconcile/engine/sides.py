@@ -429,11 +429,14 @@ EXCEL_DIGITS = 15
 
 
 def _excel_number(value: Any) -> Any:
-    """A float cell as Excel shows it: to 15 significant digits, exactly (a cached formula
+    """A number or boolean cell as Excel shows it (``TRUE``); a float to 15 significant
+    digits, exactly (a cached formula
     result such as =0.1+0.2 is stored as 0.30000000000000004, which Excel shows as 0.3 and
     no one typed; Excel itself keeps no more digits than 15)."""
     if isinstance(value, float) and math.isfinite(value):
         return Decimal(f"{value:.{EXCEL_DIGITS}g}")
+    if isinstance(value, bool):  # as Excel shows it, and writes it to CSV
+        return "TRUE" if value else "FALSE"
     return value
 
 

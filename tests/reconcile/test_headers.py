@@ -78,3 +78,28 @@ def test_names_in_other_alphabets_are_compared(tmp_path: Path) -> None:
     assert "Fallig_am_a" in header and "column_a" in header and "Wahrung_a" in header
     assert len(rows) == 2  # A2: the due date and the amount differ, one exception
     assert "DATE_MISMATCH" in rows[1] or "FIELD_MISMATCH" in rows[1]
+
+
+def test_typed_booleans_agree_with_the_same_data_as_csv_text(tmp_path: Path) -> None:
+    """A workbook's TRUE cell reads as Excel shows it (TRUE, not Python's True), and a
+    Parquet bool matches a CSV's TRUE or True."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (("sku", "taxable"), ("A-1", True), ("A-2", False)):
+        sheet.append(row)
+    book.save(tmp_path / "b.xlsx")
+    pq.write_table(
+        pa.table({"sku": ["A-1", "A-2"], "taxable": [True, False]}), tmp_path / "b.parquet"
+    )
+    # Excel writes TRUE/FALSE to CSV; pandas writes True/False
+    excel = _write(tmp_path, "e.csv", "sku,taxable\nA-1,TRUE\nA-2,FALSE\n")
+    pandas = _write(tmp_path, "p.csv", "sku,taxable\nA-1,True\nA-2,False\n")
+    for typed, text in (("b.xlsx", excel), ("b.parquet", excel), ("b.parquet", pandas)):
+        code, output = _run(str(tmp_path / typed), str(text), "--key", "sku")
+        assert code == 0, (typed, text, output)
+    changed = _write(tmp_path, "c.csv", "sku,taxable\nA-1,TRUE\nA-2,TRUE\n")
+    code, output = _run(str(tmp_path / "b.parquet"), str(changed), "--key", "sku")
+    assert code == 1 and "FIELD_MISMATCH: 1" in output
