@@ -30,7 +30,16 @@ from billbridge.state import Store
 from billbridge.state.db import DEFAULT_URL, StateStoreUnavailable
 from config.loader import load_config
 from reconcile.exceptions import ExceptionStore, Reason, RunState, Status, WorkflowError
-from reconcile.exceptions.display import UNKNOWN, FieldKinds, delta_value, known_kinds, side_value
+from reconcile.exceptions.display import (
+    UNKNOWN,
+    FieldKinds,
+    delta_value,
+    flat_fields,
+    is_flat,
+    known_kinds,
+    side_value,
+)
+from reconcile.exceptions.model import HistoryEvent
 from reconcile.exceptions.suppress import check_scope
 
 app = typer.Typer(help="Work reconciliation exceptions.", no_args_is_help=True)
@@ -179,6 +188,7 @@ def list_(
                 "run_state": v.run_state,
                 "status": v.status,
                 "owner": v.owner,
+                "details": v.details,
             }
             for v in views
         ]
@@ -226,6 +236,14 @@ def show(exception_id: str, state_url: StateUrl = None, config: ConfigFile = Non
         f"owner {view.owner or '-'}"
     )
     d = view.details
+    if is_flat(d):
+        # an AR-suite finding: its recorded values as they are, one per row
+        flat = Table("field", "value")
+        for name, value in flat_fields(d, view.currency):
+            flat.add_row(name, value)
+        console.print(flat)
+        _print_history(history)
+        return
     # as its run recorded them (any definition file), else from the built-ins and config
     kinds = recorded.get(view.recon) or _field_kinds(config).get(view.recon, UNKNOWN)
     sides = ["a", "b", "c"] if "c" in d else ["a", "b"]  # three-sided exceptions carry side c
@@ -241,6 +259,10 @@ def show(exception_id: str, state_url: StateUrl = None, config: ConfigFile = Non
         delta = delta_value(field, d.get("delta", {}).get(field, ""), view.currency, kinds)
         table.add_row(f"{field}{mark}", *shown, delta)
     console.print(table)
+    _print_history(history)
+
+
+def _print_history(history: list[HistoryEvent]) -> None:
     for event in history:
         console.print(
             f"{event.at:%Y-%m-%d %H:%M} {event.event:<18} {event.actor or ''} "

@@ -122,3 +122,42 @@ def delta_value(name: str, delta: Any, currency: str | None, kinds: FieldKinds) 
         return ""
     text = str(delta)
     return pad_amount(text, currency) if name in kinds.amounts else text
+
+
+#: the keys of the engine's two-sided details; flat details (the AR suite's findings) have none
+SIDED_KEYS = frozenset({"a", "b", "c", "delta", "diff_columns"})
+
+
+def is_flat(details: Mapping[str, Any]) -> bool:
+    """Flat key/value details, as the AR suite's calculators record them
+    ({"expected": "1200.00", "actual": "0"}), not the engine's sides a/b."""
+    return bool(details) and not (SIDED_KEYS & set(details))
+
+
+def flat_value(value: Any, currency: str | None) -> str:
+    """A flat detail's value as shown: decimal text with a point is an amount and keeps
+    the currency's minor units ("6600" stays, "0.3" USD -> "0.30"); lists joined."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(flat_value(v, currency) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {flat_value(v, currency)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = str(value)
+    if isinstance(value, str) and "." in text:
+        try:
+            Decimal(text.strip())
+        except (InvalidOperation, ValueError):
+            return text
+        return pad_amount(text, currency)
+    return text
+
+
+def flat_fields(details: Mapping[str, Any], currency: str | None) -> list[tuple[str, str]]:
+    """Flat details as (name, shown value) pairs, in the order they were recorded; empty for
+    the engine's two-sided details."""
+    if not is_flat(details):
+        return []
+    return [(str(k), flat_value(v, currency)) for k, v in details.items()]

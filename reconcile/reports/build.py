@@ -8,14 +8,21 @@ from datetime import datetime
 from typing import Any
 
 from reconcile.exceptions import ACTIVE, ExceptionStore, ExceptionView, RunState
-from reconcile.exceptions.display import UNKNOWN, FieldKinds, known_kinds, side_value
+from reconcile.exceptions.display import (
+    UNKNOWN,
+    FieldKinds,
+    flat_fields,
+    known_kinds,
+    side_value,
+)
 from reconcile.reports.model import ReconSection, Report, ReportItem
 
 DEAD_LETTER_CATEGORY = "SYNC_DEAD_LETTER"
 
 
 def describe(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> str:
-    """One readable line: which fields differ and how, or why the item is open. ``kinds``:
+    """One readable line: which fields differ and how, why the item is open, or a suite
+    finding's recorded values. ``kinds``:
     the recon's amount and currency fields (amounts keep their minor units, currency codes
     are upper-case)."""
     details: dict[str, Any] = view.details or {}
@@ -32,6 +39,10 @@ def describe(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> str:
     for key in ("reason", "message", "error"):
         if details.get(key):
             return str(details[key])
+    # an AR-suite finding: its flat key/value details ("expected 1200.00 · actual 0")
+    flat = [f"{name} {value}" for name, value in flat_fields(details, view.currency) if value]
+    if flat:
+        return " · ".join(flat)
     return view.category.replace("_", " ").lower()
 
 
