@@ -49,6 +49,7 @@ from pydantic_core import PydanticCustomError
 
 from billbridge.errors import ConfigError
 from canonical import (
+    ENTITIES,
     Contract,
     CreditMemo,
     Customer,
@@ -221,13 +222,34 @@ class SuiteRecon:
 
     needs: tuple[str, ...]
     may: tuple[str, ...]
-    run: Callable[[Sides, date, BaseModel | None], list[dict[str, Any]]]
+    calculate: Callable[[Sides, date, BaseModel | None], list[dict[str, Any]]]
     description: str
     #: the calculator's ``options`` (None: it takes none)
     options: type[BaseModel] | None = None
-    #: side -> the canonical entity it must read (checked by ``config validate`` too); the
-    #: older calculators name none: their sides are checked when they run
+    #: side -> the canonical entity it must read (checked by ``config validate`` and before
+    #: a run): a side reading another entity would yield no records of the kind needed
     entities: Mapping[str, str] = field(default_factory=dict)
+
+    def run(
+        self, sides: Sides, as_of: date, options: BaseModel | None = None
+    ) -> list[dict[str, Any]]:
+        """The calculator's findings; a required side without a single record fails the run
+        (a header-only or filtered-out export): over zero invoices every open exception
+        would be recorded as resolved by the data."""
+        for side in self.needs:
+            records = sides.get(side) or ()
+            entity = self.entities.get(side)
+            kind = ENTITIES.get(entity) if entity else None
+            usable = [r for r in records if kind is None or isinstance(r, kind)]
+            if not usable:
+                what = f"{entity} records" if entity else "records"
+                raise ConfigError(
+                    f"side {side!r} read no {what}"
+                    + (f" (it read {len(records)} other records)" if records else "")
+                    + "; the export is empty or reads another entity, and a run over it would "
+                    "resolve every open exception"
+                )
+        return self.calculate(sides, as_of, options)
 
     def side_problems(self, definition: str, sides: Mapping[str, str]) -> list[tuple[str, str]]:
         """(side or '', problem) for missing and unknown sides and sides reading another
@@ -276,7 +298,11 @@ class SuiteRecon:
 
 SUITE: dict[str, SuiteRecon] = {
     "ar_aging": SuiteRecon(
-        ("invoices",), ("credit_memos",), _aging, "open items more than 90 days past due"
+        ("invoices",),
+        ("credit_memos",),
+        _aging,
+        "open items more than 90 days past due",
+        entities={"invoices": "invoice", "credit_memos": "credit_memo"},
     ),
     "revenue_leakage": SuiteRecon(
         ("invoices", "contracts"),
@@ -284,12 +310,20 @@ SUITE: dict[str, SuiteRecon] = {
         _leakage,
         "duplicate invoices, unbilled contract periods, invoices without contract, "
         "customer master drift and invalid tax ids",
+        entities={
+            "invoices": "invoice",
+            "contracts": "contract",
+            "subscriptions": "subscription",
+            "customers_a": "customer",
+            "customers_b": "customer",
+        },
     ),
     "billed_vs_recognized": SuiteRecon(
         ("invoices", "schedules"),
         (),
         _revenue,
         "billed lines vs the ERP's revenue schedules",
+        entities={"invoices": "invoice", "schedules": "revenue_schedule_line"},
     ),
     "ar_subledger_gl": SuiteRecon(
         ("invoices", "gl"),

@@ -18,7 +18,7 @@ from reconcile.exceptions import ExceptionStore
 SPECS = Path(__file__).resolve().parents[2] / "mappings" / "specs" / "exports"
 
 
-def _config(tmp: Path) -> Path:
+def _config(tmp: Path, *, bad: bool = False) -> Path:
     def conn(name: str, file: str, spec: str) -> str:
         return f"  {name}:\n    system: files\n    path: {DATA / file}\n    spec: {SPECS / spec}\n"
 
@@ -36,8 +36,12 @@ def _config(tmp: Path) -> Path:
         "            subscriptions: zsubs/subscription}\n"
         "  leakage_unlinked:\n    definition: revenue_leakage\n"
         "    sides: {invoices: zinv/invoice, contracts: sf/contract}\n"
-        "  bad:\n    definition: revenue_leakage\n"
-        "    sides: {invoices: zinv/invoice, gl: zinv/invoice}\n"
+        + (
+            "  bad:\n    definition: revenue_leakage\n"
+            "    sides: {invoices: zinv/invoice, gl: zinv/invoice}\n"
+            if bad
+            else ""
+        )
     )
     return path
 
@@ -59,10 +63,11 @@ def test_suite_reconciliations_run_from_the_config_and_keep_their_identity(tmp_p
         again = run_configured(config, "aging", store=store, now=datetime(2026, 12, 2, tzinfo=UTC))
         assert sorted(again.still_open) == sorted(aging.new) and not again.new
         assert linked.new  # the demo's planted breaks include unbilled and duplicate charges
-        with pytest.raises(ConfigError, match=r"reconciliations\.bad\.sides: needs contracts"):
-            run_configured(config, "bad", store=store, now=day1)
     finally:
         store.close()
+    # the config loader refuses an entry missing a side the calculator needs
+    with pytest.raises(ConfigError, match=r"reconciliations\.bad\.sides: needs contracts"):
+        load_config(_config(tmp_path, bad=True))
 
 
 def test_without_subscriptions_zuora_invoices_link_to_no_contract(tmp_path: Path) -> None:
