@@ -60,12 +60,33 @@ def sides_from_records(
     records (``customer_map`` translates ERP customer ids to billing ids)."""
     builtin_definition(name)
     if name == "crm_vs_billing":
-        return crm_rows(a_records), billing_rows(b_records, opportunity_aliases(a_records))
+        crm = crm_rows(a_records)
+        billing = billing_rows(b_records, opportunity_aliases(a_records))
+        # a lost or cancelled deal nothing was provisioned for is no booking; one whose
+        # subscription billing still has is compared (the cancellation was not propagated)
+        return _unless_alone(crm, billing, ("booking_ref", "sku"), "cancelled"), billing
     builder = BUILDERS[name][0]
-    return (
-        builder(a_records, billing_system=billing_system),
-        builder(b_records, billing_system=billing_system, customer_map=customer_map),
-    )
+    a = builder(a_records, billing_system=billing_system)
+    b = builder(b_records, billing_system=billing_system, customer_map=customer_map)
+    if name == "billing_vs_erp_invoices":
+        # a void billing invoice correctly never synced to the ERP is no NOT_SYNCED
+        a = _unless_alone(a, b, ("invoice_number",), "void")
+    return a, b
+
+
+def _unless_alone(
+    rows: list[dict[str, Any]],
+    other: list[dict[str, Any]],
+    keys: tuple[str, ...],
+    status: str,
+) -> list[dict[str, Any]]:
+    """``rows`` without those in ``status`` that have no row with their key on the other side."""
+
+    def key(row: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(str(row.get(k) or "").strip() for k in keys)
+
+    present = {key(r) for r in other}
+    return [r for r in rows if r.get("status") != status or key(r) in present]
 
 
 def reconcile_records(
