@@ -61,6 +61,7 @@ def to_item(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> ReportItem:
         age_days=view.age_days,
         first_seen=view.first_seen,
         last_seen=view.last_seen,
+        resolved_at=view.resolved_at,
         owner=view.owner,
         details=dict(view.details or {}),
     )

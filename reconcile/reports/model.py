@@ -9,6 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: how many open items (besides the new ones) and resolved items the HTML body lists; the
+#: XLSX workbook has them all
+OLDEST_SHOWN = 10
+RESOLVED_SHOWN = 25
+
 #: Exception aging buckets (days since first seen) used by the AR digest.
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-2", 0, 2),
@@ -16,6 +21,11 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("8-30", 8, 30),
     ("over 30", 31, None),
 )
+
+
+def _when(item: ReportItem) -> float:
+    at = item.resolved_at or item.last_seen
+    return at.timestamp() if at else 0.0
 
 
 class ReportItem(BaseModel):
@@ -34,6 +44,7 @@ class ReportItem(BaseModel):
     age_days: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    resolved_at: datetime | None = None
     owner: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -59,8 +70,17 @@ class ReconSection(BaseModel):
     def new_items(self) -> list[ReportItem]:
         return [i for i in self.items if i.run_state in ("NEW", "REOPENED")]
 
-    def oldest(self, n: int = 10) -> list[ReportItem]:
+    def oldest(self, n: int = OLDEST_SHOWN) -> list[ReportItem]:
         return sorted(self.open_items, key=lambda i: (-i.age_days, i.exception_id))[:n]
+
+    def open_not_shown(self, n: int = OLDEST_SHOWN) -> int:
+        """Open items the HTML body lists neither as new nor among the ``n`` oldest."""
+        shown = {i.exception_id for i in self.new_items} | {i.exception_id for i in self.oldest(n)}
+        return sum(i.exception_id not in shown for i in self.open_items)
+
+    def resolved_shown(self, n: int = RESOLVED_SHOWN) -> list[ReportItem]:
+        """The first ``n`` resolved items, latest resolved first."""
+        return sorted(self.resolved, key=lambda i: (-_when(i), i.key_text, i.exception_id))[:n]
 
     def counts_by_category(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +61,34 @@ COLUMNS: tuple[str, ...] = (
     "last_seen",
     "owner",
 )
+
+
+#: the workbook's "Resolved since last run" sheet: every section's resolved items
+RESOLVED_COLUMNS: tuple[str, ...] = (
+    "reconciliation",
+    "exception_id",
+    "category",
+    "record",
+    "description",
+    "amount",
+    "currency",
+    "first_seen",
+    "resolved_at",
+)
+
+
+def _resolved_row(item: ReportItem) -> list[Any]:
+    return [
+        item.recon,
+        item.exception_id,
+        item.category,
+        item.key_text,
+        item.description,
+        item.amount,
+        item.currency or "",
+        _utc_naive(item.first_seen),
+        _utc_naive(item.resolved_at or item.last_seen),
+    ]
 
 
 def render_html(report: Report) -> str:
@@ -137,14 +166,20 @@ def render_xlsx(report: Report) -> bytes:
     summary.freeze_panes(1, 0)
     summary.set_column(0, 0, 40)
 
-    sheets = [(s.title, s.items) for s in report.sections]
+    sheets: list[tuple[str, Sequence[str], list[ReportItem]]] = [
+        (s.title, COLUMNS, s.items) for s in report.sections
+    ]
     if report.dead_letters:
-        sheets.append(("Dead-lettered writes", report.dead_letters))
-    for title, items in sheets:
+        sheets.append(("Dead-lettered writes", COLUMNS, report.dead_letters))
+    resolved = [i for s in report.sections for i in s.resolved]
+    if resolved:
+        sheets.append(("Resolved since last run", RESOLVED_COLUMNS, resolved))
+    for title, columns, items in sheets:
         sheet = book.add_worksheet(_sheet_name(title, used))
-        sheet.write_row(0, 0, COLUMNS, bold)
+        sheet.write_row(0, 0, columns, bold)
         for r, item in enumerate(items, start=1):
-            for c, value in enumerate(_row(item)):
+            row = _row(item) if columns is COLUMNS else _resolved_row(item)
+            for c, value in enumerate(row):
                 if isinstance(value, datetime):
                     sheet.write_datetime(r, c, value, stamp)
                 elif isinstance(value, Decimal):
@@ -156,12 +191,14 @@ def render_xlsx(report: Report) -> bytes:
                     sheet.write_blank(r, c, None)
                 else:
                     sheet.write_string(r, c, str(value))
-        sheet.autofilter(0, 0, max(len(items), 1), len(COLUMNS) - 1)
+        sheet.autofilter(0, 0, max(len(items), 1), len(columns) - 1)
         sheet.freeze_panes(1, 0)
         sheet.set_column(0, 0, 18)
         sheet.set_column(3, 5, 30)
-        first = COLUMNS.index("first_seen")
-        sheet.set_column(first, first + 1, 16)  # wide enough for the date cells
+        for name in ("first_seen", "last_seen", "resolved_at"):
+            if name in columns:
+                at = list(columns).index(name)
+                sheet.set_column(at, at, 16)  # wide enough for the date cells
     book.close()
     return buf.getvalue()
 
