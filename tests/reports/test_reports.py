@@ -75,7 +75,7 @@ def test_aging_buckets_total_per_currency(report: Report) -> None:
 
 def test_xlsx_has_typed_numbers_filters_and_frozen_header(report: Report) -> None:
     book = openpyxl.load_workbook(io.BytesIO(render_xlsx(report)))
-    assert book.sheetnames == ["Summary", "Billing vs ERP invoices"]
+    assert book.sheetnames == ["Summary", "Billing vs ERP invoices", "Resolved since last run"]
     sheet = book["Billing vs ERP invoices"]
     header = [c.value for c in sheet[1]]
     assert header[:4] == ["exception_id", "run_state", "status", "category"]
