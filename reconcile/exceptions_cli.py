@@ -29,6 +29,7 @@ from billbridge.errors import ConfigError
 from billbridge.state import Store
 from billbridge.state.db import DEFAULT_URL, StateStoreUnavailable
 from config.loader import load_config
+from config.model import BillbridgeConfig
 from reconcile.exceptions import ExceptionStore, Reason, RunState, Status, WorkflowError
 from reconcile.exceptions.display import (
     UNKNOWN,
@@ -40,6 +41,7 @@ from reconcile.exceptions.display import (
     side_value,
 )
 from reconcile.exceptions.model import HistoryEvent
+from reconcile.exceptions.queries import resolve_recon_names
 from reconcile.exceptions.suppress import check_scope
 
 app = typer.Typer(help="Work reconciliation exceptions.", no_args_is_help=True)
@@ -93,6 +95,14 @@ def _store(state_url: str | None, config: Path | None, *, create: bool = False) 
     try:
         return ExceptionStore(Store(state_url_of(state_url, config), create=create))
     except (StateStoreUnavailable, ConfigError) as exc:
+        raise _fail(exc) from None
+
+
+def _config(config: Path | None) -> BillbridgeConfig | None:
+    """The --config file's config (None without one); one line and exit 2 when wrong."""
+    try:
+        return load_config(config) if config is not None else None
+    except ConfigError as exc:
         raise _fail(exc) from None
 
 
@@ -163,6 +173,13 @@ def list_(
     states = _choices("--state", state, RunState) if state else None
     statuses: Any = _choices("--status", status, Status) if status else (None if all_ else ACTIVE)
     xs = _store(state_url, config)
+    if recon is not None:
+        # a config key (as `reconcile run` takes it) as the name its runs record
+        try:
+            (recon,) = resolve_recon_names([recon], xs.recon_names(), _config(config))
+        except ConfigError as exc:
+            xs.store.close()
+            raise _fail(exc) from None
     views = xs.list(
         recon,
         states=states,

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from reconcile.engine.severity import severity
 from reconcile.exceptions.display import FieldKinds
 from reconcile.exceptions.model import ACTIVE, ExceptionView, HistoryEvent, age_days
 from reconcile.exceptions.runlog import at_least, latest_run_id, latest_runs
+
+if TYPE_CHECKING:
+    from config.model import BillbridgeConfig
 
 #: Aging buckets of reconciliation.md §3: (label, lowest age, highest age or None).
 AGING_BUCKETS = (("0-2", 0, 2), ("3-7", 3, 7), ("8-30", 8, 30), ("over 30", 31, None))
@@ -158,6 +161,14 @@ class ExceptionQueries:
                 if run.kinds is not None
             }
 
+    def recon_names(self) -> builtins.list[str]:
+        """Every recon name the store knows: those with exceptions, and those whose runs
+        the run log recorded (a clean run has no exceptions)."""
+        with self.store.session() as s:
+            found = set(s.scalars(select(ExceptionRow.recon).distinct()))
+            found |= set(latest_runs(s))
+        return sorted(found)
+
     def latest_run_ids(self, recons: Iterable[str]) -> dict[str, str | None]:
         """Each recon's latest run id (None when it never ran): from the run log, else
         (runs recorded before runs were logged) the run that last saw or resolved one of
@@ -243,3 +254,35 @@ def _field(view: ExceptionView, name: str) -> Any:
     if name not in VIEW_FIELDS:
         raise ValueError(f"cannot group by {name!r}; use one of {(*VIEW_FIELDS, 'aging')}")
     return getattr(view, name)
+
+
+def resolve_recon_names(
+    given: Iterable[str], recorded: Iterable[str], config: BillbridgeConfig | None = None
+) -> builtins.list[str]:
+    """``--recon`` names as the names their exceptions are recorded under: a config key
+    (what ``reconcile run`` takes) maps to the name its runs record, as ``reconcile run``
+    records it (``reconcile.configured.recorded_name``); a recorded name stays. Any other
+    name is refused (``ConfigError``, naming the known ones) rather than matching nothing.
+
+    ``recorded``: the names the store knows (``ExceptionQueries.recon_names``)."""
+    from billbridge.errors import ConfigError
+    from reconcile.configured import recorded_name
+
+    keys = dict(config.reconciliations) if config is not None else {}
+    known = set(recorded)
+    out: builtins.list[str] = []
+    for name in given:
+        if name in keys:
+            assert config is not None
+            resolved = recorded_name(config, name)
+        elif name in known:
+            resolved = name
+        else:
+            names = sorted(set(keys) | known)
+            raise ConfigError(
+                f"--recon {name!r}: no such reconciliation; known: "
+                + (", ".join(names) if names else "none (nothing recorded, no config)")
+            )
+        if resolved not in out:
+            out.append(resolved)
+    return out
