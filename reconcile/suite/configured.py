@@ -64,7 +64,7 @@ from canonical.base import CurrencyCode
 from reconcile.suite.aging import age, items_from
 from reconcile.suite.ar_gl import ArGlPolicy, reconcile_ar_gl_records
 from reconcile.suite.leakage import leakage
-from reconcile.suite.revenue import billed_lines, compare_schedules
+from reconcile.suite.revenue import billed_lines, compare_schedules, point_in_time_lines
 
 T = TypeVar("T")
 Sides = Mapping[str, Sequence[Record]]
@@ -94,7 +94,8 @@ def _leakage(sides: Sides, as_of: date, options: BaseModel | None) -> list[dict[
 
 
 def _revenue(sides: Sides, as_of: date, options: BaseModel | None) -> list[dict[str, Any]]:
-    lines = billed_lines(_of(sides["invoices"], Invoice))
+    invoices = _of(sides["invoices"], Invoice)
+    lines = billed_lines(invoices) + point_in_time_lines(invoices)
     return compare_schedules(
         lines, _of(sides["schedules"], RevenueScheduleLine)
     ).to_exception_candidates()

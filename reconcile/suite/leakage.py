@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from canonical import ChargeType, Contract, ContractStatus, Customer, Invoice, Subscription
+from canonical.enums import InvoiceStatus
 from reconcile.suite.common import Finding, candidates, period_of
 
 RECON = "revenue_leakage"
@@ -30,6 +31,12 @@ def _number_key(number: str) -> str:
     return "".join(ch for ch in number.upper() if ch.isalnum())
 
 
+def billed(invoices: Iterable[Invoice]) -> list[Invoice]:
+    """Invoices that bill: a void (cancelled) one bills nothing, so it is neither evidence
+    that a period was billed nor one half of a duplicate (cancel and reissue)."""
+    return [inv for inv in invoices if inv.status != InvoiceStatus.VOID]
+
+
 def _inv_keys(inv: Invoice) -> dict[str, str]:
     return {"system": inv.source_system, "invoice_number": inv.number}
 
@@ -44,7 +51,7 @@ def duplicate_invoices(
     """
     policy = policy or LeakagePolicy()
     by_customer: dict[tuple[str, str, str], list[Invoice]] = defaultdict(list)
-    for inv in invoices:
+    for inv in billed(invoices):
         by_customer[(inv.source_system, inv.customer_id, inv.currency)].append(inv)
     out: list[Finding] = []
     for (_system, customer, ccy), group in sorted(by_customer.items()):
@@ -126,17 +133,17 @@ def expected_charges_not_billed(
 
     An invoice line bills a contract line in every month of its service period (an annual
     or up-front invoice covers the months it serves), or, without a service period, in the
-    month of the invoice's issue date.
+    month of the invoice's issue date. A void invoice bills nothing.
     """
-    billed: set[tuple[str, str]] = set()
-    for inv in invoices:
+    done: set[tuple[str, str]] = set()
+    for inv in billed(invoices):
         for ln in inv.lines:
             if not ln.contract_line_id:
                 continue
             start = ln.service_start or inv.issue_date
             end = ln.service_end if ln.service_end and ln.service_end >= start else start
             for period in _billing_periods(start, end, 1, end):
-                billed.add((ln.contract_line_id, period))
+                done.add((ln.contract_line_id, period))
     out: list[Finding] = []
     for contract in contracts:
         # a cancelled contract still owes the periods before its cancellation date (without
@@ -154,7 +161,7 @@ def expected_charges_not_billed(
             if contract.cancellation_date is not None:
                 end = min(end, contract.cancellation_date)
             for period in _billing_periods(start, end, months, as_of):
-                if (line.line_id, period) in billed:
+                if (line.line_id, period) in done:
                     continue
                 out.append(
                     Finding(
@@ -187,7 +194,7 @@ def invoices_without_contract(
             inv.currency,
             {"customer_id": inv.customer_id},
         )
-        for inv in invoices
+        for inv in billed(invoices)
         if not any(ln.contract_line_id in known for ln in inv.lines)
     ]
 

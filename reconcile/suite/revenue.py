@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from canonical import Invoice, Money, RevenueScheduleLine, minor_units
+from canonical.enums import InvoiceStatus
 from reconcile.suite.common import Finding, candidates, next_period, period_of
 
 RECON = "billed_vs_recognized"
@@ -57,6 +58,9 @@ class BilledLine:
     amount: Money
     service_start: date
     service_end: date
+    #: billed without a service period (a one-time fee): recognized when billed, so it
+    #: needs no schedule and defers nothing; an ERP schedule for it is checked by its total
+    point_in_time: bool = False
 
     @property
     def key(self) -> tuple[str, int]:
@@ -64,21 +68,36 @@ class BilledLine:
 
 
 def billed_lines(invoices: Iterable[Invoice]) -> list[BilledLine]:
-    """Invoice lines with a service period (lines without one are point-in-time revenue)."""
+    """Invoice lines with a service period (lines without one are point-in-time revenue:
+    :func:`point_in_time_lines`); a void invoice bills nothing."""
+    return [bl for bl in _lines(invoices) if not bl.point_in_time]
+
+
+def point_in_time_lines(invoices: Iterable[Invoice]) -> list[BilledLine]:
+    """Invoice lines without a service period (a one-time fee), dated by the invoice's issue
+    date: they need no revenue schedule, but one the ERP holds for them is billed."""
+    return [bl for bl in _lines(invoices) if bl.point_in_time]
+
+
+def _lines(invoices: Iterable[Invoice]) -> list[BilledLine]:
     out: list[BilledLine] = []
     for inv in invoices:
+        if inv.status == InvoiceStatus.VOID:
+            continue
         for line in inv.lines:
-            if line.service_start and line.service_end:
-                out.append(
-                    BilledLine(
-                        inv.number,
-                        line.line_number,
-                        period_of(inv.issue_date),
-                        line.amount,
-                        line.service_start,
-                        line.service_end,
-                    )
+            start, end = line.service_start, line.service_end
+            dated = start is not None and end is not None
+            out.append(
+                BilledLine(
+                    inv.number,
+                    line.line_number,
+                    period_of(inv.issue_date),
+                    line.amount,
+                    start if start is not None and dated else inv.issue_date,
+                    end if end is not None and dated else inv.issue_date,
+                    point_in_time=not dated,
                 )
+            )
     return out
 
 
@@ -111,6 +130,8 @@ def waterfall(
     recognized: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     currencies: set[str] = set(opening or {})
     for bl in lines:
+        if bl.point_in_time:
+            continue  # recognized when billed: never deferred
         ccy = bl.amount.currency
         currencies.add(ccy)
         billings[(ccy, bl.billed_period)] += bl.amount.amount
@@ -174,6 +195,8 @@ def _keys(key: tuple[str, int], period: str | None = None) -> dict[str, str]:
 
 def _compare_line(bl: BilledLine, schedule: list[RevenueScheduleLine]) -> list[Finding]:
     ccy = bl.amount.currency
+    if bl.point_in_time and not schedule:
+        return []
     if not schedule:
         return [
             Finding(
@@ -204,6 +227,8 @@ def _compare_line(bl: BilledLine, schedule: list[RevenueScheduleLine]) -> list[F
                 {"billed": str(bl.amount.amount), "scheduled": str(total)},
             )
         )
+    if bl.point_in_time:
+        return out  # no service period: when it is recognized is the ERP's call
     first_actual = min(p for p, v in actual.items() if v != 0) if any(actual.values()) else None
     service_start = period_of(bl.service_start)
     if first_actual != service_start:
