@@ -1,6 +1,6 @@
 """Exception reports: HTML e-mail body, XLSX workbook, CSV, delivered by SMTP or as .eml."""
 
-from reconcile.reports.build import describe, report_from_store, to_item
+from reconcile.reports.build import describe, report_from_store, section_title, to_item
 from reconcile.reports.mail import build_message, deliver
 from reconcile.reports.model import AGE_BUCKETS, ReconSection, Report, ReportItem
 from reconcile.reports.render import render_csv, render_html, render_xlsx, write_report_files
@@ -17,6 +17,7 @@ __all__ = [
     "render_html",
     "render_xlsx",
     "report_from_store",
+    "section_title",
     "to_item",
     "write_report_files",
 ]

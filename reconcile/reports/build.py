@@ -18,6 +18,20 @@ from reconcile.exceptions.display import (
 from reconcile.reports.model import ReconSection, Report, ReportItem
 
 DEAD_LETTER_CATEGORY = "SYNC_DEAD_LETTER"
+#: words a section title writes upper-case, as AR staff write them
+ACRONYMS = frozenset({"ap", "ar", "acv", "crm", "erp", "gl", "je", "mrr", "sku", "vat"})
+
+
+def section_title(recon: str) -> str:
+    """A report section's title from the recon's recorded name: "CRM vs billing", "AR
+    subledger GL", "Billing vs ERP invoices" (definitions carry no title of their own)."""
+    if recon.startswith("sync:"):
+        return f"Sync job {recon.removeprefix('sync:')}: rejected writes"
+    words = [w for w in recon.replace("-", "_").split("_") if w]
+    shown = [w.upper() if w.lower() in ACRONYMS else w.lower() for w in words]
+    if shown and shown[0].islower():
+        shown[0] = shown[0].capitalize()
+    return " ".join(shown) or recon
 
 
 def describe(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> str:
