@@ -18,7 +18,14 @@ from config.model import BillbridgeConfig
 from reconcile.configured import recorded_name
 from reconcile.exceptions import ExceptionStore
 from reconcile.exceptions.display import known_kinds
-from reconcile.reports import Report, deliver, report_from_store, write_report_files
+from reconcile.exceptions.queries import resolve_recon_names
+from reconcile.reports import (
+    Report,
+    deliver,
+    report_from_store,
+    section_title,
+    write_report_files,
+)
 
 app = typer.Typer(no_args_is_help=True)
 _CONFIG = typer.Option(None, "--config", "-c", envvar="BILLBRIDGE_CONFIG", help="Config file.")
@@ -58,10 +65,13 @@ def build_report(
     now = now or datetime.now(UTC)
     store = Store(state_url or config.state.url, create=create)
     try:
-        # the config's keys as the names their runs are recorded under
-        names = recons or list(
-            dict.fromkeys(recorded_name(config, k) for k in config.reconciliations)
-        )
+        xs = ExceptionStore(store)
+        # the config's keys as the names their runs are recorded under; names given are
+        # config keys or recorded names, and an unknown one is an error (not an empty report)
+        if recons:
+            names = list(dict.fromkeys(resolve_recon_names(recons, xs.recon_names(), config)))
+        else:
+            names = list(dict.fromkeys(recorded_name(config, k) for k in config.reconciliations))
         if not names:
             with store.session() as s:
                 names = sorted(s.scalars(select(ExceptionRow.recon).distinct()))
@@ -72,8 +82,7 @@ def build_report(
                 for n in s.scalars(select(ExceptionRow.recon).distinct())
                 if n.startswith("sync:") and n not in names
             )
-        sections = [(n, _title(n)) for n in names]
-        xs = ExceptionStore(store)
+        sections = [(n, section_title(n)) for n in names]
         return report_from_store(
             xs,
             sections,
@@ -86,12 +95,6 @@ def build_report(
         )
     finally:
         store.close()
-
-
-def _title(recon: str) -> str:
-    if recon.startswith("sync:"):
-        return f"Sync job {recon.removeprefix('sync:')}: rejected writes"
-    return recon.replace("_", " ").capitalize()
 
 
 @app.command("render")

@@ -82,7 +82,7 @@ def test_nightly_reconciles_configured_connections_and_reports(
     msg = message_from_bytes(eml.read_bytes())
     html = next(p for p in msg.walk() if p.get_content_type() == "text/html")
     body = html.get_payload(decode=True).decode()
-    assert "Crm vs billing" in body and "WON_NOT_PROVISIONED" in body
+    assert "CRM vs billing" in body and "WON_NOT_PROVISIONED" in body
 
 
 def test_reconcile_run_uses_the_config_files_connections(

@@ -87,3 +87,23 @@ def test_resolve_recon_names(cfg: Path) -> None:
     assert resolve_recon_names(["sync:invoices"], recorded) == ["sync:invoices"]
     with pytest.raises(ConfigError, match="known: ar_subledger_gl, ar_vs_gl, sync:invoices"):
         resolve_recon_names(["nope"], recorded, config)
+
+
+def test_report_render_takes_the_config_key_and_refuses_an_unknown_one(
+    cfg: Path, tmp_path: Path
+) -> None:
+    from billbridge.cli.report_cmd import app as report_app
+
+    runner = CliRunner()
+    out = tmp_path / "rep"
+    res = runner.invoke(
+        report_app, ["render", "--recon", "ar_vs_gl", "--config", str(cfg), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "AR subledger GL" in html and "D1" in html
+    res = runner.invoke(
+        report_app, ["render", "--recon", "nope", "--config", str(cfg), "--out", str(out)]
+    )
+    assert res.exit_code == 2
+    assert "--recon 'nope': no such reconciliation" in res.output

@@ -9,10 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pytest
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from billbridge.cli.report_cmd import app, build_report
+from billbridge.errors import ConfigError
 from billbridge.state import Store
 from billbridge.state.schema import RunLogRow
 from config.loader import load_config
@@ -99,15 +101,16 @@ def test_a_store_recorded_before_runs_were_logged_takes_the_run_that_last_saw_it
     assert _resolved(url, "inv", tmp_path) == 1  # INV1, resolved by the last run
 
 
-def test_a_recon_that_never_ran_has_nothing_resolved(tmp_path: Path) -> None:
+def test_a_name_that_never_ran_is_an_error_not_an_empty_section(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
     _runs(url, "inv", [["INV1"], []])
-    assert _resolved(url, "other", tmp_path) == 0
-    report = build_report(
-        load_config(_write(tmp_path, url)), ["inv", "other"], now=T0 + timedelta(days=3)
-    )
-    assert [len(s.resolved) for s in report.sections] == [1, 0]
+    config = load_config(_write(tmp_path, url))
+    report = build_report(config, ["inv"], now=T0 + timedelta(days=3))
+    assert [len(s.resolved) for s in report.sections] == [1]
     assert openpyxl.load_workbook(io.BytesIO(render_xlsx(report)))["Summary"]["D2"].value == 1
+    # a name neither configured nor recorded is an error, not an empty section
+    with pytest.raises(ConfigError, match="--recon 'other': no such reconciliation; known: inv"):
+        build_report(config, ["inv", "other"], now=T0 + timedelta(days=3))
 
 
 def _write(tmp_path: Path, url: str) -> Path:
