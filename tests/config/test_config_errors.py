@@ -189,4 +189,6 @@ def test_a_reconciliation_naming_what_does_not_exist_is_found_by_validate(tmp_pa
         "r1.sides.a: no connection named 'zuroa' (did you mean 'zuora'?)" in m for m in found
     )
     assert any("r1.sides.b: 'zuora': write it as CONNECTION/ENTITY" in m for m in found)
-    assert len(found) == 3  # r2 names a suite calculator: fine
+    # r2 names a suite calculator by its sides: the one it lacks is found too
+    assert any("r2" in m and "needs contracts" in m for m in found), found
+    assert len(found) == 4
