@@ -106,8 +106,8 @@ class FreshWriter:
 
     On SQLite the rows go by multi-row statements of ``rows_per_insert`` rows and one for
     the rest of each ``add``; the history rows are copied by SQLite itself, once.
-    ``severity_of``: recompute each row's severity (when the rules differ from those the
-    engine used). Only made when there are rows to add."""
+    ``severity_of``: recompute each row's severity from its amount and its own level (when
+    the rules differ from those the engine used). Only made when there are rows to add."""
 
     def __init__(
         self,
@@ -116,7 +116,7 @@ class FreshWriter:
         run_id: str,
         key_names: Sequence[str],
         now: datetime,
-        severity_of: Callable[[Decimal | None], str] | None = None,
+        severity_of: Callable[[Decimal | None, str], str] | None = None,
     ) -> None:
         self.s, self.recon, self.run_id, self.now = s, recon, run_id, now
         self.key_names = tuple(key_names)
@@ -128,7 +128,11 @@ class FreshWriter:
         if self.severity_of is not None:
             sev = self.severity_of
             rows = [
-                (*r[:SEV], sev(None if r[AMOUNT] is None else Decimal(r[AMOUNT])), *r[SEV + 1 :])
+                (
+                    *r[:SEV],
+                    sev(None if r[AMOUNT] is None else Decimal(r[AMOUNT]), r[SEV]),
+                    *r[SEV + 1 :],
+                )
                 for r in rows
             ]
         self._given += len(rows)

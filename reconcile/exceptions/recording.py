@@ -22,7 +22,7 @@ from reconcile.engine.rows import SEVERITY as SEV
 from reconcile.engine.severity import severity
 from reconcile.exceptions.fresh import FreshWriter
 from reconcile.exceptions.model import RunDelta, Status, age_days
-from reconcile.exceptions.runs import Known, load_known, plan_run, write_plan
+from reconcile.exceptions.runs import Known, at_least, load_known, plan_run, write_plan
 from reconcile.exceptions.suppress import Suppression
 
 Row = tuple[Any, ...]
@@ -42,8 +42,13 @@ class Recording:
         key_names: Sequence[str],
         row_rules: Sequence[SeverityRule],
         rules: Sequence[SeverityRule],
+        *,
+        floor: bool = False,
     ) -> None:
         self.recon, self.run_id, self.now = recon, run_id, now
+        #: the rows' own severity is a floor (rows made from candidates: the level their
+        #: calculator gave a finding without an amount), not one the rules replace
+        self.floor = floor
         self.key_names = tuple(key_names)
         self.row_rules, self.rules = tuple(row_rules), tuple(rules)
         self._known: dict[str, Known] = {}
@@ -144,6 +149,8 @@ class Recording:
             else:
                 amount = None if row[AMOUNT] is None else Decimal(row[AMOUNT])
                 level = severity(amount, age, self.rules)
+        if self.floor:
+            level = at_least(level, row[SEV], self.rules)
         self._touches.setdefault((level, None), []).append(row[ID])  # status stays
         self._still.append(row[ID])
 
@@ -159,8 +166,9 @@ class Recording:
                 return None
         return self.rules[-1].level if self.rules else "LOW"
 
-    def _severity_at_zero(self, amount: Decimal | None) -> str:
-        return severity(amount, 0, self.rules)
+    def _severity_at_zero(self, amount: Decimal | None, given: str) -> str:
+        level = severity(amount, 0, self.rules)
+        return at_least(level, given, self.rules) if self.floor else level
 
     def _covered(self, row: Row) -> bool:
         amount = None if row[AMOUNT] is None else Decimal(row[AMOUNT])

@@ -102,6 +102,21 @@ def _utc(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def at_least(level: str, given: str, rules: Sequence[SeverityRule]) -> str:
+    """``level`` (from amount and age), or the candidate's own ``given`` level when the
+    rules rank it higher: a finding without an amount (an invalid tax id, a master-data
+    drift) keeps the severity its calculator gave it instead of the rules' lowest."""
+    levels = [r.level.upper() for r in rules]
+    wanted = given.upper()
+    if (
+        wanted in levels
+        and level.upper() in levels
+        and levels.index(wanted) < levels.index(level.upper())
+    ):
+        return rules[levels.index(wanted)].level
+    return level
+
+
 def event(
     eid: str,
     run_id: str | None,
@@ -180,7 +195,7 @@ def plan_run(
                     "times_seen": 1,
                     "run_state": RunState.NEW.value,
                     "status": status.value,
-                    "severity": severity(cand.amount, 0, rules),
+                    "severity": at_least(severity(cand.amount, 0, rules), cand.severity, rules),
                     "owner": None,
                 }
             )
@@ -206,6 +221,7 @@ def plan_run(
             status = Status.OPEN  # its suppression expired or was lifted
             plan.history.append(event(eid, run_id, now, "SUPPRESSION_ENDED"))
         sev = severity(cand.amount, age_days(prev.first_seen, now), rules)
+        sev = at_least(sev, cand.severity, rules)
         if state == RunState.STILL_OPEN:
             plan.touches.setdefault((sev, status.value), []).append(eid)
             continue

@@ -103,7 +103,9 @@ class ExceptionStore(ExceptionQueries):
             rows = ExceptionRows(recon, names, [], ())
             rows.add_candidates(found)
             rules = tuple(rules) if rules is not None else self.rules
-        rec = self._recording(recon, run_id, now, rows, rules)
+        # a candidate's own level is a floor: its calculator sized a finding with no amount
+        floor = not isinstance(found, ExceptionRows)
+        rec = self._recording(recon, run_id, now, rows, rules, floor=floor)
         # derived from the sources, so a run recorded again after a crash loses nothing: the
         # commit need not wait for the disk (Store.session)
         with gc_paused(), self.store.session(durable=False) as s:
@@ -121,9 +123,11 @@ class ExceptionStore(ExceptionQueries):
         now: datetime,
         rows: ExceptionRows,
         rules: Sequence[SeverityRule] | None,
+        *,
+        floor: bool = False,
     ) -> Recording:
         effective = tuple(rules) if rules is not None else rows.rules
-        return Recording(recon, run_id, now, rows.key_names, rows.rules, effective)
+        return Recording(recon, run_id, now, rows.key_names, rows.rules, effective, floor=floor)
 
     def _active_suppressions(self, s: Session, recon: str, now: datetime) -> list[Suppression]:
         return [x for x in self._suppressions(s, recon) if x.active(now)]

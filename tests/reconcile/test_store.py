@@ -540,3 +540,39 @@ def test_a_clean_first_run_records_into_an_empty_store(store: Store) -> None:
     assert first.counts == again.counts
     assert all(n == 0 for n in first.counts.values())
     assert _tables(store) == ([], [])
+
+
+def test_a_finding_without_an_amount_keeps_the_severity_its_calculator_gave(store: Store) -> None:
+    """An invalid tax id has no amount: sized by amount alone it would be LOW. The level a
+    calculator gives is a floor; the amount and age can still raise it."""
+    from reconcile.engine import ExceptionCandidate
+    from reconcile.exceptions import exception_id
+
+    def cand(key: str, sev: str, amount: str | None) -> ExceptionCandidate:
+        keys = {"customer": key}
+        return ExceptionCandidate(
+            exception_id=exception_id("hygiene", keys, "INVALID_TAX_ID"),
+            recon="hygiene",
+            category="INVALID_TAX_ID",
+            keys=keys,
+            fingerprint=key,
+            details={},
+            amount=None if amount is None else Decimal(amount),
+            currency=None if amount is None else "EUR",
+            severity=sev,
+        )
+
+    xs = ExceptionStore(store)
+    found = [cand("C1", "medium", None), cand("C2", "low", "250000"), cand("C3", "LOW", None)]
+    xs.record_run("hygiene", "r1", found, T0)
+    levels = {v.key_text: v.severity for v in xs.list("hygiene", now=T0)}
+    assert levels == {"C1": "MEDIUM", "C2": "CRITICAL", "C3": "LOW"}
+    # seen again three days later the age raises both (HIGH from 3 days on)
+    xs.record_run("hygiene", "r2", found, T0 + timedelta(days=3))
+    levels = {v.key_text: v.severity for v in xs.list("hygiene", now=T0 + timedelta(days=3))}
+    assert levels == {"C1": "HIGH", "C2": "CRITICAL", "C3": "HIGH"}
+    # and half a day later the floor holds where the age alone would say LOW
+    xs.record_run("hygiene", "r3", [cand("C4", "medium", None)], T0 + timedelta(days=3))
+    xs.record_run("hygiene", "r4", [cand("C4", "medium", None)], T0 + timedelta(days=3, hours=12))
+    levels = {v.key_text: v.severity for v in xs.list("hygiene", now=T0 + timedelta(days=3))}
+    assert levels["C4"] == "MEDIUM"
