@@ -143,7 +143,7 @@ def files(
         result.summary["columns_only_in_b"] = plan.only_in_b
         written = write_outputs(result, out) if out else []
     except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never 1 (= exceptions)
-        raise _fail(_files_error(exc, left, right, plan, dates)) from None
+        raise _fail(_files_error(exc, left, right, plan, dates, decimal_comma)) from None
     _print_result(result)
     _print_dates(dates, plan, show_ambiguous=not result.agree)
     if decimal_comma is None and not result.agree:
@@ -259,6 +259,7 @@ def _files_error(
     right: Path,
     plan: FilesPlan | None,
     dates: dict[str, DatesRead] | None = None,
+    decimal_comma: str | None = None,
 ) -> Exception:
     """The error as one line: ours say where; anything else names both files."""
     if isinstance(exc, ParseError) and plan is not None:
@@ -275,7 +276,7 @@ def _files_error(
             ),
             None,
         )
-        comma = _decimal_comma_flag(exc, left, right)
+        comma = _decimal_comma_flag(exc, left, right, decimal_comma)
         if comma is not None:
             hint = f"if the file writes numbers with a decimal comma, add --decimal-comma {comma}"
         elif example is not None:
@@ -298,9 +299,12 @@ def _files_error(
     )
 
 
-def _decimal_comma_flag(exc: ParseError, left: Path, right: Path) -> str | None:
+def _decimal_comma_flag(
+    exc: ParseError, left: Path, right: Path, declared: str | None = None
+) -> str | None:
     """``left`` or ``right`` when the value the error names is a decimal-comma number
-    (``1.234,56``) in that file: the flag that would read it (None otherwise)."""
+    (``1.234,56``) in that file and the file is not declared so: the flag that would read
+    it (None otherwise)."""
     import re
 
     from reconcile.engine.decimal_comma import DECIMAL_COMMA
@@ -308,7 +312,9 @@ def _decimal_comma_flag(exc: ParseError, left: Path, right: Path) -> str | None:
     found = re.search(r": '(.*)'$", exc.reason)
     if found is None or "," not in found.group(1) or not re.search(DECIMAL_COMMA, found.group(1)):
         return None
-    return {str(left): "left", str(right): "right"}.get(exc.file or "")
+    flag = {str(left): "left", str(right): "right"}.get(exc.file or "")
+    given = (declared or "").strip().lower()
+    return None if flag is None or given in (flag, "both") else flag
 
 
 def _first_line(text: str) -> str:

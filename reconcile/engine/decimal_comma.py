@@ -3,7 +3,7 @@ European ERPs and spreadsheets export them, read for ``reconcile files --decimal
 
 The engine reads numbers with a decimal point and refuses a comma it cannot place, because
 ``1.000`` is one in one convention and a thousand in the other: the convention is declared
-per file, never guessed per value. In a declared file, a text column of which more than
+per file, never guessed per value. In a declared file, a text column of which at least
 half the values are numbers written that way has those rewritten as the engine reads
 numbers (``1.234,56`` -> ``1234.56``); its other values (``n/a``) stay as written, for the
 engine to report at their own line. Columns of other values (codes, dates ``01.02.2024``)
@@ -34,14 +34,14 @@ _SEPARATED = rf"[0-9](?:,|{_GROUP}[0-9]{{3}})"
 
 def _rewritten(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
     """The column's decimal-comma numbers written with a decimal point, or None when it is
-    no decimal-comma number column: more than half of its values must be such numbers and
+    no decimal-comma number column: at least half of its values must be such numbers and
     one must show a comma or a group separator (plain integers read alike either way).
     Other values stay as written, so the engine reports a stray ``n/a`` at its own line
     instead of the first good number."""
     values = pc.utf8_trim_whitespace(column)
     present = pc.fill_null(pc.not_equal(values, ""), False)
     fits = pc.and_(pc.fill_null(pc.match_substring_regex(values, DECIMAL_COMMA), False), present)
-    if pc.sum(fits).as_py() * 2 <= (pc.sum(present).as_py() or 0):
+    if pc.sum(fits).as_py() * 2 < (pc.sum(present).as_py() or 0) or not pc.any(fits).as_py():
         return None
     separated = pc.fill_null(pc.match_substring_regex(values, _SEPARATED), False)
     if not pc.any(pc.and_(fits, separated)).as_py():
@@ -53,7 +53,7 @@ def _rewritten(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 
 def looks_decimal_comma(side: Side, columns: Collection[str]) -> list[str]:
-    """Which of ``columns`` (text) hold mostly numbers with a decimal comma, one of them
+    """Which of ``columns`` (text) hold at least half numbers with a decimal comma, one of them
     with a comma: evidence for a hint to declare the file, never applied unasked."""
     if side.table is None:
         return []

@@ -151,3 +151,19 @@ def test_an_undeclared_decimal_comma_under_compare_amount_names_the_flag(tmp_pat
     assert code == 2
     assert "de.csv, line 2: field 'Betrag': '1.234,56'" in output
     assert "if the file writes numbers with a decimal comma, add --decimal-comma left" in output
+
+
+def test_half_a_declared_column_is_enough_and_the_hint_never_repeats_a_given_flag(
+    tmp_path: Path,
+) -> None:
+    de = tmp_path / "de.csv"
+    de.write_text("id;Betrag\nA;1.234,56\nB;n/a\n", encoding="utf-8")
+    us = tmp_path / "us.csv"
+    us.write_text("id,Betrag\nA,1234.56\nB,5\n", encoding="utf-8")
+    for flag in ("left", "both"):
+        code, output = _run(
+            str(de), str(us), "--key", "id", "--decimal-comma", flag, "--compare", "Betrag:amount"
+        )
+        assert code == 2
+        assert "de.csv, line 3: field 'Betrag': 'n/a'" in output
+        assert "add --decimal-comma" not in output
