@@ -413,6 +413,11 @@ def suppress(
     # a pattern may be set up before the first run; one exception needs its store
     xs = _store(state_url, config, create=exception_id is None)
     try:
+        cfg = _config(config)
+        if recon is not None and cfg is not None and recon in cfg.reconciliations:
+            # a config key (as `reconcile run` takes it) as the name its runs record; any
+            # other name stays, so a pattern may be set up before a recon's first run
+            (recon,) = resolve_recon_names([recon], xs.recon_names(), cfg)
         eid = _resolve_ids(xs, [exception_id])[0] if exception_id else None
         start = now()
         sup = xs.suppress(

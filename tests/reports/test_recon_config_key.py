@@ -107,3 +107,19 @@ def test_report_render_takes_the_config_key_and_refuses_an_unknown_one(
     )
     assert res.exit_code == 2
     assert "--recon 'nope': no such reconciliation" in res.output
+
+
+def test_suppress_takes_the_config_key(cfg: Path) -> None:
+    res = CliRunner().invoke(
+        exceptions_cli.app,
+        ["suppress", "--recon", "ar_vs_gl", "--category", "UNPOSTED", "--reason", "cut-off",
+         "--owner", "ar", "--expires", "30d", "--actor", "ana", "--config", str(cfg)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    config = load_config(cfg)
+    store = Store(config.state.url)
+    try:
+        (sup,) = ExceptionStore(store).suppressions()
+    finally:
+        store.close()
+    assert sup.recon == "ar_subledger_gl"  # where the runs record it, so it applies
