@@ -345,10 +345,19 @@ def _read_csv(path: Path) -> pa.Table:
     read = read_table(path)
     if read.errors:
         raise read.errors[0]
-    rows = [{**row, LINE: line} for row, line in zip(read.rows, read.lines, strict=True)]
+    # a field's line breaks as one: a Windows export's CRLF inside a memo is the same text
+    # as another system's LF (only quoted fields hold them, and only this reader reads those)
+    rows = [
+        {**{k: _one_newline(v) for k, v in row.items()}, LINE: line}
+        for row, line in zip(read.rows, read.lines, strict=True)
+    ]
     if not rows:
         return pa.table({name: pa.array([], pa.string()) for name in read.columns})
     return rows_to_table(rows)
+
+
+def _one_newline(value: Any) -> Any:
+    return value.replace("\r\n", "\n") if isinstance(value, str) and "\r" in value else value
 
 
 #: a physical line break as the csv readers see one (``str.splitlines`` also splits on

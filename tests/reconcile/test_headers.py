@@ -103,3 +103,16 @@ def test_typed_booleans_agree_with_the_same_data_as_csv_text(tmp_path: Path) -> 
     changed = _write(tmp_path, "c.csv", "sku,taxable\nA-1,TRUE\nA-2,TRUE\n")
     code, output = _run(str(tmp_path / "b.parquet"), str(changed), "--key", "sku")
     assert code == 1 and "FIELD_MISMATCH: 1" in output
+
+
+def test_a_memo_with_windows_line_breaks_equals_the_same_memo_with_lf(tmp_path: Path) -> None:
+    crlf = tmp_path / "w.csv"
+    crlf.write_bytes(b'id,memo\r\n1,"line one\r\nline two"\r\n2,plain\r\n')
+    lf = tmp_path / "u.csv"
+    lf.write_bytes(b'id,memo\n1,"line one\nline two"\n2,plain\n')
+    code, output = _run(str(crlf), str(lf), "--key", "id")
+    assert code == 0, output
+    side = load_file(crlf)
+    assert side.table is not None
+    assert side.table.column("memo").to_pylist() == ["line one\nline two", "plain"]
+    assert side.table.column("_line").to_pylist() == [2, 4]
