@@ -62,6 +62,8 @@ NOT_A_RECEIPT = "NOT_A_RECEIPT"
 #: What an amount may be written with; anything else (exponent, ``_``, NaN) is refused.
 _AMOUNT_CHARS = re.compile(r"[0-9.,+\-()$€£¥\s]+")
 _EXPONENT = re.compile(r"[\d.][eE][+-]?\d")
+#: a statement amount marked credit or debit: "300.00CR", "1,250.00 DR"
+_CR_DR = re.compile(r"(.*?\d)\s*(CR|DR)", re.IGNORECASE)
 #: Minor units must fit the int64 of the open-item table (and Decimal's 28 digits).
 _MAX_MINOR = 10**18
 PROPOSAL_COLUMNS = (
@@ -118,8 +120,17 @@ class _Row:
         except ValueError:
             raise self.error(column, f"{value!r} is not an ISO 4217 currency") from None
 
-    def money(self, column: str, currency: str) -> Money:
+    def money(self, column: str, currency: str, *, bank: bool = False) -> Money:
+        """``bank``: the account holder's view of a statement, where ``300.00 CR`` is money
+        in and ``300.00 DR`` money out (as UK and Commonwealth bank exports write them)."""
         value = self.text(column)
+        marked = _CR_DR.fullmatch(value) if bank else None
+        if marked is not None:
+            number = self.money_text(column, marked.group(1), currency)
+            return Money(-number.amount, currency) if marked.group(2).upper() == "DR" else number
+        return self.money_text(column, value, currency)
+
+    def money_text(self, column: str, value: str, currency: str) -> Money:
         if _EXPONENT.search(value):
             raise self.error(column, f"{value!r} is in exponent notation; write plain digits")
         try:
@@ -293,7 +304,7 @@ def read_bank(path: Path, order: Order | None = None) -> BankFile:
         if line_id in seen:
             raise r.error("line_id", f"{line_id!r} appears more than once")
         seen.add(line_id)
-        amount = r.money("amount", r.currency())
+        amount = r.money("amount", r.currency(), bank=True)
         text = " ".join(
             t for t in (r.text("reference", required=False), r.text("memo", required=False)) if t
         )

@@ -280,3 +280,18 @@ def _file(tmp: Path, name: str, text: str) -> Path:
     path = tmp / f"{name}.csv"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_a_statement_amount_marked_cr_or_dr_is_money_in_or_out(tmp_path: Path) -> None:
+    """UK and Commonwealth bank exports mark the direction: 80.00CR is a receipt (matched),
+    1,250.00 DR a payment out (not a receipt)."""
+    bank = (
+        HEADER
+        + "B1,2024-03-15,80.00CR,USD,Globex Corp,,,thanks\nB2,2024-03-15,1,250.00 DR,USD,x,,,\n"
+    )
+    bank = bank.replace("1,250.00 DR", '"1,250.00 DR"')
+    code, output, out = run(tmp_path, bank=bank)
+    assert code == 0, output
+    assert rows(out / "applications.csv")[1][:3] == ["B1", "INV-000201", "80.00"]
+    unapplied = rows(out / "unapplied.csv")
+    assert unapplied[1][:4] == ["B2", "-1250.00", "USD", "NOT_A_RECEIPT"]
