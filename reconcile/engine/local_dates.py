@@ -24,9 +24,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import duckdb
 import pyarrow.compute as pc
 
-from reconcile.engine.prepare import arrow_table, database
+from reconcile.engine.prepare import arrow_table, database, one_row
 from reconcile.engine.sides import LINE, Side, is_text_field, register_side, text_rows
 from reconcile.engine.sql import date_text, ident, literal
 
@@ -133,16 +134,18 @@ def _value(name: str) -> str:
     return f"NULLIF(regexp_replace(trim({ident(name)}), {literal(_TIME)}, ''), '')"
 
 
-def _shaped(con: object, columns: list[str]) -> list[str]:
+def _shaped(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[str]:
     """The columns with a value shaped like a local date: a cheap pattern first, so that
     only those pay for reading each value in a dozen formats."""
     shape = literal(_SHAPE)
     parts = [f"count(*) FILTER (WHERE regexp_matches({ident(c)}, {shape}))" for c in columns]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM _t").fetchone()  # type: ignore[attr-defined]
+    row = one_row(con, f"SELECT {', '.join(parts)} FROM _t")
     return [c for c, n in zip(columns, row, strict=True) if n]
 
 
-def _counts(con: object, columns: list[str]) -> list[tuple[int, int, int, int, int]]:
+def _counts(
+    con: duckdb.DuckDBPyConnection, columns: list[str]
+) -> list[tuple[int, int, int, int, int]]:
     """Per column: values, values the engine reads already (ISO), values read day-first,
     month-first, and values that read as different dates in the two orders."""
     parts = []
@@ -156,8 +159,8 @@ def _counts(con: object, columns: list[str]) -> list[tuple[int, int, int, int, i
             f"count({month})",
             f"count(*) FILTER (WHERE {day} <> {month})",
         ]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM _t").fetchone()  # type: ignore[attr-defined]
-    return [tuple(int(x) for x in row[i : i + 5]) for i in range(0, len(row), 5)]  # type: ignore[misc]
+    row = [int(x) for x in one_row(con, f"SELECT {', '.join(parts)} FROM _t")]
+    return [(row[i], row[i + 1], row[i + 2], row[i + 3], row[i + 4]) for i in range(0, len(row), 5)]
 
 
 def _order(

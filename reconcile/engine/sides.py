@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from billbridge.errors import BillbridgeError, ConfigError, ParseError
 from reconcile.definitions import SideSpec
-from reconcile.engine.sql import stripped
+from reconcile.engine.sql import literal, stripped
 
 LINE = "_line"
 
@@ -143,7 +143,7 @@ def _local_times(side: Side) -> list[str]:
         zone = str(f.type.tz)
         offset = _OFFSET.fullmatch(zone)
         if offset is None:
-            local = f"timezone('{zone.replace(chr(39), chr(39) * 2)}', {col})"
+            local = f"timezone({literal(zone)}, {col})"
         else:  # a fixed offset, which SQL's zone names do not cover ("+05:30")
             sign = -1 if offset.group(1) == "-" else 1
             minutes = sign * (int(offset.group(2)) * 60 + int(offset.group(3)))
