@@ -16,9 +16,13 @@ from connectors.feeds import bai2
 CREDIT = ("108", "142", "165", "195", "399")
 DEBIT = ("409", "451", "475", "495", "699")
 TEXT = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,/-:", min_size=1, max_size=40)
-REF = st.text(alphabet="ABCDEFGHIJ0123456789-/", min_size=0, max_size=12)
 #: "/ 16," inside text is indistinguishable from a record boundary: no file can say it
 BOUNDARY = re.compile(r"/\s*(?:01|02|03|16|49|88|98|99),")
+#: a reference may hold a slash, but not first (",/" ends a record: the rest defaulted) nor
+#: where it reads as a record boundary with the comma that follows it
+REF = st.text(alphabet="ABCDEFGHIJ0123456789-/", min_size=0, max_size=12).filter(
+    lambda r: not r.startswith("/") and not BOUNDARY.search(r + ",")
+)
 
 
 @st.composite
