@@ -133,9 +133,12 @@ def expected_charges_not_billed(
 
     An invoice line bills a contract line in every month of its service period (an annual
     or up-front invoice covers the months it serves), or, without a service period, in the
-    month of the invoice's issue date. A void invoice bills nothing.
+    month of the invoice's issue date. A void invoice bills nothing, and neither does a draft
+    (the customer has not been billed until it is posted): a period only a draft covers is
+    still reported, with the draft's number, so AR can post it.
     """
     done: set[tuple[str, str]] = set()
+    drafts: dict[tuple[str, str], str] = {}
     for inv in billed(invoices):
         for ln in inv.lines:
             if not ln.contract_line_id:
@@ -143,7 +146,10 @@ def expected_charges_not_billed(
             start = ln.service_start or inv.issue_date
             end = ln.service_end if ln.service_end and ln.service_end >= start else start
             for period in _billing_periods(start, end, 1, end):
-                done.add((ln.contract_line_id, period))
+                if inv.status == InvoiceStatus.DRAFT:
+                    drafts.setdefault((ln.contract_line_id, period), inv.number)
+                else:
+                    done.add((ln.contract_line_id, period))
     out: list[Finding] = []
     for contract in contracts:
         # a cancelled contract still owes the periods before its cancellation date (without
@@ -163,6 +169,14 @@ def expected_charges_not_billed(
             for period in _billing_periods(start, end, months, as_of):
                 if (line.line_id, period) in done:
                     continue
+                details: dict[str, str] = {
+                    "contract": contract.source_id,
+                    "customer_id": contract.customer_id,
+                    "sku": line.sku,
+                }
+                draft = drafts.get((line.line_id, period))
+                if draft is not None:
+                    details["draft_invoice"] = draft
                 out.append(
                     Finding(
                         RECON,
@@ -170,11 +184,7 @@ def expected_charges_not_billed(
                         {"contract_line": line.line_id, "period": period},
                         line.line_total.amount,
                         contract.currency,
-                        {
-                            "contract": contract.source_id,
-                            "customer_id": contract.customer_id,
-                            "sku": line.sku,
-                        },
+                        details,
                     )
                 )
     return out

@@ -87,3 +87,16 @@ def test_void_invoices_need_no_schedule_and_fees_without_dates_are_billed() -> N
         {"invoices": invoices, "schedules": schedules}, date(2024, 3, 1)
     )
     assert _cats(found) == [("SCHEDULE_TOTAL_MISMATCH", ("INV-3", "1"))]
+
+
+def test_a_period_only_a_draft_covers_is_not_billed_and_names_the_draft() -> None:
+    posted = [invoice(f"INV-{m}", "1000.00", date(2024, m, 1)) for m in (1, 2)]
+    draft = invoice("INV-3", "1000.00", date(2024, 3, 1)).model_copy(
+        update={"status": InvoiceStatus.DRAFT}
+    )
+    only_cl1 = CONTRACT.model_copy(update={"lines": CONTRACT.lines[:1]})
+    report = leakage(invoices=[*posted, draft], contracts=[only_cl1], as_of=date(2024, 3, 31))
+    unbilled = [f for f in report.findings if f.category == "EXPECTED_CHARGE_NOT_BILLED"]
+    assert [(f.keys["period"], f.details.get("draft_invoice")) for f in unbilled] == [
+        ("2024-03", "INV-3")
+    ]
