@@ -22,11 +22,11 @@ from reconcile.engine.sides import LINE, Side, is_text_field, text_rows
 #: separators of thousands groups: point, space, no-break space, narrow no-break space
 _GROUP = "[. \u00a0\u202f]"
 #: a number with a decimal comma, with the decorations the engine reads around it:
-#: a currency symbol, a sign, accounting parentheses or a trailing minus
+#: a currency symbol, a sign, accounting parentheses, a trailing minus or a percent sign
 DECIMAL_COMMA = (
     r"^\s*[$€£¥]?\s*\(?\s*[+-]?\s*[$€£¥]?\s*"
     rf"(?:[0-9]{{1,3}}(?:{_GROUP}[0-9]{{3}})+|[0-9]+)(?:,[0-9]+)?"
-    r"\s*\)?-?\s*[$€£¥]?\s*$"
+    r"\s*\)?-?\s*[$€£¥]?\s*%?\s*$"
 )
 #: a value that needs the rewrite (a comma, or a group separator between digits)
 _SEPARATED = rf"[0-9](?:,|{_GROUP}[0-9]{{3}})"

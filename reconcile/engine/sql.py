@@ -157,10 +157,13 @@ def number_text(col: str) -> str:
     # (all of it bound again per column; the two patterns match disjoint texts, and "-x"
     # never matches the second)
     t = f"regexp_replace(regexp_replace({t}, '^\\(([^()]*)\\)$', '-\\1'), '^([0-9.,]+)-$', '-\\1')"
-    return (
+    grouped = (
         f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') "
         f"THEN replace({t}, ',', '') ELSE {t} END"
     )
+    # a percentage ("8.25%", as NetSuite and Excel export rates) is the fraction a workbook's
+    # percent cell holds (0.0825): written in exponent form, the decimal cast stays exact
+    return f"regexp_replace({grouped}, '^([+-]?[0-9]*\\.?[0-9]+)\\s*%$', '\\1e-2')"
 
 
 def value_expr(spec: CompareSpec | None, expr: str, source_type: str, kind: str) -> str:

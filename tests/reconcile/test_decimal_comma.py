@@ -167,3 +167,15 @@ def test_half_a_declared_column_is_enough_and_the_hint_never_repeats_a_given_fla
         assert code == 2
         assert "de.csv, line 3: field 'Betrag': 'n/a'" in output
         assert "add --decimal-comma" not in output
+
+
+def test_decimal_comma_percentages_read_as_their_fractions(tmp_path: Path) -> None:
+    (tmp_path / "de.csv").write_text(
+        "Rechnung;Satz\nR-1;19 %\nR-2;7,5%\nR-3;-2,25 %\n", encoding="utf-8"
+    )
+    (tmp_path / "us.csv").write_text("Rechnung,Satz\nR-1,0.19\nR-2,7.5%\nR-3,-0.0225\n")
+    code, output = _run(
+        str(tmp_path / "de.csv"), str(tmp_path / "us.csv"), "--key", "Rechnung",
+        "--decimal-comma", "left",
+    )  # fmt: skip
+    assert code == 0, output

@@ -305,6 +305,29 @@ def test_spreadsheet_number_formats_are_read_exactly(tmp_path: Path) -> None:
     assert result.counts["MATCHED"] == 8
 
 
+def test_percent_text_reads_as_the_fraction_a_percent_cell_holds(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    (definition,) = parse_definitions(
+        "name: pct\na: {label: left}\nb: {label: right}\nkeys: [{name: id}]\n"
+        "compare: [{name: rate, kind: number}]\n"
+    )
+    left = tmp_path / "left.csv"  # NetSuite's tax rates as text
+    left.write_text("id,rate\n1,8.25%\n2,15 %\n3,-0.5%\n4,(2%)\n5,100%\n6,7%\n")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "rate"])
+    for key, value in ((1, 0.0825), (2, 0.15), (3, -0.005), (4, -0.02), (5, 1), (6, 0.075)):
+        sheet.append([key, value])
+        sheet.cell(row=sheet.max_row, column=2).number_format = "0.00%"
+    right = tmp_path / "right.xlsx"
+    book.save(right)
+    result = reconcile(definition, load_file(left), load_file(right))
+    assert [(e.keys["id"], e.category) for e in result.exceptions] == [("6", "FIELD_MISMATCH")]
+    assert result.counts["MATCHED"] == 5
+
+
 def test_decimal_comma_is_refused_not_guessed(tmp_path: Path) -> None:
     (definition,) = parse_definitions(
         "name: fmt\na: {label: left}\nb: {label: right}\nkeys: [{name: id}]\n"
