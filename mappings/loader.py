@@ -57,7 +57,8 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return text
 
 
-def _build(node: yaml.Node, path: tuple[Any, ...], positions: Positions) -> Any:
+def _build(node: yaml.Node, path: tuple[Any, ...], positions: Positions, dupes: list[str]) -> Any:
+    """``dupes`` collects ``line:column: message`` for keys written twice in one mapping."""
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         merged: dict[str, Any] = {}
@@ -65,23 +66,32 @@ def _build(node: yaml.Node, path: tuple[Any, ...], positions: Positions) -> Any:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecLoadError([f"{_mark(key_node)}: mapping keys must be plain text"])
             key = key_node.value
+            if key in out:
+                # PyYAML keeps the last value silently; a key written twice is a typo
+                # (or a paste), never intended, so refuse it like `config validate` does.
+                first = positions[(*path, key)]
+                dupes.append(
+                    f"{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}: "
+                    f"{'.'.join(str(p) for p in (*path, key))}: duplicate key {key!r} "
+                    f"(first at line {first[0]})"
+                )
             if key == "<<" and key_node.style is None:  # YAML merge key: `<<: *anchor`
                 sources = (
                     value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 )
                 for source in sources:
-                    base = _build(source, path, positions)
+                    base = _build(source, path, positions, dupes)
                     if isinstance(base, dict):
                         merged = {**base, **merged}
                 continue
             positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _build(value_node, (*path, key), positions)
+            out[key] = _build(value_node, (*path, key), positions, dupes)
         return {**merged, **out}
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             positions[(*path, index)] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            items.append(_build(item, (*path, index), positions))
+            items.append(_build(item, (*path, index), positions, dupes))
         return items
     assert isinstance(node, yaml.ScalarNode)
     return _scalar(node)
@@ -103,7 +113,12 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     if node is None:
         return {}, positions
     positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    return _build(node, (), positions), positions
+    dupes: list[str] = []
+    data = _build(node, (), positions, dupes)
+    if dupes:
+        # dict.fromkeys: an anchored mapping reused by alias is built (and reported) twice
+        raise SpecLoadError([f"{file}:{d}" for d in dict.fromkeys(dupes)])
+    return data, positions
 
 
 def canonical_json(data: Any) -> str:

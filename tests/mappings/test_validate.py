@@ -158,6 +158,31 @@ def test_structural_errors_are_reported_all_at_once_with_positions() -> None:
     assert found[1].startswith("spec.yaml:10:31: fields.term_months.parse: Input should be")
 
 
+def test_duplicate_keys_are_refused_at_the_second_occurrence() -> None:
+    # PyYAML keeps the last one silently: the deal would map to USD / draft
+    text = HEAD + (
+        "  status: {path: StageName, map: {Closed Won: activated, Closed Won: draft}}\n"
+        "  currency: {const: USD}\n"
+    )
+    with pytest.raises(SpecLoadError) as info:
+        spec_from_text(text, "spec.yaml")
+    assert info.value.problems == [
+        "spec.yaml:9:58: fields.status.map.Closed Won: duplicate key 'Closed Won' "
+        "(first at line 9)",
+        "spec.yaml:10:3: fields.currency: duplicate key 'currency' (first at line 7)",
+    ]
+
+
+def test_merge_keys_may_still_be_overridden() -> None:
+    text = HEAD.replace(
+        '  start_date: {path: CloseDate, parse: date, format: "%Y-%m-%d"}\n',
+        '  start_date: &d {path: CloseDate, parse: date, format: "%Y-%m-%d"}\n'
+        "  end_date: {<<: *d, path: EndDate}\n",
+    )
+    spec = spec_from_text(text, "spec.yaml")
+    assert spec.fields["end_date"].path == "EndDate"  # type: ignore[union-attr]
+
+
 def test_yaml_syntax_error_names_line_and_column() -> None:
     with pytest.raises(SpecLoadError) as info:
         spec_from_text("name: x\nfields: {a: [\n", "bad.yaml")
