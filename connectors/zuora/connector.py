@@ -19,7 +19,8 @@ from connectors.zuora.client import ZuoraClient, track_id
 from connectors.zuora.reader import ZuoraReader, spec_for
 from connectors.zuora.settings import ZuoraSettings
 from connectors.zuora.writer import ZuoraWriter
-from mappings import MappingError, apply_spec, find_default_spec
+from mappings import MappingError, MappingSpec, apply_spec, find_default_spec
+from mappings.model import Rule, Rules
 
 log = structlog.get_logger(__name__)
 
@@ -108,11 +109,12 @@ class ZuoraConnector(Connector):
         except ConfigError:
             fallback = to_canonical.CONVERTERS[entity]
             return lambda raw: fallback(raw, self.settings.zone)
+        spec = in_tenant_zone(spec, self.settings.tenant_timezone)
 
         def mapped(raw: Mapping[str, Any]) -> Record:
             value = apply_spec(spec, raw, where=f"Zuora {obj} {_key_of(raw)}").value
             assert isinstance(value, Record)
-            return value
+            return _to_utc(value)
 
         return mapped
 
@@ -183,6 +185,40 @@ class ZuoraConnector(Connector):
                 updateable=node.findtext("updateable") == "true",
             )
         return list(fields.values())
+
+
+def _zoned(rules: Rules, zone: str) -> Rules:
+    def one(rule: Rule) -> Rule:
+        if rule.parse != "datetime":
+            return rule  # business dates (parse: date) never go through a zone
+        return rule.model_copy(update={"timezone": zone})
+
+    return [one(r) for r in rules] if isinstance(rules, list) else one(rules)
+
+
+def in_tenant_zone(spec: MappingSpec, zone: str) -> MappingSpec:
+    """``spec`` with every datetime rule read in the tenant zone from settings.
+
+    Zuora v1 datetimes carry no offset; only the settings know the tenant's zone (the
+    read cursor uses it too), so a shipped spec's ``timezone`` serves previews only."""
+    fields = {name: _zoned(rules, zone) for name, rules in spec.fields.items()}
+    lines = [
+        section.model_copy(
+            update={"fields": {n: _zoned(r, zone) for n, r in section.fields.items()}}
+        )
+        for section in spec.lines
+    ]
+    return spec.model_copy(update={"fields": fields, "lines": lines})
+
+
+def _to_utc(record: Record) -> Record:
+    """Vendor timestamps leave the adapter in UTC (connectors.md §4.3)."""
+    moments = {
+        name: value.astimezone(UTC)
+        for name, value in record
+        if isinstance(value, datetime) and value.tzinfo is not None
+    }
+    return record.model_copy(update=moments) if moments else record
 
 
 def _key_of(raw: Mapping[str, Any]) -> str:

@@ -441,3 +441,58 @@ def test_http_errors_without_reasons_are_classified(
     assert result.status is ResultStatus.REJECTED and "Malformed JSON" in (result.message or "")
     with pytest.raises(FatalError, match="permission"):
         zuora.lookup("customer", ["A1"])
+
+
+def test_record_times_use_the_configured_tenant_zone_and_leave_in_utc(
+    rsps: responses.RequestsMock,
+) -> None:
+    """Shipped specs once hard-coded Pacific: a Berlin tenant's records were 9 h off the
+    read cursor and not in UTC. Business dates stay calendar dates."""
+    settings = ZuoraSettings(
+        tenant="us_api_sandbox",
+        client_id="cid-1",
+        client_secret=SECRET,
+        tenant_timezone="Europe/Berlin",
+    )
+    zuora = ZuoraConnector(settings, sleep=lambda _: None, correlation_id="run-42")
+    token(rsps)
+    inv = fixture("invoice.json")
+    rsps.get(f"{BASE}/v1/invoices/INV00000101", json=inv)
+    rsps.get(
+        f"{BASE}/v1/invoices/{inv['id']}/items",
+        json={"success": True, "invoiceItems": [], "nextPage": None},
+    )
+    invoice = zuora.lookup("invoice", ["INV00000101"])["INV00000101"]
+    # "2024-06-01 02:10:45" Berlin (CEST, +02:00)
+    assert invoice.updated_at == datetime(2024, 6, 1, 0, 10, 45, tzinfo=UTC)
+    assert invoice.updated_at.utcoffset() is not None and invoice.updated_at.tzinfo is UTC
+    assert invoice.issue_date.isoformat() == inv["invoiceDate"]
+
+    common = {"number": "X-1", "accountNumber": "A00000001", "currency": "EUR"}
+    payment = zuora._converter("payment")(
+        {
+            **common,
+            "amount": 10,
+            "effectiveDate": "2024-01-15",
+            "status": "Processed",
+            "type": "External",
+            "updatedDate": "2024-01-15 00:30:00",  # CET, +01:00
+            "paymentParts": [],
+        }
+    )
+    memo = zuora._converter("credit_memo")(
+        {
+            **common,
+            "amount": 10,
+            "taxAmount": 0,
+            "balance": 10,
+            "creditMemoDate": "2024-01-15",
+            "status": "Posted",
+            "updatedDate": "2024-01-15 00:30:00",
+        }
+    )
+    for record in (payment, memo):
+        assert record.updated_at == datetime(2024, 1, 14, 23, 30, tzinfo=UTC)
+        assert record.updated_at.tzinfo is UTC
+    assert payment.received_date.isoformat() == "2024-01-15"
+    assert memo.issue_date.isoformat() == "2024-01-15"
