@@ -147,6 +147,13 @@ def _translate(rule: Rule, value: Any, ctx: Context) -> tuple[Any, list[str]]:
                 f"{key!r} matches {len(hits)} rows in crosswalk {rule.lookup.table!r}"
             )
         value = hits[0].get(rule.lookup.value)
+        if is_blank(value):
+            # an empty cell is a row someone has not finished, not a mapping to "": fail
+            # like a miss rather than send a blank id or term to the target system
+            raise RuleFailure(
+                f"{key!r} found in crosswalk {rule.lookup.table!r} column {rule.lookup.key!r}, "
+                f"but its {rule.lookup.value!r} is blank"
+            )
         actions.append(f"lookup {rule.lookup.table}[{key!r}] -> {value!r}")
     return value, actions
 

@@ -157,14 +157,18 @@ def spec_from_text(text: str, file: str = "<spec>", *, base_dir: Path | None = N
         raise SpecLoadError(problems) from None
     spec._file = file
     spec._positions = positions
-    spec._tables = _load_tables(spec, base_dir)
+    spec._tables, spec._table_lines = _load_tables(spec, base_dir)
     blob = canonical_json(data) + canonical_json(spec._tables)
     spec._version = hashlib.sha256(blob.encode()).hexdigest()
     return spec
 
 
-def _load_tables(spec: MappingSpec, base_dir: Path | None) -> dict[str, list[dict[str, str]]]:
+def _load_tables(
+    spec: MappingSpec, base_dir: Path | None
+) -> tuple[dict[str, list[dict[str, str]]], dict[str, tuple[str, list[int]]]]:
+    """-> (name -> rows, name -> (file, line of each row))."""
     tables: dict[str, list[dict[str, str]]] = {}
+    lines: dict[str, tuple[str, list[int]]] = {}
     for name, rel in sorted(spec.crosswalks.items()):
         if rel.startswith(BUILTIN):  # the example tables shipped in mappings/crosswalks
             path = CROSSWALKS_DIR / rel[len(BUILTIN) :]
@@ -177,8 +181,14 @@ def _load_tables(spec: MappingSpec, base_dir: Path | None) -> dict[str, list[dic
             raise SpecLoadError(
                 [f"{where}: crosswalk {name!r}: cannot read {path}: {exc.strerror}"]
             ) from None
-        tables[name] = [dict(row) for row in csv.DictReader(io.StringIO(text))]
-    return tables
+        reader = csv.DictReader(io.StringIO(text))
+        rows, row_lines = [], []
+        for row in reader:
+            rows.append(dict(row))
+            row_lines.append(reader.line_num)  # a row's last line: its line unless quoted
+        tables[name] = rows
+        lines[name] = (_display(path), row_lines)
+    return tables, lines
 
 
 def load_spec(path: str | Path) -> MappingSpec:

@@ -228,6 +228,8 @@ class MappingSpec(SpecModel):
     _positions: dict[tuple[Any, ...], tuple[int, int]] = PrivateAttr(default_factory=dict)
     _version: str = PrivateAttr(default="")
     _tables: dict[str, list[dict[str, str]]] = PrivateAttr(default_factory=dict)
+    #: crosswalk name -> (file as shown in messages, line of each row), for validation
+    _table_lines: dict[str, tuple[str, list[int]]] = PrivateAttr(default_factory=dict)
 
     @field_validator("lines", mode="before")
     @classmethod
@@ -246,6 +248,11 @@ class MappingSpec(SpecModel):
     @property
     def tables(self) -> dict[str, list[dict[str, str]]]:
         return self._tables
+
+    def table_row_location(self, table: str, index: int) -> str | None:
+        """``file:line`` of row ``index`` of a crosswalk loaded from a file."""
+        file, lines = self._table_lines.get(table, ("", []))
+        return f"{file}:{lines[index]}" if index < len(lines) else None
 
     @property
     def keys(self) -> list[str]:

@@ -168,6 +168,27 @@ class _Checker:
                             f"crosswalk {rule.lookup.table!r} has no column {column!r}"
                             + suggest(column, table[0]),
                         )
+                self.blank_cells(where, name, rule)
+
+    def blank_cells(self, where: tuple[Any, ...], name: str, rule: Rule) -> None:
+        """Rows whose looked-up value is blank: every record hitting one fails."""
+        assert rule.lookup is not None
+        lookup = rule.lookup
+        rows = self.spec.tables.get(lookup.table) or []
+        if not rows or lookup.key not in rows[0] or lookup.value not in rows[0]:
+            return
+        rule_at = self.spec.location(*where, "lookup")
+        for index, row in enumerate(rows):
+            key = (row.get(lookup.key) or "").strip()
+            if key and not (row.get(lookup.value) or "").strip():
+                self.problems.append(
+                    Problem(
+                        self.spec.table_row_location(lookup.table, index) or rule_at,
+                        name,
+                        f"crosswalk {lookup.table!r} row {key!r} has a blank {lookup.value!r}: "
+                        f"records with that value will fail (lookup at {rule_at})",
+                    )
+                )
 
     def types(self, where: tuple[Any, ...], name: str, rule: Rule, ftype: FieldType) -> None:
         if ftype.kind == "money" and rule.source_kind not in ("money", "const"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -91,6 +92,34 @@ def test_unmapped_value_is_a_record_error_naming_field_and_rule_line() -> None:
     assert [i.target for i in err.issues] == ["status"]
     assert err.issues[0].location == "minimal.yaml:18:3"
     assert "'X' is not in the value map" in str(err)
+
+
+LOOKUP_SPEC = """\
+name: test/lookup
+source: {system: salesforce, object: Account}
+target: {entity: customer}
+key: Id
+crosswalks: {terms: terms.csv}
+fields:
+  name: Name
+  payment_terms: {path: Terms, default: Net 30, lookup: {table: terms, key: sf, value: zuora}}
+"""
+
+
+def test_lookup_row_with_a_blank_value_is_a_record_error_like_a_miss(tmp_path: Path) -> None:
+    (tmp_path / "terms.csv").write_text("sf,zuora\nNet 30,Net 30\nNet 60,\n")
+    spec = spec_from_text(LOOKUP_SPEC, "lookup.yaml", base_dir=tmp_path)
+    ok = apply_spec(spec, {"Id": "1", "Name": "A", "Terms": "Net 30"}).value
+    assert getattr(ok, "payment_terms", None) == "Net 30"
+    # optional field, with a default: the half-filled row still fails rather than send ""
+    with pytest.raises(MappingError) as info:
+        apply_spec(spec, {"Id": "2", "Name": "B", "Terms": "Net 60"})
+    [issue] = info.value.issues
+    assert issue.target == "payment_terms"
+    assert issue.location == "lookup.yaml:8:3"
+    assert issue.message == (
+        "'Net 60' found in crosswalk 'terms' column 'sf', but its 'zuora' is blank"
+    )
 
 
 def test_required_field_left_blank_is_an_error_not_a_default() -> None:

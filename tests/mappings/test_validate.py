@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from connectors.base import FieldInfo
@@ -138,6 +140,23 @@ def test_lookup_against_undeclared_table() -> None:
     extra = "  number: {path: Id, lookup: {table: skus, key: a, value: b}}\n"
     assert problems(extra) == [
         "spec.yaml:9:31: number: crosswalk 'skus' is not declared under 'crosswalks'"
+    ]
+
+
+def test_blank_value_in_a_crosswalk_row_is_reported_at_its_csv_line(tmp_path: Path) -> None:
+    (tmp_path / "skus.csv").write_text("sku,id\nA,1\nB,\nC,  \n,\n")
+    head = HEAD.replace("fields:\n", "crosswalks: {skus: skus.csv}\nfields:\n")
+    spec = spec_from_text(
+        head + "  number: {path: Id, lookup: {table: skus, key: sku, value: id}}\n",
+        str(tmp_path / "spec.yaml"),
+        base_dir=tmp_path,
+    )
+    found = [str(p) for p in validate_spec(spec)]
+    rule_at = f"{tmp_path / 'spec.yaml'}:10:22"
+    assert found == [
+        f"{tmp_path / 'skus.csv'}:{line}: number: crosswalk 'skus' row {key!r} has a blank "
+        f"'id': records with that value will fail (lookup at {rule_at})"
+        for line, key in ((3, "B"), (4, "C"))
     ]
 
 
