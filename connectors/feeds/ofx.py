@@ -32,6 +32,16 @@ _STMTTRN = re.compile(r"<STMTTRN>(.*?)(?:</STMTTRN>|(?=<STMTTRN>)|(?=</BANKTRANL
 _FITID = re.compile(r"<FITID>\s*([^<\r\n]+)")
 _REFNUM = re.compile(r"<REFNUM>\s*([^<\r\n]+)")
 ACCOUNT_TYPES = {1: "bank", 2: "creditcard", 3: "investment"}
+_TZ_SUFFIX = re.compile(r"\[[^\]]*\]\s*$")
+
+
+class _LocalDateParser(OfxParser):
+    """ofxparse subtracts the ``[-8:PST]`` offset to give naive UTC, which moves a posting
+    at 23:00 PST to the next day; the posting day is the local date the bank wrote."""
+
+    @classmethod
+    def parseOfxDateTime(cls, ofxDateTime: str) -> datetime | None:
+        return super().parseOfxDateTime(_TZ_SUFFIX.sub("", ofxDateTime.strip()))
 
 
 def sniff(head: bytes) -> bool:
@@ -75,7 +85,7 @@ def parse(data: bytes, *, file_name: str, **_options: Any) -> FeedResult:
     with parse_guard(file_name, "OFX"), warnings.catch_warnings():
         # OFX 2 is XML read by ofxparse's HTML parser; bs4 says so on every file
         warnings.simplefilter("ignore")
-        ofx = OfxParser.parse(io.BytesIO(_strip_empty_tags(data)), fail_fast=True)
+        ofx = _LocalDateParser.parse(io.BytesIO(_strip_empty_tags(data)), fail_fast=True)
     signon = getattr(ofx, "signon", None)
     if signon is not None and getattr(signon, "code", 0) not in (0, None, "0"):
         raise ParseError(

@@ -122,6 +122,26 @@ def test_ofx_error_response_and_garbage() -> None:
     assert len(ofx.parse(empty_tags, file_name="c.ofx").transactions) == 3
 
 
+def test_ofx_dates_with_offset_keep_the_local_day() -> None:
+    data = (
+        b"OFXHEADER:100\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>USD<BANKACCTFROM>"
+        b"<BANKID>1<ACCTID>42<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST>"
+        b"<DTSTART>20240101000000[+1:CET]<DTEND>20240131235959.000[-8:PST]"
+        b"<STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20240131230000.000[-8:PST]<TRNAMT>1.00<FITID>A"
+        b"</STMTTRN><STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20240201000000[+1:CET]<TRNAMT>2.00"
+        b"<FITID>B</STMTTRN></BANKTRANLIST><LEDGERBAL><BALAMT>3.00"
+        b"<DTASOF>20240131230000[-8:PST]</LEDGERBAL></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>"
+    )
+    result = ofx.parse(data, file_name="tz.ofx")
+    stmt = result.statements[0]
+    assert [tx.booking_date.isoformat() for tx in stmt.transactions if tx.booking_date] == [
+        "2024-01-31",
+        "2024-02-01",
+    ]
+    assert (str(stmt.period_start), str(stmt.period_end)) == ("2024-01-01", "2024-01-31")
+    assert str(stmt.balances[0].as_of) == "2024-01-31"
+
+
 @pytest.mark.parametrize(
     ("text", "decimal", "thousands", "expected"),
     [
