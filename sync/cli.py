@@ -1,4 +1,4 @@
-"""``billbridge sync plan|apply|retry|skip|status`` and ``billbridge serve``.
+"""``billbridge sync plan|apply|retry|skip|release-lease|status`` and ``billbridge serve``.
 
 Exit codes of ``apply``: 0 all writes final and good; 2 some record was rejected or
 dead-lettered (see the exception report), work is left for the next run, or a cash
@@ -22,7 +22,7 @@ from billbridge.errors import ConfigError
 from billbridge.state import Store
 from connectors.base import Connector
 from sync import outbox, plan_render
-from sync.operator import redrive, skip_intent
+from sync.operator import redrive, release_lease, skip_intent
 from sync.runner import RunReport, run_job
 from sync.settings import SyncJobSettings
 
@@ -181,6 +181,29 @@ def skip(
     ctx = _factory(config)
     key = skip_intent(ctx.store, intent, actor=actor, ticket=ticket, note=note)
     typer.echo(f"intent {key[:12]} skipped")
+
+
+@app.command("release-lease")
+def release_lease_cmd(
+    job: str = typer.Argument(..., help="Sync job name."),
+    ticket: str = typer.Option(..., "--ticket", help="Change ticket authorising it."),
+    actor: str = typer.Option(..., "--actor", help="Who does it."),
+    note: str = typer.Option("", "--note"),
+    config: str | None = ConfigOpt,
+) -> None:
+    """Free a job's lease left by a run that died (audited). A crash on the same host is
+    taken over automatically; use this when the holder ran elsewhere."""
+    ctx = _factory(config)
+    holder, until = release_lease(ctx.store, job, actor=actor, ticket=ticket, note=note)
+    if holder is None:
+        typer.echo(f"job {job} holds no lease; nothing released")
+        return
+    when = until.isoformat() if until else "?"
+    typer.echo(
+        f"released the lease of job {job} held by {holder} (until {when}). That run may be "
+        "dead; if it is still alive it stops at its next lease renewal (writes stay "
+        "idempotent). The next run resumes its unfinished work."
+    )
 
 
 @app.command()

@@ -4,7 +4,9 @@ APScheduler 3.x cannot share a job store between processes and its ``max_instanc
 in-process counter, so a second ``serve``, a manual run or a UAT invocation is kept out by a
 lease row taken with one conditional UPDATE (only when free, expired or already ours) or,
 when no row exists yet, an INSERT that loses cleanly to a concurrent one. The holder renews
-it while running; a crashed holder's lease simply expires.
+it while running; a crashed holder's lease expires, or is taken over at once when the holder
+ran on this host and its process is gone (holders are ``host:pid:token``). Elsewhere an
+operator releases it with ``billbridge sync release-lease`` (audited).
 """
 
 from __future__ import annotations
@@ -45,6 +47,29 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def dead_local_holder(holder: str | None) -> bool:
+    """True only when ``holder`` ran on this host and its process no longer exists.
+
+    A reused pid looks alive and a foreign host is never judged: both wait for the ttl (or
+    an operator), so two live runs are still kept apart."""
+    if not holder:
+        return False
+    host, _, rest = holder.partition(":")
+    pid_text, _, token = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or not token:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # exists, owned by someone else
+    return False
+
+
 def acquire(store: Store, job: str, holder: str, ttl: timedelta, now: datetime) -> bool:
     """Take (or re-take) the lease; True only when this holder has it afterwards."""
     with store.session() as s:
@@ -65,7 +90,23 @@ def acquire(store: Store, job: str, holder: str, ttl: timedelta, now: datetime) 
         assert isinstance(res, CursorResult)
         if res.rowcount == 1:
             return True
-        if s.get(JobLeaseRow, job) is not None:
+        row = s.get(JobLeaseRow, job)
+        if row is not None:
+            dead = row.holder
+            if not dead_local_holder(dead):
+                return False
+            # A crashed run on this host (kill -9, OOM) left its lease: resume at once instead
+            # of waiting out the ttl. Conditional on the dead holder, so one taker wins.
+            res = s.execute(
+                update(JobLeaseRow)
+                .where(JobLeaseRow.job == job, JobLeaseRow.holder == dead)
+                .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+                .execution_options(synchronize_session=False)
+            )
+            assert isinstance(res, CursorResult)
+            if res.rowcount == 1:
+                log.warning("lease.taken_over", job=job, holder=holder, dead_holder=dead)
+                return True
             return False
     try:
         with store.session() as s:
@@ -95,6 +136,20 @@ def release(store: Store, job: str, holder: str) -> None:
             .values(holder=None, expires_at=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def force_release(store: Store, job: str) -> str | None:
+    """Free the lease whoever holds it; returns the holder it had (None: it was free).
+
+    A live holder notices at its next renewal (``LeaseLost``) and stops before its next
+    batch; the operator command that calls this says so."""
+    with store.session() as s:
+        row = s.get(JobLeaseRow, job)
+        if row is None or row.holder is None:
+            return None
+        was = row.holder
+        row.holder, row.expires_at = None, None
+        return was
 
 
 def current(store: Store, job: str) -> JobLeaseRow | None:
@@ -130,7 +185,10 @@ class Lease:
             row = current(self.store, self.job)
             until = row.expires_at.isoformat() if row and row.expires_at else "?"
             who = row.holder if row else "?"
-            raise LeaseBusy(f"job {self.job} is already running ({who}, lease until {until})")
+            raise LeaseBusy(
+                f"job {self.job} is already running ({who}, lease until {until}); if that "
+                f"process is dead, free it with 'billbridge sync release-lease {self.job}'"
+            )
         self._thread = threading.Thread(target=self._keep, name=f"lease-{self.job}", daemon=True)
         self._thread.start()
         return self

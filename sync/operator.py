@@ -1,7 +1,7 @@
-"""Audited manual actions on outbox intents: redrive (retry) and skip.
+"""Audited manual actions: redrive (retry) and skip an outbox intent, release a job lease.
 
-Both need an actor and a ticket, append an outbox event carrying them, write an
-``audit_events`` row, and close the intent's exception rows.
+All need an actor and a ticket and write an ``audit_events`` row; retry and skip also append
+an outbox event carrying them and close the intent's exception rows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from billbridge.errors import ConfigError
 from billbridge.state import Store
 from billbridge.state.schema import AuditEventRow, OutboxIntentRow
-from sync import outbox
+from sync import leases, outbox
 from sync.dead_letters import resolve_exceptions
 
 RETRYABLE_FROM = (outbox.DEAD, outbox.REJECTED)
@@ -76,6 +76,38 @@ def skip_intent(
             now,
             exception_status="WONT_FIX",
         )
+
+
+def release_lease(
+    store: Store,
+    job: str,
+    *,
+    actor: str,
+    ticket: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> tuple[str | None, datetime | None]:
+    """Free ``job``'s lease (a holder that died on another host); returns who held it and
+    until when. Audited with the holder, so a wrongly released live run can be traced."""
+    _require(actor, ticket)
+    now = now or datetime.now(UTC)
+    row = leases.current(store, job)
+    until = row.expires_at if row else None
+    holder = leases.force_release(store, job)
+    with store.session() as s:
+        s.add(
+            AuditEventRow(
+                at=now,
+                actor=actor,
+                action="sync.release_lease",
+                subject_type="job_lease",
+                subject_id=job,
+                ticket=ticket,
+                note=note or None,
+                details={"holder": holder, "until": until.isoformat() if until else None},
+            )
+        )
+    return holder, until
 
 
 def _act(

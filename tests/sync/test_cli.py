@@ -155,3 +155,32 @@ def test_status_lists_counts(env: tuple) -> None:
 def test_unknown_job_is_a_clear_error(env: tuple) -> None:
     res = runner.invoke(cli.app, ["plan", "nope"])
     assert res.exit_code != 0 and "no sync job named 'nope'" in str(res.exception)
+
+
+def test_release_lease_frees_a_dead_remote_holder_audited_and_names_it(env: tuple) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sync import leases
+
+    store, _src, tgt = env
+    holder = "other-host:4242:cafe0001"
+    assert leases.acquire(store, JOB.name, holder, timedelta(hours=2), datetime.now(UTC))
+    busy = runner.invoke(cli.app, ["apply", JOB.name])
+    assert "release-lease" in str(busy.exception) and tgt.write_calls == 0
+    res = runner.invoke(cli.app, ["release-lease", JOB.name, "--ticket", "OPS-9", "--actor", "ana"])
+    assert res.exit_code == 0, res.output
+    assert holder in res.output and "may be dead" in res.output
+    with store.session() as s:
+        audit = s.scalars(select(AuditEventRow)).one()
+    assert (audit.action, audit.subject_id, audit.ticket) == (
+        "sync.release_lease",
+        JOB.name,
+        "OPS-9",
+    )
+    assert audit.details is not None and audit.details["holder"] == holder
+    # the old holder cannot renew any more; the next run resumes
+    assert not leases.renew(store, JOB.name, holder, timedelta(hours=2), datetime.now(UTC))
+    assert runner.invoke(cli.app, ["apply", JOB.name]).exit_code in (0, 2)
+    assert tgt.write_calls > 0
+    again = runner.invoke(cli.app, ["release-lease", JOB.name, "--ticket", "T", "--actor", "a"])
+    assert "holds no lease" in again.output

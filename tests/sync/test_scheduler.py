@@ -212,3 +212,44 @@ def test_sigterm_finishes_the_batch_and_releases_the_lease(tmp_path: Path) -> No
     assert statuses["sent"] == 0, "a batch was abandoned mid-flight"
     assert statuses["applied"] >= 1 and statuses["pending"] >= 1  # stopped early, not lost
     assert finished and finished[0].message == "stop_requested"
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and was reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_over_at_once(
+    store: Store,
+) -> None:
+    import socket
+
+    ttl = timedelta(hours=2)
+    dead = f"{socket.gethostname()}:{_dead_pid()}:deadbeef"
+    assert leases.acquire(store, "j", dead, ttl, T)
+    # kill -9 mid-run: nobody released it, yet the next run need not wait two hours
+    assert leases.acquire(store, "j", "me", ttl, T + timedelta(minutes=1))
+    row = leases.current(store, "j")
+    assert row is not None and row.holder == "me"
+    assert not leases.renew(store, "j", dead, ttl, T + timedelta(minutes=2))
+
+
+def test_a_live_or_foreign_holder_is_not_taken_over(store: Store) -> None:
+    import socket
+
+    ttl = timedelta(hours=2)
+    host = socket.gethostname()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert leases.acquire(store, "live", f"{host}:{live.pid}:aa", ttl, T)
+        assert not leases.acquire(store, "live", "me", ttl, T + timedelta(minutes=1))
+    finally:
+        live.kill()
+        live.wait()
+    # another host's pid means nothing here; an unparsable holder is never judged dead
+    assert leases.acquire(store, "far", f"other-host:{_dead_pid()}:bb", ttl, T)
+    assert not leases.acquire(store, "far", "me", ttl, T + timedelta(minutes=1))
+    assert leases.acquire(store, "odd", "scheduler-1", ttl, T)
+    assert not leases.acquire(store, "odd", "me", ttl, T + timedelta(minutes=1))
