@@ -1,8 +1,9 @@
 """Which feed format a file holds, decided by content (never by file extension).
 
 Order matters: specific signatures first (XML namespaces, OFX header, ISA, UNA/UNB, the
-BAI2 ``01,`` header), then fixed-width NACHA (``101`` + 94-character lines) before
-lockbox (record ``1`` + record types 2/5/6), MT940 tags, and CSV last as the weak guess.
+BAI2 ``01,`` header or a BAI2 file cut before it), then fixed-width NACHA (``101`` +
+94-character lines) before lockbox (record ``1`` + record types 2/5/6), MT940 tags, and
+CSV last as the weak guess.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ _X12_FRAGMENT = re.compile(rb"\A\s*ST[*|^~:]\d{3}[*|^~:]")
 _EDIFACT = re.compile(rb"\A\s*(?:UNA.(.).{4}\s*UNB\1|UNB[+:])", re.DOTALL)
 _NACHA = re.compile(rb"\A1\d\d[ \d]\d{9}[ \d]\d{9}\d{6}")
 _LOCKBOX_TYPES = frozenset(b"1245678 9")
+# BAI2 missing its 01 header (starts at a 02 group or 03 account): detected as BAI2 so the
+# parser says what is wrong instead of a misleading CSV error. The first record must end
+# with "/" and be followed by the record that belongs after it.
+_BAI2_HEADLESS = re.compile(rb"\A\s*(?:02,[^\r\n/]*/\s*03,|03,[^\r\n/]*/\s*(?:16|88|49),)")
 
 #: every format name the feed commands accept
 FORMATS = ("bai2", "camt", "mt940", "ofx", "lockbox", "x12", "edifact", "nacha", "csv")
@@ -62,7 +67,7 @@ def detect(head: bytes) -> str | None:
         return "x12"
     if _EDIFACT.match(head):
         return "edifact"
-    if bai2.sniff(head):
+    if bai2.sniff(head) or _BAI2_HEADLESS.match(head):
         return "bai2"
     if _is_nacha(head):
         return "nacha"

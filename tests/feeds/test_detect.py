@@ -56,6 +56,20 @@ def test_extension_is_ignored_and_unknown_content_refused() -> None:
         detect_format(b"PK\x03\x04....", file_name="x.zip")
 
 
+def test_bai2_without_file_header_is_detected_and_explained() -> None:
+    headless = (
+        b"02,COMPANYX,021000021,1,240130,,USD,2/\n03,000123456789,USD,010,500000,,/\n"
+        b"16,195,150000,Z,BR1,CR1,WIRE/\n49,650000,3/\n98,650000,1,5/\n"
+    )
+    assert detect(headless) == "bai2"
+    assert detect(headless[headless.index(b"03,") :]) == "bai2"
+    with pytest.raises(ParseError, match="expected 01 first"):
+        registry.parse_bytes(
+            headless, file_name="cut.bai", fmt=detect_format(headless, file_name="cut.bai")
+        )
+    assert detect(b"02,3,4\n05,6,7\n") == "csv"  # digits in a CSV are not BAI2
+
+
 def test_wrong_format_file_fails_in_the_forced_parser() -> None:
     ofx_bytes = (FIXTURES / "ofx/ofx102_checking.ofx").read_bytes()
     for fmt in ("bai2", "camt", "mt940"):
