@@ -42,6 +42,9 @@ STANDARD_OBJECTS = (
 )
 CPQ_OBJECTS = ("SBQQ__Quote__c", "SBQQ__QuoteLine__c", "SBQQ__Subscription__c")
 LOOKUP_CHUNK = 200
+#: Set by the connector on each OpportunityLineItem before mapping (no Salesforce field
+#: name starts with "_"): UnitPrice after Discount, see ``to_canonical.net_unit_price``.
+NET_UNIT_PRICE = "_NetUnitPrice"
 
 
 class SalesforceConnector(Connector):
@@ -151,11 +154,26 @@ class SalesforceConnector(Connector):
             return lambda raw: fallback(raw, self._ctx)
 
         def mapped(raw: Mapping[str, Any]) -> Record:
+            if sobject == "Opportunity":
+                raw = self._with_net_prices(raw)
             value = apply_spec(spec, raw, where=f"Salesforce {sobject} {raw.get('Id')}").value
             assert isinstance(value, Record)
             return value
 
         return mapped
+
+    def _with_net_prices(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of an Opportunity whose line items carry ``NET_UNIT_PRICE``: the spec
+        language has no arithmetic, and UnitPrice is the price before the line Discount."""
+        block = raw.get("OpportunityLineItems")
+        if not isinstance(block, Mapping) or not block.get("records"):
+            return dict(raw)
+        currency = str(raw.get("CurrencyIsoCode") or self.settings.currency)
+        records = [
+            {**item, NET_UNIT_PRICE: to_canonical.net_unit_price(item, currency)}
+            for item in block["records"]
+        ]
+        return {**raw, "OpportunityLineItems": {**block, "records": records}}
 
     def lookup(self, entity: str, external_ids: Sequence[str]) -> dict[str, Record]:
         sobject = self.sobject(entity)

@@ -24,6 +24,7 @@ from canonical import (
     Product,
     Record,
 )
+from canonical.currencies import minor_units
 from connectors.base import parse_datetime
 
 SYSTEM = "salesforce"
@@ -64,6 +65,35 @@ def _dec(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def net_unit_price(item: Raw, currency: str) -> Decimal | None:
+    """An OpportunityLineItem's sales price after its ``Discount`` (a percent of UnitPrice):
+    Salesforce computes TotalPrice = UnitPrice × Quantity × (1 − Discount/100).
+
+    When TotalPrice / Quantity is exact and agrees with that to within rounding, it is used,
+    so the canonical line total equals TotalPrice (what Opportunity.Amount sums); otherwise
+    the exact discounted price. A TotalPrice off by more than rounding is refused.
+    """
+    if item.get("UnitPrice") is None:
+        return None
+    unit = _dec(item["UnitPrice"])
+    if item.get("Discount"):
+        unit = unit * (1 - _dec(item["Discount"]) / 100)
+    total, quantity = item.get("TotalPrice"), item.get("Quantity")
+    if total is None or not quantity:
+        return unit
+    total, quantity = _dec(total), _dec(quantity)
+    # TotalPrice is stored rounded to the currency's minor unit
+    tolerance = Decimal(5).scaleb(-minor_units(currency) - 1)
+    if abs(unit * quantity - total) > tolerance:
+        raise ValueError(
+            f"OpportunityLineItem {item.get('Id')}: TotalPrice {total} disagrees with "
+            f"UnitPrice {item['UnitPrice']} × Quantity {quantity} × "
+            f"(1 − Discount {item.get('Discount') or 0}%) = {unit * quantity}"
+        )
+    exact = total / quantity
+    return exact if exact * quantity == total else unit
+
+
 def customer(raw: Raw, ctx: Context) -> Customer:
     address = Address(
         line1=raw.get("BillingStreet"),
@@ -87,9 +117,7 @@ def contract(raw: Raw, ctx: Context) -> Contract:
     items = (raw.get("OpportunityLineItems") or {}).get("records") or []
     lines = []
     for item in items:
-        unit = _dec(item.get("UnitPrice") or 0)
-        if item.get("Discount"):
-            unit = unit * (1 - _dec(item["Discount"]) / 100)
+        unit = net_unit_price(item, ccy) or Decimal(0)
         lines.append(
             ContractLine(
                 line_id=item["Id"],

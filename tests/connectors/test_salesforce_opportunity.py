@@ -1,0 +1,152 @@
+"""Salesforce Opportunity + OpportunityLineItems (real queryAll JSON) -> canonical Contract
+through the shipped mapping spec, as the connector runs it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import responses
+
+from billbridge.testing.fake_salesforce import BASE_FIELDS, describe_fields
+from canonical import Contract, Money
+from connectors.base import ReadStream
+from connectors.salesforce import SalesforceConnector, SalesforceSettings
+
+HOST = "https://acme.my.salesforce.com"
+API = f"{HOST}/services/data/v62.0"
+CHILD = {
+    "childSObject": "OpportunityLineItem",
+    "field": "OpportunityId",
+    "relationshipName": "OpportunityLineItems",
+}
+
+
+def opportunity(lines: list[dict[str, Any]] | None, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "attributes": {
+            "type": "Opportunity",
+            "url": "/services/data/v62.0/sobjects/Opportunity/006A",
+        },
+        "Id": "006RO00000AAAAAYA4",
+        "IsDeleted": False,
+        "SystemModstamp": "2024-05-01T10:00:00.000+0000",
+        "Name": "Big deal",
+        "AccountId": "001RO000001AAAAYA4",
+        "StageName": "Closed Won",
+        "IsWon": True,
+        "IsClosed": True,
+        "CloseDate": "2024-04-30",
+        "Amount": 1080.0,
+        "Pricebook2Id": None,
+        "OpportunityLineItems": None
+        if lines is None
+        else {"totalSize": len(lines), "done": True, "records": lines},
+    }
+    body.update(fields)
+    return body
+
+
+def line_item(n: int, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "attributes": {
+            "type": "OpportunityLineItem",
+            "url": f"/sobjects/OpportunityLineItem/00k{n}",
+        },
+        "Id": f"00kRO00000{n}",
+        "OpportunityId": "006RO00000AAAAAYA4",
+        "Product2Id": "01tA",
+        "ProductCode": "SKU-1",
+        "Quantity": 10.0,
+        "UnitPrice": 120.0,
+        "ListPrice": 120.0,
+        "TotalPrice": 1080.0,
+        "Discount": 10.0,
+        "ServiceDate": "2024-05-01",
+        "Product2": {
+            "attributes": {
+                "type": "Product2",
+                "url": "/services/data/v62.0/sobjects/Product2/01tA",
+            },
+            "ProductCode": "SKU-1",
+            "Name": "Pro plan",
+            "Family": "Subscription",
+        },
+    }
+    body.update(fields)
+    return body
+
+
+def read(
+    records: list[dict[str, Any]], *, multi_currency: bool = False, **settings: Any
+) -> tuple[list[Contract], ReadStream]:
+    connector = SalesforceConnector(
+        SalesforceSettings(
+            instance_url=HOST,
+            auth_mode="client_credentials",
+            consumer_key="ck",
+            consumer_secret="sf-consumer-secret-xyz-123",
+            bulk_threshold=None,
+            **settings,
+        ),
+        sleep=lambda _: None,
+    )
+    objects = ("Opportunity", "OpportunityLineItem", "Product2")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(
+            f"{HOST}/services/oauth2/token",
+            json={"access_token": "00D!tok", "instance_url": HOST, "token_type": "Bearer"},
+        )
+        rsps.get(f"{API}/sobjects", json={"sobjects": [{"name": n} for n in objects]})
+        for name in objects:
+            rsps.get(
+                f"{API}/sobjects/{name}/describe",
+                json={
+                    "name": name,
+                    "childRelationships": [CHILD] if name == "Opportunity" else [],
+                    "fields": describe_fields(
+                        BASE_FIELDS[name], multi_currency=multi_currency, extra={}
+                    ),
+                },
+            )
+        rsps.get(
+            f"{API}/queryAll/", json={"totalSize": len(records), "done": True, "records": records}
+        )
+        stream = connector.read("contract")
+        found = list(stream)
+    assert all(isinstance(c, Contract) for c in found)
+    return found, stream  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("unit", "discount", "quantity", "total", "net"),
+    [
+        (120.0, 10.0, 10.0, 1080.0, "108"),
+        # exact 87.49125 × 3 = 262.47375; Salesforce stores 262.47 and the line must sum to it
+        (99.99, 12.5, 3.0, 262.47, "87.49"),
+        # 89.99 / 3 does not terminate: the exact discounted price is kept
+        (33.33, 10.0, 3.0, 89.99, "29.997"),
+        (50.0, None, 2.0, 100.0, "50"),
+    ],
+)
+def test_line_discount_is_applied_to_the_net_unit_price(
+    unit: float, discount: float | None, quantity: float, total: float, net: str
+) -> None:
+    item = line_item(1, UnitPrice=unit, Discount=discount, Quantity=quantity, TotalPrice=total)
+    [contract], stream = read([opportunity([item])])
+    [line] = contract.lines
+    assert not stream.errors
+    assert line.net_unit_price == Money(net, "USD")
+    assert line.discount_percent == (None if discount is None else Decimal(str(discount)))
+    assert line.list_unit_price == Money("120", "USD")  # ListPrice, untouched
+    if Decimal(net) * Decimal(str(quantity)) == Decimal(str(total)) or discount is None:
+        assert line.line_total == Money(str(total), "USD")
+
+
+def test_total_price_that_contradicts_the_discount_rejects_the_opportunity() -> None:
+    items = [line_item(1, TotalPrice=1200.0)]  # 120 × 10 with a 10 % discount is 1080
+    found, stream = read([opportunity(items), opportunity([], Id="006B")])
+    assert [c.source_id for c in found] == ["006B"]
+    [error] = stream.errors
+    assert "00kRO000001" in str(error) and "TotalPrice 1200" in str(error)
