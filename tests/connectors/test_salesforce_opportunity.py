@@ -150,3 +150,17 @@ def test_total_price_that_contradicts_the_discount_rejects_the_opportunity() -> 
     assert [c.source_id for c in found] == ["006B"]
     [error] = stream.errors
     assert "00kRO000001" in str(error) and "TotalPrice 1200" in str(error)
+
+
+def test_line_without_a_product2_relationship_takes_its_own_product_code() -> None:
+    """Product2 can come back null (no read access to the product, or a removed one);
+    the whole Opportunity was rejected with ``lines[0].sku: required``."""
+    items = [line_item(1, Product2=None, ProductCode="SKU-OWN"), line_item(2)]
+    [contract, empty], stream = read([opportunity(items), opportunity(None, Id="006B")])
+    assert not stream.errors
+    assert [line.sku for line in contract.lines] == ["SKU-OWN", "SKU-1"]
+    assert empty.lines == ()
+    # neither source: still a clear, named rejection
+    [], stream = read([opportunity([line_item(1, Product2=None, ProductCode=None)])])
+    [error] = stream.errors
+    assert "006RO00000AAAAAYA4" in str(error) and "lines[0].sku" in str(error)
