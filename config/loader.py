@@ -294,6 +294,7 @@ def validate_config_file(
     _validate_connections(data, resolved, sink)
     _validate_sections(resolved, sink)
     _validate_reconciliations(resolved, sink)
+    _validate_job_references(resolved, sink)
     if sink.problems:
         return None, sink.problems
     return config, []
@@ -372,6 +373,89 @@ def _validate_reconciliations(resolved: dict[str, Any], sink: _Collector) -> Non
                     + (f" (did you mean {hint[0]!r}?)" if hint else ""),
                     at_value=True,
                 )
+
+
+def _no_such(what: str, name: Any, known: Any) -> str:
+    hint = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f"no {what} named {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+
+
+def _entries(resolved: dict[str, Any], section: str) -> dict[Any, Any]:
+    entries = resolved.get(section)
+    return entries if isinstance(entries, dict) else {}
+
+
+def _validate_job_references(resolved: dict[str, Any], sink: _Collector) -> None:
+    """Names a job, schedule or the nightly chain gives to another entry (a connection, a
+    mapping spec, a job, a reconciliation) must exist: otherwise only ``sync plan`` or the
+    nightly run finds out, without a line to fix."""
+    conns = _entries(resolved, "connections")
+    jobs = _entries(resolved, "jobs")
+    for name, job in jobs.items():
+        if not isinstance(job, dict):
+            continue
+        where: KeyPath = ("jobs", name)
+        for role in ("source", "target"):
+            ref = job.get(role)
+            if not isinstance(ref, str) or not ref:  # missing: the job model reports it
+                continue
+            conn = conns.get(ref)
+            if conn is None:
+                sink.add((*where, role), _no_such("connection", ref, conns), at_value=True)
+            elif role == "target" and isinstance(conn, dict):
+                kind, system = job.get("target_kind"), conn.get("system")
+                if isinstance(kind, str) and isinstance(system, str) and kind != system:
+                    sink.add(
+                        (*where, role),
+                        f"connection {ref!r} is a {system} connection, but target_kind is {kind!r}",
+                        at_value=True,
+                    )
+        mappings = job.get("mappings")
+        for entity, ref in mappings.items() if isinstance(mappings, dict) else ():
+            if isinstance(ref, str):
+                problem = _mapping_spec_problem(ref)
+                if problem:
+                    sink.add((*where, "mappings", entity), problem, at_value=True)
+    for name in _entries(resolved, "schedules"):
+        if name not in jobs:
+            sink.add(
+                ("schedules", name),
+                _no_such("job", name, jobs) + ": a schedule is keyed by its job's name",
+            )
+    nightly = resolved.get("nightly")
+    if isinstance(nightly, dict):
+        recons = _entries(resolved, "reconciliations")
+        for key, known, what in (
+            ("sync_jobs", jobs, "job"),
+            ("reconciliations", recons, "reconciliation"),
+        ):
+            refs = nightly.get(key)
+            for index, ref in enumerate(refs if isinstance(refs, list) else ()):
+                if isinstance(ref, str) and ref not in known:
+                    sink.add(("nightly", key, index), _no_such(what, ref, known), at_value=True)
+
+
+def _mapping_spec_problem(ref: str) -> str | None:
+    """Why a job's mapping reference does not resolve the way the sync job resolves it
+    (``sync.specs``: a .yaml/.yml path, else a shipped spec name), or None."""
+    from mappings import SpecLoadError, load_spec
+    from mappings.registry import default_spec_names
+
+    if Path(ref).suffix not in (".yaml", ".yml"):
+        names = default_spec_names()
+        return None if ref in names else _no_such("shipped mapping spec", ref, names)
+    if not Path(ref).is_file():
+        return f"mapping spec file {ref!r} does not exist (relative to the working directory)"
+    try:
+        load_spec(ref)
+    except SpecLoadError as exc:
+        return (
+            f"mapping spec {ref!r} does not load ({len(exc.problems)} problem(s), first: "
+            f"{exc.problems[0]}); see billbridge mappings validate {ref}"
+        )
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def _validate_suite_entry(

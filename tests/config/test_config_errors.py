@@ -192,3 +192,78 @@ def test_a_reconciliation_naming_what_does_not_exist_is_found_by_validate(tmp_pa
     # r2 names a suite calculator by its sides: the one it lacks is found too
     assert any("r2" in m and "needs contracts" in m for m in found), found
     assert len(found) == 4
+
+
+CONNECTIONS = (
+    "connections:\n"
+    "  salesforce_prod: {system: files, path: a.csv, spec: s.yaml}\n"
+    "  zuora_prod: {system: files, path: z.csv, spec: s.yaml}\n"
+)
+
+
+def test_jobs_schedules_and_nightly_naming_what_does_not_exist_are_found_by_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # job mapping paths are relative to the working directory
+    path = write(
+        tmp_path,
+        CONNECTIONS + "jobs:\n"
+        "  sf_to_zuora:\n"
+        "    source: salesforce_prd\n"
+        "    target: zuora_prod\n"
+        "    target_kind: zuora\n"
+        "    mappings:\n"
+        "      customer: canonical/customer_to_zuora_acount\n"
+        "      contract: mine/missing.yaml\n"
+        "schedules:\n"
+        "  sf_to_zoura: {cron: '0 1 * * *'}\n"
+        "nightly:\n"
+        "  sync_jobs: [sf_to_zuora, sf_to_zoura]\n"
+        "  reconciliations: [crm_vs_billing]\n",
+    )
+    assert messages(path) == [
+        f"{path}:6:13: jobs.sf_to_zuora.source: no connection named 'salesforce_prd' "
+        "(did you mean 'salesforce_prod'?)",
+        f"{path}:7:13: jobs.sf_to_zuora.target: connection 'zuora_prod' is a files "
+        "connection, but target_kind is 'zuora'",
+        f"{path}:10:17: jobs.sf_to_zuora.mappings.customer: no shipped mapping spec named "
+        "'canonical/customer_to_zuora_acount' "
+        "(did you mean 'canonical/customer_to_zuora_account'?)",
+        f"{path}:11:17: jobs.sf_to_zuora.mappings.contract: mapping spec file "
+        "'mine/missing.yaml' does not exist (relative to the working directory)",
+        f"{path}:13:3: schedules.sf_to_zoura: no job named 'sf_to_zoura' "
+        "(did you mean 'sf_to_zuora'?): a schedule is keyed by its job's name",
+        f"{path}:15:28: nightly.sync_jobs[1]: no job named 'sf_to_zoura' "
+        "(did you mean 'sf_to_zuora'?)",
+        f"{path}:16:21: nightly.reconciliations[0]: no reconciliation named 'crm_vs_billing'",
+    ]
+
+
+def test_a_job_mapping_spec_file_that_does_not_load_is_found_by_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("name: x\nname: y\n")
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        (
+            Path(__file__).resolve().parents[2]
+            / "mappings/specs/salesforce/account_to_customer.yaml"
+        ).read_text()
+    )
+    path = write(
+        tmp_path,
+        "connections:\n"
+        "  sf: {system: files, path: a.csv, spec: s.yaml}\n"
+        "  zu: {system: zuora, tenant: us_api_sandbox, client_id: c,"
+        " client_secret: {secret: BB_TEST_ZU}}\n"
+        "jobs:\n"
+        "  j:\n    source: sf\n    target: zu\n    target_kind: zuora\n"
+        "    mappings: {customer: good.yaml, contract: bad.yaml}\n",
+    )
+    monkeypatch.setenv("BB_TEST_ZU", "x")
+    assert messages(path) == [
+        f"{path}:9:47: jobs.j.mappings.contract: mapping spec 'bad.yaml' does not load "
+        "(1 problem(s), first: bad.yaml:2:1: name: duplicate key 'name' (first at line 1)); "
+        "see billbridge mappings validate bad.yaml"
+    ]
