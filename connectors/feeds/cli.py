@@ -179,6 +179,8 @@ def import_command(
             extra = f", {len(out.exceptions)} continuity exceptions" if out.exceptions else ""
             if out.duplicate_entries:
                 extra += f", {out.duplicate_entries} entries already imported (skipped)"
+            for kind, n in sorted(out.duplicate_records.items()):
+                extra += f", {n} {kind}s already imported (skipped)"
             typer.echo(
                 f"imported {out.path}: {out.format}, {out.statements} statements, "
                 f"{out.transactions} transactions, {out.remittances} remittances, "

@@ -40,6 +40,8 @@ class Stored:
     remittances: int = 0
     invoices: int = 0
     duplicates: int = 0
+    #: remittances / invoices / acknowledgements already stored from another file, skipped
+    duplicate_records: dict[str, int] = field(default_factory=dict)
     exceptions: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
 
@@ -81,24 +83,32 @@ class FeedWriter:
             self._statement(item)
         elif isinstance(item, Remittance):
             self.stored.remittances += 1
-            self._other("remittance", item.source_id, item.model_dump(mode="json"))
+            self._other("remittance", _scoped(item), item.model_dump(mode="json"))
         elif isinstance(item, Invoice):
             self.stored.invoices += 1
-            self._other("invoice", item.source_id, item.model_dump(mode="json"))
+            self._other("invoice", _scoped(item), item.model_dump(mode="json"))
         elif isinstance(item, Acknowledgement):
             self._other("acknowledgement", item.group_control_number, item.model_dump())
 
     def _other(self, kind: str, key: str, record: dict[str, Any]) -> None:
+        """Insert unless another file already stored it: a re-sent 820 or camt must not
+        apply the same cash twice. An acknowledgement is skipped only when identical (a
+        resend may be accepted after a reject, and the latest one wins)."""
+        name = record_key(self.stream.format, key)
+        stored = self.session.scalars(
+            select(FeedRecordRow.record).where(
+                FeedRecordRow.kind == kind,
+                FeedRecordRow.record_key == name,
+                FeedRecordRow.file_sha256 != self.sha,
+            )
+        ).all()
+        if stored and (kind != "acknowledgement" or record in stored):
+            skipped = self.stored.duplicate_records
+            skipped[kind] = skipped.get(kind, 0) + 1
+            return
         self.session.execute(
             insert(FeedRecordRow),
-            [
-                {
-                    "file_sha256": self.sha,
-                    "kind": kind,
-                    "record_key": record_key(self.stream.format, key),
-                    "record": record,
-                }
-            ],
+            [{"file_sha256": self.sha, "kind": kind, "record_key": name, "record": record}],
         )
 
     def _statement(self, stmt: BankStatement) -> None:
@@ -196,15 +206,33 @@ class FeedWriter:
                     FeedRecordRow.file_sha256 == row.file_sha256,
                 )
             ).all()
+            entry_ids: set[str] = set()
             for rec in records:
                 extra = rec.record.get("extra") or {}
                 same_account = (rec.record.get("account_id") or "")[:80] == row.account_id
                 if same_account and extra.get(STATEMENT_KEY) == row.statement_key:
+                    entry_ids.add(rec.record.get("source_id") or "")
                     self.session.delete(rec)
+            # a remittance parsed from an entry (camt structured remittance, lockbox check)
+            # shares its source_id: it goes with the statement, the new file brings its own
+            for rem in self.session.scalars(
+                select(FeedRecordRow).where(
+                    FeedRecordRow.kind == "remittance",
+                    FeedRecordRow.file_sha256 == row.file_sha256,
+                )
+            ):
+                if rem.record.get("source_id") in entry_ids:
+                    self.session.delete(rem)
             self.session.delete(row)
             gone.append(f"{row.account_id}:{row.statement_key}")
         self.session.flush()
         return gone
+
+
+def _scoped(item: Remittance | Invoice) -> str:
+    """The dedupe key: an 820 trace (TRN02) or invoice number is unique only per sender."""
+    sender = item.extra.get("sender_id")
+    return f"{sender}|{item.source_id}" if sender else item.source_id
 
 
 def statement_key(stmt: BankStatement, used: set[tuple[str, str]]) -> str:

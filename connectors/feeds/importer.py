@@ -52,6 +52,8 @@ class ImportOutcome:
     message: str = ""
     superseded: tuple[str, ...] = field(default_factory=tuple)
     duplicate_entries: int = 0  # entries already stored from another file, skipped
+    #: remittances / invoices / acknowledgements already stored from another file, skipped
+    duplicate_records: dict[str, int] = field(default_factory=dict)
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -199,6 +201,7 @@ def import_bytes(
         warnings=tuple(stream.warnings),
         superseded=tuple(stored.superseded),
         duplicate_entries=stored.duplicates,
+        duplicate_records=dict(stored.duplicate_records),
     )
 
 

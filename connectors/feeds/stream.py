@@ -78,6 +78,9 @@ def _camt(data: bytes, stream: FeedStream) -> Iterator[Item]:
     from connectors.feeds import camt
 
     pending: list[BankTransaction] = []
+    # remittances follow their statement: it may supersede a stored copy (and the
+    # remittances that came with it) before they are checked for duplicates
+    follow: list[Item] = []
     for item in camt.iter_items(
         io.BytesIO(data),
         file_name=stream.file_name,
@@ -89,6 +92,8 @@ def _camt(data: bytes, stream: FeedStream) -> Iterator[Item]:
             pending.append(item)
         elif isinstance(item, BankStatement):
             yield item.model_copy(update={"transactions": tuple(pending)})
-            pending = []
+            yield from follow
+            pending, follow = [], []
         else:
-            yield item
+            follow.append(item)
+    yield from follow

@@ -320,3 +320,59 @@ def test_stored_entries_read_back_as_the_parsed_transactions(store: Store, drop:
             tx = BankTransaction.model_validate(record)
             back[tx.source_id] = tx
     assert back == parsed
+
+
+EDI = Path(__file__).parent.parent / "feeds_edi" / "fixtures" / "x12"
+
+
+def _kinds(store: Store, kind: str) -> list[tuple[str, str]]:
+    with store.session() as s:
+        rows = s.scalars(select(FeedRecordRow).where(FeedRecordRow.kind == kind)).all()
+        return sorted((r.record_key, r.file_sha256) for r in rows)
+
+
+def test_resent_820_remittance_is_skipped_not_stored_twice(store: Store, drop: Path) -> None:
+    first = (EDI / "820_basic.edi").read_bytes()
+    # the same 820 re-sent with new interchange and group control numbers
+    resent = first.replace(b"000000101", b"000000102").replace(b"*101*", b"*102*")
+    other_sender = first.replace(b"ACMEPAYER      ", b"OTHERPAYER     ")
+    for name, data in (("a.edi", first), ("b.edi", resent), ("c.edi", other_sender)):
+        (drop / name).write_bytes(data)
+    out = import_paths(store, [drop], now=NOW)
+    assert [(o.status, o.remittances, o.duplicate_records) for o in out] == [
+        ("imported", 1, {}),
+        ("imported", 1, {"remittance": 1}),
+        ("imported", 1, {}),  # a trace number is unique only per sender
+    ]
+    assert _kinds(store, "remittance") == [
+        ("x12|ACMEPAYER|0011223344", out[0].sha256),
+        ("x12|OTHERPAYER|0011223344", out[2].sha256),
+    ]
+
+
+def test_resent_acknowledgement_is_kept_once_a_changed_one_is_kept(
+    store: Store, drop: Path
+) -> None:
+    acks = (EDI / "997_acks.edi").read_bytes()
+    (drop / "a.edi").write_bytes(acks)
+    (drop / "b.edi").write_bytes(acks.replace(b"000000301", b"000000302"))
+    (drop / "c.edi").write_bytes(acks.replace(b"AK9*R*1*1*0", b"AK9*A*1*1*1"))
+    out = import_paths(store, [drop], now=NOW)
+    assert [o.duplicate_records for o in out] == [
+        {},
+        {"acknowledgement": 2},
+        {"acknowledgement": 1},
+    ]
+    assert len(_kinds(store, "acknowledgement")) == 3  # the re-accepted group 1002 is new
+
+
+def test_resent_camt_replaces_its_remittances_with_the_statement(store: Store, drop: Path) -> None:
+    data = (FIXTURES / "camt/camt053_v02_quirks.xml").read_bytes()
+    (drop / "a.xml").write_bytes(data)
+    (drop / "b.xml").write_bytes(data + b"<!-- resent -->\n")
+    out = import_paths(store, [drop], now=NOW)
+    assert [o.status for o in out] == ["imported", "imported"]
+    assert out[1].superseded
+    stored = _kinds(store, "remittance")
+    assert len(stored) == 2
+    assert {sha for _, sha in stored} == {out[1].sha256}

@@ -66,6 +66,8 @@ def extract_810(ts: TransactionSet, ctx: Ctx) -> tuple[Invoice, list[FeedWarning
     terms: str | None = None
     due: date | None = None
     extra: dict[str, Any] = {"st_control": ts.control}
+    if ts.sender_id and ts.sender_id.strip():
+        extra["sender_id"] = ts.sender_id.strip()  # ISA06: scopes the invoice number
     if big.el(7):
         extra["transaction_type"] = big.el(7)
     it1_count = 0

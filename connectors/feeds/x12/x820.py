@@ -69,6 +69,8 @@ def extract_820(
     adjustments: list[RemittanceAdjustment] = []
     in_item = False  # after an RMR inside the current ENT (or header)
     extra: dict[str, Any] = {"st_control": ts.control}
+    if ts.sender_id and ts.sender_id.strip():
+        extra["sender_id"] = ts.sender_id.strip()  # ISA06: scopes the TRN02 trace
     for seg in body:
         tag = seg.tag
         if tag == "BPR":
