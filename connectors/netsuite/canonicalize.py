@@ -4,6 +4,7 @@ stop-gap converters in ``to_canonical``. Mapping failures are record-level rejec
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -16,6 +17,63 @@ from connectors.netsuite.sources import Source
 from connectors.netsuite.suiteql import MODIFIED, from_account_time
 
 log = structlog.get_logger(__name__)
+
+#: Set on item lines that bill nothing; the shipped specs' ``lines.when`` skips them.
+NON_POSTING = "_nonPosting"
+#: Item types of lines that are not billed: Description and Group carry no amount, Subtotal
+#: and EndGroup repeat the sum of the lines above them (counting them would double it).
+NON_POSTING_TYPES = frozenset({"Description", "Subtotal", "Group", "EndGroup"})
+#: The built-in "Description" item every account has (a line of text, no amount).
+DESCRIPTION_ITEM_ID = "-3"
+#: Transactions whose ``item`` sublist may hold non-posting lines.
+ITEM_SUBLISTS = frozenset({"invoice", "creditmemo"})
+
+
+def _ref(value: Any) -> str | None:
+    """A select field as REST (``{"id": …}``) or as plain text."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return None if value is None else str(value)
+
+
+def _non_posting(line: dict[str, Any]) -> bool:
+    return (
+        _ref(line.get("itemType")) in NON_POSTING_TYPES
+        or _ref(line.get("item")) == DESCRIPTION_ITEM_ID
+    )
+
+
+def _money_fields_for_rest(record_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a REST transaction body with non-posting item lines marked and, for an
+    invoice that shows no tax anywhere, ``taxTotal`` 0.
+
+    NetSuite leaves empty fields out of REST bodies: an account without a tax engine (or a
+    SuiteTax invoice with no tax) has no ``taxTotal``. That means 0 only when nothing else
+    carries tax: no line ``taxAmount`` and a total equal to subtotal plus discount.
+    Otherwise it stays absent and the invoice is rejected as before.
+    """
+    block = data.get("item")
+    lines = block.get("items") if isinstance(block, dict) else None
+    out = dict(data)
+    if not isinstance(block, dict) or not isinstance(lines, list):
+        lines = []
+    elif any(isinstance(x, dict) and _non_posting(x) for x in lines):
+        marked = [
+            {**x, NON_POSTING: True} if isinstance(x, dict) and _non_posting(x) else x
+            for x in lines
+        ]
+        out["item"] = {**block, "items": marked}
+    if record_type == "invoice" and "taxTotal" not in data:
+        untaxed = not any(isinstance(x, dict) and x.get("taxAmount") for x in lines)
+        try:
+            balanced = Decimal(str(data["total"])) == Decimal(str(data["subtotal"])) + Decimal(
+                str(data.get("discountTotal") or 0)
+            )
+        except (KeyError, ArithmeticError, ValueError):
+            balanced = False
+        if untaxed and balanced:
+            out["taxTotal"] = 0
+    return out
 
 
 class Canonicalizer:
@@ -72,6 +130,9 @@ class Canonicalizer:
         spec = self._spec(source, rest) if source.entity != "journal_line" else None
         if spec is not None:
             import mappings
+
+            if rest and source.record_type in ITEM_SUBLISTS:
+                data = _money_fields_for_rest(source.record_type, data)
 
             value = mappings.apply_spec(spec, data, where=where, crosswalks=self._crosswalks).value
             if not isinstance(value, Record):
