@@ -1,9 +1,10 @@
 """``billbridge sync plan|apply|retry|skip|release-lease|status`` and ``billbridge serve``.
 
-Exit codes of ``apply``: 0 all writes final and good; 2 some record was rejected or
-dead-lettered (see the exception report), work is left for the next run, or a cash
-payment was held back (its bank line's payment was already written differently); 1 errors
-(stale plan, busy lease, configuration) through the main app's one-line error output.
+Exit codes of ``apply``: 0 all writes final and good; 2 some record was rejected,
+dead-lettered or needs manual handling (see the exception report), work is left for the
+next run, or a cash payment was held back (its bank line's payment was already written
+differently); 1 errors (stale plan, busy lease, configuration) through the main app's
+one-line error output.
 """
 
 from __future__ import annotations
@@ -147,11 +148,13 @@ def apply(
         f"run {report.run_id}: {c['applied']} applied, {c['already_applied']} already applied, "
         f"{c['rejected']} rejected, {c['dead']} dead, {report.open_left} left for the next run; "
         f"{report.api_calls} calls; {progress}"
+        + (f"; {c['manual']} need manual handling (SYNC_MANUAL_ACTION)" if c["manual"] else "")
         + (f"; stopped: {report.stopped}" if report.stopped else "")
     )
     for held in report.plan.errors if cash else ():
         typer.echo(f"held back: {held}")
-    if c["rejected"] or c["dead"] or report.open_left or (cash and report.plan.errors):
+    manual = c["manual"]
+    if c["rejected"] or c["dead"] or report.open_left or manual or (cash and report.plan.errors):
         raise typer.Exit(2)
 
 

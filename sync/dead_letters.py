@@ -1,7 +1,9 @@
-"""Dead and rejected intents on the AR exception report (tables exceptions/exception_history).
+"""Dead and rejected intents, and changes needing manual handling, on the AR exception
+report (tables exceptions/exception_history).
 
-The exception id is stable (derived from the idempotency key), so a redriven intent that
-dies again updates the same row instead of adding another.
+The exception id is stable (derived from the idempotency key, or for a manual change from
+the record and its version), so a redriven intent that dies again, or a record version read
+again, updates the same row instead of adding another.
 """
 
 from __future__ import annotations
@@ -9,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow, OutboxIntentRow
 from canonical import WriteResult
 from sync.outbox import summary
+from sync.planner import PlannedChange
 
 DEAD_LETTER = "SYNC_DEAD_LETTER"
 REJECTED = "SYNC_REJECTED"
+#: a source change the sync refused to write (deleted deal, ...): someone fixes the target
+MANUAL = "SYNC_MANUAL_ACTION"
 
 
 def exception_id(category: str, idempotency_key: str) -> str:
@@ -45,20 +51,51 @@ def record_exception(
         "source_id": row.source_id,
         "idempotency_key": row.idempotency_key,
     }
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            {k: details[k] for k in ("vendor_code", "message", "attempts")},
-            sort_keys=True,
-            default=str,
-        ).encode()
-    ).hexdigest()
+    fingerprint = _fingerprint({k: details[k] for k in ("vendor_code", "message", "attempts")})
     ex_id = exception_id(category, row.idempotency_key)
+    return _upsert(session, ex_id, category, row.job, keys, details, fingerprint, run_id, now)
+
+
+def record_manual(
+    session: Session, job: str, change: PlannedChange, *, run_id: str, now: datetime
+) -> str:
+    """Put a change the sync will not write (``change.manual``) on the exception report."""
+    keys = {"job": job, "entity": change.entity, "source_id": change.source_id}
+    details = keys | {
+        "label": change.label,
+        "source_version": change.source_version,
+        "message": "; ".join(change.manual),
+        "failure_type": "data",
+        "action": "not written: handle it in the target by hand, then resolve this row",
+        "last_attempt_at": now.isoformat(),
+    }
+    record = (job, change.entity, change.source_id, change.source_version)
+    ex_id = exception_id(MANUAL, "\x1f".join(record))
+    fingerprint = _fingerprint({"message": details["message"]})
+    return _upsert(session, ex_id, MANUAL, job, keys, details, fingerprint, run_id, now)
+
+
+def _fingerprint(data: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _upsert(
+    session: Session,
+    ex_id: str,
+    category: str,
+    job: str,
+    keys: dict[str, Any],
+    details: dict[str, Any],
+    fingerprint: str,
+    run_id: str,
+    now: datetime,
+) -> str:
     existing = session.get(ExceptionRow, ex_id)
     if existing is None:
         session.add(
             ExceptionRow(
                 exception_id=ex_id,
-                recon=f"sync:{row.job}",
+                recon=f"sync:{job}",
                 category=category,
                 keys=keys,
                 key_text=", ".join(f"{k}={v}" for k, v in sorted(keys.items())),

@@ -4,6 +4,11 @@ A contract yields subscription lifecycle events (new subscription, add/remove pr
 quantity, price and term changes, renewal, cancellation), each with its effective date; a
 customer yields a new-customer event or one master-data change event listing the fields
 (bill-to, currency, payment terms, tax ids, name) that moved.
+
+Some changes have no safe automatic write and are planned as needing manual handling
+(:data:`MANUAL_KINDS`): a synced record deleted in the source (deleting a deal in the CRM
+is not a customer cancellation, so nothing is cancelled for it), and a deleted record that
+comes back.
 """
 
 from __future__ import annotations
@@ -31,6 +36,13 @@ class EventKind(StrEnum):
     CANCELLATION = "cancellation"
     NEW_CUSTOMER = "new_customer"
     CUSTOMER_CHANGE = "customer_change"
+    DELETED = "deleted_in_source"
+    RESTORED = "restored_after_deletion"
+
+
+#: Changes the target cannot take automatically: the record's version is written nowhere
+#: and goes on the AR exception report (``SYNC_MANUAL_ACTION``) instead.
+MANUAL_KINDS = frozenset({EventKind.DELETED, EventKind.RESTORED})
 
 
 class FieldChange(Frozen):
@@ -48,6 +60,48 @@ class LifecycleEvent(Frozen):
     effective_date: date | None = None
     line_id: str | None = None
     changes: tuple[FieldChange, ...] = ()
+
+
+def is_deleted(record: Record) -> bool:
+    """A source tombstone (Salesforce ``queryAll`` row with ``IsDeleted``)."""
+    return bool(record.extra.get("is_deleted"))
+
+
+def manual_reasons(events: list[LifecycleEvent]) -> tuple[str, ...]:
+    """Why a record's change needs manual handling (empty: it can be written)."""
+    return tuple(
+        f"{ev.kind.value.replace('_', ' ')}"
+        + (": " if ev.changes else "")
+        + "; ".join(
+            f"{fc.field} {fc.before or '(none)'} -> {fc.after or '(none)'}" for fc in ev.changes
+        )
+        for ev in events
+        if ev.kind in MANUAL_KINDS
+    )
+
+
+def _deletion_events(
+    before: Record | None, after: Record, live_before: bool
+) -> list[LifecycleEvent] | None:
+    """Events of a tombstone or of a record back from one; None when neither applies.
+
+    A record deleted before it was ever synced (or while nothing of it was live in the
+    target) needs nothing; its tombstone is still remembered, so it is not created later. A
+    synced live record that was deleted, or a remembered tombstone that comes back live,
+    needs a person: the target is left as it is."""
+    gone_before = before is not None and is_deleted(before)
+    if is_deleted(after):
+        if before is None or gone_before or not live_before:
+            return []
+        change = FieldChange(field="deleted", before="no", after="yes")
+        return [_event(EventKind.DELETED, after, changes=(change,))]
+    if gone_before:
+        live = not isinstance(after, Contract) or after.status == ContractStatus.ACTIVATED
+        if not live:
+            return []
+        change = FieldChange(field="deleted", before="yes", after="no")
+        return [_event(EventKind.RESTORED, after, changes=(change,))]
+    return None
 
 
 def content_hash(record: Record) -> str:
@@ -117,6 +171,10 @@ def _add_months(day: date, months: int) -> date:
 
 
 def contract_events(before: Contract | None, after: Contract) -> list[LifecycleEvent]:
+    live_before = before is not None and before.status == ContractStatus.ACTIVATED
+    deletion = _deletion_events(before, after, live_before)
+    if deletion is not None:
+        return deletion
     live = after.status == ContractStatus.ACTIVATED
     if before is None or before.status == ContractStatus.DRAFT:
         # Drafts are not sold yet; a contract cancelled before its first sync needs nothing.
@@ -237,6 +295,9 @@ CUSTOMER_FIELDS = ("name", "bill_to", "currency", "payment_terms", "tax_ids", "s
 
 
 def customer_events(before: Customer | None, after: Customer) -> list[LifecycleEvent]:
+    deletion = _deletion_events(before, after, before is not None)
+    if deletion is not None:
+        return deletion
     if before is None:
         changes = tuple(
             FieldChange(field=f, before=None, after=_text(getattr(after, f)))

@@ -27,6 +27,8 @@ from canonical import Record, WriteIntent
 from connectors.base import Cursor
 from sync import outbox, snapshots
 from sync.batching import parent_external_id, phase, sendable
+from sync.dead_letters import record_manual
+from sync.events import is_deleted
 from sync.planner import PlannedChange, entity_of
 from sync.sending import Batches, Sender
 
@@ -149,9 +151,21 @@ class PlanCommit:
             inserted = outbox.enqueue(
                 s, job.name, snd.run_id, intents, now, known=existing, after_seq=self.seq
             )
-            snapshots.save_many(
-                s, job.name, self._remember(part, records, existing), run_id=snd.run_id, now=now
-            )
+            held = {(c.entity, c.source_id) for c in part.changes if c.manual}
+            remember = self._remember(part, records, existing, held)
+            snapshots.save_many(s, job.name, remember, run_id=snd.run_id, now=now)
+            for change in part.changes:
+                if change.manual:
+                    # visible to AR in the same transaction that moves past the version
+                    record_manual(s, job.name, change, run_id=snd.run_id, now=now)
+                    snd.counts["manual"] += 1
+                    log.warning(
+                        "sync.needs_manual_action",
+                        job=job.name,
+                        entity=change.entity,
+                        source_id=change.source_id,
+                        why="; ".join(change.manual),
+                    )
             self.waits |= outbox.failed_parents(s, job.name, _parents(intents) - self.checked)
             self.checked |= _parents(intents)
         self.seq = (self.seq or 0) + len(inserted)
@@ -194,6 +208,7 @@ class PlanCommit:
         part: Part,
         records: list[tuple[str, str, list[str] | None]],
         existing: dict[str, str],
+        held: set[RecordKey],
     ) -> list[snapshots.Snapshot]:
         window = part.window
         if self._index is None or self._index[0] is not window:
@@ -205,11 +220,17 @@ class PlanCommit:
             if pair is None:
                 continue
             before, after = pair
-            if keys is None and before is None:
+            key = (kind, sid)
+            if keys is None and before is None and not is_deleted(after):
                 continue  # nothing to remember (e.g. a draft never synced)
             if any(existing.get(k) in (outbox.REJECTED, outbox.DEAD) for k in keys or []):
                 continue  # this version failed for good; keep planning from the old one
-            key = (kind, sid)
+            if key in held and before is not None:
+                # Not written: keep the content the target has, under this version's hash,
+                # so re-reads add nothing and the next change is planned from what is there.
+                digest = window.hashes.get(key)
+                out.append(snapshots.Snapshot(kind, before, True, digest, None))
+                continue
             out.append(
                 snapshots.Snapshot(
                     kind, after, before is not None, window.hashes.get(key), window.data.get(key)

@@ -40,6 +40,9 @@ def summary(plan: Plan) -> Counter[str]:
     for change in plan.changes:
         if change.entity == "payment" and not change.events:
             counts["add"] += 1  # a payment is always a new record in the target
+        if change.manual:
+            counts["manual"] += 1  # written nowhere: not an add, change or remove
+            continue
         for ev in change.events:
             sign, _ = symbol(ev.kind)
             counts[{"+": "add", "-": "remove", "~": "change"}[sign]] += 1
@@ -91,7 +94,8 @@ def render(plan: Plan, console: Console) -> None:
     console.print(
         Text(
             f"Plan: {c['add']} to add, {c['change']} to change, {c['remove']} to remove "
-            f"({c['writes']} writes).",
+            f"({c['writes']} writes)."
+            + (f" {c['manual']} need manual handling (not written)." if c["manual"] else ""),
             style="bold",
         )
     )
@@ -130,6 +134,8 @@ def _render_change(change: PlannedChange, console: Console) -> None:
             line.append(" -> ")
             line.append(fc.after if fc.after is not None else "(none)", style="green")
             console.print(line)
+    for why in change.manual:
+        console.print(Text(f"    ! needs manual handling, not written: {why}", style="bold red"))
     _render_writes(change, console)
 
 

@@ -28,7 +28,7 @@ from canonical import (
 )
 from sync import netsuite_payloads as nsp
 from sync import zuora_payloads as zp
-from sync.events import EventKind, LifecycleEvent, record_events
+from sync.events import EventKind, LifecycleEvent, manual_reasons, record_events
 from sync.settings import TargetKind
 
 #: Builds a vendor payload from a canonical record (an outbound mapping spec).
@@ -48,6 +48,9 @@ class PlannedChange(Frozen):
     label: str
     events: tuple[LifecycleEvent, ...]
     intents: tuple[WriteIntent, ...]
+    #: why this version is written nowhere and needs a person (AR exception report); its
+    #: snapshot keeps the last synced content, so later changes are planned from there
+    manual: tuple[str, ...] = ()
 
 
 class Plan(Frozen):
@@ -129,6 +132,12 @@ def build_plan(
             continue
         entity = entity_of(after)
         version = mapping_versions.get(entity, BUILTIN_MAPPING_VERSION)
+        manual = manual_reasons(events)
+        if manual:
+            # No write: whatever else changed in this version would land on the wrong
+            # (deleted, differently owned, ...) record in the target.
+            changes.append(_change(after, entity, events, (), manual))
+            continue
         try:
             if target_kind == "zuora":
                 intents = _zuora_intents(before, after, events, version, new_customers, cat, build)
@@ -139,17 +148,7 @@ def build_plan(
             continue
         if isinstance(after, Customer) and intents:
             new_customers[after.source_id] = intents[0].idempotency_key
-        changes.append(
-            PlannedChange(
-                entity=entity,
-                source_system=after.source_system,
-                source_id=after.source_id,
-                source_version=after.version_token(),
-                label=_label(after),
-                events=tuple(events),
-                intents=tuple(intents),
-            )
-        )
+        changes.append(_change(after, entity, events, intents, ()))
     return Plan(
         job=job,
         target_kind=target_kind,
@@ -158,6 +157,25 @@ def build_plan(
         changes=tuple(changes),
         resumed=tuple(resumed),
         errors=tuple(errors),
+    )
+
+
+def _change(
+    after: Record,
+    entity: str,
+    events: list[LifecycleEvent],
+    intents: Sequence[WriteIntent],
+    manual: tuple[str, ...],
+) -> PlannedChange:
+    return PlannedChange(
+        entity=entity,
+        source_system=after.source_system,
+        source_id=after.source_id,
+        source_version=after.version_token(),
+        label=_label(after),
+        events=tuple(events),
+        intents=tuple(intents),
+        manual=manual,
     )
 
 

@@ -311,7 +311,7 @@ class _Run(Sender):
         changes = []
         for change in plan.changes:
             fresh = tuple(i for i in change.intents if i.idempotency_key not in known)
-            if fresh:
+            if fresh or change.manual:
                 changes.append(change.model_copy(update={"intents": fresh}))
         return plan.model_copy(update={"changes": tuple(changes)}), unmapped
 
