@@ -154,6 +154,9 @@ class SalesforceConnector(Connector):
             return lambda raw: fallback(raw, self._ctx)
 
         def mapped(raw: Mapping[str, Any]) -> Record:
+            if raw.get("CurrencyIsoCode") is None:
+                # single-currency org: the field does not exist, the org has one currency
+                raw = {**raw, "CurrencyIsoCode": self.settings.currency}
             if sobject == "Opportunity":
                 raw = self._with_net_prices(raw)
             value = apply_spec(spec, raw, where=f"Salesforce {sobject} {raw.get('Id')}").value

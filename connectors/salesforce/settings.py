@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from canonical.currencies import normalize_currency
+
 
 class SalesforceEnvironment(StrEnum):
     PRODUCTION = "production"
@@ -63,7 +65,9 @@ class SalesforceSettings(BaseModel):
     bulk_threshold: int | None = Field(default=50_000, ge=1)
     bulk_poll_seconds: float = Field(default=5.0, ge=0)
     query_batch_size: int = Field(default=2000, ge=200, le=2000)
-    currency: str = "USD"  # the org currency when the org is not multi-currency
+    #: The org's currency in a single-currency org (records there carry no CurrencyIsoCode,
+    #: so every record takes this one); multi-currency records keep their own.
+    currency: str = "USD"
     request_timeout: float = Field(default=120.0, gt=0)
     connect_timeout: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
@@ -80,6 +84,14 @@ class SalesforceSettings(BaseModel):
         if parsed.scheme != "https" or not parsed.hostname:
             raise ValueError("instance_url must be https://<my domain host>")
         return value.rstrip("/")
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        try:
+            return normalize_currency(value)
+        except ValueError:  # UnknownCurrencyError included
+            raise ValueError(f"currency {value!r} is not an ISO 4217 code") from None
 
     @field_validator("api_version")
     @classmethod

@@ -164,3 +164,44 @@ def test_line_without_a_product2_relationship_takes_its_own_product_code() -> No
     [], stream = read([opportunity([line_item(1, Product2=None, ProductCode=None)])])
     [error] = stream.errors
     assert "006RO00000AAAAAYA4" in str(error) and "lines[0].sku" in str(error)
+
+
+def test_single_currency_org_takes_the_configured_currency() -> None:
+    """Single-currency orgs have no CurrencyIsoCode; the shipped specs hard-coded USD (and
+    gave customers no currency), so ``currency="EUR"`` was never consulted."""
+    [contract], stream = read([opportunity([line_item(1)])], currency="eur")
+    assert not stream.errors and contract.currency == "EUR"
+    [line] = contract.lines
+    assert line.net_unit_price == Money("108", "EUR")
+    assert line.list_unit_price == Money("120", "EUR")
+    connector = SalesforceConnector(
+        SalesforceSettings(
+            instance_url=HOST,
+            auth_mode="client_credentials",
+            consumer_key="ck",
+            consumer_secret="s",
+            currency="EUR",
+        )
+    )
+    account = {"Id": "001A", "Name": "Acme", "SystemModstamp": "2024-05-01T10:00:00.000+0000"}
+    customer = connector._converter("customer", "Account")(account)
+    assert customer.currency == "EUR"  # type: ignore[attr-defined]
+
+
+def test_a_record_with_its_own_currency_keeps_it() -> None:
+    [contract], stream = read(
+        [opportunity([line_item(1)], CurrencyIsoCode="GBP")], multi_currency=True, currency="EUR"
+    )
+    assert not stream.errors and contract.currency == "GBP"
+    assert contract.lines[0].net_unit_price == Money("108", "GBP")
+
+
+def test_configured_currency_must_be_iso_4217() -> None:
+    with pytest.raises(ValueError, match="ISO 4217"):
+        SalesforceSettings(
+            instance_url=HOST,
+            auth_mode="client_credentials",
+            consumer_key="ck",
+            consumer_secret="s",
+            currency="EURO",
+        )
