@@ -8,7 +8,7 @@ customer yields a new-customer event or one master-data change event listing the
 Some changes have no safe automatic write and are planned as needing manual handling
 (:data:`MANUAL_KINDS`): a synced record deleted in the source (deleting a deal in the CRM
 is not a customer cancellation, so nothing is cancelled for it), and a deleted record that
-comes back.
+comes back, and a contract moved to another currency or account.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from canonical import Contract, ContractLine, ContractStatus, Customer, Frozen, Record
+from canonical import Contract, ContractLine, ContractStatus, Customer, Frozen, Money, Record
 
 #: Fields that change without the record's content changing; ignored by the content hash.
 _VOLATILE = {"source_version", "updated_at", "provenance"}
@@ -38,11 +38,22 @@ class EventKind(StrEnum):
     CUSTOMER_CHANGE = "customer_change"
     DELETED = "deleted_in_source"
     RESTORED = "restored_after_deletion"
+    CURRENCY_CHANGE = "currency_change"
+    ACCOUNT_CHANGE = "account_change"
 
 
 #: Changes the target cannot take automatically: the record's version is written nowhere
 #: and goes on the AR exception report (``SYNC_MANUAL_ACTION``) instead.
-MANUAL_KINDS = frozenset({EventKind.DELETED, EventKind.RESTORED})
+MANUAL_KINDS = frozenset(
+    {
+        EventKind.DELETED,
+        EventKind.RESTORED,
+        # Zuora fixes a subscription's currency by its account, and moving it to another
+        # account is an OwnerTransfer order action, not UpdateProduct: never sent as a no-op
+        EventKind.CURRENCY_CHANGE,
+        EventKind.ACCOUNT_CHANGE,
+    }
+)
 
 
 class FieldChange(Frozen):
@@ -195,9 +206,34 @@ def contract_events(before: Contract | None, after: Contract) -> list[LifecycleE
         when = after.cancellation_date or after.end_date or _change_date(after)
         change = FieldChange(field="status", before=before.status, after=after.status)
         return [_event(EventKind.CANCELLATION, after, effective_date=when, changes=(change,))]
-    events = _term_events(before, after)
+    events = _owner_events(before, after)
+    events.extend(_term_events(before, after))
     events.extend(_line_events(before, after))
     return events
+
+
+def _owner_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
+    """Currency and account moves (shown with the line changes they bring, all unsent)."""
+    events = []
+    when = _change_date(after)
+    if before.currency != after.currency:
+        change = FieldChange(field="currency", before=before.currency, after=after.currency)
+        events.append(
+            _event(EventKind.CURRENCY_CHANGE, after, effective_date=when, changes=(change,))
+        )
+    if before.customer_id != after.customer_id:
+        change = FieldChange(field="account", before=before.customer_id, after=after.customer_id)
+        events.append(
+            _event(EventKind.ACCOUNT_CHANGE, after, effective_date=when, changes=(change,))
+        )
+    return events
+
+
+def _money_text(before: Money, after: Money) -> tuple[str, str]:
+    """Amounts alone, unless the currencies differ (``10 USD -> 10 EUR``, never ``10 -> 10``)."""
+    if before.currency == after.currency:
+        return str(before.amount), str(after.amount)
+    return f"{before.amount} {before.currency}", f"{after.amount} {after.currency}"
 
 
 def _line_text(line: ContractLine) -> str:
@@ -262,11 +298,8 @@ def _line_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
                 )
             )
         if line.net_unit_price != prior.net_unit_price:
-            change = FieldChange(
-                field="net_unit_price",
-                before=str(prior.net_unit_price.amount),
-                after=str(line.net_unit_price.amount),
-            )
+            was, now = _money_text(prior.net_unit_price, line.net_unit_price)
+            change = FieldChange(field="net_unit_price", before=was, after=now)
             events.append(
                 _event(
                     EventKind.PRICE_CHANGE,

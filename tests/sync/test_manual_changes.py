@@ -98,3 +98,42 @@ def test_deleted_customers_never_synced_need_nothing_synced_ones_need_a_person(
     assert tgt.write_calls == 1 and report.counts["manual"] == 1
     [row] = manual_rows(sqlite_store)
     assert row.keys["entity"] == "customer" and row.keys["source_id"] == "001A"
+
+
+def test_a_currency_or_account_move_is_shown_and_refused_never_sent_as_a_price_change(
+    sqlite_store: Store,
+) -> None:
+    from canonical import Contract, ContractLine, Money
+
+    src, tgt = FakeSource(), FakeTarget()
+    wave1(src)
+    run(src, tgt, sqlite_store)
+    writes, before = tgt.write_calls, dict(tgt.subscriptions["SF-800B"])
+    old = src.records["contract"]["800B"]
+    assert isinstance(old, Contract)
+    eur = tuple(
+        ContractLine(
+            **{**ln.model_dump(), "net_unit_price": Money(ln.net_unit_price.amount, "EUR")}
+        )
+        for ln in old.lines
+    )
+    src.put(
+        "contract", old.model_copy(update={"currency": "EUR", "customer_id": "001C", "lines": eur})
+    )
+    shown = plan_text(src, tgt, sqlite_store)
+    assert "currency: USD -> EUR" in shown and "account: 001B -> 001C" in shown
+    assert "net_unit_price: 10.00 USD -> 10.00 EUR" in shown  # not "10.00 -> 10.00"
+    assert "UpdateProduct" not in shown and "(0 writes)" in shown
+    report = run(src, tgt, sqlite_store)
+    assert tgt.write_calls == writes and tgt.subscriptions["SF-800B"] == before
+    assert report.counts["manual"] == 1
+    [row] = manual_rows(sqlite_store)
+    assert "currency change: currency USD -> EUR" in row.details["message"]
+    assert "account change: account 001B -> 001C" in row.details["message"]
+    # a later quantity change is planned from what Zuora has: still refused, never sent
+    # to the old account as if nothing had moved
+    moved = src.records["contract"]["800B"]
+    bigger = tuple(ln.model_copy(update={"quantity": ln.quantity + 1}) for ln in moved.lines)
+    src.put("contract", moved.model_copy(update={"lines": bigger}))
+    run(src, tgt, sqlite_store)
+    assert tgt.write_calls == writes and len(manual_rows(sqlite_store)) == 2
