@@ -54,6 +54,49 @@ def test_split_16_funds_type_d_and_next_record_on_line() -> None:
     assert rest == "16,409,1,0,,,X/"
 
 
+@pytest.mark.parametrize(
+    ("record", "bank_ref", "customer_ref", "text"),
+    [
+        (
+            "16,195,100,Z,BR1,CR1,INVOICES 12/01,12/02 PAID/",
+            "BR1",
+            "CR1",
+            "INVOICES 12/01,12/02 PAID",
+        ),
+        (
+            "16,195,100,Z,BR1,CR1,PAYMENT FOR INV 2024/16,2024/17/",
+            "BR1",
+            "CR1",
+            "PAYMENT FOR INV 2024/16,2024/17",
+        ),
+        ("16,195,100,Z,BR1,PO 2024/03,WIRE/", "BR1", "PO 2024/03", "WIRE"),
+        ("16,195,100,Z,BR/2024/01,PO 12-34,WIRE/", "BR/2024/01", "PO 12-34", "WIRE"),
+        ("16,195,100,Z,FT24030/88,CR1,WIRE/", "FT24030/88", "CR1", "WIRE"),
+        ("16,195,100,Z,BR1,CR1,SETTLED 2024/99,1,2/", "BR1", "CR1", "SETTLED 2024/99,1,2"),
+    ],
+)
+def test_slash_and_digits_inside_references_and_text_do_not_end_the_record(
+    record: str, bank_ref: str, customer_ref: str, text: str
+) -> None:
+    result = bai2.parse(_file(record, account_total=100, records_in_account=1), file_name="s.bai")
+    [tx] = result.transactions
+    assert (tx.bank_reference, tx.customer_reference, tx.remittance_text) == (
+        bank_ref,
+        customer_ref,
+        text,
+    )
+
+
+def test_records_sharing_a_line_still_split_when_a_real_record_follows() -> None:
+    line = "16,195,100,Z,BR1,CR1,INV 12/01/16,195,200,Z,BR2,CR2,NEXT/ 49,300,4/"
+    data = _file(line, account_total=300, records_in_account=2).replace(b"\n49,300,4/", b"")
+    result = bai2.parse(data, file_name="s.bai")
+    assert [(t.bank_reference, t.remittance_text) for t in result.transactions] == [
+        ("BR1", "INV 12/01"),
+        ("BR2", "NEXT"),
+    ]
+
+
 def test_sign_from_type_code_not_from_text() -> None:
     data = _file(
         "16,495,1000,0,REF1,,ACH CREDIT PAYMENT/", account_total=1000, records_in_account=1

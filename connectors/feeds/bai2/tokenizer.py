@@ -19,7 +19,20 @@ from connectors.feeds.normalize import Line
 
 CODES = frozenset({"01", "02", "03", "16", "49", "88", "98", "99"})
 _START = re.compile(r"\s*(\d\d),")
-_NEXT = r"\s*(?=(?:01|02|03|16|49|88|98|99),)"
+# A '/' ends a record mid-line only when a plausible record follows: its code and the
+# fields that fix its shape (dates, a 3-digit type code, short trailers closed by '/').
+# A bare "/01," or "/16," is common inside references and text ("INVOICES 12/01,12/02",
+# "INV 2024/16,2024/17"); an 88 never follows another record on the same line.
+_RECORD_AHEAD = (
+    r"(?:01,[^,/]*,[^,/]*,\d{6},"
+    r"|02,[^,/]*,[^,/]*,\d?,\d{6},"
+    r"|03,[^,/]*,[A-Za-z]{0,3}(?:/|,\d{0,3}[,/])"
+    r"|16,\d{3},[+-]?\d*,[0-9A-Za-z]?[,/]"
+    r"|49,[+-]?\d*,\d*\s*/"
+    r"|98,[+-]?\d*,\d*,\d*\s*/"
+    r"|99,[+-]?\d*,\d*,\d*\s*/)"
+)
+_NEXT = r"\s*(?=" + _RECORD_AHEAD + ")"
 _TEXT_END = re.compile(r"/" + _NEXT)
 _SLASH_ENDS = re.compile(r"\s*$|" + _NEXT)
 #: Fields a funds type adds to a 16 (D depends on its count, handled separately).
