@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from billbridge.errors import RecordRejected
 from canonical import Record
-from mappings.evaluate import SKIPPED, Context, evaluate, test
+from mappings.evaluate import SKIPPED, Context, evaluate, explain, test
 from mappings.model import Lines, MappingSpec, Rule, alternatives
 from mappings.paths import Scope, iter_items, resolve
 from mappings.targets import coerce_text, target_model
@@ -266,9 +266,15 @@ def _map(
     ctx = Context(tables=tables, rows=group)
     trace: list[RuleTrace] = []
     issues: list[FieldIssue] = []
-    if spec.filter is not None and not test(spec.filter, root, None):
-        return MappingResult(None, where=where, skipped=f"filter at {spec.location('filter')}")
     source_id = _key(spec, root)
+    if spec.filter is not None and not test(spec.filter, root, None):
+        why = explain(spec.filter, root, None)
+        return MappingResult(
+            None,
+            where=where,
+            source_id=source_id,
+            skipped=f"filter at {spec.location('filter')}: {why}",
+        )
     if source_id is None:
         issues.append(
             FieldIssue("source_id", spec.location("key"), f"key {', '.join(spec.keys)} is blank")

@@ -9,7 +9,7 @@ from typing import Any
 
 from canonical import Money
 from canonical.currencies import UnknownCurrencyError
-from mappings.model import AGGREGATES, Predicate, Rule
+from mappings.model import AGGREGATES, FALSE_VALUES, TRUE_VALUES, Predicate, Rule
 from mappings.paths import ABSENT, Scope, resolve
 from mappings.transforms import (
     RuleFailure,
@@ -40,22 +40,69 @@ class Context:
     rows: Sequence[Mapping[str, Any]] | None = None
 
 
+def _as_bool(value: Any) -> bool | None:
+    """``value`` read as ``parse: boolean`` reads it by default; None when it is not one."""
+    if is_blank(value):
+        return None
+    try:
+        return parse_boolean(value, list(TRUE_VALUES), list(FALSE_VALUES))
+    except RuleFailure:
+        return None
+
+
+def _comparable(expected: Any, value: Any) -> tuple[Any, Any]:
+    """(expected, value) in the form they are compared: booleans as booleans when the spec
+    wrote ``true``/``false`` (so ``FALSE`` or ``0`` from a re-saved CSV equals ``false``),
+    everything else as trimmed text (``1`` equals ``"1"``)."""
+    if isinstance(expected, bool):
+        return expected, _as_bool(value)
+    text = None if is_blank(value) else to_text(value).strip()
+    return (None if expected is None else to_text(expected).strip()), text
+
+
 def test(pred: Predicate, scope: Scope, own: Any) -> bool:
-    """Does ``pred`` hold? Values compare as trimmed text (``1`` equals ``"1"``)."""
+    """Does ``pred`` hold? See :func:`_comparable` for how values compare."""
     value = resolve(scope, pred.field) if pred.field else own
     fields = pred.model_fields_set
     if "present" in fields:
         return (not is_blank(value)) == pred.present
     if "blank" in fields:
         return is_blank(value) == pred.blank
-    text = None if is_blank(value) else to_text(value).strip()
     if "equals" in fields:
-        expected = None if pred.equals is None else to_text(pred.equals).strip()
-        return text == expected
-    options = {to_text(v).strip() for v in (pred.in_ or pred.not_in or [])}
-    if "in_" in fields:
-        return text in options
-    return text not in options
+        expected, got = _comparable(pred.equals, value)
+        return got == expected
+    matched = any(
+        got == expected
+        for expected, got in (_comparable(v, value) for v in (pred.in_ or pred.not_in or []))
+    )
+    return matched if "in_" in fields else not matched
+
+
+def explain(pred: Predicate, scope: Scope, own: Any) -> str:
+    """Why ``pred`` does not hold, for previews: what was read and what was wanted."""
+    value = resolve(scope, pred.field) if pred.field else own
+    got = "blank" if is_blank(value) else repr(to_text(value).strip())
+    fields = pred.model_fields_set
+    if "present" in fields or "blank" in fields:
+        wants_value = pred.present if "present" in fields else not pred.blank
+        wanted = "a value" if wants_value else "blank"
+    elif "equals" in fields:
+        wanted = "blank" if pred.equals is None else _shown(pred.equals)
+    else:
+        options = ", ".join(_shown(v) for v in (pred.in_ or pred.not_in or []))
+        wanted = f"{'one' if 'in_' in fields else 'none'} of [{options}]"
+    options_given = [pred.equals, *(pred.in_ or pred.not_in or [])]
+    if (
+        any(isinstance(v, bool) for v in options_given)
+        and got != "blank"
+        and _as_bool(value) is None
+    ):
+        got += " (not a true/false value)"
+    return f"{pred.field or 'the value'} is {got}; wanted {wanted}"
+
+
+def _shown(value: Any) -> str:
+    return to_text(value) if isinstance(value, bool) else repr(to_text(value))
 
 
 def _seps(rule: Rule) -> dict[str, Any]:
@@ -186,7 +233,7 @@ def evaluate(rule: Rule, scope: Scope, ctx: Context) -> tuple[Any, str, Any]:
     else:
         raw = _read(rule, scope, ctx)
     if rule.when is not None and not test(rule.when, scope, raw):
-        return SKIPPED, "skipped (when not met)", raw
+        return SKIPPED, f"skipped (when not met: {explain(rule.when, scope, raw)})", raw
     if kind == "const":
         return rule.const, "constant", raw
     if kind == "money":

@@ -36,6 +36,11 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+#: What ``parse: boolean`` reads by default, and what a condition on ``true``/``false`` accepts
+TRUE_VALUES = ("true", "yes", "y", "1", "t")
+FALSE_VALUES = ("false", "no", "n", "0", "f")
+
+
 class Predicate(SpecModel):
     """``when``/``filter`` condition: exactly one of equals / in / present / blank.
 
@@ -102,8 +107,8 @@ class Rule(SpecModel):
     timezone: str | None = None
     decimal_separator: str = "."
     thousands_separator: str | None = None
-    true_values: list[str] = Field(default_factory=lambda: ["true", "yes", "y", "1", "t"])
-    false_values: list[str] = Field(default_factory=lambda: ["false", "no", "n", "0", "f"])
+    true_values: list[str] = Field(default_factory=lambda: list(TRUE_VALUES))
+    false_values: list[str] = Field(default_factory=lambda: list(FALSE_VALUES))
 
     @model_validator(mode="before")
     @classmethod

@@ -243,7 +243,62 @@ def test_filter_skips_records_and_says_where() -> None:
     result = apply_spec(spec, {"id": "1", "legal": "R", "deleted": "true"})
     assert result.value is None
     assert result.error is None
-    assert result.skipped == "filter at alt.yaml:5:1"
+    assert result.skipped == "filter at alt.yaml:5:1: deleted is 'true'; wanted none of ['true']"
+    assert result.source_id == "1"  # so the preview names the skipped record
+
+
+BOOL_FILTER_SPEC = """\
+name: test/bool_filter
+source: {system: salesforce, object: Account, format: csv}
+target: {entity: customer}
+key: Id
+filter: {field: IsDeleted, equals: false}
+fields:
+  name:
+    - path: Nick
+      when: {field: UseNick, in: [true]}
+    - path: Name
+"""
+
+
+@pytest.mark.parametrize("cell", ["false", "FALSE", "False", "0", " no ", "F"])
+def test_a_boolean_filter_reads_excel_style_booleans_like_parse_boolean(cell: str) -> None:
+    # a CSV re-saved in Excel writes FALSE; the filter used to compare text and skip the row
+    spec = spec_from_text(BOOL_FILTER_SPEC, "bool.yaml")
+    result = apply_spec(spec, {"Id": "1", "Name": "Acme", "IsDeleted": cell})
+    assert result.skipped is None
+    assert getattr(result.value, "name", None) == "Acme"
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("TRUE", "IsDeleted is 'TRUE'; wanted false"),
+        ("1", "IsDeleted is '1'; wanted false"),
+        ("", "IsDeleted is blank; wanted false"),
+        ("maybe", "IsDeleted is 'maybe' (not a true/false value); wanted false"),
+    ],
+)
+def test_a_boolean_filter_says_why_it_skipped_a_row(cell: str, why: str) -> None:
+    spec = spec_from_text(BOOL_FILTER_SPEC, "bool.yaml")
+    result = apply_spec(spec, {"Id": "1", "Name": "Acme", "IsDeleted": cell})
+    assert result.value is None
+    assert result.skipped == f"filter at bool.yaml:5:1: {why}"
+
+
+def test_a_boolean_when_reads_booleans_and_the_trace_says_why_it_did_not_hold() -> None:
+    spec = spec_from_text(BOOL_FILTER_SPEC, "bool.yaml")
+    row = {"Id": "1", "Name": "Acme", "Nick": "AC", "IsDeleted": "0"}
+    assert getattr(apply_spec(spec, {**row, "UseNick": "1"}).value, "name", None) == "AC"
+    result = apply_spec(spec, {**row, "UseNick": "No"})
+    assert getattr(result.value, "name", None) == "Acme"
+    assert result.trace[0].action == "skipped (when not met: UseNick is 'No'; wanted one of [true])"
+
+
+def test_quoted_text_in_a_condition_still_compares_as_text() -> None:
+    spec = spec_from_text(BOOL_FILTER_SPEC.replace("equals: false", 'equals: "false"'), "b.yaml")
+    assert apply_spec(spec, {"Id": "1", "Name": "A", "IsDeleted": "false"}).skipped is None
+    assert apply_spec(spec, {"Id": "1", "Name": "A", "IsDeleted": "0"}).skipped is not None
 
 
 def test_failing_alternative_is_an_error_not_a_fall_through() -> None:
