@@ -8,7 +8,8 @@ customer yields a new-customer event or one master-data change event listing the
 Some changes have no safe automatic write and are planned as needing manual handling
 (:data:`MANUAL_KINDS`): a synced record deleted in the source (deleting a deal in the CRM
 is not a customer cancellation, so nothing is cancelled for it), and a deleted record that
-comes back, and a contract moved to another currency or account.
+comes back, a contract moved to another currency or account, and a cancelled or expired
+contract won again.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class EventKind(StrEnum):
     RESTORED = "restored_after_deletion"
     CURRENCY_CHANGE = "currency_change"
     ACCOUNT_CHANGE = "account_change"
+    REINSTATEMENT = "reinstatement"
 
 
 #: Changes the target cannot take automatically: the record's version is written nowhere
@@ -52,6 +54,9 @@ MANUAL_KINDS = frozenset(
         # account is an OwnerTransfer order action, not UpdateProduct: never sent as a no-op
         EventKind.CURRENCY_CHANGE,
         EventKind.ACCOUNT_CHANGE,
+        # a cancelled Zuora subscription is not reactivated by an order action we could
+        # send safely: AR decides between a new subscription and reversing the cancel
+        EventKind.REINSTATEMENT,
     }
 )
 
@@ -206,6 +211,12 @@ def contract_events(before: Contract | None, after: Contract) -> list[LifecycleE
         when = after.cancellation_date or after.end_date or _change_date(after)
         change = FieldChange(field="status", before=before.status, after=after.status)
         return [_event(EventKind.CANCELLATION, after, effective_date=when, changes=(change,))]
+    if before.status in (ContractStatus.CANCELLED, ContractStatus.EXPIRED):
+        if not live:
+            return []  # back to draft: nothing is sold again yet
+        change = FieldChange(field="status", before=before.status, after=after.status)
+        when = _change_date(after)
+        return [_event(EventKind.REINSTATEMENT, after, effective_date=when, changes=(change,))]
     events = _owner_events(before, after)
     events.extend(_term_events(before, after))
     events.extend(_line_events(before, after))

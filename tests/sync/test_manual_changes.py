@@ -137,3 +137,26 @@ def test_a_currency_or_account_move_is_shown_and_refused_never_sent_as_a_price_c
     src.put("contract", moved.model_copy(update={"lines": bigger}))
     run(src, tgt, sqlite_store)
     assert tgt.write_calls == writes and len(manual_rows(sqlite_store)) == 2
+
+
+def test_a_cancelled_contract_won_again_is_flagged_and_its_snapshot_stays_cancelled(
+    sqlite_store: Store,
+) -> None:
+    from canonical import ContractStatus
+
+    src, tgt = FakeSource(), FakeTarget()
+    wave1(src)
+    run(src, tgt, sqlite_store)
+    live = src.records["contract"]["800B"]
+    src.put("contract", live.model_copy(update={"status": ContractStatus.CANCELLED}))
+    run(src, tgt, sqlite_store)
+    assert tgt.subscriptions["SF-800B"]["status"] == "cancelled"
+    writes = tgt.write_calls
+    src.put("contract", live.model_copy(update={"status": ContractStatus.ACTIVATED}))
+    assert "reinstatement" in plan_text(src, tgt, sqlite_store)
+    report = run(src, tgt, sqlite_store)
+    assert report.counts["manual"] == 1 and tgt.write_calls == writes
+    [row] = manual_rows(sqlite_store)
+    assert "reinstatement: status cancelled -> activated" in row.details["message"]
+    snap = snapshot(sqlite_store, "contract", "800B")
+    assert snap is not None and snap["status"] == "cancelled"
