@@ -244,7 +244,33 @@ def _reference_hits(
             idx.append(i)
             keys.append(key)
             ccys.append(line.amount.currency)
-    return index.reference_hits(idx, keys, ccys), refs
+    hits = index.reference_hits(idx, keys, ccys)
+    for i, line in enumerate(lines):
+        refs[i] = _resolve_digit_documents(refs[i], line.doc_refs, hits.get(i, []))
+    return hits, refs
+
+
+def _resolve_digit_documents(
+    refs: _LineRefs, doc_refs: tuple[str, ...], hits: list[Item]
+) -> _LineRefs:
+    """A remittance document written as digits only (``3001``: payers often drop the
+    prefix) names the one invoice whose number has those digits (``INV-3001``), when
+    exactly one does. It is a structured document number, not free text, so it is as sure
+    as the full number; two invoices with those digits and it names neither."""
+    resolved: dict[str, str] = {}
+    for doc in doc_refs:
+        if any(ch.isalpha() for ch in doc) or not ref_key(doc):
+            continue
+        numbers = {it.invoice_number for it in hits if ref_key(it.invoice_number) == ref_key(doc)}
+        if len(numbers) == 1:
+            resolved[doc] = numbers.pop()
+    if not resolved:
+        return refs
+    return replace(
+        refs,
+        documents=refs.documents | {strong_key(n) for n in resolved.values()},
+        amounts=tuple((resolved.get(doc, doc), amount) for doc, amount in refs.amounts),
+    )
 
 
 def _reference_tier(
