@@ -274,7 +274,13 @@ class Handler(BaseHTTPRequestHandler):
         with fake._lock:
             if record_type == "customerPayment" and method in ("POST", "PUT"):
                 try:  # the apply sublist settles invoices, as NetSuite checks it
-                    settle(fake.state.records.setdefault("invoice", {}), existing, body)
+                    records = fake.state.records
+                    settle(
+                        records.setdefault("invoice", {}),
+                        existing,
+                        body,
+                        records.setdefault("creditMemo", {}),
+                    )
                 except PaymentRefused as refused:
                     return self._send(400, error_body(400, refused.code, refused.detail))
             if method == "POST":

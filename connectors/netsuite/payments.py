@@ -65,8 +65,10 @@ class NetSuitePaymentWriter:
         except ValidationError as exc:
             return _rejected(intent, "INVALID_PAYLOAD", f"not a canonical payment: {exc}")
         try:
-            invoices = self.invoices(a.invoice_number for a in payment.applications)
-            problem = pp.invoice_problem(payment, invoices)
+            paid, netted = pp.split(payment)
+            invoices = self.invoices(paid)
+            credits = self.invoices(netted, pp.CREDIT_MEMO) if netted else {}
+            problem = pp.invoice_problem(payment, invoices, credits)
             if problem is not None:
                 existing = self.rest.find_by_external_id(RECORD_TYPE, intent.external_id)
                 if existing is not None:
@@ -77,7 +79,9 @@ class NetSuitePaymentWriter:
                         message="found by external id; its invoices are already settled",
                     )
                 return _rejected(intent, "BB_INVOICE_NOT_OPEN", problem)
-            body = pp.customer_payment(payment, invoices, external_id=intent.external_id)
+            body = pp.customer_payment(
+                payment, invoices, external_id=intent.external_id, credits=credits
+            )
             target_id = self.rest.upsert(RECORD_TYPE, intent.external_id, body)
         except ValueError as exc:
             return _rejected(intent, "INVALID_PAYLOAD", str(exc))
@@ -94,13 +98,16 @@ class NetSuitePaymentWriter:
             target_id=target_id,
         )
 
-    def invoices(self, numbers: Iterable[str]) -> dict[str, pp.NetSuiteInvoice]:
-        """Open-item facts of the invoices with these tranIds (absent when unknown)."""
+    def invoices(
+        self, numbers: Iterable[str], type_code: str = pp.INVOICE
+    ) -> dict[str, pp.NetSuiteInvoice]:
+        """Open-item facts of the invoices (or credit memos) with these tranIds (absent when
+        unknown)."""
         wanted = sorted(set(numbers))
         found: dict[str, pp.NetSuiteInvoice] = {}
         if not wanted:
             return found
-        query = pp.invoice_query(wanted)
+        query = pp.invoice_query(wanted, type_code)
         offset = 0
         while True:
             resp = self.rest.request(
@@ -112,11 +119,13 @@ class NetSuitePaymentWriter:
             )
             page = resp.json(parse_float=Decimal)
             for row in page.get("items") or []:
-                inv = pp.NetSuiteInvoice.from_row(row)
+                inv = pp.NetSuiteInvoice.from_row(row, type_code)
                 if inv.tran_id in found:
-                    # two invoices share a number: applying to either would be a guess
+                    # two documents share a number: applying to either would be a guess
                     raise RecordRejected(
-                        f"invoice number {inv.tran_id} is on several NetSuite invoices",
+                        f"number {inv.tran_id} is on several NetSuite {inv.label.split()[0]}s"
+                        if type_code == pp.INVOICE
+                        else f"number {inv.tran_id} is on several NetSuite credit memos",
                         code="BB_AMBIGUOUS_INVOICE",
                     )
                 found[inv.tran_id] = inv

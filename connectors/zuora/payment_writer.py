@@ -60,6 +60,16 @@ class ZuoraPaymentWriter:
             payment = Payment.model_validate(intent.payload)
         except ValidationError as exc:
             return _rejected(intent, "BB_INVALID_PAYLOAD", f"not a canonical payment: {exc}")
+        netted = [a.invoice_number for a in payment.applications if a.amount.amount < 0]
+        if netted:
+            # Zuora applies a credit memo by a call of its own: with the payment that is two
+            # writes that can half-succeed, so the whole payment goes to a person instead
+            return _rejected(
+                intent,
+                "BB_CREDIT_MEMO_NETTED",
+                f"the payment nets credit memo(s) {', '.join(netted)}: apply them in Zuora "
+                "(credit memo > Apply to invoice), then rerun cash application",
+            )
         try:
             invoices = self._invoices(payment)
             problem = payments.invoice_problem(payment, invoices)

@@ -261,3 +261,14 @@ def test_find_applied_answers_read_before_retry_by_reference(
     zoql(rsps, "cash-B01", [{"Id": "p1", "PaymentNumber": "P-1", "Status": "Processed"}])
     zoql(rsps, "cash-B02", [])
     assert zuora.find_applied([there, gone]) == {there.idempotency_key: "P-1"}
+
+
+def test_a_payment_netting_a_credit_memo_is_rejected_whole_before_any_call(
+    zuora: ZuoraConnector,
+) -> None:
+    netted = intent(payment("B09", "800.00", **{"INV-1001": "1000.00", "CM-7": "-200.00"}))
+    with responses.RequestsMock(assert_all_requests_are_fired=True):  # no call may be made
+        [result] = zuora.write([netted])
+    assert result.status == ResultStatus.REJECTED
+    assert result.error_code == "BB_CREDIT_MEMO_NETTED"
+    assert "credit memo(s) CM-7" in (result.message or "")
