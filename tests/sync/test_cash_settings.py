@@ -41,12 +41,18 @@ def test_misfits_are_refused(fields: dict[str, object], message: str) -> None:
         SyncJobSettings(name="j", target="z", target_kind="zuora", **fields)  # type: ignore[arg-type]
 
 
-def test_the_config_file_validates_a_cash_job(tmp_path: Path) -> None:
+def test_the_config_file_validates_a_cash_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from config.loader import load_config, typed_section
 
+    monkeypatch.setenv("BB_TEST_CASH_ZU", "x")
     path = tmp_path / "billbridge.yaml"
     path.write_text(
         "version: 1\n"
+        "connections:\n"  # the job's target must name a configured connection
+        "  zuora_prod: {system: zuora, tenant: us_api_sandbox, client_id: c,"
+        " client_secret: {secret: BB_TEST_CASH_ZU}}\n"
         "jobs:\n"
         "  cash_to_zuora:\n"
         "    kind: cash_application\n"
