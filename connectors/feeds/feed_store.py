@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from billbridge.state.schema import FeedFileRow, FeedRecordRow, FeedStatementRow
 from canonical import BankStatement, Invoice, Remittance
+from canonical.enums import EntryStatus
 from connectors.feeds.continuity import Audit, check_predecessor, check_successor
 from connectors.feeds.model import Acknowledgement
 from connectors.feeds.stream import FeedStream, Item
@@ -139,19 +140,23 @@ class FeedWriter:
 
     def _entries(self, stmt: BankStatement, key: str) -> None:
         """Bulk-insert the entries; one already stored from another file (overlapping
-        downloads, a re-sent day) is skipped and counted."""
+        downloads, a re-sent day) is skipped and counted, unless only a pending copy is
+        stored and this one is booked (only BOOK is final): then it replaces that copy."""
         keyed = {record_key(tx.source_id): tx for tx in stmt.transactions}
         names = list(keyed)
         existing: set[str] = set()
         for start in range(0, len(names), IN_CHUNK):
-            existing.update(
-                self.session.scalars(
-                    select(FeedRecordRow.record_key).where(
-                        FeedRecordRow.kind == "bank_transaction",
-                        FeedRecordRow.record_key.in_(names[start : start + IN_CHUNK]),
-                    )
+            for row in self.session.scalars(
+                select(FeedRecordRow).where(
+                    FeedRecordRow.kind == "bank_transaction",
+                    FeedRecordRow.record_key.in_(names[start : start + IN_CHUNK]),
                 )
-            )
+            ):
+                booked = keyed[row.record_key].status is EntryStatus.BOOKED
+                if booked and row.record.get("status") != EntryStatus.BOOKED.value:
+                    self.session.delete(row)
+                else:
+                    existing.add(row.record_key)
         rows = []
         for name, tx in keyed.items():
             if name in existing:

@@ -376,3 +376,80 @@ def test_resent_camt_replaces_its_remittances_with_the_statement(store: Store, d
     stored = _kinds(store, "remittance")
     assert len(stored) == 2
     assert {sha for _, sha in stored} == {out[1].sha256}
+
+
+def _camt_doc(message: str, body: str) -> str:
+    root, container = {
+        "052": ("BkToCstmrAcctRpt", "Rpt"),
+        "053": ("BkToCstmrStmt", "Stmt"),
+    }[message]
+    return (
+        f'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.{message}'
+        f'.001.02"><{root}><GrpHdr><MsgId>M</MsgId><CreDtTm>2024-01-31T12:00:00</CreDtTm>'
+        f"</GrpHdr><{container}>{body}</{container}></{root}></Document>"
+    )
+
+
+def _ntry(ref: str, status: str, day: str) -> str:
+    return (
+        f'<Ntry><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>{status}</Sts>'
+        f"<BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>{ref}</AcctSvcrRef></Ntry>"
+    )
+
+
+ACCT = "<Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+
+
+def test_final_camt053_supersedes_a_052_report_without_period_or_balances(
+    store: Store, drop: Path
+) -> None:
+    report = _camt_doc(
+        "052",
+        f"<Id>RPT-1</Id><CreDtTm>2024-01-31T12:00:00</CreDtTm>{ACCT}"
+        + _ntry("AX-1", "PDNG", "2024-01-31")
+        + _ntry("AX-2", "BOOK", "2024-01-31"),
+    )
+    final = _camt_doc(
+        "053",
+        f"<Id>STMT-0131</Id>{ACCT}"
+        '<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">20.00</Amt>'
+        "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-01-31</Dt></Dt></Bal>"
+        + _ntry("AX-1", "BOOK", "2024-01-31")
+        + _ntry("AX-2", "BOOK", "2024-01-31"),
+    )
+    (drop / "a.xml").write_text(report)
+    (drop / "b.xml").write_text(final)
+    out = import_paths(store, [drop], now=NOW)
+    assert out[1].superseded == ("DE89370400440532013000:RPT-1#intraday",)
+    assert out[1].duplicate_entries == 0
+    with store.session() as s:
+        assert s.scalars(select(FeedStatementRow.statement_key)).all() == ["STMT-0131"]
+        records = s.scalars(select(FeedRecordRow)).all()
+        assert (
+            sorted((r.record["status"], r.file_sha256) for r in records)
+            == [("booked", out[1].sha256)] * 2
+        )
+
+
+def test_booked_entry_replaces_a_pending_copy_not_superseded(store: Store, drop: Path) -> None:
+    # the report's period (its entry dates, 30th) is outside the final's FrToDt (31st)
+    report = _camt_doc("052", f"<Id>RPT-2</Id>{ACCT}" + _ntry("AX-9", "PDNG", "2024-01-30"))
+    final = _camt_doc(
+        "053",
+        f"<Id>STMT-9</Id><FrToDt><FrDtTm>2024-01-31T00:00:00</FrDtTm>"
+        f"<ToDtTm>2024-01-31T23:59:59</ToDtTm></FrToDt>{ACCT}"
+        + _ntry("AX-9", "BOOK", "2024-01-31")
+        + _ntry("AX-10", "BOOK", "2024-01-31"),
+    )
+    again = final.replace("STMT-9", "STMT-9b")
+    for name, doc in (("a.xml", report), ("b.xml", final), ("c.xml", again)):
+        (drop / name).write_text(doc)
+    out = import_paths(store, [drop], now=NOW)
+    assert [o.superseded for o in out] == [(), (), ()]
+    assert [o.duplicate_entries for o in out] == [0, 0, 2]  # booked copies stay skipped
+    with store.session() as s:
+        rows = s.scalars(select(FeedRecordRow)).all()
+        assert sorted((r.record["bank_reference"], r.record["status"]) for r in rows) == [
+            ("AX-10", "booked"),
+            ("AX-9", "booked"),
+        ]

@@ -194,3 +194,25 @@ def test_csv_library_errors_become_parse_errors() -> None:
     huge = b'Date,Description,Amount\n2024-01-01,"' + b"x" * 200_000 + b'",1\n'
     with pytest.raises(ParseError, match="field larger than field limit"):
         bank_csv.parse(huge, file_name="big.csv")
+
+
+def test_camt052_without_period_or_balances_takes_entry_dates_or_creation_day() -> None:
+    def report(entries: str) -> bytes:
+        return (
+            '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.02">'
+            "<BkToCstmrAcctRpt><GrpHdr><MsgId>M</MsgId><CreDtTm>2024-02-01T00:30:00+01:00"
+            "</CreDtTm></GrpHdr><Rpt><Id>R</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN>"
+            f"</Id><Ccy>EUR</Ccy></Acct>{entries}</Rpt></BkToCstmrAcctRpt></Document>"
+        ).encode()
+
+    def entry(day: str) -> str:
+        return (
+            '<Ntry><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>PDNG</Sts>'
+            f"<ValDt><Dt>{day}</Dt></ValDt></Ntry>"
+        )
+
+    dated = camt.parse(report(entry("2024-01-31") + entry("2024-01-30")), file_name="r.xml")
+    stmt = dated.statements[0]
+    assert (str(stmt.period_start), str(stmt.period_end)) == ("2024-01-30", "2024-01-31")
+    empty = camt.parse(report(""), file_name="e.xml").statements[0]
+    assert (str(empty.period_start), str(empty.period_end)) == ("2024-02-01", "2024-02-01")

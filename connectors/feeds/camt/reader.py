@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
@@ -69,6 +70,7 @@ class CamtReader:
         self._container: str | None = None
         self._ctx: StatementContext | None = None
         self._totals: dict[str, Decimal] = {}
+        self._days: list[date] = []  # earliest and latest entry date of this statement
 
     def items(self, source: IO[bytes]) -> Iterator[Item]:
         # only the elements we act on produce events: far cheaper than every element
@@ -90,7 +92,7 @@ class CamtReader:
                         self.meta["message"] = f"camt.{self._message}"
                     elif name == self._container:
                         self._ctx = None
-                        self._totals = {}
+                        self._totals, self._days = {}, []
                     continue
                 parent = el.getparent()
                 if name == "Ntry" and parent is not None and local(parent) == self._container:
@@ -179,6 +181,9 @@ class CamtReader:
         transactions, remittances = map_entry(ctx, ntry)
         self.entries += 1
         for tx in transactions:
+            day = tx.booking_date or tx.value_date
+            if day is not None:
+                self._days = [min([day, *self._days]), max([day, *self._days])]
             if tx.status is EntryStatus.BOOKED:
                 ccy = tx.amount.currency
                 self._totals[ccy] = self._totals.get(ccy, Decimal(0)) + tx.amount.amount
@@ -194,6 +199,14 @@ class CamtReader:
         dated = sorted(b.as_of for b in balances if b is not None and b.as_of is not None)
         if period_end is None and dated:  # no FrToDt: the balances say which days it covers
             period_start, period_end = period_start or dated[0], dated[-1]
+        if period_end is None and ctx.message == "052":
+            # an intraday report often has neither: its entries' days, else its creation
+            # day, so the final statement of that day can supersede it (a 054 notification
+            # is no final and keeps no period)
+            created = date_from_text(text(stmt, "CreDtTm") or self.meta.get("created"))
+            days = self._days or ([created] if created else [])
+            if days:
+                period_start, period_end = period_start or days[0], days[-1]
         extra: dict[str, Any] = {"message": f"camt.{ctx.message}"}
         page = text(stmt, "StmtPgntn/PgNb", "RptPgntn/PgNb", "NtfctnPgntn/PgNb")
         if page:
