@@ -26,7 +26,8 @@ def section_title(recon: str) -> str:
     """A report section's title from the recon's recorded name: "CRM vs billing", "AR
     subledger GL", "Billing vs ERP invoices" (definitions carry no title of their own)."""
     if recon.startswith("sync:"):
-        return f"Sync job {recon.removeprefix('sync:')}: rejected writes"
+        # rejected and dead-lettered writes, and changes that need a person (SYNC_MANUAL_ACTION)
+        return f"Sync job {recon.removeprefix('sync:')}: writes not made"
     words = [w for w in recon.replace("-", "_").split("_") if w]
     shown = [w.upper() if w.lower() in ACRONYMS else w.lower() for w in words]
     if shown and shown[0].islower():

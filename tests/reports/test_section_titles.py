@@ -16,7 +16,7 @@ from reconcile.reports import section_title
         ("ar_subledger_gl", "AR subledger GL"),
         ("ar_aging", "AR aging"),
         ("revenue_leakage", "Revenue leakage"),
-        ("sync:invoices", "Sync job invoices: rejected writes"),
+        ("sync:invoices", "Sync job invoices: writes not made"),
     ],
 )
 def test_section_title(recon: str, title: str) -> None:
