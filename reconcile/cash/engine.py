@@ -200,6 +200,8 @@ class _LineRefs:
     documents: frozenset[str]
     #: (document as written, amount paid on it) from the remittance and the text
     amounts: tuple[tuple[str, Decimal], ...] = ()
+    #: (document as written, discount the remittance says was taken on it)
+    discounts: tuple[tuple[str, Decimal], ...] = ()
 
     def names(self, invoice_number: str) -> bool:
         """Whether the line names this invoice for sure (not only some of its digits):
@@ -215,14 +217,22 @@ class _LineRefs:
 
     def stated(self, invoice_number: str) -> Decimal | None:
         """What the remittance says is paid on this invoice, if it says so once."""
-        lettered = any(ch.isalpha() for ch in invoice_number)
-        key = strong_key(invoice_number) if lettered else ref_key(invoice_number)
-        found = {
-            amount
-            for written, amount in self.amounts
-            if (strong_key(written) if lettered else ref_key(written)) == key
-        }
-        return found.pop() if len(found) == 1 else None
+        return _once(self.amounts, invoice_number)
+
+    def discount(self, invoice_number: str) -> Decimal | None:
+        """The discount the remittance says was taken on this invoice, if it says so once."""
+        return _once(self.discounts, invoice_number)
+
+
+def _once(pairs: tuple[tuple[str, Decimal], ...], invoice_number: str) -> Decimal | None:
+    lettered = any(ch.isalpha() for ch in invoice_number)
+    key = strong_key(invoice_number) if lettered else ref_key(invoice_number)
+    found = {
+        amount
+        for written, amount in pairs
+        if (strong_key(written) if lettered else ref_key(written)) == key
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _reference_hits(
@@ -239,7 +249,9 @@ def _reference_hits(
             if ref_key(ref):
                 digit.add(ref_key(ref))
         documents = frozenset(strong_key(r) for r in (*line.doc_refs, *found.documents))
-        refs.append(_LineRefs(found, documents, (*line.doc_amounts, *found.stated)))
+        refs.append(
+            _LineRefs(found, documents, (*line.doc_amounts, *found.stated), line.doc_discounts)
+        )
         for key in sorted(digit):
             idx.append(i)
             keys.append(key)
@@ -270,6 +282,7 @@ def _resolve_digit_documents(
         refs,
         documents=refs.documents | {strong_key(n) for n in resolved.values()},
         amounts=tuple((resolved.get(doc, doc), amount) for doc, amount in refs.amounts),
+        discounts=tuple((resolved.get(doc, doc), amount) for doc, amount in refs.discounts),
     )
 
 
@@ -323,6 +336,7 @@ def _reference_tier(
             remaining,
             policy,
             stated=[refs.stated(it.invoice_number) for it in groups[cust]],
+            discounts=[refs.discount(it.invoice_number) for it in groups[cust]],
             strong=any(it.customer_id == cust for it in strong_hits),
             party_confirmed=confirmed,
             payer=ident.customer_id,

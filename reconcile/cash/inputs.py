@@ -121,6 +121,7 @@ def lines_from(
         )
         docs: tuple[str, ...] = ()
         paid: tuple[tuple[str, Decimal], ...] = ()
+        discounts: tuple[tuple[str, Decimal], ...] = ()
         reason = None
         if rem is not None:
             docs = tuple(ln.document_number for ln in rem.lines if ln.document_number)
@@ -128,6 +129,14 @@ def lines_from(
                 (ln.document_number, ln.paid.amount)
                 for ln in rem.lines
                 if ln.document_number and ln.paid.currency == txn.amount.currency
+            )
+            discounts = tuple(
+                (ln.document_number, ln.discount.amount)
+                for ln in rem.lines
+                if ln.document_number
+                and ln.discount is not None
+                and ln.discount.amount > 0
+                and ln.discount.currency == txn.amount.currency
             )
             adjustments = [*rem.adjustments, *(a for ln in rem.lines for a in ln.adjustments)]
             reason = next((a.reason_code for a in adjustments if a.reason_code), None)
@@ -142,6 +151,7 @@ def lines_from(
                 doc_refs=docs,
                 deduction_reason=reason,
                 doc_amounts=paid,
+                doc_discounts=discounts,
             )
         )
     return lines

@@ -34,6 +34,9 @@ class CashLine:
     #: What the remittance says is paid per document (820 RMR04, camt RmtdAmt), in the
     #: payment's currency: applied as stated when it adds up to the payment.
     doc_amounts: tuple[tuple[str, Decimal], ...] = ()
+    #: The discount the remittance says was taken per document (820 RMR06, camt
+    #: DscntApldAmt, REMADV), in the payment's currency: a deduction, not a short pay.
+    doc_discounts: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,7 @@ def _line_result(r: LineResult) -> dict[str, Any]:
             "doc_refs": list(ln.doc_refs),
             "deduction_reason": ln.deduction_reason,
             "doc_amounts": [[doc, str(amount)] for doc, amount in ln.doc_amounts],
+            "doc_discounts": [[doc, str(amount)] for doc, amount in ln.doc_discounts],
         },
         "customer_id": r.customer_id,
         "party_rule": r.party_rule.value if r.party_rule else None,
@@ -232,6 +233,7 @@ def _read_line(rd: _Reader, raw: Any, where: str) -> LineResult:
         doc_refs=tuple(ln.get("doc_refs") or ()),
         deduction_reason=ln.get("deduction_reason"),
         doc_amounts=tuple((str(d), Decimal(str(a))) for d, a in ln.get("doc_amounts") or ()),
+        doc_discounts=tuple((str(d), Decimal(str(a))) for d, a in ln.get("doc_discounts") or ()),
     )
     party = raw.get("party_rule")
     proposal = _read_proposal(rd, raw.get("proposal"), line.line_id, f"{where}.proposal")

@@ -64,6 +64,7 @@ def reference_decision(
     strong: bool,
     party_confirmed: bool,
     stated: list[Decimal | None] | None = None,
+    discounts: list[Decimal | None] | None = None,
     payer: str | None = None,
     fallback: bool = False,
     credits: list[Item] | None = None,
@@ -117,8 +118,9 @@ def reference_decision(
     )
     if decision is None:
         decision = _as_remitted(
-            line, payment, group, left, stated, policy, strong, base, proposal, flags_exact
-        )
+            line, payment, group, left, stated, policy, strong, base, proposal, flags_exact,
+            discounts=discounts,
+        )  # fmt: skip
     if decision is None:
         decision = _reference_fit(line, payment, group, left, policy, base, proposal, flags_exact)
     if decision is None:
@@ -181,11 +183,19 @@ def _as_remitted(
     base: Decimal,
     proposal: Callable[..., Proposal],
     flags: Flags,
+    *,
+    discounts: list[Decimal | None] | None = None,
 ) -> Decision | None:
     """Apply what the remittance says each invoice gets, when it says so for every one,
     the amounts add up to the payment and none exceeds what is open. A residual within
     tolerance is that invoice's deduction; a larger one stays open (``SHORT_PAY``). None
-    otherwise (the payment is then judged as a whole)."""
+    otherwise (the payment is then judged as a whole).
+
+    A residual the remittance itself states as the discount taken (``discounts``) is a
+    discount, not a short pay: ``EARLY_PAYMENT_DISCOUNT`` when the invoice's terms allow
+    exactly that on the payment date, else ``DISCOUNT_TAKEN``, deducted when earned or
+    within tolerance. An unearned one beyond tolerance stays open, its ``SHORT_PAY``
+    naming the discount (whether to allow it is a person's call)."""
     if not stated or any(v is None for v in stated) or len(stated) != len(group):
         return None
     ccy = line.amount.currency
@@ -197,19 +207,33 @@ def _as_remitted(
         return None
     if paid == left:
         return None  # paid in full: the plain reference rule says the same
+    taken = [
+        d.scaleb(exp) if d is not None else None
+        for d in (discounts if discounts and len(discounts) == len(group) else [None] * len(group))
+    ]
     parts: list[tuple[Item, int, int]] = []
-    short: list[tuple[Item, int]] = []
-    for item, p, amt in zip(group, paid, left, strict=True):
-        if amt - p and _within(amt - p, amt, exp, policy):
-            parts.append((item, p, amt - p))
+    short: list[tuple[Item, int, str | None]] = []
+    reasons: list[str] = []
+    for item, p, amt, disc in zip(group, paid, left, taken, strict=True):
+        residual = amt - p
+        stated_discount = bool(residual) and disc == residual
+        earned = stated_discount and item.discount_on(line.date, amt) == residual
+        if residual and (earned or _within(residual, amt, exp, policy)):
+            parts.append((item, p, residual))
+            if earned:
+                reasons.append("EARLY_PAYMENT_DISCOUNT")
+            elif stated_discount:
+                reasons.append("DISCOUNT_TAKEN")
+            else:
+                reasons.append(line.deduction_reason or "SHORT_PAY_TOLERANCE")
         else:
             parts.append((item, p, 0))
-            if amt - p:
-                short.append((item, amt - p))
+            if residual:
+                short.append((item, residual, "DISCOUNT_TAKEN" if stated_discount else None))
     alloc = Allocation(tuple(parts))
     status = Status.AUTO if strong else Status.SUGGESTED
-    deducted = any(d for _, _, d in parts)
-    reason = (line.deduction_reason or "SHORT_PAY_TOLERANCE") if deducted else None
+    # one reason per proposal: the invoices' own when they agree, else all of them
+    reason = ", ".join(dict.fromkeys(reasons)) or None
     prop = proposal(
         alloc, status, Rule.REFERENCE_REMITTANCE, base * _conf("0.95"), flags,
         deduction_reason=reason,
@@ -219,11 +243,18 @@ def _as_remitted(
             line,
             Category.SHORT_PAY,
             residual,
-            "the remittance pays less than is open; the residual stays open on the invoice",
+            (
+                f"the remittance takes a discount of {money(residual, ccy).amount} {ccy}, "
+                "beyond tolerance and not allowed by the invoice's terms on the payment "
+                "date; it stays open on the invoice for review"
+            )
+            if cause
+            else "the remittance pays less than is open; the residual stays open on the invoice",
             customer_id=item.customer_id,
             invoice_numbers=(item.invoice_number,),
+            details={"cause": "discount_taken"} if cause else {},
         )
-        for item, residual in short
+        for item, residual, cause in short
     )
     return Decision(prop, alloc, excs)
 
