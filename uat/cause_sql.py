@@ -11,7 +11,8 @@ constant factor values finer than the minor unit have too); (dates) a shift by w
 months, then one by days, shared by min_group records; else a plain difference. Per record:
 missing in the new system (or its legacy key code is untranslated), extra in the new
 system, duplicate key (at risk: the difference of all its rows' sums per side, read from
-``dup``, see ``uat.totals``).
+``dup``, see ``uat.totals``); a repeated key absent from the other side is missing / extra
+first.
 
 Amounts are the engine's exact DECIMAL(38,10), never DOUBLE. DuckDB divides decimals in
 DOUBLE, so the ratio is an integer (HUGEINT) division rounded half-even as
@@ -108,7 +109,7 @@ class CauseSql:
 
     def sql(self) -> str:
         # only what the rules read: the CTE is materialised, the frame's texts are not needed
-        kept = ["i", "base", *(f"d{n}" for n in range(len(self.fields)))]
+        kept = ["i", "base", "has_a", "has_b", *(f"d{n}" for n in range(len(self.fields)))]
         kept += [f"{side}{n}" for n in self._at_risk() for side in "ab"]  # their digits
         kept += [f"d{c}{j}" for j in self._duplicate_terms() for c in ("sa", "sb", "dg")]
         inner = f"(SELECT {', '.join(kept + self._values())} FROM {self._source()})"
@@ -364,11 +365,17 @@ class CauseSql:
             differing = (
                 f"CASE WHEN base = 'MANY_TO_ONE' THEN {found} || {differing} ELSE {differing} END"
             )
+        # a key repeated (or merged) on one side and absent from the other is missing or
+        # extra first: its repetition must not hide that the other system lacks it
+        one_sided = (
+            f"CASE WHEN has_a AND NOT has_b THEN {missing} "
+            f"WHEN has_b AND NOT has_a THEN [{cause('extra_in_new')}] ELSE [] END"
+        )
         return (
             f"CASE WHEN base = 'MISSING_IN_B' THEN {missing} "
             f"WHEN base = 'MISSING_IN_A' THEN [{cause('extra_in_new')}] "
-            f"WHEN starts_with(base, 'DUPLICATE') THEN {duplicate} "
-            f"ELSE {differing} END"
+            f"WHEN starts_with(base, 'DUPLICATE') THEN {one_sided} || {duplicate} "
+            f"ELSE {one_sided} || {differing} END"
         )
 
     # -- amount at risk ----------------------------------------------------------------

@@ -104,6 +104,20 @@ def _matching(frame: Frame, where: str, limit: int) -> tuple[int, list[str]]:
     return int(n), list(keys or [])
 
 
+def _category_test(category: str, entity: PreparedEntity) -> str:
+    """SQL: the exception is of ``category`` (its name or base). A key absent from one side
+    is also missing / extra there when the engine files it under another category (a
+    duplicate or merged key of the other side): the gate on missing keys must see it."""
+    want = literal(category)
+    tests = [f"{want} IN (category, base)"]
+    d = entity.definition
+    one_sided = (("MISSING_IN_B", "has_a", "has_b"), ("MISSING_IN_A", "has_b", "has_a"))
+    for base, here, there in one_sided:
+        if category in (base, d.category(base)):
+            tests.append(f"coalesce({here} AND NOT {there}, false)")
+    return f"({' OR '.join(tests)})"
+
+
 def _keys_matching(t: Totals, where: str, limit: int) -> tuple[int, list[str]]:
     """How many keys satisfy the SQL condition ``where`` over ``t``, and the first ``limit``
     of them in key order."""
@@ -176,7 +190,7 @@ def evaluate(
     if isinstance(x, NoExceptions):
         tests = ["TRUE"]
         if x.category is not None:
-            tests.append(f"{literal(x.category)} IN (category, base)")
+            tests.append(_category_test(x.category, entity))
         if x.root_cause is not None:
             patterns = "list_transform(causes, lambda c: c.pattern)"
             tests.append(f"list_contains({patterns}, {literal(x.root_cause)})")
