@@ -159,7 +159,9 @@ def apply_cash(
                 res = _already_applied(res, hits.get(i, []), refs[i], remaining)
             else:
                 res = _hold_unnamed(res, refs[i])
-            results[i] = _flag_foreign(res, foreign.get(i, ()))
+            res = _flag_foreign(res, foreign.get(i, ()))
+            proposal, excs = _hold_returned(res.line, res.proposal, res.exceptions)
+            results[i] = replace(res, proposal=proposal, exceptions=excs)
             # a line the unique-amount tier did not settle went through subset-sum
             subset = res.customer_id is not None and (
                 res.proposal is None or res.proposal.rule == Rule.SUBSET_SUM
@@ -368,6 +370,7 @@ def _reference_tier(
     if dec.proposal.proposal_id in rejected:
         return None  # the amount tiers may still find something else
     proposal, excs = _cap_foreign(line, dec.proposal, dec.exceptions, foreign)
+    proposal, excs = _hold_returned(line, proposal, excs)
     hold = proposal is None or proposal.status != Status.AUTO
     for item, applied, deducted in dec.allocation.parts:
         remaining.consume(item, applied + deducted, hold=hold)
@@ -426,6 +429,7 @@ def _amount_tiers(
         )
         return LineResult(line, ident.customer_id, ident.rule, None, (exc,))
     proposal, excs = _cap_foreign(line, dec.proposal, dec.exceptions, foreign)
+    proposal, excs = _hold_returned(line, proposal, excs)
     if dec.allocation is not None:
         hold = proposal is None or proposal.status != Status.AUTO
         for item, applied, deducted in dec.allocation.parts:
@@ -576,6 +580,27 @@ def _cap_foreign(
         f"the payment is in {line.amount.currency}; the invoices it names are in {currencies}",
         customer_id=next(iter(customers)) if len(customers) == 1 else None,
         invoice_numbers=numbers,
+    )
+    if proposal is not None and proposal.status == Status.AUTO:
+        proposal = replace(proposal, status=Status.SUGGESTED)
+    return proposal, (*excs, exc)
+
+
+def _hold_returned(
+    line: CashLine, proposal: Proposal | None, excs: tuple[CashException, ...]
+) -> tuple[Proposal | None, tuple[CashException, ...]]:
+    """A credit the same bank files return is never applied automatically: the money went
+    back, so closing the invoice would be wrong; what it was for stays a suggestion."""
+    if line.returned_by is None or any(e.category == Category.RETURNED for e in excs):
+        return proposal, excs
+    exc = CashException(
+        line.line_id,
+        Category.RETURNED,
+        line.amount,
+        f"bank line {line.returned_by} returns this credit: not applied; held for review",
+        customer_id=proposal.customer_id if proposal is not None else None,
+        invoice_numbers=tuple(a.invoice_number for a in proposal.applications) if proposal else (),
+        details={"returned_by": line.returned_by},
     )
     if proposal is not None and proposal.status == Status.AUTO:
         proposal = replace(proposal, status=Status.SUGGESTED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -100,25 +101,132 @@ def _same_payment(txn: BankTransaction, rem: Remittance, window_days: int) -> bo
     return True
 
 
+@dataclass(frozen=True)
+class BankLines:
+    #: Booked credits: what is matched.
+    receipts: list[CashLine]
+    #: Everything else in the bank files (debits, returns, zero and not-booked entries),
+    #: as the CSV command reports them: not matched, listed as NOT_A_RECEIPT.
+    not_receipts: list[CashLine]
+
+
 def lines_from(
     txns: Iterable[BankTransaction], remittances: Iterable[Remittance] = ()
 ) -> list[CashLine]:
-    """Cash lines for the booked credits (debits and reversals are not receipts)."""
-    credits = [t for t in txns if t.amount.amount > 0 and not t.reversal and t.status == "booked"]
+    """Cash lines for the booked credits (debits and reversals are not receipts); a credit
+    that a return in ``txns`` takes back carries ``returned_by``."""
+    return bank_lines(txns, remittances).receipts
+
+
+def bank_lines(
+    txns: Iterable[BankTransaction],
+    remittances: Iterable[Remittance] = (),
+    *,
+    return_window_days: int = 5,
+) -> BankLines:
+    """The receipts and the other entries of bank files; see :func:`returned_credits`."""
+    every = list(txns)
+    credits = [t for t in every if _is_receipt(t)]
+    returned = returned_credits(credits, [t for t in every if not _is_receipt(t)],
+                                window_days=return_window_days)  # fmt: skip
+    lines = _receipt_lines(credits, remittances, returned)
+    others = [
+        CashLine(
+            line_id=t.source_id,
+            date=_txn_date(t),
+            amount=Money(t.amount.amount, t.amount.currency),
+            payer_name=t.counterparty_name,
+            payer_account=t.counterparty_account,
+            text=_text(t),
+        )
+        for t in every
+        if not _is_receipt(t)
+    ]
+    return BankLines(lines, others)
+
+
+def _is_receipt(t: BankTransaction) -> bool:
+    return t.amount.amount > 0 and not t.reversal and t.status == "booked"
+
+
+#: what banks write when there is no reference (MT940 NONREF, SEPA NOTPROVIDED)
+_NO_REFERENCE = frozenset({"NONREF", "NOTPROVIDED", "NOREF", "NONE"})
+_TOKENS = re.compile(r"[\s/;,+]+")
+
+
+def _payment_keys(t: BankTransaction) -> set[str]:
+    """How a return may quote a credit: its end-to-end id, bank or customer reference
+    (not its invoice numbers: another payment may name the same invoice)."""
+    keys = (normalize_account(r) for r in (t.end_to_end_id, t.bank_reference, t.customer_reference))
+    return {k for k in keys if len(k) >= 3 and k not in _NO_REFERENCE}
+
+
+def _quoted(t: BankTransaction) -> set[str]:
+    """What a return quotes: its own end-to-end id (a SEPA return keeps the original's),
+    customer reference, structured references and the words of its text."""
+    words = _TOKENS.split(t.remittance_text or "")
+    parts = (t.end_to_end_id, t.customer_reference, *t.references, *words)
+    return {normalize_account(p) for p in parts if p}
+
+
+def _same_party(a: BankTransaction, b: BankTransaction) -> bool:
+    if a.counterparty_account and b.counterparty_account:
+        return normalize_account(a.counterparty_account) == normalize_account(
+            b.counterparty_account
+        )
+    if a.counterparty_name and b.counterparty_name:
+        return normalize_name(a.counterparty_name) == normalize_name(b.counterparty_name)
+    return False
+
+
+def returned_credits(
+    credits: list[BankTransaction], others: Iterable[BankTransaction], *, window_days: int = 5
+) -> dict[str, BankTransaction]:
+    """Credit source id -> the booked debit that takes it back: one of the same amount and
+    currency, on or after the credit, that quotes its end-to-end id or bank/customer
+    reference; or, for a debit the bank marks as a return (``reversal``), from the same
+    counterparty within ``window_days``. Only a return that points at exactly one credit
+    holds it (a run cannot tell which of two it reverses, so it holds neither)."""
+    found: dict[str, BankTransaction] = {}
+    for ret in sorted(others, key=lambda t: t.source_id):
+        if ret.amount.amount >= 0 or ret.status != "booked":
+            continue
+        same = [
+            c
+            for c in credits
+            if c.amount.amount == -ret.amount.amount
+            and c.amount.currency == ret.amount.currency
+            and _txn_date(c) <= _txn_date(ret)
+            and c.source_id not in found
+        ]
+        quoted = _quoted(ret)
+        hits = [c for c in same if _payment_keys(c) & quoted]
+        if not hits and ret.reversal:
+            latest = _txn_date(ret) - timedelta(days=window_days)
+            hits = [c for c in same if _txn_date(c) >= latest and _same_party(c, ret)]
+        if len(hits) == 1:
+            found[hits[0].source_id] = ret
+    return found
+
+
+def _text(txn: BankTransaction) -> str:
+    return " ".join(
+        p
+        for p in (txn.customer_reference, txn.end_to_end_id, txn.remittance_text, *txn.references)
+        if p
+    )
+
+
+def _receipt_lines(
+    credits: list[BankTransaction],
+    remittances: Iterable[Remittance],
+    returned: dict[str, BankTransaction],
+) -> list[CashLine]:
     linked = link_remittances(credits, remittances)
     lines: list[CashLine] = []
     for txn in credits:
         rem = linked.get(txn.source_id)
-        text = " ".join(
-            p
-            for p in (
-                txn.customer_reference,
-                txn.end_to_end_id,
-                txn.remittance_text,
-                *txn.references,
-            )
-            if p
-        )
+        text = _text(txn)
         docs: tuple[str, ...] = ()
         paid: tuple[tuple[str, Decimal], ...] = ()
         discounts: tuple[tuple[str, Decimal], ...] = ()
@@ -152,6 +260,7 @@ def lines_from(
                 deduction_reason=reason,
                 doc_amounts=paid,
                 doc_discounts=discounts,
+                returned_by=ret.source_id if (ret := returned.get(txn.source_id)) else None,
             )
         )
     return lines

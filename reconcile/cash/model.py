@@ -37,6 +37,9 @@ class CashLine:
     #: The discount the remittance says was taken per document (820 RMR06, camt
     #: DscntApldAmt, REMADV), in the payment's currency: a deduction, not a short pay.
     doc_discounts: tuple[tuple[str, Decimal], ...] = ()
+    #: Line id of a debit in the same bank files that returns this credit (see
+    #: ``inputs.returned_credits``): the credit is then never applied automatically.
+    returned_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ class Category(StrEnum):
     #: the invoices the line names have nothing left open: an earlier line of the run is
     #: applied or suggested to them (a duplicate payment?)
     ALREADY_APPLIED = "ALREADY_APPLIED"
+    #: a debit in the same bank files returns this credit (a SEPA return, a bounced item)
+    RETURNED = "RETURNED"
 
 
 @dataclass(frozen=True, slots=True)

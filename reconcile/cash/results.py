@@ -21,10 +21,12 @@ _CAUSES = {
     Category.OVERPAY: "source_imbalance",
     Category.CURRENCY_MISMATCH: "source_imbalance",
     Category.ALREADY_APPLIED: "already_applied",
+    Category.RETURNED: "returned",
 }
 #: unapplied.csv names the most specific exception of a line: what the remittance says
 #: (another currency, an invoice already paid) before a tie, before "nothing fits".
 _SPECIFIC = (
+    Category.RETURNED,
     Category.CURRENCY_MISMATCH,
     Category.ALREADY_APPLIED,
     Category.AMBIGUOUS,

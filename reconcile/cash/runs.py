@@ -113,6 +113,7 @@ def _line_result(r: LineResult) -> dict[str, Any]:
             "deduction_reason": ln.deduction_reason,
             "doc_amounts": [[doc, str(amount)] for doc, amount in ln.doc_amounts],
             "doc_discounts": [[doc, str(amount)] for doc, amount in ln.doc_discounts],
+            "returned_by": ln.returned_by,
         },
         "customer_id": r.customer_id,
         "party_rule": r.party_rule.value if r.party_rule else None,
@@ -234,6 +235,7 @@ def _read_line(rd: _Reader, raw: Any, where: str) -> LineResult:
         deduction_reason=ln.get("deduction_reason"),
         doc_amounts=tuple((str(d), Decimal(str(a))) for d, a in ln.get("doc_amounts") or ()),
         doc_discounts=tuple((str(d), Decimal(str(a))) for d, a in ln.get("doc_discounts") or ()),
+        returned_by=ln.get("returned_by"),
     )
     party = raw.get("party_rule")
     proposal = _read_proposal(rd, raw.get("proposal"), line.line_id, f"{where}.proposal")
