@@ -113,17 +113,41 @@ def _dup(a: Invoice, b: Invoice, how: str, customer: str, ccy: str) -> Finding:
     )
 
 
-def _billing_periods(start: date, end: date, months: int, as_of: date) -> list[str]:
-    """Period keys at which a charge billed every ``months`` months falls due."""
-    out: list[str] = []
-    year, month = start.year, start.month
+def _add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` calendar months, the day clamped to the month's end
+    (a line billed from Jan 31 falls due Feb 29, then Mar 31)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    month += 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - date.resolution).day
+    return date(year, month, min(day.day, last))
+
+
+def _billing_periods(start: date, end: date, months: int, as_of: date) -> list[tuple[date, date]]:
+    """The billing periods of a charge billed every ``months`` months from ``start``: each
+    runs from ``start`` + k x ``months`` to the day before the next one (anniversary billing
+    on the 15th runs the 15th to the 14th), for the periods starting by ``end`` and
+    ``as_of``."""
+    out: list[tuple[date, date]] = []
+    k = 0
     while True:
-        first = date(year, month, 1)
+        first = _add_months(start, k * months)
         if first > end or first > as_of:
             return out
-        out.append(period_of(first))
-        month += months
-        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+        k += 1
+        out.append((first, _add_months(start, k * months) - date.resolution))
+
+
+def _bills(covered: tuple[date, date | None], first: date, last: date) -> bool:
+    """Whether an invoice line covering ``covered`` bills the period ``first``..``last``:
+    a service period bills the periods whose first day it covers (an annual up-front
+    invoice bills every month it serves, an invoice for Jan 15..Feb 14 bills only the
+    period starting Jan 15, not the one starting Feb 15); a single day (a service start
+    without an end, or the issue date) bills the period it falls in."""
+    start, end = covered
+    if end is None:
+        return first <= start <= last
+    return start <= first <= end
 
 
 def expected_charges_not_billed(
@@ -131,25 +155,25 @@ def expected_charges_not_billed(
 ) -> list[Finding]:
     """Recurring contract lines with no invoice line in a billing period up to ``as_of``.
 
-    An invoice line bills a contract line in every month of its service period (an annual
-    or up-front invoice covers the months it serves), or, without a service period, in the
-    month of the invoice's issue date. A void invoice bills nothing, and neither does a draft
-    (the customer has not been billed until it is posted): a period only a draft covers is
-    still reported, with the draft's number, so AR can post it.
+    A contract line's billing periods follow its own schedule: start + k x its billing
+    period's months (anniversary billing on the 15th included), each keyed by the month it
+    starts in. An invoice line for the contract line bills a period when its service period
+    covers the period's first day (an annual or up-front invoice covers every period it
+    serves), or, without a service end, when its service start (else the invoice's issue
+    date) falls in the period. A void invoice bills nothing, and neither does a draft (the
+    customer has not been billed until it is posted): a period only a draft covers is still
+    reported, with the draft's number, so AR can post it.
     """
-    done: set[tuple[str, str]] = set()
-    drafts: dict[tuple[str, str], str] = {}
+    # contract line -> (covered start, covered end or None for a single day, draft number)
+    covers: dict[str, list[tuple[tuple[date, date | None], str | None]]] = defaultdict(list)
     for inv in billed(invoices):
         for ln in inv.lines:
             if not ln.contract_line_id:
                 continue
             start = ln.service_start or inv.issue_date
-            end = ln.service_end if ln.service_end and ln.service_end >= start else start
-            for period in _billing_periods(start, end, 1, end):
-                if inv.status == InvoiceStatus.DRAFT:
-                    drafts.setdefault((ln.contract_line_id, period), inv.number)
-                else:
-                    done.add((ln.contract_line_id, period))
+            end = ln.service_end if ln.service_end and ln.service_end >= start else None
+            draft = inv.number if inv.status == InvoiceStatus.DRAFT else None
+            covers[ln.contract_line_id].append(((start, end), draft))
     out: list[Finding] = []
     for contract in contracts:
         # a cancelled contract still owes the periods before its cancellation date (without
@@ -166,22 +190,23 @@ def expected_charges_not_billed(
             end = line.end_date or contract.end_date or as_of
             if contract.cancellation_date is not None:
                 end = min(end, contract.cancellation_date)
-            for period in _billing_periods(start, end, months, as_of):
-                if (line.line_id, period) in done:
+            for first, last in _billing_periods(start, end, months, as_of):
+                hits = [d for c, d in covers[line.line_id] if _bills(c, first, last)]
+                if None in hits:
                     continue
+                drafts = [d for d in hits if d is not None]
                 details: dict[str, str] = {
                     "contract": contract.source_id,
                     "customer_id": contract.customer_id,
                     "sku": line.sku,
                 }
-                draft = drafts.get((line.line_id, period))
-                if draft is not None:
-                    details["draft_invoice"] = draft
+                if drafts:
+                    details["draft_invoice"] = drafts[0]
                 out.append(
                     Finding(
                         RECON,
                         "EXPECTED_CHARGE_NOT_BILLED",
-                        {"contract_line": line.line_id, "period": period},
+                        {"contract_line": line.line_id, "period": period_of(first)},
                         line.line_total.amount,
                         contract.currency,
                         details,

@@ -285,3 +285,84 @@ def test_charges_link_to_contract_lines_by_booking_and_sku() -> None:
     )
     (linked,) = link_to_contracts([inv], [sub], [CONTRACT])
     assert linked.lines[0].contract_line_id == "CL-1"
+
+
+def _anniversary(billing: BillingPeriod, start: date, end: date) -> Contract:
+    line = ContractLine(
+        line_id="CL-A",
+        sku="PLAT",
+        quantity=Decimal(1),
+        net_unit_price=Money("100.00", "USD"),
+        billing_period=billing,
+    )
+    return Contract(
+        source_system="salesforce",
+        source_id="K-A",
+        customer_id="C1",
+        currency="USD",
+        start_date=start,
+        end_date=end,
+        lines=(line,),
+    )
+
+
+def _billing(number: str, start: date, end: date, status: str = "posted") -> Invoice:
+    m = Money("100.00", "USD")
+    line = InvoiceLine(
+        line_number=1, amount=m, contract_line_id="CL-A", service_start=start, service_end=end
+    )
+    return Invoice(
+        source_system="zuora", source_id=number, number=number, customer_id="C1",
+        issue_date=start, currency="USD", subtotal=m, tax_total=Money("0", "USD"), total=m,
+        status=status, lines=(line,),
+    )  # fmt: skip
+
+
+def test_anniversary_billing_periods_follow_the_contract_lines_schedule() -> None:
+    """Billed on the 15th: the invoice for Jan 15..Feb 14 touches February but bills only
+    the period starting Jan 15; the period Feb 15..Mar 14 with no invoice is unbilled
+    (was: every month an invoice touched counted as billed, so nothing was reported)."""
+    from reconcile.suite.leakage import expected_charges_not_billed
+
+    monthly = _anniversary(BillingPeriod.MONTH, date(2024, 1, 15), date(2024, 12, 14))
+    invoices = [
+        _billing("I-1", date(2024, 1, 15), date(2024, 2, 14)),
+        _billing("I-3", date(2024, 3, 15), date(2024, 4, 14)),
+        _billing("I-4", date(2024, 4, 15), date(2024, 5, 14)),
+    ]
+    # periods starting Jan 15, Feb 15, Mar 15, Apr 15 are due by Apr 20; Feb 15 is not billed
+    found = expected_charges_not_billed([monthly], invoices, date(2024, 4, 20))
+    assert [(f.keys["contract_line"], f.keys["period"]) for f in found] == [("CL-A", "2024-02")]
+
+    quarterly = _anniversary(BillingPeriod.QUARTER, date(2024, 1, 15), date(2025, 1, 14))
+    invoices = [
+        _billing("Q-1", date(2024, 1, 15), date(2024, 4, 14)),
+        _billing("Q-3", date(2024, 7, 15), date(2024, 10, 14)),
+    ]
+    # due by Aug 1: Jan 15, Apr 15, Jul 15; the Apr 15..Jul 14 quarter has no invoice
+    found = expected_charges_not_billed([quarterly], invoices, date(2024, 8, 1))
+    assert [f.keys["period"] for f in found] == ["2024-04"]
+
+    # an annual up-front invoice bills every monthly period it serves; a draft bills none
+    year = _billing("Y-1", date(2024, 1, 15), date(2025, 1, 14))
+    assert expected_charges_not_billed([monthly], [year], date(2024, 12, 31)) == []
+    draft = _billing("D-2", date(2024, 2, 15), date(2024, 3, 14), status="draft")
+    found = expected_charges_not_billed([monthly], [draft], date(2024, 2, 20))
+    assert [(f.keys["period"], f.details.get("draft_invoice")) for f in found] == [
+        ("2024-01", None),
+        ("2024-02", "D-2"),
+    ]
+
+
+def test_billing_from_a_month_end_falls_due_on_each_months_last_day() -> None:
+    from reconcile.suite.leakage import expected_charges_not_billed
+
+    monthly = _anniversary(BillingPeriod.MONTH, date(2024, 1, 31), date(2024, 12, 30))
+    invoices = [
+        _billing("I-1", date(2024, 1, 31), date(2024, 2, 28)),  # to the day before Feb 29
+        _billing("I-2", date(2024, 2, 29), date(2024, 3, 30)),
+        # the period from Mar 31 is missing
+        _billing("I-4", date(2024, 4, 30), date(2024, 5, 30)),
+    ]
+    found = expected_charges_not_billed([monthly], invoices, date(2024, 5, 1))
+    assert [f.keys["period"] for f in found] == ["2024-03"]
