@@ -344,12 +344,12 @@ def merged_keys(entity: PreparedEntity, merges: Sequence[Merge], keys: pa.Table)
         codes = _merge_codes(pa.concat_tables(tables), merge.all_codes)
         con = database().cursor()
         try:
-            _source(con, "a", plain, dd)
+            types = _source(con, "a", plain, dd)
             normalised_view(con, dd, "a", frozenset(), plain, wide=True)
             con.register("merge_codes", codes)
             con.register("keys_wanted", keys.select([f"k{j}" for j in range(len(names))]))
             ks = [f"m.new AS k{j}" if j == jf else f"n.k{j}" for j in range(len(names))]
-            code = strip_sql("CAST(n.x0 AS VARCHAR)")
+            code = strip_sql(sql.key_text("x0", types.get(column), table="n"))  # 1200.0: 1200
             found = arrow_table(
                 con,
                 f"SELECT {sql.literal(merge.field)} AS field, * FROM (SELECT {', '.join(ks)} "

@@ -24,7 +24,7 @@ from billbridge.errors import ConfigError, ParseError
 from connectors.files.reader import read_table
 from reconcile.engine import Side
 from reconcile.engine.prepare import arrow_table, database  # the engine's DuckDB
-from reconcile.engine.sides import register_side
+from reconcile.engine.sides import code_text, register_side
 from reconcile.engine.sql import ident, literal
 from uat.spec import SourceError, TranslationSpec
 from uat.sqltext import strip_sql
@@ -259,7 +259,8 @@ def translate_codes(side: Side, columns: dict[str, tuple[str, Translation]]) -> 
         register_side(con, "src", plain)
         for i, (column, (name, xlat)) in enumerate(columns.items()):
             con.register(f"t{i}", xlat.table)
-            found = [(c, n) for c, n in con.execute(_gap_sql(column, f"t{i}")).fetchall() if c]
+            rows = con.execute(_gap_sql(plain, column, f"t{i}")).fetchall()
+            found = [(c, n) for c, n in rows if c]
             aliases = _case_aliases(con, f"t{i}", found) if xlat.case_insensitive else {}
             table = xlat.table
             if aliases:  # the engine joins exactly: the codes as the data has them join too
@@ -281,7 +282,7 @@ def translate_codes(side: Side, columns: dict[str, tuple[str, Translation]]) -> 
                         all_codes=frozenset(str(c) for c, _ in found),
                     )
                 )
-            merge = _merged(con, column, name, xlat, aliases) if xlat.merges else None
+            merge = _merged(con, plain, column, name, xlat, aliases) if xlat.merges else None
             if merge is not None:
                 merges.append(merge)
     finally:
@@ -321,6 +322,7 @@ def _codes(pairs: Iterable[tuple[str, str]], like: pa.Table) -> pa.Table:
 
 def _merged(
     con: duckdb.DuckDBPyConnection,
+    side: Side,
     column: str,
     name: str,
     xlat: Translation,
@@ -340,7 +342,7 @@ def _merged(
             }
         ),
     )
-    code = strip_sql(f"CAST(s.{ident(column)} AS VARCHAR)")
+    code = strip_sql(code_text(side, column, "s"))
     found = con.execute(
         f"SELECT m.new, m.old, count(*) FROM src s JOIN merged m ON m.code = {code} "
         "GROUP BY 1, 2 ORDER BY 1, 2"
@@ -362,7 +364,7 @@ def _merged(
     )
 
 
-def _gap_sql(column: str, table: str) -> str:
+def _gap_sql(side: Side, column: str, table: str) -> str:
     """(stripped code, records) of the codes in ``column`` of ``src`` that ``table`` lacks,
     most frequent first; blank codes come back too (the caller drops them).
 
@@ -371,7 +373,7 @@ def _gap_sql(column: str, table: str) -> str:
     whitespace, so a value found as it is needs no strip: only the few values not found are
     stripped and looked up again (stripping a million values first took twice as long). No
     WHERE clause: DuckDB would push it into the scan and strip every value after all."""
-    value = f"CAST(s.{ident(column)} AS VARCHAR)"
+    value = code_text(side, column, "s")  # as the engine joins it (1200.0 is 1200)
     code = strip_sql("v")
     return (
         f"SELECT {code} AS c, count(*) AS n FROM (SELECT {value} AS v FROM src s "

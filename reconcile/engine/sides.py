@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from billbridge.errors import BillbridgeError, ConfigError, ParseError
 from reconcile.definitions import SideSpec
-from reconcile.engine.sql import literal, stripped
+from reconcile.engine.sql import key_text, literal, stripped
 
 LINE = "_line"
 
@@ -89,6 +89,16 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def code_text(side: Side, column: str, table: str = "") -> str:
+    """SQL for the code in ``column`` of ``side`` (untranslated) as text the way the engine
+    reads a key (``key_text``): a whole float is the integer (a Parquet code column with a
+    gap is float64, and 1200.0 is code 1200). ``table``: the alias to qualify it with.
+    Translation tables look it up stripped (``stripped``)."""
+    raw = side.table.schema if side.table is not None else side.parquet_schema
+    field = raw.field(column) if raw is not None and column in raw.names else None
+    return key_text(column, None if field is None else str(field.type), table=table)
+
+
 def register_side(con: Any, name: str, side: Side) -> None:
     """Make ``side`` readable as ``name`` on a DuckDB connection: Arrow registered, Parquet
     scanned in place (with ``_line`` from the file's row numbers), translations joined in.
@@ -118,7 +128,7 @@ def register_side(con: Any, name: str, side: Side) -> None:
     for i, (column, codes) in enumerate(side.translations):
         table = f"{name}_t{i}"
         con.register(table, codes)
-        code = stripped(f"CAST(s.{_ident(column)} AS VARCHAR)")
+        code = stripped(code_text(side, column, "s"))
         joins.append(f"LEFT JOIN {table} ON {table}.old = {code}")
         replace.append(f"coalesce({table}.new, {code}) AS {_ident(column)}")
     con.execute(

@@ -84,11 +84,12 @@ def stripped(expr: str) -> str:
 FLOAT_TYPES = ("double", "float", "halffloat")
 
 
-def key_text(column: str, source_type: str | None = None) -> str:
+def key_text(column: str, source_type: str | None = None, *, table: str = "") -> str:
     """A key column as text. A float or decimal key that holds a whole number prints
     without its fraction: pandas writes an integer id column with a gap as float64
-    (123.0), and that is the same record as the 123 of the other side."""
-    col = ident(column)
+    (123.0), and that is the same record as the 123 of the other side. ``table``: the
+    alias to qualify the column with."""
+    col = f"{table}.{ident(column)}" if table else ident(column)
     if source_type in FLOAT_TYPES or (source_type or "").startswith("decimal"):
         whole = f"isfinite(CAST({col} AS DOUBLE)) AND {col} = trunc({col}) AND abs({col}) < 1e18"
         # a fraction prints without padding zeros (7.50 is the 7.5 of the other side)
