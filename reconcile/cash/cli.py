@@ -1,7 +1,8 @@
-"""``billbridge reconcile cash``: apply a bank CSV to an open-invoice CSV, write the results,
-and let a person accept or reject the suggestions.
+"""``billbridge reconcile cash``: apply bank receipts to an open-invoice CSV, write the
+results, and let a person accept or reject the suggestions.
 
-- ``reconcile cash --bank F --invoices F [--customers F] --out DIR`` matches and writes
+- ``reconcile cash --bank F [--bank F2] [--remittance R ...] --invoices F [--customers F]
+  --out DIR`` matches and writes
   ``applications.csv``, ``unapplied.csv``, ``proposals.csv`` and the saved run
   ``cash_run.json`` (what the later steps read).
 - ``reconcile cash proposals --run DIR`` lists a run's proposals with their decisions.
@@ -10,7 +11,8 @@ and let a person accept or reject the suggestions.
   proposals nobody rejected) are what a ``cash_application`` sync job writes.
 
 Exit codes: 0 done, 2 bad input (one line naming the file, line and column), an unusable
-``--out`` or an unknown or ambiguous proposal id. Outputs are written only when the whole run
+``--out`` or an unknown or ambiguous proposal id. ``--bank`` is the cash CSV or any bank
+file the feed parsers read (``bank_files.py``). Outputs are written only when the whole run
 succeeded.
 """
 
@@ -36,8 +38,8 @@ from billbridge.errors import BillbridgeError, ParseError
 from billbridge.state import Store
 from billbridge.state.db import DEFAULT_URL
 from canonical import to_decimal
+from reconcile.cash.bank_files import BANK_FORMATS, REMITTANCE_FORMATS, read_bank_input
 from reconcile.cash.csv_io import (
-    read_bank,
     read_customers,
     read_invoices,
     write_proposals,
@@ -73,6 +75,23 @@ app = typer.Typer(
 
 
 # options shared by the matching command and the group's own callback
+BankOption = Annotated[
+    list[Path],
+    typer.Option(
+        "--bank",
+        metavar="FILE",
+        help=f"Bank file, repeatable: {BANK_FORMATS}; detected by content.",
+    ),
+]
+RemittanceOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--remittance",
+        metavar="FILE",
+        help=f"Separately delivered remittance, repeatable ({REMITTANCE_FORMATS}): linked "
+        "to its bank credit by trace number, else amount, payer and date.",
+    ),
+]
 CustomersOption = Annotated[
     Path | None, typer.Option("--customers", help="Customers CSV (bank accounts).")
 ]
@@ -102,7 +121,7 @@ DatesOption = Annotated[
 
 
 def cash(
-    bank: Annotated[Path, typer.Option("--bank", help="Bank lines CSV.")],
+    bank: BankOption,
     invoices: Annotated[Path, typer.Option("--invoices", help="Open invoices CSV.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the result CSVs.")],
     customers: CustomersOption = None,
@@ -110,6 +129,7 @@ def cash(
     short_pay_fixed: ShortPayFixedOption = "0",
     state_url: StateUrlOption = None,
     dates: DatesOption = None,
+    remittance: RemittanceOption = None,
 ) -> None:
     """Match bank receipts to open invoices; write applications.csv and unapplied.csv."""
     try:
@@ -129,7 +149,7 @@ def cash(
         raise typer.Exit(2)
     order = orders[dates.strip().lower()] if dates is not None else None
     try:
-        bank_file = read_bank(bank, order)
+        bank_file = read_bank_input(bank, remittance or (), order)
         table, names_on_invoices = read_invoices(invoices, order)
         if customers is not None:
             refs = read_customers(customers)
@@ -138,6 +158,8 @@ def cash(
     except ParseError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    for warning in bank_file.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     lines, skipped = bank_file.receipts, bank_file.not_receipts
     rejected: set[str] = set()
     if state_url:
@@ -147,7 +169,12 @@ def cash(
         finally:
             store.close()
     result = apply_cash(lines, table, refs, policy=policy, rejected=rejected)
-    inputs = {"bank": bank, "invoices": invoices} | ({"customers": customers} if customers else {})
+    inputs = (
+        _numbered("bank", bank)
+        | _numbered("remittance", remittance or [])
+        | {"invoices": invoices}
+        | ({"customers": customers} if customers else {})
+    )
     try:
         saved = _write_outputs(result, skipped, out, inputs)
     except OSError as exc:
@@ -156,6 +183,10 @@ def cash(
     apps, unapplied = out / OUTPUT_FILES[0], out / OUTPUT_FILES[1]
     kpis = result.kpis()
     not_receipts = f", {len(skipped)} not receipts (NOT_A_RECEIPT)" if skipped else ""
+    if bank_file.returned:
+        not_receipts += f", {bank_file.returned} returned in the same files (RETURNED, held)"
+    if bank_file.duplicates:
+        not_receipts += f", {bank_file.duplicates} repeated across --bank files read once"
     memos = _credit_memos(table)
     netted = sum(a.amount.amount < 0 for p in result.proposals() for a in p.applications)
     credits = f"; {memos} credit memo(s) open, {netted} netted" if memos else ""
@@ -174,6 +205,11 @@ def cash(
             else ""
         )
     )
+
+
+def _numbered(name: str, paths: Sequence[Path]) -> dict[str, Path]:
+    """Saved-run input names: ``bank``, then ``bank2``, ``bank3``..."""
+    return {name if i == 0 else f"{name}{i + 1}": p for i, p in enumerate(paths)}
 
 
 def _write_outputs(
@@ -218,7 +254,10 @@ def _decimal(option: str, text: str) -> Decimal:
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
-    bank: Annotated[Path | None, typer.Option("--bank", help="Bank lines CSV.")] = None,
+    bank: Annotated[
+        list[Path] | None,
+        typer.Option("--bank", metavar="FILE", help=f"Bank file, repeatable: {BANK_FORMATS}."),
+    ] = None,
     invoices: Annotated[Path | None, typer.Option("--invoices", help="Open invoices CSV.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Directory for the results.")] = None,
     customers: CustomersOption = None,
@@ -226,12 +265,19 @@ def main(
     short_pay_fixed: ShortPayFixedOption = "0",
     state_url: StateUrlOption = None,
     dates: DatesOption = None,
+    remittance: RemittanceOption = None,
 ) -> None:
     """Match bank receipts to open invoices (with --bank, --invoices, --out), or work the
     suggestions of a saved run (sub-commands)."""
     given = [
         o
-        for o, v in (("--bank", bank), ("--invoices", invoices), ("--out", out), ("--dates", dates))
+        for o, v in (
+            ("--bank", bank),
+            ("--remittance", remittance),
+            ("--invoices", invoices),
+            ("--out", out),
+            ("--dates", dates),
+        )
         if v
     ]
     if ctx.invoked_subcommand is not None:
@@ -242,11 +288,21 @@ def main(
             )
             raise typer.Exit(2)
         return
-    if bank is None or invoices is None or out is None:
+    if not bank or invoices is None or out is None:
         missing = [o for o in ("--bank", "--invoices", "--out") if o not in given]
         typer.echo(f"error: missing {', '.join(missing)}", err=True)
         raise typer.Exit(2)
-    cash(bank, invoices, out, customers, short_pay_percent, short_pay_fixed, state_url, dates)
+    cash(
+        bank,
+        invoices,
+        out,
+        customers,
+        short_pay_percent,
+        short_pay_fixed,
+        state_url,
+        dates,
+        remittance,
+    )
 
 
 def _decide(

@@ -1,0 +1,145 @@
+"""The ``--bank`` and ``--remittance`` files of ``reconcile cash``.
+
+``--bank`` is the documented cash CSV (a ``line_id`` column: read by
+:func:`~reconcile.cash.csv_io.read_bank` exactly as before) or any bank file the feed
+parsers read (BAI2, camt.053/054, MT940, OFX, lockbox, NACHA, bank CSV profiles), detected
+by content. Feed entries become cash lines through :func:`~reconcile.cash.inputs.bank_lines`
+with remittances delivered inside them or in ``--remittance`` files (X12 820, camt.054,
+EDIFACT REMADV). A feed entry's line id is its ``source_id``, a key the parsers derive
+from the entry's own content (account + bank reference, or a hash of date, amount and
+references), so the same file gives the same ids on every run: saved runs, approvals and
+the ``cash-<line id>`` external ids rely on that.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from billbridge.errors import ConfigError, ParseError
+from canonical import BankTransaction, Remittance
+from reconcile.cash.csv_io import BankFile, read_bank
+from reconcile.cash.inputs import bank_lines
+from reconcile.cash.model import CashLine
+from reconcile.engine.local_dates import Order
+
+if TYPE_CHECKING:
+    from connectors.feeds.model import FeedResult
+
+#: what --bank accepts, for the error on a file that is none of them
+BANK_FORMATS = (
+    "the cash CSV (line_id, date, amount, currency, ...), BAI2, camt.053/054, MT940, OFX, "
+    "lockbox, NACHA or a bank CSV profile"
+)
+REMITTANCE_FORMATS = "X12 820, camt.054 with structured remittance or EDIFACT REMADV"
+
+
+@dataclass(frozen=True)
+class BankInput:
+    receipts: list[CashLine]
+    not_receipts: list[CashLine]
+    #: feed parser warnings, as "file: text"
+    warnings: list[str] = field(default_factory=list)
+    #: entries repeated in another --bank file (an overlapping download), read once
+    duplicates: int = 0
+
+    @property
+    def returned(self) -> int:
+        return sum(ln.returned_by is not None for ln in self.receipts)
+
+
+def read_bank_input(
+    banks: Sequence[Path], remittances: Sequence[Path] = (), order: Order | None = None
+) -> BankInput:
+    """Cash lines from every ``--bank`` file and the ``--remittance`` files. Raises
+    ParseError naming the file that is not a bank (or remittance) file."""
+    csv_files: list[tuple[Path, BankFile]] = []
+    txns: dict[str, BankTransaction] = {}
+    origin: dict[str, Path] = {}
+    rems: list[Remittance] = []
+    warnings: list[str] = []
+    duplicates = 0
+    for path in banks:
+        data = _read(path)
+        if _is_cash_csv(data):
+            csv_files.append((path, read_bank(path, order)))
+            continue
+        found = _parse(path, data, "bank", BANK_FORMATS)
+        if not found.transactions:
+            raise ParseError(
+                f"no bank transactions in this {found.format} file"
+                + (" (a remittance? pass it with --remittance)" if found.remittances else ""),
+                file=str(path),
+                expected=BANK_FORMATS,
+            )
+        for txn in found.transactions:
+            if txn.source_id in txns:
+                duplicates += 1  # the parsers key entries by content: the same entry
+                continue
+            txns[txn.source_id] = txn
+            origin[txn.source_id] = path
+        rems.extend(found.remittances)
+        warnings.extend(f"{path}: {w}" for w in found.warnings)
+    if remittances and not txns:
+        raise ParseError(
+            "--remittance needs a bank file in a bank format to link to; the cash CSV "
+            "carries its references in its reference and memo columns",
+            file=str(remittances[0]),
+        )
+    for path in remittances:
+        found = _parse(path, _read(path), "remittance", REMITTANCE_FORMATS)
+        if not found.remittances:
+            raise ParseError(
+                f"no remittance in this {found.format} file",
+                file=str(path),
+                expected=REMITTANCE_FORMATS,
+            )
+        rems.extend(found.remittances)
+        warnings.extend(f"{path}: {w}" for w in found.warnings)
+    fed = bank_lines(list(txns.values()), rems)
+    for path, read in csv_files:
+        for ln in (*read.receipts, *read.not_receipts):
+            if ln.line_id in origin:
+                raise ParseError(
+                    f"line_id {ln.line_id!r} is also in {origin[ln.line_id]}: line ids must be "
+                    "unique over the --bank files",
+                    file=str(path),
+                )
+            origin[ln.line_id] = path
+    receipts = [ln for _, f in csv_files for ln in f.receipts] + fed.receipts
+    others = [ln for _, f in csv_files for ln in f.not_receipts] + fed.not_receipts
+    return BankInput(receipts, others, warnings, duplicates)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+
+
+def _is_cash_csv(data: bytes) -> bool:
+    """The documented form: a header with a ``line_id`` column; an empty file too (the
+    CSV reader's own errors, such as "file is empty", follow)."""
+    if not data.strip():
+        return True
+    text = data[:4096].decode("utf-8-sig", errors="replace")
+    first = next((ln for ln in text.splitlines() if ln.strip(",; \t")), "")
+    header = next(csv.reader(io.StringIO(first)), [])
+    return "line_id" in {h.strip().lower() for h in header}
+
+
+def _parse(path: Path, data: bytes, kind: str, expected: str) -> FeedResult:
+    from connectors.feeds.detect import detect
+    from connectors.feeds.registry import parse_bytes
+
+    if detect(data) is None:
+        raise ParseError(f"not a {kind} file billbridge reads", file=str(path), expected=expected)
+    try:
+        return parse_bytes(data, file_name=str(path))
+    except ConfigError as exc:  # a format whose parser is not installed, a bad profile
+        raise ParseError(str(exc), file=str(path), expected=expected) from None

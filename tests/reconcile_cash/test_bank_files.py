@@ -1,0 +1,111 @@
+"""`billbridge reconcile cash` on real bank and remittance files (BAI2, MT940, X12 820)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from billbridge.cli.main import app
+
+BAI2 = """01,021000021,BILLBRIDGE,240321,0600,1,,,2/
+02,BILLBRIDGE,021000021,1,240320,2400,USD,2/
+03,000111222333,USD/
+16,165,000000000071250,0,ACH00030,TRC999,ACH CREDIT GLOBEX CORP/
+49,000000000071250,3/
+98,000000000071250,1,5/
+99,000000000071250,1,7/
+"""
+ISA = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*BILLBRIDGE     *"
+REMIT_820 = f"""{ISA}240320*1200*U*00401*000000201*0*P*>~
+GS*RA*PAYER*BILLBRIDGE*20240320*1200*201*X*004010~
+ST*820*0001~
+BPR*C*712.50*C*ACH*CTX*01*021000021*DA*987654321*1234567890**01*021000021*DA*000111222333*20240312~
+TRN*1*TRC999~
+CUR*PR*USD~
+N1*PR*GLOBEX CORP~
+N1*PE*BILLBRIDGE INC~
+ENT*1~
+RMR*IV*INV-2003**712.50*750*37.50~
+SE*9*0001~
+GE*1*201~
+IEA*1*000000201~
+"""
+MT940 = """:20:STMT240318
+:25:DE02100100100006820101
+:28C:00042/001
+:60F:C240317EUR100000,00
+:61:2403180318C800,00NTRFNONREF//ASR-2
+:86:166?00SEPA GUTSCHRIFT?20SVWZ+INV-4001?32HOOLI AG
+:61:2403190319RC800,00NRTINONREF//BR-0004
+:86:159?00RUECKUEBERWEISUNG?20SVWZ+RUECKGABE ASR-2 AC04?32HOOLI AG
+:62F:C240319EUR100000,00
+-
+"""
+INVOICES = """invoice_number,customer_id,customer_name,issue_date,due_date,open_amount,currency
+INV-2003,C200,Globex Corp,2024-03-05,2024-04-04,750.00,USD
+INV-4001,C400,Hooli AG,2024-02-15,2024-03-16,800.00,EUR
+"""
+
+
+def _run(tmp: Path, *args: str) -> tuple[int, str, Path]:
+    (tmp / "invoices.csv").write_text(INVOICES, encoding="utf-8")
+    out = tmp / "out"
+    res = CliRunner().invoke(
+        app,
+        ["reconcile", "cash", *args, "--invoices", str(tmp / "invoices.csv"), "--out", str(out)],
+    )
+    return res.exit_code, res.output + (res.stderr if res.exit_code else ""), out
+
+
+def _file(tmp: Path, name: str, text: str) -> str:
+    (tmp / name).write_text(text, encoding="utf-8")
+    return str(tmp / name)
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_bai2_with_a_separate_820_is_applied_with_stable_line_ids(tmp_path: Path) -> None:
+    bank, remit = _file(tmp_path, "lockbox.bai2", BAI2), _file(tmp_path, "r.edi", REMIT_820)
+    code, output, out = _run(tmp_path, "--bank", bank, "--remittance", remit)
+    assert code == 0, output
+    assert _rows(out / "applications.csv")[1:] == [
+        ["000111222333:ACH00030", "INV-2003", "712.50", "0.94", "reference_remittance", "auto"]
+    ]
+    saved = json.loads((out / "cash_run.json").read_text())
+    (line,) = saved["lines"]
+    assert line["line"]["doc_discounts"] == [["INV-2003", "37.50"]]
+    assert [e["category"] for e in line["exceptions"]] == ["SHORT_PAY"]
+    first = _rows(out / "proposals.csv")
+    code, output, out = _run(tmp_path, "--bank", bank, "--remittance", remit)
+    assert code == 0 and _rows(out / "proposals.csv") == first  # same ids, same proposal
+
+
+def test_an_mt940_return_is_reported_and_holds_the_credit(tmp_path: Path) -> None:
+    code, output, out = _run(tmp_path, "--bank", _file(tmp_path, "stmt.sta", MT940))
+    assert code == 0, output
+    assert "1 not receipts (NOT_A_RECEIPT), 1 returned in the same files" in output
+    unapplied = _rows(out / "unapplied.csv")
+    assert [r[2:4] for r in unapplied[1:]] == [["EUR", "NOT_A_RECEIPT"]]
+    assert unapplied[1][1] == "-800.00"
+    (line,) = json.loads((out / "cash_run.json").read_text())["lines"]
+    assert line["proposal"]["status"] == "suggested"
+    assert [e["category"] for e in line["exceptions"]] == ["RETURNED"]
+    assert line["line"]["returned_by"] == unapplied[1][0]
+
+
+def test_a_file_that_is_no_bank_file_names_it_and_the_formats(tmp_path: Path) -> None:
+    code, output, _ = _run(tmp_path, "--bank", _file(tmp_path, "notes.txt", "hello\nworld\n"))
+    assert code == 2
+    assert "notes.txt: not a bank file billbridge reads" in output
+    assert "BAI2, camt.053/054, MT940" in output
+    code, output, _ = _run(tmp_path, "--bank", _file(tmp_path, "r.edi", REMIT_820))
+    assert code == 2 and "pass it with --remittance" in output
+    bank = _file(tmp_path, "lockbox.bai2", BAI2)
+    code, output, _ = _run(tmp_path, "--bank", bank, "--remittance", bank)
+    assert code == 2 and "lockbox.bai2: no remittance in this bai2 file" in output
