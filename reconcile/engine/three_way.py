@@ -67,7 +67,9 @@ def reconcile_three_way(
             data[s] = check_columns(d, s, data[s])
             register(con, s, data[s])
             check_values(con, d, s, data[s])
-            normalised_view(con, d, s)
+            # keys read as the two-sided engine reads them: whole floats (pandas' 123.0) as
+            # integers, and trimmed of tabs and no-break spaces too (it has no fast path)
+            normalised_view(con, d, s, frozenset(), data[s], wide=True)
         layout = plan.Layout(d, {s: source_types(data[s]) for s in SIDES})
         dup_count, rows = duplicate_keys(con, d)
         flagged = plan.join_sql(layout, dup_count > 0)

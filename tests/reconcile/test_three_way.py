@@ -512,3 +512,21 @@ def test_exceptions_show_lists_side_c_and_per_pair_deltas(tmp_path: Path) -> Non
     assert [c.strip() for c in header.strip("┃│ ").split("┃")] == ["field", "A", "B", "C", "delta"]
     total = next(line for line in res.output.splitlines() if "total*" in line)
     assert "100" in total and "90" in total and "a-c 10" in total and "b-c 10" in total
+
+
+def test_three_way_keys_read_like_two_sided_ones_nbsp_tabs_and_whole_floats(
+    tmp_path: Path,
+) -> None:
+    (d,) = parse_definitions(
+        "name: keys3\na: {label: a}\nb: {label: b}\nc: {label: c}\n"
+        "keys: [{name: id, normalize: [trim]}]\ncompare: [{name: amt, kind: amount}]\n"
+    )
+    a = pa.table({"id": ["123\u00a0", "124\t", "K-1"], "amt": ["1.00", "2.00", "3.00"]})
+    b = pa.table({"id": ["123", "124", "K-1"], "amt": ["1.00", "2.00", "3.00"]})
+    # pandas writes an id column with a gap as float64: 123.0 is the record 123
+    c = pa.table({"id": [123.0, 124.0, None], "amt": [1.0, 2.0, 3.0]})
+    result = reconcile_three_way(d, a, b, c)
+    assert sorted((e.category, e.keys["id"]) for e in result.exceptions) == [
+        ("MISSING_IN_C", "K-1"),
+        ("ONLY_IN_C", ""),
+    ]
