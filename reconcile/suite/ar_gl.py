@@ -10,7 +10,8 @@ document, sub-ledger documents never posted to the GL, documents posted in anoth
 (cut-off), and documents posted with a different amount.
 
 Sign convention everywhere: the effect on the AR balance (debit positive), so invoices
-are positive and payments, credit memos and write-offs negative.
+and refunds (cash paid back to the customer, debiting AR) are positive and payments,
+credit memos and write-offs negative.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from canonical import (
     Money,
     Payment,
     PaymentStatus,
+    Refund,
 )
 from reconcile.suite.aging import ArItem, is_closed_memo, items_from
 from reconcile.suite.common import Finding, candidates, period_of, previous_period
@@ -42,6 +44,8 @@ class ActivityKind(StrEnum):
     PAYMENT = "payment"
     CREDIT_MEMO = "credit_memo"
     WRITE_OFF = "write_off"
+    #: cash paid back to the customer (a refunded credit memo or overpayment): raises AR
+    REFUND = "refund"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +100,18 @@ class RollForwardRow:
     write_offs: Decimal  # signed (negative)
     subledger_closing: Decimal | None
     gl_closing: Decimal
+    refunds: Decimal = Decimal(0)  # signed (positive: they raise AR)
 
     @property
     def closing(self) -> Decimal:
-        return self.opening + self.invoices - self.payments + self.credits + self.write_offs
+        return (
+            self.opening
+            + self.invoices
+            - self.payments
+            + self.credits
+            + self.write_offs
+            + self.refunds
+        )
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ def reconcile_ar_gl(
                 moves.get((key, period, ActivityKind.WRITE_OFF), Decimal(0)),
                 snapshot.get((key, period)) if (key, period) in snapshot else None,
                 gl_balance,
+                moves.get((key, period, ActivityKind.REFUND), Decimal(0)),
             )
             rows.append(row)
             findings.extend(_balance_findings(key, row, policy))
@@ -274,12 +287,15 @@ def activity_from(
     payments: Iterable[Payment] = (),
     credit_memos: Iterable[CreditMemo] = (),
     subsidiary: str | None = None,
+    refunds: Iterable[Refund] = (),
 ) -> list[ArActivity]:
     """Sub-ledger activity from canonical records, each in the period of its own date.
 
-    Invoices raise AR by their total; payments (applied or on account) and credit memos
-    lower it. Void and draft invoices and draft, voided or cancelled credit memos never
-    reached the ledger (or were reversed in it) and are skipped, as the aging skips them.
+    Invoices raise AR by their total, and so do refunds (the cash paid back debits AR,
+    clearing the credit memo or overpayment it refunds); payments (applied or on account)
+    and credit memos lower it. Void and draft invoices and draft, voided or cancelled
+    credit memos never reached the ledger (or were reversed in it) and are skipped, as the
+    aging skips them.
     """
     out = [
         ArActivity(
@@ -320,6 +336,18 @@ def activity_from(
         for c in credit_memos
         if not is_closed_memo(c)
     ]
+    out += [
+        ArActivity(
+            r.number,
+            ActivityKind.REFUND,
+            period_of(r.refund_date),
+            account,
+            abs(r.amount),
+            subsidiary,
+            r.customer_id,
+        )
+        for r in refunds
+    ]
     return out
 
 
@@ -344,15 +372,18 @@ def reconcile_ar_gl_records(
     credit_memos: Iterable[CreditMemo] = (),
     subsidiary: str | None = None,
     months: int | None = None,
+    refunds: Iterable[Refund] = (),
 ) -> ArGlResult:
     """Sub-ledger vs GL from canonical exports, as of ``as_of`` (what a configured run does).
 
     The sub-ledger posts every document to ``account``. The only open-item snapshot the
     exports give is today's: the invoices' and credit memos' open amounts and the payments'
-    unapplied cash (the GL credits AR with the whole payment), closing the period of
-    ``as_of``. Earlier periods roll forward from the activity before them, so both sides are
-    balances over the same history. Periods: the ``months`` ending with the ``as_of`` month,
-    else every month up to it with activity on either side (plus the ``as_of`` month).
+    unapplied cash (the GL credits AR with the whole payment) less what was refunded from it
+    (a refund naming the payment), closing the period of ``as_of``. A refunded credit
+    memo's balance already shows the refund. Earlier periods roll forward from the activity
+    before them, so both sides are balances over the same history. Periods: the ``months``
+    ending with the ``as_of`` month, else every month up to it with activity on either side
+    (plus the ``as_of`` month).
 
     ``subsidiary``: only the control-account lines of that subsidiary, and the sub-ledger
     labelled with it; without it the lines of all subsidiaries are one balance, since
@@ -360,12 +391,14 @@ def reconcile_ar_gl_records(
     """
     current = period_of(as_of)
     invoices, payments, credit_memos = list(invoices), list(payments), list(credit_memos)
+    refunds = list(refunds)
     acts = activity_from(
         account=account,
         invoices=invoices,
         payments=payments,
         credit_memos=credit_memos,
         subsidiary=subsidiary,
+        refunds=refunds,
     )
     lines = [
         ln if subsidiary is not None else ln.model_copy(update={"subsidiary": None})
@@ -386,13 +419,17 @@ def reconcile_ar_gl_records(
         [i for i in invoices if period_of(i.issue_date) <= current],
         [c for c in credit_memos if period_of(c.issue_date) <= current],
     )
-    items += [
-        ArItem(p.number, p.customer_id or "", -p.unapplied_amount, p.received_date)
-        for p in payments
-        if p.status != PaymentStatus.VOID
-        and period_of(p.received_date) <= current
-        and not p.unapplied_amount.is_zero()
-    ]
+    # a payment's applications name invoices only: cash refunded from it is no longer
+    # unapplied (its refund debited AR back)
+    refunded: dict[str, Decimal] = defaultdict(Decimal)
+    for r in refunds:
+        if r.source_payment and period_of(r.refund_date) <= current:
+            refunded[r.source_payment] += abs(r.amount.amount)
+    for p in payments:
+        open_cash = p.unapplied_amount.amount - refunded.get(p.number, Decimal(0))
+        if p.status != PaymentStatus.VOID and period_of(p.received_date) <= current and open_cash:
+            cash = Money(-open_cash, p.currency)
+            items.append(ArItem(p.number, p.customer_id or "", cash, p.received_date))
     snapshot = snapshot_from(items, period=current, account=account, subsidiary=subsidiary)
     return reconcile_ar_gl(acts, [*_opening(acts, periods[0]), *snapshot], lines, periods, policy)
 

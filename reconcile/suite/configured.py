@@ -57,6 +57,7 @@ from canonical import (
     JournalLine,
     Payment,
     Record,
+    Refund,
     RevenueScheduleLine,
     Subscription,
 )
@@ -208,6 +209,7 @@ def _ar_gl(sides: Sides, as_of: date, options: BaseModel | None) -> list[dict[st
         invoices=invoices,
         payments=_of(sides.get("payments"), Payment),
         credit_memos=_of(sides.get("credit_memos"), CreditMemo),
+        refunds=_of(sides.get("refunds"), Refund),
         gl=gl,
         as_of=as_of,
         policy=options.policy(),
@@ -328,7 +330,7 @@ SUITE: dict[str, SuiteRecon] = {
     ),
     "ar_subledger_gl": SuiteRecon(
         ("invoices", "gl"),
-        ("payments", "credit_memos"),
+        ("payments", "credit_memos", "refunds"),
         _ar_gl,
         "AR sub-ledger vs the GL control accounts by period: roll-forward, tie-out, manual "
         "journal entries, unposted documents, cut-off and amount differences",
@@ -337,6 +339,7 @@ SUITE: dict[str, SuiteRecon] = {
             "invoices": "invoice",
             "payments": "payment",
             "credit_memos": "credit_memo",
+            "refunds": "refund",
             "gl": "journal_line",
         },
     ),

@@ -217,3 +217,87 @@ def test_from_canonical_records_and_an_aging_snapshot() -> None:
     res = reconcile_ar_gl(acts, snap, gl, ["2024-01"], POLICY)
     assert res.findings == ()
     assert res.rows[0].closing == res.rows[0].gl_closing == Decimal("250.00")
+
+
+def _refund_books() -> dict[str, object]:
+    """Jan: INV-1 1000. Feb: PAY-1 pays it. Mar: cancellation credit CM-1 300 refunded in
+    cash (RF-1), PAY-2 500 on account of which 200 is refunded (RF-2). By hand, March:
+    0 - 500 payment - 300 credit + 300 + 200 refunds = -300, the open items (CM-1 refunded
+    to 0, PAY-2 500 - 200 = 300 unapplied) and the GL."""
+    from datetime import date
+
+    from canonical import CreditMemo, Invoice, Payment, PaymentApplication, Refund
+
+    usd = lambda a: Money(a, "USD")  # noqa: E731
+    ns = {"source_system": "ns", "customer_id": "C1", "currency": "USD"}
+    inv = Invoice(**ns, source_id="INV-1", number="INV-1", issue_date=date(2024, 1, 10),
+                  subtotal=usd("1000.00"), tax_total=usd("0"), total=usd("1000.00"),
+                  balance=usd("0"))  # fmt: skip
+    pays = [
+        Payment(**ns, source_id="PAY-1", number="PAY-1", received_date=date(2024, 2, 5),
+                amount=usd("1000.00"),
+                applications=(PaymentApplication(invoice_number="INV-1", amount=usd("1000.00")),)),
+        Payment(**ns, source_id="PAY-2", number="PAY-2", received_date=date(2024, 3, 4),
+                amount=usd("500.00")),
+    ]  # fmt: skip
+    memo = CreditMemo(**ns, source_id="CM-1", number="CM-1", issue_date=date(2024, 3, 1),
+                      total=usd("300.00"), balance=usd("0"))  # fmt: skip
+    refunds = [
+        Refund(**ns, source_id="RF-1", number="RF-1", refund_date=date(2024, 3, 2),
+               amount=usd("300.00"), source_credit_memo="CM-1"),
+        Refund(**ns, source_id="RF-2", number="RF-2", refund_date=date(2024, 3, 6),
+               amount=usd("200.00"), source_payment="PAY-2"),
+    ]  # fmt: skip
+    gl = [
+        je("J1", "2024-01", "1000.00", "INV-1"),
+        je("J2", "2024-02", "-1000.00", "PAY-1"),
+        je("J3", "2024-03", "-300.00", "CM-1"),
+        je("J4", "2024-03", "300.00", "RF-1"),  # the refund debits AR
+        je("J5", "2024-03", "-500.00", "PAY-2"),
+        je("J6", "2024-03", "200.00", "RF-2"),
+    ]
+    return {"invoices": [inv], "payments": pays, "credit_memos": [memo], "refunds": refunds,
+            "gl": gl}  # fmt: skip
+
+
+def test_refunds_raise_ar_in_the_roll_forward() -> None:
+    """Was: no refund kind, so the refunds' GL lines were MANUAL_JE and the roll-forward
+    (without them) broke against the open items."""
+    from datetime import date
+
+    from reconcile.suite.ar_gl import reconcile_ar_gl_records
+
+    books = _refund_books()
+    res = reconcile_ar_gl_records(
+        **books,  # type: ignore[arg-type]
+        as_of=date(2024, 3, 20),
+        policy=POLICY,
+        account=AR,
+        subsidiary="US01",
+    )
+    assert res.findings == ()
+    march = res.rows[-1]
+    assert (march.period, march.refunds, march.payments, march.credits) == (
+        "2024-03",
+        Decimal("500.00"),
+        Decimal("500.00"),
+        Decimal("-300.00"),
+    )
+    assert march.closing == march.subledger_closing == march.gl_closing == Decimal("-300.00")
+
+
+def test_a_configured_run_reads_the_refunds_side() -> None:
+    from datetime import date
+
+    from reconcile.suite.configured import SUITE, ArGlOptions
+
+    recon = SUITE["ar_subledger_gl"]
+    assert recon.entities["refunds"] == "refund"
+    options = ArGlOptions(control_accounts=[AR], subsidiary="US01")
+    books = _refund_books()
+    assert recon.run(books, date(2024, 3, 20), options) == []  # type: ignore[arg-type]
+    without = {k: v for k, v in books.items() if k != "refunds"}
+    found = {c["category"] for c in recon.run(without, date(2024, 3, 20), options)}  # type: ignore[arg-type]
+    # without the side: the refunds' GL lines are manual JEs, the roll-forward misses them
+    # and PAY-2's refunded 200 still reads as unapplied cash
+    assert found == {"MANUAL_JE", "ROLLFORWARD_BREAK", "AMOUNT_MISMATCH"}

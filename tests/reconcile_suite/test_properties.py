@@ -59,7 +59,7 @@ activity_st = st.lists(
 def test_gl_that_mirrors_the_subledger_has_no_findings(
     rows: list[tuple[ActivityKind, str, int]],
 ) -> None:
-    sign = {ActivityKind.INVOICE: 1}
+    sign = {ActivityKind.INVOICE: 1, ActivityKind.REFUND: 1}
     acts = [
         ArActivity(
             f"D{n}", kind, period, "1200", Money.from_minor(sign.get(kind, -1) * cents, "USD"), "S1"
