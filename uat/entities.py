@@ -65,7 +65,12 @@ def recon_name(spec_name: str, entity: str) -> str:
 
 
 # -- definitions ---------------------------------------------------------------------------
-def definition_for(spec_name: str, entity: EntitySpec) -> ReconDefinition:
+def definition_for(
+    spec_name: str, entity: EntitySpec, currency_context: bool = False
+) -> ReconDefinition:
+    """``currency_context``: both sides hold the kind's currency column though it is not
+    compared: the engine carries it as context, so each exception has its currency (amounts
+    at risk per currency, minor units, severity) instead of none."""
     kind = KINDS[entity.kind]
     compared = entity.compared()
 
@@ -81,6 +86,10 @@ def definition_for(spec_name: str, entity: EntitySpec) -> ReconDefinition:
             item.update({"abs": tol.abs, "pct": tol.pct, "days": tol.days})
         compare.append(item)
     fields = {*kind.keys, *compared}
+    context = []
+    if currency_context and kind.currency_field and kind.currency_field not in fields:
+        context.append({"name": kind.currency_field, **cols(kind.currency_field)})
+        fields.add(kind.currency_field)
     data = {
         "name": recon_name(spec_name, entity.name),
         "description": f"UAT {kind.title}: legacy vs new system",
@@ -88,6 +97,7 @@ def definition_for(spec_name: str, entity: EntitySpec) -> ReconDefinition:
         "b": {"label": "new", "aggregate": kind.aggregate},
         "keys": [{"name": k, **cols(k)} for k in kind.keys],
         "compare": compare,
+        "context": context,
         "amount_field": kind.amount_field if kind.amount_field in compared else None,
         "currency_field": kind.currency_field if kind.currency_field in fields else None,
     }
@@ -352,6 +362,12 @@ def prepare_entity(
     new = _load(spec, i, "new", base, hooks)
     _check_columns(spec, i, entity, "legacy", legacy)
     _check_columns(spec, i, entity, "new", new)
+    ccy = kind.currency_field
+    if ccy in kind.columns and all(
+        data.num_rows == 0 or source.columns.get(ccy, ccy) in data.column_names
+        for data, source in ((legacy, entity.legacy), (new, entity.new))
+    ):
+        definition = definition_for(spec.name, entity, currency_context=True)
     columns = {
         entity.legacy.columns.get(f, f): (f, translations[table])
         for f, table in entity.translate.items()

@@ -130,15 +130,19 @@ class Totals:
 def _definition(entity: PreparedEntity, texts: Sequence[str]) -> ReconDefinition:
     """The entity's definition with its non-compared ``texts`` as context, so the engine's
     own normalised views (keys, raw values) carry them."""
-    compared = set(entity.spec.compared())
+    kept = entity.definition.context  # the currency carried as context stays where it is
+    known = {*entity.spec.compared(), *(x.name for x in kept)}
     context = [
-        FieldRef(
-            name=name,
-            a=entity.source_column("legacy", name),
-            b=entity.source_column("new", name),
-        )
-        for name in texts
-        if name not in compared
+        *kept,
+        *(
+            FieldRef(
+                name=name,
+                a=entity.source_column("legacy", name),
+                b=entity.source_column("new", name),
+            )
+            for name in texts
+            if name not in known
+        ),
     ]
     return entity.definition.model_copy(update={"context": tuple(context)})
 
@@ -340,7 +344,7 @@ def merged_keys(entity: PreparedEntity, merges: Sequence[Merge], keys: pa.Table)
             legacy, translations=tuple(t for t in legacy.translations if t[0] != column)
         )
         orig = FieldRef(name="__original_code", a=column, b=d.keys[jf].col("b"))
-        dd = d.model_copy(update={"context": (orig,)})
+        dd = d.model_copy(update={"context": (orig, *d.context)})  # x0: the code
         codes = _merge_codes(pa.concat_tables(tables), merge.all_codes)
         con = database().cursor()
         try:
