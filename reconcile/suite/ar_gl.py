@@ -218,35 +218,87 @@ def _balance_findings(key: Key, row: RollForwardRow, policy: ArGlPolicy) -> list
     return out
 
 
+def _sign(amount: Decimal) -> int:
+    return (amount > 0) - (amount < 0)
+
+
+DocKey = tuple[ActivityKind, str]  # kind, document number
+
+
+def _doc_keys(doc: DocKey) -> dict[str, str]:
+    return {"document": doc[1], "kind": doc[0].value}
+
+
 def _drill_down(
     acts: list[ArActivity], control: list[JournalLine], periods: set[str]
 ) -> list[Finding]:
-    docs: dict[str, list[ArActivity]] = defaultdict(list)
+    """Each sub-ledger document against the control-account lines naming it.
+
+    Documents are keyed by kind and number: an ERP may number each type apart (NetSuite
+    invoice 1001 and payment 1001). A GL line names only the number, so when several kinds
+    share it the line goes to the one whose sub-ledger effect has the line's sign (an
+    invoice debits AR, a payment credits it); a line that still fits more than one, or
+    none, is ``AMBIGUOUS_DOCUMENT`` and no document sharing that number is checked
+    further, rather than merging different documents into one.
+    """
+    docs: dict[DocKey, list[ArActivity]] = defaultdict(list)
+    kinds: dict[str, set[ActivityKind]] = defaultdict(set)
     for a in acts:
-        docs[a.document].append(a)
-    posted: dict[str, list[JournalLine]] = defaultdict(list)
+        docs[(a.kind, a.document)].append(a)
+        kinds[a.document].add(a.kind)
+    posted: dict[DocKey, list[JournalLine]] = defaultdict(list)
+    ambiguous: set[str] = set()
     out: list[Finding] = []
     for ln in control:
-        if ln.source_document and ln.source_document in docs:
-            posted[ln.source_document].append(ln)
-        elif ln.period in periods:
+        number = ln.source_document
+        if not number or number not in kinds:
+            if ln.period in periods:
+                out.append(
+                    Finding(
+                        RECON,
+                        "MANUAL_JE",
+                        {"journal_id": ln.journal_id, "line": str(ln.line_number)},
+                        ln.amount.amount,
+                        ln.currency,
+                        {"account": ln.account, "period": ln.period, "memo": ln.memo},
+                    )
+                )
+            continue
+        fits = sorted(kinds[number])
+        if len(fits) > 1:
+            fits = [
+                k
+                for k in fits
+                if _sign(sum((a.amount.amount for a in docs[(k, number)]), Decimal(0)))
+                == _sign(ln.amount.amount)
+            ]
+        if len(fits) == 1:
+            posted[(fits[0], number)].append(ln)
+            continue
+        ambiguous.add(number)
+        if ln.period in periods:
             out.append(
                 Finding(
                     RECON,
-                    "MANUAL_JE",
+                    "AMBIGUOUS_DOCUMENT",
                     {"journal_id": ln.journal_id, "line": str(ln.line_number)},
                     ln.amount.amount,
                     ln.currency,
-                    {"account": ln.account, "period": ln.period, "memo": ln.memo},
+                    {
+                        "document": number,
+                        "kinds": [k.value for k in sorted(kinds[number])],
+                        "account": ln.account,
+                        "period": ln.period,
+                    },
                 )
             )
-    for doc, entries in sorted(docs.items()):
-        if not any(e.period in periods for e in entries):
+    for key, entries in sorted(docs.items()):
+        if key[1] in ambiguous or not any(e.period in periods for e in entries):
             continue
         ccy = entries[0].amount.currency
         sub_amount = sum((e.amount.amount for e in entries), Decimal(0))
-        lines = posted.get(doc, [])
-        keys = {"document": doc}
+        lines = posted.get(key, [])
+        keys = _doc_keys(key)
         if not lines:
             out.append(
                 Finding(RECON, "UNPOSTED", keys, sub_amount, ccy, {"period": entries[0].period})

@@ -113,8 +113,8 @@ def test_planted_breaks_are_found_and_nothing_else() -> None:
     ]
     assert found(gl) == {
         ("MANUAL_JE", (("journal_id", "J8"), ("line", "1"))),
-        ("PERIOD_CUTOFF", (("document", "INV-3"),)),
-        ("UNPOSTED", (("document", "WO-1"),)),
+        ("PERIOD_CUTOFF", (("document", "INV-3"), ("kind", "invoice"))),
+        ("UNPOSTED", (("document", "WO-1"), ("kind", "write_off"))),
         # their balance effect in February: +25 - 300 + 50 = -225
         ("AMOUNT_MISMATCH", bal("2024-02")),
     }
@@ -126,7 +126,7 @@ def test_planted_breaks_are_found_and_nothing_else() -> None:
 def test_document_posted_with_another_amount() -> None:
     gl = [ln if ln.journal_id != "J2" else je("J2", "2024-01", "499.00", "INV-2") for ln in GL]
     assert found(gl) == {
-        ("AMOUNT_MISMATCH", (("document", "INV-2"),)),
+        ("AMOUNT_MISMATCH", (("document", "INV-2"), ("kind", "invoice"))),
         ("AMOUNT_MISMATCH", bal("2024-01")),
         ("AMOUNT_MISMATCH", bal("2024-02")),
     }
@@ -301,3 +301,37 @@ def test_a_configured_run_reads_the_refunds_side() -> None:
     # without the side: the refunds' GL lines are manual JEs, the roll-forward misses them
     # and PAY-2's refunded 200 still reads as unapplied cash
     assert found == {"MANUAL_JE", "ROLLFORWARD_BREAK", "AMOUNT_MISMATCH"}
+
+
+def test_documents_of_different_kinds_sharing_a_number_are_kept_apart() -> None:
+    """NetSuite numbers each transaction type apart: invoice 1001 (never posted) and
+    payment 1001 (posted in February). Was: merged into one document 1001, giving a
+    PERIOD_CUTOFF and an AMOUNT_MISMATCH instead of the invoice's UNPOSTED."""
+    acts = [
+        act("1001", K.INVOICE, "2024-01", "500.00"),
+        act("1002", K.INVOICE, "2024-01", "700.00"),
+        act("1001", K.PAYMENT, "2024-02", "-700.00"),
+    ]
+    gl = [je("J1", "2024-01", "700.00", "1002"), je("J2", "2024-02", "-700.00", "1001")]
+    res = reconcile_ar_gl(acts, [], gl, PERIODS, POLICY)
+    docs = [(f.category, f.keys, f.amount) for f in res.findings if "document" in f.keys]
+    assert docs == [("UNPOSTED", {"document": "1001", "kind": "invoice"}, Decimal("500.00"))]
+
+
+def test_a_shared_number_the_gl_line_cannot_tell_apart_is_ambiguous_not_merged() -> None:
+    # payment 1001 and credit memo 1001 both credit AR: the line could be either
+    acts = [
+        act("1001", K.PAYMENT, "2024-02", "-700.00"),
+        act("1001", K.CREDIT_MEMO, "2024-02", "-50.00"),
+    ]
+    gl = [je("J2", "2024-02", "-700.00", "1001")]
+    res = reconcile_ar_gl(acts, [], gl, PERIODS, POLICY)
+    (amb,) = [f for f in res.findings if f.category != "AMOUNT_MISMATCH"]
+    assert (amb.category, amb.keys) == (
+        "AMBIGUOUS_DOCUMENT",
+        {"journal_id": "J2", "line": "1"},
+    )
+    assert amb.details["kinds"] == ["credit_memo", "payment"]
+    # the balance still shows the 50.00 the GL lacks
+    feb = next(r for r in res.rows if r.period == "2024-02")
+    assert feb.closing - feb.gl_closing == Decimal("-50.00")

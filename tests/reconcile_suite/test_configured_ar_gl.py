@@ -205,7 +205,8 @@ def bal(period: str, subsidiary: str = "") -> tuple[str, tuple[tuple[str, str], 
 
 
 def doc(category: str, number: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return (category, (("document", number),))
+    kind = "payment" if number.startswith("PAY") else "invoice"
+    return (category, (("document", number), ("kind", kind)))
 
 
 def test_clean_books_tie_out_in_every_period(tmp_path: Path) -> None:
@@ -224,7 +225,7 @@ def test_planted_breaks_are_found_and_nothing_else(tmp_path: Path) -> None:
         bal("2026-02"),  # + the manual 40.00 + PAY-1 not yet credited
         bal("2026-03"),  # 5.00 + 40.00 - INV-4's 700.00
     }
-    assert amounts[("AMOUNT_MISMATCH", "INV-2")] == Decimal("5.00")
+    assert amounts[("AMOUNT_MISMATCH", "INV-2/invoice")] == Decimal("5.00")
     assert amounts[("AMOUNT_MISMATCH", f"{AR}//USD/2026-01")] == Decimal("5.00")
     assert amounts[("AMOUNT_MISMATCH", f"{AR}//USD/2026-02")] == Decimal("1045.00")
     assert amounts[("AMOUNT_MISMATCH", f"{AR}//USD/2026-03")] == Decimal("-655.00")
