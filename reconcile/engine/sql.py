@@ -223,25 +223,35 @@ def unparsable(column: str, kind: str) -> str | None:
     return None
 
 
+#: how exports write a boolean (Salesforce true, Excel TRUE, NetSuite T / Yes, 1)
+_TRUE_TEXTS = ("true", "t", "yes", "y", "1")
+_FALSE_TEXTS = ("false", "f", "no", "n", "0")
+
+
 def filter_expr(spec: FilterSpec, column: str) -> str:
     col = f"CAST({ident(column)} AS VARCHAR)"
     if spec.op == "is_null":
         return f"NULLIF(trim({col}), '') IS NULL"
     if spec.op == "not_null":
         return f"NULLIF(trim({col}), '') IS NOT NULL"
-    if spec.op in ("eq", "ne"):
-        op = "=" if spec.op == "eq" else "IS DISTINCT FROM"
-        return f"trim({col}) {op} {_text_literal(spec.value)}"
-    values = ", ".join(_text_literal(v) for v in spec.value)
-    if spec.op == "not_in":
-        return f"(trim({col}) IS NULL OR trim({col}) NOT IN ({values}))"
-    return f"trim({col}) IN ({values})"
+    values = spec.value if spec.op in ("in", "not_in") else [spec.value]
+    hit = " OR ".join(_equals(f"trim({col})", v) for v in values) or "FALSE"
+    if spec.op in ("ne", "not_in"):  # a blank value is not the one excluded: it stays
+        return f"NOT coalesce({hit}, false)"
+    return f"coalesce({hit}, false)"
 
 
-def _text_literal(value: Any) -> str:
+def _equals(text: str, value: Any) -> str:
+    """``text`` (a trimmed value) equals the YAML ``value`` as the analyst meant it: an
+    unquoted true/false (or YAML's Yes/No) as any boolean spelling, any case; a number as
+    the same number however written (1.5 = 1.50); anything else as written."""
     if isinstance(value, bool):
-        return literal("true" if value else "false")
-    return literal(str(value))
+        texts = _TRUE_TEXTS if value else _FALSE_TEXTS
+        return f"lower({text}) IN ({', '.join(literal(t) for t in texts)})"
+    if isinstance(value, int | float | Decimal):
+        number = literal(str(value))
+        return f"({text} = {number} OR TRY_CAST({text} AS {DEC}) = CAST({number} AS {DEC}))"
+    return f"{text} = {literal(str(value))}"
 
 
 def currency_unit_expr(currency_sql: str) -> str:

@@ -736,3 +736,38 @@ def test_a_wrong_amount_or_currency_field_is_reported_at_its_own_line() -> None:
     assert "d.yaml:6: compare.0.minor_units: minor_units tolerances need currency_field" in message
     with pytest.raises(ConfigError, match=r"d.yaml:7: currency_field: 'ccy' is not a defined"):
         parse_definitions(text.replace("amount_field: totl", "currency_field: ccy"), "d.yaml")
+
+
+def test_filters_read_unquoted_booleans_and_numbers_as_the_analyst_meant_them() -> None:
+    (d,) = parse_definitions("""
+name: filters
+a:
+  label: sf
+  filters: [{field: IsDeleted, op: eq, value: false}, {field: Rate, op: ne, value: 1.50}]
+b:
+  label: ns
+  filters: [{field: Voided, op: ne, value: Yes}, {field: Qty, op: in, value: [1, 2]}]
+keys: [{name: id}]
+compare: [{name: amt, kind: amount}]
+""")
+    # Excel writes FALSE, Salesforce false; a rate of 1.5 written 1.50 is the one excluded
+    a = pa.table(
+        {
+            "id": ["1", "2", "3", "4", "5"],
+            "amt": ["1"] * 5,
+            "IsDeleted": ["FALSE", "false", "TRUE", "0", "FALSE"],
+            "Rate": ["2", "2", "2", "2", "1.50"],
+        }
+    )
+    # NetSuite writes Yes/No; quantities 1.0 and 2 are in [1, 2]
+    b = pa.table(
+        {
+            "id": ["1", "2", "4", "6", "7"],
+            "amt": ["1"] * 5,
+            "Voided": ["No", "no", "", "Yes", "NO"],
+            "Qty": ["1.0", "2", "1", "1", "3"],
+        }
+    )
+    result = reconcile(d, a, b)
+    assert result.counts["MATCHED"] == 3  # ids 1, 2, 4
+    assert [e.category for e in result.exceptions] == []
