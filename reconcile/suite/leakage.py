@@ -234,12 +234,43 @@ def invoices_without_contract(
     ]
 
 
+#: USPS street-suffix and unit abbreviations (Publication 28): either spelling is the same
+#: address, so both sides compare by the abbreviation
+_STREET_WORDS = {
+    "STREET": "ST", "AVENUE": "AVE", "AV": "AVE", "ROAD": "RD", "BOULEVARD": "BLVD",
+    "DRIVE": "DR", "LANE": "LN", "COURT": "CT", "PLACE": "PL", "PARKWAY": "PKWY",
+    "HIGHWAY": "HWY", "CIRCLE": "CIR", "SQUARE": "SQ", "TERRACE": "TER", "SUITE": "STE",
+    "FLOOR": "FL", "APARTMENT": "APT", "BUILDING": "BLDG", "ROOM": "RM", "DEPARTMENT": "DEPT",
+    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W", "NORTHEAST": "NE",
+    "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
+}  # fmt: skip
+
+
+def _words(text: str | None) -> list[str]:
+    """Upper-case words without punctuation: periods and apostrophes dropped ("St." is
+    "ST"), other marks (commas, hyphens, slashes, line breaks) separate words."""
+    kept = "".join(
+        ch if ch.isalnum() else "" if ch in ".'’" else " " for ch in (text or "").upper()
+    )
+    return kept.split()
+
+
 def _bill_to(c: Customer) -> tuple[str, ...]:
+    """The bill-to address as compared across systems: the street lines joined (a CRM keeps
+    the street in one multi-line field, Salesforce's spec maps it to line1, while billing
+    splits it into address1 and address2), street words abbreviated the USPS way, and
+    punctuation, case and spacing ignored. A different number, street or zip still differs."""
     addr = c.bill_to.address if c.bill_to else None
     if addr is None:
         return ()
-    parts = (addr.line1, addr.line2, addr.city, addr.region, addr.postal_code, addr.country)
-    return tuple(" ".join((p or "").upper().replace(",", " ").split()) for p in parts)
+    street = [_STREET_WORDS.get(w, w) for w in _words(f"{addr.line1 or ''} {addr.line2 or ''}")]
+    rest = (addr.city, addr.region, addr.postal_code, addr.country)
+    return (" ".join(street), *(" ".join(_words(p)) for p in rest))
+
+
+def _terms(c: Customer) -> str | None:
+    # 'Net 30', 'NET30' and 'Net-30' are the same terms
+    return "".join(_words(c.payment_terms)) or None
 
 
 def _tax_ids(c: Customer) -> frozenset[tuple[str, str]]:
@@ -249,7 +280,7 @@ def _tax_ids(c: Customer) -> frozenset[tuple[str, str]]:
 _DRIFT_FIELDS = {
     "bill_to": _bill_to,
     "currency": lambda c: c.currency,
-    "payment_terms": lambda c: (c.payment_terms or "").strip().upper() or None,
+    "payment_terms": _terms,
     "tax_id": _tax_ids,
 }
 

@@ -366,3 +366,46 @@ def test_billing_from_a_month_end_falls_due_on_each_months_last_day() -> None:
     ]
     found = expected_charges_not_billed([monthly], invoices, date(2024, 5, 1))
     assert [f.keys["period"] for f in found] == ["2024-03"]
+
+
+def _billing_customer(address: Address, terms: str = "Net 30") -> tuple[Customer, Customer]:
+    """A CRM customer with ``address`` and its billing account at 123 Main St, Suite 200."""
+    zuora = Address(line1="123 Main St", line2="Suite 200", city="San Francisco",
+                    region="CA", postal_code="94105", country="US")  # fmt: skip
+    return (
+        cust("salesforce", "A1", crosswalk={"zuora": "Z1"}, payment_terms=terms,
+             bill_to=Contact(address=address)),
+        cust("zuora", "Z1", payment_terms="Net 30", bill_to=Contact(address=zuora)),
+    )  # fmt: skip
+
+
+def test_address_and_terms_formatting_is_not_drift() -> None:
+    """Salesforce keeps the street in one multi-line field (its spec maps it to line1),
+    Zuora splits it into address1/address2; 'St.' is 'St', 'Street' is 'St', 'Ste.' is
+    'Suite', 'Net30' is 'Net 30'. Was: each reported as CUSTOMER_MASTER_DRIFT."""
+    from reconcile.suite.leakage import customer_drift
+
+    same = {"city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"}
+    for street in [
+        {"line1": "123 Main St\nSuite 200"},
+        {"line1": "123 Main St.", "line2": "Ste. 200"},
+        {"line1": "123 Main Street,", "line2": "Suite 200"},
+        {"line1": "123 MAIN  ST", "line2": "STE 200"},
+    ]:
+        a, b = _billing_customer(Address(**street, **same))  # type: ignore[arg-type]
+        assert customer_drift([a], [b]) == [], street
+    a, b = _billing_customer(Address(line1="123 Main St", line2="Suite 200", **same), "Net30")
+    assert customer_drift([a], [b]) == []
+
+    def drifted(address: Address, terms: str = "Net 30") -> list[str]:
+        a, b = _billing_customer(address, terms)
+        return [f.keys["field"] for f in customer_drift([a], [b])]
+
+    # real changes are still drift: moved, another suite, another zip, other terms
+    assert drifted(Address(line1="500 Howard St", line2="Suite 200", **same)) == ["bill_to"]
+    assert drifted(Address(line1="123 Main St", line2="Suite 300", **same)) == ["bill_to"]
+    moved_zip = {**same, "postal_code": "94107"}
+    assert drifted(Address(line1="123 Main St", line2="Suite 200", **moved_zip)) == ["bill_to"]
+    assert drifted(Address(line1="123 Main St", line2="Suite 200", **same), "Net 45") == [
+        "payment_terms"
+    ]
