@@ -244,6 +244,8 @@ def _exceptions_suffice(xs: Sequence[Expectation], entity: PreparedEntity) -> bo
             continue  # read no totals
         if not isinstance(x, AmountsMatch):
             return False
+        if x.where:  # its evidence counts the records the filter selects, matched or not
+            return False
         c = compared.get(x.field)
         # a percentage or a count of minor units has no bound in the field's own unit
         if c is None or c.pct or c.minor_units or c.abs > x.max_delta:
@@ -289,7 +291,15 @@ def _amounts_match(x: AmountsMatch, t: Totals) -> ExpectationResult:
     )
     n, keys = _keys_matching(t, f"{over} AND {_selected(t, x.where)} AND {differs}", x.examples)
     ev = f"{n} record(s) over {x.over} differ by more than {x.max_delta}"
-    return _result(x, not n, ev, keys, n)
+    if not x.where:
+        return _result(x, not n, ev, keys, n)
+    # a filter that selects nothing checks nothing: that must not pass as a match
+    ((chosen,),) = t.query(f"SELECT count(*) FROM t WHERE {_selected(t, x.where)}")
+    only = ", ".join(f"{k}={v}" for k, v in x.where.items())
+    if not chosen:
+        ev = f"the filter {only} selects no record on either side: nothing was checked"
+        return _result(x, False, ev, [], 0)
+    return _result(x, not n, f"{chosen} record(s) with {only}; {ev}", keys, n)
 
 
 def _ties(x: Ties, t: Totals, entity: PreparedEntity | None = None) -> ExpectationResult:

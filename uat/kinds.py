@@ -58,7 +58,7 @@ KINDS: dict[str, EntityKind] = {
             fields=(
                 Field("name", casefold=True),
                 Field("status", "status"),
-                Field("currency"),
+                Field("currency", casefold=True),
                 Field("tax_id"),
                 Field("credit_limit", "amount"),
             ),
@@ -69,7 +69,7 @@ KINDS: dict[str, EntityKind] = {
             keys=("document_number",),
             fields=(
                 Field("customer_id"),
-                Field("currency"),
+                Field("currency", casefold=True),
                 Field("due_date", "date"),
                 Field("amount", "amount"),
                 Field("open_amount", "amount"),
@@ -84,7 +84,7 @@ KINDS: dict[str, EntityKind] = {
             fields=(
                 Field("customer_id"),
                 Field("status", "status"),
-                Field("currency"),
+                Field("currency", casefold=True),
                 Field("quantity", "number"),
                 Field("unit_price", "amount"),
                 Field("start_date", "date"),
@@ -99,7 +99,7 @@ KINDS: dict[str, EntityKind] = {
             fields=(
                 Field("customer_id"),
                 Field("item_code"),
-                Field("currency"),
+                Field("currency", casefold=True),
                 Field("billing_date", "date"),
                 Field("quantity", "number"),
                 Field("net_amount", "amount"),

@@ -90,6 +90,9 @@ class Totals:
     def has(self, name: str, want: str) -> str:
         """The key, or a row of either side, has ``want`` as ``name``."""
         key = self.key(name)
+        if name == self.currency:  # a currency code in any case (the texts are upper case)
+            want = want.upper()
+            key = None if key is None else f"upper({key})"
         if key is not None:
             return f"coalesce({key} = {sql.literal(want)}, false)"
         j = self.texts.index(name)
@@ -158,9 +161,14 @@ def _source(con: Any, ab: str, data: Side, d: ReconDefinition) -> dict[str, str]
     return {**types, **dict.fromkeys(missing, "VARCHAR")}
 
 
-def _text_value(d: ReconDefinition, ab: str, name: str, types: dict[str, str]) -> str:
+def _text_value(
+    d: ReconDefinition, ab: str, name: str, types: dict[str, str], currency: str | None = None
+) -> str:
     """A text field of ``n_<ab>`` as the engine reads it: compared text as compared
-    (trimmed, casefolded as declared), anything else as trimmed text."""
+    (trimmed, casefolded as declared), anything else as trimmed text; the ``currency``
+    field upper-cased (a code in any case is that currency, shown as ISO writes it)."""
+    if name == currency:
+        return f"upper({_text_value(d, ab, name, types)})"
     for i, c in enumerate(d.compare):
         if c.name == name:
             if c.kind in ("text", "status"):
@@ -206,7 +214,7 @@ def _side_sql(
         ]
         aggs += [f"sum(v{j}) AS s{j}", f"max(abs(v{j})) AS m{j}", f"max(e{j}) AS e{j}"]
     for j, name in enumerate(texts):
-        cols.append(f"{_text_value(d, ab, name, types)} AS t{j}")
+        cols.append(f"{_text_value(d, ab, name, types, d.currency_field)} AS t{j}")
         aggs.append(f"min(t{j}) AS t{j}")
         if name in listed:
             # a list per key costs a million-key side most of a second: only for the

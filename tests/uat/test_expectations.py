@@ -60,8 +60,12 @@ def test_declared_thresholds_decide_pass_or_fail(tmp_path: Path) -> None:
         False, "2 matching exception(s)", 2, ["invoice_number=INV-004, line_number=1"]
     )  # fmt: skip
     assert results["invoice_lines: no exceptions of scaled_by_factor"][0] is True
-    # the filter keeps only the GBP items: AR-0003 (EUR) is outside it
-    assert results["ar_items: every open_amount over 10000 with currency=GBP matches within 0"][0]
+    # no GBP item on either side: a filter that checks nothing fails instead of passing
+    gbp = results["ar_items: every open_amount over 10000 with currency=GBP matches within 0"]
+    assert gbp[:2] == (
+        False,
+        "the filter currency=GBP selects no record on either side: nothing was checked",
+    )
     # AR-0003 belongs to customer N1003 (C0003 translated): selected, so it fails
     assert results["ar_items: every open_amount over 0 with customer_id=N1003 matches within 0"][
         2:
