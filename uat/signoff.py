@@ -82,9 +82,13 @@ def _value(value: Any, kind: str, currency: str | None) -> Any:
 
 def _values(values: dict[str, Any], names: list[str], kind: EntityKind, ccy: str | None) -> str:
     kinds = {f.name: f.kind for f in kind.fields}
-    return "; ".join(
-        f"{n}={_value(values.get(n), kinds.get(n, 'text'), ccy)}" for n in names if n in values
-    )
+
+    def shown(n: str) -> Any:
+        value = _value(values.get(n), kinds.get(n, "text"), ccy)
+        # the engine compares currency codes casefolded; a code reads as ISO writes it
+        return value.upper() if n == kind.currency_field and isinstance(value, str) else value
+
+    return "; ".join(f"{n}={shown(n)}" for n in names if n in values)
 
 
 def _write(sheet: Any, r: int, row: list[Any], fmt: dict[str, Any]) -> None:

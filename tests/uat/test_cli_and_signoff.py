@@ -194,6 +194,8 @@ def test_amounts_keep_the_currency_minor_units_in_evidence_and_signoff(tmp_path:
         r[0]: dict(zip(header, r, strict=True)) for r in book["ar"].iter_rows(2, values_only=True)
     }
     assert "open_amount=250.00" in items["document_number=AR-1"]["legacy values"]
+    # compared casefolded, a currency code still reads as ISO writes it
+    assert "currency=EUR;" in items["document_number=AR-1"]["legacy values"]
     assert items["document_number=AR-2"]["legacy values"] == "open_amount=1250.40"
     assert items["document_number=AR-2"]["new values"] == "open_amount=1250.41"
     causes = {r[2]: r[5] for r in book["Root causes"].iter_rows(2, values_only=True)}
