@@ -1,9 +1,10 @@
 """Billed vs recognized revenue: ratable daily schedules, the deferred revenue waterfall,
 and the comparison with the revenue schedules the ERP holds (NetSuite ARM, Zuora Revenue).
 
-A ratable schedule spreads a line over its service period by days; each month gets its
-share rounded to the currency's minor unit and the LAST month takes the rounding
-remainder, so a schedule always sums exactly to the line amount.
+A ratable schedule spreads a line over its service period by days: the running total is
+rounded to the currency's minor unit at each month end and a month gets what it grew by,
+so every month is within one minor unit of its exact share and a schedule always sums
+exactly to the line amount.
 """
 
 from __future__ import annotations
@@ -38,13 +39,21 @@ def ratable_schedule(amount: Money, start: date, end: date) -> list[tuple[str, M
         stop = min(_month_end(cursor), end)
         spans.append((period_of(cursor), (stop - cursor).days + 1))
         cursor = stop + timedelta(days=1)
+    # Round the running total, not each month: a month is what the rounded total grew by,
+    # so every month is within one minor unit of its exact share (never negative for a
+    # positive line) and the months sum to the amount. Rounding each month and giving the
+    # last the remainder piled the error of all months into the last one.
     out: list[tuple[str, Money]] = []
+    days_so_far = 0
     allocated = Decimal(0)
-    for period, days in spans[:-1]:
-        share = (amount.amount * days / total_days).quantize(quantum, ROUND_HALF_UP)
-        allocated += share
-        out.append((period, Money(share, amount.currency)))
-    out.append((spans[-1][0], Money(amount.amount - allocated, amount.currency)))
+    for period, days in spans:
+        days_so_far += days
+        if days_so_far == total_days:
+            cumulative = amount.amount
+        else:
+            cumulative = (amount.amount * days_so_far / total_days).quantize(quantum, ROUND_HALF_UP)
+        out.append((period, Money(cumulative - allocated, amount.currency)))
+        allocated = cumulative
     return out
 
 

@@ -21,14 +21,27 @@ from reconcile.suite.revenue import (
 )
 
 
-def test_daily_allocation_with_the_remainder_in_the_last_month() -> None:
-    # 2024-01-15 .. 2024-03-14: 17 + 29 + 14 = 60 days
+def test_daily_allocation_rounds_the_running_total() -> None:
+    # 2024-01-15 .. 2024-03-14: 17 + 29 + 14 = 60 days; running totals 100 * 17/60 = 28.333
+    # -> 28.33, 100 * 46/60 = 76.667 -> 76.67, 100; each month is what the total grew by
     sched = ratable_schedule(Money("100.00", "USD"), date(2024, 1, 15), date(2024, 3, 14))
     assert [(p, str(m.amount)) for p, m in sched] == [
-        ("2024-01", "28.33"),  # 100 * 17/60 = 28.333
-        ("2024-02", "48.33"),  # 100 * 29/60 = 48.333
-        ("2024-03", "23.34"),  # remainder
+        ("2024-01", "28.33"),
+        ("2024-02", "48.34"),  # 76.67 - 28.33 (exact share 48.333)
+        ("2024-03", "23.33"),  # 100.00 - 76.67 (exact share 23.333)
     ]
+
+
+def test_a_small_line_over_years_never_recognizes_negative_revenue() -> None:
+    """1.00 USD over 2024-01-01..2027-01-01 (1097 days): about 0.03 a month, 0.00 for the
+    single day of January 2027. Was: each of the 36 full months rounded to 0.03 (1.08 in
+    all) and the last month took the remainder, -0.08."""
+    sched = ratable_schedule(Money("1.00", "USD"), date(2024, 1, 1), date(2027, 1, 1))
+    assert sched[-1] == ("2027-01", Money("0.00", "USD"))  # 1/1097 of 1.00 rounds to 0
+    assert all(m.amount >= 0 for _, m in sched)
+    # 100 JPY over 2024-01-01..2025-01-01 (367 days): the last day's share is 0.27 yen
+    yen = ratable_schedule(Money("100", "JPY"), date(2024, 1, 1), date(2025, 1, 1))
+    assert yen[-1] == ("2025-01", Money("0", "JPY"))
 
 
 def test_zero_decimal_currency_and_single_day() -> None:
@@ -57,6 +70,16 @@ def test_schedule_sums_exactly_to_the_line(cents: int, start: date, days: int, c
     assert all(m.is_whole_minor() for _, m in sched)
     periods = [p for p, _ in sched]
     assert periods == sorted(set(periods))
+    # every month within one minor unit of its exact share of the days
+    total_days = days + 1
+    unit = Money.from_minor(1, ccy).amount
+    day = start
+    for period, part in sched:
+        in_month = 0
+        while day <= start + timedelta(days=days) and f"{day:%Y-%m}" == period:
+            in_month += 1
+            day += timedelta(days=1)
+        assert abs(part.amount - amount.amount * in_month / total_days) <= unit
 
 
 def bl(number: str, amount: str, start: date, end: date, billed: str = "2024-01") -> BilledLine:
