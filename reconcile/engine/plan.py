@@ -298,10 +298,14 @@ def classify_sql(d: ReconDefinition, plan: Plan, flagged: str) -> str:
         picked = [f"eq{i}" for i, c in enumerate(d.compare) if kinds is None or c.kind in kinds]
         return " AND ".join(picked) or "TRUE"
 
+    # a group "does not add up" when a summed field differs; a group that sums right but
+    # differs elsewhere (a date) is that kind's mismatch, which names the real difference
+    summed = [f"eq{i}" for i, c in enumerate(d.compare) if sql.aggregate_fn(c) == "sum"]
+    adds_up = " AND ".join(summed) or "TRUE"
     category = (
         "CASE WHEN n_b IS NULL THEN 'MISSING_IN_B' WHEN n_a IS NULL THEN 'MISSING_IN_A' "
         f"WHEN {all_eq(None)} THEN 'MATCHED' "
-        "WHEN n_a > 1 OR n_b > 1 THEN 'MANY_TO_ONE' "
+        f"WHEN (n_a > 1 OR n_b > 1) AND NOT ({adds_up}) THEN 'MANY_TO_ONE' "
         f"WHEN NOT ({all_eq(('amount',))}) THEN 'AMOUNT_MISMATCH' "
         f"WHEN NOT ({all_eq(('date',))}) THEN 'DATE_MISMATCH' "
         f"WHEN NOT ({all_eq(('status',))}) THEN 'STATUS_MISMATCH' "

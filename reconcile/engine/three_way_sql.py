@@ -174,7 +174,19 @@ def classify_sql(layout: Layout, flagged: str) -> str:
         for s, o1, o2 in (("a", "b", "c"), ("b", "a", "c"), ("c", "a", "b"))
     )
     missing = " ".join(f"WHEN n_{s} IS NULL THEN 'MISSING_IN_{s.upper()}'" for s in SIDES)
-    many = " OR ".join(f"n_{s} > 1" for s in SIDES)
+    # a group "does not add up" when a summed field of it differs from both other sides;
+    # one that agrees with a side leaves the odd side's mismatch to be named instead
+    summed = [i for i, c in enumerate(d.compare) if sql.aggregate_fn(c) == "sum"]
+
+    def off(s: str, i: int) -> str:
+        pairs = [p + q for p, q in PAIRS if s in (p, q)]
+        return "(" + " AND ".join(f"NOT e_{pair}{i}" for pair in pairs) + ")"
+
+    many = (
+        " OR ".join(f"(n_{s} > 1 AND ({' OR '.join(off(s, i) for i in summed)}))" for s in SIDES)
+        if summed
+        else "FALSE"
+    )
     kinds = " ".join(f"WHEN NOT ({all_eq(k)}) THEN '{name}'" for name, k in MISMATCH_KINDS)
     category = (
         f"CASE {only} {missing} WHEN {all_eq(None)} THEN 'MATCHED' "

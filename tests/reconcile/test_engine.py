@@ -771,3 +771,28 @@ compare: [{name: amt, kind: amount}]
     result = reconcile(d, a, b)
     assert result.counts["MATCHED"] == 3  # ids 1, 2, 4
     assert [e.category for e in result.exceptions] == []
+
+
+def test_a_group_that_adds_up_but_differs_elsewhere_is_that_mismatch_not_many_to_one() -> None:
+    (d,) = parse_definitions("""
+name: bank_lines
+a: {label: bank, aggregate: true}
+b: {label: payments}
+keys: [{name: ref}]
+compare:
+  - {name: amount, kind: amount}
+  - {name: paid_on, kind: date, days: 2, aggregate: min}
+amount_field: amount
+""")
+    bank = [
+        {"ref": "P1", "amount": "60.00", "paid_on": "2024-01-10"},
+        {"ref": "P1", "amount": "40.00", "paid_on": "2024-01-10"},
+        {"ref": "P2", "amount": "60.00", "paid_on": "2024-01-10"},
+        {"ref": "P2", "amount": "30.00", "paid_on": "2024-01-10"},
+    ]
+    payments = [
+        {"ref": "P1", "amount": "100.00", "paid_on": "2024-01-20"},  # adds up, 10 days late
+        {"ref": "P2", "amount": "100.00", "paid_on": "2024-01-10"},  # does not add up
+    ]
+    result = reconcile(d, bank, payments)
+    assert _cats(result) == {"P1": "DATE_MISMATCH", "P2": "MANY_TO_ONE"}

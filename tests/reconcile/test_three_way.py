@@ -530,3 +530,21 @@ def test_three_way_keys_read_like_two_sided_ones_nbsp_tabs_and_whole_floats(
         ("MISSING_IN_C", "K-1"),
         ("ONLY_IN_C", ""),
     ]
+
+
+def test_a_group_that_agrees_with_one_side_leaves_the_odd_side_named() -> None:
+    (d,) = parse_definitions(
+        "name: m2o3\na: {label: payments}\nb: {label: bank, aggregate: true}\nc: {label: erp}\n"
+        "keys: [{name: ref}]\ncompare: [{name: amount, kind: amount}]\namount_field: amount\n"
+    )
+    a = [{"ref": "P1", "amount": "100.00"}, {"ref": "P2", "amount": "100.00"}]
+    b = [
+        {"ref": "P1", "amount": "60.00"},
+        {"ref": "P1", "amount": "40.00"},  # adds up to the payment: the ERP's 90 is odd
+        {"ref": "P2", "amount": "60.00"},
+        {"ref": "P2", "amount": "30.00"},  # 90 against 100 on both other sides
+    ]
+    c = [{"ref": "P1", "amount": "90.00"}, {"ref": "P2", "amount": "100.00"}]
+    result = reconcile_three_way(d, a, b, c)
+    found = {e.keys["ref"]: (e.category, e.details["odd_side"]) for e in result.exceptions}
+    assert found == {"P1": ("AMOUNT_MISMATCH", "c"), "P2": ("MANY_TO_ONE", "b")}

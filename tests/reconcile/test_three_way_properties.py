@@ -90,15 +90,20 @@ def expected_categories(
             if aggregated:
                 row[aggregated] = _summed(by_side[aggregated][key])
             out[key] = None
+            pairs = (("a", "b"), ("a", "c"), ("b", "c"))
+            if aggregated is not None and counts[aggregated] > 1:
+                # the group does not add up: its sum differs from both other sides
+                own = [(p, q) for p, q in pairs if aggregated in (p, q)]
+                if not any(_equal("total", row[p]["total"], row[q]["total"]) for p, q in own):
+                    out[key] = "MANY_TO_ONE"
+                    continue
             for field, category in (
                 ("total", "AMOUNT_MISMATCH"),
                 ("issued", "DATE_MISMATCH"),
                 ("status", "STATUS_MISMATCH"),
             ):
-                pairs = (("a", "b"), ("a", "c"), ("b", "c"))
                 if not all(_equal(field, row[p][field], row[q][field]) for p, q in pairs):
-                    many = aggregated is not None and counts[aggregated] > 1
-                    out[key] = "MANY_TO_ONE" if many else category
+                    out[key] = category
                     break
     return out
 
