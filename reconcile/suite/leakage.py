@@ -273,8 +273,20 @@ def _terms(c: Customer) -> str | None:
     return "".join(_words(c.payment_terms)) or None
 
 
+def _tax_scheme(scheme: str) -> str:
+    """One name per tax-id type across systems: every VAT spelling ('vat' the shipped CRM
+    and billing specs write, 'eu_vat' the canonical one) is VAT, the value's country prefix
+    telling the countries apart; the EIN spellings are 'us_ein'."""
+    kind = " ".join(scheme.strip().lower().split())
+    if kind in _EU_VAT or kind in _VAT:
+        return "vat"
+    if kind in _US_EIN:
+        return "us_ein"
+    return kind
+
+
 def _tax_ids(c: Customer) -> frozenset[tuple[str, str]]:
-    return frozenset((t.scheme, _number_key(t.value)) for t in c.tax_ids)
+    return frozenset((_tax_scheme(t.scheme), _number_key(t.value)) for t in c.tax_ids)
 
 
 _DRIFT_FIELDS = {
