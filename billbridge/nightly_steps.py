@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from billbridge.errors import ConfigError
 from billbridge.state import Store
-from config.loader import load_config
+from config.loader import RuntimeEnv, load_config
+from config.model import BillbridgeConfig
 from reconcile.configured import run_configured
 from reconcile.reports import deliver
+from sync.nightly import chain_config
+
+
+def step_config(step: str) -> BillbridgeConfig:
+    """The config the chain was started with (``serve --config``), else BILLBRIDGE_CONFIG's.
+    Never the built-in defaults: they would reconcile and report from a new, empty store
+    in the working directory and mail nobody, and the step would look fine."""
+    given = chain_config()
+    if isinstance(given, BillbridgeConfig):
+        return given
+    if not RuntimeEnv().config:
+        raise ConfigError(
+            f"the nightly {step} step has no config file: the chain was started without one "
+            "and BILLBRIDGE_CONFIG is not set"
+        )
+    return load_config()
 
 
 def reconcile_step(name: str) -> object:
-    config = load_config()
+    config = step_config("reconcile")
     store = Store(config.state.url)
     try:
         delta = run_configured(config, name, store=store, now=datetime.now(UTC))
@@ -23,5 +41,6 @@ def reconcile_step(name: str) -> object:
 def report_step(_nightly: object) -> object:
     from billbridge.cli.report_cmd import build_report
 
-    config = load_config()
-    return deliver(build_report(config), config.reports)
+    config = step_config("report")
+    # a state store that does not exist is an error, not an empty report
+    return deliver(build_report(config, create=False), config.reports)

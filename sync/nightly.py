@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
@@ -20,6 +22,17 @@ from sync import runlog
 from sync.settings import NightlySettings
 
 log = structlog.get_logger(__name__)
+
+#: the config the running chain was started with (``run_nightly(config=...)``): its steps
+#: take only a name, and must not fall back to BILLBRIDGE_CONFIG or the defaults when
+#: ``serve --config FILE`` named another file (a context variable: one per scheduler thread)
+_chain_config: ContextVar[Any] = ContextVar("nightly_chain_config", default=None)
+
+
+def chain_config() -> Any:
+    """The config of the nightly chain running in this thread (None outside one, or when
+    its caller gave none)."""
+    return _chain_config.get()
 
 
 @dataclass
@@ -58,8 +71,27 @@ def run_nightly(
     reconcile: Callable[[str], object],
     report: Callable[[NightlyReport], object],
     clock: Callable[[], datetime] = _utcnow,
+    config: Any = None,
 ) -> NightlyReport:
-    """Run every sync job, then every reconciliation, then the report (given what failed)."""
+    """Run every sync job, then every reconciliation, then the report (given what failed).
+    ``config``: the loaded config the chain was started with; the steps read it through
+    :func:`chain_config`."""
+    token = _chain_config.set(config)
+    try:
+        return _run_chain(settings, run_id, store, run_sync, reconcile, report, clock)
+    finally:
+        _chain_config.reset(token)
+
+
+def _run_chain(
+    settings: NightlySettings,
+    run_id: str,
+    store: Store,
+    run_sync: Callable[[str], object],
+    reconcile: Callable[[str], object],
+    report: Callable[[NightlyReport], object],
+    clock: Callable[[], datetime],
+) -> NightlyReport:
     result = NightlyReport(run_id=run_id)
     runlog.append(
         store,

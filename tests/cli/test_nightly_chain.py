@@ -106,3 +106,80 @@ def test_reconcile_run_uses_the_config_files_connections(
     missing = runner.invoke(app, ["reconcile", "run", "nope"])
     assert missing.exit_code == 2
     assert "no reconciliation named 'nope'" in missing.output
+
+
+def test_nightly_steps_use_the_config_the_chain_was_started_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --config FILE` without BILLBRIDGE_CONFIG: the steps reconcile into and report
+    from FILE's store, to FILE's recipients (was: the defaults, a new empty store in the
+    working directory, an empty report to nobody, and the steps ok)."""
+    from config.loader import load_config
+
+    monkeypatch.delenv("BILLBRIDGE_CONFIG", raising=False)
+    monkeypatch.delenv("BILLBRIDGE_STATE_URL", raising=False)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    config = load_config(_config(tmp_path))
+    store = Store(config.state.url)
+    settings = NightlySettings(reconciliations=("billing_vs_erp_invoices",))
+    report = run_nightly(
+        settings,
+        run_id="n1",
+        store=store,
+        run_sync=lambda _n: None,
+        reconcile=_steps["reconcile"],
+        report=_steps["report"],
+        config=config,
+    )
+    store.close()
+    assert report.ok, report.steps
+    assert list(cwd.iterdir()) == []  # no store (or anything else) made in the cwd
+    (eml,) = (tmp_path / "out").glob("*.eml")
+    msg = message_from_bytes(eml.read_bytes())
+    assert msg["To"] == "ar@example.com"
+    assert msg["Subject"].endswith("4 new, 4 open")
+
+
+def test_nightly_steps_without_a_config_fail_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BILLBRIDGE_CONFIG", raising=False)
+    monkeypatch.delenv("BILLBRIDGE_STATE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    store = Store(f"sqlite:///{tmp_path / 'chain.db'}")
+    report = run_nightly(
+        NightlySettings(reconciliations=("billing_vs_erp_invoices",)),
+        run_id="n1",
+        store=store,
+        run_sync=lambda _n: None,
+        reconcile=_steps["reconcile"],
+        report=_steps["report"],
+    )
+    store.close()
+    assert [(s.kind, s.ok) for s in report.steps] == [("reconcile", False), ("report", False)]
+    assert "the nightly report step has no config file" in (report.steps[-1].message or "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.db"]
+
+
+def test_the_report_step_refuses_a_state_store_that_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config.loader import load_config
+
+    config = load_config(_config(tmp_path))  # its state.db was never made
+    store = Store(f"sqlite:///{tmp_path / 'chain.db'}")
+    report = run_nightly(
+        NightlySettings(reconciliations=()),
+        run_id="n1",
+        store=store,
+        run_sync=lambda _n: None,
+        reconcile=_steps["reconcile"],
+        report=_steps["report"],
+        config=config,
+    )
+    store.close()
+    (step,) = report.steps
+    assert not step.ok and "state.db" in (step.message or "")
+    assert not (tmp_path / "state.db").exists() and not (tmp_path / "out").exists()
