@@ -204,8 +204,8 @@ def _keys(key: tuple[str, int], period: str | None = None) -> dict[str, str]:
 
 def _compare_line(bl: BilledLine, schedule: list[RevenueScheduleLine]) -> list[Finding]:
     ccy = bl.amount.currency
-    if bl.point_in_time and not schedule:
-        return []
+    if not schedule and (bl.point_in_time or bl.amount.is_zero()):
+        return []  # nothing to defer: a one-time fee, or a line billed at 0.00
     if not schedule:
         return [
             Finding(
@@ -238,9 +238,11 @@ def _compare_line(bl: BilledLine, schedule: list[RevenueScheduleLine]) -> list[F
         )
     if bl.point_in_time:
         return out  # no service period: when it is recognized is the ERP's call
-    first_actual = min(p for p, v in actual.items() if v != 0) if any(actual.values()) else None
-    service_start = period_of(bl.service_start)
-    if first_actual != service_start:
+    first_actual = min((p for p, v in actual.items() if v != 0), default=None)
+    # recognition starts where the expected schedule first recognizes something: a line
+    # starting Jan 31 may have a January share that rounds to 0.00
+    first_expected = min((p for p, v in expected.items() if v != 0), default=None)
+    if first_actual != first_expected:
         out.append(
             Finding(
                 RECON,
@@ -248,7 +250,11 @@ def _compare_line(bl: BilledLine, schedule: list[RevenueScheduleLine]) -> list[F
                 _keys(bl.key),
                 bl.amount.amount,
                 ccy,
-                {"service_start": service_start, "recognition_start": first_actual},
+                {
+                    "service_start": period_of(bl.service_start),
+                    "expected_start": first_expected,
+                    "recognition_start": first_actual,
+                },
             )
         )
     if out:

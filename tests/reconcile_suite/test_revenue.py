@@ -191,3 +191,32 @@ def test_billed_lines_from_canonical_invoices() -> None:
     )
     (line,) = billed_lines([inv])
     assert (line.key, line.billed_period) == (("INV-9", 1), "2024-01")
+
+
+def test_a_line_billed_at_zero_needs_no_schedule() -> None:
+    """A 100%-discounted service line defers nothing (was: UNPLANNED_DEFERRED_REVENUE 0.00);
+    a schedule recognizing something for it is still wrong."""
+    zero = bl("INV-Z", "0.00", date(2024, 3, 1), date(2025, 2, 28))
+    assert compare_schedules([zero], []).findings == ()
+    found = compare_schedules([zero], sched("INV-Z", ("2024-03", "5.00"))).findings
+    assert {(f.category, f.amount) for f in found} == {
+        ("SCHEDULE_TOTAL_MISMATCH", Decimal("5.00")),
+        ("RECOGNITION_START_MISMATCH", Decimal("0.00")),  # nothing was to be recognized
+    }
+
+
+def test_recognition_starts_with_the_first_month_the_schedule_recognizes() -> None:
+    """1.00 from 2024-01-31 to 2024-12-31 (336 days): January's one day rounds to 0.00, so
+    recognition starts in February. Running totals 1.00 x 1, 30, 61, 91, 122, 152, 183, 214,
+    244, 275, 305, 336 / 336 -> 0.00, 0.09, 0.18, 0.27, 0.36, 0.45, 0.54, 0.64, 0.73, 0.82,
+    0.91, 1.00. Was: RECOGNITION_START_MISMATCH against the service-start month."""
+    line = bl("INV-S", "1.00", date(2024, 1, 31), date(2024, 12, 31))
+    months = [f"2024-{m:02d}" for m in range(2, 13)]
+    parts = ["0.09"] * 6 + ["0.10"] + ["0.09"] * 4
+    erp = sched("INV-S", *zip(months, parts, strict=True))
+    assert compare_schedules([line], erp).findings == ()
+    # an ERP schedule that only starts in March is late
+    late = sched("INV-S", ("2024-03", "0.18"), *zip(months[2:], parts[2:], strict=True))
+    (found,) = compare_schedules([line], late).findings
+    starts = (found.details["expected_start"], found.details["recognition_start"])
+    assert (found.category, starts) == ("RECOGNITION_START_MISMATCH", ("2024-02", "2024-03"))
