@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from billbridge import logs
 from billbridge.errors import ConfigError
 from billbridge.state import Store
 from config.loader import RuntimeEnv, load_config
 from config.model import BillbridgeConfig
 from reconcile.configured import run_configured
-from reconcile.reports import deliver
-from sync.nightly import chain_config
+from reconcile.reports import FailedStep, deliver
+from sync.nightly import NightlyReport, chain_config
 
 
 def step_config(step: str) -> BillbridgeConfig:
@@ -38,9 +39,20 @@ def reconcile_step(name: str) -> object:
     return delta.counts
 
 
-def report_step(_nightly: object) -> object:
+def failed_steps(nightly: NightlyReport) -> list[FailedStep]:
+    """The chain's failed (and not run) steps as the report names them, secrets scrubbed."""
+    return [
+        FailedStep(kind=s.kind, name=s.name, error=logs.scrub_text(s.message or "failed"))
+        for s in nightly.failures
+    ]
+
+
+def report_step(nightly: NightlyReport) -> object:
     from billbridge.cli.report_cmd import build_report
 
     config = step_config("report")
     # a state store that does not exist is an error, not an empty report
-    return deliver(build_report(config, create=False), config.reports)
+    report = build_report(config, create=False)
+    # what failed goes on the report: its counts alone would read as all clear
+    report = report.model_copy(update={"failed_steps": failed_steps(nightly)})
+    return deliver(report, config.reports)

@@ -2,11 +2,12 @@
 
 from reconcile.reports.build import describe, report_from_store, section_title, to_item
 from reconcile.reports.mail import build_message, deliver
-from reconcile.reports.model import AGE_BUCKETS, ReconSection, Report, ReportItem
+from reconcile.reports.model import AGE_BUCKETS, FailedStep, ReconSection, Report, ReportItem
 from reconcile.reports.render import render_csv, render_html, render_xlsx, write_report_files
 
 __all__ = [
     "AGE_BUCKETS",
+    "FailedStep",
     "ReconSection",
     "Report",
     "ReportItem",

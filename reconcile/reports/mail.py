@@ -21,15 +21,19 @@ def build_message(
 ) -> EmailMessage:
     msg = EmailMessage()
     new, open_ = report.new_count, report.open_count
-    msg["Subject"] = f"{settings.subject_prefix} {report.title}: {new} new, {open_} open".strip()
+    failed = _failed_subject(report)
+    msg["Subject"] = (
+        f"{settings.subject_prefix} {report.title}: {failed}{new} new, {open_} open".strip()
+    )
     msg["From"] = sender or (settings.smtp.sender if settings.smtp else "billbridge@localhost")
     msg["To"] = ", ".join(settings.recipients)
     if settings.cc:
         msg["Cc"] = ", ".join(settings.cc)
     msg["Date"] = format_datetime(report.generated_at)
     msg["Message-ID"] = make_msgid(domain="billbridge")
+    failures = "".join(f"FAILED {f.label}: {f.error}\n" for f in report.failed_steps)
     msg.set_content(
-        f"{report.title}\n{new} new and {open_} open exceptions. "
+        f"{report.title}\n{failures}{new} new and {open_} open exceptions. "
         "Open the HTML part or the attached workbook for details.\n"
     )
     msg.add_alternative(render_html(report), subtype="html")
@@ -49,6 +53,16 @@ def build_message(
                 filename=f"{section.name}-{stamp}.csv",
             )
     return msg
+
+
+def _failed_subject(report: Report, shown: int = 3) -> str:
+    """ "FAILED reconcile a, sync b; " ahead of the counts, which alone would read as all
+    clear; a long list is cut (the body names them all)."""
+    labels = [f.label for f in report.failed_steps]
+    if not labels:
+        return ""
+    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
+    return f"FAILED {', '.join(labels[:shown])}{more}; "
 
 
 def deliver(report: Report, settings: ReportSettings, *, now: datetime | None = None) -> str:

@@ -107,6 +107,21 @@ class ReconSection(BaseModel):
         return rows
 
 
+class FailedStep(BaseModel):
+    """A step of the run the report closes (the nightly chain's sync or reconciliation)
+    that failed or did not run: the report must say so, or its counts read as all clear."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str  # sync, reconcile
+    name: str
+    error: str  # one line, secrets scrubbed
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
 class Report(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -115,6 +130,7 @@ class Report(BaseModel):
     run_id: str | None = None
     sections: list[ReconSection] = Field(default_factory=list)
     dead_letters: list[ReportItem] = Field(default_factory=list)
+    failed_steps: list[FailedStep] = Field(default_factory=list)
 
     @property
     def new_count(self) -> int:

@@ -3,6 +3,7 @@ file exports through their mapping specs), store the exceptions, e-mail (.eml) t
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes
 from pathlib import Path
 
@@ -183,3 +184,47 @@ def test_the_report_step_refuses_a_state_store_that_does_not_exist(
     (step,) = report.steps
     assert not step.ok and "state.db" in (step.message or "")
     assert not (tmp_path / "state.db").exists() and not (tmp_path / "out").exists()
+
+
+def test_the_report_names_the_steps_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sync/nightly.py: "the report must still go out saying what failed" (was: "0 new,
+    0 open" and not a word about it). The error is scrubbed of secrets."""
+    from billbridge import logs
+    from config.loader import load_config
+
+    config = load_config(_config(tmp_path))
+    store = Store(config.state.url)  # the store exists: the report step can read it
+    monkeypatch.setattr(logs, "_secret_pattern", re.compile("s3cr3t-pw"))  # a loaded secret
+
+    def sync_fails(_name: str) -> object:
+        raise ConnectionError("zuora.example.com:443 refused the login (password s3cr3t-pw)")
+
+    report = run_nightly(
+        NightlySettings(sync_jobs=("contracts",), reconciliations=("crm_vs_billing",)),
+        run_id="n1",
+        store=store,
+        run_sync=sync_fails,
+        reconcile=lambda _n: (_ for _ in ()).throw(ValueError("definition crm_vs_billing: bad")),
+        report=_steps["report"],
+        config=config,
+    )
+    store.close()
+    assert [(s.kind, s.ok) for s in report.steps][-1] == ("report", True), report.steps
+    (eml,) = (tmp_path / "out").glob("*.eml")
+    raw = eml.read_bytes()
+    assert b"s3cr3t-pw" not in raw
+    msg = message_from_bytes(raw)
+    subject = " ".join(msg["Subject"].split())  # unfolded
+    assert subject.startswith(
+        "[billbridge] AR reconciliation exceptions: FAILED sync contracts, reconcile "
+        "crm_vs_billing; 0 new"
+    ), subject
+    text = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+    plain = text.get_payload(decode=True).decode()
+    assert "FAILED sync contracts: ConnectionError: zuora.example.com:443 refused" in plain
+    html = next(p for p in msg.walk() if p.get_content_type() == "text/html")
+    body = html.get_payload(decode=True).decode()
+    assert "Steps that failed (2)" in body
+    assert "ValueError: definition crm_vs_billing: bad" in body
