@@ -292,8 +292,11 @@ def _line_for(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
 
 def _errors(exc: ValidationError, file: str, lines: dict[Any, int], base: tuple[Any, ...]) -> str:
     parts = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    errors = exc.errors()
+    locs = [tuple(p for p in e["loc"] if not (isinstance(p, str) and "[" in p)) for e in errors]
+    for err, loc in zip(errors, locs, strict=True):
+        if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs):
+            continue  # a follow-on of an error inside it (a list short of its bad item)
         where = f"{file}:{_line_for(lines, base + loc)}"
         field = ".".join(str(p) for p in loc) or "<definition>"
         parts.append(f"{where}: {field}: {err['msg']}")

@@ -796,3 +796,13 @@ amount_field: amount
     ]
     result = reconcile(d, bank, payments)
     assert _cats(result) == {"P1": "DATE_MISMATCH", "P2": "MANY_TO_ONE"}
+
+
+def test_a_wrong_key_option_is_one_located_error_without_follow_on_noise() -> None:
+    text = (
+        "name: e4\na: {label: bank}\nb: {label: pay}\nkeys:\n"
+        "  - {name: ref, a: Reference, d: Foo}\ncompare: [{name: amount, kind: amount}]\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_definitions(text, "d.yaml")
+    assert str(err.value) == "d.yaml:5: keys.0.d: Extra inputs are not permitted"
