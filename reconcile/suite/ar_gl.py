@@ -317,6 +317,27 @@ def _drill_down(
                     {"subledger_periods": sub_periods, "gl_periods": gl_periods},
                 )
             )
+        other = sorted({ln.amount.currency for ln in lines} - {ccy})
+        if other:
+            # posted in another currency (the subsidiary's base currency): amounts in two
+            # currencies are never subtracted, so say so instead of an amount difference
+            gl_by_ccy: dict[str, Decimal] = defaultdict(Decimal)
+            for ln in lines:
+                gl_by_ccy[ln.amount.currency] += ln.amount.amount
+            out.append(
+                Finding(
+                    RECON,
+                    "CURRENCY_MISMATCH",
+                    keys,
+                    sub_amount,
+                    ccy,
+                    {
+                        "subledger": f"{sub_amount} {ccy}",
+                        "gl": [f"{v} {c}" for c, v in sorted(gl_by_ccy.items())],
+                    },
+                )
+            )
+            continue
         gl_amount = sum((ln.amount.amount for ln in lines), Decimal(0))
         if gl_amount != sub_amount:
             out.append(

@@ -335,3 +335,19 @@ def test_a_shared_number_the_gl_line_cannot_tell_apart_is_ambiguous_not_merged()
     # the balance still shows the 50.00 the GL lacks
     feb = next(r for r in res.rows if r.period == "2024-02")
     assert feb.closing - feb.gl_closing == Decimal("-50.00")
+
+
+def test_a_document_posted_in_another_currency_is_never_subtracted_across_currencies() -> None:
+    """A EUR invoice the GL carries in the subsidiary's USD base currency. Was: a document
+    AMOUNT_MISMATCH of 1085.00 - 1000.00 = '85.00 EUR'."""
+    eur = ArActivity("INV-E", K.INVOICE, "2024-01", AR, Money("1000.00", "EUR"), "US01", "C1")
+    usd_line = je("J1", "2024-01", "1085.00", "INV-E")
+    res = reconcile_ar_gl([eur], [], [usd_line], ["2024-01"], POLICY)
+    docs = [f for f in res.findings if "document" in f.keys]
+    assert [(f.category, f.amount, f.currency) for f in docs] == [
+        ("CURRENCY_MISMATCH", Decimal("1000.00"), "EUR")
+    ]
+    assert docs[0].details["gl"] == ["1085.00 USD"]
+    # the balances stay per currency: EUR 1000 missing from the GL, USD 1085 extra in it
+    balances = {(f.currency, f.amount) for f in res.findings if "period" in f.keys}
+    assert balances == {("EUR", Decimal("-1000.00")), ("USD", Decimal("1085.00"))}
