@@ -57,6 +57,16 @@ ACTIVE = (
     Status.SUPPRESSED,
 )
 CLOSED = (Status.RESOLVED, Status.WONT_FIX)
+#: Statuses a suppression parks (by hand or when a run finds one it covers): untouched ones
+#: and ones in someone's hands, whose owner stays; when the suppression ends the exception
+#: goes back to the status it was suppressed from (its SUPPRESSED history event's "from")
+SUPPRESSIBLE = (
+    Status.OPEN,
+    Status.ACKNOWLEDGED,
+    Status.ASSIGNED,
+    Status.IN_REVIEW,
+    Status.ESCALATED,
+)
 
 #: Allowed manual transitions: from -> to.
 TRANSITIONS: dict[Status, frozenset[Status]] = {

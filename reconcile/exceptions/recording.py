@@ -22,7 +22,14 @@ from reconcile.engine.rows import SEVERITY as SEV
 from reconcile.engine.severity import severity
 from reconcile.exceptions.fresh import FreshWriter
 from reconcile.exceptions.model import RunDelta, Status, age_days
-from reconcile.exceptions.runs import Known, at_least, load_known, plan_run, write_plan
+from reconcile.exceptions.runs import (
+    Known,
+    at_least,
+    load_known,
+    plan_run,
+    resume_statuses,
+    write_plan,
+)
 from reconcile.exceptions.suppress import Suppression
 
 Row = tuple[Any, ...]
@@ -53,6 +60,7 @@ class Recording:
         self.row_rules, self.rules = tuple(row_rules), tuple(rules)
         self._known: dict[str, Known] = {}
         self._sups: list[Suppression] = []
+        self._resume: dict[str, str] = {}
         self._fresh: list[str] = []
         self._writer: FreshWriter | None = None
         self._others: list[Row] = []
@@ -71,6 +79,8 @@ class Recording:
     def begin(self, s: Session, suppressions: list[Suppression]) -> None:
         self._known = load_known(s, self.recon)
         self._sups = suppressions
+        # one SELECT over the suppressed ones' events (none: nothing read)
+        self._resume = resume_statuses(s, self.recon)
 
     def add(self, s: Session, chunk: Sequence[Row]) -> None:
         if not chunk:
@@ -121,7 +131,7 @@ class Recording:
         others = ExceptionRows(self.recon, self.key_names, self._others, self.row_rules)
         plan = plan_run(
             self.recon, self.run_id, others.candidates(), self._known, self._sups, self.now,
-            self.rules, also_seen=[*self._fresh, *self._still],
+            self.rules, also_seen=[*self._fresh, *self._still], resume=self._resume,
         )  # fmt: skip
         plan.delta.new[:0] = self._fresh
         plan.delta.still_open[:0] = self._still

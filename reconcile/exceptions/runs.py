@@ -11,7 +11,7 @@ without building its candidate object.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -26,7 +26,15 @@ from reconcile.definitions import SeverityRule
 from reconcile.engine.result import ExceptionCandidate
 from reconcile.engine.severity import severity
 from reconcile.exceptions.identity import key_text
-from reconcile.exceptions.model import CLOSED, Reason, RunDelta, RunState, Status, age_days
+from reconcile.exceptions.model import (
+    CLOSED,
+    SUPPRESSIBLE,
+    Reason,
+    RunDelta,
+    RunState,
+    Status,
+    age_days,
+)
 from reconcile.exceptions.suppress import Suppression
 
 SYSTEM = "system"
@@ -96,6 +104,25 @@ def load_known(s: Session, recon: str) -> dict[str, Known]:
         cur.close()
 
 
+def resume_statuses(s: Session, recon: str | None) -> dict[str, str]:
+    """Per SUPPRESSED exception (of ``recon``, or all): the status it goes back to when its
+    suppression ends, as its latest SUPPRESSED history event recorded it ("from"; OPEN when
+    none did). One SELECT over the suppressed exceptions' events only."""
+    query = (
+        select(HISTORY.c.exception_id, HISTORY.c.details)
+        .join(TABLE, TABLE.c.exception_id == HISTORY.c.exception_id)
+        .where(TABLE.c.status == Status.SUPPRESSED.value)
+        .where(HISTORY.c.event == Status.SUPPRESSED.value)
+        .order_by(HISTORY.c.at, HISTORY.c.id)
+    )
+    if recon is not None:
+        query = query.where(TABLE.c.recon == recon)
+    out: dict[str, str] = {}
+    for eid, details in s.execute(query):
+        out[eid] = str((details or {}).get("from") or Status.OPEN.value)
+    return out
+
+
 def _utc(text: str) -> datetime:
     """A stored timestamp read back as the column type reads it: aware UTC."""
     value = datetime.fromisoformat(text)
@@ -147,9 +174,12 @@ def plan_run(
     rules: Sequence[SeverityRule],
     *,
     also_seen: Iterable[str] = (),
+    resume: Mapping[str, str] | None = None,
 ) -> RunPlan:
     """``also_seen``: ids this run found that are written elsewhere (``fresh.FreshWriter``);
-    they are not resolved by the data."""
+    they are not resolved by the data. ``resume``: the status each SUPPRESSED exception
+    goes back to when no suppression covers it any more (:func:`resume_statuses`; OPEN
+    when not given)."""
     plan = RunPlan(RunDelta(recon, run_id))
     delta = plan.delta
     seen: set[str] = set(also_seen)
@@ -202,7 +232,9 @@ def plan_run(
             delta.new.append(eid)
             plan.history.append(event(eid, run_id, now, RunState.NEW, cand.fingerprint))
             if covered:
-                plan.history.append(event(eid, run_id, now, Status.SUPPRESSED))
+                plan.history.append(
+                    event(eid, run_id, now, Status.SUPPRESSED, details={"from": "OPEN"})
+                )
             continue
         status = Status(prev.status)
         if status == Status.RESOLVED:
@@ -214,12 +246,18 @@ def plan_run(
         else:
             state = RunState.STILL_OPEN
             delta.still_open.append(eid)
-        if covered and status == Status.OPEN:
+        if covered and status in SUPPRESSIBLE:
+            # one in someone's hands is parked too (owner kept); "from" is where it returns
+            plan.history.append(
+                event(eid, run_id, now, Status.SUPPRESSED, details={"from": status.value})
+            )
             status = Status.SUPPRESSED
-            plan.history.append(event(eid, run_id, now, Status.SUPPRESSED))
         elif not covered and status == Status.SUPPRESSED:
-            status = Status.OPEN  # its suppression expired or was lifted
-            plan.history.append(event(eid, run_id, now, "SUPPRESSION_ENDED"))
+            # its suppression expired or was lifted: back to where it was suppressed from
+            status = Status((resume or {}).get(eid, Status.OPEN.value))
+            plan.history.append(
+                event(eid, run_id, now, "SUPPRESSION_ENDED", details={"to": status.value})
+            )
         sev = severity(cand.amount, age_days(prev.first_seen, now), rules)
         sev = at_least(sev, cand.severity, rules)
         if state == RunState.STILL_OPEN:

@@ -29,6 +29,7 @@ from reconcile.engine.rows import ExceptionRows
 from reconcile.exceptions.display import FieldKinds
 from reconcile.exceptions.model import (
     CLOSED,
+    SUPPRESSIBLE,
     TRANSITIONS,
     ExceptionView,
     Reason,
@@ -39,7 +40,13 @@ from reconcile.exceptions.model import (
 from reconcile.exceptions.queries import ExceptionQueries
 from reconcile.exceptions.recording import Recording
 from reconcile.exceptions.runlog import run_entry
-from reconcile.exceptions.runs import SYSTEM, load_known, plan_run, write_plan
+from reconcile.exceptions.runs import (
+    SYSTEM,
+    load_known,
+    plan_run,
+    resume_statuses,
+    write_plan,
+)
 from reconcile.exceptions.suppress import Suppression, check_scope
 
 log = structlog.get_logger(__name__)
@@ -147,7 +154,10 @@ class ExceptionStore(ExceptionQueries):
             known = load_known(s, recon)
             sups = self._active_suppressions(s, recon, now)
             effective = tuple(rules or self.rules)
-            plan = plan_run(recon, run_id, unique, known, sups, now, effective)
+            plan = plan_run(
+                recon, run_id, unique, known, sups, now, effective,
+                resume=resume_statuses(s, recon),
+            )  # fmt: skip
             write_plan(s, plan, run_id, now)
             s.add(run_entry(recon, run_id, now, plan.delta.counts, effective, kinds))
         log.info("exceptions recorded", recon=recon, run_id=run_id, **plan.delta.counts)
@@ -280,6 +290,12 @@ class ExceptionStore(ExceptionQueries):
                 target = s.get(ExceptionRow, exception_id)
                 if target is None:
                     raise WorkflowError(f"no exception with id {exception_id}")
+                if Status(target.status) in CLOSED:
+                    # nothing to park: a success message would claim what did not happen
+                    raise WorkflowError(
+                        f"exception {exception_id[:12]} is {target.status}: only an active "
+                        "exception can be suppressed (reopen it first)"
+                    )
                 recon = recon or target.recon
             row = SuppressionRow(
                 recon=recon,
@@ -294,7 +310,11 @@ class ExceptionStore(ExceptionQueries):
             s.add(row)
             s.flush()
             sup = _suppression(row)
-            query = select(ExceptionRow).where(ExceptionRow.status == Status.OPEN.value)
+            # in someone's hands too: the owner stays, and it goes back to its status when
+            # the suppression ends ("from" below)
+            query = select(ExceptionRow).where(
+                ExceptionRow.status.in_([x.value for x in SUPPRESSIBLE])
+            )
             if recon is not None:
                 query = query.where(ExceptionRow.recon == recon)
             if exception_id is not None:
@@ -310,6 +330,7 @@ class ExceptionStore(ExceptionQueries):
                     currency=exc.currency,
                 ):
                     continue
+                before = exc.status
                 exc.status = Status.SUPPRESSED
                 applied += 1
                 s.add(
@@ -317,7 +338,7 @@ class ExceptionStore(ExceptionQueries):
                         exception_id=exc.exception_id,
                         at=now,
                         event=Status.SUPPRESSED.value,
-                        details={"suppression_id": sup.id, "reason": reason},
+                        details={"suppression_id": sup.id, "reason": reason, "from": before},
                         actor=actor,
                         note=note,
                     )
@@ -344,10 +365,12 @@ class ExceptionStore(ExceptionQueries):
         return sup
 
     def expire_suppressions(self, now: datetime, *, actor: str = SYSTEM) -> list[str]:
-        """Reopen SUPPRESSED exceptions no active suppression covers any more."""
+        """Return SUPPRESSED exceptions no active suppression covers any more to the status
+        they were suppressed from (audited in their history)."""
         reopened = []
         with self.store.session() as s:
             sups = [x for x in self._suppressions(s, None) if x.active(now)]
+            resume = resume_statuses(s, None)
             for exc in s.scalars(
                 select(ExceptionRow).where(ExceptionRow.status == Status.SUPPRESSED.value)
             ):
@@ -363,13 +386,14 @@ class ExceptionStore(ExceptionQueries):
                     for x in sups
                 ):
                     continue
-                exc.status = Status.OPEN
+                exc.status = resume.get(exc.exception_id, Status.OPEN.value)
                 reopened.append(exc.exception_id)
                 s.add(
                     ExceptionHistoryRow(
                         exception_id=exc.exception_id,
                         at=now,
                         event="SUPPRESSION_ENDED",
+                        details={"to": exc.status},
                         actor=actor,
                     )
                 )
