@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 #: XLSX workbook has them all
 OLDEST_SHOWN = 10
 RESOLVED_SHOWN = 25
+#: how many new items the HTML body lists (the most severe, then largest, first): a run
+#: with 50k new ones made an 11.7 MB body no mail client shows; the workbook has them all
+NEW_SHOWN = 50
+#: the severity levels in the order the body lists new items (others after them)
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
 
 #: Exception aging buckets (days since first seen) used by the AR digest.
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -21,6 +26,12 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("8-30", 8, 30),
     ("over 30", 31, None),
 )
+
+
+def _rank(item: ReportItem) -> tuple[int, Decimal, str]:
+    level = item.severity.lower()
+    at = SEVERITY_ORDER.index(level) if level in SEVERITY_ORDER else len(SEVERITY_ORDER)
+    return at, -abs(item.amount or Decimal(0)), item.exception_id
 
 
 def _when(item: ReportItem) -> float:
@@ -70,12 +81,19 @@ class ReconSection(BaseModel):
     def new_items(self) -> list[ReportItem]:
         return [i for i in self.items if i.run_state in ("NEW", "REOPENED")]
 
+    def new_shown(self, n: int = NEW_SHOWN) -> list[ReportItem]:
+        """The ``n`` new items the HTML body lists: most severe first, then largest."""
+        return sorted(self.new_items, key=_rank)[:n]
+
     def oldest(self, n: int = OLDEST_SHOWN) -> list[ReportItem]:
         return sorted(self.open_items, key=lambda i: (-i.age_days, i.exception_id))[:n]
 
     def open_not_shown(self, n: int = OLDEST_SHOWN) -> int:
-        """Open items the HTML body lists neither as new nor among the ``n`` oldest."""
-        shown = {i.exception_id for i in self.new_items} | {i.exception_id for i in self.oldest(n)}
+        """Open items the HTML body lists neither among the new ones shown nor among the
+        ``n`` oldest."""
+        shown = {i.exception_id for i in self.new_shown()} | {
+            i.exception_id for i in self.oldest(n)
+        }
         return sum(i.exception_id not in shown for i in self.open_items)
 
     def resolved_shown(self, n: int = RESOLVED_SHOWN) -> list[ReportItem]:
