@@ -47,10 +47,11 @@ def build_message(
     if settings.attach_csv:
         for section in report.sections:
             msg.add_attachment(
-                render_csv(section.items).encode(),
+                render_csv(section.items).encode("utf-8"),
                 maintype="text",
                 subtype="csv",
                 filename=f"{section.name}-{stamp}.csv",
+                params={"charset": "utf-8"},  # without it a reader may take Latin-1
             )
     return msg
 

@@ -14,6 +14,7 @@ import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from canonical import UnknownCurrencyError, minor_units
+from reconcile.engine.output import csv_cell
 from reconcile.reports.model import Report, ReportItem
 
 
@@ -119,11 +120,15 @@ def _utc_naive(at: datetime | None) -> datetime | None:
 
 
 def _text(value: Any) -> str:
-    """A cell as CSV text (timestamps as 2026-12-01 06:00, UTC)."""
+    """A cell as CSV text (timestamps as 2026-12-01 06:00, UTC). Source text that would
+    start a formula (``=HYPERLINK(...)``, ``@SUM``, ``+``, ``-``, tab, CR) gets a leading
+    ``'`` so Excel shows it as text; numbers (``-12.50``) are left as they are."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime(STAMP)
+    if isinstance(value, str):
+        return str(csv_cell(value))
     return str(value)
 
 
@@ -203,8 +208,14 @@ def render_xlsx(report: Report) -> bytes:
     return buf.getvalue()
 
 
+#: CSV files and attachments start with it: Excel on Windows then reads them as UTF-8
+BOM = "\ufeff"
+
+
 def render_csv(items: list[ReportItem]) -> str:
+    """The items as CSV text, BOM first (write or encode it as UTF-8)."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for item in items:
