@@ -7,6 +7,7 @@ definition's YAML compares. ``_line`` carries the record's provenance line when 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
@@ -94,7 +95,7 @@ def crm_rows(contracts: Sequence[Contract]) -> list[Row]:
                     **_line(c),
                 }
             )
-    return _collapse_ramps(rows)
+    return _collapse_ramps(_stack_amendments(rows))
 
 
 def billing_rows(
@@ -177,6 +178,45 @@ def _join_segments(rows: list[Row]) -> list[Row]:
 #: what the segments of a ramp share (quantity and price are what ramps)
 _SAME_RAMP = ("billing_period", "status", "currency", "document")
 _PRICE_PLACES = Decimal("0.01")
+
+
+def _stack_amendments(rows: list[Row]) -> list[Row]:
+    """CRM lines of one SKU in one contract where a line starts inside another's term (a
+    CPQ amendment books the upsell as an extra line for the added seats, +5 from July)
+    are the seats in force over time: cut at every line's start and end, each segment
+    holds the lines in force then, quantities, MRR and ACV added (10 Jan-Jun, 15 Jul-Dec).
+    The segments then read as a ramp, like billing's amended charge. Only lines of one
+    price (and one period, status, currency, document) are stacked; lines starting the
+    same day (a line booked twice) are left as they are, a DUPLICATE."""
+    out: list[Row] = []
+    for group in _by_booking_line(rows).values():
+        dated = all(r["term_start"] is not None and r["term_end"] is not None for r in group)
+        if len(group) == 1 or not dated:
+            out += group
+            continue
+        ordered = sorted(group, key=lambda r: (r["term_start"], r["term_end"]))
+        # CRM ends are the last day: a line starting the day after another ends is a ramp
+        overlaps = any(later["term_start"] < earlier["term_end"]
+                       for earlier, later in pairwise(ordered))  # fmt: skip
+        same = ("net_unit_price", *_SAME_RAMP)
+        if (
+            not overlaps
+            or len({r["term_start"] for r in group}) < len(group)
+            or any(r[f] != ordered[0][f] for r in ordered[1:] for f in same)
+        ):
+            out += group
+            continue
+        day = timedelta(days=1)
+        cuts = sorted({r["term_start"] for r in group} | {r["term_end"] + day for r in group})
+        for start, stop in pairwise(cuts):
+            active = [r for r in ordered if r["term_start"] <= start <= r["term_end"]]
+            if not active:
+                continue  # a gap between lines: nothing booked then
+            segment = {**active[0], "term_start": start, "term_end": stop - day}
+            for field in ("quantity", "mrr", "acv"):
+                segment[field] = sum((r[field] for r in active), Decimal(0))
+            out.append(segment)
+    return out
 
 
 def _ramp_text(segments: Sequence[Row]) -> str:
