@@ -74,7 +74,10 @@ def test_rounding_allowances_are_non_negative_per_iso_currency(tmp_path: Path) -
 def test_wrong_sides_are_found_by_validate(tmp_path: Path) -> None:
     options = "    options: {control_accounts: [1200]}\n"
     missing = problems(tmp_path, argl(options, "{invoices: ns/invoice, ledger: ns/journal_line}"))
-    allowed = "ar_subledger_gl takes invoices, gl, payments (optional), credit_memos (optional)"
+    allowed = (
+        "ar_subledger_gl takes invoices, gl, payments (optional), credit_memos (optional), "
+        "refunds (optional)"
+    )
     assert missing == [
         f"9:5: reconciliations.argl.sides: needs gl; {allowed}",
         f"9:35: reconciliations.argl.sides.ledger: unknown side 'ledger'; {allowed}",
