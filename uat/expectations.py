@@ -222,7 +222,9 @@ def entity_totals(
         return None
     unique = keys_unique(entity, sc)
     only = exception_keys(sc) if unique and _exceptions_suffice(xs, entity) else None
-    return key_totals(entity, *needed, only=only, unique=unique)
+    # a key's rows may disagree on a ties grouping field (EUR and USD): summed per value
+    split = [f for x in xs if isinstance(x, Ties) for f in x.by if f not in entity.kind.keys]
+    return key_totals(entity, *needed, only=only, unique=unique, split=list(dict.fromkeys(split)))
 
 
 def _exceptions_suffice(xs: Sequence[Expectation], entity: PreparedEntity) -> bool:
@@ -307,30 +309,44 @@ def _ties(x: Ties, t: Totals, entity: PreparedEntity | None = None) -> Expectati
     totals count under that side's own values of the ``by`` fields (an open item moved to
     another customer leaves one and reaches the other); a key absent on a side counts
     nothing there. A side without the field's column at all counts under the other side's
-    value. The delta shows the digits of the source texts, at least the currency's minor
-    units."""
+    value. A key whose rows on a side carry several values of a ``by`` field counts each
+    value's rows under it (``Totals.parts``), not the key's total under its smallest value.
+    The delta shows the digits of the source texts, at least the currency's minor units."""
     by = x.by or t.keys
 
-    def group(side: str, k: str) -> str:
+    def group(side: str, k: str, split: bool = False) -> str:
         key = t.key(k)
         if key is not None:
             return key
         other = "b" if side == "a" else "a"
         own = f"nullif({t.text(side, k)}, '')"
-        if entity is not None and not entity.has_column(_SIDE_NAMES[side], k):
+        if split and k in t.split:
+            own = f"nullif(p.p{t.split.index(k)}, '')"
+        elif entity is not None and not entity.has_column(_SIDE_NAMES[side], k):
             own = f"nullif({t.text(other, k)}, '')"
         return f"coalesce({own}, 'None')"
 
     j = t.amounts.index(x.field)
     digits = f"greatest(coalesce(dg{j}, 0), {t.minor_digits()})"
     names = [f"g{n}" for n in range(len(by))]
+    keys = ", ".join(f"k{i}" for i in range(len(t.keys)))
+    splits = t.parts is not None and any(k in t.split for k in by)
     parts = []
     for side, sign, present in (("a", "-", "na"), ("b", "", "nb")):
         groups = "".join(f"{group(side, k)} AS {name}, " for k, name in zip(by, names, strict=True))
-        parts.append(
-            f"SELECT {groups}{sign}{t.total(side, x.field)} AS d, {digits} AS n "
-            f"FROM t WHERE {present} IS NOT NULL"
-        )
+        whole = f"FROM t WHERE {present} IS NOT NULL"
+        if splits:
+            own = f"(SELECT {keys} FROM p WHERE side = {literal(side)}) o"
+            kept = f"(SELECT * FROM t ANTI JOIN {own} USING ({keys}))"
+            whole = f"FROM {kept} WHERE {present} IS NOT NULL"
+            split = "".join(
+                f"{group(side, k, True)} AS {name}, " for k, name in zip(by, names, strict=True)
+            )
+            parts.append(
+                f"SELECT {split}{sign}coalesce(p.s{j}, 0) AS d, {digits} AS n "
+                f"FROM p JOIN t USING ({keys}) WHERE p.side = {literal(side)}"
+            )
+        parts.append(f"SELECT {groups}{sign}{t.total(side, x.field)} AS d, {digits} AS n {whole}")
     found = t.query(
         f"SELECT {', '.join(names)}, sum(d), max(n) FROM ({' UNION ALL '.join(parts)}) "
         "GROUP BY ALL HAVING sum(d) <> 0"

@@ -13,6 +13,10 @@ the key is not on that side); per amount field ``j``: ``sa<j>``/``sb<j>`` the su
 DECIMAL), ``ma<j>``/``mb<j>`` the largest |row|, ``dg<j>`` the most fraction digits its
 source texts show; per text field ``j``: ``ta<j>``/``tb<j>`` its smallest value and
 ``la<j>``/``lb<j>`` its distinct values.
+
+``Totals.parts``: the keys whose ``split`` fields (a ``ties`` grouping) take several values
+on a side, that side's rows summed per (key, values): ``side`` (a/b), ``k0..``, ``p<m>``
+per split field, ``s<j>`` per amount. Built only when such a key exists.
 """
 
 from __future__ import annotations
@@ -58,12 +62,18 @@ class Totals:
     table: pa.Table
     #: the text fields whose distinct values per key are in the table (``has``)
     listed: frozenset[str] = frozenset()
+    #: the fields ``parts`` is grouped by (``p<m>``)
+    split: tuple[str, ...] = ()
+    #: per side the keys whose split fields vary there, summed per their values (as ``p``)
+    parts: pa.Table | None = None
 
     def query(self, sql_text: str) -> list[tuple[Any, ...]]:
-        """Run ``sql_text`` with the table as ``t``."""
+        """Run ``sql_text`` with the table as ``t`` (and ``parts`` as ``p``)."""
         con = database().cursor()
         try:
             con.register("t", self.table)
+            if self.parts is not None:
+                con.register("p", self.parts)
             return con.execute(sql_text).fetchall()
         finally:
             con.close()
@@ -202,8 +212,34 @@ def _side_sql(
     (and the distinct values of those in ``listed``)."""
     amounts, texts = fields
     keys = [f"k{i}" for i in range(len(d.keys))]
-    cols = list(keys)
     aggs = ["count(*) AS n"]
+    for j in range(len(amounts)):
+        aggs += [f"sum(v{j}) AS s{j}", f"max(abs(v{j})) AS m{j}", f"max(e{j}) AS e{j}"]
+    for j, name in enumerate(texts):
+        aggs.append(f"min(t{j}) AS t{j}")
+        if name in listed:
+            # a list per key costs a million-key side most of a second: only for the
+            # fields an expectation filters or groups on
+            aggs.append(f"list(DISTINCT t{j}) FILTER (WHERE t{j} IS NOT NULL) AS l{j}")
+    rows = _rows_sql(d, ab, types, fields, only)
+    if unique:
+        # every key on one row (the engine proved it): each row is its key's group
+        return f"SELECT {', '.join(keys + [_single(a) for a in aggs])} FROM ({rows})"
+    return f"SELECT {', '.join(keys + aggs)} FROM ({rows}) GROUP BY ALL"
+
+
+def _rows_sql(
+    d: ReconDefinition,
+    ab: str,
+    types: dict[str, str],
+    fields: tuple[Sequence[str], Sequence[str]],
+    only: bool,
+) -> str:
+    """The rows of ``n_<ab>``: keys, per amount its value ``v<j>`` and digits ``e<j>``, per
+    text its value ``t<j>`` (``only``: the keys in ``keys_wanted``)."""
+    amounts, texts = fields
+    keys = [f"k{i}" for i in range(len(d.keys))]
+    cols = list(keys)
     index = {c.name: i for i, c in enumerate(d.compare)}
     for j, name in enumerate(amounts):
         c = d.compare[index[name]]  # the spec checks amounts are compared
@@ -212,21 +248,50 @@ def _side_sql(
             f"{sql.value_expr(c, raw, types[c.col(ab)], c.kind)} AS v{j}",
             f"{_digits(raw, types[c.col(ab)])} AS e{j}",
         ]
-        aggs += [f"sum(v{j}) AS s{j}", f"max(abs(v{j})) AS m{j}", f"max(e{j}) AS e{j}"]
     for j, name in enumerate(texts):
         cols.append(f"{_text_value(d, ab, name, types, d.currency_field)} AS t{j}")
-        aggs.append(f"min(t{j}) AS t{j}")
-        if name in listed:
-            # a list per key costs a million-key side most of a second: only for the
-            # fields an expectation filters on
-            aggs.append(f"list(DISTINCT t{j}) FILTER (WHERE t{j} IS NOT NULL) AS l{j}")
     rows = f"SELECT {', '.join(cols)} FROM n_{ab}"
     if only:
         rows = f"SELECT * FROM ({rows}) SEMI JOIN keys_wanted USING ({', '.join(keys)})"
-    if unique:
-        # every key on one row (the engine proved it): each row is its key's group
-        return f"SELECT {', '.join(keys + [_single(a) for a in aggs])} FROM ({rows})"
-    return f"SELECT {', '.join(keys + aggs)} FROM ({rows}) GROUP BY ALL"
+    return rows
+
+
+def _parts(
+    con: Any,
+    table: pa.Table,
+    d: ReconDefinition,
+    types: dict[str, dict[str, str]],
+    fields: tuple[Sequence[str], Sequence[str]],
+    split: Sequence[str],
+    only: bool,
+) -> pa.Table | None:
+    """Per side the keys whose ``split`` fields take several values there (read from the
+    distinct-value lists the table already holds), that side's rows summed per (key,
+    values); None when no key varies (the usual case: no second pass over the rows)."""
+    amounts, texts = fields
+    keys = [f"k{i}" for i in range(len(d.keys))]
+    js = [texts.index(f) for f in split]
+    if not js:
+        return None
+    out = []
+    for _, ab in SIDES:
+        varies = " OR ".join(f"coalesce(len(l{ab}{j}), 0) > 1" for j in js)
+        con.register("t_all", table)
+        wanted = arrow_table(con, f"SELECT {', '.join(keys)} FROM t_all WHERE {varies}")
+        if not wanted.num_rows:
+            continue
+        con.register(f"vary_{ab}", wanted)
+        rows = _rows_sql(d, ab, types[ab], fields, only)
+        cols = [*keys, *(f"t{j} AS p{m}" for m, j in enumerate(js))]
+        sums = [f"sum(v{j}) AS s{j}" for j in range(len(amounts))]
+        out.append(
+            arrow_table(
+                con,
+                f"SELECT {sql.literal(ab)} AS side, {', '.join(cols + sums)} FROM ({rows}) "
+                f"SEMI JOIN vary_{ab} USING ({', '.join(keys)}) GROUP BY ALL",
+            )
+        )
+    return pa.concat_tables(out) if out else None
 
 
 def _single(aggregate: str) -> str:
@@ -285,9 +350,12 @@ def key_totals(
     only: pa.Table | None = None,
     *,
     unique: bool = False,
+    split: Sequence[str] = (),
 ) -> Totals:
     """The keys of both sides with the sums of ``amounts`` (compared amount fields) and the
     values of ``texts`` (non-key fields); ``only``: just these keys (columns ``k0..``).
+    ``split`` (of ``texts``): fields a key's rows may disagree on (a ``ties`` grouping);
+    a key whose rows do is also summed per their values (``Totals.parts``).
     ``unique``: the engine found no key twice on a side, so no side is grouped (a row is
     its key's group; grouping a million keys per side was most of the cost).
     Keys are the engine's (``normalised_view``, trimmed wide as its slow path does)."""
@@ -313,6 +381,9 @@ def key_totals(
         unique = unique and not entity.kind.aggregate
         joined = _joined_sql(d, types, (amounts, texts), only is not None, listed, unique)
         table = arrow_table(con, joined)
+        # a key on one row per side cannot vary; a grouped side lists the split values
+        split = [f for f in split if f in texts] if not unique else []
+        parts = _parts(con, table, d, types, (amounts, texts), split, only is not None)
     finally:
         con.close()
     return Totals(
@@ -323,6 +394,8 @@ def key_totals(
         currency=currency,
         table=table,
         listed=listed,
+        split=tuple(split),
+        parts=parts,
     )
 
 

@@ -77,3 +77,28 @@ def test_a_side_without_the_grouping_column_counts_under_the_other_sides_value(
     )
     (result,) = run_uat(parse_spec(text), tmp_path, now=NOW).expectations
     assert (result.passed, result.examples) == (True, [])
+
+
+def test_a_key_whose_copies_differ_in_the_grouping_field_counts_each_copy_under_its_own(
+    tmp_path: Path,
+) -> None:
+    # X-2 booked twice in the new system, once in EUR and once in USD: the USD copy is new
+    # money in USD, not a second EUR 700 hidden under the smaller code
+    legacy = "X-2,K1,EUR,2024-01-10,700.00,700.00\nY-1,K1,EUR,2024-01-10,700.00,700.00\n"
+    new = "X-2,K1,EUR,2024-01-10,700.00,700.00\nX-2,K1,USD,2024-01-10,700.00,700.00\n"
+    expected = ["currency=EUR (delta -700.00)", "currency=USD (delta 700.00)"]
+    assert _ties(tmp_path, new, "currency", legacy) == (False, "2 group(s) do not tie", expected)
+    assert _ties(tmp_path, new, "customer_id, currency", legacy)[2] == [
+        "customer_id=K1, currency=EUR (delta -700.00)",
+        "customer_id=K1, currency=USD (delta 700.00)",
+    ]
+
+
+def test_a_legacy_key_split_over_two_customers_counts_under_both(tmp_path: Path) -> None:
+    # legacy D1 on C-1 and (a second copy) on C-2; the new system has it once on C-1
+    legacy = LEGACY + "D1,C-2,EUR,2024-02-01,100.00,100.00\n"
+    assert _ties(tmp_path, LEGACY, "customer_id", legacy) == (
+        False,
+        "1 group(s) do not tie",
+        ["customer_id=C-2 (delta -100.00)"],
+    )
