@@ -433,4 +433,5 @@ def suppress(
         )
     finally:
         xs.store.close()
-    console.print(f"suppression {sup.id} until {sup.expires_at:%Y-%m-%d %H:%M} UTC")
+    # stored in UTC; an --expires given with an offset is shown as the UTC time it means
+    console.print(f"suppression {sup.id} until {sup.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
