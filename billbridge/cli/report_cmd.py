@@ -20,6 +20,7 @@ from reconcile.exceptions import ExceptionStore
 from reconcile.exceptions.display import known_kinds
 from reconcile.exceptions.queries import resolve_recon_names
 from reconcile.reports import (
+    DeliveryError,
     Report,
     deliver,
     report_from_store,
@@ -118,6 +119,11 @@ def send(
     state_url: str | None = _STATE_URL,
 ) -> None:
     """E-mail the report to the configured AR recipients (or write an .eml file when no
-    SMTP server is configured)."""
+    SMTP server is configured). Exit 1 when a recipient did not get it."""
     cfg, report = _cli_report(config, recon, state_url)
-    typer.echo(deliver(report, cfg.reports))
+    try:
+        typer.echo(deliver(report, cfg.reports))
+    except DeliveryError as exc:
+        # exit 1: a configured recipient did not get the report
+        typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
+        raise typer.Exit(1) from None

@@ -9,9 +9,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from billbridge.errors import BillbridgeError
 from config.model import ReportSettings
 from reconcile.reports.model import Report
 from reconcile.reports.render import render_csv, render_html, render_xlsx
+
+
+class DeliveryError(BillbridgeError):
+    """The report did not reach every configured recipient (or none at all)."""
+
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -78,7 +84,10 @@ def deliver(report: Report, settings: ReportSettings, *, now: datetime | None = 
         path.write_bytes(bytes(msg))
         return f"wrote {path}"
     if not settings.recipients:
-        return "no recipients configured; nothing sent"
+        raise DeliveryError(
+            f"the report was not sent: SMTP ({smtp.host}:{smtp.port}) is configured but "
+            "reports.recipients is empty"
+        )
     context = ssl.create_default_context(cafile=smtp.ca_file)
     client: smtplib.SMTP
     if smtp.ssl:
@@ -94,7 +103,17 @@ def deliver(report: Report, settings: ReportSettings, *, now: datetime | None = 
             client.ehlo()
         if smtp.username and smtp.password is not None:
             client.login(smtp.username, smtp.password.get_secret_value())
-        refused = client.send_message(msg)
+        try:
+            refused = client.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients  # every one of them: nothing was sent
     if refused:
-        return f"sent; refused by the server for: {', '.join(sorted(refused))}"
+        # a recipient who did not get the report is a failed delivery, not a footnote
+        wanted = len(settings.recipients) + len(settings.cc)
+        got = wanted - len(refused)
+        names = ", ".join(f"{a} ({code})" for a, (code, _) in sorted(refused.items()))
+        raise DeliveryError(
+            f"the report reached {got} of {wanted} recipient(s) via {smtp.host}:{smtp.port}; "
+            f"the server refused: {names}"
+        )
     return f"sent to {len(settings.recipients) + len(settings.cc)} recipient(s) via {smtp.host}"

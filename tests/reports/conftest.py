@@ -62,11 +62,21 @@ class Inbox:
     ca_file: str
     messages: list[tuple[list[str], Message]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    #: addresses the server refuses at RCPT TO (550)
+    refuse: set[str] = field(default_factory=set)
 
 
 class _Handler:
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.inbox.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.inbox.messages.append(
