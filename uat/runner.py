@@ -47,6 +47,8 @@ class UatRun:
     #: what the run could only do another way than usual (a translation table matched
     #: case-sensitively), naming file, lines and field
     warnings: list[str] = field(default_factory=list)
+    #: the compared sources per entity name (the sign-off pack reads values as written)
+    entities: dict[str, PreparedEntity] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -175,7 +177,9 @@ def run_uat(
     totals = _totals(spec, named, {p.spec.name: s for p, s in zip(prepared, scores, strict=True)})
     results = [evaluate(x, *by_name[x.entity], totals.get(x.entity)) for x in spec.expectations]
     warnings = [t.warning for t in translations.values() if t.warning]
-    run = UatRun(spec, run_id or uuid.uuid4().hex, now, scores, results, warnings=warnings)
+    run = UatRun(
+        spec, run_id or uuid.uuid4().hex, now, scores, results, warnings=warnings, entities=named
+    )
     if store is not None:
         _remember(store, spec, run, prepared)
     log.info(

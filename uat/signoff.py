@@ -10,15 +10,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from reconcile.engine.sides import LINE, register_side
+from reconcile.engine.sql import ident
 from reconcile.reports.render import _sheet_name
+from uat.entities import PreparedEntity
 from uat.kinds import KINDS, EntityKind
 from uat.rootcause import merged_text, money
 from uat.runner import UatRun
 from uat.scorecard import EntityScore
-from uat.translate import Merge
+from uat.translate import Merge, database
 
 _env = Environment(
     loader=PackageLoader("uat", "templates"),
@@ -91,6 +95,55 @@ def _values(values: dict[str, Any], names: list[str], kind: EntityKind, ccy: str
     return "; ".join(f"{n}={shown(n)}" for n in names if n in values)
 
 
+#: field kinds shown as each system writes them (the engine holds them trimmed, casefolded)
+AS_WRITTEN = ("text", "status")
+SIDES = (("legacy", "a"), ("new", "b"))
+
+
+def _first_line(details: dict[str, Any], ab: str) -> int | None:
+    """The source line of the row whose values ``details[ab]`` shows (a duplicate's first)."""
+    line = (details.get("lines") or {}).get(ab)
+    if isinstance(line, list):
+        line = line[0] if line else None
+    return line if isinstance(line, int) else None
+
+
+def as_written(
+    entity: PreparedEntity, details: list[dict[str, Any]]
+) -> dict[str, dict[int, dict[str, str]]]:
+    """Per side (a/b), per source line of the listed exceptions, the text fields as that
+    system writes them ("Acme GmbH", "ACME GMBH"; codes translated as compared): one query
+    per side over those lines only. A side without line numbers gives none."""
+    kind = entity.kind
+    names = [f.name for f in kind.fields if f.kind in AS_WRITTEN and f.name != kind.currency_field]
+    out: dict[str, dict[int, dict[str, str]]] = {"a": {}, "b": {}}
+    for side, ab in SIDES:
+        lines = sorted({n for d in details if (n := _first_line(d, ab)) is not None})
+        data = entity.side(side)
+        cols = {n: entity.source_column(side, n) for n in names if entity.has_column(side, n)}
+        cols = {n: c for n, c in cols.items() if c in data.column_names}
+        has_line = data.table is None or LINE in data.column_names  # Parquet: row numbers
+        if not lines or not cols or not has_line:
+            continue
+        picked = ", ".join(
+            f"nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(n)}" for n, c in cols.items()
+        )
+        con = database().cursor()
+        try:
+            register_side(con, "src", data)
+            con.register("wanted", pa.table({LINE: pa.array(lines, pa.int64())}))
+            found = con.execute(
+                f"SELECT {LINE}, {picked} FROM src SEMI JOIN wanted USING ({LINE})"
+            ).fetchall()
+        finally:
+            con.close()
+        out[ab] = {
+            int(row[0]): {n: v for n, v in zip(cols, row[1:], strict=True) if v is not None}
+            for row in found
+        }
+    return out
+
+
 def _write(sheet: Any, r: int, row: list[Any], fmt: dict[str, Any]) -> None:
     for c, value in enumerate(row):
         if isinstance(value, Decimal):
@@ -161,12 +214,25 @@ def render_xlsx(run: UatRun, *, max_rows: int = MAX_ROWS) -> bytes:
         sheet = book.add_worksheet(_sheet_name(sc.entity, used))
         kind = KINDS[sc.kind]
         rows = []
-        for item in sc.attributed[:max_rows]:
+        listed = sc.attributed[:max_rows]
+        entity = run.entities.get(sc.entity)
+        written = (
+            as_written(entity, [i.candidate.details for i in listed])
+            if entity is not None and listed
+            else {"a": {}, "b": {}}
+        )
+        for item in listed:
             c, d = item.candidate, item.candidate.details
             diff = list(d.get("diff_columns", []))
             shown = diff or list(d.get("a") or d.get("b") or {})
-            a = _values(d.get("a", {}), shown, kind, c.currency)
-            b = _values(d.get("b", {}), shown, kind, c.currency)
+            # each system's own text where its source line has one, else the engine's value
+            a, b = (
+                _values(
+                    {**d.get(ab, {}), **_pick(written[ab], _first_line(d, ab), d.get(ab, {}))},
+                    shown, kind, c.currency,
+                )
+                for ab in "ab"
+            )  # fmt: skip
             rows.append([
                 item.key_text, c.category, "; ".join(x.label for x in item.causes),
                 ", ".join(diff), a, b, item.at_risk, c.currency or "", c.severity,
@@ -178,6 +244,15 @@ def render_xlsx(run: UatRun, *, max_rows: int = MAX_ROWS) -> bytes:
         _table(sheet, EXCEPTION_COLUMNS, rows, fmt)
     book.close()
     return buf.getvalue()
+
+
+def _pick(
+    written: dict[int, dict[str, str]], line: int | None, values: dict[str, Any]
+) -> dict[str, str]:
+    """The texts as written at ``line`` of the fields the exception shows a value for."""
+    if line is None:
+        return {}
+    return {n: v for n, v in written.get(line, {}).items() if n in values}
 
 
 def render_html(run: UatRun) -> str:

@@ -200,3 +200,48 @@ def test_amounts_keep_the_currency_minor_units_in_evidence_and_signoff(tmp_path:
     assert items["document_number=AR-2"]["new values"] == "open_amount=1250.41"
     causes = {r[2]: r[5] for r in book["Root causes"].iter_rows(2, values_only=True)}
     assert causes == {"missing_in_new": "250.00 EUR", "rounding_drift": "0.01 EUR"}
+
+
+def test_exception_sheets_show_each_systems_own_text(tmp_path: Path) -> None:
+    """Names are compared casefolded, but the sheets show them as each system writes them
+    (QuickBooks "Acme GmbH", NetSuite "ACME GMBH"), read back from the source lines."""
+    import io
+
+    from uat.runner import run_uat
+    from uat.signoff import render_xlsx
+    from uat.spec import parse_spec
+
+    head = "customer_id,name,status,currency,tax_id,credit_limit\n"
+    (tmp_path / "qb.csv").write_text(
+        head
+        + "C-1,Acme GmbH,Active,EUR,DE111,5000.00\n"
+        + "C-2,Müller Straße KG,Active,EUR,DE222,100.00\n"
+        + "C-3,Beta AG,Active,EUR,DE333,100.00\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "ns.csv").write_text(
+        head
+        + "C-1,ACME GMBH,Active,EUR,DE111,7000.00\n"
+        + "C-1,ACME GMBH,Active,EUR,DE111,7000.00\n"
+        + "C-3,BETA AG Zürich,Active,EUR,DE333,100.00\n",
+        encoding="utf-8",
+    )
+    text = (
+        "name: t\nentities:\n"
+        "  - {name: c, kind: customer, legacy: {path: qb.csv}, new: {path: ns.csv}}\n"
+    )
+    run = run_uat(parse_spec(text), tmp_path, now=NOW)
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(run)))
+    header = [c.value for c in book["c"][1]]
+    items = {
+        r[0]: dict(zip(header, r, strict=True)) for r in book["c"].iter_rows(2, values_only=True)
+    }
+    dup = items["customer_id=C-1"]  # a duplicate shows every field of its first rows
+    assert dup["legacy values"].startswith("name=Acme GmbH; status=Active; currency=EUR;")
+    assert dup["new values"].startswith("name=ACME GMBH; status=Active; currency=EUR;")
+    assert items["customer_id=C-2"]["legacy values"].startswith("name=Müller Straße KG;")
+    differs = items["customer_id=C-3"]
+    assert (differs["legacy values"], differs["new values"]) == (
+        "name=Beta AG",
+        "name=BETA AG Zürich",
+    )
