@@ -21,7 +21,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from billbridge.errors import ConfigError
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-KeyNorm = Literal["trim", "casefold", "strip_leading_zeros", "digits_only", "alnum_only"]
+#: ``upper``: case-insensitive with the key shown upper case (ISO codes: usd is USD)
+KeyNorm = Literal["trim", "casefold", "upper", "strip_leading_zeros", "digits_only", "alnum_only"]
 Kind = Literal["amount", "number", "date", "status", "text"]
 BASE_CATEGORIES = (
     "MISSING_IN_A",
@@ -161,6 +162,23 @@ class SeverityRule(_Spec):
     level: str
     min_amount: Decimal | None = None
     min_age_days: int | None = None
+    #: a rule for amounts in this currency only; rules without one size every other
+    #: currency (``severity_rates`` writes these from the reporting-currency rules)
+    currency: str | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        return None if value is None else _currency_code(value)
+
+
+def _currency_code(value: str) -> str:
+    from canonical.currencies import MINOR_UNITS
+
+    code = value.strip().upper()
+    if code not in MINOR_UNITS:
+        raise ValueError(f"unknown ISO 4217 currency code {value!r}")
+    return code
 
 
 #: Lerian Matcher defaults (reconciliation.md §3): amount OR age, highest level first.
@@ -191,6 +209,45 @@ class ReconDefinition(_Spec):
     #: rename base categories, e.g. MISSING_IN_B: WON_NOT_PROVISIONED
     categories: dict[str, str] = Field(default_factory=dict)
     severity: tuple[SeverityRule, ...] = DEFAULT_SEVERITY
+    #: amounts of other currencies sized in the severity rules' (reporting) currency: units
+    #: of the reporting currency per unit, e.g. {EUR: 1.08, JPY: 0.0067}; a currency not
+    #: listed is sized as it is
+    severity_rates: dict[str, Decimal] = Field(default_factory=dict)
+
+    @field_validator("severity_rates")
+    @classmethod
+    def _rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        out = {}
+        for code, rate in value.items():
+            if rate <= 0:
+                raise ValueError(f"severity_rates.{code}: a rate must be positive, got {rate}")
+            out[_currency_code(code)] = rate
+        return out
+
+    @model_validator(mode="after")
+    def _per_currency_severity(self) -> ReconDefinition:
+        """The rules again per rated currency, their amounts divided by its rate: a 100,000
+        USD threshold is 14,925,373.13 JPY at 0.0067 (sized once, not per exception)."""
+        if not self.severity_rates:
+            return self
+        general = [r for r in self.severity if r.currency is None]
+        own = {r.currency for r in self.severity if r.currency is not None}
+        extra = [
+            r.model_copy(
+                update={
+                    "currency": code,
+                    "min_amount": None
+                    if r.min_amount is None
+                    else (r.min_amount / rate).quantize(Decimal("0.0001")),
+                }
+            )
+            for code, rate in sorted(self.severity_rates.items())
+            if code not in own  # rules written for a currency win over its rate
+            for r in general
+        ]
+        object.__setattr__(self, "severity", (*self.severity, *extra))
+        object.__setattr__(self, "severity_rates", {})
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> ReconDefinition:

@@ -184,7 +184,7 @@ def build_duplicates(d: ReconDefinition, rows: list[dict[str, Any]]) -> list[Exc
                 keys=keys,
                 fingerprint=fingerprint({"a_rows": listed["a"], "b_rows": listed["b"]}),
                 details=details,
-                severity=severity(amount, 0, d.severity),
+                severity=severity(amount, 0, d.severity, currency),
                 amount=amount,
                 currency=currency,
             )

@@ -420,7 +420,7 @@ def exceptions_sql(
     )
     # the columns of reconcile.engine.rows, in its tuple order; integer keys read as text
     lean = ["_id", "_name", "_fp", f"{details_json_sql(d)} AS _details"]
-    lean.append(f"{severity_sql('_amt', d.severity)} AS _sev")
+    lean.append(f"{severity_sql('_amt', d.severity, '_ccy')} AS _sev")
     lean += [f"{_minor_unit_text('_at', '_md')} AS _amt", "_ccy"]
     lean += [f"CAST({k} AS VARCHAR) AS {k}" for k in plan.keys]
     if by_field:

@@ -61,7 +61,7 @@ def _candidate(
         keys=keys,
         fingerprint=fingerprint({"values": values}),
         details=details,
-        severity=severity(amount, 0, d.severity),
+        severity=severity(amount, 0, d.severity, currency),
         amount=amount,
         currency=currency,
     )

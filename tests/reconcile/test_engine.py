@@ -806,3 +806,41 @@ def test_a_wrong_key_option_is_one_located_error_without_follow_on_noise() -> No
     with pytest.raises(ConfigError) as err:
         parse_definitions(text, "d.yaml")
     assert str(err.value) == "d.yaml:5: keys.0.d: Extra inputs are not permitted"
+
+
+def test_severity_sizes_other_currencies_in_the_reporting_currency() -> None:
+    (d,) = parse_definitions("""
+name: multi
+a: {label: zuora}
+b: {label: netsuite}
+keys: [{name: number}]
+compare: [{name: total, kind: amount}, {name: currency, kind: text}]
+amount_field: total
+currency_field: currency
+severity:
+  - {level: CRITICAL, min_amount: 100000}
+  - {level: HIGH, min_amount: 10000}
+  - {level: MEDIUM, min_amount: 1000}
+  - {level: LOW}
+  - {level: HIGH, min_amount: 5000, currency: chf}   # written for CHF: wins over a rate
+severity_rates: {JPY: "0.0067", EUR: "1.08", CHF: "1.10"}
+""")
+    a = [
+        {"number": "J", "total": "150000", "currency": "JPY"},  # about 1,005 USD
+        {"number": "U", "total": "90000.00", "currency": "USD"},
+        {"number": "E", "total": "9500.00", "currency": "EUR"},  # 10,260 USD
+        {"number": "C", "total": "6000.00", "currency": "CHF"},
+    ]
+    result = reconcile(d, a, [])
+    found = {e.keys["number"]: e.severity for e in result.exceptions}
+    assert found == {"J": "MEDIUM", "U": "HIGH", "E": "HIGH", "C": "HIGH"}
+    rules = {(r.currency, r.level): r.min_amount for r in d.severity}
+    assert rules[("JPY", "CRITICAL")] == Decimal("14925373.1343")
+
+
+def test_severity_rates_name_iso_currencies_and_positive_rates() -> None:
+    base = "name: r\na: {label: x}\nb: {label: y}\nkeys: [{name: k}]\n"
+    with pytest.raises(ConfigError, match=r"d\.yaml:5: severity_rates: .*'XYZ'"):
+        parse_definitions(base + "severity_rates: {XYZ: 1}\n", "d.yaml")
+    with pytest.raises(ConfigError, match="must be positive"):
+        parse_definitions(base + "severity_rates: {EUR: 0}\n", "d.yaml")
