@@ -34,8 +34,9 @@ from reconcile.exceptions.suppress import Suppression
 
 Row = tuple[Any, ...]
 #: statuses a run does more than touch when it sees the exception again unchanged: a
-#: resolved one reopens, a suppressed one whose suppression ended goes back to OPEN
-_NOT_TOUCHED = frozenset((Status.RESOLVED.value, Status.SUPPRESSED.value))
+#: resolved one reopens, a suppressed one whose suppression ended goes back to OPEN, a
+#: won't-fix one keeps its severity (plan_run; frozen like its age)
+_NOT_TOUCHED = frozenset((Status.RESOLVED.value, Status.SUPPRESSED.value, Status.WONT_FIX.value))
 
 
 class Recording:
@@ -66,7 +67,7 @@ class Recording:
         self._others: list[Row] = []
         self._seen: set[str] = set()
         #: ids seen again unchanged, by (severity, None): their status stays as stored
-        self._touches: dict[tuple[str, str | None], list[str]] = {}
+        self._touches: dict[tuple[str | None, str | None], list[str]] = {}
         self._still: list[str] = []
         #: first seen -> (age in days, the level of every exception that age, if one)
         self._ages: dict[datetime, tuple[int, str | None]] = {}

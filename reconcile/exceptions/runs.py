@@ -59,9 +59,12 @@ class RunPlan:
     delta: RunDelta
     inserts: list[dict[str, Any]] = field(default_factory=list)
     rewrites: list[dict[str, Any]] = field(default_factory=list)
+    #: rewrites of closed exceptions, whose stored severity stays
+    kept_severity: list[dict[str, Any]] = field(default_factory=list)
     #: (severity, status) -> ids seen again unchanged; status None: it stays as stored
-    #: (SQLite then leaves the status index alone: a fifth of touching 20k exceptions)
-    touches: dict[tuple[str, str | None], list[str]] = field(default_factory=dict)
+    #: (SQLite then leaves the status index alone: a fifth of touching 20k exceptions);
+    #: severity None: it stays too (a closed exception's, frozen like its age)
+    touches: dict[tuple[str | None, str | None], list[str]] = field(default_factory=dict)
     resolved: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -258,20 +261,25 @@ def plan_run(
             plan.history.append(
                 event(eid, run_id, now, "SUPPRESSION_ENDED", details={"to": status.value})
             )
+        changes = {
+            "times_seen": prev.times_seen + 1,
+            "run_state": state.value,
+            "status": status.value,
+        }
+        if status in CLOSED:
+            # closed as won't fix (and seen again): its severity freezes like its age
+            if state == RunState.STILL_OPEN:
+                plan.touches.setdefault((None, None), []).append(eid)
+            else:
+                plan.kept_severity.append(values | changes)
+                plan.history.append(event(eid, run_id, now, state, cand.fingerprint))
+            continue
         sev = severity(cand.amount, age_days(prev.first_seen, now), rules)
         sev = at_least(sev, cand.severity, rules)
         if state == RunState.STILL_OPEN:
             plan.touches.setdefault((sev, status.value), []).append(eid)
             continue
-        plan.rewrites.append(
-            values
-            | {
-                "times_seen": prev.times_seen + 1,
-                "run_state": state.value,
-                "status": status.value,
-                "severity": sev,
-            }
-        )
+        plan.rewrites.append(values | changes | {"severity": sev})
         plan.history.append(event(eid, run_id, now, state, cand.fingerprint))
     for eid, prev in known.items():
         if eid in seen or Status(prev.status) in CLOSED:
@@ -349,14 +357,16 @@ def write_plan(s: Session, plan: RunPlan, run_id: str, now: datetime) -> None:
     """Execute a plan in the caller's transaction with bulk statements (Core, or the SQLite
     driver's for the touches and resolutions)."""
     insert_rows(s, TABLE, plan.inserts)
-    if plan.rewrites:
-        cols = [c for c in plan.rewrites[0] if c != "exception_id"]
+    for rewrites in (plan.rewrites, plan.kept_severity):  # each list's rows share columns
+        if not rewrites:
+            continue
+        cols = [c for c in rewrites[0] if c != "exception_id"]
         stmt = (
             update(TABLE)
             .where(TABLE.c.exception_id == bindparam("b_exception_id"))
             .values({c: bindparam(f"b_{c}") for c in cols})
         )
-        params = [{f"b_{k}": v for k, v in row.items()} for row in plan.rewrites]
+        params = [{f"b_{k}": v for k, v in row.items()} for row in rewrites]
         for chunk in _chunks(params):
             s.execute(stmt, list(chunk))
     cur = sqlite_cursor(s)
@@ -373,8 +383,9 @@ def write_plan(s: Session, plan: RunPlan, run_id: str, now: datetime) -> None:
             "last_run_id": run_id,
             "run_state": RunState.STILL_OPEN.value,
             "times_seen": TABLE.c.times_seen + 1,
-            "severity": sev,
         }
+        if sev is not None:
+            values["severity"] = sev
         if status is not None:
             values["status"] = status
         for chunk in _chunks(ids):
@@ -399,12 +410,12 @@ def _sqlite_updates(cur: Any, plan: RunPlan, run_id: str, now: datetime) -> None
     at = sqlite_stamp(now)
     where = "exception_id IN (SELECT value FROM json_each(?))"
     for (sev, status), ids in plan.touches.items():
-        kept = status is None
+        sets = [(c, v) for c, v in (("severity", sev), ("status", status)) if v is not None]
         cur.execute(
             f"UPDATE {TABLE.name} SET last_seen = ?, last_run_id = ?, run_state = ?, "
-            f"times_seen = times_seen + 1, severity = ?{'' if kept else ', status = ?'} "
+            f"times_seen = times_seen + 1{''.join(f', {c} = ?' for c, _ in sets)} "
             f"WHERE {where}",
-            (at, run_id, RunState.STILL_OPEN.value, sev, *(() if kept else (status,)),
+            (at, run_id, RunState.STILL_OPEN.value, *(v for _, v in sets),
              json_text(list(ids))),
         )  # fmt: skip
     if plan.resolved:

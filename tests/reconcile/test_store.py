@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from billbridge.state import Store
-from billbridge.state.schema import AuditEventRow, ExceptionHistoryRow
+from billbridge.state.schema import AuditEventRow, ExceptionHistoryRow, ExceptionRow
 from reconcile.engine import reconcile
 from reconcile.exceptions import ExceptionStore, Reason, RunState, Status, WorkflowError
 from tests.reconcile.helpers import invoices, row
@@ -264,6 +264,40 @@ def test_suppressing_a_closed_exception_is_refused(store: Store) -> None:
         xs.suppress(reason="x", owner="o", expires_at=T0 + timedelta(days=1), actor="a",
                     now=T0, exception_id=eid)  # fmt: skip
     assert xs.suppressions() == []  # nothing half-applied
+
+
+@pytest.mark.parametrize("path", ["rows", "candidates"])
+def test_a_wont_fix_exception_keeps_its_severity_as_runs_see_it_again(
+    store: Store, path: str
+) -> None:
+    """Was: a closed WONT_FIX exception escalated on every run (LOW to CRITICAL by age)
+    while its age stood still. Its severity now freezes too, seen unchanged or changed."""
+    xs = ExceptionStore(store)
+
+    def run(a: list, run_id: str, now: datetime) -> None:
+        result = reconcile(invoices(), a, [])
+        if path == "rows":
+            xs.record_run("invoices", run_id, result.rows, now)
+        else:
+            xs._record_candidates("invoices", run_id, result.exceptions, now, None)
+
+    a = [row("INV-1", total="5.00"), row("INV-2", total="5.00")]
+    run(a, "r0", T0)
+    ids = _ids(xs, T0)
+    level = xs.get(ids["inv-1"], now=T0).severity
+    xs.transition(ids["inv-1"], Status.WONT_FIX, actor="ar", now=T0)
+    for day in range(1, 12):
+        # day 5: its amount moves (CHANGED), a rewrite rather than a touch
+        total = "7.00" if day >= 5 else "5.00"
+        run([row("INV-1", total=total), a[1]], f"r{day}", T0 + timedelta(days=day))
+    last = T0 + timedelta(days=11)
+    closed, still = xs.get(ids["inv-1"], now=last), xs.get(ids["inv-2"], now=last)
+    assert closed.status == Status.WONT_FIX and closed.severity == level
+    assert closed.times_seen == 12 and closed.amount == Decimal("7.00")
+    assert still.severity != level  # the open one did escalate with age
+    with store.session() as s:  # as stored, not only as shown
+        stored = s.get(ExceptionRow, ids["inv-1"])
+        assert stored is not None and stored.severity == level
 
 
 def test_views_and_queries(store: Store) -> None:
