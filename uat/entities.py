@@ -73,6 +73,7 @@ def definition_for(
     at risk per currency, minor units, severity) instead of none."""
     kind = KINDS[entity.kind]
     compared = entity.compared()
+    ccy = kind.currency_field
 
     def cols(name: str) -> dict[str, str]:
         return {"a": entity.legacy.columns.get(name, name), "b": entity.new.columns.get(name, name)}
@@ -95,7 +96,11 @@ def definition_for(
         "description": f"UAT {kind.title}: legacy vs new system",
         "a": {"label": "legacy", "aggregate": kind.aggregate},
         "b": {"label": "new", "aggregate": kind.aggregate},
-        "keys": [{"name": k, **cols(k)} for k in kind.keys],
+        # a currency key in any case is that currency (usd is USD), shown as ISO writes it
+        "keys": [
+            {"name": k, **cols(k), **({"normalize": ["trim", "upper"]} if k == ccy else {})}
+            for k in kind.keys
+        ],
         "compare": compare,
         "context": context,
         "amount_field": kind.amount_field if kind.amount_field in compared else None,

@@ -124,6 +124,8 @@ def key_expr(
             expr = trimmed(expr, wide=wide)
         elif step == "casefold":
             expr = casefold(expr)
+        elif step == "upper":
+            expr = f"upper({expr})"
         elif step == "strip_leading_zeros":
             stripped = f"ltrim({expr}, '0')"
             expr = f"(CASE WHEN {stripped} = '' AND {expr} <> '' THEN '0' ELSE {stripped} END)"
