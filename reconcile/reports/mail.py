@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from datetime import datetime
 from email.message import EmailMessage
@@ -10,7 +11,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from billbridge.errors import BillbridgeError
-from config.model import ReportSettings
+from config.model import ReportSettings, SmtpSettings
 from reconcile.reports.model import Report
 from reconcile.reports.render import render_csv, render_html, render_xlsx
 
@@ -72,22 +73,8 @@ def _failed_subject(report: Report, shown: int = 3) -> str:
     return f"FAILED {', '.join(labels[:shown])}{more}; "
 
 
-def deliver(report: Report, settings: ReportSettings, *, now: datetime | None = None) -> str:
-    """Send by SMTP when configured, else write an .eml file; return what was done."""
-    msg = build_message(report, settings)
-    smtp = settings.smtp
-    if smtp is None:
-        out = Path(settings.out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        stamp = (now or report.generated_at).strftime("%Y%m%dT%H%M%S")
-        path = out / f"report-{stamp}.eml"
-        path.write_bytes(bytes(msg))
-        return f"wrote {path}"
-    if not settings.recipients:
-        raise DeliveryError(
-            f"the report was not sent: SMTP ({smtp.host}:{smtp.port}) is configured but "
-            "reports.recipients is empty"
-        )
+def _send(smtp: SmtpSettings, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    """One SMTP session; the recipients the server refused (all refused: every one)."""
     context = ssl.create_default_context(cafile=smtp.ca_file)
     client: smtplib.SMTP
     if smtp.ssl:
@@ -104,9 +91,65 @@ def deliver(report: Report, settings: ReportSettings, *, now: datetime | None = 
         if smtp.username and smtp.password is not None:
             client.login(smtp.username, smtp.password.get_secret_value())
         try:
-            refused = client.send_message(msg)
+            return client.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients  # every one of them: nothing was sent
+            return exc.recipients  # every one of them: nothing was sent
+
+
+def _failure(exc: OSError, smtp: SmtpSettings) -> str:
+    """What went wrong talking to the server, as one sentence naming it (never the
+    password: the server's replies do not hold it)."""
+    where = f"{smtp.host}:{smtp.port}"
+    lead = "the report was not sent: "
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        reply = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
+        return f"{lead}{where} refused the login of {smtp.username!r} ({exc.smtp_code} {reply})"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        what = "STARTTLS" if "STARTTLS" in str(exc) else "what was asked"
+        return f"{lead}{where} does not support {what} ({exc}); check reports.smtp starttls/ssl"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
+        return f"{lead}{where} answered {exc.smtp_code} {reply}"
+    if isinstance(exc, smtplib.SMTPException):
+        return f"{lead}SMTP with {where} failed: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"{lead}the TLS certificate of {where} could not be verified "
+            f"({exc.verify_message}); set reports.smtp.ca_file for a private CA"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"{lead}TLS with {where} failed ({exc.reason or exc})"
+    if isinstance(exc, FileNotFoundError) and smtp.ca_file:
+        return f"{lead}reports.smtp.ca_file {smtp.ca_file} could not be read"
+    if isinstance(exc, TimeoutError):
+        return f"{lead}{where} did not answer within {smtp.timeout_seconds:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{lead}could not connect to {where}: connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"{lead}could not connect to {where}: host name not found"
+    return f"{lead}could not talk to {where}: {exc.strerror or exc}"
+
+
+def deliver(report: Report, settings: ReportSettings, *, now: datetime | None = None) -> str:
+    """Send by SMTP when configured, else write an .eml file; return what was done."""
+    msg = build_message(report, settings)
+    smtp = settings.smtp
+    if smtp is None:
+        out = Path(settings.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        stamp = (now or report.generated_at).strftime("%Y%m%dT%H%M%S")
+        path = out / f"report-{stamp}.eml"
+        path.write_bytes(bytes(msg))
+        return f"wrote {path}"
+    if not settings.recipients:
+        raise DeliveryError(
+            f"the report was not sent: SMTP ({smtp.host}:{smtp.port}) is configured but "
+            "reports.recipients is empty"
+        )
+    try:
+        refused = _send(smtp, msg)
+    except OSError as exc:  # smtplib's and ssl's errors are OSErrors too
+        raise DeliveryError(_failure(exc, smtp), internal=repr(exc)) from exc
     if refused:
         # a recipient who did not get the report is a failed delivery, not a footnote
         wanted = len(settings.recipients) + len(settings.cc)

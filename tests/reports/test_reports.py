@@ -10,7 +10,15 @@ import pytest
 from pydantic import SecretStr
 
 from config.model import ReportSettings, SmtpSettings
-from reconcile.reports import ReconSection, Report, ReportItem, deliver, render_html, render_xlsx
+from reconcile.reports import (
+    DeliveryError,
+    ReconSection,
+    Report,
+    ReportItem,
+    deliver,
+    render_html,
+    render_xlsx,
+)
 from tests.reports.conftest import PASSWORD, USER, Inbox
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -143,8 +151,13 @@ def test_wrong_smtp_password_fails_loudly(report: Report, smtp_server: Inbox) ->
             ca_file=smtp_server.ca_file,
         ),
     )
-    with pytest.raises(smtplib.SMTPAuthenticationError):
+    with pytest.raises(DeliveryError) as failed:
         deliver(report, settings)
+    assert isinstance(failed.value.__cause__, smtplib.SMTPAuthenticationError)
+    assert f"{smtp_server.host}:{smtp_server.port} refused the login of 'ar-bot' (535" in str(
+        failed.value
+    )
+    assert "wrong" not in str(failed.value)
     assert smtp_server.messages == []
 
 
