@@ -96,19 +96,23 @@ def _send(smtp: SmtpSettings, msg: EmailMessage) -> dict[str, tuple[int, bytes]]
             return exc.recipients  # every one of them: nothing was sent
 
 
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
 def _failure(exc: OSError, smtp: SmtpSettings) -> str:
     """What went wrong talking to the server, as one sentence naming it (never the
     password: the server's replies do not hold it)."""
     where = f"{smtp.host}:{smtp.port}"
     lead = "the report was not sent: "
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        reply = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
+        reply = _text(exc.smtp_error)
         return f"{lead}{where} refused the login of {smtp.username!r} ({exc.smtp_code} {reply})"
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         what = "STARTTLS" if "STARTTLS" in str(exc) else "what was asked"
         return f"{lead}{where} does not support {what} ({exc}); check reports.smtp starttls/ssl"
     if isinstance(exc, smtplib.SMTPResponseException):
-        reply = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
+        reply = _text(exc.smtp_error)
         return f"{lead}{where} answered {exc.smtp_code} {reply}"
     if isinstance(exc, smtplib.SMTPException):
         return f"{lead}SMTP with {where} failed: {exc}"
