@@ -89,13 +89,17 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _store(state_url: str | None, config: Path | None, *, create: bool = False) -> ExceptionStore:
-    """The exception store; one line and exit 2 when it cannot be opened. A SQLite file
-    that does not exist is refused unless ``create`` (a mistyped URL would otherwise open
-    a new, empty store)."""
+    """The exception store, its expired suppressions ended; one line and exit 2 when it
+    cannot be opened. A SQLite file that does not exist is refused unless ``create`` (a
+    mistyped URL would otherwise open a new, empty store)."""
     try:
-        return ExceptionStore(Store(state_url_of(state_url, config), create=create))
+        xs = ExceptionStore(Store(state_url_of(state_url, config), create=create))
     except (StateStoreUnavailable, ConfigError) as exc:
         raise _fail(exc) from None
+    # a suppression that has expired since the last run ends now (audited), not at the
+    # next run: list, show and the actions then see the status it returned to
+    xs.expire_suppressions(now())
+    return xs
 
 
 def _config(config: Path | None) -> BillbridgeConfig | None:

@@ -67,6 +67,9 @@ def build_report(
     store = Store(state_url or config.state.url, create=create)
     try:
         xs = ExceptionStore(store)
+        # suppressions expired since the last run end now (audited), so the report does
+        # not show those exceptions as still suppressed
+        xs.expire_suppressions(now)
         # the config's keys as the names their runs are recorded under; names given are
         # config keys or recorded names, and an unknown one is an error (not an empty report)
         if recons:

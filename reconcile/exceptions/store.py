@@ -183,11 +183,17 @@ class ExceptionStore(ExceptionQueries):
         if to == Status.RESOLVED:
             if reason is None:
                 raise WorkflowError("resolving needs a reason code")
+            codes = ", ".join(r.value for r in Reason if r != Reason.RESOLVED_BY_DATA)
             try:
                 reason = Reason(str(reason).upper())
             except ValueError:
-                codes = ", ".join(r.value for r in Reason if r != Reason.RESOLVED_BY_DATA)
                 raise WorkflowError(f"unknown reason {reason!r}; use one of {codes}") from None
+            if reason == Reason.RESOLVED_BY_DATA:
+                # runs set it when the break leaves the data; a person saying so would
+                # hide a break that is still there until the next run
+                raise WorkflowError(
+                    f"{reason.value} is set by reconciliation runs only; use one of {codes}"
+                )
         if to == Status.ASSIGNED and not owner:
             raise WorkflowError("assigning needs an owner")
         with self.store.session() as s:
