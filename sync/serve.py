@@ -83,6 +83,8 @@ def entries_from_config(ctx: SyncContext, stop: threading.Event) -> list[Schedul
                 run_sync=lambda n: run(n, f"{run_id[:40]}-{n}"[:64]),
                 reconcile=_steps.get("reconcile") or _missing("reconcile"),
                 report=_steps.get("report") or _missing("report"),
+                # the steps read the config serve was started with, not BILLBRIDGE_CONFIG's
+                config=ctx.config,
             )
 
         entries.append(ScheduledEntry.from_schedule("nightly", schedule, chain))

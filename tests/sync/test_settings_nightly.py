@@ -108,3 +108,18 @@ def test_mapping_versions_come_from_the_named_specs() -> None:
     assert versions == {"contract": default_spec("canonical/contract_to_zuora_order").version}
     assert len(versions["contract"]) == 64
     assert mapping_versions(job()) == {}
+
+
+def test_serves_nightly_chain_hands_its_steps_the_config_serve_was_started_with(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync import serve
+    from sync.nightly import chain_config
+
+    cfg = SimpleNamespace(schedules={"nightly": {"cron": "0 3 * * *"}}, nightly={})
+    seen: list[object] = []
+    monkeypatch.setitem(serve._steps, "report", lambda report: seen.append(chain_config()))
+    ctx = SimpleNamespace(config=cfg, job=lambda n: job(name=n), store=sqlite_store)
+    (nightly,) = entries_from_config(ctx, threading.Event())  # type: ignore[arg-type]
+    nightly.run("run-1")
+    assert seen == [cfg]
