@@ -116,7 +116,7 @@ class FreshWriter:
         run_id: str,
         key_names: Sequence[str],
         now: datetime,
-        severity_of: Callable[[Decimal | None, str], str] | None = None,
+        severity_of: Callable[[Decimal | None, str, str | None], str] | None = None,
     ) -> None:
         self.s, self.recon, self.run_id, self.now = s, recon, run_id, now
         self.key_names = tuple(key_names)
@@ -130,7 +130,7 @@ class FreshWriter:
             rows = [
                 (
                     *r[:SEV],
-                    sev(None if r[AMOUNT] is None else Decimal(r[AMOUNT]), r[SEV]),
+                    sev(None if r[AMOUNT] is None else Decimal(r[AMOUNT]), r[SEV], r[CURRENCY]),
                     *r[SEV + 1 :],
                 )
                 for r in rows

@@ -61,7 +61,7 @@ class ExceptionQueries:
         """An open exception's level now: its recon's rules (the store's when its runs kept
         none) at its age, never below the level its last run stored."""
         own = rules.get(row.recon, self.rules)
-        return at_least(row.severity, severity(row.amount, age, own), own)
+        return at_least(row.severity, severity(row.amount, age, own, row.currency), own)
 
     def _view(
         self, row: ExceptionRow, now: datetime, rules: Mapping[str, tuple[SeverityRule, ...]]

@@ -159,7 +159,7 @@ class Recording:
                 level = row[SEV]  # no age threshold reached: the engine's age-0 level
             else:
                 amount = None if row[AMOUNT] is None else Decimal(row[AMOUNT])
-                level = severity(amount, age, self.rules)
+                level = severity(amount, age, self.rules, row[CURRENCY])
         if self.floor:
             level = at_least(level, row[SEV], self.rules)
         self._touches.setdefault((level, None), []).append(row[ID])  # status stays
@@ -167,7 +167,9 @@ class Recording:
 
     def _level_at(self, age: int) -> str | None:
         """The level :func:`severity` gives every exception of this age whatever its
-        amount, or None when the amount decides."""
+        amount, or None when the amount (or, with rules per currency, its currency) decides."""
+        if any(rule.currency is not None for rule in self.rules):
+            return None
         for rule in self.rules:
             if rule.min_amount is None and rule.min_age_days is None:
                 return rule.level
@@ -177,8 +179,8 @@ class Recording:
                 return None
         return self.rules[-1].level if self.rules else "LOW"
 
-    def _severity_at_zero(self, amount: Decimal | None, given: str) -> str:
-        level = severity(amount, 0, self.rules)
+    def _severity_at_zero(self, amount: Decimal | None, given: str, currency: str | None) -> str:
+        level = severity(amount, 0, self.rules, currency)
         return at_least(level, given, self.rules) if self.floor else level
 
     def _covered(self, row: Row) -> bool:

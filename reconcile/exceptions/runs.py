@@ -228,7 +228,9 @@ def plan_run(
                     "times_seen": 1,
                     "run_state": RunState.NEW.value,
                     "status": status.value,
-                    "severity": at_least(severity(cand.amount, 0, rules), cand.severity, rules),
+                    "severity": at_least(
+                        severity(cand.amount, 0, rules, cand.currency), cand.severity, rules
+                    ),
                     "owner": None,
                 }
             )
@@ -274,7 +276,7 @@ def plan_run(
                 plan.kept_severity.append(values | changes)
                 plan.history.append(event(eid, run_id, now, state, cand.fingerprint))
             continue
-        sev = severity(cand.amount, age_days(prev.first_seen, now), rules)
+        sev = severity(cand.amount, age_days(prev.first_seen, now), rules, cand.currency)
         sev = at_least(sev, cand.severity, rules)
         if state == RunState.STILL_OPEN:
             plan.touches.setdefault((sev, status.value), []).append(eid)

@@ -680,3 +680,47 @@ def test_a_finding_without_an_amount_keeps_the_severity_its_calculator_gave(stor
     xs.record_run("hygiene", "r4", [cand("C4", "medium", None)], T0 + timedelta(days=3, hours=12))
     levels = {v.key_text: v.severity for v in xs.list("hygiene", now=T0 + timedelta(days=3))}
     assert levels["C4"] == "MEDIUM"
+
+
+def test_severity_rates_size_every_run_and_the_list_in_the_reporting_currency(
+    store: Store,
+) -> None:
+    from reconcile.definitions import parse_definitions
+
+    (d,) = parse_definitions("""
+name: multi
+a: {label: zuora}
+b: {label: netsuite}
+keys: [{name: number}]
+compare: [{name: total, kind: amount}, {name: currency, kind: text}]
+amount_field: total
+currency_field: currency
+severity:
+  - {level: CRITICAL, min_amount: 100000, min_age_days: 5}
+  - {level: HIGH, min_amount: 10000, min_age_days: 3}
+  - {level: MEDIUM, min_amount: 1000, min_age_days: 1}
+  - {level: LOW}
+severity_rates: {JPY: "0.0067"}
+""")
+    a = [
+        {"number": "J", "total": "150000", "currency": "JPY"},  # about 1,005 USD
+        {"number": "U", "total": "90000.00", "currency": "USD"},
+    ]
+    xs = ExceptionStore(store)
+
+    def levels(now: datetime) -> dict[str, str]:
+        return {v.key_text: v.severity for v in xs.list("multi", now=now)}
+
+    for day, changed in ((0, False), (1, False), (3, True)):
+        result = reconcile(d, a, [])
+        if changed:  # a changed amount goes through the slow path: sized the same way
+            a[0] = {**a[0], "total": "160000"}
+            result = reconcile(d, a, [])
+        xs.record_run("multi", f"r{day}", result.rows, T0 + timedelta(days=day), rules=d.severity)
+        with store.session() as s:
+            stored = dict(
+                s.connection().exec_driver_sql("SELECT key_text, severity FROM exceptions").all()
+            )
+        expected = {0: {"J": "MEDIUM", "U": "HIGH"}, 1: {"J": "MEDIUM", "U": "HIGH"}}
+        assert stored == expected.get(day, {"J": "HIGH", "U": "HIGH"}), day
+    assert levels(T0 + timedelta(days=5)) == {"J": "CRITICAL", "U": "CRITICAL"}  # by age
