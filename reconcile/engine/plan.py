@@ -122,7 +122,7 @@ def grouped_sql(d: ReconDefinition, plan: Plan, side: str, exclude_dups: bool) -
     ]
     aggs += [f"min(x{i}) AS x{i}" for i in range(len(d.context))]
     return (
-        f"SELECT {keys}, {', '.join([*aggs, 'min(_line) AS _line', 'count(*) AS _n'])} "
+        f"SELECT {keys}, {', '.join([*aggs, sql.GROUP_LINES, 'count(*) AS _n'])} "
         f"FROM {source} GROUP BY {keys}"
     )
 

@@ -13,6 +13,9 @@ from canonical.currencies import MINOR_UNITS
 from reconcile.definitions import CompareSpec, FilterSpec, KeySpec
 
 DEC = "DECIMAL(38,10)"
+#: an aggregated group's source lines (the first 50, in order): which rows make it up, as
+#: a duplicate's lines show its rows
+GROUP_LINES = "list(_line ORDER BY _line)[1:50] AS _line"
 NUMERIC_KINDS = ("amount", "number")
 
 

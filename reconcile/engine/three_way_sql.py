@@ -107,7 +107,7 @@ def grouped_sql(layout: Layout, side: str, exclude_dups: bool) -> str:
     ]
     aggs += [f"min(x{i}) AS x{i}" for i in range(len(d.context))]
     return (
-        f"SELECT {keys}, {', '.join([*aggs, 'min(_line) AS _line', 'count(*) AS _n'])} "
+        f"SELECT {keys}, {', '.join([*aggs, sql.GROUP_LINES, 'count(*) AS _n'])} "
         f"FROM {source} GROUP BY {keys}"
     )
 

@@ -116,6 +116,8 @@ amount_field: amount
     assert _cats(result) == {"2": "MANY_TO_ONE", "3": "DUPLICATE"}
     m2o = next(e for e in result.exceptions if e.category == "MANY_TO_ONE")
     assert m2o.details["rows"] == {"a": 2, "b": 1} and str(m2o.amount) == "1"
+    # which rows make the group up, as a duplicate's lines show its rows
+    assert m2o.details["lines"] == {"a": [3, 4], "b": 2}
     dup = next(e for e in result.exceptions if e.category == "DUPLICATE")
     assert dup.details["base_category"] == "DUPLICATE_IN_B" and dup.details["rows"] == {
         "a": 1,
