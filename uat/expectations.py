@@ -311,8 +311,12 @@ def _ties(x: Ties, t: Totals, entity: PreparedEntity | None = None) -> Expectati
     nothing there. A side without the field's column at all counts under the other side's
     value. A key whose rows on a side carry several values of a ``by`` field counts each
     value's rows under it (``Totals.parts``), not the key's total under its smallest value.
-    The delta shows the digits of the source texts, at least the currency's minor units."""
-    by = x.by or t.keys
+    The delta shows the digits of the source texts, at least the currency's minor units.
+    Amounts never add across currencies: with a currency field, groups are per currency too
+    (an item moved from EUR to USD breaks both, even grouped by customer alone)."""
+    by = list(x.by or t.keys)
+    if t.currency is not None and t.currency not in by:
+        by.append(t.currency)
 
     def group(side: str, k: str, split: bool = False) -> str:
         key = t.key(k)

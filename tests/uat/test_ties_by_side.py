@@ -36,7 +36,10 @@ def test_an_item_moved_to_another_customer_breaks_both_customers(tmp_path: Path)
     assert _ties(tmp_path, new, "customer_id") == (
         False,
         "2 group(s) do not tie",
-        ["customer_id=C-1 (delta -100.00)", "customer_id=C-2 (delta 100.00)"],
+        [
+            "customer_id=C-1, currency=EUR (delta -100.00)",
+            "customer_id=C-2, currency=EUR (delta 100.00)",
+        ],
     )
 
 
@@ -53,8 +56,8 @@ def test_keys_on_one_side_count_under_their_own_values(tmp_path: Path) -> None:
     # D4 gone from the new system, D5 new there: each counts only on its own side
     new = LEGACY.replace("D4,C-3,EUR,2024-02-01,400.00,400.00", "D5,C-4,EUR,2024-02-01,5.00,5.00")
     assert _ties(tmp_path, new, "customer_id")[2] == [
-        "customer_id=C-3 (delta -400.00)",
-        "customer_id=C-4 (delta 5.00)",
+        "customer_id=C-3, currency=EUR (delta -400.00)",
+        "customer_id=C-4, currency=EUR (delta 5.00)",
     ]
     # an unchanged assignment still ties
     assert _ties(tmp_path, LEGACY, "customer_id")[:2] == (True, "0 group(s) do not tie")
@@ -100,5 +103,18 @@ def test_a_legacy_key_split_over_two_customers_counts_under_both(tmp_path: Path)
     assert _ties(tmp_path, LEGACY, "customer_id", legacy) == (
         False,
         "1 group(s) do not tie",
-        ["customer_id=C-2 (delta -100.00)"],
+        ["customer_id=C-2, currency=EUR (delta -100.00)"],
+    )
+
+
+def test_grouped_by_customer_alone_amounts_never_add_across_currencies(tmp_path: Path) -> None:
+    # D1 moved from EUR to USD: 100 EUR out, 100 USD in, for the same customer
+    new = LEGACY.replace("D1,C-1,EUR", "D1,C-1,USD")
+    assert _ties(tmp_path, new, "customer_id") == (
+        False,
+        "2 group(s) do not tie",
+        [
+            "customer_id=C-1, currency=EUR (delta -100.00)",
+            "customer_id=C-1, currency=USD (delta 100.00)",
+        ],
     )

@@ -63,7 +63,11 @@ def test_a_record_booked_twice_in_the_new_system_fails_the_amount_gates(tmp_path
     assert _results(run) == {
         "cent": (False, "1 record(s) over 10000 differ by more than 0", ["document_number=AR-1"]),
         "total": (False, "1 group(s) do not tie", ["currency=EUR (delta 25000.00)"]),
-        "customer": (False, "1 group(s) do not tie", ["customer_id=C1 (delta 25000.00)"]),
+        "customer": (
+            False,
+            "1 group(s) do not tie",
+            ["customer_id=C1, currency=EUR (delta 25000.00)"],
+        ),
         "count": (
             False,
             "legacy 2 key(s), new 2, 1 key(s) on several records",
@@ -97,7 +101,7 @@ def test_pairs_matched_within_a_tolerance_still_fail_a_gate_to_the_cent(tmp_path
     assert _results(run) == {
         "cent": (False, "1 record(s) over 10000 differ by more than 0", ["document_number=AR-1"]),
         "total": (False, "1 group(s) do not tie", ["currency=EUR (delta 0.04)"]),
-        "customer": (False, "1 group(s) do not tie", ["customer_id=C1 (delta 0.04)"]),
+        "customer": (False, "1 group(s) do not tie", ["customer_id=C1, currency=EUR (delta 0.04)"]),
         "count": (True, "legacy 2 key(s), new 2", []),
     }
 
@@ -130,7 +134,11 @@ expectations:
         },
     )
     assert _results(run) == {
-        "per account": (False, "1 group(s) do not tie", ["account=10000 (delta 0.04)"]),
+        "per account": (
+            False,
+            "1 group(s) do not tie",
+            ["account=10000, currency=EUR (delta 0.04)"],
+        ),
         "total": (False, "1 group(s) do not tie", ["currency=EUR (delta 0.04)"]),
         "count": (True, "legacy 2 key(s), new 2", []),
     }
