@@ -73,6 +73,11 @@ def validate(intent: WriteIntent) -> None:
             f"intent {intent.idempotency_key[:12]}: {intent.action} needs subscriptionNumber",
             code="BB_MISSING_SUBSCRIPTION",
         )
+    if not intent.payload.get("orderDate"):
+        raise RecordRejected(
+            f"intent {intent.idempotency_key[:12]}: payload.orderDate is missing",
+            code="BB_MISSING_ORDER_DATE",
+        )
 
 
 def chunk(intents: Sequence[WriteIntent]) -> list[list[WriteIntent]]:

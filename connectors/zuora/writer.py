@@ -84,8 +84,18 @@ class ZuoraWriter:
                         code="BB_UNSUPPORTED",
                     ),
                 )
+        # Build every order call before posting any: once one group is posted, nothing
+        # may raise out of write() (a caller that splits and resends the batch would post
+        # the applied actions again under new keys).
+        calls: list[orders.OrderCall] = []
         for group in orders.chunk(pending):
-            for result in self._write_orders(group):
+            try:
+                calls.append(self._build(group))
+            except RecordRejected as exc:
+                for intent in group:
+                    results[intent.idempotency_key] = _rejected(intent, exc)
+        for call in calls:
+            for result in self._write_orders(call):
                 results[result.idempotency_key] = result
         return [results[i.idempotency_key] for i in intents]
 
@@ -127,18 +137,21 @@ class ZuoraWriter:
 
     # -- orders ------------------------------------------------------------------------
 
-    def _write_orders(self, group: list[WriteIntent]) -> list[WriteResult]:
-        call = orders.build(
+    def _build(self, group: Sequence[WriteIntent]) -> orders.OrderCall:
+        return orders.build(
             group,
             key_field=self.settings.order_action_key_field,
             ext_field=self.settings.subscription_external_id_field,
         )
+
+    def _write_orders(self, call: orders.OrderCall) -> list[WriteResult]:
+        group = list(call.intents)
         try:
             resp = self._post_order(call)
         except ZuoraRejected as exc:
             if len(group) > 1:
                 # Orders are atomic: find the bad intent by sending each on its own key.
-                return [r for intent in group for r in self._write_orders([intent])]
+                return [r for intent in group for r in self._write_orders(self._build([intent]))]
             return [_rejected(group[0], exc)]
         except (RetryableError, IdempotencyKeyReused, OutcomeUnknown) as exc:
             return [_outcome(intent, exc) for intent in group]

@@ -496,3 +496,45 @@ def test_record_times_use_the_configured_tenant_zone_and_leave_in_utc(
         assert record.updated_at.tzinfo is UTC
     assert payment.received_date.isoformat() == "2024-01-15"
     assert memo.issue_date.isoformat() == "2024-01-15"
+
+
+def test_intent_without_order_date_is_rejected_alone_and_nothing_is_posted_twice(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector
+) -> None:
+    """One bad intent in a batch used to raise out of write() after another group was
+    posted; send_batch then bisected and re-posted the applied actions under new keys."""
+    from sync.batching import send_batch
+
+    token(rsps)
+    first, second = order_intent(sub="A-S1"), order_intent(sub="A-S2")
+    bad = order_intent(sub="B-S3", account="B00000002")
+    del bad.payload["orderDate"]
+    posted = rsps.post(
+        f"{BASE}/v1/orders",
+        json={
+            **fixture("order_response.json"),
+            "subscriptions": [
+                {"subscriptionNumber": "A-S1", "status": "Active"},
+                {"subscriptionNumber": "A-S2", "status": "Active"},
+            ],
+        },
+        match=[matchers.header_matcher({"Idempotency-Key": chunk_key([first, second])})],
+    )
+    outcome = send_batch(zuora, [first, second, bad])
+    assert [r.status for r in outcome.results] == [
+        ResultStatus.APPLIED,
+        ResultStatus.APPLIED,
+        ResultStatus.REJECTED,
+    ]
+    assert outcome.results[2].error_code == "BB_MISSING_ORDER_DATE"
+    assert outcome.results[2].failure_type is FailureType.DATA
+    assert outcome.fatal is None
+    assert len(posted.calls) == 1
+
+
+def test_single_intent_without_order_date_is_a_record_rejection(zuora: ZuoraConnector) -> None:
+    intent = order_intent()
+    del intent.payload["orderDate"]
+    [result] = zuora.write([intent])
+    assert result.status is ResultStatus.REJECTED
+    assert result.error_code == "BB_MISSING_ORDER_DATE"
