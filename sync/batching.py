@@ -139,6 +139,23 @@ def send_batch(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
     )
 
 
+def _owner(intent: WriteIntent) -> str:
+    return parent_external_id(intent) or intent.external_id
+
+
+def _split_point(intents: Sequence[WriteIntent]) -> int:
+    """Where to bisect a rejected batch: at the change of account/customer nearest the
+    middle, so one account's intents stay together. A connector that posted that
+    account's group before raising (Zuora: one order per account, keyed by its intents)
+    then sends the same group under the same key and gets the stored answer back,
+    instead of posting its halves again under new keys."""
+    mid = len(intents) // 2
+    cuts = [n for n in range(1, len(intents)) if _owner(intents[n]) != _owner(intents[n - 1])]
+    if not cuts:
+        return mid
+    return min(cuts, key=lambda n: (abs(n - mid), n))
+
+
 def _send(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
     try:
         results = target.write(intents)
@@ -152,7 +169,7 @@ def _send(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
                 code=exc.code,
             )
             return BatchOutcome(intents, res, 1)
-        mid = len(intents) // 2
+        mid = _split_point(intents)
         left, right = _send(target, intents[:mid]), _send(target, intents[mid:])
         return BatchOutcome(
             intents,
