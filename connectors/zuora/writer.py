@@ -55,6 +55,42 @@ def _outcome(intent: WriteIntent, exc: BillbridgeError) -> WriteResult:
     return _rejected(intent, exc)
 
 
+#: Sections of GET /v1/accounts/{key} that hold the PUT body's top-level scalar fields.
+_ACCOUNT_SECTIONS = ("basicInfo", "billingAndPayment")
+
+
+def _same(sent: Any, current: Any) -> bool:
+    if sent is None or current is None:
+        return sent is None and current in (None, "")
+    if isinstance(sent, bool) or isinstance(current, bool):
+        return sent == current
+    return str(sent) == str(current)
+
+
+def _account_matches(current: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Every field of an account PUT body reads back with the value sent (a field the read
+    does not show cannot be confirmed, so it does not match)."""
+    for field, value in sent.items():
+        if isinstance(value, dict):
+            section = current.get(field)
+            if not isinstance(section, dict):
+                return False
+            if not all(_found_same(section, k, v) for k, v in value.items()):
+                return False
+            continue
+        holders = [current.get(s) or {} for s in _ACCOUNT_SECTIONS] + [current]
+        holder = next((h for h in holders if isinstance(h, dict) and field in h), {})
+        if not _found_same(holder, field, value):
+            return False
+    return True
+
+
+def _found_same(section: dict[str, Any], field: str, sent: Any) -> bool:
+    if field not in section:
+        return sent is None
+    return _same(sent, section[field])
+
+
 class ZuoraWriter:
     def __init__(self, client: ZuoraClient) -> None:
         self.client = client
@@ -107,9 +143,7 @@ class ZuoraWriter:
         try:
             exists = intent.op is not WriteOp.CREATE and self._account_exists(intent.external_id)
             if exists:
-                update = {k: v for k, v in body.items() if k != "accountNumber"}
-                self.client.request("PUT", f"/v1/accounts/{intent.external_id}", json=update)
-                return self._applied(intent, intent.external_id)
+                return self._update_account(intent, body)
             if intent.op is WriteOp.UPDATE:
                 raise RecordRejected(
                     f"Zuora account {intent.external_id} does not exist", code="50000040"
@@ -125,6 +159,27 @@ class ZuoraWriter:
             return _outcome(intent, exc)
         except (RecordRejected, RetryableError, IdempotencyKeyReused) as exc:
             return _outcome(intent, exc)
+
+    def _update_account(self, intent: WriteIntent, body: dict[str, Any]) -> WriteResult:
+        """PUT the account. A timed-out update is settled by reading the account back: it
+        landed only if every field we sent reads back as sent. Otherwise the same PUT is
+        sent once more (same body, so landing twice is harmless); a second timeout leaves
+        the outcome unknown for a later lookup. (That the account exists proves nothing.)"""
+        number = intent.external_id
+        update = {k: v for k, v in body.items() if k != "accountNumber"}
+        try:
+            self.client.request("PUT", f"/v1/accounts/{number}", json=update)
+        except OutcomeUnknown as exc:
+            current = self.client.get(f"/v1/accounts/{number}")
+            if _account_matches(current, update):
+                log.warning("zuora.account_update_timeout_applied", account=number)
+                return self._applied(intent, number, already=True)
+            log.warning("zuora.account_update_timeout_resend", account=number)
+            try:
+                self.client.request("PUT", f"/v1/accounts/{number}", json=update)
+            except OutcomeUnknown:
+                return _outcome(intent, exc)
+        return self._applied(intent, number)
 
     def _account_exists(self, number: str) -> bool:
         try:

@@ -538,3 +538,65 @@ def test_single_intent_without_order_date_is_a_record_rejection(zuora: ZuoraConn
     [result] = zuora.write([intent])
     assert result.status is ResultStatus.REJECTED
     assert result.error_code == "BB_MISSING_ORDER_DATE"
+
+
+def account_update_intent() -> WriteIntent:
+    return WriteIntent.build(
+        target_system="zuora",
+        entity="customer",
+        op=WriteOp.UPSERT,
+        external_id="A00000001",
+        payload={"name": "Acme Renamed", "billToContact": {"workEmail": "new@acme.example"}},
+        source_system="salesforce",
+        source_id="001X",
+        source_version="2",
+        mapping_version="m1",
+    )
+
+
+def renamed_account() -> dict[str, Any]:
+    account = fixture("account.json")
+    account["basicInfo"]["name"] = "Acme Renamed"
+    account["billToContact"]["workEmail"] = "new@acme.example"
+    return account
+
+
+def test_account_update_that_timed_out_and_did_not_land_is_sent_again(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector
+) -> None:
+    """The account existing says nothing about whether the PUT landed: read the fields."""
+    token(rsps)
+    url = f"{BASE}/v1/accounts/A00000001"
+    body = {"name": "Acme Renamed", "billToContact": {"workEmail": "new@acme.example"}}
+    rsps.get(url, json=fixture("account.json"))
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    rsps.get(url, json=fixture("account.json"))  # still the old name: the update never landed
+    resent = rsps.put(url, json={"success": True}, match=[matchers.json_params_matcher(body)])
+    [result] = zuora.write([account_update_intent()])
+    assert result.status is ResultStatus.APPLIED
+    assert len(resent.calls) == 1
+
+
+def test_account_update_that_timed_out_but_landed_is_already_applied(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector
+) -> None:
+    token(rsps)
+    url = f"{BASE}/v1/accounts/A00000001"
+    rsps.get(url, json=fixture("account.json"))
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    rsps.get(url, json=renamed_account())
+    [result] = zuora.write([account_update_intent()])
+    assert result.status is ResultStatus.ALREADY_APPLIED
+
+
+def test_account_update_timing_out_twice_is_unknown(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector
+) -> None:
+    token(rsps)
+    url = f"{BASE}/v1/accounts/A00000001"
+    rsps.get(url, json=fixture("account.json"))
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    rsps.get(url, json=fixture("account.json"))
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    [result] = zuora.write([account_update_intent()])
+    assert result.status is ResultStatus.UNKNOWN
