@@ -34,7 +34,11 @@ def redrive(
     note: str = "",
     now: datetime | None = None,
 ) -> str:
-    """Put a dead or rejected intent back to ``pending`` with a fresh attempt budget."""
+    """Put a dead or rejected intent back to ``pending`` with a fresh attempt budget.
+
+    Refused when a later version of the same record writes the same part of the target
+    record and was applied or is queued: sending this one would put the stale version over
+    it. The redrive is sent under a fresh idempotency key (:func:`outbox.wire_key`)."""
     _require(actor, ticket)
     now = now or datetime.now(UTC)
     with store.session() as s:
@@ -43,6 +47,18 @@ def redrive(
             raise ConfigError(
                 f"intent {row.idempotency_key[:12]} is {row.status}; only dead or rejected "
                 "intents can be retried"
+            )
+        newer = outbox.newer_writes(s, row)
+        if newer:
+            last = newer[-1]
+            state = "was applied" if last.status in outbox.SUCCEEDED else "is queued"
+            raise ConfigError(
+                f"intent {row.idempotency_key[:12]} ({row.action or row.op} of "
+                f"{row.external_id}, source record {row.source_id} version {row.source_version}) "
+                f"is stale: version {last.source_version} of the same record "
+                f"({last.action or last.op}, intent {last.idempotency_key[:12]}) {state} and "
+                "carries the newer content. Retrying would write the older version over it; "
+                f"skip this intent instead (billbridge sync skip {row.idempotency_key[:12]})"
             )
         row.attempts = 0
         return _act(s, row, outbox.PENDING, "sync.retry", "redriven", actor, ticket, note, now)

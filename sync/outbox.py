@@ -419,6 +419,37 @@ def find(session: Session, key_or_prefix: str) -> OutboxIntentRow:
     return rows[0]
 
 
+def target_part(row: OutboxIntentRow) -> str:
+    """What of the target record an intent writes: a contract line (Zuora product actions
+    carry it as ``uniqueToken``), else its whole action (create, terms, cancel, upsert)."""
+    body = (row.payload or {}).get("body") or {}
+    for field in ("addProduct", "updateProduct", "removeProduct"):
+        token = (body.get(field) or {}).get("uniqueToken")
+        if token:
+            return f"line {token}"
+    return row.action or row.op
+
+
+def newer_writes(session: Session, row: OutboxIntentRow) -> list[OutboxIntentRow]:
+    """Intents of later versions of ``row``'s source record that write the same part of
+    the same target record and were applied or are still queued: ``row`` is stale."""
+    stmt = (
+        select(OutboxIntentRow)
+        .where(
+            OutboxIntentRow.job == row.job,
+            OutboxIntentRow.entity == row.entity,
+            OutboxIntentRow.external_id == row.external_id,
+            OutboxIntentRow.source_id == row.source_id,
+            OutboxIntentRow.source_version != row.source_version,
+            OutboxIntentRow.seq > row.seq,
+            OutboxIntentRow.status.in_((*SUCCEEDED, *OPEN)),
+        )
+        .order_by(OutboxIntentRow.seq)
+    )
+    part = target_part(row)
+    return [r for r in session.scalars(stmt) if target_part(r) == part]
+
+
 def summary(row: OutboxIntentRow) -> dict[str, Any]:
     """Ids and keys of an intent, never the payload values (they may hold personal data)."""
     return {
