@@ -8,6 +8,7 @@ an open session: the caller decides what commits together.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -448,6 +449,37 @@ def newer_writes(session: Session, row: OutboxIntentRow) -> list[OutboxIntentRow
     )
     part = target_part(row)
     return [r for r in session.scalars(stmt) if target_part(r) == part]
+
+
+#: the outbox event of an operator's redrive: back to ``pending``, with who and why
+_REDRIVES = (
+    select(EVENTS.c.idempotency_key, func.count())
+    .where(
+        EVENTS.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+        EVENTS.c.status == PENDING,
+        EVENTS.c.actor.is_not(None),
+    )
+    .group_by(EVENTS.c.idempotency_key)
+)
+
+
+def redrives(session: Session, keys: Sequence[str]) -> dict[str, int]:
+    """How often each of ``keys`` was redriven by an operator (keys never redriven are
+    absent): the count is in the outbox as the audited ``pending`` events."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(keys)):
+        out.update({str(k): int(n) for k, n in session.execute(_REDRIVES, {"keys": chunk})})
+    return out
+
+
+def wire_key(key: str, redriven: int) -> str:
+    """The idempotency key an intent is sent with. A redrive sends under a fresh key: the
+    vendor stored the rejected answer under the old one (Zuora replays it for 24 h), so
+    the same key would only get the rejection back. A resend after an unknown outcome (no
+    redrive in between) keeps the key, so the vendor deduplicates it."""
+    if not redriven:
+        return key
+    return hashlib.sha256(f"{key}\x1fredrive\x1f{redriven}".encode()).hexdigest()
 
 
 def summary(row: OutboxIntentRow) -> dict[str, Any]:

@@ -109,6 +109,8 @@ class Sender:
         self.intents: dict[str, WriteIntent] = {}
         self.stopped: str | None = None
         self.lease: Lease | None = None
+        #: outbox key -> the key it is sent under, for intents an operator redrove
+        self.wire: dict[str, str] = {}
 
     def step(self, name: str) -> None:
         if self.hook is not None:
@@ -139,6 +141,8 @@ class Sender:
                 self.intents.update(outbox.intents_by_key(s, missing))
                 parents = {parent_external_id(self.intents[k]) for k, _ in rows}
                 failed = outbox.failed_parents(s, self.job.name, (p for p in parents if p))
+                redriven = outbox.redrives(s, [k for k, _ in rows if k not in self.wire])
+            self.wire.update({k: outbox.wire_key(k, n) for k, n in redriven.items()})
             status = dict(rows)
             self.known_open = set(status)
             held = {k for k, n in self.retries.items() if n > self.job.retry_rounds}
@@ -165,6 +169,22 @@ class Sender:
             if failures:
                 rounds_with_failures += 1
                 self.sleep(min(wait or 0.5 * 2 ** (rounds_with_failures - 1), 30.0))
+
+    def on_wire(self, intents: list[WriteIntent]) -> tuple[list[WriteIntent], dict[str, str]]:
+        """``intents`` as sent (a redriven one under its fresh key), and wire key -> outbox
+        key for those whose key differs."""
+        if not self.wire:
+            return intents, {}
+        out: list[WriteIntent] = []
+        back: dict[str, str] = {}
+        for i in intents:
+            wire = self.wire.get(i.idempotency_key)
+            if wire is None:
+                out.append(i)
+                continue
+            back[wire] = i.idempotency_key
+            out.append(i.model_copy(update={"idempotency_key": wire}))
+        return out, back
 
     def within_budget(self, batches: list[list[WriteIntent]]) -> list[list[WriteIntent]]:
         if self.job.budget is None:
@@ -259,8 +279,10 @@ class Sender:
         done: dict[str, WriteResult],
     ) -> None:
         self.api_calls += 1
+        sent, back = self.on_wire(intents)
         try:
-            found: dict[str, str | None] = dict(finder(intents))
+            answer: dict[str, str | None] = dict(finder(sent))
+            found = {back.get(k, k): v for k, v in answer.items()}
         except Exception as exc:  # noqa: BLE001 - cannot verify: hold, never resend blind
             self._hold(intents, done, type(exc).__name__)
             return
@@ -502,9 +524,22 @@ class _Stream:
     def _work(self) -> None:
         while (batch := self.ready.get()) is not None:
             try:
-                self.done.put((batch, send_batch(self.snd.target, batch)))
+                self.done.put((batch, self._send(batch)))
             except BaseException as exc:  # noqa: BLE001 - handed to the sending thread
                 self.done.put((batch, exc))
+
+    def _send(self, batch: list[WriteIntent]) -> BatchOutcome:
+        """One batch; redriven intents go under their fresh keys, results come back under
+        the outbox keys."""
+        sent, back = self.snd.on_wire(batch)
+        outcome = send_batch(self.snd.target, sent)
+        if not back:
+            return outcome
+        results = [
+            r.model_copy(update={"idempotency_key": back.get(r.idempotency_key, r.idempotency_key)})
+            for r in outcome.results
+        ]
+        return BatchOutcome(batch, results, outcome.calls, outcome.fatal)
 
     def close(self) -> None:
         """Nothing more leaves (after a crash too); calls in flight are waited for."""

@@ -1,4 +1,4 @@
-"""Redriving a rejected Zuora write: never a stale version."""
+"""Redriving a rejected Zuora write: a fresh idempotency key, and never a stale version."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from billbridge.state import Store
 from billbridge.state.schema import AuditEventRow, OutboxIntentRow
 from billbridge.testing.fake_zuora import FakeZuora
 from connectors.zuora import ZuoraConnector, ZuoraSettings
+from sync import outbox
 from sync.operator import redrive
 from sync.runner import RunReport, run_job
 from tests.sync.fakes import FakeSource, contract, customer, line
@@ -63,6 +64,26 @@ def _booked_then_rejected(src: FakeSource, fake: FakeZuora, store: Store) -> str
     fake.fail_next("reject", 1, path="/v1/orders")
     assert _sync(src, fake, store).counts["rejected"] == 1
     return _rejected_key(store)
+
+
+def test_a_redrive_is_sent_under_a_fresh_key_not_replayed(
+    fake: FakeZuora, sqlite_store: Store
+) -> None:
+    key = _booked_then_rejected(FakeSource(), fake, sqlite_store)
+    redrive(sqlite_store, key, actor="ana", ticket="CHG-1")
+    report = _sync(FakeSource(), fake, sqlite_store)
+    # Zuora stored the rejection under the old key for 24 h: resending it only replays it
+    assert report.counts["applied"] == 1 and report.counts["rejected"] == 0
+    assert fake.replays == 0 and _quantity(fake) == "20"
+    with sqlite_store.session() as s:
+        assert s.get(OutboxIntentRow, key).status == "applied"  # the same outbox row
+
+
+def test_a_second_redrive_gets_another_key_and_a_plain_resend_keeps_it() -> None:
+    key = "a" * 64
+    assert outbox.wire_key(key, 0) == key  # unknown outcome: same key, vendor deduplicates
+    first, second = outbox.wire_key(key, 1), outbox.wire_key(key, 2)
+    assert len({key, first, second}) == 3 and len(first) == 64
 
 
 def test_redrive_of_a_version_older_than_an_applied_one_is_refused(
