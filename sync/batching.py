@@ -15,6 +15,7 @@ import structlog
 
 from billbridge.errors import (
     BillbridgeError,
+    BudgetExhausted,
     ConfigError,
     FatalError,
     RecordRejected,
@@ -22,6 +23,7 @@ from billbridge.errors import (
 )
 from canonical import FailureType, ResultStatus, WriteIntent, WriteResult
 from connectors.base import Connector
+from connectors.common.stop import StoppedPartWay, not_written
 from sync import charges
 
 log = structlog.get_logger(__name__)
@@ -177,6 +179,17 @@ def _send(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
             1 + left.calls + right.calls,
             left.fatal or right.fatal,
         )
+    except StoppedPartWay as exc:
+        # A run-level failure after part of the batch went out: keep what was written,
+        # stop the run.
+        if [r.idempotency_key for r in exc.results] == [i.idempotency_key for i in intents]:
+            return BatchOutcome(intents, exc.results, 1, fatal=exc.cause)
+        res = _uniform(intents, ResultStatus.UNKNOWN, message=str(exc), failure=FailureType.SYSTEM)
+        return BatchOutcome(intents, res, 1, fatal=exc.cause)
+    except BudgetExhausted as exc:
+        # Quota used up (our share or the org's): the call was refused or never made.
+        # The run stops; the intents stay pending for the next run (never UNKNOWN).
+        return BatchOutcome(intents, not_written(intents, exc), 1, fatal=exc)
     except RetryableError as exc:
         res = _uniform(
             intents,

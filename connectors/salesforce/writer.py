@@ -15,9 +15,16 @@ from urllib.parse import quote
 
 import structlog
 
-from billbridge.errors import ConfigError, RecordRejected, RetryableError
+from billbridge.errors import (
+    BudgetExhausted,
+    ConfigError,
+    FatalError,
+    RecordRejected,
+    RetryableError,
+)
 from canonical import FailureType, ResultStatus, WriteIntent, WriteOp, WriteResult
 from connectors.common import wire
+from connectors.common.stop import stop_part_way
 from connectors.salesforce.client import SalesforceClient
 
 log = structlog.get_logger(__name__)
@@ -74,11 +81,15 @@ class SalesforceWriter:
                 )
                 continue
             groups.setdefault(self.resolve(intent.entity), []).append(intent)
-        for sobject, group in groups.items():
-            for start in range(0, len(group), MAX_BATCH):
-                batch = group[start : start + MAX_BATCH]
-                for result in self._upsert(sobject, batch):
-                    results[result.idempotency_key] = result
+        try:
+            for sobject, group in groups.items():
+                for start in range(0, len(group), MAX_BATCH):
+                    self._upsert(sobject, group[start : start + MAX_BATCH], results)
+        except (BudgetExhausted, FatalError, ConfigError) as exc:
+            # Quota, auth or configuration: the run stops. What was written stays written;
+            # what was not sent stays pending (quota) or is looked up (auth).
+            log.warning("salesforce.write_stopped", error=type(exc).__name__, done=len(results))
+            raise stop_part_way(intents, results, exc) from None
         return [results[i.idempotency_key] for i in intents]
 
     def _record(self, sobject: str, intent: WriteIntent) -> dict[str, Any]:
@@ -86,9 +97,14 @@ class SalesforceWriter:
         record[self.settings.external_id_field(sobject)] = intent.external_id
         return record
 
-    def _upsert(self, sobject: str, batch: list[WriteIntent]) -> list[WriteResult]:
+    def _upsert(
+        self, sobject: str, batch: list[WriteIntent], results: dict[str, WriteResult]
+    ) -> None:
+        """Upsert ``batch``, putting each result into ``results`` as soon as it is known
+        (a run-level error raised later must not lose them)."""
         if len(batch) == 1:
-            return [self._upsert_one(sobject, batch[0])]
+            results[batch[0].idempotency_key] = self._upsert_one(sobject, batch[0])
+            return
         ext = self.settings.external_id_field(sobject)
         records = [{"attributes": {"type": sobject}, **self._record(sobject, i)} for i in batch]
         body = wire.dumps({"allOrNone": False, "records": records})
@@ -105,9 +121,12 @@ class SalesforceWriter:
                 "salesforce.batch_rejected", sobject=sobject, size=len(batch), code=exc.code
             )
             half = len(batch) // 2
-            return self._upsert(sobject, batch[:half]) + self._upsert(sobject, batch[half:])
+            self._upsert(sobject, batch[:half], results)
+            self._upsert(sobject, batch[half:], results)
+            return
         except RetryableError as exc:
-            return [_retryable(i, exc) for i in batch]
+            results.update((i.idempotency_key, _retryable(i, exc)) for i in batch)
+            return
         if not isinstance(items, list) or len(items) != len(batch):
             raise RetryableError(f"Salesforce upsert {sobject}: result count does not match")
         log.info(
@@ -116,7 +135,8 @@ class SalesforceWriter:
             size=len(batch),
             failed=sum(1 for i in items if not i.get("success")),
         )
-        return [item_result(i.idempotency_key, item) for i, item in zip(batch, items, strict=True)]
+        for intent, item in zip(batch, items, strict=True):
+            results[intent.idempotency_key] = item_result(intent.idempotency_key, item)
 
     def _upsert_one(self, sobject: str, intent: WriteIntent) -> WriteResult:
         ext = self.settings.external_id_field(sobject)

@@ -598,3 +598,67 @@ def test_deleted_ids_come_from_the_delete_log_in_utc(
     assert found == [("001RO000001CCCCYA4", datetime(2024, 5, 1, 10, 5, tzinfo=UTC))]
     query = parse_qs(urlsplit(call.calls[0].request.url).query)
     assert query == {"start": ["2024-05-01T00:00:00+00:00"], "end": ["2024-05-02T00:00:00+00:00"]}
+
+
+QUOTA = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+
+
+def test_daily_quota_on_a_write_stops_the_run_and_leaves_the_batch_pending(
+    rsps: responses.RequestsMock, sf: SalesforceConnector
+) -> None:
+    """403 REQUEST_LIMIT_EXCEEDED (daily quota): nothing was written, so the intents stay
+    pending (RETRYABLE, not UNKNOWN) and the run stops (connectors.md 2.4, 4.2)."""
+    from sync.batching import send_batch
+
+    token(rsps)
+    describe(rsps, fields=False)
+    call = rsps.patch(f"{API}/composite/sobjects/Account/BillBridge_Id__c", status=403, json=QUOTA)
+    out = send_batch(sf, [upsert(f"NS-{n}", n=n) for n in range(3)])
+    assert len(call.calls) == 1
+    assert isinstance(out.fatal, BudgetExhausted)
+    assert [r.status for r in out.results] == [ResultStatus.RETRYABLE] * 3
+    assert all(r.message and r.message.startswith("not sent") for r in out.results)
+
+
+def test_quota_after_part_of_a_batch_was_written_keeps_what_was_written(
+    rsps: responses.RequestsMock, sf: SalesforceConnector
+) -> None:
+    from sync.batching import send_batch
+
+    token(rsps)
+    describe(rsps, fields=False)
+    intents = [upsert(f"NS-{n}", n=n) for n in range(201)]
+    rsps.patch(
+        f"{API}/composite/sobjects/Account/BillBridge_Id__c",
+        json=[
+            {"id": f"001X{n}", "success": True, "errors": [], "created": True} for n in range(200)
+        ],
+    )
+    rsps.patch(f"{API}/sobjects/Account/BillBridge_Id__c/NS-200", status=403, json=QUOTA)
+    out = send_batch(sf, intents)
+    assert isinstance(out.fatal, BudgetExhausted)
+    assert [r.status for r in out.results] == [ResultStatus.APPLIED] * 200 + [
+        ResultStatus.RETRYABLE
+    ]
+    assert out.results[199].target_id == "001X199"
+
+
+def test_own_budget_share_used_up_mid_batch_stops_before_the_next_call(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    from sync.batching import send_batch
+
+    sf = make(sleeps)
+    token(rsps)
+    describe(rsps, fields=False)
+    rsps.patch(
+        f"{API}/composite/sobjects/Account/BillBridge_Id__c",
+        json=[
+            {"id": f"001X{n}", "success": True, "errors": [], "created": True} for n in range(200)
+        ],
+        headers={"Sforce-Limit-Info": "api-usage=9000/10000"},
+    )
+    out = send_batch(sf, [upsert(f"NS-{n}", n=n) for n in range(201)])
+    assert isinstance(out.fatal, BudgetExhausted)
+    assert out.results[0].status is ResultStatus.APPLIED
+    assert out.results[200].status is ResultStatus.RETRYABLE
