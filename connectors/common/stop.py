@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from billbridge.errors import BillbridgeError, BudgetExhausted
+from billbridge.errors import BillbridgeError, BudgetExhausted, FatalError
 from canonical import FailureType, ResultStatus, WriteIntent, WriteResult
 
 
-class StoppedPartWay(BillbridgeError):
-    """``results``: one per intent of the batch, in order; ``cause``: what stops the run."""
+class StoppedPartWay(FatalError):
+    """``results``: one per intent of the batch, in order; ``cause``: what stops the run.
+    A :class:`FatalError`, so a caller that does not unpack it still stops."""
 
     def __init__(self, cause: BillbridgeError, results: Sequence[WriteResult]) -> None:
         super().__init__(str(cause), internal=cause.internal)

@@ -9,6 +9,7 @@ run (permissions, a login failure while the account is not under load).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,8 +26,11 @@ RETRYABLE_CODES = frozenset(
         "EXCEEDEDREQUESTLIMITFAULT",
         "EXCEEDEDCONCURRENTREQUESTLIMITFAULT",
         "SSS_REQUEST_LIMIT_EXCEEDED",
+        "ACCT_TEMP_UNAVAILABLE",
     }
 )
+#: The session (SOAP) is no longer valid: log in again (a fresh passport) once and repeat.
+SESSION_CODES = frozenset({"SESSION_TIMED_OUT", "INVALID_SESSION"})
 DO_NOT_RESEND_CODES = frozenset({"RCRD_HAS_BEEN_CHANGED", "IDEMPOTENCY_ERROR"})
 REJECT_CODES = frozenset(
     {
@@ -63,6 +67,13 @@ CONCURRENCY_FAULT_TEXTS = (
     "Only one request may be made against a session at a time",
 )
 LOGIN_FAULT_TEXT = "Invalid login attempt"
+#: SOAP fault kinds (the detail's element) that refuse the whole call for the account or
+#: its credentials, never for a record: the run stops unless the code says "retry".
+CALL_FATAL_FAULTS = frozenset(
+    {"invalidcredentialsfault", "invalidaccountfault", "insufficientpermissionfault"}
+)
+_DETAIL_CODE = re.compile(r"<(?:[\w.-]+:)?code>\s*([^<\s]+)\s*</(?:[\w.-]+:)?code>")
+_DETAIL_KIND = re.compile(r"<detail[^>]*>\s*<(?:[\w.-]+:)?(\w+Fault)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,11 @@ class ErrorDetail:
 class OutcomeUnknown(RetryableError):
     """The write may have been applied (timeout after send, record changed): look it up
     by external id or tranid before sending it again; never resend blindly."""
+
+
+class SessionExpired(BillbridgeError):
+    """SOAP ``invalidSessionFault`` (``SESSION_TIMED_OUT``): NetSuite refused the call
+    before doing anything; log in again once and repeat it (not a retry with backoff)."""
 
 
 class UserErrorRetry(RetryableError):
@@ -167,22 +183,47 @@ def is_concurrency_fault(text: str) -> bool:
     return any(t.lower() in lowered for t in CONCURRENCY_FAULT_TEXTS)
 
 
+def fault_detail(detail_text: str) -> tuple[str | None, str | None]:
+    """(fault kind, platform code) from a SOAP fault's ``<detail>``, e.g.
+    (``invalidSessionFault``, ``SESSION_TIMED_OUT``); the SOAP ``faultcode`` itself
+    (``soapenv:Server.userException``) says nothing about the cause."""
+    kind = _DETAIL_KIND.search(detail_text)
+    code = _DETAIL_CODE.search(detail_text)
+    return (kind.group(1) if kind else None), (code.group(1) if code else None)
+
+
 def classify_fault(
     message: str, *, detail_text: str = "", code: str | None = None, under_load: bool
 ) -> BillbridgeError:
-    """A SOAP fault: concurrency faults retry; "Invalid login attempt" retries only under
-    load. ``detail_text`` (the fault detail XML) is matched, never shown."""
+    """A SOAP fault, by the platform code and fault kind inside its detail: concurrency and
+    temporary unavailability retry; an expired session is logged in again once; bad
+    credentials, an unusable account or a missing permission stop the run ("Invalid login
+    attempt" retries only under load); only data codes reject the records.
+    ``detail_text`` (the fault detail XML) is matched, never shown."""
     short = message.strip().splitlines()[0][:300] if message.strip() else "SOAP fault"
+    kind, detail_code = fault_detail(detail_text)
+    platform = (detail_code or "").upper()
     haystack = f"{message}\n{detail_text}\n{code or ''}".lower()
     if is_concurrency_fault(haystack):
         return RetryableError(f"NetSuite concurrency limit (SOAP): {short}")
-    if LOGIN_FAULT_TEXT.lower() in haystack:
+    if platform in SESSION_CODES or (kind or "").lower() == "invalidsessionfault":
+        return SessionExpired(f"NetSuite session ended ({detail_code or kind}): {short}")
+    if platform in RETRYABLE_CODES:
+        return RetryableError(f"NetSuite is unavailable ({detail_code}): {short}")
+    if LOGIN_FAULT_TEXT.lower() in haystack or platform == "INVALID_LOGIN_ATTEMPT":
         return classify_codes(["INVALID_LOGIN_ATTEMPT"], short, under_load=under_load)
+    if platform in FATAL_CODES:
+        return classify_codes([detail_code], short)
+    if (kind or "").lower() in CALL_FATAL_FAULTS:
+        return FatalError(
+            f"NetSuite refused the call ({kind} {detail_code or ''}): {short}. "
+            "Check the account id, the integration credentials and the role."
+        )
     if "insufficientpermissionfault" in haystack:
         return classify_codes(["INSUFFICIENT_PERMISSION"], short)
     if "unexpectederrorfault" in haystack:
         return RetryableError(f"NetSuite unexpected error (SOAP): {short}")
-    return classify_codes([code], short)
+    return classify_codes([detail_code or code], short)
 
 
 class LoadTracker:

@@ -19,11 +19,12 @@ import requests
 import structlog
 from lxml import etree
 
-from billbridge.errors import BillbridgeError, RetryableError
+from billbridge.errors import BillbridgeError, FatalError, RetryableError
 from connectors.netsuite import auth_tba
 from connectors.netsuite.errors import (
     LOAD,
     OutcomeUnknown,
+    SessionExpired,
     classify_codes,
     classify_fault,
     is_concurrency_fault,
@@ -158,7 +159,22 @@ class SoapTransport:
 
     # -- one call -----------------------------------------------------------------------
     def call(self, operation: str, *, write: bool = False, **kwargs: Any) -> Any:
-        return self.policy.call(lambda: self._call_once(operation, write=write, **kwargs))
+        """One operation under the retry policy. An expired session (refused before
+        NetSuite did anything, so repeating a write is safe) logs in again once: with TBA
+        every request signs a fresh ``tokenPassport``, so the repeat is the new login. A
+        second refusal stops the run."""
+        try:
+            return self.policy.call(lambda: self._call_once(operation, write=write, **kwargs))
+        except SessionExpired as exc:
+            first = str(exc)
+            log.warning("netsuite.soap.session_expired", operation=operation)
+        try:
+            return self.policy.call(lambda: self._call_once(operation, write=write, **kwargs))
+        except SessionExpired as again:
+            raise FatalError(
+                f"{again}; a fresh login was refused as well ({first}). "
+                "Check the integration's token and the role's web services permission."
+            ) from None
 
     def _call_once(self, operation: str, *, write: bool, **kwargs: Any) -> Any:
         client = self.client

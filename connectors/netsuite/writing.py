@@ -20,6 +20,7 @@ import structlog
 
 from billbridge.errors import BillbridgeError, FatalError, RecordRejected, RetryableError
 from canonical import FailureType, ResultStatus, WriteIntent, WriteOp, WriteResult
+from connectors.common.stop import stop_part_way
 from connectors.netsuite.errors import OutcomeUnknown
 from connectors.netsuite.payments import NetSuitePaymentWriter
 from connectors.netsuite.settings import NetSuiteSettings
@@ -199,9 +200,14 @@ class SoapWriter:
                 results[index] = _rejected(
                     intent, f"payload does not fit the SOAP schema: {exc}", "INVALID_PAYLOAD"
                 )
-        for start in range(0, len(batch), SOAP_BATCH):
-            chunk = batch[start : start + SOAP_BATCH]
-            self._send(intents, chunk, results)
+        try:
+            for start in range(0, len(batch), SOAP_BATCH):
+                chunk = batch[start : start + SOAP_BATCH]
+                self._send(intents, chunk, results)
+        except FatalError as exc:
+            # The run stops; chunks already written keep their results.
+            done = {r.idempotency_key: r for r in results if r is not None}
+            raise stop_part_way(intents, done, exc) from None
         return [r for r in results if r is not None]
 
     def _send(

@@ -251,3 +251,71 @@ def test_soap_invoice_reaches_the_canonical_model(
     assert invoice.number == "INV-1001" and invoice.total == Money("1210.5", "USD")
     assert [line.sku for line in invoice.lines] == ["SKU-PLATFORM", "SKU-OVERAGE"]
     assert invoice.subtotal == Money("1010.5", "USD")
+
+
+def test_session_timeout_logs_in_again_once_and_repeats_the_call(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    """The SOAP faultcode is always Server.userException: the cause is the detail's
+    platformFaults:code. SESSION_TIMED_OUT refused the call before anything was done."""
+    wire.then("upsertList", "soap_fault_session_timed_out.xml", 500)
+    wire.then("upsertList", "soap_upsertList_ok2.xml")
+    results = make(settings).write([customer_intent(1), customer_intent(3)])
+    assert [r.status for r in results] == [ResultStatus.APPLIED, ResultStatus.APPLIED]
+    # each attempt carries its own signed tokenPassport (with TBA that is the new login)
+    assert len(wire.bodies) == 2 and all("tokenPassport" in b for b in wire.bodies)
+
+
+def test_session_refused_again_after_a_fresh_login_stops_the_run(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    from sync.batching import send_batch
+
+    wire.then("upsertList", "soap_fault_session_timed_out.xml", 500)
+    wire.then("upsertList", "soap_fault_session_timed_out.xml", 500)
+    out = send_batch(make(settings), [customer_intent(1), customer_intent(3)])
+    assert isinstance(out.fatal, FatalError)
+    assert not any(r.status is ResultStatus.REJECTED for r in out.results)
+
+
+def test_account_temporarily_unavailable_is_retried_with_backoff(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    sleep = NoSleep()
+    wire.then("upsertList", "soap_fault_acct_temp_unavailable.xml", 500)
+    wire.then("upsertList", "soap_upsertList_ok2.xml")
+    settings = settings.model_copy(update={"retry_wait_s": 2.0})
+    results = make(settings, sleep).write([customer_intent(1), customer_intent(3)])
+    assert [r.status for r in results] == [ResultStatus.APPLIED, ResultStatus.APPLIED]
+    assert sleep.waits == [2.0]
+
+
+def test_invalid_credentials_fault_stops_the_run_instead_of_rejecting_records(
+    settings: NetSuiteSettings, wire: SoapWire
+) -> None:
+    from sync.batching import send_batch
+
+    wire.then("upsertList", "soap_fault_invalid_credentials.xml", 500)
+    out = send_batch(make(settings), [customer_intent(1), customer_intent(3)])
+    assert isinstance(out.fatal, FatalError)
+    assert "INVALID_LOGIN_CREDENTIALS" in str(out.fatal)
+    assert not any(r.status is ResultStatus.REJECTED for r in out.results)
+
+
+def test_fatal_fault_after_a_written_chunk_keeps_that_chunks_results(
+    settings: NetSuiteSettings, wire: SoapWire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.netsuite import writing
+    from sync.batching import send_batch
+
+    monkeypatch.setattr(writing, "SOAP_BATCH", 2)
+    wire.then("upsertList", "soap_upsertList_ok2.xml")
+    wire.then("upsertList", "soap_fault_invalid_credentials.xml", 500)
+    out = send_batch(make(settings), [customer_intent(n) for n in (1, 3, 4)])
+    assert isinstance(out.fatal, FatalError)
+    assert [r.status for r in out.results] == [
+        ResultStatus.APPLIED,
+        ResultStatus.APPLIED,
+        ResultStatus.UNKNOWN,
+    ]
+    assert [r.target_id for r in out.results[:2]] == ["981", "982"]

@@ -318,3 +318,37 @@ def test_keyset_paging_reads_every_row_once_in_order(
         )
     )
     assert [int(r["id"]) for r in rows] == sorted(ids)
+
+
+def test_soap_fault_is_classified_by_the_platform_code_in_its_detail() -> None:
+    from billbridge.errors import RecordRejected
+    from connectors.netsuite.errors import SessionExpired, fault_detail
+
+    def detail(kind: str, code: str) -> str:
+        ns = 'xmlns:platformFaults="urn:faults_2023_2.platform.webservices.netsuite.com"'
+        return (
+            f"<detail><platformFaults:{kind} {ns}><platformFaults:code>{code}"
+            f"</platformFaults:code><platformFaults:message>m</platformFaults:message>"
+            f"</platformFaults:{kind}></detail>"
+        )
+
+    def kind_of(kind: str, code: str) -> type:
+        error = classify_fault(
+            "m",
+            detail_text=detail(kind, code),
+            code="soapenv:Server.userException",
+            under_load=False,
+        )
+        return type(error)
+
+    assert fault_detail(detail("invalidSessionFault", "SESSION_TIMED_OUT")) == (
+        "invalidSessionFault",
+        "SESSION_TIMED_OUT",
+    )
+    assert kind_of("invalidSessionFault", "SESSION_TIMED_OUT") is SessionExpired
+    assert kind_of("invalidAccountFault", "ACCT_TEMP_UNAVAILABLE") is RetryableError
+    assert kind_of("invalidCredentialsFault", "INVALID_LOGIN_CREDENTIALS") is FatalError
+    assert kind_of("invalidAccountFault", "INVALID_ACCOUNT") is FatalError
+    assert kind_of("insufficientPermissionFault", "INSUFFICIENT_PERMISSION") is FatalError
+    assert kind_of("invalidCredentialsFault", "SOME_NEW_CODE") is FatalError
+    assert kind_of("exceededRequestSizeFault", "INVALID_KEY_OR_REF") is RecordRejected
