@@ -1,4 +1,4 @@
-"""``billbridge sync plan|apply|retry|skip|release-lease|status`` and ``billbridge serve``.
+"""``billbridge sync plan|apply|retry|skip|accept|release-lease|status`` and ``billbridge serve``.
 
 Exit codes of ``apply``: 0 all writes final and good; 2 some record was rejected,
 dead-lettered or needs manual handling (see the exception report), work is left for the
@@ -23,7 +23,7 @@ from billbridge.errors import ConfigError
 from billbridge.state import Store
 from connectors.base import Connector
 from sync import outbox, plan_render
-from sync.operator import redrive, release_lease, skip_intent
+from sync.operator import accept, redrive, release_lease, skip_intent
 from sync.runner import RunReport, run_job
 from sync.settings import SyncJobSettings
 
@@ -184,6 +184,28 @@ def skip(
     ctx = _factory(config)
     key = skip_intent(ctx.store, intent, actor=actor, ticket=ticket, note=note)
     typer.echo(f"intent {key[:12]} skipped")
+
+
+@app.command("accept")
+def accept_cmd(
+    job: str = typer.Argument(..., help="Sync job name."),
+    entity: str = typer.Argument(..., help="contract or customer"),
+    source_id: str = typer.Argument(..., help="The record's id in the CRM."),
+    ticket: str = typer.Option(..., "--ticket", help="Change ticket of the manual fix."),
+    actor: str = typer.Option(..., "--actor", help="Who fixed the target."),
+    note: str = typer.Option("", "--note"),
+    config: str | None = ConfigOpt,
+) -> None:
+    """Record that the target now holds a record's change that needed manual handling
+    (audited): later changes of the record are written again."""
+    ctx = _factory(config)
+    version, closed = accept(
+        ctx.store, job, entity, source_id, actor=actor, ticket=ticket, note=note
+    )
+    typer.echo(
+        f"{entity} {source_id}: the target is recorded as holding version {version}; its "
+        f"next change is planned from it. {closed} SYNC_MANUAL_ACTION row(s) resolved."
+    )
 
 
 @app.command("release-lease")

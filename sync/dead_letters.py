@@ -158,3 +158,39 @@ def resolve_exceptions(
                 exception_id=row.exception_id, at=now, event="resolved", actor=actor, note=note
             )
         )
+
+
+def resolve_manual(
+    session: Session, job: str, entity: str, source_id: str, *, actor: str, note: str, now: datetime
+) -> int:
+    """Close the record's open ``SYNC_MANUAL_ACTION`` rows (its versions held so far)."""
+    rows = open_manual(session, job)
+    closed = 0
+    for row in rows:
+        if row.keys.get("entity") != entity or row.keys.get("source_id") != source_id:
+            continue
+        row.status = "RESOLVED"
+        row.resolved_at = now
+        session.add(
+            ExceptionHistoryRow(
+                exception_id=row.exception_id, at=now, event="resolved", actor=actor, note=note
+            )
+        )
+        closed += 1
+    return closed
+
+
+def open_manual(session: Session, job: str) -> list[ExceptionRow]:
+    """The job's open changes needing manual handling, oldest first."""
+    from sqlalchemy import select
+
+    stmt = (
+        select(ExceptionRow)
+        .where(
+            ExceptionRow.recon == f"sync:{job}",
+            ExceptionRow.status == "OPEN",
+            ExceptionRow.category == MANUAL,
+        )
+        .order_by(ExceptionRow.first_seen)
+    )
+    return list(session.scalars(stmt))

@@ -1,7 +1,9 @@
-"""Audited manual actions: redrive (retry) and skip an outbox intent, release a job lease.
+"""Audited manual actions: redrive (retry) and skip an outbox intent, accept a change AR
+handled by hand, release a job lease.
 
 All need an actor and a ticket and write an ``audit_events`` row; retry and skip also append
-an outbox event carrying them and close the intent's exception rows.
+an outbox event carrying them and close the intent's exception rows; accept closes the
+record's ``SYNC_MANUAL_ACTION`` rows.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from sqlalchemy.orm import Session
 from billbridge.errors import ConfigError
 from billbridge.state import Store
 from billbridge.state.schema import AuditEventRow, OutboxIntentRow
-from sync import leases, outbox
-from sync.dead_letters import resolve_exceptions
+from sync import leases, outbox, snapshots
+from sync.dead_letters import resolve_exceptions, resolve_manual
 
 RETRYABLE_FROM = (outbox.DEAD, outbox.REJECTED)
 SKIPPABLE_FROM = (outbox.DEAD, outbox.REJECTED, outbox.PENDING, outbox.SENT)
@@ -92,6 +94,48 @@ def skip_intent(
             now,
             exception_status="WONT_FIX",
         )
+
+
+def accept(
+    store: Store,
+    job: str,
+    entity: str,
+    source_id: str,
+    *,
+    actor: str,
+    ticket: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    """Record that the target now holds the record's held version (AR fixed it by hand):
+    it becomes the synced snapshot, so the record's next change is planned from it and
+    flows again. Closes its ``SYNC_MANUAL_ACTION`` rows. Returns (version, rows closed)."""
+    _require(actor, ticket)
+    now = now or datetime.now(UTC)
+    with store.session() as s:
+        version = snapshots.accept_held(s, job, entity, source_id, now=now)
+        if version is None:
+            raise ConfigError(
+                f"{entity} {source_id} of job {job} has no change held for manual handling "
+                "(never held, already accepted, or its last version was written); "
+                "nothing to accept"
+            )
+        closed = resolve_manual(
+            s, job, entity, source_id, actor=actor, now=now, note=f"accepted ({ticket})"
+        )
+        s.add(
+            AuditEventRow(
+                at=now,
+                actor=actor,
+                action="sync.accept",
+                subject_type="sync_snapshot",
+                subject_id=f"{job}:{entity}:{source_id}",
+                ticket=ticket,
+                note=note or None,
+                details={"source_version": version, "exceptions_resolved": closed},
+            )
+        )
+    return version, closed
 
 
 def release_lease(

@@ -152,8 +152,9 @@ class PlanCommit:
                 s, job.name, snd.run_id, intents, now, known=existing, after_seq=self.seq
             )
             held = {(c.entity, c.source_id) for c in part.changes if c.manual}
-            remember = self._remember(part, records, existing, held)
+            remember, held_versions = self._remember(part, records, existing, held)
             snapshots.save_many(s, job.name, remember, run_id=snd.run_id, now=now)
+            snapshots.save_held(s, job.name, held_versions, run_id=snd.run_id, now=now)
             for change in part.changes:
                 if change.manual:
                     # visible to AR in the same transaction that moves past the version
@@ -209,12 +210,14 @@ class PlanCommit:
         records: list[tuple[str, str, list[str] | None]],
         existing: dict[str, str],
         held: set[RecordKey],
-    ) -> list[snapshots.Snapshot]:
+    ) -> tuple[list[snapshots.Snapshot], list[snapshots.Snapshot]]:
+        """The snapshots to save, and the held versions to keep beside them."""
         window = part.window
         if self._index is None or self._index[0] is not window:
             self._index = (window, window.by_record())
         pairs = self._index[1]
         out: list[snapshots.Snapshot] = []
+        kept: list[snapshots.Snapshot] = []
         for kind, sid, keys in records:
             pair = pairs.get((kind, sid))
             if pair is None:
@@ -230,13 +233,15 @@ class PlanCommit:
                 # so re-reads add nothing and the next change is planned from what is there.
                 digest = window.hashes.get(key)
                 out.append(snapshots.Snapshot(kind, before, True, digest, None))
+                # ... and the held version, for when AR has fixed the target by hand
+                kept.append(snapshots.Snapshot(kind, after, True, digest, window.data.get(key)))
                 continue
             out.append(
                 snapshots.Snapshot(
                     kind, after, before is not None, window.hashes.get(key), window.data.get(key)
                 )
             )
-        return out
+        return out, kept
 
     def _arm_cursors(self) -> list[list[WriteIntent]]:
         """Every part committed: the cursors move once nothing is open (now, or with the

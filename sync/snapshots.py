@@ -4,6 +4,11 @@ A snapshot is written in the same transaction that commits the record's intents 
 outbox, so replanning after a crash finds no change and queues nothing twice. When a
 record's create is rejected or dead, its snapshot is dropped so a corrected version is
 planned as a create again (the external id keeps that from duplicating).
+
+A version held for manual handling (``SYNC_MANUAL_ACTION``) leaves the snapshot at the
+content the target has; the held version itself is kept beside it (entity ``<entity>#held``,
+never read by change detection) until an operator accepts it (:func:`accept_held`, after
+fixing the target by hand): then it becomes the snapshot and later changes flow again.
 """
 
 from __future__ import annotations
@@ -118,3 +123,41 @@ def drop(session: Session, job: str, entity: str, source_id: str, source_version
     row = session.get(SyncSnapshotRow, (job, entity, source_id))
     if row is not None and row.source_version == source_version:
         session.delete(row)
+
+
+#: suffix of the entity of a held version's row (beside the snapshot, never diffed)
+HELD = "#held"
+
+
+def save_held(
+    session: Session, job: str, items: Sequence[Snapshot], *, run_id: str, now: datetime
+) -> None:
+    """Keep each held version (the newest replaces an older one) for :func:`accept_held`."""
+    for entity, record, _exists, digest, dumped in items:
+        data = record.model_dump(mode="json") if dumped is None else dumped
+        key = (job, entity + HELD, record.source_id)
+        row = session.get(SyncSnapshotRow, key)
+        if row is None:
+            row = SyncSnapshotRow(job=job, entity=entity + HELD, source_id=record.source_id)
+            session.add(row)
+        row.source_version = record.version_token()
+        row.content_hash = digest or content_hash_of(data)
+        row.record = data
+        row.run_id = run_id
+        row.updated_at = now
+
+
+def accept_held(
+    session: Session, job: str, entity: str, source_id: str, *, now: datetime
+) -> str | None:
+    """Make the held version the snapshot (the target was fixed to hold it); returns its
+    source version, or None when the record's last version read is not held."""
+    snap = session.get(SyncSnapshotRow, (job, entity, source_id))
+    held = session.get(SyncSnapshotRow, (job, entity + HELD, source_id))
+    if snap is None or held is None or held.content_hash != snap.content_hash:
+        return None  # written normally since (or never held): nothing to accept
+    snap.record = held.record
+    snap.source_version = held.source_version
+    snap.updated_at = now
+    session.delete(held)
+    return held.source_version

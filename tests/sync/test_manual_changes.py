@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from rich.console import Console
 from sqlalchemy import select
 
@@ -160,3 +161,47 @@ def test_a_cancelled_contract_won_again_is_flagged_and_its_snapshot_stays_cancel
     assert "reinstatement: status cancelled -> activated" in row.details["message"]
     snap = snapshot(sqlite_store, "contract", "800B")
     assert snap is not None and snap["status"] == "cancelled"
+
+
+def test_accept_records_the_manual_fix_so_later_changes_flow_again(sqlite_store: Store) -> None:
+    from billbridge.errors import ConfigError
+    from billbridge.state.schema import AuditEventRow
+    from canonical import Contract
+    from sync.operator import accept
+
+    src, tgt = FakeSource(), FakeTarget()
+    wave1(src)
+    run(src, tgt, sqlite_store)
+    old = src.records["contract"]["800B"]
+    assert isinstance(old, Contract)
+    eur = tuple(
+        ln.model_copy(
+            update={"net_unit_price": ln.net_unit_price.model_copy(update={"currency": "EUR"})}
+        )
+        for ln in old.lines
+    )
+    src.put("contract", old.model_copy(update={"currency": "EUR", "lines": eur}))
+    assert run(src, tgt, sqlite_store).counts["manual"] == 1
+    writes = tgt.write_calls
+    with pytest.raises(ConfigError, match="nothing to accept"):
+        accept(sqlite_store, JOB.name, "contract", "800A", actor="ar", ticket="T-1")
+    # AR moved the subscription to EUR in Zuora by hand, then records it
+    version, closed = accept(sqlite_store, JOB.name, "contract", "800B", actor="ar", ticket="T-1")
+    assert version == src.records["contract"]["800B"].version_token() and closed == 1
+    assert [r.status for r in manual_rows(sqlite_store)] == ["RESOLVED"]
+    snap = snapshot(sqlite_store, "contract", "800B")
+    assert snap is not None and snap["currency"] == "EUR"
+    with sqlite_store.session() as s:
+        [audit] = s.scalars(select(AuditEventRow)).all()
+        assert (audit.action, audit.actor, audit.ticket) == ("sync.accept", "ar", "T-1")
+    # the next change is planned from EUR: a quantity change, written, nothing manual
+    moved = src.records["contract"]["800B"]
+    bigger = tuple(ln.model_copy(update={"quantity": ln.quantity + 1}) for ln in moved.lines)
+    src.put("contract", moved.model_copy(update={"lines": bigger}))
+    shown = plan_text(src, tgt, sqlite_store)
+    assert "needs manual handling" not in shown and "UpdateProduct" in shown
+    report = run(src, tgt, sqlite_store)
+    assert report.counts["manual"] == 0 and report.counts["applied"] >= 1
+    assert tgt.write_calls > writes
+    with pytest.raises(ConfigError, match="nothing to accept"):
+        accept(sqlite_store, JOB.name, "contract", "800B", actor="ar", ticket="T-2")
