@@ -23,6 +23,7 @@ from billbridge.errors import ConfigError
 from billbridge.state import Store
 from connectors.base import Connector
 from sync import outbox, plan_render
+from sync.dead_letters import open_manual
 from sync.operator import accept, redrive, release_lease, skip_intent
 from sync.runner import RunReport, run_job
 from sync.settings import SyncJobSettings
@@ -236,7 +237,8 @@ def status(
     job: str = typer.Argument(..., help="Sync job name."),
     config: str | None = ConfigOpt,
 ) -> None:
-    """Outbox counts per status and the intents that need attention."""
+    """Outbox counts per status, the intents that need attention, and the changes that
+    need manual handling."""
     from sqlalchemy import func, select
 
     from billbridge.state.schema import OutboxIntentRow
@@ -260,6 +262,10 @@ def status(
                 .limit(50)
             )
         )
+        manual = [
+            (str(r.keys.get("entity")), str(r.keys.get("source_id")), dict(r.details))
+            for r in open_manual(s, job)
+        ]
     console = Console()
     console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no intents")
     if bad:
@@ -272,6 +278,21 @@ def status(
                 row.entity,
                 row.action or row.op,
                 row.external_id,
+            )
+        console.print(table)
+    if manual:
+        console.print(
+            f"{len(manual)} change(s) need manual handling (SYNC_MANUAL_ACTION): fix the "
+            f"target, then billbridge sync accept {job} ENTITY SOURCE_ID --ticket T --actor A"
+        )
+        table = Table("entity", "source id", "version", "record", "why")
+        for entity, source_id, details in manual:
+            table.add_row(
+                entity,
+                source_id,
+                str(details.get("source_version") or ""),
+                str(details.get("label") or ""),
+                str(details.get("message") or ""),
             )
         console.print(table)
 

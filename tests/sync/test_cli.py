@@ -152,6 +152,24 @@ def test_status_lists_counts(env: tuple) -> None:
     assert res.exit_code == 0 and "applied: 7" in res.output
 
 
+def test_status_lists_changes_needing_manual_handling_until_accepted(env: tuple) -> None:
+    _store, src, _tgt = env
+    runner.invoke(cli.app, ["apply", JOB.name])
+    gone = src.records["contract"]["800B"]
+    src.put("contract", gone.model_copy(update={"extra": {**gone.extra, "is_deleted": True}}))
+    assert runner.invoke(cli.app, ["apply", JOB.name]).exit_code == 2
+    res = runner.invoke(cli.app, ["status", JOB.name], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "1 change(s) need manual handling (SYNC_MANUAL_ACTION)" in res.output
+    assert "800B" in res.output and "deleted in source" in res.output
+    res = runner.invoke(
+        cli.app, ["accept", JOB.name, "contract", "800B", "--ticket", "T-3", "--actor", "ar"]
+    )
+    assert res.exit_code == 0 and "1 SYNC_MANUAL_ACTION row(s) resolved" in res.output
+    res = runner.invoke(cli.app, ["status", JOB.name])
+    assert "manual handling" not in res.output
+
+
 def test_unknown_job_is_a_clear_error(env: tuple) -> None:
     res = runner.invoke(cli.app, ["plan", "nope"])
     assert res.exit_code != 0 and "no sync job named 'nope'" in str(res.exception)
