@@ -241,9 +241,7 @@ def _owner_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
 
 
 def _money_text(before: Money, after: Money) -> tuple[str, str]:
-    """Amounts alone, unless the currencies differ (``10 USD -> 10 EUR``, never ``10 -> 10``)."""
-    if before.currency == after.currency:
-        return str(before.amount), str(after.amount)
+    """Amounts always with their currency (``100 USD -> 105 USD``; ``10 USD -> 10 EUR``)."""
     return f"{before.amount} {before.currency}", f"{after.amount} {after.currency}"
 
 

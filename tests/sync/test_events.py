@@ -54,6 +54,14 @@ def test_line_changes_become_add_remove_quantity_and_price_events() -> None:
     assert qty.effective_date == date(2025, 5, 1)  # the day the source recorded it
 
 
+def test_a_price_change_shows_its_currency_even_when_the_currency_stayed() -> None:
+    before = contract("800A", "001A", [line("L1", "1", "100")])
+    after = contract("800A", "001A", [line("L1", "1", "105")], updated_at=NOW)
+    [ev] = contract_events(before, after)
+    change = ev.changes[0]
+    assert (change.field, change.before, change.after) == ("net_unit_price", "100 USD", "105 USD")
+
+
 def test_one_more_term_is_a_renewal_effective_at_the_old_end() -> None:
     before = contract("800A", "001A", end_date=date(2025, 12, 31), term_months=12)
     after = contract("800A", "001A", end_date=date(2026, 12, 31), term_months=12)
