@@ -43,8 +43,12 @@ class RecordedRun:
 
 
 def rules_json(rules: Iterable[SeverityRule]) -> list[dict[str, Any]]:
-    """Rules as JSON values (amounts as exact text)."""
-    return [rule.model_dump(mode="json") for rule in rules]
+    """Rules as JSON values (amounts as exact text); ``currency`` only where a rule has one,
+    so a run's rules read as before wherever no currency rules exist."""
+    return [
+        rule.model_dump(mode="json", exclude={"currency"} if rule.currency is None else None)
+        for rule in rules
+    ]
 
 
 def rules_from_json(data: Any) -> tuple[SeverityRule, ...] | None:
