@@ -218,9 +218,19 @@ def contract_events(before: Contract | None, after: Contract) -> list[LifecycleE
         when = _change_date(after)
         return [_event(EventKind.REINSTATEMENT, after, effective_date=when, changes=(change,))]
     events = _owner_events(before, after)
-    events.extend(_term_events(before, after))
-    events.extend(_line_events(before, after))
+    terms = _term_events(before, after)
+    events.extend(terms)
+    renewed = any(ev.kind == EventKind.RENEWAL for ev in terms)
+    # Line changes booked with a renewal (a price uplift) belong to the new term.
+    new_term = _next_day(before.end_date) if renewed and before.end_date else None
+    events.extend(_line_events(before, after, new_term or _change_date(after)))
     return events
+
+
+def _next_day(day: date) -> date:
+    from datetime import timedelta
+
+    return day + timedelta(days=1)
 
 
 def _owner_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
@@ -275,7 +285,8 @@ def _term_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
     return [_event(EventKind.TERM_CHANGE, after, effective_date=after.start_date, changes=changes)]
 
 
-def _line_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
+def _line_events(before: Contract, after: Contract, default: date) -> list[LifecycleEvent]:
+    """Line events; ``default`` is when a change without its own date takes effect."""
     old = {ln.line_id: ln for ln in before.lines}
     new = {ln.line_id: ln for ln in after.lines}
     events: list[LifecycleEvent] = []
@@ -287,12 +298,12 @@ def _line_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
                     EventKind.ADD_PRODUCT,
                     after,
                     line_id=line_id,
-                    effective_date=line.start_date or _change_date(after),
+                    effective_date=line.start_date or default,
                     changes=(FieldChange(field="line", before=None, after=_line_text(line)),),
                 )
             )
             continue
-        when = line.start_date if line.start_date != prior.start_date else _change_date(after)
+        when = line.start_date if line.start_date != prior.start_date else default
         if line.quantity != prior.quantity:
             change = FieldChange(
                 field="quantity", before=str(prior.quantity), after=str(line.quantity)
@@ -325,7 +336,7 @@ def _line_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
                     EventKind.REMOVE_PRODUCT,
                     after,
                     line_id=line_id,
-                    effective_date=prior.end_date or _change_date(after),
+                    effective_date=prior.end_date or default,
                     changes=(FieldChange(field="line", before=_line_text(prior), after=None),),
                 )
             )

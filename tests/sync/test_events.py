@@ -69,6 +69,21 @@ def test_one_more_term_is_a_renewal_effective_at_the_old_end() -> None:
     assert ev.kind == EventKind.RENEWAL and ev.effective_date == date(2025, 12, 31)
 
 
+def test_line_changes_booked_with_a_renewal_take_effect_when_the_new_term_starts() -> None:
+    before = contract("800A", "001A", [line("L1", "10", "100")], end_date=date(2025, 12, 31))
+    after = contract(
+        "800A", "001A", [line("L1", "12", "105")], end_date=date(2026, 12, 31), updated_at=NOW
+    )
+    events = contract_events(before, after)
+    assert kinds(events) == [
+        EventKind.RENEWAL,
+        EventKind.QUANTITY_CHANGE,
+        EventKind.PRICE_CHANGE,
+    ]
+    # booked on 2025-05-01, the uplift is the new term's price: from 2026-01-01
+    assert [e.effective_date for e in events[1:]] == [date(2026, 1, 1)] * 2
+
+
 def test_other_term_changes_are_term_changes() -> None:
     before = contract("800A", "001A", end_date=date(2025, 12, 31), term_months=12)
     after = contract("800A", "001A", end_date=date(2026, 6, 30), term_months=18)
