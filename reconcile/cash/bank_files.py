@@ -143,3 +143,13 @@ def _parse(path: Path, data: bytes, kind: str, expected: str) -> FeedResult:
         return parse_bytes(data, file_name=str(path))
     except ConfigError as exc:  # a format whose parser is not installed, a bad profile
         raise ParseError(str(exc), file=str(path), expected=expected) from None
+    except ParseError as exc:
+        if "recognisable header" not in str(exc):
+            raise
+        # the feeds' own advice names `feeds parse --profile`, which this command has not
+        raise ParseError(
+            "a CSV that is neither the documented bank form (a line_id column) nor a bank "
+            "export with date, amount and description columns",
+            file=str(path),
+            expected=expected,
+        ) from None

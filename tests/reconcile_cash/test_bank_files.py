@@ -109,3 +109,13 @@ def test_a_file_that_is_no_bank_file_names_it_and_the_formats(tmp_path: Path) ->
     bank = _file(tmp_path, "lockbox.bai2", BAI2)
     code, output, _ = _run(tmp_path, "--bank", bank, "--remittance", bank)
     assert code == 2 and "lockbox.bai2: no remittance in this bai2 file" in output
+
+
+def test_a_csv_of_something_else_is_not_told_to_use_an_option_this_command_lacks(
+    tmp_path: Path,
+) -> None:
+    # an invoices export passed as the bank file by mistake
+    code, output, _ = _run(tmp_path, "--bank", _file(tmp_path, "inv.csv", INVOICES))
+    assert code == 2
+    assert "inv.csv" in output and "neither the documented bank form" in output
+    assert "--profile" not in output
