@@ -271,6 +271,7 @@ class Handler(BaseHTTPRequestHandler):
                     unknown,
                 ),
             )
+        replace = {n for n in query.get("replace", "").split(",") if n}
         with fake._lock:
             if record_type == "customerPayment" and method in ("POST", "PUT"):
                 try:  # the apply sublist settles invoices, as NetSuite checks it
@@ -294,14 +295,52 @@ class Handler(BaseHTTPRequestHandler):
                 new_id = fake.add(record_type, body)
                 fake.state.creates[eid or new_id] = fake.state.creates.get(eid or new_id, 0) + 1
             elif method == "PUT" and eid:
-                data = {**(existing or {}), **body, "externalId": eid}
+                data = {**merge_record(existing or {}, body, replace), "externalId": eid}
                 new_id = fake.add(record_type, data)
                 fake.state.upserts[eid] = fake.state.upserts.get(eid, 0) + 1
             elif method == "PATCH" and existing is not None:
-                new_id = fake.add(record_type, {**existing, **body})
+                new_id = fake.add(record_type, merge_record(existing, body, replace))
             else:
                 return self._send(404, error_body(404, "NONEXISTENT_ID", "no such record"))
         if fault is not None:  # committed, but the client gives up before we answer
             time.sleep(fault.delay_s)
         location = f"{fake.url}record/v1/{record_type}/{new_id}"
         return self._send(204, None, {"Location": location})
+
+
+def _sublist(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("items"), list)
+
+
+def merge_record(
+    existing: dict[str, Any], body: dict[str, Any], replace: set[str]
+) -> dict[str, Any]:
+    """An update as NetSuite applies it: body fields overwrite; a sublist named in
+    ``?replace=`` is replaced by the lines sent; any other sublist keeps its lines, a sent
+    line with a ``line`` number (``doc`` on apply lines) updates that line and one without
+    is added."""
+    data = {**existing, **body}
+    for name, value in body.items():
+        old = existing.get(name)
+        if name in replace or not (_sublist(value) and _sublist(old)):
+            continue
+        assert isinstance(old, dict)
+        lines = [dict(line) for line in old["items"]]
+        for line in value["items"]:
+            at = next(
+                (
+                    n
+                    for n, have in enumerate(lines)
+                    if any(
+                        line.get(k) is not None and have.get(k) == line.get(k)
+                        for k in ("line", "doc")  # apply lines are keyed by document
+                    )
+                ),
+                None,
+            )
+            if at is None:
+                lines.append(dict(line))
+            else:
+                lines[at] = {**lines[at], **line}
+        data[name] = {**old, **value, "items": lines}
+    return data

@@ -8,7 +8,7 @@ Record API helpers sit on top: GET with ``expandSubResources``, upsert by extern
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -218,9 +218,24 @@ class RestTransport:
                 return None
             raise
 
-    def upsert(self, record_type: str, external_id: str, body: Mapping[str, Any]) -> str | None:
+    def upsert(
+        self,
+        record_type: str,
+        external_id: str,
+        body: Mapping[str, Any],
+        *,
+        replace: Sequence[str] = (),
+    ) -> str | None:
+        """``PUT …/eid:{id}``. ``replace`` names sublists the body carries whole
+        (``?replace=item``): NetSuite then replaces them; without it the lines sent are
+        merged into the existing ones, so a removed line stays and lines are added again."""
+        params = {"replace": ",".join(replace)} if replace else None
         resp = self.request(
-            "PUT", f"record/v1/{record_type}/eid:{external_id}", json=body, headers=_WRITE_HEADERS
+            "PUT",
+            f"record/v1/{record_type}/eid:{external_id}",
+            json=body,
+            params=params,
+            headers=_WRITE_HEADERS,
         )
         return _location_id(resp)
 
@@ -281,6 +296,18 @@ def _retry_after(resp: requests.Response) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+def whole_sublists(body: Mapping[str, Any]) -> list[str]:
+    """Sublists a REST body carries as ``{"items": [...]}``. Our record payloads send a
+    sublist only whole (every line of the contract, closed ones included), so each one
+    is sent with ``?replace=``. (Payments, whose ``apply`` list NetSuite keys by
+    document, are written by :mod:`connectors.netsuite.payments`, not through this.)"""
+    return [
+        name
+        for name, value in body.items()
+        if isinstance(value, Mapping) and isinstance(value.get("items"), list)
+    ]
 
 
 def _location_id(resp: requests.Response) -> str | None:

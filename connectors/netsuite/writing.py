@@ -23,6 +23,7 @@ from canonical import FailureType, ResultStatus, WriteIntent, WriteOp, WriteResu
 from connectors.common.stop import stop_part_way
 from connectors.netsuite.errors import OutcomeUnknown
 from connectors.netsuite.payments import NetSuitePaymentWriter
+from connectors.netsuite.rest import whole_sublists
 from connectors.netsuite.settings import NetSuiteSettings
 
 if TYPE_CHECKING:
@@ -123,7 +124,10 @@ class RestWriter:
                     return _rejected(
                         intent, f"{rtype} eid:{eid} does not exist to update", "NONEXISTENT_ID"
                     )
-                return _applied(intent, self.rest.upsert(rtype, eid, intent.payload))
+                replace = whole_sublists(intent.payload)
+                return _applied(
+                    intent, self.rest.upsert(rtype, eid, intent.payload, replace=replace)
+                )
             if intent.op == WriteOp.CREATE:
                 existing = self._existing_id(source, intent)
                 if existing is not None:

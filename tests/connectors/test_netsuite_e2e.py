@@ -335,3 +335,36 @@ def test_fake_hands_out_settings_that_work(fake: FakeNetSuite) -> None:
     conn = connect(fake.settings(), sleep=NoSleep())
     assert len(list(conn.read("invoice"))) == 2
     assert conn.settings.suiteql_ceiling == fake.ceiling
+
+
+def sales_order(eid: str, *skus: str) -> WriteIntent:
+    return WriteIntent.build(
+        target_system="netsuite",
+        entity="contract",
+        op=WriteOp.UPSERT,
+        external_id=eid,
+        payload={
+            "entity": {"externalId": "SF-C1"},
+            "item": {
+                "items": [
+                    {"item": {"externalId": s}, "custcol_bb_line_id": s, "quantity": "1"}
+                    for s in skus
+                ]
+            },
+        },
+        source_system="salesforce",
+        source_id=eid,
+        source_version=str(len(skus)),
+        mapping_version="m1",
+    )
+
+
+def test_a_line_removed_from_the_contract_leaves_the_sales_order(fake: FakeNetSuite) -> None:
+    """The fake merges sublists as NetSuite does unless ?replace= names them."""
+    conn = conn_for(fake)
+    conn.write([sales_order("SF-006A", "SKU-SEAT", "SKU-ADDON")])
+    [result] = conn.write([sales_order("SF-006A", "SKU-SEAT")])
+    assert result.status is ResultStatus.APPLIED
+    stored = fake.by_external_id("salesOrder", "SF-006A")
+    assert stored is not None
+    assert [line["item"]["externalId"] for line in stored["item"]["items"]] == ["SKU-SEAT"]

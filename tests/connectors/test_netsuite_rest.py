@@ -653,3 +653,31 @@ def test_customer_payments_keep_only_applied_documents() -> None:
     assert payment.amount == Money("1500.25", "USD")
     assert [a.invoice_number for a in payment.applications] == ["INV-1001"]
     assert payment.unapplied_amount == Money("289.75", "USD")
+
+
+def test_sales_order_upsert_replaces_the_item_sublist_and_customer_upsert_does_not() -> None:
+    """connectors.md 1.4: without ?replace=item a line removed from the contract stays in
+    NetSuite and lines are added again; our sales-order body carries every line."""
+    conn = connect(m2m_settings(), sleep=NoSleep())
+    order = intent(
+        "SF-0061",
+        entity="contract",
+        item={"items": [{"item": {"externalId": "SKU-SEAT"}, "quantity": "15"}]},
+    )
+    customer = intent("SF-0011")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=token_response())
+        rsps.put(
+            BASE + "record/v1/salesOrder/eid:SF-0061",
+            status=204,
+            headers={"Location": BASE + "record/v1/salesOrder/8001"},
+            match=[matchers.query_param_matcher({"replace": "item"})],
+        )
+        rsps.put(
+            BASE + "record/v1/customer/eid:SF-0011",
+            status=204,
+            headers={"Location": BASE + "record/v1/customer/4711"},
+            match=[matchers.query_param_matcher({})],
+        )
+        results = conn.write([order, customer])
+    assert [r.status for r in results] == [ResultStatus.APPLIED, ResultStatus.APPLIED]
