@@ -269,10 +269,11 @@ def _term_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
     )
     if not changes:
         return []
-    term = before.term_months
+    term = after.term_months
     renewed = (
         before.end_date is not None
         and after.end_date is not None
+        and before.term_months is not None
         and term is not None
         and after.start_date == before.start_date
         and after.auto_renew == before.auto_renew
@@ -280,7 +281,8 @@ def _term_events(before: Contract, after: Contract) -> list[LifecycleEvent]:
         and after.end_date == _add_months(before.end_date, term)
     )
     if renewed:
-        # One more term of the same length: a renewal effective when the old term ends.
+        # One more term (of the same or a new length) from the old end: a renewal
+        # effective when the old term ends, not a change of the first term.
         return [_event(EventKind.RENEWAL, after, effective_date=before.end_date, changes=changes)]
     return [_event(EventKind.TERM_CHANGE, after, effective_date=after.start_date, changes=changes)]
 

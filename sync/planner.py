@@ -317,6 +317,9 @@ def _zuora_intents(
         elif ev.kind == EventKind.TERM_CHANGE:
             add("TermsAndConditions", zp.terms(rec, when))
         elif ev.kind == EventKind.RENEWAL:
+            if isinstance(before, Contract) and before.term_months != rec.term_months:
+                # renewed into a new term length: set the renewal term first
+                add("TermsAndConditions", zp.renewal_terms(rec, when))
             add("RenewSubscription", zp.renew(when))
         elif ev.kind == EventKind.CANCELLATION:
             add("CancelSubscription", zp.cancel(when))

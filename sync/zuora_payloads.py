@@ -192,6 +192,20 @@ def terms(contract: Contract, when: date | None) -> dict[str, Any]:
     }
 
 
+def renewal_terms(contract: Contract, when: date | None) -> dict[str, Any]:
+    """The renewal term set to the contract's new term length, sent before a
+    RenewSubscription that renews into it (the current term is left as it is)."""
+    return {
+        "type": "TermsAndConditions",
+        "triggerDates": trigger_dates(when),
+        "termsAndConditions": {
+            "autoRenew": contract.auto_renew,
+            "renewalSetting": "RENEW_WITH_SPECIFIC_TERM",
+            "renewalTerms": [{"period": contract.term_months, "periodType": "Month"}],
+        },
+    }
+
+
 def renew(when: date | None) -> dict[str, Any]:
     return {
         "type": "RenewSubscription",

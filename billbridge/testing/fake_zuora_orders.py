@@ -184,6 +184,8 @@ class OrderBook:
             terms = spec.get("terms") or {}
             term = (terms.get("initialTerm") or {}).get("period", 12)
             sub.update(currentTerm=term, autoRenew=bool(terms.get("autoRenew")))
+            renewal = (terms.get("renewalTerms") or [{}])[0].get("period")
+            sub["renewalTerm"] = int(renewal) if renewal else term
             sub["termEndDate"] = _add_months(date.fromisoformat(day), int(term)).isoformat()
             for plan in spec.get("subscribeToRatePlans") or []:
                 sub["ratePlans"].append(self._plan(plan, sub["currency"], day, sub["termEndDate"]))
@@ -213,16 +215,34 @@ class OrderBook:
             for charge in plan["ratePlanCharges"]:
                 charge["effectiveEndDate"] = day
         elif kind == "RenewSubscription":
+            # the new term has the renewal term's length
+            term = int(sub.get("renewalTerm") or sub["currentTerm"])
             sub["termStartDate"] = sub["termEndDate"]
+            sub["currentTerm"] = term
             sub["termEndDate"] = _add_months(
-                date.fromisoformat(sub["termEndDate"]), int(sub["currentTerm"])
+                date.fromisoformat(sub["termEndDate"]), term
             ).isoformat()
+        elif kind == "TermsAndConditions":
+            spec = action.get("termsAndConditions") or {}
+            if "autoRenew" in spec:
+                sub["autoRenew"] = bool(spec["autoRenew"])
+            renewal = (spec.get("renewalTerms") or [{}])[0].get("period")
+            if renewal:
+                sub["renewalTerm"] = int(renewal)
+            last = spec.get("lastTerm") or {}
+            if last.get("period"):
+                start = last.get("startDate") or sub["termStartDate"]
+                sub["termStartDate"] = start
+                sub["currentTerm"] = int(last["period"])
+                sub["termEndDate"] = _add_months(
+                    date.fromisoformat(start), int(last["period"])
+                ).isoformat()
         elif kind == "CancelSubscription":
             sub["status"] = "Cancelled"
             sub["cancelledDate"] = (action.get("cancelSubscription") or {}).get(
                 "cancellationEffectiveDate", day
             )
-        elif kind not in {"TermsAndConditions", "Suspend", "Resume", "OwnerTransfer", "ChangePlan"}:
+        elif kind not in {"Suspend", "Resume", "OwnerTransfer", "ChangePlan"}:
             raise OrderError(53100320, f"'type' value should be a known order action, got {kind!r}")
 
     def _plan(self, spec: dict[str, Any], currency: str, day: str, end: str) -> dict[str, Any]:

@@ -84,6 +84,13 @@ def test_line_changes_booked_with_a_renewal_take_effect_when_the_new_term_starts
     assert [e.effective_date for e in events[1:]] == [date(2026, 1, 1)] * 2
 
 
+def test_a_renewal_into_a_new_term_length_is_a_renewal() -> None:
+    before = contract("800A", "001A", end_date=date(2025, 12, 31), term_months=12)
+    after = contract("800A", "001A", end_date=date(2027, 12, 31), term_months=24)
+    [ev] = contract_events(before, after)
+    assert ev.kind == EventKind.RENEWAL and ev.effective_date == date(2025, 12, 31)
+
+
 def test_other_term_changes_are_term_changes() -> None:
     before = contract("800A", "001A", end_date=date(2025, 12, 31), term_months=12)
     after = contract("800A", "001A", end_date=date(2026, 6, 30), term_months=18)

@@ -250,3 +250,36 @@ def test_crash_after_an_order_left_is_found_not_resent(
             r.status for r in s.scalars(select(OutboxIntentRow)) if r.action == "AddProduct"
         ]
     assert statuses == ["already_applied"]
+
+
+def test_a_renewal_into_a_new_term_length_renews_with_that_term(
+    fake: FakeZuora, sqlite_store: Store
+) -> None:
+    src = FakeSource()
+    src.put("customer", customer("001A", name="Acme"))
+    booked = contract("800A", "001A", [line("L1", "3", "100", "SKU-SEAT")], auto_renew=True)
+    src.put("contract", booked)
+    _sync(src, fake, sqlite_store)
+    assert _latest(fake, "SF-800A")["termEndDate"] == "2026-01-01"
+    # renewed for 24 months instead of 12, with a price uplift for the new term
+    renewed = booked.model_copy(
+        update={
+            "end_date": date(2027, 12, 31),
+            "term_months": 24,
+            "lines": (line("L1", "3", "105", "SKU-SEAT"),),
+        }
+    )
+    src.put("contract", renewed)
+    report = _sync(src, fake, sqlite_store)
+    assert report.counts["rejected"] == 0, report
+    actions = [i.action for i in report.plan.intents()]
+    assert actions == ["TermsAndConditions", "RenewSubscription", "UpdateProduct"]
+    sub = _latest(fake, "SF-800A")
+    # the second term: 2026-01-01 for 24 months (not the first term re-cut to 24 months)
+    assert (sub["termStartDate"], sub["termEndDate"], sub["currentTerm"]) == (
+        "2026-01-01",
+        "2028-01-01",
+        24,
+    )
+    [update] = [i for i in report.plan.intents() if i.action == "UpdateProduct"]
+    assert update.payload["orderDate"] == "2026-01-01"  # the uplift starts with the new term
