@@ -12,6 +12,7 @@ import typer
 from billbridge import __version__, logs
 from billbridge.cli.config_cmd import app as config_app
 from billbridge.errors import BillbridgeError
+from billbridge.state.db import StateStoreUnavailable
 
 app = typer.Typer(
     name="billbridge",
@@ -124,7 +125,8 @@ def run() -> None:
         if debug:
             traceback.print_exc()
         typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
-        sys.exit(1)
+        # a store that cannot be opened or is locked is an error, not "exceptions found"
+        sys.exit(2 if isinstance(exc, StateStoreUnavailable) else 1)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         if debug:
             traceback.print_exc()

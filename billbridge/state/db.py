@@ -40,6 +40,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: SQLite page size of a new state store file, and the page cache per connection
 PAGE_SIZE = 32 * 1024
 CACHE_KIB = 64 * 1024
+#: seconds a SQLite connection waits for another process's lock before giving up
+BUSY_TIMEOUT_S = 30
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -52,7 +54,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # failing at once when two processes share the file.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     # a run's pages stay in memory until its commit instead of spilling to the WAL midway
     cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cur.close()
@@ -78,7 +80,9 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text)
+        engine = create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_S}, json_serializer=json_text
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
@@ -102,7 +106,33 @@ def migrate(engine: Engine) -> None:
 
 
 class StateStoreUnavailable(BillbridgeError):
-    """The state store cannot be opened (server down, wrong URL, unwritable file)."""
+    """The state store cannot be opened or used (server down, wrong URL or password,
+    unwritable file, locked by another process)."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown: any password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable state store URL>"
+
+
+def store_error(exc: OperationalError, url: str, *, opening: bool) -> StateStoreUnavailable:
+    """One line for a driver error on the store at ``url`` (password masked): a lock held
+    by another process is said so, with how long we waited; other errors give the driver's
+    first line (no SQL, no parameters)."""
+    shown = shown_url(url)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    reason = reason or type(exc.orig).__name__
+    if "locked" in reason.lower() and url.startswith("sqlite"):
+        return StateStoreUnavailable(
+            f"state store {shown} is locked by another process (waited {BUSY_TIMEOUT_S} s); "
+            "try again when that process has finished"
+        )
+    if opening:
+        return StateStoreUnavailable(f"cannot open the state store {shown}: {reason}")
+    return StateStoreUnavailable(f"state store {shown} failed: {reason}")
 
 
 class Store:
@@ -130,9 +160,7 @@ class Store:
             migrate(self.engine)
         except OperationalError as exc:
             self.engine.dispose()
-            shown = self.engine.url.render_as_string(hide_password=True)
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise StateStoreUnavailable(f"cannot open the state store {shown}: {reason}") from None
+            raise store_error(exc, str(self.engine.url), opening=True) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -144,7 +172,18 @@ class Store:
         stays consistent, but a power cut or OS crash just after may undo the transaction.
         Only for data the next run derives again from its sources (a run's exceptions: on
         SQLite their fsync was a tenth of recording 20k of them), never for cursors, outbox
-        states or what a user did."""
+        states or what a user did.
+
+        A driver error (store locked by another process, server gone, disk full) becomes
+        :class:`StateStoreUnavailable`: one line naming the store, password masked."""
+        try:
+            with self._session(durable=durable) as session:
+                yield session
+        except OperationalError as exc:
+            raise store_error(exc, self.url, opening=False) from None
+
+    @contextmanager
+    def _session(self, *, durable: bool) -> Iterator[Session]:
         if durable or self.dialect not in ("sqlite", "postgresql"):
             with self._sessions.begin() as session:
                 yield session
