@@ -244,6 +244,7 @@ def status(
     from billbridge.state.schema import OutboxIntentRow
 
     ctx = _factory(config)
+    ctx.job(job)  # a mistyped name is an error, as in plan/apply, not "no intents"
     with ctx.store.session() as s:
         stmt = (
             select(OutboxIntentRow.status, func.count())
@@ -306,5 +307,12 @@ def serve(config: str | None = ConfigOpt) -> None:
     stop = threading.Event()
     entries = entries_from_config(ctx, stop)
     if not entries:
+        from config.loader import RuntimeEnv
+
+        if config is None and not RuntimeEnv().config:
+            raise ConfigError(
+                "no config file: pass --config FILE or set BILLBRIDGE_CONFIG (serve runs the "
+                "jobs and the nightly chain its 'schedules' name)"
+            )
         raise ConfigError("nothing to schedule: add a 'schedules' entry for a job or 'nightly'")
     serve_entries(entries, store=ctx.store, stop=stop)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from billbridge.errors import ConfigError
 from billbridge.state import Store
 from billbridge.state.schema import AuditEventRow, ExceptionRow, OutboxEventRow, OutboxIntentRow
 from sync import cli
@@ -150,6 +151,24 @@ def test_status_lists_counts(env: tuple) -> None:
     runner.invoke(cli.app, ["apply", JOB.name])
     res = runner.invoke(cli.app, ["status", JOB.name])
     assert res.exit_code == 0 and "applied: 7" in res.output
+
+
+def test_status_of_a_job_that_does_not_exist_is_an_error_not_an_empty_outbox(
+    env: tuple,
+) -> None:
+    res = runner.invoke(cli.app, ["status", JOB.name + "x"])
+    assert res.exit_code != 0 and "no sync job named" in str(res.exception)
+
+
+def test_serve_without_any_config_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BILLBRIDGE_CONFIG", raising=False)
+    previous = cli._factory
+    cli.use_context(lambda _c: cli.SyncContext(None, None, None, None, None))  # type: ignore[arg-type]
+    try:
+        with pytest.raises(ConfigError, match="no config file: pass --config FILE"):
+            cli.serve(None)
+    finally:
+        cli.use_context(previous)
 
 
 def test_status_lists_changes_needing_manual_handling_until_accepted(env: tuple) -> None:
