@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from simple_salesforce.bulk2 import JobState, Operation
 
-from billbridge.errors import BudgetExhausted, FatalError, RetryableError
+from billbridge.errors import (
+    BillbridgeError,
+    BudgetExhausted,
+    ConfigError,
+    FatalError,
+    RetryableError,
+)
 from connectors.base import Cursor, RawRecord, parse_datetime
 from connectors.common.throttle import slot
 from connectors.salesforce import soql
@@ -190,21 +199,27 @@ class SalesforceReader:
                 ) from None
 
     def _bulk_once(self, sobject: str, query: str) -> Iterator[dict[str, Any]]:
+        """One Bulk 2.0 queryAll job, driven call by call through the client (retries with
+        backoff, token refresh, budget): the job is created, polled until it completes
+        (at most ``bulk_job_timeout_seconds``), and its result pages fetched by locator,
+        so a page that fails is fetched again from the same locator."""
         types = self.schema.field_types(sobject)
-        chunks = self.client.call(
+        job = self.client.call(
             "bulk2 query",
-            lambda sf: getattr(sf.bulk2, sobject).query_all(
-                query,
-                wait=self.settings.bulk_poll_seconds,
-            ),
+            lambda sf: _bulk2(sf, sobject).create_job(Operation.query_all, query),
         )
+        job_id = str(job["id"])
+        self._wait_for_job(sobject, job_id)
         seen: tuple[datetime, str] | None = None
+        locator = ""
         while True:
-            try:
-                chunk = self.client.guard("bulk2 results", lambda _sf: next(chunks))
-            except StopIteration:
-                break
-            for raw in csv.DictReader(io.StringIO(chunk)):
+            at = locator  # a failed page is fetched again from the same locator
+
+            def fetch(sf: Any, at: str = at) -> Any:
+                return _bulk2(sf, sobject).get_query_results(job_id, at, BULK_PAGE_SIZE)
+
+            page = self.client.call("bulk2 results", fetch)
+            for raw in csv.DictReader(io.StringIO(page["records"])):
                 row: dict[str, Any] = {"attributes": {"type": sobject}}
                 row.update(
                     {name: _typed(value, types.get(name, "string")) for name, value in raw.items()}
@@ -214,8 +229,61 @@ class SalesforceReader:
                 key = (stamp, str(row["Id"]))
                 seen = key if seen is None or key > seen else seen
                 yield row
+            locator = str(page.get("locator") or "")
+            if not locator:
+                break
         # Unordered stream: the cursor moves only once everything was read.
         self.last = seen
+
+    def _wait_for_job(self, sobject: str, job_id: str) -> None:
+        poll = self.settings.bulk_poll_seconds
+        limit = self.settings.bulk_job_timeout_seconds
+        started, waited = time.monotonic(), 0.0
+        while True:
+            info = self.client.call(
+                "bulk2 job", lambda sf: _bulk2(sf, sobject).get_job(job_id, True)
+            )
+            state = str(info.get("state"))
+            if state == JobState.job_complete:
+                return
+            if state in (JobState.failed, JobState.aborted):
+                raise bulk_job_failed(sobject, job_id, state, info.get("errorMessage"))
+            if max(waited, time.monotonic() - started) >= limit:
+                raise RetryableError(
+                    f"Salesforce Bulk 2.0 query {sobject}: job {job_id} still {state} after "
+                    f"{limit:g} s (bulk_job_timeout_seconds); the read stops and runs again "
+                    "next time"
+                )
+            pause = min(poll, limit - waited)
+            self.client.sleep(pause)
+            waited += max(pause, 0.01)
+
+
+#: Rows per Bulk 2.0 results page (the library's default, 50,000).
+BULK_PAGE_SIZE = 50_000
+_NO_SUCH_COLUMN = re.compile(r"No such column '([^']+)'")
+
+
+def _bulk2(sf: Any, sobject: str) -> Any:
+    """The library's Bulk 2.0 client for ``sobject`` (its call-by-call API, so our own
+    retry, refresh and timeout apply to each request)."""
+    return getattr(sf.bulk2, sobject)._client
+
+
+def bulk_job_failed(sobject: str, job_id: str, state: str, message: object) -> BillbridgeError:
+    """A Bulk 2.0 job that ended Failed or Aborted, as one of our errors."""
+    text = str(message or "no error message")
+    where = f"Salesforce Bulk 2.0 query {sobject} (job {job_id}) {state.lower()}: {text}"
+    if "INVALID_FIELD" in text or "No such column" in text:
+        column = _NO_SUCH_COLUMN.search(text)
+        name = f"field {column.group(1)!r}" if column else "a field"
+        return ConfigError(
+            f"{where}. {name.capitalize()} of {sobject} does not exist or the integration "
+            "user cannot see it (field-level security): fix the mapping or grant access"
+        )
+    if any(code in text for code in ("INVALID_TYPE", "MALFORMED_QUERY", "INVALID_QUERY")):
+        return ConfigError(f"{where}. Check object and field names against describe()")
+    return FatalError(f"{where}. The read stops; it runs again next time")
 
 
 def _typed(value: str, kind: str) -> Any:

@@ -64,6 +64,9 @@ class SalesforceSettings(BaseModel):
     #: Reads expected to return at least this many rows go through Bulk 2.0 (None: never).
     bulk_threshold: int | None = Field(default=50_000, ge=1)
     bulk_poll_seconds: float = Field(default=5.0, ge=0)
+    #: How long a Bulk 2.0 query job may take before the read gives up (the library's own
+    #: wait is 24 h).
+    bulk_job_timeout_seconds: float = Field(default=3600.0, gt=0)
     query_batch_size: int = Field(default=2000, ge=200, le=2000)
     #: The org's currency in a single-currency org (records there carry no CurrencyIsoCode,
     #: so every record takes this one); multi-currency records keep their own.

@@ -662,3 +662,83 @@ def test_own_budget_share_used_up_mid_batch_stops_before_the_next_call(
     assert isinstance(out.fatal, BudgetExhausted)
     assert out.results[0].status is ResultStatus.APPLIED
     assert out.results[200].status is ResultStatus.RETRYABLE
+
+
+BULK_JOB = "750R0000000zlh9IAA"
+BULK_HEAD = '"Id","IsDeleted","SystemModstamp","Name"\n'
+
+
+def bulk_job(rsps: responses.RequestsMock, *states: dict[str, Any]) -> None:
+    rsps.get(f"{API}/query/", json={"totalSize": 75_000, "done": True, "records": []})
+    rsps.post(
+        f"{API}/jobs/query",
+        json={
+            "id": BULK_JOB,
+            "operation": "queryAll",
+            "object": "Account",
+            "state": "UploadComplete",
+        },
+    )
+    for state in states:
+        rsps.get(f"{API}/jobs/query/{BULK_JOB}", json={"id": BULK_JOB, **state})
+
+
+def test_failed_bulk_job_is_a_config_error_naming_the_field(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    sf = make(sleeps, bulk_threshold=50_000, bulk_poll_seconds=0)
+    token(rsps)
+    describe(rsps)
+    bulk_job(
+        rsps,
+        {
+            "state": "Failed",
+            "errorMessage": "INVALID_FIELD: \nSELECT Id, Foo__c FROM Account\n"
+            "ERROR at Row:1:Column:12\nNo such column 'Foo__c' on entity 'Account'.",
+        },
+    )
+    with pytest.raises(ConfigError, match="'Foo__c'"):
+        list(sf.read_raw("customer"))
+
+
+def test_bulk_results_page_that_fails_is_fetched_again_from_its_locator(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    sf = make(sleeps, bulk_threshold=50_000, bulk_poll_seconds=0)
+    token(rsps)
+    describe(rsps)
+    bulk_job(rsps, {"state": "JobComplete"})
+    results = f"{API}/jobs/query/{BULK_JOB}/results"
+    rsps.get(
+        results,
+        body=BULK_HEAD + '"001A","false","2024-05-01T10:00:00.000+0000","A"\n',
+        headers={"Sforce-Locator": "MjAw", "Sforce-NumberOfRecords": "1"},
+        match=[matchers.query_param_matcher({"maxRecords": "50000"})],
+    )
+    second = {"maxRecords": "50000", "locator": "MjAw"}
+    rsps.get(
+        results,
+        status=503,
+        json=[{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}],
+        match=[matchers.query_param_matcher(second)],
+    )
+    rsps.get(
+        results,
+        body=BULK_HEAD + '"001B","false","2024-05-01T10:01:00.000+0000","B"\n',
+        headers={"Sforce-Locator": "null", "Sforce-NumberOfRecords": "1"},
+        match=[matchers.query_param_matcher(second)],
+    )
+    assert [r.data["Id"] for r in sf.read_raw("customer")] == ["001A", "001B"]
+    assert len(sleeps) == 1  # one backoff before the page was fetched again
+
+
+def test_bulk_job_wait_is_bounded(rsps: responses.RequestsMock, sleeps: list[float]) -> None:
+    from billbridge.errors import RetryableError
+
+    sf = make(sleeps, bulk_threshold=50_000, bulk_poll_seconds=10, bulk_job_timeout_seconds=25)
+    token(rsps)
+    describe(rsps)
+    bulk_job(rsps, *([{"state": "InProgress"}] * 4))
+    with pytest.raises(RetryableError, match="bulk_job_timeout_seconds"):
+        list(sf.read_raw("customer"))
+    assert sleeps == [10, 10, 5]
