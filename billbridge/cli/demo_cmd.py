@@ -19,5 +19,11 @@ def demo(
     """Load the sample exports, reconcile CRM vs billing and billing vs ERP, store the
     exceptions, and write an HTML report and an XLSX workbook."""
     from billbridge.demo.run import run_demo
+    from reconcile.reports.render import OutputDirError, check_out_dir
 
-    run_demo(out_dir=out, state_url=state_url, interactive=True)
+    try:
+        check_out_dir(out)  # before the demo runs
+        run_demo(out_dir=out, state_url=state_url, interactive=True)
+    except OutputDirError as exc:
+        typer.echo(f"error: --out {exc}", err=True)
+        raise typer.Exit(2) from None

@@ -27,6 +27,7 @@ from reconcile.reports import (
     section_title,
     write_report_files,
 )
+from reconcile.reports.render import OutputDirError, check_out_dir
 
 app = typer.Typer(no_args_is_help=True)
 _CONFIG = typer.Option(None, "--config", "-c", envvar="BILLBRIDGE_CONFIG", help="Config file.")
@@ -110,8 +111,14 @@ def render(
     state_url: str | None = _STATE_URL,
 ) -> None:
     """Write report.html and exceptions.xlsx without sending anything."""
-    _, report = _cli_report(config, recon, state_url)
-    for path in write_report_files(report, out, csv_files=csv_files):
+    try:
+        check_out_dir(out)  # before the store is read
+        _, report = _cli_report(config, recon, state_url)
+        written = write_report_files(report, out, csv_files=csv_files)
+    except OutputDirError as exc:
+        typer.echo(f"error: --out {exc}", err=True)
+        raise typer.Exit(2) from None
+    for path in written:
         typer.echo(f"wrote {path}")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from billbridge.errors import BillbridgeError
 from canonical import UnknownCurrencyError, minor_units
 from reconcile.engine.output import csv_cell
 from reconcile.reports.model import Report, ReportItem
@@ -223,17 +224,39 @@ def render_csv(items: list[ReportItem]) -> str:
     return out.getvalue()
 
 
+class OutputDirError(BillbridgeError):
+    """The report folder cannot be used: a file is in the way, or it cannot be written.
+    The message names the folder as given (``--out DIR: ...`` on the command line)."""
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder that is an existing file before any work is done."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputDirError(f"{out_dir}: exists and is not a directory")
+
+
 def write_report_files(report: Report, out_dir: Path, *, csv_files: bool = False) -> list[Path]:
-    """Write report.html and exceptions.xlsx (and a CSV per section) into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html = out_dir / "report.html"
-    html.write_text(render_html(report), encoding="utf-8")
-    xlsx = out_dir / "exceptions.xlsx"
-    xlsx.write_bytes(render_xlsx(report))
-    written = [html, xlsx]
-    if csv_files:
-        for section in report.sections:
-            path = out_dir / f"{section.name}.csv"
-            path.write_text(render_csv(section.items), encoding="utf-8")
-            written.append(path)
+    """Write report.html and exceptions.xlsx (and a CSV per section) into ``out_dir``.
+
+    :class:`OutputDirError` (one line naming ``out_dir``) when the folder is a file or
+    cannot be created or written."""
+    check_out_dir(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        html = out_dir / "report.html"
+        html.write_text(render_html(report), encoding="utf-8")
+        xlsx = out_dir / "exceptions.xlsx"
+        xlsx.write_bytes(render_xlsx(report))
+        written = [html, xlsx]
+        if csv_files:
+            for section in report.sections:
+                path = out_dir / f"{section.name}.csv"
+                path.write_text(render_csv(section.items), encoding="utf-8")
+                written.append(path)
+    except FileExistsError:
+        raise OutputDirError(f"{out_dir}: a part of the path is a file, not a folder") from None
+    except NotADirectoryError:
+        raise OutputDirError(f"{out_dir}: a part of the path is a file, not a folder") from None
+    except OSError as exc:
+        raise OutputDirError(f"{out_dir}: cannot write: {exc.strerror or exc}") from None
     return written
