@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
-from billbridge.errors import ConfigError
+from billbridge import logs
+from billbridge.errors import ConfigError, ParseError
 from connectors.base import FieldInfo
 from mappings.loader import SpecLoadError, load_spec
 from mappings.model import MappingSpec
@@ -32,6 +34,27 @@ def set_live_provider(provider: LiveProvider | None) -> None:
     _live_provider = provider
 
 
+@contextmanager
+def _input_errors() -> Iterator[None]:
+    """A spec, sample or field file that cannot be read (or parsed) is one line naming it,
+    exit 2: an input error, not a finding (exit 1 is for specs with problems and records
+    that fail to map)."""
+    try:
+        yield
+    except (ConfigError, ParseError) as exc:
+        typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _read(option: str, path: Path) -> Samples:
+    """Sample records from ``path``, given as ``option``; one line naming it when the file
+    cannot be read."""
+    try:
+        return load_samples(path)
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot read: {exc.strerror or exc}") from None
+
+
 def _console() -> Console:
     return Console(width=160, soft_wrap=False)
 
@@ -41,14 +64,17 @@ def _source_fields(path: Path | None) -> list[FieldInfo] | list[str] | None:
     as ``describe`` returns) or a sample file's header."""
     if path is None:
         return None
-    if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text())
-        if all(isinstance(d, dict) for d in data):
-            return [FieldInfo.model_validate(d) for d in data]
-        return [str(d) for d in data]
-    from connectors.files.reader import read_table
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text())
+            if all(isinstance(d, dict) for d in data):
+                return [FieldInfo.model_validate(d) for d in data]
+            return [str(d) for d in data]
+        from connectors.files.reader import read_table
 
-    return read_table(path).columns
+        return read_table(path).columns
+    except OSError as exc:
+        raise ConfigError(f"--fields {path}: cannot read: {exc.strerror or exc}") from None
 
 
 @app.command()
@@ -60,8 +86,11 @@ def validate(
 ) -> None:
     """Check specs and report every problem at file:line:column (exit 1 on any)."""
     console = _console()
-    files = spec_files(path) if path.is_dir() else [path]
-    source_fields = _source_fields(fields)
+    with _input_errors():
+        if not path.exists():
+            raise ConfigError(f"{path}: no such spec file or folder")
+        files = spec_files(path) if path.is_dir() else [path]
+        source_fields = _source_fields(fields)
     problems: list[str] = []
     for file in files:
         try:
@@ -69,6 +98,9 @@ def validate(
         except SpecLoadError as exc:
             problems.extend(exc.problems)
             continue
+        except ConfigError as exc:  # the file cannot be read: an input error
+            typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
+            raise typer.Exit(2) from None
         problems.extend(str(p) for p in validate_spec(spec, source_fields=source_fields))
     for problem in problems:
         console.print(problem, style="red", highlight=False, markup=False)
@@ -85,7 +117,7 @@ def _samples(spec: MappingSpec, input_file: Path | None, live: str | None, limit
         return Samples(rows, [f"{live}: record {i}" for i in range(1, len(rows) + 1)])
     if input_file is None:
         raise ConfigError("give --input FILE (or --live CONNECTION)")
-    return load_samples(input_file)
+    return _read("--input", input_file)
 
 
 def _limited(samples: Samples, spec: MappingSpec, limit: int) -> Samples:
@@ -108,8 +140,10 @@ def preview(
     """Apply a spec to sample records: source and result side by side, failures and why."""
     from mappings.render import render_preview
 
-    spec = load_spec(spec_path)
-    samples = _limited(_samples(spec, input_file, live, limit), spec, limit)
+    with _input_errors():
+        spec = load_spec(spec_path)
+        second = load_spec(then) if then is not None else None
+        samples = _limited(_samples(spec, input_file, live, limit), spec, limit)
     results = run(spec, samples)[:limit]
     sources = [
         samples.rows[r.rows[0]] if r.rows else samples.rows[i] for i, r in enumerate(results)
@@ -117,9 +151,8 @@ def preview(
     console = _console()
     render_preview(console, results, sources, show_rules=rules)
     failed = any(r.error is not None for r in results)
-    if then is not None:
+    if second is not None:
         # e.g. Salesforce Account -> canonical Customer -> Zuora account payload
-        second = load_spec(then)
         mapped = [r for r in results if isinstance(r.value, BaseModel)]
         rows = [r.value.model_dump() for r in mapped if isinstance(r.value, BaseModel)]
         chained = Samples(rows, [f"{second.name} <- {r.where}" for r in mapped])
@@ -141,8 +174,9 @@ def diff(
     from mappings.diff import diff_results
     from mappings.render import render_diff
 
-    before_spec, after_spec = load_spec(old), load_spec(new)
-    samples = load_samples(input_file)
+    with _input_errors():
+        before_spec, after_spec = load_spec(old), load_spec(new)
+        samples = _read("--input", input_file)
     diffs = diff_results(run(before_spec, samples), run(after_spec, samples))
     console = _console()
     console.print(f"version {before_spec.version[:12]} -> {after_spec.version[:12]}")

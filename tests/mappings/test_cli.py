@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from billbridge.errors import ConfigError
 from mappings import cli
 from mappings.registry import SPECS_DIR
 
@@ -87,7 +86,8 @@ def test_preview_lists_failing_records_with_why(tmp_path: Path) -> None:
 def test_preview_live_needs_a_provider_then_uses_it() -> None:
     spec = str(SPECS_DIR / "salesforce" / "product2_to_product.yaml")
     result = invoke("preview", spec, "--live", "sf")
-    assert isinstance(result.exception, ConfigError)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: live preview is not available")
     sample = json.loads((FIX / "vendor" / "salesforce_product2.json").read_text())
     calls = []
 
@@ -215,3 +215,31 @@ def test_validate_with_connector_field_infos_as_json(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "unknown source field 'Billing_Email__c'" in result.output
     assert "unknown source field 'ParentId'" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["preview", "{spec}", "--input", "{tmp}/nope.json"], "--input {tmp}/nope.json"),
+        (["preview", "{spec}", "--input", "{tmp}/nope.csv"], "--input {tmp}/nope.csv"),
+        (["diff", "{spec}", "{spec}", "--input", "{tmp}/nope.json"], "--input {tmp}/nope.json"),
+        (["validate", "{spec}", "--fields", "{tmp}/nope.csv"], "--fields {tmp}/nope.csv"),
+    ],
+)
+def test_a_missing_input_file_is_one_line_naming_it_exit_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    spec = str(SPECS_DIR / "salesforce" / "product2_to_product.yaml")
+    result = invoke(*(a.format(spec=spec, tmp=tmp_path) for a in args))
+    assert result.exit_code == 2
+    expected = message.format(tmp=tmp_path)
+    assert result.output == f"error: {expected}: cannot read: No such file or directory\n"
+
+
+def test_a_missing_spec_is_an_input_error_not_a_problem_found(tmp_path: Path) -> None:
+    result = invoke("validate", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2
+    assert result.output == f"error: {tmp_path / 'nope.yaml'}: no such spec file or folder\n"
+    result = invoke("preview", str(tmp_path / "nope.yaml"), "--input", "x.json")
+    assert result.exit_code == 2
+    assert "nope.yaml: cannot read mapping spec" in result.output
