@@ -131,8 +131,21 @@ class _Stderr:
         return sys.stderr.isatty()
 
 
+#: log formats and levels ``configure`` accepts (any case)
+FORMATS = ("auto", "json", "console")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def configure(*, fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
-    """Configure structlog once per process. ``fmt``: auto (console on a TTY), json, console."""
+    """Configure structlog once per process. ``fmt``: auto (console on a TTY), json, console;
+    ``level``: one of :data:`LEVELS`. Anything else is a ValueError naming the allowed values
+    (was: silently console / INFO)."""
+    fmt = fmt.strip().lower()
+    level = level.strip().upper()
+    if fmt not in FORMATS:
+        raise ValueError(f"log format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if level not in LEVELS:
+        raise ValueError(f"log level {level!r} is not one of {', '.join(LEVELS)}")
     out: TextIO = stream or cast("TextIO", _Stderr())
     if fmt == "auto":
         fmt = "console" if hasattr(out, "isatty") and out.isatty() else "json"
@@ -155,9 +168,7 @@ def configure(*, fmt: str = "auto", level: str = "INFO", stream: Any = None) -> 
         )
     structlog.configure(
         processors=[*shared, exc, redact, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )

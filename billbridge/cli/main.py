@@ -49,10 +49,26 @@ def main(
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
     log_format: str = typer.Option(
-        "auto", "--log-format", envvar="BILLBRIDGE_LOG_FORMAT", help="auto, json or console."
+        "auto",
+        "--log-format",
+        envvar="BILLBRIDGE_LOG_FORMAT",
+        help=f"{', '.join(logs.FORMATS)} (auto: console on a terminal, else json).",
     ),
-    log_level: str = typer.Option("WARNING", "--log-level", envvar="BILLBRIDGE_LOG_LEVEL"),
+    log_level: str = typer.Option(
+        "WARNING",
+        "--log-level",
+        envvar="BILLBRIDGE_LOG_LEVEL",
+        help=f"{', '.join(logs.LEVELS)} (any case).",
+    ),
 ) -> None:
+    for option, value, allowed in (
+        ("--log-format/BILLBRIDGE_LOG_FORMAT", log_format, logs.FORMATS),
+        ("--log-level/BILLBRIDGE_LOG_LEVEL", log_level, logs.LEVELS),
+    ):
+        if value.strip().upper() not in (a.upper() for a in allowed):
+            # exit 2: a usage error, also when the value came from the environment
+            typer.echo(f"error: {option} {value!r} is not one of {', '.join(allowed)}", err=True)
+            raise typer.Exit(2)
     logs.configure(fmt=log_format, level=log_level)
 
 
