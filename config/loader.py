@@ -236,9 +236,13 @@ def _check_inline_secrets(
 
 
 def validate_config_file(
-    path: str | os.PathLike[str], *, env: RuntimeEnv | None = None
+    path: str | os.PathLike[str], *, env: RuntimeEnv | None = None, check_files: bool = True
 ) -> tuple[BillbridgeConfig | None, list[ConfigProblem]]:
-    """Validate ``path``; return the config (None on problems) and every problem found."""
+    """Validate ``path``; return the config (None on problems) and every problem found.
+
+    ``check_files``: also that each files connection's mapping spec exists and loads
+    (``config validate``); commands loading the config for other sections (the state URL,
+    the report) do not refuse it for a connection they do not open, which says so itself."""
     env = env or RuntimeEnv()
     file = str(path)
     try:
@@ -284,6 +288,7 @@ def validate_config_file(
             at_value=True,
         )
     resolved = _resolve_secrets(data, (), sdir, sink)
+    job_spec_problems = _resolve_paths(resolved, Path(path).parent, sink, check_files=check_files)
 
     config: BillbridgeConfig | None = None
     try:
@@ -294,7 +299,7 @@ def validate_config_file(
     _validate_connections(data, resolved, sink)
     _validate_sections(resolved, sink)
     _validate_reconciliations(resolved, sink)
-    _validate_job_references(resolved, sink)
+    _validate_job_references(resolved, sink, job_spec_problems)
     if sink.problems:
         return None, sink.problems
     return config, []
@@ -385,7 +390,9 @@ def _entries(resolved: dict[str, Any], section: str) -> dict[Any, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def _validate_job_references(resolved: dict[str, Any], sink: _Collector) -> None:
+def _validate_job_references(
+    resolved: dict[str, Any], sink: _Collector, spec_problems: dict[KeyPath, str]
+) -> None:
     """Names a job, schedule or the nightly chain gives to another entry (a connection, a
     mapping spec, a job, a reconciliation) must exist: otherwise only ``sync plan`` or the
     nightly run finds out, without a line to fix."""
@@ -410,12 +417,9 @@ def _validate_job_references(resolved: dict[str, Any], sink: _Collector) -> None
                         f"connection {ref!r} is a {system} connection, but target_kind is {kind!r}",
                         at_value=True,
                     )
-        mappings = job.get("mappings")
-        for entity, ref in mappings.items() if isinstance(mappings, dict) else ():
-            if isinstance(ref, str):
-                problem = _mapping_spec_problem(ref)
-                if problem:
-                    sink.add((*where, "mappings", entity), problem, at_value=True)
+        for spec_key, problem in spec_problems.items():
+            if spec_key[:2] == where:
+                sink.add(spec_key, problem, at_value=True)
     for name in _entries(resolved, "schedules"):
         if name not in jobs:
             sink.add(
@@ -435,27 +439,106 @@ def _validate_job_references(resolved: dict[str, Any], sink: _Collector) -> None
                     sink.add(("nightly", key, index), _no_such(what, ref, known), at_value=True)
 
 
-def _mapping_spec_problem(ref: str) -> str | None:
-    """Why a job's mapping reference does not resolve the way the sync job resolves it
-    (``sync.specs``: a .yaml/.yml path, else a shipped spec name), or None."""
+def find_config_file(ref: str, base: Path) -> Path | None:
+    """A file (or folder) the config names: an absolute path as it is; a relative one in the
+    config file's folder ``base`` first, then in the working directory (configs written
+    for the working directory keep working). None when it is in neither."""
+    path = Path(ref).expanduser()
+    if path.is_absolute():
+        return path if path.exists() else None
+    for candidate in (base / path, Path.cwd() / path):
+        if candidate.exists():
+            return candidate.absolute()
+    return None
+
+
+def _resolve_paths(
+    resolved: dict[str, Any], base: Path, sink: _Collector, *, check_files: bool
+) -> dict[KeyPath, str]:
+    """Relative file paths in the config resolve against the config file's folder first,
+    then the working directory (:func:`find_config_file`), and are replaced by the absolute
+    path found: files connections' ``path`` and ``spec``, jobs' ``mappings``, a
+    reconciliation's definitions file, ``reports.smtp.ca_file``. A mapping spec that is in
+    neither place (nor a shipped spec name) is a problem at its file:line:column; ``path``
+    may not exist yet (exports arrive later), so it is only resolved. Connections' specs are
+    checked only with ``check_files``; the jobs' mapping problems are returned (for
+    :func:`_validate_job_references` to report in its order). ``state.url``,
+    ``secrets_dir`` and ``reports.out_dir`` stay relative to the working directory."""
+    for name, conn in _entries(resolved, "connections").items():
+        if not isinstance(conn, dict) or conn.get("system") != "files":
+            continue
+        if isinstance(conn.get("path"), str) and conn["path"]:
+            found = find_config_file(conn["path"], base)
+            relative = not Path(conn["path"]).expanduser().is_absolute()
+            if found is not None or relative:
+                conn["path"] = str(found or (base / conn["path"]).absolute())
+        if isinstance(conn.get("spec"), str):
+            conn["spec"], problem = _mapping_spec_ref(conn["spec"], base)
+            if problem and check_files:
+                sink.add(("connections", name, "spec"), problem, at_value=True)
+    job_problems: dict[KeyPath, str] = {}
+    for name, job in _entries(resolved, "jobs").items():
+        mappings = job.get("mappings") if isinstance(job, dict) else None
+        if not isinstance(mappings, dict):
+            continue
+        for entity, ref in list(mappings.items()):
+            if isinstance(ref, str):
+                mappings[entity], problem = _mapping_spec_ref(ref, base)
+                if problem:
+                    job_problems[("jobs", name, "mappings", entity)] = problem
+    for entry in _entries(resolved, "reconciliations").values():
+        definition = entry.get("definition") if isinstance(entry, dict) else None
+        if isinstance(definition, str) and Path(definition).suffix in (".yaml", ".yml"):
+            found = find_config_file(definition, base)
+            if found is not None:
+                entry["definition"] = str(found)
+    reports = resolved.get("reports")
+    smtp = reports.get("smtp") if isinstance(reports, dict) else None
+    if isinstance(smtp, dict) and isinstance(smtp.get("ca_file"), str):
+        found = find_config_file(smtp["ca_file"], base)
+        if found is not None:
+            smtp["ca_file"] = str(found)
+    return job_problems
+
+
+#: a spec path as the example config wrote shipped specs (relative to a source checkout)
+_SHIPPED_PREFIX = "mappings/specs/"
+
+
+def _mapping_spec_ref(ref: str, base: Path) -> tuple[str, str | None]:
+    """A mapping spec reference resolved, and why it does not resolve or load (None: it
+    does). A name without .yaml/.yml is a shipped spec (``exports/legacy_customers``, as
+    ``billbridge mappings validate`` lists them); a path is looked up by
+    :func:`find_config_file`, and ``mappings/specs/NAME.yaml`` found in neither place is
+    the shipped spec NAME (so the example config works outside a source checkout)."""
     from mappings import SpecLoadError, load_spec
-    from mappings.registry import default_spec_names
+    from mappings.registry import SPECS_DIR, default_spec_names
 
     if Path(ref).suffix not in (".yaml", ".yml"):
         names = default_spec_names()
-        return None if ref in names else _no_such("shipped mapping spec", ref, names)
-    if not Path(ref).is_file():
-        return f"mapping spec file {ref!r} does not exist (relative to the working directory)"
+        return ref, None if ref in names else _no_such("shipped mapping spec", ref, names)
+    found = find_config_file(ref, base)
+    if found is None and ref.startswith(_SHIPPED_PREFIX):
+        shipped = SPECS_DIR / ref.removeprefix(_SHIPPED_PREFIX)
+        found = shipped if shipped.is_file() else None
+    if found is None or not found.is_file():
+        where = (
+            "it does not exist"
+            if Path(ref).expanduser().is_absolute()
+            else f"looked in the config file's folder {base.absolute()}, then the working "
+            f"directory {Path.cwd()}"
+        )
+        return ref, f"mapping spec file {ref!r} not found ({where})"
     try:
-        load_spec(ref)
+        load_spec(found)
     except SpecLoadError as exc:
-        return (
+        return str(found), (
             f"mapping spec {ref!r} does not load ({len(exc.problems)} problem(s), first: "
             f"{exc.problems[0]}); see billbridge mappings validate {ref}"
         )
     except ConfigError as exc:
-        return str(exc)
-    return None
+        return str(found), str(exc)
+    return str(found), None
 
 
 def _validate_suite_entry(
@@ -527,7 +610,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> BillbridgeConfig:
                 update={"state": cfg.state.model_copy(update={"url": env.state_url})}
             )
         return cfg
-    config, problems = validate_config_file(chosen, env=env)
+    config, problems = validate_config_file(chosen, env=env, check_files=False)
     if problems:
         raise ConfigProblems(problems)
     assert config is not None

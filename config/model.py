@@ -52,7 +52,9 @@ class FileConnectionSettings(Strict):
     """A folder or file of exports read through a mapping spec."""
 
     system: Literal["files"] = "files"
+    #: the file or folder; relative: to the config file's folder, then the working directory
     path: str
+    #: a shipped spec name (``exports/legacy_customers``) or a .yaml path (relative as path)
     spec: str
     source_system: str | None = None
 

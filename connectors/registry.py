@@ -18,11 +18,17 @@ def open_connection(config: BillbridgeConfig, name: str) -> Connector:
         raise ConfigError(f"no connection named {name!r} (known: {known})")
     settings: Any = typed_section(config, "connections", name)
     if isinstance(settings, FileConnectionSettings):
-        from connectors.files import FileConnector
-        from mappings import load_spec
+        from pathlib import Path
 
+        from connectors.files import FileConnector
+        from mappings import default_spec, load_spec
+
+        # the loader resolved a relative spec path against the config file's folder; a
+        # name without .yaml/.yml is a shipped spec (exports/legacy_customers)
+        ref = settings.spec
+        spec = load_spec(ref) if Path(ref).suffix in (".yaml", ".yml") else default_spec(ref)
         # unset: records carry the exporting system named by the spec
-        return FileConnector(settings.path, load_spec(settings.spec), system=settings.source_system)
+        return FileConnector(settings.path, spec, system=settings.source_system)
     module = importlib.import_module(f"connectors.{settings.system}")
     connector: Connector = module.connect(settings)
     return connector

@@ -9,7 +9,8 @@ from config import validate_config_file
 from reconcile.suite.configured import ArGlOptions
 
 HEAD = (
-    "connections:\n  ns:\n    system: files\n    path: x.csv\n    spec: s.yaml\nreconciliations:\n"
+    "connections:\n  ns:\n    system: files\n    path: x.csv\n"
+    "    spec: exports/legacy_customers\nreconciliations:\n"
 )
 SIDES = "{invoices: ns/invoice, gl: ns/journal_line}"
 

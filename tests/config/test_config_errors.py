@@ -45,10 +45,11 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "connections:\n  a:\n    system: files\n    spec: s.yaml\n",
     )
     found = messages(path)
-    assert len(found) == 3
+    assert len(found) == 4
     assert any("state.ulr" in m for m in found)
     assert any("logging.level" in m for m in found)
     assert any("connections.a.path: required field is missing" in m for m in found)
+    assert any("connections.a.spec: mapping spec file 's.yaml' not found" in m for m in found)
 
 
 def test_inline_secret_is_refused(tmp_path: Path) -> None:
@@ -177,7 +178,8 @@ def test_missing_secret_is_reported_once(tmp_path: Path, monkeypatch: pytest.Mon
 def test_a_reconciliation_naming_what_does_not_exist_is_found_by_validate(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "connections:\n  zuora:\n    system: files\n    path: z.csv\n    spec: s.yaml\n"
+        "connections:\n  zuora:\n    system: files\n    path: z.csv\n"
+        "    spec: exports/legacy_customers\n"
         "reconciliations:\n"
         "  r1:\n    definition: crm_vs_biling\n    sides: {a: zuroa/invoice, b: zuora}\n"
         "  r2:\n    definition: revenue_leakage\n    sides: {invoices: zuora/invoice}\n",
@@ -196,8 +198,8 @@ def test_a_reconciliation_naming_what_does_not_exist_is_found_by_validate(tmp_pa
 
 CONNECTIONS = (
     "connections:\n"
-    "  salesforce_prod: {system: files, path: a.csv, spec: s.yaml}\n"
-    "  zuora_prod: {system: files, path: z.csv, spec: s.yaml}\n"
+    "  salesforce_prod: {system: files, path: a.csv, spec: exports/legacy_customers}\n"
+    "  zuora_prod: {system: files, path: z.csv, spec: exports/legacy_customers}\n"
 )
 
 
@@ -230,7 +232,8 @@ def test_jobs_schedules_and_nightly_naming_what_does_not_exist_are_found_by_vali
         "'canonical/customer_to_zuora_acount' "
         "(did you mean 'canonical/customer_to_zuora_account'?)",
         f"{path}:11:17: jobs.sf_to_zuora.mappings.contract: mapping spec file "
-        "'mine/missing.yaml' does not exist (relative to the working directory)",
+        f"'mine/missing.yaml' not found (looked in the config file's folder {tmp_path}, "
+        f"then the working directory {Path.cwd()})",
         f"{path}:13:3: schedules.sf_to_zoura: no job named 'sf_to_zoura' "
         "(did you mean 'sf_to_zuora'?): a schedule is keyed by its job's name",
         f"{path}:15:28: nightly.sync_jobs[1]: no job named 'sf_to_zoura' "
@@ -254,7 +257,7 @@ def test_a_job_mapping_spec_file_that_does_not_load_is_found_by_validate(
     path = write(
         tmp_path,
         "connections:\n"
-        "  sf: {system: files, path: a.csv, spec: s.yaml}\n"
+        "  sf: {system: files, path: a.csv, spec: exports/legacy_customers}\n"
         "  zu: {system: zuora, tenant: us_api_sandbox, client_id: c,"
         " client_secret: {secret: BB_TEST_ZU}}\n"
         "jobs:\n"
