@@ -83,8 +83,9 @@ def test_preview_lists_failing_records_with_why(tmp_path: Path) -> None:
     assert "2 record(s): 1 mapped or skipped, 1 failed" in result.output
 
 
-def test_preview_live_needs_a_provider_then_uses_it() -> None:
+def test_preview_live_needs_a_provider_then_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = str(SPECS_DIR / "salesforce" / "product2_to_product.yaml")
+    monkeypatch.setattr(cli, "_live_provider", None)  # importing the main app wires one
     result = invoke("preview", spec, "--live", "sf")
     assert result.exit_code == 2
     assert result.output.startswith("error: live preview is not available")
@@ -99,7 +100,7 @@ def test_preview_live_needs_a_provider_then_uses_it() -> None:
     try:
         result = invoke("preview", spec, "--live", "sf", "--limit", "3")
     finally:
-        cli.set_live_provider(None)
+        cli.set_live_provider(None)  # monkeypatch puts back the one found at the start
     assert result.exit_code == 0, result.output
     assert calls == [("sf", "salesforce/product2_to_product", 3)]
     assert "PLAT-ENT" in result.output
