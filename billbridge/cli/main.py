@@ -12,7 +12,6 @@ import typer
 from billbridge import __version__, logs
 from billbridge.cli.config_cmd import app as config_app
 from billbridge.errors import BillbridgeError
-from billbridge.state.db import StateStoreUnavailable
 
 app = typer.Typer(
     name="billbridge",
@@ -132,8 +131,17 @@ _wire_live_preview()
 _wire_nightly()
 
 
+#: exit codes: 1 is only ever "findings" (exceptions found, a spec or expectation failed,
+#: a recipient not reached), set by the command itself; every error is 2
+EXIT_ERROR = 2
+
+
 def run() -> None:
-    """Console entry point: one clear line per error, the traceback only with --debug."""
+    """Console entry point: one clear line per error, the traceback only with --debug.
+
+    Every error that reaches here exits 2 (EXIT_ERROR): bad config, input or usage (a
+    ConfigError, ParseError, unknown exception id or reason, a missing file), a state store
+    that cannot be used, and unexpected ones; exit 1 stays for findings."""
     debug = "--debug" in sys.argv[1:]
     try:
         app()  # standalone: usage errors and typer.Exit become exit codes via SystemExit
@@ -141,8 +149,13 @@ def run() -> None:
         if debug:
             traceback.print_exc()
         typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
-        # a store that cannot be opened or is locked is an error, not "exceptions found"
-        sys.exit(2 if isinstance(exc, StateStoreUnavailable) else 1)
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:  # a file named on the command line or in the config
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {where}{logs.scrub_text(exc.strerror or str(exc))}", err=True)
+        sys.exit(EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         if debug:
             traceback.print_exc()
@@ -151,4 +164,4 @@ def run() -> None:
             "(run with --debug for the traceback)",
             err=True,
         )
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
