@@ -1,7 +1,8 @@
 """``billbridge exceptions``: list, show and work reconciliation exceptions.
 
 Every action records the actor (``--actor``, default ``$BILLBRIDGE_ACTOR`` or the OS user)
-and the note in the audit log. Ids may be given as a unique prefix (6+ characters).
+and the note in the audit log. Ids may be given as any unique prefix (as ``list`` shows
+them, 12 characters, or fewer).
 
 The state store: ``--state-url`` (or ``BILLBRIDGE_STATE_URL``), else the state.url of
 ``--config`` (or ``BILLBRIDGE_CONFIG``), else the default file. A SQLite file that does not
@@ -61,7 +62,9 @@ ConfigFile = Annotated[
 ]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who acts (default: OS user).")]
 Note = Annotated[str | None, typer.Option("--note", help="Why; kept in the audit log.")]
-Ids = Annotated[list[str], typer.Argument(help="Exception id(s) or unique prefixes.")]
+Ids = Annotated[
+    list[str], typer.Argument(help="Exception id(s), or any unique prefix of each (as listed).")
+]
 
 
 def now() -> datetime:
@@ -131,12 +134,33 @@ def _choices(option: str, given: list[str], names: type[StrEnum]) -> list[str]:
 
 
 def _resolve_ids(xs: ExceptionStore, ids: list[str]) -> list[str]:
+    """Full ids for ids or unique prefixes of any length; one line saying whether none or
+    several exceptions start with a prefix."""
+    from sqlalchemy import select
+
+    from billbridge.state.schema import ExceptionRow
+
     full = []
     for given in ids:
-        view = xs.get(given)
-        if view is None:
-            raise WorkflowError(f"no exception (or no unique one) with id {given!r}")
-        full.append(view.id)
+        with xs.store.session() as s:
+            found = list(
+                s.scalars(
+                    select(ExceptionRow.exception_id)
+                    .where(ExceptionRow.exception_id.startswith(given, autoescape=True))
+                    .order_by(ExceptionRow.exception_id)
+                    .limit(4)
+                )
+            )
+        if given in found:
+            found = [given]
+        if not found:
+            raise WorkflowError(f"no exception with an id starting with {given!r}")
+        if len(found) > 1:
+            shown = ", ".join(f[:12] for f in found[:3]) + (", ..." if len(found) > 3 else "")
+            raise WorkflowError(
+                f"id prefix {given!r} matches several exceptions ({shown}): give more characters"
+            )
+        full.append(found[0])
     return full
 
 
@@ -239,7 +263,13 @@ def list_(
 
 
 @app.command("show")
-def show(exception_id: str, state_url: StateUrl = None, config: ConfigFile = None) -> None:
+def show(
+    exception_id: Annotated[
+        str, typer.Argument(help="The exception's id, or any unique prefix of it (as listed).")
+    ],
+    state_url: StateUrl = None,
+    config: ConfigFile = None,
+) -> None:
     """One exception with its side values, deltas and history."""
     xs = _store(state_url, config)
     (eid,) = _resolve_ids(xs, [exception_id])
@@ -388,7 +418,8 @@ def suppress(
     owner: Annotated[str, typer.Option("--owner")],
     expires: Annotated[str, typer.Option("--expires", help="30d, 12h, YYYY-MM-DD or ISO time.")],
     exception_id: Annotated[
-        str | None, typer.Argument(help="One exception (or use a pattern).")
+        str | None,
+        typer.Argument(help="One exception: its id or any unique prefix (or use a pattern)."),
     ] = None,
     recon: Annotated[str | None, typer.Option("--recon")] = None,
     category: Annotated[str | None, typer.Option("--category")] = None,
