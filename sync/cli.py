@@ -3,8 +3,8 @@
 Exit codes of ``apply``: 0 all writes final and good; 2 some record was rejected,
 dead-lettered or needs manual handling (see the exception report), work is left for the
 next run, or a cash payment was held back (its bank line's payment was already written
-differently); 1 errors (stale plan, busy lease, configuration) through the main app's
-one-line error output.
+differently). Errors (stale plan, busy lease, configuration) exit 2 as well, through the
+main app's one-line error output, which says which it was.
 """
 
 from __future__ import annotations
