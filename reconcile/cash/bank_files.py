@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from billbridge.errors import ConfigError, ParseError
 from canonical import BankTransaction, Remittance
+from canonical.enums import EntryStatus
 from reconcile.cash.csv_io import BankFile, read_bank
 from reconcile.cash.inputs import bank_lines
 from reconcile.cash.model import CashLine
@@ -77,8 +78,12 @@ def read_bank_input(
                 expected=BANK_FORMATS,
             )
         for txn in found.transactions:
-            if txn.source_id in txns:
+            seen = txns.get(txn.source_id)
+            if seen is not None:
                 duplicates += 1  # the parsers key entries by content: the same entry
+                if _better(txn, seen):  # the booked copy wins, whatever the file order
+                    txns[txn.source_id] = txn
+                    origin[txn.source_id] = path
                 continue
             txns[txn.source_id] = txn
             origin[txn.source_id] = path
@@ -113,6 +118,13 @@ def read_bank_input(
     receipts = [ln for _, f in csv_files for ln in f.receipts] + fed.receipts
     others = [ln for _, f in csv_files for ln in f.not_receipts] + fed.not_receipts
     return BankInput(receipts, others, warnings, duplicates)
+
+
+def _better(txn: BankTransaction, seen: BankTransaction) -> bool:
+    """Whether ``txn`` should replace ``seen``, the same entry read from an earlier file:
+    an entry an intraday report (MT942, camt.052) gave as pending and the day's statement
+    gives as booked is read as booked, whichever file is given first."""
+    return txn.status == EntryStatus.BOOKED and seen.status != EntryStatus.BOOKED
 
 
 def _read(path: Path) -> bytes:

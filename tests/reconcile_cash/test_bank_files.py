@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from billbridge.cli.main import app
@@ -119,3 +120,41 @@ def test_a_csv_of_something_else_is_not_told_to_use_an_option_this_command_lacks
     assert code == 2
     assert "inv.csv" in output and "neither the documented bank form" in output
     assert "--profile" not in output
+
+
+MT942_INTRADAY = (
+    "{1:F01COBADEFFAXXX0000000000}{2:O9421200240318COBADEFFAXXX00000000002403181200N}{4:\n"
+    """:20:INTRA240318
+:25:DE02100100100006820101
+:28C:00042/001
+:34F:EUR0,00
+:13D:2403181200+0100
+:61:2403180318C800,00NTRFNONREF//ASR-2
+:86:166?00SEPA GUTSCHRIFT?20SVWZ+INV-4001?32HOOLI AG
+:90C:1EUR800,00
+-}
+"""
+)
+MT940_FINAL = """:20:STMT240318
+:25:DE02100100100006820101
+:28C:00042/001
+:60F:C240317EUR100000,00
+:61:2403180318C800,00NTRFNONREF//ASR-2
+:86:166?00SEPA GUTSCHRIFT?20SVWZ+INV-4001?32HOOLI AG
+:62F:C240318EUR100800,00
+-
+"""
+
+
+@pytest.mark.parametrize("intraday_first", [True, False])
+def test_the_booked_copy_of_an_entry_wins_over_the_intraday_pending_one(
+    tmp_path: Path, intraday_first: bool
+) -> None:
+    intraday = _file(tmp_path, "intraday.sta", MT942_INTRADAY)
+    final = _file(tmp_path, "final.sta", MT940_FINAL)
+    files = [intraday, final] if intraday_first else [final, intraday]
+    code, output, out = _run(tmp_path, "--bank", files[0], "--bank", files[1])
+    assert code == 0, output
+    assert "1 repeated across --bank files read once" in output
+    assert [r[1:3] for r in _rows(out / "applications.csv")[1:]] == [["INV-4001", "800.00"]]
+    assert _rows(out / "unapplied.csv")[1:] == []
