@@ -273,7 +273,9 @@ def plan_run(
             if state == RunState.STILL_OPEN:
                 plan.touches.setdefault((None, None), []).append(eid)
             else:
-                plan.kept_severity.append(values | changes)
+                # ...and so does its age: resolved_at (when it was closed) stays as stored
+                kept = {k: v for k, v in (values | changes).items() if k != "resolved_at"}
+                plan.kept_severity.append(kept)
                 plan.history.append(event(eid, run_id, now, state, cand.fingerprint))
             continue
         sev = severity(cand.amount, age_days(prev.first_seen, now), rules, cand.currency)

@@ -294,6 +294,7 @@ def test_a_wont_fix_exception_keeps_its_severity_as_runs_see_it_again(
     closed, still = xs.get(ids["inv-1"], now=last), xs.get(ids["inv-2"], now=last)
     assert closed.status == Status.WONT_FIX and closed.severity == level
     assert closed.times_seen == 12 and closed.amount == Decimal("7.00")
+    assert closed.age_days == 0 and closed.resolved_at is not None  # its age froze at close
     assert still.severity != level  # the open one did escalate with age
     with store.session() as s:  # as stored, not only as shown
         stored = s.get(ExceptionRow, ids["inv-1"])
