@@ -83,6 +83,9 @@ class _Context:
     strict: bool
     intraday: bool
     warnings: list[FeedWarning] = field(default_factory=list)
+    #: one counter for the whole file: a statement sent as several pages (:28C: 42/1, 42/2)
+    #: may carry two identical entries on two pages, and both are real
+    keys: KeyCounter = field(default_factory=KeyCounter)
 
 
 def _library_parse(ctx: _Context, block: Block) -> mt940.models.Transactions:
@@ -158,9 +161,8 @@ def _statement(ctx: _Context, block: Block) -> BankStatement:
             value = Money(Decimal(bal.amount.amount), currency_or_error(
                 bal.amount.currency, file=ctx.file, line=first.number, field=key))  # fmt: skip
             balances.append(StatementBalance(kind=kind, amount=value, as_of=_as_date(bal.date)))
-    keys = KeyCounter()
     txs = [
-        _transaction(ctx, tag, tx.data, account, currency, statement_id, keys)
+        _transaction(ctx, tag, tx.data, account, currency, statement_id, ctx.keys)
         for tag, tx in zip(lines_61, parsed.transactions, strict=True)
     ]
     extra: dict[str, Any] = {"transaction_reference": data.get("transaction_reference")}

@@ -77,7 +77,7 @@ def read_bank_input(
                 file=str(path),
                 expected=BANK_FORMATS,
             )
-        for txn in found.transactions:
+        for txn in _unique_in_file(found.transactions):
             seen = txns.get(txn.source_id)
             if seen is not None:
                 duplicates += 1  # the parsers key entries by content: the same entry
@@ -118,6 +118,24 @@ def read_bank_input(
     receipts = [ln for _, f in csv_files for ln in f.receipts] + fed.receipts
     others = [ln for _, f in csv_files for ln in f.not_receipts] + fed.not_receipts
     return BankInput(receipts, others, warnings, duplicates)
+
+
+def _unique_in_file(found: Sequence[BankTransaction]) -> list[BankTransaction]:
+    """Only an entry repeated in another file is the same entry: two with one id in one
+    file are two entries (the parsers suffix ``#2`` themselves; this covers a parser that
+    keys per statement or account group), so the later gets ``#2`` here."""
+    out: list[BankTransaction] = []
+    ids: set[str] = set()
+    for txn in found:
+        kept = txn
+        if txn.source_id in ids:
+            n = 2
+            while f"{txn.source_id}#{n}" in ids:
+                n += 1
+            kept = txn.model_copy(update={"source_id": f"{txn.source_id}#{n}"})
+        ids.add(kept.source_id)
+        out.append(kept)
+    return out
 
 
 def _better(txn: BankTransaction, seen: BankTransaction) -> bool:

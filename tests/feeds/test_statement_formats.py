@@ -85,6 +85,24 @@ def test_mt940_balance_mismatch_within_statement() -> None:
     assert [w.code for w in result.warnings] == ["balance_mismatch"]
 
 
+MT940_PAGES = (
+    b":20:STMT240318\n:25:DE02100100100006820101\n:28C:00042/001\n:60F:C240317EUR100000,00\n"
+    b":61:2403180318C1500,00NTRFNONREF\n:86:166?00SEPA GUTSCHRIFT?20SVWZ+INV-7001\n"
+    b":62M:C240318EUR101500,00\n-\n"
+    b":20:STMT240318\n:25:DE02100100100006820101\n:28C:00042/002\n:60M:C240318EUR101500,00\n"
+    b":61:2403180318C1500,00NTRFNONREF\n:86:166?00SEPA GUTSCHRIFT?20SVWZ+INV-7001\n"
+    b":62F:C240318EUR103000,00\n-\n"
+)
+
+
+def test_mt940_identical_entries_on_two_pages_of_a_statement_keep_two_ids() -> None:
+    first, second = mt940.parse(MT940_PAGES, file_name="p").transactions
+    assert second.source_id == first.source_id + "#2"
+    # the same pages in another file (an overlapping download) give the same ids
+    again = mt940.parse(MT940_PAGES, file_name="other").transactions
+    assert [t.source_id for t in again] == [first.source_id, second.source_id]
+
+
 @pytest.mark.parametrize(
     "data",
     [b"", b"hello world", b":20:X\n:25:ACC\n:61:240101C5,00NTRFNONREF\n", b":25:ACC\n:20:X\n"],

@@ -158,3 +158,46 @@ def test_the_booked_copy_of_an_entry_wins_over_the_intraday_pending_one(
     assert "1 repeated across --bank files read once" in output
     assert [r[1:3] for r in _rows(out / "applications.csv")[1:]] == [["INV-4001", "800.00"]]
     assert _rows(out / "unapplied.csv")[1:] == []
+
+
+MT940_PAGES = """:20:STMT240318
+:25:DE02100100100006820101
+:28C:00042/001
+:60F:C240317EUR100000,00
+:61:2403180318C1500,00NTRFNONREF
+:86:166?00SEPA GUTSCHRIFT?20SVWZ+INV-7001?32NORDBANK KUNDE GMBH
+:62M:C240318EUR101500,00
+-
+:20:STMT240318
+:25:DE02100100100006820101
+:28C:00042/002
+:60M:C240318EUR101500,00
+:61:2403180318C1500,00NTRFNONREF
+:86:166?00SEPA GUTSCHRIFT?20SVWZ+INV-7001?32NORDBANK KUNDE GMBH
+:62F:C240318EUR103000,00
+-
+"""
+
+
+def test_identical_entries_in_one_file_are_two_and_a_second_download_adds_none(
+    tmp_path: Path,
+) -> None:
+    pages = _file(tmp_path, "pages.sta", MT940_PAGES)
+    code, output, _ = _run(tmp_path, "--bank", pages)
+    assert code == 0, output
+    assert output.startswith("2 lines:") and "repeated" not in output
+    copy = _file(tmp_path, "copy.sta", MT940_PAGES)
+    code, output, _ = _run(tmp_path, "--bank", pages, "--bank", copy)
+    assert code == 0 and output.startswith("2 lines:")
+    assert "2 repeated across --bank files read once" in output
+
+
+def test_one_id_twice_in_one_file_is_two_lines() -> None:
+    from canonical import BankTransaction, Money
+    from reconcile.cash.bank_files import _unique_in_file
+
+    txn = BankTransaction(
+        source_system="x", source_id="A:k", account_id="A", amount=Money("5.00", "EUR")
+    )
+    ids = [t.source_id for t in _unique_in_file([txn, txn, txn])]
+    assert ids == ["A:k", "A:k#2", "A:k#3"]
