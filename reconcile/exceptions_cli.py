@@ -142,6 +142,8 @@ def _resolve_ids(xs: ExceptionStore, ids: list[str]) -> list[str]:
 
     full = []
     for given in ids:
+        if not given.strip():  # an unset $ID in a script must not pick the only exception
+            raise WorkflowError("an exception id is blank: give the id or a prefix of it")
         with xs.store.session() as s:
             found = list(
                 s.scalars(

@@ -138,7 +138,7 @@ class ExceptionQueries:
         now = now or utcnow()
         with self.store.session() as s:
             row = s.get(ExceptionRow, exception_id)
-            if row is None and len(exception_id) >= 6:
+            if row is None and len(exception_id.strip()) >= 6:
                 found = list(
                     s.scalars(
                         select(ExceptionRow)

@@ -61,6 +61,10 @@ def test_a_short_unique_prefix_finds_the_exception(url: str) -> None:
         ),
         ("ff", "no exception with an id starting with 'ff'"),
         ("0a888_", "no exception with an id starting with '0a888_'"),
+        # an unset $ID in a script: never a prefix of every id (with one exception it
+        # picked that one)
+        ("", "an exception id is blank: give the id or a prefix of it"),
+        (" ", "an exception id is blank: give the id or a prefix of it"),
     ],
 )
 def test_a_prefix_matching_none_or_several_says_so(url: str, given: str, message: str) -> None:
