@@ -164,7 +164,7 @@ def number_text(col: str) -> str:
     # never matches the second)
     t = f"regexp_replace(regexp_replace({t}, '^\\(([^()]*)\\)$', '-\\1'), '^([0-9.,]+)-$', '-\\1')"
     grouped = (
-        f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') "
+        f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?(\\s*%)?') "
         f"THEN replace({t}, ',', '') ELSE {t} END"
     )
     # a percentage ("8.25%", as NetSuite and Excel export rates) is the fraction a workbook's

@@ -315,19 +315,22 @@ def test_percent_text_reads_as_the_fraction_a_percent_cell_holds(tmp_path: Path)
         "compare: [{name: rate, kind: number}]\n"
     )
     left = tmp_path / "left.csv"  # NetSuite's tax rates as text
-    left.write_text("id,rate\n1,8.25%\n2,15 %\n3,-0.5%\n4,(2%)\n5,100%\n6,7%\n")
+    left.write_text(
+        'id,rate\n1,8.25%\n2,15 %\n3,-0.5%\n4,(2%)\n5,100%\n6,7%\n7,"1,250%"\n8,"1,250.5%"\n'
+    )
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.append(["id", "rate"])
-    for key, value in ((1, 0.0825), (2, 0.15), (3, -0.005), (4, -0.02), (5, 1), (6, 0.075)):
+    cells = ((1, 0.0825), (2, 0.15), (3, -0.005), (4, -0.02), (5, 1), (6, 0.075), (7, 12.5))
+    for key, value in (*cells, (8, 12.505)):  # Excel writes the 12.5 percent cell "1,250%"
         sheet.append([key, value])
         sheet.cell(row=sheet.max_row, column=2).number_format = "0.00%"
     right = tmp_path / "right.xlsx"
     book.save(right)
     result = reconcile(definition, load_file(left), load_file(right))
     assert [(e.keys["id"], e.category) for e in result.exceptions] == [("6", "FIELD_MISMATCH")]
-    assert result.counts["MATCHED"] == 5
+    assert result.counts["MATCHED"] == 7
 
 
 def test_decimal_comma_is_refused_not_guessed(tmp_path: Path) -> None:
