@@ -43,7 +43,8 @@ def test_the_body_lists_the_most_severe_new_items_and_points_to_the_workbook() -
     assert sorted(listed) == list(range(1803, 2000, 4))
     assert len(listed) == NEW_SHOWN
     assert "New since the last run (2000)" in html
-    assert f"{2000 - NEW_SHOWN} more new in the attached workbook" in html
+    assert f"{2000 - NEW_SHOWN} more new in the attached workbook." in html
+    assert "exceptions.xlsx" not in html  # the e-mail attaches it under a dated name
     assert len(html) < 100_000
 
     book = openpyxl.load_workbook(io.BytesIO(render_xlsx(report)))
