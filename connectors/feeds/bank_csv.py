@@ -12,7 +12,7 @@ import io
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from billbridge.errors import ParseError
@@ -225,7 +225,9 @@ class _RowReader:
         currency: str | None,
     ) -> None:
         self.p, self.idx, self.file, self.sha = profile, idx, file, sha
-        self.account = account_id or profile.account_id or PurePath(file).stem
+        # not the file name: the same row in two overlapping downloads (or a renamed file)
+        # must keep one id; the profile name is stable
+        self.account = account_id or profile.account_id or profile.name
         ccy = currency or profile.currency
         self.currency = (
             currency_or_error(ccy, file=file, line=None, field="currency") if ccy else None

@@ -234,3 +234,20 @@ def test_camt052_without_period_or_balances_takes_entry_dates_or_creation_day() 
     assert (str(stmt.period_start), str(stmt.period_end)) == ("2024-01-30", "2024-01-31")
     empty = camt.parse(report(""), file_name="e.xml").statements[0]
     assert (str(empty.period_start), str(empty.period_end)) == ("2024-02-01", "2024-02-01")
+
+
+def test_csv_ids_do_not_depend_on_the_file_name() -> None:
+    day1 = (
+        b"Posting Date,Description,Amount,Balance\n"
+        b"03/18/2024,ACH CREDIT INITECH LLC INV-5001,250.00,10250.00\n"
+        b"03/18/2024,ACH DEBIT PAYROLL,-1000.00,9250.00\n"
+    )
+    day2 = day1 + b"03/19/2024,ACH CREDIT INITECH LLC INV-5002,310.25,9560.25\n"
+    first = [t.source_id for t in bank_csv.parse(day1, file_name="export_0318.csv").transactions]
+    second = [t.source_id for t in bank_csv.parse(day2, file_name="dl/0319.csv").transactions]
+    assert second[:2] == first  # the overlapping rows of two downloads share their ids
+    twice = b"Date,Description,Amount\n2024-03-18,FEE,-1.00\n2024-03-18,FEE,-1.00\n"
+    ids = [t.source_id for t in bank_csv.parse(twice, file_name="a.csv").transactions]
+    assert ids[1] == ids[0] + "#2"
+    renamed = [t.source_id for t in bank_csv.parse(twice, file_name="b.csv").transactions]
+    assert renamed == ids
