@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from billbridge.errors import ConfigError, ParseError
-from canonical import BankTransaction, Remittance
+from canonical import BankTransaction, Money, Provenance, Remittance
 from canonical.enums import EntryStatus
 from reconcile.cash.csv_io import BankFile, read_bank
 from reconcile.cash.inputs import bank_lines
@@ -70,6 +70,7 @@ def read_bank_input(
             csv_files.append((path, read_bank(path, order)))
             continue
         found = _parse(path, data, "bank", BANK_FORMATS)
+        _check_amounts(path, found)
         if not found.transactions:
             raise ParseError(
                 f"no bank transactions in this {found.format} file"
@@ -97,6 +98,7 @@ def read_bank_input(
         )
     for path in remittances:
         found = _parse(path, _read(path), "remittance", REMITTANCE_FORMATS)
+        _check_amounts(path, found)
         if not found.remittances:
             raise ParseError(
                 f"no remittance in this {found.format} file",
@@ -118,6 +120,37 @@ def read_bank_input(
     receipts = [ln for _, f in csv_files for ln in f.receipts] + fed.receipts
     others = [ln for _, f in csv_files for ln in f.not_receipts] + fed.not_receipts
     return BankInput(receipts, others, warnings, duplicates)
+
+
+def _check_amounts(path: Path, found: FeedResult) -> None:
+    """Every amount in whole minor units of its currency (99.995 USD, 2500.50 JPY stop the
+    run naming the file, the entry's line and the amount, as the cash CSV does)."""
+    for txn in found.transactions:
+        _whole(path, txn.amount, txn.provenance, f"entry {txn.bank_reference or txn.source_id}")
+    for rem in found.remittances:
+        what = f"remittance {rem.trace_number or rem.source_id}"
+        _whole(path, rem.total, rem.provenance, what)
+        for item in rem.lines:
+            amounts = (item.paid, item.gross, item.discount, *(a.amount for a in item.adjustments))
+            for money in amounts:
+                if money is not None:
+                    doc = item.document_number or "item"
+                    _whole(path, money, item.provenance or rem.provenance, f"{what}, {doc}")
+        for adj in rem.adjustments:
+            _whole(path, adj.amount, rem.provenance, f"{what}, adjustment")
+
+
+def _whole(path: Path, money: Money, where: Provenance | None, what: str) -> None:
+    if money.is_whole_minor():
+        return
+    raise ParseError(
+        f"{what}: amount {money.amount} has more decimals than {money.currency} allows "
+        f"({money.exponent} decimals)",
+        file=str(path),
+        line=where.line if where else None,
+        offset=where.offset if where and where.line is None else None,
+        expected=f"an amount in whole {money.currency} minor units",
+    )
 
 
 def _unique_in_file(found: Sequence[BankTransaction]) -> list[BankTransaction]:

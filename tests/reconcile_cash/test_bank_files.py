@@ -201,3 +201,48 @@ def test_one_id_twice_in_one_file_is_two_lines() -> None:
     )
     ids = [t.source_id for t in _unique_in_file([txn, txn, txn])]
     assert ids == ["A:k", "A:k#2", "A:k#3"]
+
+
+CAMT_JPY = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+ <BkToCstmrStmt>
+  <GrpHdr><MsgId>STMT-20240320</MsgId><CreDtTm>2024-03-20T12:00:00</CreDtTm></GrpHdr>
+  <Stmt>
+   <Id>STMT-20240320</Id>
+   <CreDtTm>2024-03-20T12:00:00</CreDtTm>
+   <Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>
+   <Ntry>
+    <Amt Ccy="JPY">2500.50</Amt>
+    <CdtDbtInd>CRDT</CdtDbtInd>
+    <Sts>BOOK</Sts>
+    <BookgDt><Dt>2024-03-20</Dt></BookgDt>
+    <AcctSvcrRef>ACSR-2</AcctSvcrRef>
+   </Ntry>
+  </Stmt>
+ </BkToCstmrStmt>
+</Document>
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "three.sta",
+            MT940_FINAL.replace("C800,00NTRF", "C800,005NTRF"),
+            "three.sta, line 5: entry ASR-2: amount 800.005 has more decimals than EUR allows",
+        ),
+        (
+            "jpy.xml",
+            CAMT_JPY,
+            "jpy.xml, line 9: entry ACSR-2: amount 2500.50 has more decimals than JPY allows",
+        ),
+    ],
+)
+def test_an_amount_finer_than_its_currency_stops_the_run_naming_file_line_and_amount(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    code, output, _ = _run(tmp_path, "--bank", _file(tmp_path, name, text))
+    assert code == 2
+    assert expected in output
+    assert "unexpected" not in output
