@@ -189,7 +189,22 @@ def _statement(ctx: _Context, block: Block) -> BankStatement:
         extra=extra,
     )
     _check_continuity(ctx, stmt, first.number)
+    _check_closed(ctx, block, stmt)
     return stmt
+
+
+def _check_closed(ctx: _Context, block: Block, stmt: BankStatement) -> None:
+    """An MT940 statement (not an MT942 intraday report, which has none) ends with its
+    closing balance :62F: (:62M: on an intermediate page): without one the file was cut
+    off, and its entries may be incomplete. Strict (the default) stops, as a BAI2 file
+    without its 99 trailer does; lenient warns."""
+    if stmt.intraday or any(t.tag.startswith("62") for t in block.tags):
+        return
+    message = f"statement {stmt.statement_id} ends without a closing balance :62F: (truncated?)"
+    line = block.tags[0].first.number
+    if ctx.strict:
+        raise ParseError(message, file=ctx.file, line=line, expected=":62F:/:62M: closing balance")
+    ctx.warnings.append(FeedWarning(code="truncated", message=message, line=line))
 
 
 def _as_date(value: Any) -> date | None:

@@ -251,3 +251,12 @@ def test_csv_ids_do_not_depend_on_the_file_name() -> None:
     assert ids[1] == ids[0] + "#2"
     renamed = [t.source_id for t in bank_csv.parse(twice, file_name="b.csv").transactions]
     assert renamed == ids
+
+
+def test_mt940_cut_off_before_its_closing_balance_stops_or_warns_when_lenient() -> None:
+    data = MT940_PAGES.split(b":62M:")[0]  # the file ends after the first page's entry
+    with pytest.raises(ParseError, match=r"line 1: statement 00042/001 ends without a closing"):
+        mt940.parse(data, file_name="cut.sta")
+    result = mt940.parse(data, file_name="cut.sta", strict=False)
+    assert [w.code for w in result.warnings] == ["truncated"]
+    assert len(result.transactions) == 1
