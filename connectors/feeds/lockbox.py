@@ -253,6 +253,7 @@ def build(reader: _Reader, recs: list[Rec]) -> tuple[list[BankStatement], list[R
     boxes: list[tuple[dict[str, Any], list[_Check]]] = []
     checks: list[_Check] = []
     batch: list[_Check] = []
+    closed = False  # the open box has had its 8 (lockbox total) record
     for rec in recs:
         spec = specs.get(rec.text[0])
         if spec is None:
@@ -262,11 +263,15 @@ def build(reader: _Reader, recs: list[Rec]) -> tuple[list[BankStatement], list[R
             header = reader.values(rec, spec.fields)
         elif spec.kind == "lockbox_header" or (spec.kind == "check" and not boxes):
             values = reader.values(rec, spec.fields) if spec.kind == "lockbox_header" else {}
-            box = {**values, "processing_date": header.get("processing_date"), "rec": rec}
-            dep = box.get("deposit_date")
-            box["statement_id"] = f"{box.get('lockbox_number') or ''}/{dep or ''}"
-            checks, batch = [], []
-            boxes.append((box, checks))
+            dep = values.get("deposit_date")
+            statement_id = f"{values.get('lockbox_number') or ''}/{dep or ''}"
+            if boxes and not closed and statement_id == box["statement_id"]:
+                batch = []  # a 5 record heads each batch: the next batch of the same box
+            else:
+                box = {**values, "processing_date": header.get("processing_date"), "rec": rec}
+                box["statement_id"] = statement_id
+                checks, batch, closed = [], [], False
+                boxes.append((box, checks))
         if spec.kind == "check":
             chk = _Check(rec, reader.values(rec, spec.fields), box)
             checks.append(chk)
@@ -283,6 +288,7 @@ def build(reader: _Reader, recs: list[Rec]) -> tuple[list[BankStatement], list[R
             )
             reader.check_total(rec, f"{what} amount", v.get("amount"), total)
             batch = []
+            closed = closed or spec.kind == "lockbox_total"
         elif spec.kind == "file_trailer":
             count = reader.values(rec, spec.fields).get("record_count")
             reader.check_total(rec, "file record count", count, len(recs))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from billbridge.errors import ConfigError, ParseError
-from connectors.feeds import bank_csv, camt, mt940, ofx
+from connectors.feeds import bank_csv, camt, lockbox, mt940, ofx
 from connectors.feeds.bank_csv import parse_amount
 from connectors.feeds.bank_csv_profile import load_profile
 from connectors.feeds.mt940_details import parse_details
@@ -260,3 +260,37 @@ def test_mt940_cut_off_before_its_closing_balance_stops_or_warns_when_lenient() 
     result = mt940.parse(data, file_name="cut.sta", strict=False)
     assert [w.code for w in result.warnings] == ["truncated"]
     assert len(result.transactions) == 1
+
+
+# one box (lockbox 1234567) in two batches of 2 and 3 checks; the 8 record totals the box
+LOCKBOX_TWO_BATCHES = (
+    "100ABCDEFGHIJ00999999912403220600\n"
+    "2ABCDEFGHIJ0099999991000000000040008000801\n"
+    "50010001234567240322\n"
+    "6001001000009000002100002100000555010000001001032024ACME INC"
+    "                      BILLBRIDGE INC\n"
+    "400100140103001           0000100000CM-3002        0000000000\n"
+    "6001002000007500002600959300000777020000001001032024GLOBEX C"
+    "ORP                   BILLBRIDGE INC\n"
+    "400100240102003           0000075000\n"
+    "700100012345672403220020000165000\n"
+    "50020001234567240322\n"
+    "6002001000000999901100001500000123450000005501032124UMBRELLA"
+    " CORP                 BILLBRIDGE INC\n"
+    "6002002000004000001100001500000123450000005502032124UMBRELLA"
+    " CORP                 BILLBRIDGE INC\n"
+    "400200240106002           0000040000\n"
+    "6002003000012000002600959300000777020000001002032124GLOBEX C"
+    "ORP                   BILLBRIDGE INC\n"
+    "40020034010INV-2004       0000120000\n"
+    "700200012345672403220030000169999\n"
+    "8000000123456724032200050000334999\n"
+    "9000017\n"
+)
+
+
+def test_lockbox_total_sums_every_batch_of_the_box() -> None:
+    result = lockbox.parse(LOCKBOX_TWO_BATCHES.encode(), file_name="lb.txt")
+    assert "control_total_mismatch" not in [w.code for w in result.warnings]
+    (statement,) = result.statements
+    assert len(statement.transactions) == 5
