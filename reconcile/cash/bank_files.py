@@ -90,6 +90,7 @@ def read_bank_input(
             origin[txn.source_id] = path
         rems.extend(found.remittances)
         warnings.extend(f"{path}: {w}" for w in found.warnings)
+    duplicates += _drop_split_entries(txns, origin)
     if remittances and not txns:
         raise ParseError(
             "--remittance needs a bank file in a bank format to link to; the cash CSV "
@@ -120,6 +121,29 @@ def read_bank_input(
     receipts = [ln for _, f in csv_files for ln in f.receipts] + fed.receipts
     others = [ln for _, f in csv_files for ln in f.not_receipts] + fed.not_receipts
     return BankInput(receipts, others, warnings, duplicates)
+
+
+def _drop_split_entries(txns: dict[str, BankTransaction], origin: dict[str, Path]) -> int:
+    """A camt.053 batch entry and the camt.054 that splits it per TxDtls, given as two
+    --bank files, are one receipt: the split (one line per payer, with its remittance)
+    replaces the entry when its parts add up to the entry's amount. Returns how many
+    entries were replaced."""
+    parts: dict[str, list[BankTransaction]] = {}
+    for sid, txn in txns.items():
+        whole = txn.extra.get("split_of")
+        if isinstance(whole, str) and whole in txns and origin[whole] != origin[sid]:
+            parts.setdefault(whole, []).append(txn)
+    dropped = 0
+    for whole, split in parts.items():
+        entry = txns[whole]
+        if (
+            all(p.amount.currency == entry.amount.currency for p in split)
+            and sum((p.amount for p in split), Money.zero(entry.amount.currency)) == entry.amount
+        ):
+            del txns[whole]
+            del origin[whole]
+            dropped += 1
+    return dropped
 
 
 def _check_amounts(path: Path, found: FeedResult) -> None:

@@ -246,3 +246,46 @@ def test_an_amount_finer_than_its_currency_stops_the_run_naming_file_line_and_am
     assert code == 2
     assert expected in output
     assert "unexpected" not in output
+
+
+CAMT_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.{v}.001.02">
+ <{root}><GrpHdr><MsgId>M</MsgId><CreDtTm>2024-03-20T18:00:00</CreDtTm></GrpHdr>
+  <{stmt}><Id>S-{v}</Id><CreDtTm>2024-03-20T18:00:00</CreDtTm>
+   <Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>
+   <Ntry><NtryRef>BATCH-1</NtryRef><Amt Ccy="EUR">2300.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+    <Sts>BOOK</Sts><BookgDt><Dt>2024-03-20</Dt></BookgDt><AcctSvcrRef>ACSR-1</AcctSvcrRef>
+    <NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>{details}</NtryDtls>
+   </Ntry>
+  </{stmt}>
+ </{root}>
+</Document>
+"""
+SPLIT = """<TxDtls><Refs><EndToEndId>E2E-{n}</EndToEndId></Refs>
+     <AmtDtls><TxAmt><Amt Ccy="EUR">{amount}</Amt></TxAmt></AmtDtls>
+     <RltdPties><Dbtr><Nm>{payer}</Nm></Dbtr></RltdPties>
+     <RmtInf><Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp><Nb>{inv}</Nb>
+     </RfrdDocInf></Strd></RmtInf></TxDtls>"""
+CAMT053_BATCH = CAMT_HEAD.format(v="053", root="BkToCstmrStmt", stmt="Stmt", details="")
+CAMT054_SPLIT = CAMT_HEAD.format(
+    v="054",
+    root="BkToCstmrDbtCdtNtfctn",
+    stmt="Ntfctn",
+    details=SPLIT.format(n=1, amount="1500.00", payer="Nordbank", inv="INV-7001")
+    + SPLIT.format(n=2, amount="800.00", payer="Hooli AG", inv="INV-4001"),
+)
+
+
+@pytest.mark.parametrize("statement_first", [True, False])
+def test_a_camt054_split_replaces_the_camt053_batch_entry_it_details(
+    tmp_path: Path, statement_first: bool
+) -> None:
+    stmt = _file(tmp_path, "stmt.xml", CAMT053_BATCH)
+    split = _file(tmp_path, "split.xml", CAMT054_SPLIT)
+    files = [stmt, split] if statement_first else [split, stmt]
+    code, output, out = _run(tmp_path, "--bank", files[0], "--bank", files[1])
+    assert code == 0, output
+    assert output.startswith("2 lines:") and "1 repeated across --bank files" in output
+    # one line per payer (INV-7001 is not among the test's invoices): not 2300 twice
+    assert [r[1:3] for r in _rows(out / "applications.csv")[1:]] == [["INV-4001", "800.00"]]
+    assert [r[1] for r in _rows(out / "unapplied.csv")[1:]] == ["1500.00"]

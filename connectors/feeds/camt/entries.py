@@ -238,6 +238,10 @@ def map_entry(
             extra["bank_tx_code_prtry"] = tx_prtry or prtry
         if ntry_ref:
             extra["entry_ref"] = ntry_ref
+        if len(split) > 1 and (entry_ref or ntry_ref):
+            # the id the whole entry has where it comes unsplit (a camt.053 batch entry
+            # whose camt.054 gives these TxDtls): reconcile cash reads the split instead
+            extra["split_of"] = f"{ctx.account_id}:{entry_ref or ntry_ref}"
         line_no = line_of(detail) if detail is not None else line
         # a batch split per TxDtls keeps that TxDtls as its raw text, else the whole entry
         own = (
