@@ -19,7 +19,8 @@ def entry_key(*parts: object) -> str:
 
 
 class KeyCounter:
-    """Makes keys unique within one statement: the second identical key gets ``#2``.
+    """Makes keys unique within its scope (a statement; for MT940 the whole file, whose
+    statements may run over several pages): the second identical key gets ``#2``.
 
     Two genuinely identical entries in one statement stay two records, while the same
     entry repeated by an overlapping download in another file keeps the same key.
