@@ -5,7 +5,9 @@ paging, Collections upsert with per-record results, single upsert with HTTP 300,
 
 Faults for :meth:`fail_next`: ``"401"`` (INVALID_SESSION_ID), ``"503"``, ``"lock"``
 (UNABLE_TO_LOCK_ROW), ``"query_timeout"``, ``"request_limit"`` (daily quota) and
-``"timeout_after_commit"``. Point ``SalesforceSettings.ca_bundle`` at :attr:`ca_file`.
+``"timeout_after_commit"``. ``SELECT DefaultCurrencyIsoCode FROM Organization`` answers
+:attr:`org_currency` (a 403 INSUFFICIENT_ACCESS when :attr:`org_readable` is false).
+Point ``SalesforceSettings.ca_bundle`` at :attr:`ca_file`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class FakeSalesforce(LoopbackServer):
         multi_currency: bool = False,
         cpq: bool = False,
         slow_seconds: float = 0.5,
+        org_currency: str = "USD",
+        org_readable: bool = True,
     ) -> None:
         super().__init__()
         self.consumer_key, self.consumer_secret, self.username = (
@@ -61,6 +65,7 @@ class FakeSalesforce(LoopbackServer):
         self.version = api_version
         self.page_size, self.daily_limit, self.api_used = page_size, daily_limit, 0
         self.multi_currency, self.slow_seconds = multi_currency, slow_seconds
+        self.org_currency, self.org_readable = org_currency, org_readable
         self.now = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
         self.tokens: set[str] = set()
         self.issued: list[str] = []
@@ -269,6 +274,8 @@ class FakeSalesforce(LoopbackServer):
 
     def _query(self, text: str, *, include_deleted: bool, headers: dict[str, str]) -> Reply:
         query = soql.parse(text)
+        if query.sobject == "Organization":
+            return self._organization(query)
         rows = [
             r
             for r in self.objects.get(query.sobject, {}).values()
@@ -286,6 +293,20 @@ class FakeSalesforce(LoopbackServer):
         locator = f"01g{uuid.uuid4().hex[:12]}"
         self._cursors[locator] = out
         return self._page(locator, 0, size, len(out))
+
+    def _organization(self, query: soql.Query) -> Reply:
+        if not self.org_readable:
+            return _error(
+                403, "INSUFFICIENT_ACCESS", "insufficient access rights on object Organization"
+            )
+        fields = {"DefaultCurrencyIsoCode": self.org_currency, "Id": "00DFAKE0000000AAA"}
+        for name in query.fields:
+            if name not in fields:
+                raise soql.SoqlError(f"No such column '{name}' on entity 'Organization'")
+        url = f"/services/data/v{self.version}/sobjects/Organization/{fields['Id']}"
+        record: dict[str, Any] = {"attributes": {"type": "Organization", "url": url}}
+        record.update({name: fields[name] for name in query.fields})
+        return Reply(200, {"totalSize": 1, "done": True, "records": [record]})
 
     def _shape(self, query: soql.Query, row: dict[str, Any]) -> dict[str, Any]:
         url = f"/services/data/v{self.version}/sobjects/{query.sobject}/{row['Id']}"

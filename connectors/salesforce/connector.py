@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import requests
+import structlog
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
-from billbridge.errors import BillbridgeError, ConfigError
+from billbridge.errors import BillbridgeError, ConfigError, FatalError
 from canonical import Record, WriteIntent, WriteResult
+from canonical.currencies import normalize_currency
 from connectors.base import (
     CheckReport,
     Connector,
@@ -21,7 +24,7 @@ from connectors.base import (
     parse_datetime,
 )
 from connectors.salesforce import soql, to_canonical
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, classify, error_code
 from connectors.salesforce.reader import SalesforceReader
 from connectors.salesforce.schema import OrgSchema
 from connectors.salesforce.settings import SalesforceSettings
@@ -45,6 +48,14 @@ LOOKUP_CHUNK = 200
 #: Set by the connector on each OpportunityLineItem before mapping (no Salesforce field
 #: name starts with "_"): UnitPrice after Discount, see ``to_canonical.net_unit_price``.
 NET_UNIT_PRICE = "_NetUnitPrice"
+#: The org's own currency, for records without a CurrencyIsoCode (single-currency orgs).
+ORG_CURRENCY_QUERY = "SELECT DefaultCurrencyIsoCode FROM Organization"
+#: Used when settings.currency is unset and the integration user cannot read Organization.
+FALLBACK_CURRENCY = "USD"
+#: Organization always exists; these on it mean the user may not see it (or the field).
+HIDDEN_CODES = frozenset({"INVALID_TYPE", "INVALID_FIELD"})
+
+log = structlog.get_logger(__name__)
 
 
 class SalesforceConnector(Connector):
@@ -70,7 +81,8 @@ class SalesforceConnector(Connector):
         self.schema = OrgSchema(self.client)
         self._now = now
         self._writer = SalesforceWriter(self.client, self.sobject)
-        self._ctx = to_canonical.Context(settings.currency, settings.crosswalk_fields)
+        self._org_currency: str | None = None
+        self._ctx = to_canonical.Context(self.org_currency, settings.crosswalk_fields)
 
     def sobject(self, entity: str) -> str:
         """Canonical entity or sObject name -> an sObject this org has (standard billing
@@ -82,6 +94,50 @@ class SalesforceConnector(Connector):
         if not self.schema.has(name):
             raise ConfigError(f"Salesforce object {name} is not available in this org")
         return name
+
+    def org_currency(self) -> str:
+        """The currency of records without a CurrencyIsoCode: ``settings.currency`` when
+        configured, else the org's DefaultCurrencyIsoCode (read once per connection)."""
+        if self.settings.currency is not None:
+            return self.settings.currency
+        if self._org_currency is None:
+            self._org_currency = self._read_org_currency()
+        return self._org_currency
+
+    def _read_org_currency(self) -> str:
+        problems: list[str] = []
+
+        def fetch(sf: Any) -> dict[str, Any] | None:
+            try:
+                return dict(sf.query(ORG_CURRENCY_QUERY))
+            except SalesforceExpiredSession:
+                raise
+            except SalesforceError as exc:
+                error = classify("org currency", exc)
+                if isinstance(error, FatalError) or error_code(exc)[0] in HIDDEN_CODES:
+                    problems.append(str(error))
+                    return None
+                raise
+
+        body = self.client.call("org currency", fetch)
+        records = (body or {}).get("records") or []
+        value = records[0].get("DefaultCurrencyIsoCode") if records else None
+        if value:
+            try:
+                return normalize_currency(str(value))
+            except ValueError:
+                problems.append(f"Organization.DefaultCurrencyIsoCode {value!r} is not ISO 4217")
+        log.warning(
+            "salesforce.org_currency_unreadable",
+            reason=problems[0] if problems else "Organization query returned no currency",
+            fallback=FALLBACK_CURRENCY,
+            message=(
+                f"cannot read the Salesforce org's default currency; records without "
+                f"CurrencyIsoCode are taken as {FALLBACK_CURRENCY}: set the Salesforce "
+                "connection's `currency` setting to the org's currency"
+            ),
+        )
+        return FALLBACK_CURRENCY
 
     def available_objects(self) -> list[str]:
         objects = self.schema.objects()
@@ -156,7 +212,7 @@ class SalesforceConnector(Connector):
         def mapped(raw: Mapping[str, Any]) -> Record:
             if raw.get("CurrencyIsoCode") is None:
                 # single-currency org: the field does not exist, the org has one currency
-                raw = {**raw, "CurrencyIsoCode": self.settings.currency}
+                raw = {**raw, "CurrencyIsoCode": self.org_currency()}
             if sobject == "Opportunity":
                 raw = self._with_net_prices(raw)
             value = apply_spec(spec, raw, where=f"Salesforce {sobject} {raw.get('Id')}").value
@@ -171,7 +227,7 @@ class SalesforceConnector(Connector):
         block = raw.get("OpportunityLineItems")
         if not isinstance(block, Mapping) or not block.get("records"):
             return dict(raw)
-        currency = str(raw.get("CurrencyIsoCode") or self.settings.currency)
+        currency = str(raw.get("CurrencyIsoCode") or self.org_currency())
         records = [
             {**item, NET_UNIT_PRICE: to_canonical.net_unit_price(item, currency)}
             for item in block["records"]

@@ -68,9 +68,10 @@ class SalesforceSettings(BaseModel):
     #: wait is 24 h).
     bulk_job_timeout_seconds: float = Field(default=3600.0, gt=0)
     query_batch_size: int = Field(default=2000, ge=200, le=2000)
-    #: The org's currency in a single-currency org (records there carry no CurrencyIsoCode,
-    #: so every record takes this one); multi-currency records keep their own.
-    currency: str = "USD"
+    #: The currency of records without their own CurrencyIsoCode (single-currency orgs);
+    #: multi-currency records keep their own. None: the org's DefaultCurrencyIsoCode, read
+    #: once per connection (USD, with a warning, when the integration user cannot read it).
+    currency: str | None = None
     request_timeout: float = Field(default=120.0, gt=0)
     connect_timeout: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
@@ -90,7 +91,9 @@ class SalesforceSettings(BaseModel):
 
     @field_validator("currency")
     @classmethod
-    def _iso_currency(cls, value: str) -> str:
+    def _iso_currency(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             return normalize_currency(value)
         except ValueError:  # UnknownCurrencyError included

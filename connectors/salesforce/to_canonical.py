@@ -34,9 +34,16 @@ Raw = Mapping[str, Any]
 class Context:
     """Org facts a conversion needs: the org currency and where crosswalk ids live."""
 
-    def __init__(self, currency: str, crosswalk_fields: Mapping[str, str]) -> None:
-        self.currency = currency
+    def __init__(
+        self, currency: str | Callable[[], str], crosswalk_fields: Mapping[str, str]
+    ) -> None:
+        # a callable is asked only when a record has no CurrencyIsoCode of its own
+        self._currency = currency
         self.crosswalk_fields = crosswalk_fields
+
+    @property
+    def currency(self) -> str:
+        return self._currency if isinstance(self._currency, str) else self._currency()
 
     def ccy(self, raw: Raw) -> str:
         return str(raw.get("CurrencyIsoCode") or self.currency)

@@ -140,6 +140,26 @@ def test_keyset_read_pages_with_equal_stamps_across_the_boundary(
     first = rsps.get(
         f"{API}/queryAll/", json=fixture("accounts_page1.json"), match=[bearer("00D!tok1")]
     )
+    # the accounts carry no CurrencyIsoCode (single-currency org): the org's currency is read
+    org = rsps.get(
+        f"{API}/query/",
+        match=[
+            matchers.query_param_matcher({"q": "SELECT DefaultCurrencyIsoCode FROM Organization"})
+        ],
+        json={
+            "totalSize": 1,
+            "done": True,
+            "records": [
+                {
+                    "attributes": {
+                        "type": "Organization",
+                        "url": "/services/data/v62.0/sobjects/Organization/00D5g000004ABCDEA2",
+                    },
+                    "DefaultCurrencyIsoCode": "EUR",
+                }
+            ],
+        },
+    )
     more = rsps.get(
         f"{HOST}/services/data/v62.0/query/01gRO0000016PIAYA2-2",
         json=fixture("accounts_page2.json"),
@@ -164,6 +184,7 @@ def test_keyset_read_pages_with_equal_stamps_across_the_boundary(
     rsps.get(f"{API}/queryAll/", json=fixture("accounts_page1.json"))
     records = list(stream)
     assert [r.name for r in records] == ["Acme Corp", "Beta GmbH", "Gamma Ltd"]
+    assert {r.currency for r in records} == {"EUR"} and len(org.calls) == 1  # type: ignore[attr-defined]
     assert [r.extra.get("is_deleted", False) for r in records] == [False, False, True]
     assert stream.cursor == Cursor(
         watermark=datetime(2024, 5, 1, 10, 5, tzinfo=UTC), last_id="001RO000001CCCCYA4"

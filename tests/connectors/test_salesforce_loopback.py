@@ -227,3 +227,19 @@ def test_cpq_objects_are_read_raw_when_the_package_is_installed() -> None:
         raws = list(connector(org).read_raw("SBQQ__Quote__c"))
     assert [r.data["Id"] for r in raws] == [quote]
     assert raws[0].data["attributes"]["type"] == "SBQQ__Quote__c"
+
+
+def test_single_currency_org_records_take_the_orgs_currency() -> None:
+    with FakeSalesforce(org_currency="EUR") as org:
+        org.add("Account", Name="Euro AG")
+        org.add("Account", Name="Euro SE")
+        sf = connector(org)
+        assert {c.currency for c in sf.read("customer")} == {"EUR"}  # type: ignore[attr-defined]
+        assert org.calls["GET query"] == 1  # the Organization query, once per connection
+        [customer] = list(connector(org, currency="CHF").read("customer", limit=1))
+        assert customer.currency == "CHF"  # type: ignore[attr-defined]
+        assert org.calls["GET query"] == 1  # configured: the org is not asked
+    with FakeSalesforce(org_currency="EUR", org_readable=False) as org:
+        org.add("Account", Name="Hidden Org Inc")
+        [customer] = list(connector(org).read("customer"))
+        assert customer.currency == "USD"  # type: ignore[attr-defined]

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 import responses
+from responses import matchers
+from structlog.testing import capture_logs
 
+from billbridge.errors import BudgetExhausted
 from billbridge.testing.fake_salesforce import BASE_FIELDS, describe_fields
 from canonical import Contract, Money
 from connectors.base import ReadStream
@@ -16,6 +19,7 @@ from connectors.salesforce import SalesforceConnector, SalesforceSettings
 
 HOST = "https://acme.my.salesforce.com"
 API = f"{HOST}/services/data/v62.0"
+ORG_QUERY = "SELECT DefaultCurrencyIsoCode FROM Organization"
 CHILD = {
     "childSObject": "OpportunityLineItem",
     "field": "OpportunityId",
@@ -78,9 +82,54 @@ def line_item(n: int, **fields: Any) -> dict[str, Any]:
     return body
 
 
+def organization(currency: str) -> dict[str, Any]:
+    """The REST query answer to ``ORG_QUERY``, as an org returns it."""
+    return {
+        "totalSize": 1,
+        "done": True,
+        "records": [
+            {
+                "attributes": {
+                    "type": "Organization",
+                    "url": "/services/data/v62.0/sobjects/Organization/00D5g000004ABCDEA2",
+                },
+                "DefaultCurrencyIsoCode": currency,
+            }
+        ],
+    }
+
+
+def org_query(rsps: responses.RequestsMock, **reply: Any) -> Any:
+    return rsps.get(
+        f"{API}/query/", match=[matchers.query_param_matcher({"q": ORG_QUERY})], **reply
+    )
+
+
+def connector_for(**settings: Any) -> SalesforceConnector:
+    return SalesforceConnector(
+        SalesforceSettings(
+            instance_url=HOST,
+            auth_mode="client_credentials",
+            consumer_key="ck",
+            consumer_secret="s",
+            **settings,
+        ),
+        sleep=lambda _: None,
+    )
+
+
+ACCOUNT = {"Id": "001A", "Name": "Acme", "SystemModstamp": "2024-05-01T10:00:00.000+0000"}
+
+
 def read(
-    records: list[dict[str, Any]], *, multi_currency: bool = False, **settings: Any
+    records: list[dict[str, Any]],
+    *,
+    multi_currency: bool = False,
+    org_currency: str | None = "USD",
+    **settings: Any,
 ) -> tuple[list[Contract], ReadStream]:
+    """Read ``records`` as contracts; the org is asked its currency (``org_currency``) when
+    ``currency`` is not configured, and no other request may be made."""
     connector = SalesforceConnector(
         SalesforceSettings(
             instance_url=HOST,
@@ -113,6 +162,8 @@ def read(
         rsps.get(
             f"{API}/queryAll/", json={"totalSize": len(records), "done": True, "records": records}
         )
+        if org_currency is not None and "currency" not in settings:
+            org_query(rsps, json=organization(org_currency))
         stream = connector.read("contract")
         found = list(stream)
     assert all(isinstance(c, Contract) for c in found)
@@ -174,18 +225,74 @@ def test_single_currency_org_takes_the_configured_currency() -> None:
     [line] = contract.lines
     assert line.net_unit_price == Money("108", "EUR")
     assert line.list_unit_price == Money("120", "EUR")
-    connector = SalesforceConnector(
-        SalesforceSettings(
-            instance_url=HOST,
-            auth_mode="client_credentials",
-            consumer_key="ck",
-            consumer_secret="s",
-            currency="EUR",
-        )
-    )
-    account = {"Id": "001A", "Name": "Acme", "SystemModstamp": "2024-05-01T10:00:00.000+0000"}
-    customer = connector._converter("customer", "Account")(account)
+    connector = connector_for(currency="EUR")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        customer = connector._converter("customer", "Account")(ACCOUNT)
+        assert not rsps.calls  # a configured currency wins: the org is not asked
     assert customer.currency == "EUR"  # type: ignore[attr-defined]
+
+
+def test_unconfigured_currency_is_the_orgs_own() -> None:
+    """Without ``currency`` a EUR org's records (no CurrencyIsoCode) come out in EUR: the
+    connector asks Organization.DefaultCurrencyIsoCode, once per connection."""
+    [contract], stream = read([opportunity([line_item(1)])], org_currency="EUR")
+    assert not stream.errors and contract.currency == "EUR"
+    assert contract.lines[0].net_unit_price == Money("108", "EUR")
+    connector = connector_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(
+            f"{HOST}/services/oauth2/token",
+            json={"access_token": "00D!tok", "instance_url": HOST, "token_type": "Bearer"},
+        )
+        org = org_query(rsps, json=organization("EUR"))
+        convert = connector._converter("customer", "Account")
+        first, second = convert(ACCOUNT), convert({**ACCOUNT, "Id": "001B"})
+        assert len(org.calls) == 1
+    assert first.currency == second.currency == "EUR"  # type: ignore[attr-defined]
+
+
+def test_multi_currency_records_do_not_ask_the_org() -> None:
+    [contract], stream = read(
+        [opportunity([line_item(1)], CurrencyIsoCode="GBP")],
+        multi_currency=True,
+        org_currency=None,
+    )
+    assert not stream.errors and contract.currency == "GBP"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(403, "INSUFFICIENT_ACCESS"), (400, "INVALID_TYPE"), (400, "INVALID_FIELD")],
+)
+def test_unreadable_org_currency_falls_back_to_usd_with_a_warning(status: int, code: str) -> None:
+    connector = connector_for()
+    body = [{"message": "no access to Organization", "errorCode": code}]
+    with capture_logs() as logs, responses.RequestsMock() as rsps:
+        rsps.post(
+            f"{HOST}/services/oauth2/token",
+            json={"access_token": "00D!tok", "instance_url": HOST, "token_type": "Bearer"},
+        )
+        org = org_query(rsps, status=status, json=body)
+        convert = connector._converter("customer", "Account")
+        assert convert(ACCOUNT).currency == "USD"  # type: ignore[attr-defined]
+        assert convert(ACCOUNT).currency == "USD"  # type: ignore[attr-defined]
+        assert len(org.calls) == 1
+    [warning] = [e for e in logs if e["log_level"] == "warning"]
+    assert warning["event"] == "salesforce.org_currency_unreadable"
+    assert "`currency`" in warning["message"] and code in warning["reason"]
+
+
+def test_other_org_query_failures_are_not_taken_for_usd() -> None:
+    connector = connector_for()
+    body = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    with responses.RequestsMock() as rsps:
+        rsps.post(
+            f"{HOST}/services/oauth2/token",
+            json={"access_token": "00D!tok", "instance_url": HOST, "token_type": "Bearer"},
+        )
+        org_query(rsps, status=403, json=body)
+        with pytest.raises(BudgetExhausted):
+            connector._converter("customer", "Account")(ACCOUNT)
 
 
 def test_a_record_with_its_own_currency_keeps_it() -> None:
@@ -194,6 +301,11 @@ def test_a_record_with_its_own_currency_keeps_it() -> None:
     )
     assert not stream.errors and contract.currency == "GBP"
     assert contract.lines[0].net_unit_price == Money("108", "GBP")
+
+
+def test_currency_defaults_to_the_orgs_and_is_normalized_when_given() -> None:
+    assert connector_for().settings.currency is None
+    assert connector_for(currency="eur").settings.currency == "EUR"
 
 
 def test_configured_currency_must_be_iso_4217() -> None:
