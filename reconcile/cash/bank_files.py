@@ -24,7 +24,7 @@ from billbridge.errors import ConfigError, ParseError
 from canonical import BankTransaction, Money, Provenance, Remittance
 from canonical.enums import EntryStatus
 from reconcile.cash.csv_io import BankFile, read_bank
-from reconcile.cash.inputs import bank_lines
+from reconcile.cash.inputs import SPLIT_BANK_REFERENCE, SPLIT_OF, bank_lines
 from reconcile.cash.model import CashLine
 from reconcile.engine.local_dates import Order
 
@@ -106,7 +106,7 @@ def read_bank_input(
                 file=str(path),
                 expected=REMITTANCE_FORMATS,
             )
-        rems.extend(found.remittances)
+        rems.extend(_split_parts(found))
         warnings.extend(f"{path}: {w}" for w in found.warnings)
     fed = bank_lines(list(txns.values()), rems)
     for path, read in csv_files:
@@ -144,6 +144,23 @@ def _drop_split_entries(txns: dict[str, BankTransaction], origin: dict[str, Path
             del origin[whole]
             dropped += 1
     return dropped
+
+
+def _split_parts(found: FeedResult) -> list[Remittance]:
+    """The remittances of a --remittance file, each detailing one part of a split entry (a
+    camt.054 TxDtls of a batch booking) marked with the whole entry's id and bank reference,
+    so the parts are linked together to the camt.053 batch credit they add up to."""
+    parts = {t.source_id: t for t in found.transactions}
+    out: list[Remittance] = []
+    for rem in found.remittances:
+        part = parts.get(rem.source_id)
+        whole = part.extra.get("split_of") if part is not None else None
+        if part is not None and isinstance(whole, str) and whole:
+            extra = {**rem.extra, SPLIT_OF: whole, SPLIT_BANK_REFERENCE: part.bank_reference}
+            out.append(rem.model_copy(update={"extra": extra}))
+        else:
+            out.append(rem)
+    return out
 
 
 def _check_amounts(path: Path, found: FeedResult) -> None:

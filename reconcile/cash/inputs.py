@@ -91,6 +91,61 @@ def link_remittances(
     return linked
 
 
+#: set on a remittance that details one part of a split bank entry (a camt.054 TxDtls of a
+#: batch booking): the whole entry's source id and its bank reference (AcctSvcrRef)
+SPLIT_OF = "split_of"
+SPLIT_BANK_REFERENCE = "split_bank_reference"
+
+
+def link_remittance_groups(
+    txns: list[BankTransaction], remittances: Iterable[Remittance], *, window_days: int = 3
+) -> dict[str, tuple[Remittance, ...]]:
+    """Bank transaction source id -> its remittances. The remittances of the parts of one
+    split entry (same ``split_of``) go together to the credit they split: the one whose
+    source id is their ``split_of``, else the only credit with their bank reference, when
+    their totals add up to its amount. Every other remittance is linked one to one by
+    :func:`link_remittances`."""
+    rems = list(remittances)
+    groups: dict[str, list[Remittance]] = {}
+    for rem in rems:
+        whole = rem.extra.get(SPLIT_OF)
+        if isinstance(whole, str) and whole:
+            groups.setdefault(whole, []).append(rem)
+    linked: dict[str, tuple[Remittance, ...]] = {}
+    for whole, parts in sorted(groups.items()):
+        credit = _split_credit(txns, whole, parts)
+        if credit is None or credit.source_id in linked:
+            continue
+        linked[credit.source_id] = tuple(sorted(parts, key=lambda r: r.source_id))
+    used = {id(r) for group in linked.values() for r in group}
+    rest = [t for t in txns if t.source_id not in linked]
+    for sid, rem in link_remittances(
+        rest, [r for r in rems if id(r) not in used], window_days=window_days
+    ).items():
+        linked[sid] = (rem,)
+    return linked
+
+
+def _split_credit(
+    txns: list[BankTransaction], whole: str, parts: list[Remittance]
+) -> BankTransaction | None:
+    """The credit the parts of one split detail, if their totals add up to it."""
+    found = [t for t in txns if t.source_id == whole]
+    if not found:
+        refs = {normalize_account(str(r.extra.get(SPLIT_BANK_REFERENCE) or "")) for r in parts}
+        ref = refs.pop() if len(refs) == 1 else ""
+        found = [t for t in txns if ref and normalize_account(t.bank_reference or "") == ref]
+    if len(found) != 1:
+        return None
+    credit = found[0]
+    currency = credit.amount.currency
+    if any(r.total.currency != currency for r in parts):
+        return None
+    if sum((r.total for r in parts), Money.zero(currency)) != credit.amount:
+        return None
+    return credit
+
+
 def _same_payment(txn: BankTransaction, rem: Remittance, window_days: int) -> bool:
     if txn.amount != rem.total:
         return False
@@ -222,39 +277,46 @@ def _receipt_lines(
     remittances: Iterable[Remittance],
     returned: dict[str, BankTransaction],
 ) -> list[CashLine]:
-    linked = link_remittances(credits, remittances)
+    linked = link_remittance_groups(credits, remittances)
     lines: list[CashLine] = []
     for txn in credits:
-        rem = linked.get(txn.source_id)
+        rems = linked.get(txn.source_id, ())
         text = _text(txn)
-        docs: tuple[str, ...] = ()
-        paid: tuple[tuple[str, Decimal], ...] = ()
-        discounts: tuple[tuple[str, Decimal], ...] = ()
-        reason = None
-        if rem is not None:
-            docs = tuple(ln.document_number for ln in rem.lines if ln.document_number)
-            paid = tuple(
-                (ln.document_number, ln.paid.amount)
-                for ln in rem.lines
-                if ln.document_number and ln.paid.currency == txn.amount.currency
-            )
-            discounts = tuple(
-                (ln.document_number, ln.discount.amount)
-                for ln in rem.lines
-                if ln.document_number
-                and ln.discount is not None
-                and ln.discount.amount > 0
-                and ln.discount.currency == txn.amount.currency
-            )
-            adjustments = [*rem.adjustments, *(a for ln in rem.lines for a in ln.adjustments)]
-            reason = next((a.reason_code for a in adjustments if a.reason_code), None)
+        currency = txn.amount.currency
+        items = [ln for rem in rems for ln in rem.lines]
+        docs = tuple(ln.document_number for ln in items if ln.document_number)
+        paid = tuple(
+            (ln.document_number, ln.paid.amount)
+            for ln in items
+            if ln.document_number and ln.paid.currency == currency
+        )
+        discounts = tuple(
+            (ln.document_number, ln.discount.amount)
+            for ln in items
+            if ln.document_number
+            and ln.discount is not None
+            and ln.discount.amount > 0
+            and ln.discount.currency == currency
+        )
+        adjustments = [
+            *(a for rem in rems for a in rem.adjustments),
+            *(a for ln in items for a in ln.adjustments),
+        ]
+        reason = next((a.reason_code for a in adjustments if a.reason_code), None)
+        # a split's parts name one payer each: the credit has one payer only if they agree
+        payers = {normalize_name(r.payer_name) for r in rems if r.payer_name}
+        accounts = {normalize_account(r.payer_account) for r in rems if r.payer_account}
+        payer_name = next((r.payer_name for r in rems if r.payer_name), None)
+        payer_account = next((r.payer_account for r in rems if r.payer_account), None)
+        if len(rems) > 1 and (len(payers) > 1 or len(accounts) > 1):
+            payer_name = payer_account = None
         lines.append(
             CashLine(
                 line_id=txn.source_id,
                 date=_txn_date(txn),
                 amount=Money(txn.amount.amount, txn.amount.currency),
-                payer_name=txn.counterparty_name or (rem.payer_name if rem else None),
-                payer_account=txn.counterparty_account or (rem.payer_account if rem else None),
+                payer_name=txn.counterparty_name or payer_name,
+                payer_account=txn.counterparty_account or payer_account,
                 text=text,
                 doc_refs=docs,
                 deduction_reason=reason,

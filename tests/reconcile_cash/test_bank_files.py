@@ -289,3 +289,27 @@ def test_a_camt054_split_replaces_the_camt053_batch_entry_it_details(
     # one line per payer (INV-7001 is not among the test's invoices): not 2300 twice
     assert [r[1:3] for r in _rows(out / "applications.csv")[1:]] == [["INV-4001", "800.00"]]
     assert [r[1] for r in _rows(out / "unapplied.csv")[1:]] == ["1500.00"]
+
+
+def test_a_camt054_remittance_splitting_a_camt053_batch_entry_applies_each_part(
+    tmp_path: Path,
+) -> None:
+    stmt = _file(tmp_path, "stmt.xml", CAMT053_BATCH)
+    split = _file(tmp_path, "split.xml", CAMT054_SPLIT)
+    invoices = _file(
+        tmp_path,
+        "inv.csv",
+        INVOICES.replace("INV-4001,C400", "INV-4001,C700")
+        + "INV-7001,C700,Nordbank,2024-03-01,2024-03-31,1500.00,EUR\n",
+    )
+    out = tmp_path / "out"
+    args = ["reconcile", "cash", "--bank", stmt, "--remittance", split, "--invoices", invoices]
+    res = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("1 lines:")
+    # the one 2300 credit, with the documents and amounts of both parts: not unapplied
+    assert [r[:3] for r in _rows(out / "applications.csv")[1:]] == [
+        ["DE89370400440532013000:ACSR-1", "INV-4001", "800.00"],
+        ["DE89370400440532013000:ACSR-1", "INV-7001", "1500.00"],
+    ]
+    assert _rows(out / "unapplied.csv")[1:] == []

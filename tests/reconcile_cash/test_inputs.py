@@ -127,3 +127,39 @@ def test_early_payment_discount_within_the_terms() -> None:
     assert by_amount.proposal.deduction_reason == "EARLY_PAYMENT_DISCOUNT"
     late = run(date(2024, 2, 12), "", name="Hooli")  # after the discount period
     assert late.proposal is None
+
+
+def _part(sid: str, amount: str, doc: str, payer: str, **extra: object) -> Remittance:
+    return Remittance(
+        source_system="camt",
+        source_id=sid,
+        trace_number=f"E2E-{sid}",
+        payer_name=payer,
+        total=Money(amount, "EUR"),
+        lines=(RemittanceLine(document_number=doc, paid=Money(amount, "EUR")),),
+        extra=extra,
+    )
+
+
+def test_the_parts_of_a_split_are_linked_together_to_the_credit_they_add_up_to() -> None:
+    from reconcile.cash.inputs import SPLIT_BANK_REFERENCE, SPLIT_OF
+
+    txns = [txn("ACC:BATCH", "2300.00", bank_reference="ACSR-1"), txn("T2", "800.00")]
+    parts = [
+        _part("P2", "800.00", "B-2", "Hooli AG", **{SPLIT_OF: "ACC:BATCH"}),
+        _part("P1", "1500.00", "A-1", "Nordbank", **{SPLIT_OF: "ACC:BATCH"}),
+    ]
+    lines = {ln.line_id: ln for ln in lines_from(txns, parts)}
+    whole = lines["ACC:BATCH"]
+    assert whole.doc_refs == ("A-1", "B-2")
+    assert whole.doc_amounts == (("A-1", Decimal("1500.00")), ("B-2", Decimal("800.00")))
+    assert whole.payer_name is None  # two payers: the credit names neither
+    assert lines["T2"].doc_refs == ()  # the 800 part is not also linked one to one
+    # another source id for the whole entry: its bank reference finds it
+    moved = [p.model_copy(update={"extra": {SPLIT_OF: "X", SPLIT_BANK_REFERENCE: "acsr1"}})
+             for p in parts]  # fmt: skip
+    assert lines_from(txns, moved)[0].doc_refs == ("A-1", "B-2")
+    # parts that do not add up to it are not linked together; one to one as before
+    short = [*parts[:1], _part("P3", "1400.00", "A-1", "Nordbank", **{SPLIT_OF: "ACC:BATCH"})]
+    lines = {ln.line_id: ln for ln in lines_from(txns, short)}
+    assert lines["ACC:BATCH"].doc_refs == () and lines["T2"].doc_refs == ("B-2",)
