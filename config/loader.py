@@ -473,7 +473,7 @@ def _resolve_paths(
             if found is not None or relative:
                 conn["path"] = str(found or (base / conn["path"]).absolute())
         if isinstance(conn.get("spec"), str):
-            conn["spec"], problem = _mapping_spec_ref(conn["spec"], base)
+            conn["spec"], problem = _mapping_spec_ref(conn["spec"], base, load=check_files)
             if problem and check_files:
                 sink.add(("connections", name, "spec"), problem, at_value=True)
     job_problems: dict[KeyPath, str] = {}
@@ -483,7 +483,7 @@ def _resolve_paths(
             continue
         for entity, ref in list(mappings.items()):
             if isinstance(ref, str):
-                mappings[entity], problem = _mapping_spec_ref(ref, base)
+                mappings[entity], problem = _mapping_spec_ref(ref, base, load=check_files)
                 if problem:
                     job_problems[("jobs", name, "mappings", entity)] = problem
     for entry in _entries(resolved, "reconciliations").values():
@@ -505,18 +505,21 @@ def _resolve_paths(
 _SHIPPED_PREFIX = "mappings/specs/"
 
 
-def _mapping_spec_ref(ref: str, base: Path) -> tuple[str, str | None]:
-    """A mapping spec reference resolved, and why it does not resolve or load (None: it
-    does). A name without .yaml/.yml is a shipped spec (``exports/legacy_customers``, as
-    ``billbridge mappings validate`` lists them); a path is looked up by
-    :func:`find_config_file`, and ``mappings/specs/NAME.yaml`` found in neither place is
-    the shipped spec NAME (so the example config works outside a source checkout)."""
+def _mapping_spec_ref(ref: str, base: Path, *, load: bool) -> tuple[str, str | None]:
+    """A mapping spec reference resolved, and why it does not resolve or (with ``load``,
+    as ``config validate`` asks) load (None: it does). A name without .yaml/.yml is a
+    shipped spec (``exports/legacy_customers``, as ``billbridge mappings validate`` lists
+    them); a path is looked up by :func:`find_config_file`, and ``mappings/specs/NAME.yaml``
+    found in neither place is the shipped spec NAME (so the example config works outside a
+    source checkout). Without ``load`` nothing is parsed: every command loads the config,
+    and the job or connection that uses a spec loads it when it runs."""
     from mappings import SpecLoadError, load_spec
     from mappings.registry import SPECS_DIR, default_spec_names
 
     if Path(ref).suffix not in (".yaml", ".yml"):
-        names = default_spec_names()
-        return ref, None if ref in names else _no_such("shipped mapping spec", ref, names)
+        if (SPECS_DIR / f"{ref}.yaml").is_file():  # the listing only to suggest a name
+            return ref, None
+        return ref, _no_such("shipped mapping spec", ref, default_spec_names())
     found = find_config_file(ref, base)
     if found is None and ref.startswith(_SHIPPED_PREFIX):
         shipped = SPECS_DIR / ref.removeprefix(_SHIPPED_PREFIX)
@@ -529,6 +532,8 @@ def _mapping_spec_ref(ref: str, base: Path) -> tuple[str, str | None]:
             f"directory {Path.cwd()}"
         )
         return ref, f"mapping spec file {ref!r} not found ({where})"
+    if not load:
+        return str(found), None
     try:
         load_spec(found)
     except SpecLoadError as exc:
