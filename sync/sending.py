@@ -141,8 +141,11 @@ class Sender:
                 self.intents.update(outbox.intents_by_key(s, missing))
                 parents = {parent_external_id(self.intents[k]) for k, _ in rows}
                 failed = outbox.failed_parents(s, self.job.name, (p for p in parents if p))
-                redriven = outbox.redrives(s, [k for k, _ in rows if k not in self.wire])
-            self.wire.update({k: outbox.wire_key(k, n) for k, n in redriven.items()})
+                asked = [k for k, _ in rows if k not in self.wire]
+                redriven = outbox.redrives(s, asked)
+            # every key asked is settled for the run (a key never redriven is sent as it is),
+            # so later rounds do not query the outbox events for it again
+            self.wire.update({k: outbox.wire_key(k, redriven.get(k, 0)) for k in asked})
             status = dict(rows)
             self.known_open = set(status)
             held = {k for k, n in self.retries.items() if n > self.job.retry_rounds}
