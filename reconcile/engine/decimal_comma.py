@@ -41,7 +41,8 @@ def _rewritten(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
     values = pc.utf8_trim_whitespace(column)
     present = pc.fill_null(pc.not_equal(values, ""), False)
     fits = pc.and_(pc.fill_null(pc.match_substring_regex(values, DECIMAL_COMMA), False), present)
-    if pc.sum(fits).as_py() * 2 < (pc.sum(present).as_py() or 0) or not pc.any(fits).as_py():
+    fitting = pc.sum(fits).as_py() or 0  # None for a column without rows (a header only)
+    if not fitting or fitting * 2 < (pc.sum(present).as_py() or 0):
         return None
     separated = pc.fill_null(pc.match_substring_regex(values, _SEPARATED), False)
     if not pc.any(pc.and_(fits, separated)).as_py():

@@ -179,3 +179,15 @@ def test_decimal_comma_percentages_read_as_their_fractions(tmp_path: Path) -> No
         "--decimal-comma", "left",
     )  # fmt: skip
     assert code == 0, output
+
+
+def test_a_header_only_file_is_no_decimal_comma_column_and_no_crash(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,note\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("id,note\n1,x\n", encoding="utf-8")
+    code, output = _run(str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--key", "id")
+    assert code == 1, output  # the one record is on side B only: a finding, not a crash
+    code, output = _run(
+        str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--key", "id",
+        "--decimal-comma", "left",
+    )  # fmt: skip
+    assert code == 1, output
