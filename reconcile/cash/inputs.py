@@ -243,16 +243,19 @@ def returned_credits(
     counterparty within ``window_days``. Only a return that points at exactly one credit
     holds it (a run cannot tell which of two it reverses, so it holds neither)."""
     found: dict[str, BankTransaction] = {}
+    # credits by (currency, amount), each with its date once: a debit looks at its own
+    # group only (a scan of every credit per debit is quadratic on a 100k-line day)
+    by_amount: dict[tuple[str, Decimal], list[tuple[BankTransaction, date]]] = {}
+    for c in credits:
+        by_amount.setdefault((c.amount.currency, c.amount.amount), []).append((c, _txn_date(c)))
     for ret in sorted(others, key=lambda t: t.source_id):
         if ret.amount.amount >= 0 or ret.status != "booked":
             continue
+        day = _txn_date(ret)
         same = [
             c
-            for c in credits
-            if c.amount.amount == -ret.amount.amount
-            and c.amount.currency == ret.amount.currency
-            and _txn_date(c) <= _txn_date(ret)
-            and c.source_id not in found
+            for c, on in by_amount.get((ret.amount.currency, -ret.amount.amount), ())
+            if on <= day and c.source_id not in found
         ]
         quoted = _quoted(ret)
         hits = [c for c in same if _payment_keys(c) & quoted]
