@@ -50,6 +50,12 @@ class Remaining:
         else:
             self._left[item.invoice_number] = self.unheld(item) - minor
 
+    def demote(self, invoice_number: str, minor: int) -> None:
+        """What an automatic proposal consumed is only held now: it was demoted to a
+        suggestion after its tier ran (so it stays a candidate for "only one fits")."""
+        self._left[invoice_number] += minor
+        self._held[invoice_number] = self._held.get(invoice_number, 0) + minor
+
 
 def within_tolerance(residual: int, expected: int, currency_exp: int, policy: CashPolicy) -> bool:
     """Short pay small enough to write off: fixed amount or percentage of what was due."""

@@ -155,12 +155,16 @@ def apply_cash(
                     fallback=True,
                 )
                 res = late if late is not None and late.proposal is not None else res
+            tiered = res.proposal
             if res.proposal is None:
                 res = _already_applied(res, hits.get(i, []), refs[i], remaining)
             else:
                 res = _hold_unnamed(res, refs[i])
             res = _flag_foreign(res, foreign.get(i, ()))
             proposal, excs = _hold_returned(res.line, res.proposal, res.exceptions)
+            demoted = proposal is None or proposal.status != Status.AUTO
+            if tiered is not None and tiered.status == Status.AUTO and demoted:
+                _demote(remaining, tiered)
             results[i] = replace(res, proposal=proposal, exceptions=excs)
             # a line the unique-amount tier did not settle went through subset-sum
             subset = res.customer_id is not None and (
@@ -517,6 +521,14 @@ def _foreign(line: CashLine, hits: list[Item], refs: _LineRefs) -> tuple[Item, .
     if any(it.currency == ccy for it in named):
         return ()
     return tuple(it for it in named if it.currency != ccy)
+
+
+def _demote(remaining: Remaining, proposal: Proposal) -> None:
+    """An automatic proposal held for a person after its tier consumed what it applies:
+    the invoices' money becomes held, as a suggestion's is, not spent."""
+    for a in proposal.applications:
+        deducted = a.deduction.to_minor() if a.deduction is not None else 0
+        remaining.demote(a.invoice_number, a.amount.to_minor() + deducted)
 
 
 def _hold_unnamed(result: LineResult, refs: _LineRefs) -> LineResult:

@@ -42,3 +42,20 @@ def test_other_numbers_in_the_memo_do_not_hold_an_amount_match() -> None:
         (r,) = apply_cash([pay("L1", "75.00", name="Umbrella", text=text)], items, CUSTOMERS).lines
         assert r.proposal is not None, text
         assert (r.proposal.status, r.proposal.rule) == (Status.AUTO, Rule.UNIQUE_AMOUNT), text
+
+
+def test_a_held_amount_match_keeps_its_invoice_a_candidate_for_later_payments() -> None:
+    """L1's amount match is held for a person after its tier spent INV-2002: the money is
+    only held, so L2's combination of the other invoices is not "the only fit"."""
+    items = [
+        inv("INV-2002", "C4", "75.00"),
+        inv("INV-2003", "C4", "50.00"),
+        inv("INV-2004", "C4", "25.00"),
+    ]
+    lines = [
+        pay("L1", "75.00", name="Umbrella", text="INV-9999"),
+        pay("L2", "75.00", name="Umbrella"),
+    ]
+    first, second = apply_cash(lines, items, CUSTOMERS).lines
+    assert first.proposal is not None and first.proposal.status == Status.SUGGESTED
+    assert second.proposal is not None and second.proposal.status == Status.SUGGESTED
