@@ -246,6 +246,8 @@ class ZuoraWriter:
         """Subscription (or payment) number if ``intent`` is already applied in Zuora."""
         if intent.entity == "payment":
             return self.payments.find(intent)
+        if intent.entity in ACCOUNT_ENTITIES:
+            return self._account_applied(intent)
         number = orders.subscription_number(intent)
         if intent.action == "CreateSubscription" and number:
             # We chose the number ourselves (createSubscription.subscriptionNumber).
@@ -265,6 +267,22 @@ class ZuoraWriter:
                     if (action.get("customFields") or {}).get(key_field) == intent.idempotency_key:
                         return number
         return None
+
+    def _account_applied(self, intent: WriteIntent) -> str | None:
+        """The account number when the account write landed: the account (its number is
+        ours) exists and, unless the write could only create it, every field sent reads
+        back as sent (an update that did not land leaves the old values)."""
+        number = intent.external_id
+        try:
+            current = self.client.get(f"/v1/accounts/{number}")
+        except ZuoraRejected as exc:
+            if exc.not_found:
+                return None
+            raise
+        if intent.op is WriteOp.CREATE:
+            return number
+        sent = {k: v for k, v in intent.payload.items() if k != "accountNumber"}
+        return number if _account_matches(current, sent) else None
 
     def _subscription_exists(self, number: str) -> bool:
         try:

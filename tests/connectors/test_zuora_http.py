@@ -600,3 +600,24 @@ def test_account_update_timing_out_twice_is_unknown(
     rsps.put(url, body=requests.ReadTimeout("read timed out"))
     [result] = zuora.write([account_update_intent()])
     assert result.status is ResultStatus.UNKNOWN
+
+
+def test_an_account_write_left_unknown_is_looked_up_by_its_fields(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector
+) -> None:
+    """The outbox's read-before-resend for an account: found applied only when the fields
+    sent read back (was: the order-action lookup, which asserts a subscription number)."""
+    token(rsps)
+    url = f"{BASE}/v1/accounts/A00000001"
+    rsps.get(url, json=renamed_account())
+    rsps.get(url, json=fixture("account.json"))
+    rsps.get(
+        url,
+        status=404,
+        json={"success": False, "reasons": [{"code": 50000040, "message": "not found"}]},
+    )
+    intent = account_update_intent()
+    key = intent.idempotency_key
+    assert zuora.find_applied([intent]) == {key: "A00000001"}
+    assert zuora.find_applied([intent]) == {}  # the old values: not landed
+    assert zuora.find_applied([intent]) == {}  # no such account
