@@ -145,6 +145,9 @@ class ExceptionRow(Base):
     owner: Mapped[str | None] = mapped_column(String(120))
     last_run_id: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None] = mapped_column()
+    #: the run that first found it: with ``first_seen``, its NEW event (not a history row;
+    #: NULL on rows recorded before revision 0005, whose NEW event is in the history)
+    first_run_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class ExceptionHistoryRow(Base):

@@ -4,8 +4,8 @@ Most exceptions of a large run are either new (a first run, a new break) or seen
 ones need no comparison with earlier runs, so they go from the engine's tuples
 (``reconcile.engine.rows``) to the state store without an object per exception: on SQLite
 multi-row INSERTs whose constant columns are SQL literals and whose key columns SQLite
-builds itself (``json_object``); one ``INSERT ... SELECT`` then writes their ``NEW`` history
-rows.
+builds itself (``json_object``). Their NEW event is the row's own ``first_seen`` and
+``first_run_id`` (``queries.history`` shows it), not a history row of its own.
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ from reconcile.engine.rows import AMOUNT, CATEGORY, CURRENCY, DETAILS, FINGERPRI
 from reconcile.engine.rows import SEVERITY as SEV
 from reconcile.exceptions.model import RunState, Status
 from reconcile.exceptions.runs import (
-    HISTORY,
-    SYSTEM,
     TABLE,
-    event,
     insert_rows,
     sqlite_cursor,
     sqlite_stamp,
@@ -48,7 +45,8 @@ MULTI_ROW, SQLITE_PARAMETERS = 100, 999
 #: the exceptions table's columns in the order of the VALUES below
 _COLUMNS = ("exception_id", "recon", "category", "keys", "key_text", "fingerprint", "details",
             "severity", "amount", "currency", "first_seen", "last_seen", "times_seen",
-            "run_state", "status", "owner", "last_run_id", "resolved_at")  # fmt: skip
+            "run_state", "status", "owner", "last_run_id", "resolved_at",
+            "first_run_id")  # fmt: skip
 
 
 def _row_values(
@@ -64,7 +62,7 @@ def _row_values(
         f"?{first + ID}", _literal(recon), f"?{first + CATEGORY}", f"json_object({keys_json})",
         key_text, f"?{first + FINGERPRINT}", f"?{first + DETAILS}", f"?{first + SEV}",
         f"?{first + AMOUNT}", f"?{first + CURRENCY}", at, at, "1", _literal(RunState.NEW.value),
-        _literal(Status.OPEN.value), "NULL", run, "NULL",
+        _literal(Status.OPEN.value), "NULL", run, "NULL", run,
     ]  # fmt: skip
     return f"({', '.join(values)})"
 
@@ -84,28 +82,13 @@ def rows_per_insert(key_names: Sequence[str]) -> int:
     return max(1, min(MULTI_ROW, SQLITE_PARAMETERS // (KEYS + len(key_names))))
 
 
-def _history_sql() -> str:
-    """The NEW history rows of the exceptions just inserted, copied in SQLite itself (binding
-    another 20k parameter pairs from Python cost twice as much). ``?1``: the rowid after
-    which they were inserted."""
-    cols = "exception_id, run_id, at, event, fingerprint, details, actor, note"
-    values = (
-        f"exception_id, last_run_id, first_seen, {_literal(RunState.NEW.value)}, fingerprint, "
-        f"NULL, {_literal(SYSTEM)}, NULL"
-    )
-    return (
-        f"INSERT INTO {HISTORY.name} ({cols}) SELECT {values} FROM {TABLE.name} "
-        "WHERE rowid > ?1 ORDER BY rowid"
-    )
-
-
 class FreshWriter:
     """INSERTs rows (engine tuples, ids not yet in the store) as NEW and OPEN in the
-    caller's transaction as they are added (``add``, any number of times); ``close`` writes
-    the NEW history rows of all of them.
+    caller's transaction as they are added (``add``, any number of times); ``close`` checks
+    that every row given was inserted.
 
     On SQLite the rows go by multi-row statements of ``rows_per_insert`` rows and one for
-    the rest of each ``add``; the history rows are copied by SQLite itself, once.
+    the rest of each ``add``.
     ``severity_of``: recompute each row's severity from its amount and its own level (when
     the rules differ from those the engine used). Only made when there are rows to add."""
 
@@ -148,26 +131,17 @@ class FreshWriter:
             raise
 
     def close(self) -> None:
-        """Write the NEW history rows of every row added."""
+        """Check that SQLite inserted every row given (a surprise fails the run, so its
+        transaction is rolled back, instead of leaving exceptions unrecorded)."""
         cur = self._cur
         if cur is None:
             return
-        if self._given == 0:  # nothing added: no rowid range to copy (max(rowid) may be NULL)
-            cur.close()
-            return
-        try:
-            # The transaction holds the write lock from the first insert on, and SQLite gives
-            # each new row the largest rowid plus one: the rows inserted here are the last
-            # ``inserted`` rowids. Checked, so a surprise fails the run instead of its history.
-            (last,) = cur.execute(f"SELECT max(rowid) FROM {TABLE.name}").fetchone()
-            cur.execute(_history_sql(), (last - self._inserted,))
-            if cur.rowcount != self._inserted or self._inserted != self._given:
-                raise RuntimeError(
-                    f"recording {self.recon}: {self._given} new exceptions, {self._inserted} "
-                    f"inserted, {cur.rowcount} history rows; nothing was recorded"
-                )
-        finally:
-            cur.close()
+        cur.close()
+        if self._inserted != self._given:
+            raise RuntimeError(
+                f"recording {self.recon}: {self._given} new exceptions, {self._inserted} "
+                "inserted; nothing was recorded"
+            )
 
 
 def _insert_batched(
@@ -205,7 +179,7 @@ def _insert_portable(
     now: datetime,
 ) -> None:
     """The same rows through SQLAlchemy Core (PostgreSQL and any other backend)."""
-    inserts, history = [], []
+    inserts = []
     for r in rows:
         keys = dict(zip(key_names, r[KEYS:], strict=True))
         inserts.append(
@@ -228,8 +202,7 @@ def _insert_portable(
                 "owner": None,
                 "last_run_id": run_id,
                 "resolved_at": None,
+                "first_run_id": run_id,
             }
         )
-        history.append(event(r[ID], run_id, now, RunState.NEW, r[FINGERPRINT]))
     insert_rows(s, TABLE, inserts)
-    insert_rows(s, HISTORY, history)

@@ -18,8 +18,9 @@ from billbridge.state.types import utcnow
 from reconcile.definitions import SeverityRule
 from reconcile.engine.severity import severity
 from reconcile.exceptions.display import FieldKinds
-from reconcile.exceptions.model import ACTIVE, ExceptionView, HistoryEvent, age_days
+from reconcile.exceptions.model import ACTIVE, ExceptionView, HistoryEvent, RunState, age_days
 from reconcile.exceptions.runlog import at_least, latest_run_id, latest_runs
+from reconcile.exceptions.runs import SYSTEM
 
 if TYPE_CHECKING:
     from config.model import BillbridgeConfig
@@ -177,13 +178,23 @@ class ExceptionQueries:
             return {recon: latest_run_id(s, recon) for recon in recons}
 
     def history(self, exception_id: str) -> builtins.list[HistoryEvent]:
+        """Its events, oldest first. The NEW event of a row recorded since revision 0005 is
+        the row's own ``first_seen`` and ``first_run_id``; older rows have it in the
+        history table."""
         q = (
             select(ExceptionHistoryRow)
             .where(ExceptionHistoryRow.exception_id == exception_id)
             .order_by(ExceptionHistoryRow.id)
         )
+        first = select(ExceptionRow.first_seen, ExceptionRow.first_run_id).where(
+            ExceptionRow.exception_id == exception_id, ExceptionRow.first_run_id.is_not(None)
+        )
         with self.store.session() as s:
-            return [
+            implied = [
+                HistoryEvent(at, RunState.NEW.value, run_id, SYSTEM, None, None)
+                for at, run_id in s.execute(first)
+            ]
+            return implied + [
                 HistoryEvent(r.at, r.event, r.run_id, r.actor, r.note, r.details)
                 for r in s.scalars(q)
             ]

@@ -232,10 +232,11 @@ def plan_run(
                         severity(cand.amount, 0, rules, cand.currency), cand.severity, rules
                     ),
                     "owner": None,
+                    # its NEW event (first_seen, this run): no history row of its own
+                    "first_run_id": run_id,
                 }
             )
             delta.new.append(eid)
-            plan.history.append(event(eid, run_id, now, RunState.NEW, cand.fingerprint))
             if covered:
                 plan.history.append(
                     event(eid, run_id, now, Status.SUPPRESSED, details={"from": "OPEN"})

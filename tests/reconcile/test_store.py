@@ -89,13 +89,14 @@ def test_lifecycle_actions_write_audit_events(store: Store) -> None:
 
     with store.session() as s:
         audit = list(s.scalars(select(AuditEventRow).order_by(AuditEventRow.id)))
-        hist = list(
+        stored = list(
             s.scalars(
-                select(ExceptionHistoryRow)
+                select(ExceptionHistoryRow.event)
                 .where(ExceptionHistoryRow.exception_id == ids["inv-1"])
                 .order_by(ExceptionHistoryRow.id)
             )
         )
+    hist = xs.history(ids["inv-1"])
     actions = [(a.actor, a.action, a.subject_id[:8]) for a in audit]
     assert actions == [
         ("ana", "exception.acknowledged", ids["inv-1"][:8]),
@@ -115,6 +116,9 @@ def test_lifecycle_actions_write_audit_events(store: Store) -> None:
         "RESOLVED",
     ]
     assert hist[1].note == "looking" and hist[1].actor == "ana"
+    # the NEW event is the row's own (first_seen, first_run_id), not a stored history row
+    assert (hist[0].run_id, hist[0].at, hist[0].actor) == ("r1", T0, "system")
+    assert stored == [h.event for h in hist[1:]]
 
 
 def test_manually_resolved_exception_reopens_when_seen_again(store: Store) -> None:
@@ -480,8 +484,8 @@ def test_new_exceptions_across_multi_row_inserts_are_stored_like_candidates(
     store: Store, tmp_path
 ) -> None:
     """SQLite writes new exceptions by multi-row INSERTs: two full statements and a shorter
-    one for the rest must store every row, with its own values and history row, as the
-    object path does."""
+    one for the rest must store every row, with its own values and its NEW event (the row's
+    first run; no history row), as the object path does."""
     from reconcile.exceptions.fresh import rows_per_insert
 
     d = _lines()
@@ -497,7 +501,12 @@ def test_new_exceptions_across_multi_row_inserts_are_stored_like_candidates(
         assert len(delta.new) == n // 2
         (stored, hist), expected = _tables(store), _tables(other)
         assert (stored, hist) == expected
-        assert len(stored) == len(hist) == n // 2
+        assert len(stored) == n // 2 and hist == []
+        xs = ExceptionStore(store)
+        assert all(
+            [(e.event, e.run_id, e.at) for e in xs.history(r[0])] == [("NEW", "r1", T0)]
+            for r in stored
+        )
         assert {r[4] for r in stored} == {f"INV-{i}|{i % 3}" for i in range(1, n, 2)}
     finally:
         other.close()
@@ -606,7 +615,7 @@ def test_rows_recorded_in_chunks_are_stored_as_in_one(store: Store, tmp_path, si
 
 def test_an_id_twice_in_a_first_run_is_recorded_once(store: Store) -> None:
     """A first run's rows go in without a lookup each, but only when their ids are distinct:
-    a repeated one takes the general path and is recorded once, with one history row."""
+    a repeated one takes the general path and is recorded once, with one NEW event."""
     from reconcile.engine.rows import ExceptionRows
 
     result = reconcile(invoices(), [row("INV-1", total="90.00"), row("INV-2")], [row("INV-1")])
@@ -616,7 +625,9 @@ def test_an_id_twice_in_a_first_run_is_recorded_once(store: Store) -> None:
     delta = ExceptionStore(store).record_run("invoices", "r1", doubled, T0)
     assert sorted(delta.new) == sorted(r[0] for r in rows.rows)
     exc, hist = _tables(store)
-    assert len(exc) == 2 and [h[3] for h in hist] == ["NEW", "NEW"]
+    xs = ExceptionStore(store)
+    assert len(exc) == 2 and hist == []
+    assert [[e.event for e in xs.history(r[0])] for r in exc] == [["NEW"], ["NEW"]]
 
 
 def test_recording_takes_the_rows_as_they_are(store: Store, monkeypatch) -> None:
