@@ -144,17 +144,20 @@ def _resolve_ids(xs: ExceptionStore, ids: list[str]) -> list[str]:
     for given in ids:
         if not given.strip():  # an unset $ID in a script must not pick the only exception
             raise WorkflowError("an exception id is blank: give the id or a prefix of it")
+        # ids are lower-case hex; a prefix copied in capitals finds them on every store
+        # (SQLite's LIKE ignored the case, PostgreSQL's does not)
+        prefix = given.lower()
         with xs.store.session() as s:
             found = list(
                 s.scalars(
                     select(ExceptionRow.exception_id)
-                    .where(ExceptionRow.exception_id.startswith(given, autoescape=True))
+                    .where(ExceptionRow.exception_id.startswith(prefix, autoescape=True))
                     .order_by(ExceptionRow.exception_id)
                     .limit(4)
                 )
             )
-        if given in found:
-            found = [given]
+        if prefix in found:
+            found = [prefix]
         if not found:
             raise WorkflowError(f"no exception with an id starting with {given!r}")
         if len(found) > 1:

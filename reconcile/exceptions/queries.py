@@ -137,6 +137,8 @@ class ExceptionQueries:
     def get(self, exception_id: str, *, now: datetime | None = None) -> ExceptionView | None:
         """One exception by id or by a unique id prefix (at least 6 characters)."""
         now = now or utcnow()
+        # ids are lower-case hex: an id or prefix in capitals is the same on every store
+        exception_id = exception_id.lower()
         with self.store.session() as s:
             row = s.get(ExceptionRow, exception_id)
             if row is None and len(exception_id.strip()) >= 6:
