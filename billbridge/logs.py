@@ -51,20 +51,54 @@ ACCOUNT_KEYS = {
 
 _lock = threading.Lock()
 _secret_values: set[str] = set()
+#: secrets obtained at run time (OAuth access tokens, session ids), newest last: a
+#: long-running ``serve`` renews them hourly, so only the most recent are kept
+_runtime_values: dict[str, None] = {}
+RUNTIME_KEPT = 256
 _secret_pattern: re.Pattern[str] | None = None
 _ACCOUNT_IN_TEXT = re.compile(r"\b(?:[A-Z]{2}\d{2}[A-Z0-9]{8,30}|\d{8,17})\b")
 
 
-def register_secret(value: str | SecretStr | None) -> None:
-    """Remember a loaded secret so its value is scrubbed from every log line."""
-    global _secret_pattern
+def _raw(value: str | SecretStr | None) -> str | None:
     raw = value.get_secret_value() if isinstance(value, SecretStr) else value
     if not raw or len(raw) < 4:  # too short to redact without mangling ordinary text
+        return None
+    return raw
+
+
+def _recompile() -> None:
+    """Under ``_lock``: one alternation of every known value, longest first."""
+    global _secret_pattern
+    ordered = sorted({*_secret_values, *_runtime_values}, key=len, reverse=True)
+    _secret_pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Remember a loaded secret so its value is scrubbed from every log line."""
+    raw = _raw(value)
+    if raw is None:
         return
     with _lock:
+        if raw in _secret_values:
+            return
         _secret_values.add(raw)
-        ordered = sorted(_secret_values, key=len, reverse=True)
-        _secret_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        _recompile()
+
+
+def register_runtime_secret(value: str | SecretStr | None) -> None:
+    """Remember a secret obtained at run time (an OAuth access token, a session id) so it
+    is scrubbed like a configured one. Only the :data:`RUNTIME_KEPT` most recent are kept:
+    tokens are renewed for as long as the process runs."""
+    raw = _raw(value)
+    if raw is None:
+        return
+    with _lock:
+        if raw in _runtime_values or raw in _secret_values:
+            return
+        _runtime_values[raw] = None
+        while len(_runtime_values) > RUNTIME_KEPT:
+            del _runtime_values[next(iter(_runtime_values))]
+        _recompile()
 
 
 def register_secret_keys(keys: Iterable[str]) -> None:
@@ -75,6 +109,7 @@ def clear_secrets() -> None:
     global _secret_pattern
     with _lock:
         _secret_values.clear()
+        _runtime_values.clear()
         _secret_pattern = None
 
 

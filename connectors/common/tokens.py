@@ -1,7 +1,8 @@
 """A cached bearer token per account, renewed shortly before expiry or after a 401.
 
 Zuora and NetSuite rate-limit their token endpoints and ask clients to reuse a token until
-it expires, so one token is shared by every call for the same account.
+it expires, so one token is shared by every call for the same account. Every token fetched
+is registered for redaction (logs, CLI errors, run log, reports).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import SecretStr
+
+from billbridge import logs
 
 
 @dataclass(frozen=True)
@@ -55,5 +58,7 @@ class TokenCache:
 
     def _renew(self) -> None:
         value, lifetime = self._fetch()
+        # a vendor may echo the bearer token in an error body: scrub it like a config secret
+        logs.register_runtime_secret(value)
         self.fetch_count += 1
         self._token = Token(SecretStr(value), self._clock() + float(lifetime))
