@@ -102,12 +102,14 @@ def _join(
         # both threads (a temp table this size is one row group, scanned by one thread)
         joined = arrow_table(con, plan_sql.counted_join_sql(d, plan), batch_size=8192)
         con.register("_j", joined)
-        if widen is not None and _wide_edges(con, d, plan):
+        rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
+        # one pass over the flagged rows answers both questions
+        wide, repeats = _repeats(con, plan, rows, _wide_edge_test(d, plan) if widen else None)
+        if wide and widen is not None:
             con.unregister("_j")
             widen()
             return _join(con, d, plan, data)
-        rows = {s: _side_rows(con, d, s, data[s]) for s in SIDES}
-        if not _repeats(con, plan, rows):
+        if not repeats:
             counted: dict[str, int | None] = dict(rows)
             figures = plan_sql.tolerated_columns(d, plan)
             first = joined.slice(0, 1).select(figures).to_pylist()[0]
@@ -122,21 +124,17 @@ def _join(
     return plan_sql.join_sql(d, plan, dup_count > 0), dup_count, scanned, None
 
 
-def _wide_edges(con: duckdb.DuckDBPyConnection, d: ReconDefinition, plan: Plan) -> bool:
-    """Whether an unmatched trimmed text key still has a tab or no-break space at an edge."""
+def _wide_edge_test(d: ReconDefinition, plan: Plan) -> str | None:
+    """SQL true for an unmatched row of ``_j`` whose trimmed text key still has a tab or
+    no-break space at an edge (None: no key is trimmed)."""
     tests = [
         sql.has_wide_edge(f"CAST({k} AS VARCHAR)")
         for k, spec in zip(plan.keys, d.keys, strict=True)
         if "trim" in spec.normalize
     ]
     if not tests:
-        return False
-    (found,) = one_row(
-        con,
-        f"SELECT count(*) FROM _j WHERE _f AND (n_a IS NULL OR n_b IS NULL) "
-        f"AND ({' OR '.join(tests)})",
-    )
-    return bool(found)
+        return None
+    return f"_f AND (n_a IS NULL OR n_b IS NULL) AND ({' OR '.join(tests)})"
 
 
 def _side_rows(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, data: Side) -> int:
@@ -146,8 +144,11 @@ def _side_rows(con: duckdb.DuckDBPyConnection, d: ReconDefinition, side: str, da
     return int(one_row(con, f"SELECT count(*) FROM n_{side}")[0])
 
 
-def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -> bool:
-    """Whether some key occurs more than once on a side, from the counted join ``_j``.
+def _repeats(
+    con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int], wide_test: str | None
+) -> tuple[bool, bool]:
+    """(whether a row matches ``wide_test``, whether some key occurs more than once on a
+    side), from the counted join ``_j``.
 
     Over the keys on both sides, pairs = sum(ca * cb), A rows with a partner = sum(ca) and B
     rows with a partner = sum(cb), all >= 1 per key: the three are equal exactly when every
@@ -155,7 +156,8 @@ def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -
     exclusive rows. A hash collision there can only send us to the exact duplicate scan.
     """
     key = f"hash({', '.join(plan.keys)})"
-    pairs, miss_a, miss_b, rep_a, rep_b = one_row(
+    wide = f"count(*) FILTER (WHERE {wide_test})" if wide_test else "0"
+    pairs, miss_a, miss_b, rep_a, rep_b, wide_rows = one_row(
         con,
         "SELECT any_value(_pairs) "
         "+ count(*) FILTER (WHERE _f AND n_a IS NOT NULL AND n_b IS NOT NULL), "
@@ -164,10 +166,10 @@ def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan, rows: dict[str, int]) -
         f"count(*) FILTER (WHERE _f AND n_b IS NULL) - count(DISTINCT {key}) FILTER (WHERE _f "
         "AND n_b IS NULL), "
         f"count(*) FILTER (WHERE _f AND n_a IS NULL) - count(DISTINCT {key}) FILTER (WHERE _f "
-        "AND n_a IS NULL) FROM _j",
+        f"AND n_a IS NULL), {wide} FROM _j",
     )
     unique = pairs == rows["a"] - miss_b == rows["b"] - miss_a and rep_a == rep_b == 0
-    return not unique
+    return bool(wide_rows), not unique
 
 
 def reconcile(
