@@ -118,9 +118,16 @@ def mask_account(value: str) -> str:
     return "*" * max(len(digits) - 4, 0) + digits[-4:] if len(digits) > 4 else "****"
 
 
-def scrub_text(text: str) -> str:
+def scrub_text(text: str, also: Iterable[str | SecretStr | None] = ()) -> str:
+    """``text`` with every registered secret value (and each of ``also``: secrets the
+    caller holds, registered or not) replaced by ``***``."""
     pattern = _secret_pattern
-    return pattern.sub(REDACTED, text) if pattern is not None else text
+    text = pattern.sub(REDACTED, text) if pattern is not None else text
+    for value in also:
+        raw = _raw(value)
+        if raw is not None:
+            text = text.replace(raw, REDACTED)
+    return text
 
 
 def _scrub(value: Any, key: str | None = None) -> Any:

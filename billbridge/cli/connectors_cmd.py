@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from billbridge import logs
 from billbridge.errors import ConfigError
 from config.loader import load_config
 from connectors.base import Cursor
@@ -32,8 +33,8 @@ def check(name: str = typer.Argument(...), config: Path | None = _CONFIG) -> Non
         table.add_row(f"permission: {perm}", "yes" if ok else "NO")
     if report.api_budget_limit is not None:
         table.add_row("API budget used", f"{report.api_budget_used}/{report.api_budget_limit}")
-    for message in report.messages:
-        table.add_row("note", message)
+    for message in report.messages:  # vendor text: it may echo a secret or token
+        table.add_row("note", logs.scrub_text(message))
     Console().print(table)
     if not report.ok:
         raise typer.Exit(1)

@@ -18,6 +18,7 @@ import structlog
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
+from billbridge import logs
 from billbridge.errors import FatalError, RetryableError
 from connectors.salesforce.settings import SalesforceAuthMode, SalesforceSettings
 
@@ -67,11 +68,16 @@ class SalesforceAuth:
         body = resp.json() if resp.content else {}
         if resp.status_code != 200 or "access_token" not in body:
             # error/error_description name the cause (invalid_grant, invalid_client_id, ...)
+            # both are the vendor's text: one may echo the secret sent (some proxies do)
             reason = body.get("error", resp.status_code)
+            description = body.get("error_description", "no description")
             raise FatalError(
-                f"Salesforce refused the {mode.value} login ({reason}): "
-                f"{body.get('error_description', 'no description')}; check the connected app, "
-                "the user's pre-authorisation and the certificate or secret"
+                logs.scrub_text(
+                    f"Salesforce refused the {mode.value} login ({reason}): {description}; "
+                    "check the connected app, the user's pre-authorisation and the "
+                    "certificate or secret",
+                    also=(self.settings.consumer_secret, self.settings.private_key),
+                )
             )
         returned = urlparse(str(body.get("instance_url", ""))).netloc
         if returned and returned != self.settings.host:

@@ -12,6 +12,7 @@ import structlog
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from billbridge.errors import BillbridgeError, ConfigError, FatalError
+from billbridge.logs import scrub_text
 from canonical import Record, WriteIntent, WriteResult
 from canonical.currencies import normalize_currency
 from connectors.base import (
@@ -273,7 +274,7 @@ class SalesforceConnector(Connector):
         try:
             self.client.tokens.get()
         except BillbridgeError as exc:
-            return CheckReport(ok=False, system=self.system, messages=[str(exc)])
+            return CheckReport(ok=False, system=self.system, messages=[scrub_text(str(exc))])
         messages: list[str] = []
         permissions: dict[str, bool] = {}
         try:
@@ -283,7 +284,7 @@ class SalesforceConnector(Connector):
             limits = self.client.call("limits", lambda sf: sf.limits())
         except BillbridgeError as exc:
             return CheckReport(
-                ok=False, system=self.system, authenticated=True, messages=[str(exc)]
+                ok=False, system=self.system, authenticated=True, messages=[scrub_text(str(exc))]
             )
         daily = limits.get("DailyApiRequests") or {}
         limit, remaining = daily.get("Max"), daily.get("Remaining")
