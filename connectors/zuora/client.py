@@ -221,7 +221,7 @@ class ZuoraClient:
         except requests.ConnectTimeout:
             raise RetryableError(f"Zuora {method} {_bare(path)}: connect timeout") from None
         except (requests.Timeout, requests.ConnectionError) as exc:
-            if method == "GET" or path.startswith(_READ_POSTS):
+            if not _is_write(method, path):
                 raise RetryableError(f"Zuora GET {_bare(path)}: {exc.__class__.__name__}") from None
             raise OutcomeUnknown(
                 f"Zuora {method} {_bare(path)} got no answer ({exc.__class__.__name__}); "
@@ -247,14 +247,37 @@ class ZuoraClient:
         where = f"{method} {_bare(path)}"
         status = resp.status_code
         retry_after = parse_retry_after(resp.headers, status=status)
-        if status == 200 and "xml" in resp.headers.get("Content-Type", ""):
+        content_type = resp.headers.get("Content-Type", "")
+        if status == 200 and method == "GET" and "xml" in content_type:
             return {"_text": resp.text}
         try:
-            body = wire.loads(resp.content) if resp.content else {}
+            parsed: Any = wire.loads(resp.content) if resp.content else None
         except ValueError:
+            parsed = None
+        if status < 400 and not isinstance(parsed, dict | list):
+            # A truncated body, a proxy's HTML page, nothing at all: not an answer. A write
+            # may have been applied (read before any resend); a read has nothing to return.
+            what = (
+                f"HTTP {status} with a body that is not JSON "
+                f"({content_type.split(';')[0] or 'no content type'}, {len(resp.content)} bytes)"
+            )
+            if _is_write(method, path):
+                raise OutcomeUnknown(
+                    f"Zuora {where} answered {what}; the write may have been applied"
+                )
+            raise RetryableError(f"Zuora {where} answered {what}", retry_after=retry_after)
+        if status < 400 and isinstance(parsed, list) and _is_write(method, path):
+            raise OutcomeUnknown(
+                f"Zuora {where} answered HTTP {status} with a JSON list, not a result object; "
+                "the write may have been applied"
+            )
+        body: dict[str, Any]
+        if isinstance(parsed, dict):
+            body = parsed
+        elif isinstance(parsed, list):
+            body = {"items": parsed}
+        else:
             body = {}
-        if not isinstance(body, dict):
-            body = {"items": body}
         if status == 401:
             raise _TokenRejected
         if status == 429 or status >= 500:
@@ -315,6 +338,11 @@ def track_id(value: str) -> str:
     """``Zuora-Track-Id`` takes up to 64 US-ASCII characters and no ``:`` or ``;``."""
     cleaned = re.sub(r"[^A-Za-z0-9._/=+-]", "-", value.encode("ascii", "replace").decode())
     return cleaned[:64]
+
+
+def _is_write(method: str, path: str) -> bool:
+    """Whether a call can change Zuora (every method but GET, except the ZOQL read POSTs)."""
+    return method != "GET" and not path.startswith(_READ_POSTS)
 
 
 def _bare(path: str) -> str:

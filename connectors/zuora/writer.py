@@ -55,6 +55,11 @@ def _outcome(intent: WriteIntent, exc: BillbridgeError) -> WriteResult:
     return _rejected(intent, exc)
 
 
+def _still_unknown(exc: OutcomeUnknown, lookup: BillbridgeError) -> OutcomeUnknown:
+    """The write's outcome stays unknown when the read that should settle it failed."""
+    return OutcomeUnknown(f"{exc}; the lookup failed too ({lookup.__class__.__name__})")
+
+
 #: Sections of GET /v1/accounts/{key} that hold the PUT body's top-level scalar fields.
 _ACCOUNT_SECTIONS = ("basicInfo", "billingAndPayment")
 
@@ -154,7 +159,11 @@ class ZuoraWriter:
             return self._applied(intent, resp.get("accountNumber") or intent.external_id)
         except OutcomeUnknown as exc:
             # Read before retry: the account number is ours, so a GET settles it.
-            if self._account_exists(intent.external_id):
+            try:
+                exists = self._account_exists(intent.external_id)
+            except BillbridgeError as lookup:
+                return _outcome(intent, _still_unknown(exc, lookup))
+            if exists:
                 return self._applied(intent, intent.external_id, already=True)
             return _outcome(intent, exc)
         except (RecordRejected, RetryableError, IdempotencyKeyReused) as exc:
@@ -170,14 +179,17 @@ class ZuoraWriter:
         try:
             self.client.request("PUT", f"/v1/accounts/{number}", json=update)
         except OutcomeUnknown as exc:
-            current = self.client.get(f"/v1/accounts/{number}")
+            try:
+                current = self.client.get(f"/v1/accounts/{number}")
+            except BillbridgeError as lookup:
+                return _outcome(intent, _still_unknown(exc, lookup))
             if _account_matches(current, update):
                 log.warning("zuora.account_update_timeout_applied", account=number)
                 return self._applied(intent, number, already=True)
             log.warning("zuora.account_update_timeout_resend", account=number)
             try:
                 self.client.request("PUT", f"/v1/accounts/{number}", json=update)
-            except OutcomeUnknown:
+            except (OutcomeUnknown, RetryableError):
                 return _outcome(intent, exc)
         return self._applied(intent, number)
 
@@ -229,8 +241,13 @@ class ZuoraWriter:
             return self.client.request(
                 "POST", "/v1/orders", json=call.body, idempotency_key=call.idempotency_key
             )
-        except OutcomeUnknown:
-            found = [self.find_applied(i) for i in call.intents]
+        except OutcomeUnknown as exc:
+            # Whatever goes wrong from here on, the outcome stays unknown: a retryable or
+            # rejected answer to the lookup says nothing about the order we posted.
+            try:
+                found = [self.find_applied(i) for i in call.intents]
+            except BillbridgeError as lookup:
+                raise _still_unknown(exc, lookup) from None
             if all(n is not None for n in found):
                 log.warning("zuora.order_timeout_applied", actions=len(call.intents))
                 return {"already": True, "numbers": found}
@@ -238,9 +255,13 @@ class ZuoraWriter:
                 raise
             log.warning("zuora.order_timeout_resend", key=call.idempotency_key[:12])
             # Nothing applied: replay the same key (Zuora keeps it 24 h).
-            return self.client.request(
-                "POST", "/v1/orders", json=call.body, idempotency_key=call.idempotency_key
-            )
+            try:
+                return self.client.request(
+                    "POST", "/v1/orders", json=call.body, idempotency_key=call.idempotency_key
+                )
+            except RetryableError:
+                # The first post may still be executing: look again before any resend.
+                raise exc from None
 
     def find_applied(self, intent: WriteIntent) -> str | None:
         """Subscription (or payment) number if ``intent`` is already applied in Zuora."""
