@@ -136,6 +136,12 @@ _wire_nightly()
 EXIT_ERROR = 2
 
 
+def _print_traceback() -> None:
+    """The current exception's traceback on stderr, with every known secret scrubbed: the
+    exception messages in the chain are vendor and config text."""
+    sys.stderr.write(logs.scrub_text(traceback.format_exc()))
+
+
 def run() -> None:
     """Console entry point: one clear line per error, the traceback only with --debug.
 
@@ -147,18 +153,18 @@ def run() -> None:
         app()  # standalone: usage errors and typer.Exit become exit codes via SystemExit
     except BillbridgeError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         typer.echo(f"error: {logs.scrub_text(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except OSError as exc:  # a file named on the command line or in the config
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         where = f"{exc.filename}: " if exc.filename else ""
         typer.echo(f"error: {where}{logs.scrub_text(exc.strerror or str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         typer.echo(
             f"error: unexpected {type(exc).__name__}: {logs.scrub_text(str(exc))} "
             "(run with --debug for the traceback)",
