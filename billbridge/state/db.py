@@ -11,7 +11,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from billbridge.errors import BillbridgeError
@@ -107,7 +107,31 @@ def migrate(engine: Engine) -> None:
 
 class StateStoreUnavailable(BillbridgeError):
     """The state store cannot be opened or used (server down, wrong URL or password,
-    unwritable file, locked by another process)."""
+    unwritable file, locked by another process), or refused a statement (a value it cannot
+    hold, a constraint): one line, never the SQL or its parameters."""
+
+
+class StateStoreConflict(StateStoreUnavailable, IntegrityError):
+    """A constraint the store enforces was violated (a duplicate key written concurrently):
+    still an ``IntegrityError`` for the callers that expect one when another process won
+    the race, but shown as one line without the SQL or its parameters."""
+
+    def __init__(self, message: str, orig: Exception | None) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.statement = None
+        self.params = None
+        self.orig = orig
+        self.hide_parameters = True
+        self.connection_invalidated = False
+        self.detail = []
+        self.ismulti = None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:
+        return (self.__class__, (self.message, None))
 
 
 def shown_url(url: str) -> str:
@@ -118,21 +142,30 @@ def shown_url(url: str) -> str:
         return "<unparsable state store URL>"
 
 
-def store_error(exc: OperationalError, url: str, *, opening: bool) -> StateStoreUnavailable:
+def store_error(exc: DBAPIError, url: str, *, opening: bool) -> StateStoreUnavailable:
     """One line for a driver error on the store at ``url`` (password masked): a lock held
     by another process is said so, with how long we waited; other errors give the driver's
-    first line (no SQL, no parameters)."""
+    first line (no SQL, no parameters: the data may be confidential, and PostgreSQL's
+    DETAIL line, which quotes the values, is left out too)."""
     shown = shown_url(url)
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-    reason = reason or type(exc.orig).__name__
-    if "locked" in reason.lower() and url.startswith("sqlite"):
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig and str(exc.orig).strip() else ""
+    reason = reason or type(exc.orig or exc).__name__
+    if (
+        isinstance(exc, OperationalError)
+        and "locked" in reason.lower()
+        and url.startswith("sqlite")
+    ):
         return StateStoreUnavailable(
             f"state store {shown} is locked by another process (waited {BUSY_TIMEOUT_S} s); "
             "try again when that process has finished"
         )
     if opening:
-        return StateStoreUnavailable(f"cannot open the state store {shown}: {reason}")
-    return StateStoreUnavailable(f"state store {shown} failed: {reason}")
+        message = f"cannot open the state store {shown}: {reason}"
+    else:
+        message = f"state store {shown} failed: {reason}"
+    if isinstance(exc, IntegrityError):
+        return StateStoreConflict(message, exc.orig)
+    return StateStoreUnavailable(message)
 
 
 class Store:
@@ -158,7 +191,7 @@ class Store:
                 with self.engine.begin() as conn:
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             migrate(self.engine)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             self.engine.dispose()
             raise store_error(exc, str(self.engine.url), opening=True) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -174,12 +207,14 @@ class Store:
         SQLite their fsync was a tenth of recording 20k of them), never for cursors, outbox
         states or what a user did.
 
-        A driver error (store locked by another process, server gone, disk full) becomes
-        :class:`StateStoreUnavailable`: one line naming the store, password masked."""
+        A driver error (store locked by another process, server gone, disk full, a value
+        the store cannot hold, a constraint) becomes :class:`StateStoreUnavailable`
+        (:class:`StateStoreConflict`, an ``IntegrityError`` too, for a constraint): one line
+        naming the store, password masked, without the SQL or its parameters."""
         try:
             with self._session(durable=durable) as session:
                 yield session
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise store_error(exc, self.url, opening=False) from None
 
     @contextmanager
