@@ -1,4 +1,8 @@
-"""Append-only run log rows (table ``run_log``)."""
+"""Append-only run log rows (table ``run_log``).
+
+A row's message is often an exception's text (a vendor's error body, a config problem): it
+is scrubbed of every known secret and token here, where every sync, cash, scheduler and
+nightly row is written, since an append-only row cannot be cleaned later."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from billbridge import logs
 from billbridge.state import Store
 from billbridge.state.schema import RunLogRow
 
@@ -34,7 +39,7 @@ def append(
                 at=at,
                 counts=counts or {},
                 mapping_versions=mapping_versions or {},
-                message=message,
+                message=logs.scrub_text(message) if message is not None else None,
                 holder=holder,
             )
         )
