@@ -136,7 +136,8 @@ class ExceptionRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column()
     severity: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal | None] = mapped_column()
-    currency: Mapped[str | None] = mapped_column(String(3))
+    #: as the source had it (revision 0006): ``EURO`` in a file is reported, not refused
+    currency: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[datetime] = mapped_column()
     last_seen: Mapped[datetime] = mapped_column()
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
