@@ -3,8 +3,9 @@
 One cached OAuth token per tenant (renewed on expiry and once on 401), one concurrency
 limit per tenant, a timeout on every call, tenacity retries for 429/5xx/lock contention
 honouring ``Retry-After``/``RateLimit-Reset``, and ``success: false`` unpacked into
-classified errors. A write that times out raises :class:`OutcomeUnknown`; it is never
-resent here (the caller reads before it retries).
+classified errors. A write that times out, gets a 5xx or an unreadable answer raises
+:class:`OutcomeUnknown`; it is never resent here (the caller reads before it retries).
+Only a 429, or a connection that was never made, is retried for a write.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import requests
 import structlog
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from urllib3.exceptions import NewConnectionError
 
 from billbridge.errors import BillbridgeError, FatalError, RetryableError
 from connectors.common import wire
@@ -221,8 +223,10 @@ class ZuoraClient:
         except requests.ConnectTimeout:
             raise RetryableError(f"Zuora {method} {_bare(path)}: connect timeout") from None
         except (requests.Timeout, requests.ConnectionError) as exc:
-            if not _is_write(method, path):
-                raise RetryableError(f"Zuora GET {_bare(path)}: {exc.__class__.__name__}") from None
+            if not _is_write(method, path) or _never_sent(exc):
+                raise RetryableError(
+                    f"Zuora {method} {_bare(path)}: {exc.__class__.__name__}"
+                ) from None
             raise OutcomeUnknown(
                 f"Zuora {method} {_bare(path)} got no answer ({exc.__class__.__name__}); "
                 "the write may have been applied"
@@ -280,6 +284,13 @@ class ZuoraClient:
             body = {}
         if status == 401:
             raise _TokenRejected
+        if status >= 500 and _is_write(method, path):
+            # The request reached Zuora (or its gateway), which may have applied it: a 504
+            # is often an order still executing. Read before any resend, never retry blind.
+            raise OutcomeUnknown(
+                f"Zuora {where}: HTTP {status} after the request was sent; "
+                "the write may have been applied"
+            )
         if status == 429 or status >= 500:
             raise RetryableError(f"Zuora {where}: HTTP {status}", retry_after=retry_after)
         if status == 409 and key is not None:
@@ -343,6 +354,12 @@ def track_id(value: str) -> str:
 def _is_write(method: str, path: str) -> bool:
     """Whether a call can change Zuora (every method but GET, except the ZOQL read POSTs)."""
     return method != "GET" and not path.startswith(_READ_POSTS)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """The connection was never made (refused, no such host): nothing reached Zuora."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def _bare(path: str) -> str:

@@ -124,7 +124,10 @@ def test_subscription_lifecycle_end_to_end_with_faults(fake: FakeZuora) -> None:
     assert created.status is ResultStatus.APPLIED
     number = created.target_id
     assert number is not None and number.startswith("A-S")
-    assert sleeps == [1.0, 2.0 * zuora.settings.backoff_seconds]  # Retry-After, then back-off
+    # 429: Retry-After, then the same key again; 503 on a write: looked up (ZOQL by our
+    # external id) before the same key is sent again, no blind retry
+    assert sleeps == [1.0]
+    assert fake.calls["POST /v1/action/query"] == 1
 
     fake.expire_tokens()  # token dies mid-run: one renewal, no failure
     plan_id = fake.subscriptions[number][-1]["ratePlans"][0]["id"]
