@@ -108,15 +108,28 @@ class ZuoraPaymentWriter:
         try:
             try:
                 resp = self.client.request("POST", "/v1/payments", json=body, idempotency_key=key)
-            except OutcomeUnknown:
-                number = self.find(intent)
+            except OutcomeUnknown as unknown:
+                # Until the lookup says otherwise the outcome stays unknown: a lookup that
+                # fails, or a replay answered 429, settles nothing (retryable would resend
+                # without reading).
+                try:
+                    number = self.find(intent)
+                except BillbridgeError as lookup:
+                    raise OutcomeUnknown(
+                        f"{unknown}; the lookup failed too ({lookup.__class__.__name__})"
+                    ) from None
                 if number is not None:
                     log.warning("zuora.payment_timeout_applied", key=key[:12])
                     return _result(intent, ResultStatus.ALREADY_APPLIED, target_id=number)
                 log.warning("zuora.payment_timeout_resend", key=key[:12])
                 # Not there: replay the same key (Zuora keeps it 24 h; after that the
                 # lookup above is what keeps the payment single).
-                resp = self.client.request("POST", "/v1/payments", json=body, idempotency_key=key)
+                try:
+                    resp = self.client.request(
+                        "POST", "/v1/payments", json=body, idempotency_key=key
+                    )
+                except RetryableError:
+                    raise unknown from None
         except OutcomeUnknown as exc:
             return _result(
                 intent, ResultStatus.UNKNOWN, message=str(exc), failure=FailureType.TRANSIENT

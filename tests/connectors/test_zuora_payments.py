@@ -272,3 +272,17 @@ def test_a_payment_netting_a_credit_memo_is_rejected_whole_before_any_call(
     assert result.status == ResultStatus.REJECTED
     assert result.error_code == "BB_CREDIT_MEMO_NETTED"
     assert "credit memo(s) CM-7" in (result.message or "")
+
+
+def test_a_post_answered_503_whose_lookup_fails_stays_unknown(
+    rsps: responses.RequestsMock, zuora: ZuoraConnector
+) -> None:
+    """A 5xx after the request left: the payment may exist. A failing lookup settles
+    nothing, so the intent stays unknown (read again before any resend), never retryable."""
+    i = intent(payment("B06", "42.00", **{"INV-4001": "42.00"}))
+    get_invoice(rsps, "INV-4001", "42.00")
+    post = rsps.post(f"{BASE}/v1/payments", status=503, json={"message": "Service Unavailable"})
+    rsps.post(f"{BASE}/v1/action/query", status=503, json={"message": "Service Unavailable"})
+    [result] = zuora.write([i])
+    assert result.status == ResultStatus.UNKNOWN
+    assert len(post.calls) == 1
