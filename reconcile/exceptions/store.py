@@ -72,6 +72,31 @@ def _suppression(row: SuppressionRow) -> Suppression:
     )
 
 
+def _column_length(table: Any, column: str) -> int:
+    length = table.__table__.c[column].type.length
+    assert isinstance(length, int)
+    return length
+
+
+#: the longest owner, actor, ticket and recon name the store's columns hold
+OWNER_MAX = _column_length(ExceptionRow, "owner")
+ACTOR_MAX = _column_length(ExceptionHistoryRow, "actor")
+TICKET_MAX = _column_length(AuditEventRow, "ticket")
+RECON_MAX = _column_length(SuppressionRow, "recon")
+
+
+def check_text(what: str, value: str | None, limit: int | None = None) -> None:
+    """User input the store must hold on every backend: at most ``limit`` characters and no
+    NUL (PostgreSQL refuses it in text); one line saying which option is wrong, before
+    anything is written (was the driver's error with the SQL after the work was done)."""
+    if value is None:
+        return
+    if "\x00" in value:
+        raise WorkflowError(f"{what} contains a NUL character; give it without")
+    if limit is not None and len(value) > limit:
+        raise WorkflowError(f"{what} is {len(value)} characters long; at most {limit} are allowed")
+
+
 class ExceptionStore(ExceptionQueries):
     def __init__(self, store: Store, *, rules: Sequence[SeverityRule] = DEFAULT_SEVERITY) -> None:
         self.store = store
@@ -196,6 +221,10 @@ class ExceptionStore(ExceptionQueries):
                 )
         if to == Status.ASSIGNED and not owner:
             raise WorkflowError("assigning needs an owner")
+        check_text("the owner", owner, OWNER_MAX)
+        check_text("the actor", actor, ACTOR_MAX)
+        check_text("the ticket", ticket, TICKET_MAX)
+        check_text("the note", note)
         with self.store.session() as s:
             rows = {
                 r.exception_id: r
@@ -291,6 +320,11 @@ class ExceptionStore(ExceptionQueries):
             raise WorkflowError("a suppression needs a reason, an owner and an actor")
         if expires_at <= now:
             raise WorkflowError("a suppression must expire in the future")
+        check_text("the owner", owner, OWNER_MAX)
+        check_text("the actor", actor, ACTOR_MAX)
+        check_text("the recon", recon, RECON_MAX)
+        check_text("the reason", reason)
+        check_text("the note", note)
         with self.store.session() as s:
             if exception_id is not None:
                 target = s.get(ExceptionRow, exception_id)
