@@ -341,6 +341,21 @@ def _sqlite_tuples(rows: Sequence[dict[str, Any]], cols: list[str]) -> list[tupl
     return out
 
 
+#: what a NUL character in a value from the sources is stored as where text cannot hold it
+NUL_STORED_AS = "\ufffd"
+
+
+def storable_text(rows: Iterable[dict[str, Any]]) -> None:
+    """Text values with a NUL character (a key or currency from a dirty source file) made
+    storable on PostgreSQL, whose text columns refuse NUL, in place: each NUL becomes U+FFFD.
+    SQLite keeps them as they are; either way the run is recorded, not failed as a whole.
+    JSON columns keep them exactly (escaped), so an exception's keys come back unchanged."""
+    for row in rows:
+        for name, value in row.items():
+            if value.__class__ is str and "\x00" in value:
+                row[name] = value.replace("\x00", NUL_STORED_AS)
+
+
 def insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Bulk INSERT. On SQLite the rows are pre-encoded and handed to the driver's
     executemany: SQLAlchemy's per-row parameter and type processing was most of the time
@@ -354,6 +369,7 @@ def insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
         s.connection().exec_driver_sql(sql, _sqlite_tuples(rows, cols))
         return
+    storable_text(rows)
     for chunk in _chunks(rows):
         s.execute(table.insert(), list(chunk))
 
@@ -372,6 +388,8 @@ def write_plan(s: Session, plan: RunPlan, run_id: str, now: datetime) -> None:
             .values({c: bindparam(f"b_{c}") for c in cols})
         )
         params = [{f"b_{k}": v for k, v in row.items()} for row in rewrites]
+        if s.get_bind().dialect.name != "sqlite":
+            storable_text(params)
         for chunk in _chunks(params):
             s.execute(stmt, list(chunk))
     cur = sqlite_cursor(s)
