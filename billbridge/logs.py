@@ -130,6 +130,43 @@ def scrub_text(text: str, also: Iterable[str | SecretStr | None] = ()) -> str:
     return text
 
 
+#: credentials as vendors and gateways echo them, whose value this process may not know (a
+#: token another process fetched): an Authorization header value (with a digit, a symbol
+#: or mixed case, so "Basic authentication" stays), and ``key=value`` / ``"key": "value"``
+#: pairs of credential keys
+_CREDENTIAL_IN_TEXT = re.compile(
+    r"(?P<scheme>\b(?i:bearer|basic)\s+)(?=(?:[{tok}]*[\d=+/!]|[{tok}]*[a-z][{tok}]*[A-Z]))"
+    r"[{tok}]{{8,}}=*"
+    r"|(?P<key>\b(?i:access_token|refresh_token|id_token|client_secret|consumer_secret"
+    r"|token_secret|security_token|session_?id|password|passwd|api_?key|private_key)"
+    r"(?:=|:(?=\S)|\"?\s*:\s*\"))[^\s\"'&,;]+".format(tok=r"A-Za-z0-9\-._~+/!")
+)
+
+
+def _credential(match: re.Match[str]) -> str:
+    return (match.group("scheme") or match.group("key")) + REDACTED
+
+
+def scrub_vendor_text(text: str) -> str:
+    """Text from outside (a vendor's error body, a rejection reason) before it is stored
+    or reported: every known secret (:func:`scrub_text`), and credentials in the shapes
+    vendors echo them (``Bearer <token>``, ``client_secret=...``, ``"access_token": "..."``)
+    even when this process never saw their value."""
+    return _CREDENTIAL_IN_TEXT.sub(_credential, scrub_text(text))
+
+
+def scrub_value(value: Any) -> Any:
+    """``value`` (text, or a JSON-like structure of mappings and lists) with
+    :func:`scrub_vendor_text` applied to every string in it; other values as they are."""
+    if isinstance(value, str):
+        return scrub_vendor_text(value)
+    if isinstance(value, dict):
+        return {k: scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(scrub_value(v) for v in value)
+    return value
+
+
 def _scrub(value: Any, key: str | None = None) -> Any:
     if key is not None:
         lowered = key.lower()

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from billbridge import logs
 from billbridge.state.schema import ExceptionHistoryRow, ExceptionRow, OutboxIntentRow
 from canonical import WriteResult
 from sync.outbox import summary
@@ -41,7 +42,8 @@ def record_exception(
 ) -> str:
     details = summary(row) | {
         "vendor_code": result.error_code if result else None,
-        "message": result.message if result else None,
+        # the vendor's reason, on the AR report: scrubbed of any credential it echoes
+        "message": logs.scrub_vendor_text(result.message) if result and result.message else None,
         "failure_type": str(result.failure_type) if result and result.failure_type else None,
         "last_attempt_at": now.isoformat(),
     }

@@ -18,6 +18,7 @@ from sqlalchemy import String, Table, Text, bindparam, func, insert, literal, se
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from billbridge import logs
 from billbridge.state.schema import OutboxEventRow, OutboxIntentRow
 from billbridge.state.types import UTCDateTime
 from canonical import WriteIntent, WriteOp, WriteResult
@@ -263,7 +264,7 @@ def apply_changes(
                 "attempt": attempts,
                 "target_id": target_id,
                 "error_code": res.error_code if res else None,
-                "message": (res.message if res else None) or c.note,
+                "message": _message(res, c.note),
                 "failure_type": str(res.failure_type) if res and res.failure_type else None,
             }
         )
@@ -361,6 +362,13 @@ def rows_by_key(session: Session, keys: Iterable[str]) -> dict[str, OutboxIntent
     return {r.idempotency_key: r for r in session.scalars(stmt)}
 
 
+def _message(result: WriteResult | None, note: str | None) -> str | None:
+    """An event row's message: the vendor's reason (its error text may echo a credential
+    it was sent, and the row is append-only) scrubbed, else the note."""
+    text = (result.message if result else None) or note
+    return logs.scrub_vendor_text(text) if text else text
+
+
 def transition(
     session: Session,
     row: OutboxIntentRow,
@@ -388,7 +396,7 @@ def transition(
             attempt=row.attempts,
             target_id=result.target_id if result else None,
             error_code=result.error_code if result else None,
-            message=(result.message if result else None) or note,
+            message=_message(result, note),
             failure_type=str(result.failure_type) if result and result.failure_type else None,
             actor=actor,
             ticket=ticket,

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from billbridge import logs
 from reconcile.exceptions import ACTIVE, ExceptionStore, ExceptionView, RunState
 from reconcile.exceptions.display import (
     UNKNOWN,
@@ -62,12 +63,15 @@ def describe(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> str:
 
 
 def to_item(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> ReportItem:
+    """A report row. Its text is partly from outside (a vendor's rejection reason, a
+    record's values), and the report is mailed: what it shows is scrubbed of secrets and of
+    credentials in the shapes vendors echo them, whatever the store holds."""
     return ReportItem(
         exception_id=view.id,
         recon=view.recon,
         category=view.category,
-        keys=dict(view.keys),
-        description=describe(view, kinds),
+        keys=logs.scrub_value(dict(view.keys)),
+        description=logs.scrub_vendor_text(describe(view, kinds)),
         amount=view.amount,
         currency=view.currency,
         severity=view.severity,
@@ -78,7 +82,13 @@ def to_item(view: ExceptionView, kinds: FieldKinds = UNKNOWN) -> ReportItem:
         last_seen=view.last_seen,
         resolved_at=view.resolved_at,
         owner=view.owner,
-        details=dict(view.details or {}),
+        # a sync row's details hold the vendor's reason; other recons' details are compared
+        # values, shown only through the (scrubbed) description
+        details=(
+            logs.scrub_value(dict(view.details or {}))
+            if view.recon.startswith("sync:")
+            else dict(view.details or {})
+        ),
     )
 
 
