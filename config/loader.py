@@ -87,6 +87,14 @@ class _Collector:
         self.file = file
         self.positions = positions
         self.problems: list[ConfigProblem] = []
+        #: secret fields written inline: their type errors would repeat the same problem
+        self.inline: set[KeyPath] = set()
+
+    def add_inline_secret(self, path: KeyPath) -> None:
+        self.inline.add(tuple(path))
+        self.add(
+            path, "secrets must not be written inline; use {secret: ENV_VAR_NAME}", at_value=True
+        )
 
     def add(self, path: KeyPath, message: str, *, at_value: bool = False) -> None:
         value_pos = self.positions.get(tuple(path)) if at_value else None
@@ -112,6 +120,8 @@ class _Collector:
                 if not (isinstance(p, str) and p.startswith(("function-", "tagged-union", "[key]")))
             )
             path = (*prefix, *loc)
+            if path in self.inline or (*prefix, *_clean_loc(data, loc)) in self.inline:
+                continue
             kind = item["type"]
             if kind == "extra_forbidden":
                 parent_fields = _fields_at(model, loc[:-1])
@@ -123,7 +133,13 @@ class _Collector:
                 msg = "required field is missing"
             else:
                 got = item.get("input")
-                shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+                hidden = (
+                    isinstance(got, dict | list | SecretStr)
+                    or got is None
+                    or _is_secret_field(model, loc)
+                )
+                # a secret field's value is never echoed, whatever type it was written as
+                shown = "" if hidden else f" (got {logs.scrub_text(repr(got))})"
                 msg = f"{item['msg']}{shown}"
                 self.add(path, msg, at_value=True)
                 continue
@@ -176,6 +192,31 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _is_secret_annotation(annotation: Any) -> bool:
+    return "SecretStr" in str(annotation)
+
+
+def _is_secret_field(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
+    """Whether ``loc`` (relative to ``model``) addresses a secret: a SecretStr-typed field,
+    or a key the log redaction treats as secret (password, client_secret, ..._token)."""
+    named = [str(p) for p in loc if not isinstance(p, int)]
+    if named:
+        key = named[-1].lower()
+        if key in logs.SECRET_KEYS or key.endswith(("_secret", "_password", "_token")):
+            return True
+    current: list[type[BaseModel]] = [model]
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            continue
+        fields = [m.model_fields[str(part)] for m in current if str(part) in m.model_fields]
+        if not fields:
+            return False
+        if index == len(loc) - 1 or all(isinstance(p, int) for p in loc[index + 1 :]):
+            return any(_is_secret_annotation(f.annotation) for f in fields)
+        current = [sub for f in fields for sub in _models_in(f.annotation)]
+    return False
+
+
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """BaseModel classes inside an annotation (unions, Optional, Annotated, containers)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -223,12 +264,10 @@ def _check_inline_secrets(
         value = raw.get(field.alias or name, raw.get(name))
         if value is None:
             continue
-        if "SecretStr" in str(field.annotation) and isinstance(value, str):
-            sink.add(
-                (*path, name),
-                "secrets must not be written inline; use {secret: ENV_VAR_NAME}",
-                at_value=True,
-            )
+        # anything but a {secret: NAME} mapping: text, and a number or a boolean too (YAML
+        # reads an all-digit password as an int)
+        if _is_secret_annotation(field.annotation) and not isinstance(value, dict):
+            sink.add_inline_secret((*path, name))
             continue
         for sub in _models_in(field.annotation):
             if isinstance(value, dict):
@@ -281,12 +320,12 @@ def validate_config_file(
     smtp = (
         (data.get("reports") or {}).get("smtp") if isinstance(data.get("reports"), dict) else None
     )
-    if isinstance(smtp, dict) and isinstance(smtp.get("password"), str):
-        sink.add(
-            ("reports", "smtp", "password"),
-            "secrets must not be written inline; use {secret: ENV_VAR_NAME}",
-            at_value=True,
-        )
+    if (
+        isinstance(smtp, dict)
+        and smtp.get("password") is not None
+        and not isinstance(smtp["password"], dict)
+    ):
+        sink.add_inline_secret(("reports", "smtp", "password"))
     resolved = _resolve_secrets(data, (), sdir, sink)
     job_spec_problems = _resolve_paths(resolved, Path(path).parent, sink, check_files=check_files)
 
