@@ -36,7 +36,9 @@ def redrive(
     note: str = "",
     now: datetime | None = None,
 ) -> str:
-    """Put a dead or rejected intent back to ``pending`` with a fresh attempt budget.
+    """Put a dead or rejected intent back with a fresh attempt budget: a rejected one to
+    ``pending``; a dead one to ``sent``, so it is looked up before it is sent again (its
+    last outcome may be unknown: applied, with the answer lost).
 
     Refused when a later version of the same record writes the same part of the target
     record and was applied or is queued: sending this one would put the stale version over
@@ -62,8 +64,23 @@ def redrive(
                 "carries the newer content. Retrying would write the older version over it; "
                 f"skip this intent instead (billbridge sync skip {row.idempotency_key[:12]})"
             )
+        before = row.status
         row.attempts = 0
-        return _act(s, row, outbox.PENDING, "sync.retry", "redriven", actor, ticket, note, now)
+        _act(s, row, outbox.PENDING, "sync.retry", "redriven", actor, ticket, note, now)
+        if before == outbox.DEAD:
+            # Its last attempt may have been applied with no answer back (a timeout, a 409
+            # in flight): ``sent`` makes the next run look it up (under the keys it went
+            # out with) before it goes out again under the redrive's fresh key.
+            outbox.transition(
+                s,
+                row,
+                outbox.SENT,
+                now,
+                actor=actor,
+                ticket=ticket,
+                note="redriven: look it up before sending it again",
+            )
+        return row.idempotency_key
 
 
 def skip_intent(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from billbridge.state import Store
 from billbridge.state.schema import OutboxIntentRow
-from canonical import ResultStatus, WriteIntent, WriteResult
+from canonical import FailureType, ResultStatus, WriteIntent, WriteResult
 from connectors.base import Connector, Cursor
 from sync import cursors, dead_letters, outbox, snapshots
 from sync.batching import (
@@ -111,6 +111,8 @@ class Sender:
         self.lease: Lease | None = None
         #: outbox key -> the key it is sent under, for intents an operator redrove
         self.wire: dict[str, str] = {}
+        #: outbox key -> how often an operator redrove it (absent: never)
+        self.redriven: dict[str, int] = {}
 
     def step(self, name: str) -> None:
         if self.hook is not None:
@@ -146,6 +148,7 @@ class Sender:
             # every key asked is settled for the run (a key never redriven is sent as it is),
             # so later rounds do not query the outbox events for it again
             self.wire.update({k: outbox.wire_key(k, redriven.get(k, 0)) for k in asked})
+            self.redriven.update({k: n for k, n in redriven.items() if n})
             status = dict(rows)
             self.known_open = set(status)
             held = {k for k, n in self.retries.items() if n > self.job.retry_rounds}
@@ -189,6 +192,24 @@ class Sender:
             out.append(i.model_copy(update={"idempotency_key": wire}))
         return out, back
 
+    def ever_sent_as(self, intents: list[WriteIntent]) -> tuple[list[WriteIntent], dict[str, str]]:
+        """``intents`` under every key they may have gone out with (a redriven one under
+        its fresh key and each earlier one: an operator's redrive of an intent whose
+        outcome was unknown is looked up under the keys used before), and wire key ->
+        outbox key for those whose key differs."""
+        out: list[WriteIntent] = []
+        back: dict[str, str] = {}
+        for i in intents:
+            key = i.idempotency_key
+            for generation in range(self.redriven.get(key, 0) + 1):
+                wire = outbox.wire_key(key, generation)
+                if wire == key:
+                    out.append(i)
+                    continue
+                back[wire] = key
+                out.append(i.model_copy(update={"idempotency_key": wire}))
+        return out, back
+
     def within_budget(self, batches: list[list[WriteIntent]]) -> list[list[WriteIntent]]:
         if self.job.budget is None:
             return batches
@@ -223,8 +244,20 @@ class Sender:
             and done[i.idempotency_key].status == ResultStatus.ALREADY_APPLIED
         ]
         applied_keys = {i.idempotency_key for i in applied}
-        if applied:
-            self.record([BatchOutcome(applied, [done[i.idempotency_key] for i in applied], 0)])
+        spent = self._out_of_attempts([i for i in doubtful if i.idempotency_key not in done])
+        for i in spent:
+            done[i.idempotency_key] = WriteResult(
+                idempotency_key=i.idempotency_key,
+                status=ResultStatus.RETRYABLE,
+                message=(
+                    f"no outcome after {self.job.max_attempts} attempts, and read-before-retry "
+                    "did not find it applied"
+                ),
+                failure_type=FailureType.TRANSIENT,
+            )
+        settled = applied + spent
+        if settled:
+            self.record([BatchOutcome(settled, [done[i.idempotency_key] for i in settled], 0)])
             self.step("looked_up")
         # Unverifiable intents, and later intents of the same record, wait for another round.
         held_records = {
@@ -241,6 +274,19 @@ class Sender:
             for b in batches
         ]
         return [b for b in out if b]
+
+    def _out_of_attempts(self, intents: list[WriteIntent]) -> list[WriteIntent]:
+        """Those of ``intents`` (looked up, not found applied) that used every attempt."""
+        if not intents:
+            return []
+        with self.store.session() as s:
+            states = outbox.states(s, [i.idempotency_key for i in intents])
+        return [
+            i
+            for i in intents
+            if i.idempotency_key in states
+            and states[i.idempotency_key].attempts >= self.job.max_attempts
+        ]
 
     def _hold(self, intents: list[WriteIntent], done: dict[str, WriteResult], why: str) -> None:
         log.warning("sync.verify_failed", count=len(intents), error=why)
@@ -282,7 +328,7 @@ class Sender:
         done: dict[str, WriteResult],
     ) -> None:
         self.api_calls += 1
-        sent, back = self.on_wire(intents)
+        sent, back = self.ever_sent_as(intents)
         try:
             answer: dict[str, str | None] = dict(finder(sent))
             found = {back.get(k, k): v for k, v in answer.items()}
@@ -392,13 +438,15 @@ class Sender:
             self.counts[outbox.REJECTED] += 1
             return outbox.REJECTED
         self.retries[state.key] += 1
+        if st == ResultStatus.UNKNOWN:
+            # The request may have been applied: stays "sent" so the retry reads first,
+            # also after the last attempt (read_before_retry declares it dead only once
+            # the lookup says it was not applied).
+            self.counts["unknown"] += 1
+            return outbox.SENT
         if state.attempts >= self.job.max_attempts:
             self.counts[outbox.DEAD] += 1
             return outbox.DEAD
-        if st == ResultStatus.UNKNOWN:
-            # The request may have been applied: stays "sent" so the retry reads first.
-            self.counts["unknown"] += 1
-            return outbox.SENT
         self.counts["retryable"] += 1
         return outbox.PENDING
 
