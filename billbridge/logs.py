@@ -52,9 +52,10 @@ ACCOUNT_KEYS = {
 _lock = threading.Lock()
 _secret_values: set[str] = set()
 #: secrets obtained at run time (OAuth access tokens, session ids), newest last: a
-#: long-running ``serve`` renews them hourly, so only the most recent are kept
+#: long-running ``serve`` renews them hourly, so only the most recent are kept (each
+#: one more alternative in the redaction pattern every log value is matched against)
 _runtime_values: dict[str, None] = {}
-RUNTIME_KEPT = 256
+RUNTIME_KEPT = 32
 _secret_pattern: re.Pattern[str] | None = None
 _ACCOUNT_IN_TEXT = re.compile(r"\b(?:[A-Z]{2}\d{2}[A-Z0-9]{8,30}|\d{8,17})\b")
 
