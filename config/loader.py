@@ -236,6 +236,10 @@ def _resolve_secrets(node: Any, path: KeyPath, secrets_dir: Path | None, sink: _
         if set(node) == {"secret"}:
             name = str(node["secret"])
             value = os.environ.get(name)
+            if value is not None:
+                # as a secrets file is read: a value set from a file or ``echo`` keeps its
+                # newline, which the vendor never sees (and redaction would not match)
+                value = value.strip()
             if value is None and secrets_dir is not None and (secrets_dir / name).is_file():
                 value = (secrets_dir / name).read_text().strip()
             if value is None:

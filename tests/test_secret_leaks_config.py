@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from billbridge import logs
 from billbridge.cli.main import app
-from config import validate_config_file
+from config import load_config, validate_config_file
 
 INLINE = """\
 connections:
@@ -61,3 +63,24 @@ def test_a_numeric_secret_inside_a_tagged_auth_block_is_never_echoed(tmp_path: P
     assert "consumer_secret: secrets must not be written inline" in text
     assert "token_secret: secrets must not be written inline" in text
     assert "1029384756" not in text and "5647382910" not in text
+
+
+def test_an_env_secret_is_stripped_like_a_secrets_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value set from a file (``export X=$(cat f)`` keeps no newline, a Kubernetes env
+    from a secret written with ``echo`` does) is used and redacted as the vendor sees it."""
+    logs.clear_secrets()
+    monkeypatch.setenv("BB_LEAK_ZUORA_SECRET", "zs-2b7e151628aed2a6abf7\r\n")
+    path = tmp_path / "billbridge.yaml"
+    path.write_text(
+        "connections:\n  zuora:\n    system: zuora\n    tenant: us_api_sandbox\n"
+        "    client_id: cid-1\n    client_secret: {secret: BB_LEAK_ZUORA_SECRET}\n"
+    )
+    config = load_config(path)
+    secret = config.connections["zuora"]["client_secret"]
+    assert secret.get_secret_value() == "zs-2b7e151628aed2a6abf7"
+    assert logs.scrub_text("invalid_client: zs-2b7e151628aed2a6abf7 rejected") == (
+        "invalid_client: *** rejected"
+    )
+    logs.clear_secrets()
