@@ -8,12 +8,14 @@ Tracebacks are rendered without local variables: frame locals carry tokens and p
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import sys
 import threading
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO, cast
+from urllib.parse import quote, quote_plus
 
 import structlog
 from pydantic import SecretStr
@@ -74,8 +76,31 @@ def _recompile() -> None:
     _secret_pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
 
 
+#: shortest base64 fragment registered: shorter ones would match ordinary words
+_MIN_ENCODED = 6
+
+
+def encoded_forms(raw: str) -> set[str]:
+    """How ``raw`` travels on the wire, as a vendor or a mail relay may echo it: URL-encoded
+    (a form body, a query string) and base64-encoded inside a longer value (SMTP AUTH PLAIN
+    ``\0user\0password``, AUTH LOGIN, a Basic Authorization header). Base64 of a value
+    inside other bytes depends on its offset modulo 3: for each, the characters that only
+    the secret's bytes determine (a few bits at the edges stay, which reveal nothing)."""
+    forms = {quote(raw, safe=""), quote(raw), quote_plus(raw)}
+    data = raw.encode()
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + data).decode()
+        start = -(-8 * pad // 6)  # the first character with no padding bit in it
+        end = 8 * (pad + len(data)) // 6  # the last one with no bit of what follows
+        if end - start >= _MIN_ENCODED:
+            forms.add(encoded[start:end])
+    forms.discard(raw)
+    return forms
+
+
 def register_secret(value: str | SecretStr | None) -> None:
-    """Remember a loaded secret so its value is scrubbed from every log line."""
+    """Remember a loaded secret so its value, and its URL- and base64-encoded forms
+    (:func:`encoded_forms`), are scrubbed from every log line."""
     raw = _raw(value)
     if raw is None:
         return
@@ -83,6 +108,7 @@ def register_secret(value: str | SecretStr | None) -> None:
         if raw in _secret_values:
             return
         _secret_values.add(raw)
+        _secret_values.update(encoded_forms(raw))
         _recompile()
 
 
