@@ -1,7 +1,8 @@
 """Write intents (what we mean to change in a target) and their per-record results.
 
 The idempotency key is deterministic: the same change always yields the same key, a
-corrected record (new source version) or a new mapping yields a new one.
+corrected record (new source version), a new mapping, or (for record sync) new content
+under an unchanged version yields a new one.
 """
 
 from __future__ import annotations
@@ -49,10 +50,33 @@ def idempotency_key(
     source_version: str,
     op: str,
     mapping_version: str,
+    content: str | None = None,
 ) -> str:
-    """sha256 over the fields that identify one change; hex, 64 chars (fits Zuora's 255)."""
+    """sha256 over the fields that identify one change; hex, 64 chars (fits Zuora's 255).
+
+    ``content`` (:func:`content_digest`): what the write carries. A source version is not
+    always bumped by every save (Salesforce ``SystemModstamp`` has one-second resolution:
+    two saves in one second share it), so the version alone would give a second, different
+    write the key of the first one, and the outbox would drop it as already queued. Without
+    ``content`` the key is the one keys had before it was added (kept for cash payments,
+    whose version already names what they apply, and to recognise outbox rows keyed so).
+    """
     parts = [target_system, entity, source_system, source_id, source_version, op, mapping_version]
+    if content:
+        parts.append(content)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def content_digest(payload: dict[str, Any], *, external_id: str, basis: str = "") -> str:
+    """sha256 over a write's payload and target record, and ``basis`` (what the write is
+    planned from, e.g. the last synced content): the same write planned again gets the same
+    digest, a different one (other content, other target, other starting point) another."""
+    blob = json.dumps(
+        {"payload": payload, "external_id": external_id, "basis": basis},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 class WriteIntent(Frozen):

@@ -4,8 +4,11 @@ Zuora gets Orders API actions (CreateSubscription, AddProduct, UpdateProduct, Re
 TermsAndConditions, RenewSubscription, CancelSubscription, each with trigger dates) and
 account creates/updates; NetSuite gets customer and sales-order upserts by external id,
 which are naturally idempotent. Every intent's key is deterministic (target, entity, source
-record, source version, action, line, mapping version), so replanning the same change after
-a crash yields the same keys and the outbox deduplicates them.
+record, source version, action, line, mapping version, and a digest of the payload, target
+record and the last synced content it is planned from), so replanning the same change after
+a crash yields the same keys and the outbox deduplicates them, while a different change
+under an unchanged version (two Salesforce saves in one second share their SystemModstamp)
+gets a key of its own.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from canonical import (
     WriteOp,
     idempotency_key,
 )
+from canonical.intents import content_digest
 from sync import netsuite_payloads as nsp
 from sync import zuora_payloads as zp
-from sync.events import EventKind, LifecycleEvent, manual_reasons, record_events
+from sync.events import EventKind, LifecycleEvent, content_hash, manual_reasons, record_events
 from sync.settings import TargetKind
 
 #: Builds a vendor payload from a canonical record (an outbound mapping spec).
@@ -91,6 +95,36 @@ def is_create(intent: WriteIntent) -> bool:
     return intent.op == WriteOp.CREATE or intent.action == "CreateSubscription"
 
 
+#: order actions written per contract line: the line is in the key (``part``) and in the
+#: payload (``body.<action>.uniqueToken``)
+_LINE_ACTIONS = {
+    "AddProduct": "addProduct",
+    "UpdateProduct": "updateProduct",
+    "RemoveProduct": "removeProduct",
+}
+
+
+def legacy_key(intent: WriteIntent) -> str:
+    """The key this intent had before keys covered its content (version, action, line and
+    mapping only), as outbox rows written by earlier releases carry it: a write already in
+    the outbox under it is not planned again (see ``sync.runner``)."""
+    op_token = str(intent.op) + (f":{intent.action}" if intent.action else "")
+    field = _LINE_ACTIONS.get(intent.action or "")
+    if intent.target_system == "zuora" and field:
+        token = ((intent.payload.get("body") or {}).get(field) or {}).get("uniqueToken")
+        if token:
+            op_token += f":{token}"
+    return idempotency_key(
+        target_system=intent.target_system,
+        entity=intent.entity,
+        source_system=intent.source_system,
+        source_id=intent.source_id,
+        source_version=intent.source_version,
+        op=op_token,
+        mapping_version=intent.mapping_version,
+    )
+
+
 def entity_of(record: Record) -> str:
     if isinstance(record, Customer):
         return "customer"
@@ -138,11 +172,15 @@ def build_plan(
             # (deleted, differently owned, ...) record in the target.
             changes.append(_change(after, entity, events, (), manual))
             continue
+        # what the writes are planned from: part of their keys (see _intent)
+        basis = content_hash(before) if before is not None else ""
         try:
             if target_kind == "zuora":
-                intents = _zuora_intents(before, after, events, version, new_customers, cat, build)
+                intents = _zuora_intents(
+                    before, after, events, version, new_customers, cat, build, basis
+                )
             else:
-                intents = _netsuite_intents(after, events, version, new_customers, build)
+                intents = _netsuite_intents(after, events, version, new_customers, build, basis)
         except RecordRejected as exc:
             errors.append(f"{entity} {after.source_id}: {exc}")
             continue
@@ -201,11 +239,18 @@ def _intent(
     ext_id: str,
     payload: dict[str, Any],
     mapping_version: str,
+    basis: str,
     action: str | None = None,
     part: str | None = None,
     depends_on: tuple[str, ...] = (),
 ) -> WriteIntent:
-    # ``part`` (a contract line) keeps two actions of one record version apart.
+    # ``part`` (a contract line) keeps two actions of one record version apart. The content
+    # digest keeps two different writes of one version apart: a source version token need
+    # not change with every save (SystemModstamp: one-second resolution), and the key of an
+    # applied write given to a new one drops the new one as already in the outbox. ``basis``
+    # (the last synced content) keeps a save that goes back to an earlier content of the
+    # same version (A, B, A) apart from the first A. Planned again from the same snapshot
+    # (after a crash, for a saved plan), the same change gets the same key.
     op_token = str(op) + (f":{action}" if action else "") + (f":{part}" if part else "")
     key = idempotency_key(
         target_system=target,
@@ -215,6 +260,7 @@ def _intent(
         source_version=rec.version_token(),
         op=op_token,
         mapping_version=mapping_version,
+        content=content_digest(payload, external_id=ext_id, basis=basis),
     )
     return WriteIntent(
         idempotency_key=key,
@@ -241,6 +287,7 @@ def _zuora_intents(
     new_customers: dict[str, str],
     cat: zp.Catalog,
     build: dict[str, PayloadBuilder],
+    basis: str,
 ) -> list[WriteIntent]:
     if isinstance(rec, Customer):
         account = rec.id_in("zuora") or external_id(rec.source_system, rec.source_id)
@@ -258,6 +305,7 @@ def _zuora_intents(
                 ext_id=account,
                 payload=payload,
                 mapping_version=version,
+                basis=basis,
             )
         ]
     assert isinstance(rec, Contract)
@@ -285,6 +333,7 @@ def _zuora_intents(
                 ext_id=sub,
                 payload=payload,
                 mapping_version=version,
+                basis=basis,
                 action=action,
                 part=part,
                 depends_on=deps,
@@ -333,6 +382,7 @@ def _netsuite_intents(
     version: str,
     new_customers: dict[str, str],
     build: dict[str, PayloadBuilder],
+    basis: str,
 ) -> list[WriteIntent]:
     if isinstance(rec, Customer):
         ext = rec.id_in("netsuite_external") or external_id(rec.source_system, rec.source_id)
@@ -349,6 +399,7 @@ def _netsuite_intents(
                     else nsp.customer(rec, ext)
                 ),
                 mapping_version=version,
+                basis=basis,
             )
         ]
     assert isinstance(rec, Contract)
@@ -365,6 +416,7 @@ def _netsuite_intents(
             ext_id=ext,
             payload=nsp.sales_order(rec, ext, external_id(rec.source_system, rec.customer_id)),
             mapping_version=version,
+            basis=basis,
             depends_on=deps,
         )
     ]

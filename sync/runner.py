@@ -25,23 +25,26 @@ import gc
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from billbridge.errors import BillbridgeError
 from billbridge.state import Store
+from billbridge.state.schema import OutboxIntentRow
 from canonical import Contract, Record, WriteIntent
 from connectors.base import Connector, Cursor
 from sync import cursors, outbox, plan_commit, runlog, snapshots, specs
 from sync.events import content_hash_of, record_events
 from sync.leases import Lease
 from sync.plan_commit import Part, PlanCommit, RecordKey, Window
-from sync.planner import Plan, build_plan, entity_of
+from sync.planner import Plan, build_plan, entity_of, legacy_key
 from sync.sending import FaultHook, Sender, StopFlag
 from sync.settings import SyncJobSettings
 
@@ -305,7 +308,9 @@ class _Run(Sender):
         # Writes already in the outbox (e.g. a create rejected earlier, on the exception
         # report) are not new: the plan shows only what this run would add.
         with self.store.session() as s:
-            known = outbox.statuses(s, [i.idempotency_key for i in plan.intents()])
+            intents = plan.intents()
+            known = outbox.statuses(s, [i.idempotency_key for i in intents])
+            known |= known_by_legacy_key(s, [i for i in intents if i.idempotency_key not in known])
         if not known:
             return plan, unmapped
         changes = []
@@ -409,6 +414,45 @@ class _Run(Sender):
             return False
         with self.store.session() as s:
             return len(outbox.rows_by_key(s, keys)) == len(keys)
+
+
+def known_by_legacy_key(session: Session, intents: Sequence[WriteIntent]) -> dict[str, str]:
+    """Planned key -> status, for the ``intents`` an earlier release already put in the
+    outbox under its key (:func:`sync.planner.legacy_key`: version, action and line, no
+    content): the same write (same payload) is not planned again after an upgrade.
+
+    Only a row that is still the last write of its target record counts: a later write
+    (e.g. a newer content of the same version, keyed with its content) supersedes it, and
+    going back to the old content is a new write."""
+    by_legacy = {legacy_key(i): i for i in intents}
+    if not by_legacy:
+        return {}
+    t = OutboxIntentRow
+    matched: dict[str, tuple[WriteIntent, str, int, str]] = {}
+    keys = sorted(by_legacy)
+    for start in range(0, len(keys), 500):
+        stmt = select(t.idempotency_key, t.status, t.seq, t.payload_hash, t.job).where(
+            t.idempotency_key.in_(keys[start : start + 500])
+        )
+        for key, status, seq, digest, job in session.execute(stmt):
+            intent = by_legacy[key]
+            if digest == intent.payload_hash():
+                matched[key] = (intent, str(status), int(seq), str(job))
+    if not matched:
+        return {}
+    out: dict[str, str] = {}
+    for intent, status, seq, job in matched.values():
+        later = session.scalars(
+            select(t.idempotency_key).where(
+                t.job == job,
+                t.entity == intent.entity,
+                t.external_id == intent.external_id,
+                t.seq > seq,
+            )
+        )
+        if set(later) <= set(matched):  # only rows of the same (old) version's writes
+            out[intent.idempotency_key] = status
+    return out
 
 
 def check_fresh(
