@@ -130,7 +130,11 @@ def send_batch(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
     """One batch through the connector; a batch-level rejection is bisected, so one bad
     record does not take the others down. Never raises except for programming errors.
 
-    Zuora UpdateProduct intents get their charge number filled in first (``charges``)."""
+    Zuora UpdateProduct intents get their charge number filled in first (``charges``),
+    after the actions of the batch that change the same subscription's charges."""
+    cut = charges.first_dependent(intents)
+    if cut:
+        return _in_turn(target, intents, cut)
     ready, decided, calls = charges.resolve(target, intents)
     if not decided and not calls:
         return _send(target, intents)
@@ -138,6 +142,39 @@ def send_batch(target: Connector, intents: list[WriteIntent]) -> BatchOutcome:
     by_key = {r.idempotency_key: r for r in sent.results} | decided
     return BatchOutcome(
         intents, [by_key[i.idempotency_key] for i in intents], sent.calls + calls, sent.fatal
+    )
+
+
+def _in_turn(target: Connector, intents: list[WriteIntent], cut: int) -> BatchOutcome:
+    """``intents[:cut]`` first, then the rest, whose charges are resolved only now. A record
+    whose earlier intent did not go through sends nothing more (its actions keep their
+    order); after a run-level failure nothing more is sent."""
+    head = send_batch(target, intents[:cut])
+    ok = (ResultStatus.APPLIED, ResultStatus.ALREADY_APPLIED)
+    stuck = {
+        (i.entity, i.external_id)
+        for i, r in zip(head.intents, head.results, strict=True)
+        if r.status not in ok
+    }
+    rest = intents[cut:]
+    if head.fatal is not None:
+        waiting, go = rest, []
+    else:
+        waiting = [i for i in rest if (i.entity, i.external_id) in stuck]
+        go = [i for i in rest if (i.entity, i.external_id) not in stuck]
+    tail = send_batch(target, go) if go else BatchOutcome([], [], 0)
+    held = _uniform(
+        waiting,
+        ResultStatus.RETRYABLE,
+        message="not sent: an earlier action of the same record in its batch did not go through",
+        failure=FailureType.TRANSIENT,
+    )
+    by_key = {r.idempotency_key: r for r in (*head.results, *tail.results, *held)}
+    return BatchOutcome(
+        intents,
+        [by_key[i.idempotency_key] for i in intents],
+        head.calls + tail.calls,
+        head.fatal or tail.fatal,
     )
 
 
