@@ -12,6 +12,7 @@ import structlog
 from lxml import etree
 
 from billbridge.errors import BillbridgeError, ConfigError, FatalError
+from billbridge.logs import scrub_text
 from canonical import Record, WriteIntent, WriteResult
 from connectors.base import CheckReport, Connector, Cursor, FieldInfo, RawRecord, ReadStream
 from connectors.zuora import to_canonical
@@ -143,7 +144,7 @@ class ZuoraConnector(Connector):
             report["authenticated"] = True
         except BillbridgeError as exc:
             return CheckReport(
-                ok=False, authenticated=False, system=self.system, messages=[str(exc)]
+                ok=False, authenticated=False, system=self.system, messages=[scrub_text(str(exc))]
             )
         probes = {
             "zoql:Account": lambda: list(
@@ -157,7 +158,7 @@ class ZuoraConnector(Connector):
                 report["permissions"][name] = True
             except FatalError as exc:
                 report["permissions"][name] = False
-                report["messages"].append(str(exc))
+                report["messages"].append(scrub_text(str(exc)))
         limit = self.client.limits.get("RateLimit-Limit")
         remaining = self.client.limits.get("RateLimit-Remaining")
         if limit and remaining and limit.isdigit() and remaining.isdigit():
