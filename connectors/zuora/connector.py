@@ -11,7 +11,7 @@ import requests
 import structlog
 from lxml import etree
 
-from billbridge.errors import BillbridgeError, ConfigError, FatalError
+from billbridge.errors import BillbridgeError, ConfigError
 from billbridge.logs import scrub_text
 from canonical import Record, WriteIntent, WriteResult
 from connectors.base import CheckReport, Connector, Cursor, FieldInfo, RawRecord, ReadStream
@@ -156,7 +156,7 @@ class ZuoraConnector(Connector):
             try:
                 probe()
                 report["permissions"][name] = True
-            except FatalError as exc:
+            except BillbridgeError as exc:  # refused (403 with reasons), forbidden, unavailable
                 report["permissions"][name] = False
                 report["messages"].append(scrub_text(str(exc)))
         limit = self.client.limits.get("RateLimit-Limit")

@@ -197,3 +197,33 @@ def test_track_id_is_ascii_and_bounded() -> None:
 
     assert track_id("run:2024-06-13;job=sf→zuora") == "run-2024-06-13-job=sf-zuora"
     assert len(track_id("x" * 100)) == 64
+
+
+def test_check_reports_a_refused_probe_as_a_missing_permission() -> None:
+    """A probe Zuora refuses with ``success: false`` (a 403 with reasons, as for a user
+    without the Orders permission) is a permission the check reports missing, not an
+    unexpected error that ends ``connectors check``."""
+    settings = ZuoraSettings(tenant="us_api_sandbox", client_id="cid", client_secret="s")
+    zuora = ZuoraConnector(settings, sleep=lambda _: None)
+    base = "https://rest.apisandbox.zuora.com"
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(
+            f"{base}/oauth/token",
+            json={"access_token": "tok", "token_type": "bearer", "expires_in": 3599},
+        )
+        rsps.post(f"{base}/v1/action/query", json={"records": [], "size": 0, "done": True})
+        rsps.get(
+            f"{base}/v1/orders",
+            status=403,
+            json={
+                "success": False,
+                "processId": "P1",
+                "reasons": [
+                    {"code": 50000040, "message": "You do not have permission to view orders."}
+                ],
+            },
+        )
+        report = zuora.check()
+    assert report.authenticated and not report.ok
+    assert report.permissions == {"zoql:Account": True, "orders:read": False}
+    assert any("permission to view orders" in m for m in report.messages)
