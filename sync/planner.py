@@ -14,6 +14,7 @@ gets a key of its own.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -75,8 +76,13 @@ class Plan(Frozen):
         return {f"{c.entity}:{c.source_id}": c.source_version for c in self.changes}
 
     def fingerprint(self) -> str:
-        keys = "\n".join(sorted(i.idempotency_key for i in self.intents()))
-        return hashlib.sha256(keys.encode()).hexdigest()
+        """sha256 over every write: its key and what it sends (the sign-off names it, so an
+        edited plan file shows another fingerprint)."""
+        writes = sorted(
+            f"{i.idempotency_key}\x1f{json.dumps(i.model_dump(mode='json'), sort_keys=True)}"
+            for i in self.intents()
+        )
+        return hashlib.sha256("\n".join(writes).encode()).hexdigest()
 
     @property
     def empty(self) -> bool:

@@ -341,7 +341,9 @@ class _Run(Sender):
                 self.drain()
                 self.step("resumed")
                 size = self.part_size()
-                parts = plan_commit.split(plan.changes, window, plan.errors, size, unmapped)
+                # The fresh plan's writes: checked equal to the saved ones, built from the
+                # source as a plain apply builds them (not read back from the file).
+                parts = plan_commit.split(fresh.changes, window, fresh.errors, size, unmapped)
                 self.send_parts(parts, window.cursors)
             self.drain()
             with self.store.session() as s:
@@ -466,7 +468,9 @@ def check_fresh(
     ),
 ) -> None:
     """Refuse a saved plan whose sources have moved on since it was signed off (record jobs:
-    source versions; cash jobs pass their own wording for runs and decisions)."""
+    source versions; cash jobs pass their own wording for runs and decisions), or whose
+    writes are not the ones a fresh plan makes now: every saved intent must equal the fresh
+    one, payload included (an edited plan file, a changed catalog or mapping)."""
     if saved.job != fresh.job or saved.target_kind != fresh.target_kind:
         raise PlanStale(f"plan is for job {saved.job} ({saved.target_kind}), not {fresh.job}")
     old, new = saved.source_versions(), fresh.source_versions()
@@ -477,10 +481,76 @@ def check_fresh(
     )
     resumed_old = {i.idempotency_key for i in saved.resumed}
     resumed_new = {i.idempotency_key for i in fresh.resumed}
-    if moved or saved.fingerprint() != fresh.fingerprint() or resumed_old != resumed_new:
-        detail = "; ".join(moved[:10]) or differ
-        more = f" (+{len(moved) - 10} more)" if len(moved) > 10 else ""
+    writes = [] if moved else write_differences(saved, fresh)
+    if moved or writes or saved.fingerprint() != fresh.fingerprint() or resumed_old != resumed_new:
+        if moved:
+            why, found = moved_on, moved
+        elif writes:
+            why, found = (
+                "its writes are not what would be written now (the plan file was edited, "
+                "or the catalog, a mapping or earlier work changed since it was planned)",
+                writes,
+            )
+        else:
+            why, found = moved_on, []
+        detail = "; ".join(found[:10]) or differ
+        more = f" (+{len(found) - 10} more)" if len(found) > 10 else ""
         raise PlanStale(
-            f"the saved plan for {saved.job} is out of date, {moved_on}: "
+            f"the saved plan for {saved.job} is out of date, {why}: "
             f"{detail}{more}. Run 'billbridge sync plan {saved.job}' again."
         )
+
+
+def write_differences(saved: Plan, fresh: Plan) -> list[str]:
+    """Per record of the same version in both plans: the writes that differ, naming the
+    action and the first field that differs (its path; values are left out, they may hold
+    personal data)."""
+    now = {(c.entity, c.source_id): c for c in fresh.changes}
+    out: list[str] = []
+    for change in saved.changes:
+        other = now.get((change.entity, change.source_id))
+        if other is None or other.source_version != change.source_version:
+            continue  # a version that moved on is reported as such
+        label = f"{change.entity} {change.source_id}"
+        names = [_write_name(i) for i in change.intents]
+        if names != [_write_name(i) for i in other.intents]:
+            fresh_names = ", ".join(_write_name(i) for i in other.intents) or "nothing"
+            out.append(f"{label}: planned {', '.join(names) or 'nothing'}, now {fresh_names}")
+            continue
+        for a, b in zip(change.intents, other.intents, strict=True):
+            where = _first_difference(_as_sent(a), _as_sent(b))
+            if where is not None:
+                out.append(f"{label} {_write_name(a)}: {where} differs")
+    return out
+
+
+def _write_name(intent: WriteIntent) -> str:
+    return intent.action or str(intent.op)
+
+
+def _as_sent(intent: WriteIntent) -> dict[str, object]:
+    """The intent as JSON (a saved plan's file and a fresh plan compare alike), its key
+    last: a payload or target that differs is named before the key it changes."""
+    data = intent.model_dump(mode="json")
+    key = data.pop("idempotency_key")
+    return {**data, "idempotency key": key}
+
+
+def _first_difference(a: object, b: object, path: str = "") -> str | None:
+    """The path of the first place where ``a`` and ``b`` differ, else None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            sub = f"{path}.{k}" if path else str(k)
+            if k not in a or k not in b:
+                return sub
+            found = _first_difference(a[k], b[k], sub)
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for n, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = _first_difference(x, y, f"{path}[{n}]")
+            if found is not None:
+                return found
+        return f"{path} (length)" if len(a) != len(b) else None
+    return None if a == b else (path or "value")
