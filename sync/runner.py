@@ -25,7 +25,7 @@ import gc
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,7 +44,7 @@ from sync import cursors, outbox, plan_commit, runlog, snapshots, specs
 from sync.events import content_hash_of, record_events
 from sync.leases import Lease
 from sync.plan_commit import Part, PlanCommit, RecordKey, Window
-from sync.planner import Plan, build_plan, entity_of, legacy_key
+from sync.planner import Plan, PlannedChange, build_plan, entity_of, legacy_key
 from sync.sending import FaultHook, Sender, StopFlag
 from sync.settings import SyncJobSettings
 
@@ -336,7 +336,10 @@ class _Run(Sender):
             else:
                 window = self.read_window()
                 fresh, unmapped = self.plan_window(window, resumed=self.open_intents())
-                check_fresh(saved, fresh)
+                # A run of this plan that died part-way committed some records already
+                # (intents and snapshots together): those are finished by the drain, the
+                # rest is checked against the source and committed now.
+                check_fresh(saved, fresh, committed=self.committed_keys(saved))
                 plan = saved
                 self.drain()
                 self.step("resumed")
@@ -412,10 +415,12 @@ class _Run(Sender):
 
     def committed_before(self, saved: Plan) -> bool:
         keys = [i.idempotency_key for i in saved.intents()]
-        if not keys:
-            return False
+        return bool(keys) and len(self.committed_keys(saved)) == len(keys)
+
+    def committed_keys(self, saved: Plan) -> set[str]:
+        """The saved plan's writes already in the outbox (committed by an earlier run)."""
         with self.store.session() as s:
-            return len(outbox.rows_by_key(s, keys)) == len(keys)
+            return set(outbox.statuses(s, [i.idempotency_key for i in saved.intents()]))
 
 
 def known_by_legacy_key(session: Session, intents: Sequence[WriteIntent]) -> dict[str, str]:
@@ -466,23 +471,36 @@ def check_fresh(
     version: Callable[[str, str, str], str] = (
         lambda k, old, new: f"{k}: planned version {old}, source now {new}"
     ),
+    committed: Collection[str] | None = None,
 ) -> None:
     """Refuse a saved plan whose sources have moved on since it was signed off (record jobs:
     source versions; cash jobs pass their own wording for runs and decisions), or whose
     writes are not the ones a fresh plan makes now: every saved intent must equal the fresh
-    one, payload included (an edited plan file, a changed catalog or mapping)."""
+    one, payload included (an edited plan file, a changed catalog or mapping).
+
+    ``committed`` (record jobs): the saved plan's keys already in the outbox. A run of the
+    plan that died part-way committed some of its records (their intents with their
+    snapshots): those are not in the fresh plan any more, and their still open intents are
+    among its unfinished work. Only the rest of the plan is compared, and the unfinished
+    work may be the saved plan's own or less than it was (finished meanwhile), no more.
+    Without ``committed`` the whole plan and the unfinished work must match."""
     if saved.job != fresh.job or saved.target_kind != fresh.target_kind:
         raise PlanStale(f"plan is for job {saved.job} ({saved.target_kind}), not {fresh.job}")
+    resumed_old = {i.idempotency_key for i in saved.resumed}
+    resumed_new = {i.idempotency_key for i in fresh.resumed}
+    if committed is not None:
+        saved = _rest_of(saved, fresh, set(committed))
+        resumed_ok = resumed_new <= resumed_old | set(committed)
+    else:
+        resumed_ok = resumed_old == resumed_new
     old, new = saved.source_versions(), fresh.source_versions()
     moved = sorted(
         version(k, old.get(k, "-"), new.get(k, "-"))
         for k in set(old) | set(new)
         if old.get(k) != new.get(k)
     )
-    resumed_old = {i.idempotency_key for i in saved.resumed}
-    resumed_new = {i.idempotency_key for i in fresh.resumed}
     writes = [] if moved else write_differences(saved, fresh)
-    if moved or writes or saved.fingerprint() != fresh.fingerprint() or resumed_old != resumed_new:
+    if moved or writes or saved.fingerprint() != fresh.fingerprint() or not resumed_ok:
         if moved:
             why, found = moved_on, moved
         elif writes:
@@ -499,6 +517,33 @@ def check_fresh(
             f"the saved plan for {saved.job} is out of date, {why}: "
             f"{detail}{more}. Run 'billbridge sync plan {saved.job}' again."
         )
+
+
+def _rest_of(saved: Plan, fresh: Plan, committed: set[str]) -> Plan:
+    """``saved`` without the records an earlier run of it committed: every write of theirs
+    is in the outbox, or (a change that writes nothing, e.g. one held for manual handling)
+    its record's snapshot moved past it, so a fresh read finds no change."""
+    now = {(c.entity, c.source_id) for c in fresh.changes}
+
+    def done(change: PlannedChange) -> bool:
+        if change.intents:
+            return all(i.idempotency_key in committed for i in change.intents)
+        return (change.entity, change.source_id) not in now
+
+    def without_committed_parents(change: PlannedChange) -> PlannedChange:
+        # A parent written in the committed part is in the outbox, not in the fresh plan:
+        # the fresh writes of its children do not wait on it by key (nor would a plain
+        # apply's after the crash); they are sent after it all the same.
+        intents = tuple(
+            i.model_copy(
+                update={"depends_on": tuple(d for d in i.depends_on if d not in committed)}
+            )
+            for i in change.intents
+        )
+        return change.model_copy(update={"intents": intents})
+
+    rest = tuple(without_committed_parents(c) for c in saved.changes if not done(c))
+    return saved.model_copy(update={"changes": rest})
 
 
 def write_differences(saved: Plan, fresh: Plan) -> list[str]:
