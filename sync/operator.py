@@ -59,7 +59,7 @@ def redrive(
             raise ConfigError(
                 f"intent {row.idempotency_key[:12]} ({row.action or row.op} of "
                 f"{row.external_id}, source record {row.source_id} version {row.source_version}) "
-                f"is stale: version {last.source_version} of the same record "
+                f"is stale: {_later(row, last)} of the same record "
                 f"({last.action or last.op}, intent {last.idempotency_key[:12]}) {state} and "
                 "carries the newer content. Retrying would write the older version over it; "
                 f"skip this intent instead (billbridge sync skip {row.idempotency_key[:12]})"
@@ -233,3 +233,11 @@ def _act(
         status=exception_status,
     )
     return row.idempotency_key
+
+
+def _later(row: OutboxIntentRow, last: OutboxIntentRow) -> str:
+    """How the newer write is named: its version, or a later save of the same version
+    (two saves in one second share their version token)."""
+    if last.source_version == row.source_version:
+        return f"a later save (same version {last.source_version})"
+    return f"version {last.source_version}"

@@ -440,8 +440,10 @@ def target_part(row: OutboxIntentRow) -> str:
 
 
 def newer_writes(session: Session, row: OutboxIntentRow) -> list[OutboxIntentRow]:
-    """Intents of later versions of ``row``'s source record that write the same part of
-    the same target record and were applied or are still queued: ``row`` is stale."""
+    """Later intents of ``row``'s source record that write the same part of the same
+    target record and were applied or are still queued: ``row`` is stale. Later by outbox
+    order, not by version: two saves in one second share their version token, and the
+    second one's write (a key of its own) carries the newer content all the same."""
     stmt = (
         select(OutboxIntentRow)
         .where(
@@ -449,7 +451,7 @@ def newer_writes(session: Session, row: OutboxIntentRow) -> list[OutboxIntentRow
             OutboxIntentRow.entity == row.entity,
             OutboxIntentRow.external_id == row.external_id,
             OutboxIntentRow.source_id == row.source_id,
-            OutboxIntentRow.source_version != row.source_version,
+            OutboxIntentRow.idempotency_key != row.idempotency_key,
             OutboxIntentRow.seq > row.seq,
             OutboxIntentRow.status.in_((*SUCCEEDED, *OPEN)),
         )

@@ -128,3 +128,23 @@ def test_redrive_of_an_older_version_is_refused_while_the_newer_one_is_queued(
         assert s.scalars(stmt).one() == "pending"
     with pytest.raises(ConfigError, match="is queued"):
         redrive(sqlite_store, key, actor="ana", ticket="CHG-1")
+
+
+def test_redrive_is_refused_after_a_newer_save_of_the_same_version_was_applied(
+    fake: FakeZuora, sqlite_store: Store
+) -> None:
+    """Two saves in one second share their version token: the later content, applied under
+    a key of its own, makes the rejected earlier write stale all the same."""
+    src = FakeSource()
+    key = _booked_then_rejected(src, fake, sqlite_store)
+    last = src.records["contract"]["800A"]
+    newer = contract("800A", "001A", [line("L1", "30", "10", "SKU-SEAT")]).model_copy(
+        update={"updated_at": last.updated_at, "source_version": last.source_version}
+    )
+    src.records["contract"]["800A"] = newer
+    assert _sync(src, fake, sqlite_store).counts["applied"] == 1
+    assert _quantity(fake) == "30"
+    with pytest.raises(ConfigError, match="is stale"):
+        redrive(sqlite_store, key[:12], actor="ana", ticket="CHG-1")
+    _sync(src, fake, sqlite_store)
+    assert _quantity(fake) == "30"  # never overwritten with 20
