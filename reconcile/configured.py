@@ -70,6 +70,16 @@ def run_configured(
             "(a, b); add side c to the definition or remove it here"
         )
     sides = [read_side(config, ref.sides[s]) for s in need]
+    for side, records in zip(need, sides, strict=True):
+        if not records:
+            # a header-only export (or a filter that kept nothing): over it every open
+            # exception would be recorded as resolved by the data, and every record of the
+            # other side as new
+            raise ConfigError(
+                f"reconciliations.{name}: side {side} ({ref.sides[side]}) read no records; "
+                "the export is empty or holds only its header, and a run over it would "
+                "resolve every open exception. Nothing was recorded"
+            )
     options: dict[str, Any] = {}
     if "customers" in ref.sides:
         # ERP customer id -> billing account, from the customers' crosswalk ids
