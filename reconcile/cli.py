@@ -416,12 +416,21 @@ def _run_from_config(
         store = Store(state_url or config.state.url)
     except (BillbridgeError, OSError) as exc:
         raise _fail(exc) from None
-    open_total = 0
+    open_total, failed = 0, []
     try:
         xs = ExceptionStore(store)
         for recon in names:
             at = now()
-            delta = run_configured(config, recon, store=store, now=at)
+            try:
+                delta = run_configured(config, recon, store=store, now=at)
+            except (BillbridgeError, OSError) as exc:
+                # one late or broken export must not stop the others: each run is its own
+                # transaction, and the failure still ends the command with exit 2
+                if len(names) == 1:
+                    raise
+                typer.echo(f"error: {recon}: {exc}", err=True)
+                failed.append(recon)
+                continue
             seen = {*delta.new, *delta.still_open, *delta.changed, *delta.reopened}
             open_total += sum(
                 v.id in seen
@@ -435,6 +444,12 @@ def _run_from_config(
         store.close()
     if out is not None:
         console.print("[yellow]--out applies to --definitions runs; use 'report render'[/]")
+    if failed:
+        typer.echo(
+            f"error: {len(failed)} of {len(names)} reconciliations failed: {', '.join(failed)}",
+            err=True,
+        )
+        raise typer.Exit(2)
     raise typer.Exit(1 if open_total else 0)
 
 

@@ -57,3 +57,31 @@ def test_a_header_only_export_is_refused_and_nothing_is_resolved(tmp_path: Path)
         assert all(v.run_state == "NEW" for v in open_now)
     finally:
         store.close()
+
+
+def test_run_all_goes_on_past_a_failed_reconciliation_and_exits_2(tmp_path: Path) -> None:
+    """A late or broken export fails its own reconciliation; the others still run and are
+    recorded, and the command ends with exit 2 naming the failed one."""
+    from typer.testing import CliRunner
+
+    from reconcile.cli import app
+
+    path = _config(tmp_path)
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + "  aging:\n    definition: ar_aging\n    sides: {invoices: nsinv/invoice}\n",
+        encoding="utf-8",
+    )
+    billing = tmp_path / "zuora_invoices.csv"
+    billing.write_text(billing.read_text(encoding="utf-8").splitlines()[0] + "\n", "utf-8")
+    result = CliRunner().invoke(app, ["run", "--all", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "error: invoices: reconciliations.invoices: side a (zinv/invoice)" in result.stderr
+    assert "1 of 2 reconciliations failed: invoices" in result.stderr
+    assert "aging: NEW" in result.stdout
+    store = Store(load_config(path).state.url)
+    try:
+        xs = ExceptionStore(store)
+        assert xs.list("ar_aging") and not xs.list("billing_vs_erp_invoices")
+    finally:
+        store.close()
