@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,9 +101,58 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+_HEADS: set[str] = set()
+
+
+def _at_heads(engine: Engine, cfg: Config) -> bool:
+    """Whether the store is at the newest revision already (a plain read, no lock)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    if not _HEADS:
+        _HEADS.update(ScriptDirectory.from_config(cfg).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == _HEADS
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (all heads)."""
-    command.upgrade(alembic_config(engine), "heads")
+    """Bring the schema to the newest revision (all heads). Processes opening a store at
+    once migrate one after the other (``lock_migrations``, taken by the migration
+    environment): two runs on a new database both created alembic_version before."""
+    cfg = alembic_config(engine)
+    if _at_heads(engine, cfg):
+        return  # nothing to do: no lock taken (a SQLite run writing does not hold us up)
+    command.upgrade(cfg, "heads")
+
+
+def lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64 bits) for ``name``."""
+    digest = hashlib.sha256(f"billbridge:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_for_writing(conn: Connection | Session, names: Iterable[str] = ()) -> None:
+    """Serialise read-then-write transactions: call first in the transaction, before it
+    reads what it will change. PostgreSQL: a transaction-scoped advisory lock per name
+    (sorted, so two callers never wait on each other crosswise), released at commit or
+    rollback. SQLite: the transaction takes the database's write lock now (BEGIN
+    IMMEDIATE), waiting for another writer up to the busy timeout, so what it reads cannot
+    change before it writes (names do not matter: SQLite has one writer)."""
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        for name in sorted(set(names)):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
+    elif dialect == "sqlite":
+        raw = conn.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_migrations(conn: Connection) -> None:
+    """The migration environment's lock (see ``migrate``), held until it commits."""
+    lock_for_writing(conn, ["migrations"])
 
 
 class StateStoreUnavailable(BillbridgeError):

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from billbridge.state import schema
+from billbridge.state.db import lock_migrations
 
 config = context.config
 target_metadata = schema.Base.metadata
@@ -16,6 +17,8 @@ def run() -> None:
     if engine is None:
         engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
     with engine.connect() as connection:
+        # one process migrates at a time; the other then finds the store migrated
+        lock_migrations(connection)
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
