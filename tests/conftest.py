@@ -3,6 +3,8 @@
 ``store`` runs a test on both state-store backends: a SQLite file and the PostgreSQL server
 at 127.0.0.1:5432 (database ``test``), each test in its own schema. The PostgreSQL half skips
 with the reason when no server is reachable. ``shared_dir`` skips when ../shared is absent.
+``rsps`` is a strict ``responses`` mock: every request must match one registered, and every
+registered one must be requested.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import responses
 from sqlalchemy import text
 
 from billbridge.state import Store
@@ -89,3 +92,9 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"reference material not present at {SHARED}")
     return SHARED
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock

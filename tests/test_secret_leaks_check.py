@@ -4,7 +4,6 @@ echoes the credential it was sent must not get the secret onto the terminal."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,36 +15,23 @@ from billbridge import logs
 from billbridge.cli.main import app
 from billbridge.errors import FatalError
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
-
-HOST = "https://acme.my.salesforce.com"
-ZUORA = "https://rest.apisandbox.zuora.com"
-SF_SECRET = "9F3C1A7E5B2D4C6E8A0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F7A8B9C0D1E2"
-Z_SECRET = "zs-2b7e151628aed2a6abf7158809cf4f3c"
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
+from tests.secret_leaks_helpers import (
+    HOST,
+    SF_CONNECTION,
+    SF_SECRET,
+    Z_SECRET,
+    ZUORA,
+    ZUORA_CONNECTION,
+    ZUORA_TOKEN,
+    leaky_config,
+    zuora_token,
+)
 
 
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    logs.clear_secrets()
-    monkeypatch.setenv("BB_LEAK_SF_SECRET", SF_SECRET)
-    monkeypatch.setenv("BB_LEAK_ZUORA_SECRET", Z_SECRET)
-    path = tmp_path / "billbridge.yaml"
-    path.write_text(
-        f"state:\n  url: sqlite:///{tmp_path / 'state.db'}\n"
-        "connections:\n"
-        "  sf:\n    system: salesforce\n"
-        f"    instance_url: {HOST}\n    auth_mode: client_credentials\n"
-        "    consumer_key: 3MVG9ck\n    consumer_secret: {secret: BB_LEAK_SF_SECRET}\n"
-        "    max_attempts: 1\n"
-        "  zuora:\n    system: zuora\n    tenant: us_api_sandbox\n    client_id: cid-1\n"
-        "    client_secret: {secret: BB_LEAK_ZUORA_SECRET}\n    max_attempts: 1\n"
-    )
-    return path
+    body = "connections:\n" + SF_CONNECTION + ZUORA_CONNECTION + "    max_attempts: 1\n"
+    return leaky_config(tmp_path, monkeypatch, body)
 
 
 def _sf_token_refused(rsps: responses.RequestsMock) -> None:
@@ -103,16 +89,7 @@ def test_salesforce_token_error_never_carries_the_secret_it_was_sent(
 def test_zuora_check_does_not_print_an_echoed_client_secret(
     rsps: responses.RequestsMock, config: Path
 ) -> None:
-    rsps.post(
-        f"{ZUORA}/oauth/token",
-        json={
-            "access_token": "3f2c5a9b8e7d4c1a0b9e8d7c6b5a4f3e",
-            "token_type": "bearer",
-            "expires_in": 3599,
-            "scope": "entity.1",
-            "jti": "j1",
-        },
-    )
+    zuora_token(rsps, ZUORA_TOKEN, scope="entity.1", jti="j1")
     # the shape of Zuora's gateway 403 (a top-level message), echoing the client it saw
     echoed = {"message": f"client {Z_SECRET} is not allowed to call this API"}
     rsps.post(f"{ZUORA}/v1/action/query", status=403, json=echoed)

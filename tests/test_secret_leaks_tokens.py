@@ -5,7 +5,6 @@ not put the live bearer token into a log line or an error message."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 import responses
@@ -16,31 +15,18 @@ from billbridge import logs
 from billbridge.errors import FatalError
 from connectors.common.tokens import TokenCache
 from connectors.zuora import ZuoraConnector, ZuoraSettings
+from tests.secret_leaks_helpers import ZUORA, zuora_token
 
-BASE = "https://rest.apisandbox.zuora.com"
 TOKEN = "6c1b5f0e2a7d4c3b9e8f01a2b3c4d5e6"
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 def test_zuora_bearer_token_echoed_in_a_403_is_scrubbed(rsps: responses.RequestsMock) -> None:
     logs.clear_secrets()
-    rsps.post(
-        f"{BASE}/oauth/token",
-        json={
-            "access_token": TOKEN,
-            "token_type": "bearer",
-            "expires_in": 3599,
-            "scope": "entity.1 platform.write service.usage.update tenant.1",
-            "jti": "9ba7c7f4",
-        },
+    zuora_token(
+        rsps, TOKEN, scope="entity.1 platform.write service.usage.update tenant.1", jti="9ba7c7f4"
     )
     rsps.get(
-        f"{BASE}/v1/accounts/A00000001",
+        f"{ZUORA}/v1/accounts/A00000001",
         status=403,
         json={
             "message": f"Authorization: Bearer {TOKEN} has no permission for this resource",

@@ -5,60 +5,28 @@ before. Strict ``responses`` mocks with Zuora's shapes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import requests
 import responses
-from responses import matchers
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from canonical import ResultStatus, WriteIntent, WriteOp
-from connectors.zuora import ZuoraConnector, ZuoraSettings
-from tests.connectors.test_zuora_http import BASE, SECRET, fixture, order_intent, token
+from canonical import ResultStatus, WriteOp
+from connectors.zuora import ZuoraConnector
+from tests.connectors.zuora_helpers import (
+    BASE,
+    ORDERS_OF_SUB,
+    account_create_intent,
+    account_intent,
+    account_not_found,
+    fixture,
+    order_intent,
+    orders_holding,
+    same_key,
+    token,
+)
 
 GATEWAY_TIMEOUT = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
-ORDERS_OF_SUB = f"{BASE}/v1/orders/subscription/A-S00000004"
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def zuora(sleeps: list[float]) -> ZuoraConnector:
-    settings = ZuoraSettings(
-        tenant="us_api_sandbox", client_id="cid-1", client_secret=SECRET, backoff_seconds=1.0
-    )
-    return ZuoraConnector(
-        settings,
-        sleep=sleeps.append,
-        now=lambda: datetime(2024, 6, 14, 12, 0, tzinfo=UTC),
-        correlation_id="run-42",
-    )
-
-
-def orders_holding(key: str | None) -> dict[str, Any]:
-    actions = [{"type": "AddProduct", "customFields": {"BillBridgeKey__c": key}}] if key else []
-    return {
-        "success": True,
-        "orders": [
-            {
-                "orderNumber": "O-00000009",
-                "status": "Completed",
-                "subscriptions": [{"subscriptionNumber": "A-S00000004", "orderActions": actions}],
-            }
-        ],
-    }
 
 
 def applied_order() -> dict[str, Any]:
@@ -90,15 +58,14 @@ def test_order_answered_503_and_not_found_is_resent_once_with_the_same_key(
 ) -> None:
     token(rsps)
     intent = order_intent()
-    same_key = [matchers.header_matcher({"Idempotency-Key": intent.idempotency_key})]
     rsps.post(
         f"{BASE}/v1/orders",
         status=503,
         json={"message": "Service Unavailable"},
-        match=same_key,
+        match=same_key(intent),
     )
     rsps.get(ORDERS_OF_SUB, json=orders_holding(None))
-    rsps.post(f"{BASE}/v1/orders", json=applied_order(), match=same_key)
+    rsps.post(f"{BASE}/v1/orders", json=applied_order(), match=same_key(intent))
     [result] = zuora.write([intent])
     assert result.status is ResultStatus.APPLIED
 
@@ -125,27 +92,13 @@ def test_account_create_answered_500_is_looked_up(
     rsps: responses.RequestsMock, zuora: ZuoraConnector
 ) -> None:
     token(rsps)
-    intent = WriteIntent.build(
-        target_system="zuora",
-        entity="customer",
-        op=WriteOp.CREATE,
-        external_id="A00000001",
-        payload={"name": "Acme Corp", "currency": "USD", "billCycleDay": 1},
-        source_system="salesforce",
-        source_id="001X",
-        source_version="1",
-        mapping_version="m1",
-    )
+    intent = account_create_intent()
     post = rsps.post(
         f"{BASE}/v1/accounts",
         status=500,
         json={"success": False, "reasons": [{"code": 50000060, "message": "internal error"}]},
     )
-    rsps.get(
-        f"{BASE}/v1/accounts/A00000001",
-        status=404,
-        json={"success": False, "reasons": [{"code": 50000040, "message": "not found"}]},
-    )
+    account_not_found(rsps)
     [result] = zuora.write([intent])
     assert result.status is ResultStatus.UNKNOWN
     assert len(post.calls) == 1
@@ -155,17 +108,7 @@ def test_account_update_answered_502_is_read_back(
     rsps: responses.RequestsMock, zuora: ZuoraConnector
 ) -> None:
     token(rsps)
-    intent = WriteIntent.build(
-        target_system="zuora",
-        entity="customer",
-        op=WriteOp.UPSERT,
-        external_id="A00000001",
-        payload={"name": "Acme Renamed"},
-        source_system="salesforce",
-        source_id="001X",
-        source_version="2",
-        mapping_version="m1",
-    )
+    intent = account_intent(WriteOp.UPSERT, {"name": "Acme Renamed"}, "2")
     url = f"{BASE}/v1/accounts/A00000001"
     renamed = fixture("account.json")
     renamed["basicInfo"]["name"] = "Acme Renamed"
@@ -183,7 +126,6 @@ def test_order_on_a_refused_connection_is_retried_with_the_same_key(
     """Nothing reached Zuora: an ordinary retry, no lookup."""
     token(rsps)
     intent = order_intent()
-    same_key = [matchers.header_matcher({"Idempotency-Key": intent.idempotency_key})]
     refused = requests.ConnectionError(
         MaxRetryError(
             None,  # type: ignore[arg-type]
@@ -191,8 +133,8 @@ def test_order_on_a_refused_connection_is_retried_with_the_same_key(
             NewConnectionError(None, "Connection refused"),  # type: ignore[arg-type]
         )
     )
-    rsps.post(f"{BASE}/v1/orders", body=refused, match=same_key)
-    rsps.post(f"{BASE}/v1/orders", json=applied_order(), match=same_key)
+    rsps.post(f"{BASE}/v1/orders", body=refused, match=same_key(intent))
+    rsps.post(f"{BASE}/v1/orders", json=applied_order(), match=same_key(intent))
     [result] = zuora.write([intent])
     assert result.status is ResultStatus.APPLIED
     assert sleeps == [1.0]

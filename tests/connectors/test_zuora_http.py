@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,88 +17,18 @@ from canonical import FailureType, Money, ResultStatus, WriteIntent, WriteOp
 from connectors.base import Cursor
 from connectors.zuora import ZuoraConnector, ZuoraSettings
 from connectors.zuora.orders import chunk_key
-
-FIX = Path(__file__).parent / "zuora_fixtures"
-BASE = "https://rest.apisandbox.zuora.com"
-SECRET = "zuora-client-secret-value-1234"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIX / name).read_text())
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def zuora(sleeps: list[float]) -> ZuoraConnector:
-    settings = ZuoraSettings(
-        tenant="us_api_sandbox", client_id="cid-1", client_secret=SECRET, backoff_seconds=1.0
-    )
-    return ZuoraConnector(
-        settings,
-        sleep=sleeps.append,
-        now=lambda: datetime(2024, 6, 14, 12, 0, tzinfo=UTC),
-        correlation_id="run-42",
-    )
-
-
-def token(rsps: responses.RequestsMock, value: str = "tok-1", expires: int = 3600) -> None:
-    rsps.post(
-        f"{BASE}/oauth/token",
-        json={
-            "access_token": value,
-            "token_type": "bearer",
-            "expires_in": expires,
-            "scope": "entity.1",
-            "jti": "j1",
-        },
-        match=[
-            matchers.urlencoded_params_matcher(
-                {"client_id": "cid-1", "client_secret": SECRET, "grant_type": "client_credentials"}
-            )
-        ],
-    )
+from tests.connectors.zuora_helpers import (
+    BASE,
+    SECRET,
+    account_intent,
+    fixture,
+    order_intent,
+    token,
+)
 
 
 def auth(value: str = "tok-1") -> Any:
     return matchers.header_matcher({"Authorization": f"Bearer {value}", "Zuora-Track-Id": "run-42"})
-
-
-def order_intent(
-    action: str = "AddProduct",
-    *,
-    version: str = "1",
-    sub: str | None = "A-S00000004",
-    account: str = "A00000001",
-) -> WriteIntent:
-    payload: dict[str, Any] = {
-        "accountNumber": account,
-        "orderDate": "2024-07-01",
-        "body": {"addProduct": {"productRatePlanId": "PRP-1"}},
-    }
-    if sub:
-        payload["subscriptionNumber"] = sub
-    return WriteIntent.build(
-        target_system="zuora",
-        entity="subscription",
-        op=WriteOp.ACTION,
-        action=action,
-        external_id="SF-801",
-        payload=payload,
-        source_system="salesforce",
-        source_id=f"801-{sub}",
-        source_version=version,
-        mapping_version="m1",
-    )
 
 
 def test_subscription_read_pages_zoql_and_converts_real_shape(
@@ -541,16 +469,10 @@ def test_single_intent_without_order_date_is_a_record_rejection(zuora: ZuoraConn
 
 
 def account_update_intent() -> WriteIntent:
-    return WriteIntent.build(
-        target_system="zuora",
-        entity="customer",
-        op=WriteOp.UPSERT,
-        external_id="A00000001",
-        payload={"name": "Acme Renamed", "billToContact": {"workEmail": "new@acme.example"}},
-        source_system="salesforce",
-        source_id="001X",
-        source_version="2",
-        mapping_version="m1",
+    return account_intent(
+        WriteOp.UPSERT,
+        {"name": "Acme Renamed", "billToContact": {"workEmail": "new@acme.example"}},
+        "2",
     )
 
 

@@ -64,61 +64,49 @@ def test_without_line_ids_two_charges_of_the_sku_are_not_guessed(tmp_path: Path)
     assert lines["L2"]["qty"] == "2"  # ambiguous once L2 exists: rejected for a person
 
 
-def _update(line_id: str, sku: str = "SKU-A") -> WriteIntent:
+def _order_action(action: str, body: dict[str, Any], version: str) -> WriteIntent:
+    """An order action on subscription ``SF-800A`` of account ``001A``."""
     payload: dict[str, Any] = {
         "accountNumber": "001A",
         "orderDate": "2025-01-01",
         "subscriptionNumber": "SF-800A",
-        "chargeSku": sku,
-        "body": {
-            "updateProduct": {
-                "ratePlanId": sku,
-                "uniqueToken": line_id,
-                "chargeUpdates": [
-                    {"pricing": {"recurringPerUnit": {"listPrice": "10.00", "quantity": "5"}}}
-                ],
-            }
-        },
+        **body,
     }
     return WriteIntent.build(
         target_system="zuora",
         entity="subscription",
         op=WriteOp.ACTION,
-        action="UpdateProduct",
+        action=action,
         external_id="SF-800A",
         payload=payload,
         source_system="salesforce",
         source_id="800A",
-        source_version=f"v-{line_id}",
+        source_version=version,
         mapping_version="m1",
     )
+
+
+def _pricing(quantity: str) -> dict[str, Any]:
+    return {"pricing": {"recurringPerUnit": {"listPrice": "10.00", "quantity": quantity}}}
+
+
+def _update(line_id: str, sku: str = "SKU-A") -> WriteIntent:
+    update = {
+        "ratePlanId": sku,
+        "uniqueToken": line_id,
+        "chargeUpdates": [_pricing("5")],
+    }
+    body = {"chargeSku": sku, "body": {"updateProduct": update}}
+    return _order_action("UpdateProduct", body, f"v-{line_id}")
 
 
 def _add(line_id: str, sku: str = "SKU-A") -> WriteIntent:
     rate_plan = {
         "productRatePlanId": sku,
         "uniqueToken": line_id,
-        "chargeOverrides": [
-            {"pricing": {"recurringPerUnit": {"listPrice": "10.00", "quantity": "2"}}}
-        ],
+        "chargeOverrides": [_pricing("2")],
     }
-    return WriteIntent.build(
-        target_system="zuora",
-        entity="subscription",
-        op=WriteOp.ACTION,
-        action="AddProduct",
-        external_id="SF-800A",
-        payload={
-            "accountNumber": "001A",
-            "orderDate": "2025-01-01",
-            "subscriptionNumber": "SF-800A",
-            "body": {"addProduct": rate_plan},
-        },
-        source_system="salesforce",
-        source_id="800A",
-        source_version=f"add-{line_id}",
-        mapping_version="m1",
-    )
+    return _order_action("AddProduct", {"body": {"addProduct": rate_plan}}, f"add-{line_id}")
 
 
 def _subscription(tgt: FakeTarget, *lines: str) -> None:

@@ -5,6 +5,7 @@ only, before an upgrade) still count as written."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -45,14 +46,27 @@ def _book(src: FakeSource, qty: str = "5") -> None:
     src.put("contract", contract("800A", "001A", [line("L1", qty, "10.00")]))
 
 
-def test_a_second_save_in_the_same_second_is_written(sqlite_store: Store) -> None:
+def _synced_then_changed_to_7(
+    store: Store, sync: Callable[..., RunReport] = run
+) -> tuple[FakeSource, FakeTarget]:
+    """The book synced by ``sync``, then its line's quantity changed to 7 and synced again."""
     src, tgt = FakeSource(), FakeTarget()
     _book(src)
-    run(src, tgt, sqlite_store)
+    sync(src, tgt, store)
     src.put("contract", contract("800A", "001A", [line("L1", "7", "10.00")]))
-    run(src, tgt, sqlite_store)
+    sync(src, tgt, store)
+    return src, tgt
+
+
+def _saved_in_the_same_second(src: FakeSource, qty: str) -> None:
+    """The contract's line saved again at ``qty`` under the version it has."""
+    _same_version(src, "contract", contract("800A", "001A", [line("L1", qty, "10.00")]))
+
+
+def test_a_second_save_in_the_same_second_is_written(sqlite_store: Store) -> None:
+    src, tgt = _synced_then_changed_to_7(sqlite_store)
     assert _qty(tgt) == "7"
-    _same_version(src, "contract", contract("800A", "001A", [line("L1", "9", "10.00")]))
+    _saved_in_the_same_second(src, "9")
     report = run(src, tgt, sqlite_store)
     assert [i.action for i in report.plan.intents()] == ["UpdateProduct"]
     assert report.counts["applied"] == 1 and _qty(tgt) == "9"
@@ -68,13 +82,9 @@ def test_a_second_save_in_the_same_second_is_written(sqlite_store: Store) -> Non
 def test_going_back_to_an_earlier_content_of_the_same_version_is_written(
     sqlite_store: Store,
 ) -> None:
-    src, tgt = FakeSource(), FakeTarget()
-    _book(src)
-    run(src, tgt, sqlite_store)
-    src.put("contract", contract("800A", "001A", [line("L1", "7", "10.00")]))
-    run(src, tgt, sqlite_store)
+    src, tgt = _synced_then_changed_to_7(sqlite_store)
     for qty in ("9", "7"):  # three saves in one second: 7, 9, then 7 again
-        _same_version(src, "contract", contract("800A", "001A", [line("L1", qty, "10.00")]))
+        _saved_in_the_same_second(src, qty)
         run(src, tgt, sqlite_store)
         assert _qty(tgt) == qty
 
@@ -148,13 +158,9 @@ def test_a_write_keyed_the_old_way_is_not_planned_again(
 def test_new_content_under_a_version_written_the_old_way_is_written(
     sqlite_store: Store, old_release: Any
 ) -> None:
-    src, tgt = FakeSource(), FakeTarget()
-    _book(src)
-    old_release(src, tgt, sqlite_store)
-    src.put("contract", contract("800A", "001A", [line("L1", "7", "10.00")]))
-    old_release(src, tgt, sqlite_store)
+    src, tgt = _synced_then_changed_to_7(sqlite_store, old_release)
     assert _qty(tgt) == "7"
     for qty in ("9", "7"):  # after the upgrade: 9, then back to the content written the old way
-        _same_version(src, "contract", contract("800A", "001A", [line("L1", qty, "10.00")]))
+        _saved_in_the_same_second(src, qty)
         report = run(src, tgt, sqlite_store)
         assert report.counts["applied"] == 1 and _qty(tgt) == qty

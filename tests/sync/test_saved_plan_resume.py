@@ -5,6 +5,7 @@ date ("planned version 14, source now -") for every crash after the first part c
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,18 +41,14 @@ class _Books:
         return store, src, tgt, saved
 
     def apply(
-        self, store: Store, src: FakeSource, tgt: FakeTarget, saved: Plan, hook: object = None
+        self,
+        store: Store,
+        src: FakeSource,
+        tgt: FakeTarget,
+        saved: Plan,
+        hook: Callable[[str], None] | None = None,
     ) -> RunReport:
-        return run_job(
-            self.job,
-            source=src,
-            target=tgt,
-            store=store,
-            mode="apply",
-            plan=saved,
-            sleep=lambda s: None,
-            fault_hook=hook,  # type: ignore[arg-type]
-        )
+        return run(src, tgt, store, job=self.job, hook=hook, plan=saved)
 
 
 def _statuses(store: Store) -> set[str]:
