@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billbridge.state import Store
+from billbridge.state.db import lock_for_writing
 from billbridge.state.schema import (
     AuditEventRow,
     ExceptionHistoryRow,
@@ -97,6 +98,12 @@ def check_text(what: str, value: str | None, limit: int | None = None) -> None:
         raise WorkflowError(f"{what} is {len(value)} characters long; at most {limit} are allowed")
 
 
+def recon_lock(recon: str) -> str:
+    """The lock a recon's runs and manual actions take before they read what they change
+    (``lock_for_writing``): a run and an operator, or two runs, one after the other."""
+    return f"recon:{recon}"
+
+
 class ExceptionStore(ExceptionQueries):
     def __init__(self, store: Store, *, rules: Sequence[SeverityRule] = DEFAULT_SEVERITY) -> None:
         self.store = store
@@ -141,6 +148,9 @@ class ExceptionStore(ExceptionQueries):
         # derived from the sources, so a run recorded again after a crash loses nothing: the
         # commit need not wait for the disk (Store.session)
         with gc_paused(), self.store.session(durable=False) as s:
+            # before reading what the store knows: a concurrent run of the recon, or an
+            # operator's action, waits for this one (and this one for it)
+            lock_for_writing(s, [recon_lock(recon)])
             rec.begin(s, self._active_suppressions(s, recon, now))
             rec.add(s, rows.unordered())
             delta = rec.finish(s)
@@ -176,6 +186,7 @@ class ExceptionStore(ExceptionQueries):
     ) -> RunDelta:
         unique = list({c.exception_id: c for c in candidates}.values())
         with gc_paused(), self.store.session(durable=False) as s:
+            lock_for_writing(s, [recon_lock(recon)])  # as record_run
             known = load_known(s, recon)
             sups = self._active_suppressions(s, recon, now)
             effective = tuple(rules or self.rules)
