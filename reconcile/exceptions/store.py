@@ -104,6 +104,15 @@ def recon_lock(recon: str) -> str:
     return f"recon:{recon}"
 
 
+def _lock_recons(s: Session, ids: Sequence[str]) -> None:
+    """Lock the recons of the exceptions ``ids`` (a recon never changes, so reading them
+    first is safe; on SQLite the first lock is the whole database's)."""
+    recons = s.scalars(
+        select(ExceptionRow.recon).where(ExceptionRow.exception_id.in_(ids)).distinct()
+    )
+    lock_for_writing(s, [recon_lock(r) for r in recons])
+
+
 class ExceptionStore(ExceptionQueries):
     def __init__(self, store: Store, *, rules: Sequence[SeverityRule] = DEFAULT_SEVERITY) -> None:
         self.store = store
@@ -237,10 +246,15 @@ class ExceptionStore(ExceptionQueries):
         check_text("the ticket", ticket, TICKET_MAX)
         check_text("the note", note)
         with self.store.session() as s:
+            # the status is checked and changed under the recon's lock, read after it: a
+            # concurrent action or run finishes first and this one sees its result
+            _lock_recons(s, id_list)
             rows = {
                 r.exception_id: r
                 for r in s.scalars(
-                    select(ExceptionRow).where(ExceptionRow.exception_id.in_(id_list))
+                    select(ExceptionRow)
+                    .where(ExceptionRow.exception_id.in_(id_list))
+                    .with_for_update()
                 )
             }
             for eid in id_list:

@@ -1,0 +1,119 @@
+"""Two actors on one exception never lose an update, on either store: the second sees the
+first's result. Two operators (resolve vs acknowledge): the second gets a clear error; a run
+and an operator's assign: the assign waits for the run and is applied after it (the run
+rewrote the status from its stale copy, and an assigned exception ended OPEN)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from billbridge.state import Store
+from reconcile.engine.result import ExceptionCandidate
+from reconcile.exceptions import ExceptionStore, RunState, Status
+from reconcile.exceptions import recording as recording_mod
+from reconcile.exceptions import store as store_mod
+
+T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+EID = "e" * 64
+
+
+def _cand(recon: str, fp: str, amount: str = "5.00", key: Any = "INV-R") -> ExceptionCandidate:
+    return ExceptionCandidate(
+        EID, recon, "AMOUNT_MISMATCH", {"number": key}, fp * 64, details={"x": amount},
+        amount=Decimal(amount), currency="USD",
+    )  # fmt: skip
+
+
+def _run(fn: Any, results: dict[str, str], name: str) -> threading.Thread:
+    def go() -> None:
+        try:
+            fn()
+            results[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what is checked
+            results[name] = f"{type(exc).__name__}: {exc}"
+
+    t = threading.Thread(target=go, name=f"op-{name}")
+    t.start()
+    return t
+
+
+def test_resolve_and_acknowledge_at_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    xs = ExceptionStore(store)
+    xs.record_run("race", "r1", [_cand("race", "1")], T0)
+    # both have read before either writes, as two people clicking at once (without the
+    # lock); with it the second waits at its lock and the barrier times out
+    barrier = threading.Barrier(2, timeout=3)
+
+    def wait_both(session: Session, *_: Any) -> None:
+        if threading.current_thread().name.startswith("op-"):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()
+
+    event.listen(Session, "before_flush", wait_both)
+    results: dict[str, str] = {}
+
+    def resolve() -> None:
+        xs.resolve(EID, "FIXED_IN_SOURCE", actor="alice", now=T0)
+
+    def ack() -> None:
+        xs.acknowledge(EID, actor="bob", now=T0)
+
+    try:
+        threads = [_run(resolve, results, "resolve"), _run(ack, results, "ack")]
+        for t in threads:
+            t.join(60)
+    finally:
+        event.remove(Session, "before_flush", wait_both)
+    view = xs.get(EID, now=T0)
+    assert view is not None
+    assert sorted(results.values())[-1] == "ok"
+    loser = next(r for r in results.values() if r != "ok")
+    assert loser.startswith("WorkflowError") and "cannot go from" in loser
+    if view.status == Status.RESOLVED:
+        assert view.resolved_at is not None and "RESOLVED to ACKNOWLEDGED" in loser
+    else:
+        assert view.status == Status.ACKNOWLEDGED and view.resolved_at is None
+
+
+@pytest.mark.parametrize("path", ["rows", "candidates"])
+def test_an_assign_during_a_run_is_not_lost(
+    store: Store, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    xs = ExceptionStore(store)
+    xs.record_run("race2", "r1", [_cand("race2", "1")], T0)
+    results: dict[str, str] = {}
+    operator: list[threading.Thread] = []
+
+    def assign() -> None:
+        xs.assign(EID, "carol", actor="alice", now=T0 + timedelta(seconds=1))
+
+    def load_known(s: Session, recon: str) -> Any:
+        known = real(s, recon)
+        # the operator acts after the run has read what the store knows, before it writes
+        operator.append(_run(assign, results, "assign"))
+        operator[0].join(1.5)
+        return known
+
+    module = recording_mod if path == "rows" else store_mod
+    real = module.load_known
+    monkeypatch.setattr(module, "load_known", load_known)
+    if path == "rows":
+        found: Any = [_cand("race2", "2", "7.00")]
+    else:  # non-text keys: the candidates' path (plan_run, write_plan)
+        found = [_cand("race2", "2", "7.00", key=7)]
+    delta = xs.record_run("race2", "r2", found, T0 + timedelta(seconds=2))
+    operator[0].join(60)
+    assert results == {"assign": "ok"}
+    view = xs.get(EID, now=T0)
+    assert view is not None
+    if path == "rows":
+        assert delta.changed == [EID] and view.run_state == RunState.CHANGED
+    assert view.status == Status.ASSIGNED and view.owner == "carol"
