@@ -143,6 +143,18 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+#: significant digits Excel keeps of a number (a double holds 15 exactly)
+EXCEL_DIGITS = 15
+
+
+def _exact_in_excel(amount: Decimal) -> bool:
+    """Whether Excel shows ``amount`` as it is: at most 15 significant digits (trailing
+    zeros do not count). 99999999999999999998.99 would show as 1E+20."""
+    if not amount.is_finite():
+        return False
+    return len(amount.normalize().as_tuple().digits) <= EXCEL_DIGITS
+
+
 def render_xlsx(report: Report) -> bytes:
     """A sheet per reconciliation: typed numbers, filters, frozen header row."""
     buf = io.BytesIO()
@@ -188,6 +200,9 @@ def render_xlsx(report: Report) -> bytes:
             for c, value in enumerate(row):
                 if isinstance(value, datetime):
                     sheet.write_datetime(r, c, value, stamp)
+                elif isinstance(value, Decimal) and not _exact_in_excel(value):
+                    # more digits than a double keeps: as text, every digit shown
+                    sheet.write_string(r, c, format_money(value, item.currency))
                 elif isinstance(value, Decimal):
                     # Excel holds doubles; minor units survive, shown with the currency's
                     sheet.write_number(r, c, float(value), money(value, item.currency))
