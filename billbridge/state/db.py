@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,18 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database).expanduser()
 
 
+class _PipelineCleanupNoise(logging.Filter):
+    """psycopg's warning that ending a pipeline failed too, after the connection was lost:
+    the error that lost it is raised (and shown) anyway, so the extra line only repeats it
+    as ``error ignored terminating <psycopg.Pipeline [BAD] ...>``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+_PSYCOPG_FILTER = _PipelineCleanupNoise()
+
+
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """Create an engine. ``schema`` (PostgreSQL only) isolates tests in their own schema."""
     if url.startswith("sqlite"):
@@ -86,6 +99,7 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    logging.getLogger("psycopg").addFilter(_PSYCOPG_FILTER)  # once: filters are a set
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     opts: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": json_text}
