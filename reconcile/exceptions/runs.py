@@ -190,17 +190,24 @@ def plan_run(
         eid = cand.exception_id
         seen.add(eid)
         kt = key_text(cand.keys)
-        covered = any(
-            x.covers(
-                recon=recon,
-                exception_id=eid,
-                category=cand.category,
-                key_text=kt,
-                amount=cand.amount,
-                currency=cand.currency,
-            )
-            for x in suppressions
+        cover = next(
+            (
+                x
+                for x in suppressions
+                if x.covers(
+                    recon=recon,
+                    exception_id=eid,
+                    category=cand.category,
+                    key_text=kt,
+                    amount=cand.amount,
+                    currency=cand.currency,
+                )
+            ),
+            None,
         )
+        covered = cover is not None
+        # the event names the suppression that parked it, as a person's suppress does
+        parked_by = {} if cover is None else {"suppression_id": cover.id, "reason": cover.reason}
         if covered:
             delta.suppressed.append(eid)
         prev = known.get(eid)
@@ -239,7 +246,9 @@ def plan_run(
             delta.new.append(eid)
             if covered:
                 plan.history.append(
-                    event(eid, run_id, now, Status.SUPPRESSED, details={"from": "OPEN"})
+                    event(
+                        eid, run_id, now, Status.SUPPRESSED, details={**parked_by, "from": "OPEN"}
+                    )
                 )
             continue
         status = Status(prev.status)
@@ -255,7 +264,9 @@ def plan_run(
         if covered and status in SUPPRESSIBLE:
             # one in someone's hands is parked too (owner kept); "from" is where it returns
             plan.history.append(
-                event(eid, run_id, now, Status.SUPPRESSED, details={"from": status.value})
+                event(
+                    eid, run_id, now, Status.SUPPRESSED, details={**parked_by, "from": status.value}
+                )
             )
             status = Status.SUPPRESSED
         elif not covered and status == Status.SUPPRESSED:

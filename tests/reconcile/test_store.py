@@ -736,3 +736,20 @@ severity_rates: {JPY: "0.0067"}
         expected = {0: {"J": "MEDIUM", "U": "HIGH"}, 1: {"J": "MEDIUM", "U": "HIGH"}}
         assert stored == expected.get(day, {"J": "HIGH", "U": "HIGH"}), day
     assert levels(T0 + timedelta(days=5)) == {"J": "CRITICAL", "U": "CRITICAL"}  # by age
+
+
+def test_a_run_parking_a_new_exception_names_the_suppression(store: Store) -> None:
+    """An exception a pattern suppression covers at first sight is parked by the run; its
+    SUPPRESSED event names the suppression and its reason, as a person's suppress does."""
+    xs = ExceptionStore(store)
+    sup = xs.suppress(reason="known timing gap", owner="ana", expires_at=T0 + timedelta(days=5),
+                      actor="ana", now=T0, recon="invoices",
+                      pattern={"category": "MISSING_IN_B"})  # fmt: skip
+    _, delta = _run(xs, [row("INV-1")], [], "r1", T0)
+    (eid,) = delta.new
+    events = [(e.event, e.run_id, e.details) for e in xs.history(eid)]
+    assert events == [
+        ("NEW", "r1", None),
+        ("SUPPRESSED", "r1", {"suppression_id": sup.id, "reason": "known timing gap",
+                              "from": "OPEN"}),
+    ]  # fmt: skip
