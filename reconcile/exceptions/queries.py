@@ -172,6 +172,11 @@ class ExceptionQueries:
             found |= set(latest_runs(s))
         return sorted(found)
 
+    def latest_run_times(self, recons: Iterable[str]) -> dict[str, datetime]:
+        """When each recon's latest run was recorded (recons never logged are absent)."""
+        with self.store.session() as s:
+            return {recon: run.at for recon, run in latest_runs(s, list(recons)).items()}
+
     def latest_run_ids(self, recons: Iterable[str]) -> dict[str, str | None]:
         """Each recon's latest run id (None when it never ran): from the run log, else
         (runs recorded before runs were logged) the run that last saw or resolved one of

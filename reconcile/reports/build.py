@@ -112,6 +112,7 @@ def report_from_store(
     ``kinds``: each recon's amount and currency fields (default: as its latest run
     recorded them, else the built-ins')."""
     kinds = {**known_kinds(), **exceptions.recorded_kinds()} if kinds is None else kinds
+    last_runs = exceptions.latest_run_times(name for name, _ in sections)
     built = []
     for name, section_title in sections:
         views = exceptions.list(recon=name, now=now)
@@ -135,6 +136,7 @@ def report_from_store(
                 items=open_items,
                 resolved=resolved,
                 summary=(summaries or {}).get(name, {}),
+                last_run_at=last_runs.get(name),
             )
         )
     dead = [

@@ -27,10 +27,9 @@ def build_message(
     report: Report, settings: ReportSettings, *, sender: str | None = None
 ) -> EmailMessage:
     msg = EmailMessage()
-    new, open_ = report.new_count, report.open_count
     failed = _failed_subject(report)
     msg["Subject"] = (
-        f"{settings.subject_prefix} {report.title}: {failed}{new} new, {open_} open".strip()
+        f"{settings.subject_prefix} {report.title}: {failed}{report.counts_text()}".strip()
     )
     msg["From"] = sender or (settings.smtp.sender if settings.smtp else "billbridge@localhost")
     msg["To"] = ", ".join(settings.recipients)
@@ -40,7 +39,7 @@ def build_message(
     msg["Message-ID"] = make_msgid(domain="billbridge")
     failures = "".join(f"FAILED {f.label}: {f.error}\n" for f in report.failed_steps)
     msg.set_content(
-        f"{report.title}\n{failures}{new} new and {open_} open exceptions. "
+        f"{report.title}\n{failures}Exceptions: {report.counts_text()}. "
         "Open the HTML part or the attached workbook for details.\n"
     )
     msg.add_alternative(render_html(report), subtype="html")

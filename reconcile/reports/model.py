@@ -16,6 +16,9 @@ RESOLVED_SHOWN = 25
 #: how many new items the HTML body lists (the most severe, then largest, first): a run
 #: with 50k new ones made an 11.7 MB body no mail client shows; the workbook has them all
 NEW_SHOWN = 50
+#: a reconciliation whose latest run is older than this when the report is made is flagged
+#: (the nightly cadence: its run failed or did not happen tonight)
+STALE_HOURS = 24
 #: the severity levels in the order the body lists new items (others after them)
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 
@@ -72,6 +75,13 @@ class ReconSection(BaseModel):
     items: list[ReportItem] = Field(default_factory=list)
     resolved: list[ReportItem] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
+    #: when its latest run was recorded (None: never, or unknown): a report sent after a
+    #: failed run shows the previous run's items, and must say how old they are
+    last_run_at: datetime | None = None
+
+    def stale(self, at: datetime, hours: int = STALE_HOURS) -> bool:
+        """Whether its latest run is older than ``hours`` at ``at`` (or it never ran)."""
+        return self.last_run_at is None or (at - self.last_run_at).total_seconds() > hours * 3600
 
     @property
     def open_items(self) -> list[ReportItem]:
@@ -152,7 +162,17 @@ class Report(BaseModel):
 
     @property
     def new_count(self) -> int:
-        return sum(len(s.new_items) for s in self.sections)
+        """Items first found by their latest run (reopened ones are counted apart)."""
+        return sum(i.run_state == "NEW" for s in self.sections for i in s.new_items)
+
+    @property
+    def reopened_count(self) -> int:
+        return sum(i.run_state == "REOPENED" for s in self.sections for i in s.new_items)
+
+    def counts_text(self) -> str:
+        """'3 new, 2 reopened, 40 open' (reopened only when there are some)."""
+        reopened = f"{self.reopened_count} reopened, " if self.reopened_count else ""
+        return f"{self.new_count} new, {reopened}{self.open_count} open"
 
     @property
     def open_count(self) -> int:

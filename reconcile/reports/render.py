@@ -174,13 +174,17 @@ def render_xlsx(report: Report) -> bytes:
     used: set[str] = set()
 
     summary = book.add_worksheet(_sheet_name("Summary", used))
-    headers = ["reconciliation", "open", "new", "resolved since last run"]
+    headers = [
+        "reconciliation", "open", "new or reopened", "resolved since last run", "last run",
+    ]  # fmt: skip
     summary.write_row(0, 0, headers, bold)
     for r, section in enumerate(report.sections, start=1):
         summary.write_string(r, 0, section.title)
         summary.write_number(r, 1, len(section.open_items))
         summary.write_number(r, 2, len(section.new_items))
         summary.write_number(r, 3, len(section.resolved))
+        if section.last_run_at is not None:
+            summary.write_datetime(r, 4, _utc_naive(section.last_run_at), stamp)
     summary.freeze_panes(1, 0)
     summary.set_column(0, 0, 40)
 

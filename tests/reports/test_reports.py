@@ -68,7 +68,7 @@ def test_html_leads_with_new_items_and_escapes(report: Report) -> None:
     html = render_html(report)
     assert "<strong>1</strong> new" in html and "<strong>3</strong> open" in html
     assert "total differs &lt;1&gt;" in html and "total differs <1>" not in html
-    assert html.index("New since the last run") < html.index("Oldest open items")
+    assert html.index("New or reopened since the last run") < html.index("Oldest open items")
     oldest = html[html.index("Oldest open items") :]
     assert oldest.index("INV0003") < oldest.index("INV0002") < oldest.index("INV0001")
     assert "2,500.50 USD" in html
