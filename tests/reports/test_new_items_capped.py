@@ -37,7 +37,9 @@ def test_the_body_lists_the_most_severe_new_items_and_points_to_the_workbook() -
     report = Report(title="AR exceptions", generated_at=NOW, sections=[section])
 
     html = render_html(report)
-    new_table = html[html.index("New or reopened since the last run") : html.index("Oldest open items")]
+    new_table = html[
+        html.index("New or reopened since the last run") : html.index("Oldest open items")
+    ]
     listed = [int(i.exception_id[2:]) for i in items if f"=INV{i.exception_id[2:]}<" in new_table]
     # critical ones (id % 4 == 3), largest first: 1999, 1995, ..., 1803
     assert sorted(listed) == list(range(1803, 2000, 4))

@@ -21,7 +21,9 @@ def test_each_listed_item_shows_its_status_and_owner() -> None:
              item(4, "IN_REVIEW")]  # fmt: skip
     section = ReconSection(name="inv", title="Inv", items=items)
     html = render_html(Report(title="AR", generated_at=NOW, sections=[section]))
-    new_table = html[html.index("New or reopened since the last run") : html.index("Oldest open items")]
+    new_table = html[
+        html.index("New or reopened since the last run") : html.index("Oldest open items")
+    ]
     assert "<th>Status</th>" in new_table
     rows = {
         m.group(1): re.sub(r"<[^>]+>", "|", m.group(0))
