@@ -40,6 +40,29 @@ class Context:
     rows: Sequence[Mapping[str, Any]] | None = None
 
 
+#: (id of a crosswalk table, column) -> (the table, its rows by that column's trimmed value)
+_INDEXES: dict[tuple[int, str], tuple[list[dict[str, str]], dict[str, list[dict[str, str]]]]] = {}
+#: indexes kept at most (a long-running process maps with many specs over time)
+_MAX_INDEXES = 64
+
+
+def _indexed(table: list[dict[str, str]], column: str) -> dict[str, list[dict[str, str]]]:
+    """``table``'s rows by the trimmed value of ``column``, built once per table and column:
+    a lookup scanned the whole table for every record (a 50k-row customer crosswalk over
+    100k records was 5e9 comparisons). The entry keeps its table, so an id is never reused
+    while its index is cached; tables are read once and never changed."""
+    cached = _INDEXES.get((id(table), column))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    index: dict[str, list[dict[str, str]]] = {}
+    for row in table:
+        index.setdefault((row.get(column) or "").strip(), []).append(row)
+    if len(_INDEXES) >= _MAX_INDEXES:
+        _INDEXES.clear()
+    _INDEXES[(id(table), column)] = (table, index)
+    return index
+
+
 def _as_bool(value: Any) -> bool | None:
     """``value`` read as ``parse: boolean`` reads it by default; None when it is not one."""
     if is_blank(value):
@@ -184,7 +207,7 @@ def _translate(rule: Rule, value: Any, ctx: Context) -> tuple[Any, list[str]]:
         if table is None:
             raise RuleFailure(f"crosswalk table {rule.lookup.table!r} is not loaded")
         key = to_text(value)
-        hits = [row for row in table if (row.get(rule.lookup.key) or "").strip() == key]
+        hits = _indexed(table, rule.lookup.key).get(key, [])
         if not hits:
             raise RuleFailure(
                 f"{key!r} not found in crosswalk {rule.lookup.table!r} column {rule.lookup.key!r}"

@@ -377,3 +377,22 @@ def test_blank_required_line_field_names_the_line_and_its_rule() -> None:
     assert issue.target == "lines[1].quantity"
     assert issue.location.endswith("salesforce/opportunity_to_contract.yaml:77:5")
     assert "required" in issue.message
+
+
+def test_lookups_in_a_large_crosswalk_find_trimmed_keys_misses_and_repeats(
+    tmp_path: Path,
+) -> None:
+    """Lookups are answered from an index of the table (built once), with the scan's
+    meaning: padded cells match, a key on two rows is refused, a missing key is a miss."""
+    rows = [f"Net {i},Z-{i}" for i in range(20_000)] + [" Padded ,Z-pad", "Twice,A", "Twice,B"]
+    (tmp_path / "terms.csv").write_text("sf,zuora\n" + "\n".join(rows) + "\n")
+    spec = spec_from_text(LOOKUP_SPEC, "lookup.yaml", base_dir=tmp_path)
+    for i in (0, 12_345, 19_999):
+        record = apply_spec(spec, {"Id": str(i), "Name": "A", "Terms": f"Net {i}"}).value
+        assert getattr(record, "payment_terms", None) == f"Z-{i}"
+    padded = apply_spec(spec, {"Id": "p", "Name": "A", "Terms": "Padded"}).value
+    assert getattr(padded, "payment_terms", None) == "Z-pad"
+    with pytest.raises(MappingError, match="'Twice' matches 2 rows in crosswalk 'terms'"):
+        apply_spec(spec, {"Id": "t", "Name": "A", "Terms": "Twice"})
+    with pytest.raises(MappingError, match="'Net 20000' not found in crosswalk 'terms'"):
+        apply_spec(spec, {"Id": "m", "Name": "A", "Terms": "Net 20000"})
