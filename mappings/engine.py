@@ -40,9 +40,24 @@ class MappingError(RecordRejected):
     def __init__(self, where: str | None, issues: list[FieldIssue]) -> None:
         self.where = where or "<record>"
         self.issues = issues
-        super().__init__(
-            f"{self.where}: " + "; ".join(str(i) for i in issues), code="mapping_error"
-        )
+        super().__init__(f"{self.where}: " + _grouped(issues), code="mapping_error")
+
+
+def _grouped(issues: list[FieldIssue]) -> str:
+    """The issues, those with the same message told once with every field and rule it
+    failed (one unknown currency name failed eight money fields with eight copies)."""
+    by_message: dict[str, list[FieldIssue]] = {}
+    for issue in issues:
+        by_message.setdefault(issue.message, []).append(issue)
+    parts = []
+    for message, same in by_message.items():
+        if len(same) == 1:
+            parts.append(str(same[0]))
+            continue
+        fields = ", ".join(dict.fromkeys(i.target for i in same))
+        rules = ", ".join(dict.fromkeys(i.location for i in same))
+        parts.append(f"{fields}: {message} (rules at {rules})")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

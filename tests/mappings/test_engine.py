@@ -396,3 +396,21 @@ def test_lookups_in_a_large_crosswalk_find_trimmed_keys_misses_and_repeats(
         apply_spec(spec, {"Id": "t", "Name": "A", "Terms": "Twice"})
     with pytest.raises(MappingError, match="'Net 20000' not found in crosswalk 'terms'"):
         apply_spec(spec, {"Id": "m", "Name": "A", "Terms": "Net 20000"})
+
+
+def test_one_cause_failing_several_fields_is_told_once(tmp_path: Path) -> None:
+    """An unknown code failing every field that looks it up is one clause naming the
+    fields and their rules, not a copy of the same message per field."""
+    spec_text = LOOKUP_SPEC.replace(
+        "  name: Name\n",
+        "  name: Name\n  currency: {path: Terms, lookup: {table: terms, key: sf, value: zuora}}\n",
+    )
+    (tmp_path / "terms.csv").write_text("sf,zuora\nNet 30,Net 30\n")
+    spec = spec_from_text(spec_text, "lookup.yaml", base_dir=tmp_path)
+    with pytest.raises(MappingError) as info:
+        apply_spec(spec, {"Id": "1", "Name": "A", "Terms": "Net 45"}, where="t.csv line 2")
+    assert len(info.value.issues) == 2
+    assert str(info.value) == (
+        "t.csv line 2: currency, payment_terms: 'Net 45' not found in crosswalk 'terms' column "
+        "'sf' (rules at lookup.yaml:8:3, lookup.yaml:9:3)"
+    )
