@@ -351,8 +351,12 @@ class ExceptionStore(ExceptionQueries):
         check_text("the reason", reason)
         check_text("the note", note)
         with self.store.session() as s:
+            # statuses are checked and changed under the recons' locks, read after them: a
+            # run or action of a recon in progress finishes first (its stale copy rewrote a
+            # just-suppressed exception's status) and this one sees its result
+            locked = self._lock_for_suppress(s, exception_id, recon)
             if exception_id is not None:
-                target = s.get(ExceptionRow, exception_id)
+                target = s.get(ExceptionRow, exception_id, with_for_update=True)
                 if target is None:
                     raise WorkflowError(f"no exception with id {exception_id}")
                 if Status(target.status) in CLOSED:
@@ -382,10 +386,14 @@ class ExceptionStore(ExceptionQueries):
             )
             if recon is not None:
                 query = query.where(ExceptionRow.recon == recon)
+            else:
+                # only the recons locked above: one whose first run was committed since is
+                # parked by its next run (which reads this suppression)
+                query = query.where(ExceptionRow.recon.in_(locked))
             if exception_id is not None:
                 query = query.where(ExceptionRow.exception_id == exception_id)
             applied = 0
-            for exc in s.scalars(query):
+            for exc in s.scalars(query.with_for_update()):
                 if not sup.covers(
                     recon=exc.recon,
                     exception_id=exc.exception_id,
@@ -431,26 +439,22 @@ class ExceptionStore(ExceptionQueries):
 
     def expire_suppressions(self, now: datetime, *, actor: str = SYSTEM) -> list[str]:
         """Return SUPPRESSED exceptions no active suppression covers any more to the status
-        they were suppressed from (audited in their history)."""
+        they were suppressed from (audited in their history).
+
+        Checked first without a lock (every ``exceptions`` command calls this: on SQLite a
+        lock would wait for a run being recorded); only when some are due are their recons
+        locked, as a run or an action locks them, and the exceptions read again after the
+        locks: a run or action in progress finishes first, and what it changed is not
+        overwritten from a stale copy."""
+        with self.store.session() as s:
+            due = self._due_to_expire(s, now, None)
+        if not due:
+            return []
         reopened = []
         with self.store.session() as s:
-            sups = [x for x in self._suppressions(s, None) if x.active(now)]
+            lock_for_writing(s, [recon_lock(r) for r in sorted(set(due.values()))])
             resume = resume_statuses(s, None)
-            for exc in s.scalars(
-                select(ExceptionRow).where(ExceptionRow.status == Status.SUPPRESSED.value)
-            ):
-                if any(
-                    x.covers(
-                        recon=exc.recon,
-                        exception_id=exc.exception_id,
-                        category=exc.category,
-                        key_text=exc.key_text,
-                        amount=exc.amount,
-                        currency=exc.currency,
-                    )
-                    for x in sups
-                ):
-                    continue
+            for exc in self._due_rows(s, now, sorted(set(due.values()))):
                 exc.status = resume.get(exc.exception_id, Status.OPEN.value)
                 reopened.append(exc.exception_id)
                 s.add(
@@ -463,6 +467,54 @@ class ExceptionStore(ExceptionQueries):
                     )
                 )
         return reopened
+
+    def _due_to_expire(
+        self, s: Session, now: datetime, recons: Sequence[str] | None
+    ) -> dict[str, str]:
+        """SUPPRESSED exceptions (of ``recons``, or all) no active suppression covers:
+        id -> recon."""
+        return {r.exception_id: r.recon for r in self._due_rows(s, now, recons, lock=False)}
+
+    def _due_rows(
+        self, s: Session, now: datetime, recons: Sequence[str] | None, *, lock: bool = True
+    ) -> list[ExceptionRow]:
+        sups = [x for x in self._suppressions(s, None) if x.active(now)]
+        query = select(ExceptionRow).where(ExceptionRow.status == Status.SUPPRESSED.value)
+        if recons is not None:
+            query = query.where(ExceptionRow.recon.in_(list(recons)))
+        if lock:
+            query = query.with_for_update()
+        return [
+            exc
+            for exc in s.scalars(query)
+            if not any(
+                x.covers(
+                    recon=exc.recon,
+                    exception_id=exc.exception_id,
+                    category=exc.category,
+                    key_text=exc.key_text,
+                    amount=exc.amount,
+                    currency=exc.currency,
+                )
+                for x in sups
+            )
+        ]
+
+    def _lock_for_suppress(
+        self, s: Session, exception_id: str | None, recon: str | None
+    ) -> list[str]:
+        """Lock the recons a new suppression applies to now (that of ``exception_id``, else
+        ``recon``, else every recon with exceptions); the recons locked."""
+        if exception_id is not None:
+            query = select(ExceptionRow.recon).where(ExceptionRow.exception_id == exception_id)
+        elif recon is not None:
+            lock_for_writing(s, [recon_lock(recon)])
+            return [recon]
+        else:
+            query = select(ExceptionRow.recon).distinct()
+        recons = sorted(set(s.scalars(query)))
+        lock_for_writing(s, [recon_lock(r) for r in recons])
+        return recons
 
     @staticmethod
     def _suppressions(s: Session, recon: str | None) -> list[Suppression]:
