@@ -152,8 +152,13 @@ class RunDelta:
     changed: list[str] = field(default_factory=list)
     resolved_by_data: list[str] = field(default_factory=list)
     reopened: list[str] = field(default_factory=list)
-    #: ids (among this run's exceptions) covered by an active suppression
+    #: ids (among this run's exceptions) covered by an active suppression and parked by it
+    #: (not the closed ones below)
     suppressed: list[str] = field(default_factory=list)
+    #: closed exceptions (won't fix) this run found again, unchanged or changed: not open,
+    #: so counted apart from STILL_OPEN and CHANGED (which, with NEW and REOPENED, are the
+    #: open items reports and ``exceptions list`` show)
+    wont_fix: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -164,6 +169,7 @@ class RunDelta:
             RunState.RESOLVED_BY_DATA: len(self.resolved_by_data),
             RunState.REOPENED: len(self.reopened),
             "SUPPRESSED": len(self.suppressed),
+            Status.WONT_FIX: len(self.wont_fix),
         }
 
 

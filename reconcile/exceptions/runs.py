@@ -208,8 +208,6 @@ def plan_run(
         covered = cover is not None
         # the event names the suppression that parked it, as a person's suppress does
         parked_by = {} if cover is None else {"suppression_id": cover.id, "reason": cover.reason}
-        if covered:
-            delta.suppressed.append(eid)
         prev = known.get(eid)
         values = {
             "exception_id": eid,
@@ -245,6 +243,7 @@ def plan_run(
             )
             delta.new.append(eid)
             if covered:
+                delta.suppressed.append(eid)
                 plan.history.append(
                     event(
                         eid, run_id, now, Status.SUPPRESSED, details={**parked_by, "from": "OPEN"}
@@ -257,10 +256,18 @@ def plan_run(
             delta.reopened.append(eid)
         elif prev.fingerprint != cand.fingerprint:
             state = RunState.CHANGED
-            delta.changed.append(eid)
         else:
             state = RunState.STILL_OPEN
+        if status in CLOSED:
+            # a won't-fix one stays closed: not among the run's open items, counted apart
+            # (its run state still says how the data saw it)
+            delta.wont_fix.append(eid)
+        elif state == RunState.CHANGED:
+            delta.changed.append(eid)
+        elif state == RunState.STILL_OPEN:
             delta.still_open.append(eid)
+        if covered and status not in CLOSED:
+            delta.suppressed.append(eid)
         if covered and status in SUPPRESSIBLE:
             # one in someone's hands is parked too (owner kept); "from" is where it returns
             plan.history.append(
