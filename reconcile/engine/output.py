@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from billbridge.errors import BillbridgeError
 from reconcile.engine.result import ReconResult
 
 #: data rows an XLSX sheet holds (Excel's 1,048,576 rows, less the header); more go on to
@@ -30,20 +33,57 @@ _NUMBER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?")
 def write_outputs(
     result: ReconResult, out_dir: str | Path, *, stem: str | None = None
 ) -> list[Path]:
-    """``<stem>exceptions.csv``, ``<stem>exceptions.xlsx``, ``<stem>summary.json``."""
+    """``<stem>exceptions.csv``, ``<stem>exceptions.xlsx``, ``<stem>summary.json``, all or
+    none: each is written to a temporary name in the folder, and only when all three are
+    written are they renamed into place. On an error the temporary files are removed and
+    earlier outputs stay as they were; the error (an ``OutputError``) names the path."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--out {out}: cannot create the folder ({_reason(exc)})") from None
     prefix = f"{stem}-" if stem else ""
+    targets = [out / f"{prefix}{name}" for name in _OUTPUTS]
+    for target in targets:
+        if target.is_dir():
+            raise OutputError(f"{target}: is a folder; cannot write the output there")
     table = result.exceptions_table()
     header = table.column_names
     rows = table.to_pylist()
-    csv_path = out / f"{prefix}exceptions.csv"
-    write_csv(csv_path, header, rows)
-    xlsx_path = out / f"{prefix}exceptions.xlsx"
-    write_xlsx(xlsx_path, header, rows)
-    summary_path = out / f"{prefix}summary.json"
-    summary_path.write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
-    return [csv_path, xlsx_path, summary_path]
+    tag = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temps = [t.with_name(f".{t.name}{tag}") for t in targets]
+    writers = (
+        lambda p: write_csv(p, header, rows),
+        lambda p: write_xlsx(p, header, rows),
+        lambda p: p.write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n"),
+    )
+    doing = out  # the output being written, then renamed, to name it in an error
+    try:
+        for temp, target, write in zip(temps, targets, writers, strict=True):
+            doing = target
+            write(temp)
+        for temp, target in zip(temps, targets, strict=True):
+            doing = target
+            os.replace(temp, target)
+    except Exception as exc:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        raise OutputError(f"{doing}: cannot write it ({_reason(exc)})") from exc
+    return targets
+
+
+_OUTPUTS = ("exceptions.csv", "exceptions.xlsx", "summary.json")
+
+
+class OutputError(BillbridgeError):
+    """An output file could not be written (none of the run's outputs were)."""
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def csv_cell(value: Any) -> Any:

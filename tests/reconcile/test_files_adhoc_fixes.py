@@ -1,0 +1,85 @@
+"""`reconcile files`: outputs written all or none, engine columns apart from source columns,
+internal line numbers apart from source columns, totals rows, blank key parts, workbook
+formulas without values and sheet choice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner, Result
+
+from reconcile import cli as recon_cli
+from reconcile.definitions import parse_definitions
+from reconcile.engine import output, reconcile
+from reconcile.engine.output import OutputError, write_outputs
+
+DEFINITION = parse_definitions("""
+name: t
+a: {label: a}
+b: {label: b}
+keys: [{name: id}]
+compare: [{name: amount, kind: amount}]
+""")[0]
+
+
+def _files(tmp_path: Path, *args: str) -> Result:
+    return CliRunner().invoke(recon_cli.app, ["files", *args])
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- outputs: all or none -----------------------------------------------------------------
+def _result() -> object:
+    a = pa.table({"id": ["1", "2"], "amount": ["1", "2"]})
+    b = pa.table({"id": ["1", "2"], "amount": ["1", "3"]})
+    return reconcile(DEFINITION, a, b)
+
+
+def test_an_output_that_cannot_be_written_leaves_earlier_outputs_as_they_were(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "exceptions.xlsx").mkdir()
+    (tmp_path / "summary.json").write_text('{"old": 1}')
+    with pytest.raises(OutputError, match=r"exceptions\.xlsx"):
+        write_outputs(_result(), tmp_path)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exceptions.xlsx", "summary.json"]
+    assert (tmp_path / "summary.json").read_text() == '{"old": 1}'
+
+
+def test_a_failing_writer_leaves_no_temporary_file_and_no_new_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "summary.json").write_text('{"old": 1}')
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(output, "write_xlsx", broken)
+    with pytest.raises(OutputError, match=r"exceptions\.xlsx.*disk full"):
+        write_outputs(_result(), tmp_path)  # type: ignore[arg-type]
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+    assert (tmp_path / "summary.json").read_text() == '{"old": 1}'
+
+
+def test_outputs_are_written_whole(tmp_path: Path) -> None:
+    written = write_outputs(_result(), tmp_path)  # type: ignore[arg-type]
+    assert [p.name for p in written] == ["exceptions.csv", "exceptions.xlsx", "summary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+    assert json.loads((tmp_path / "summary.json").read_text())["row_summary"]
+
+
+def test_the_command_names_the_output_it_could_not_write(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.csv", "id,amount\n1,1\n2,2\n")
+    b = _write(tmp_path / "b.csv", "id,amount\n1,1\n2,3\n")
+    out = tmp_path / "out"
+    (out / "exceptions.xlsx").mkdir(parents=True)
+    result = _files(tmp_path, str(a), str(b), "--key", "id", "--out", str(out))
+    assert result.exit_code == 2
+    assert "exceptions.xlsx" in result.output and "folder" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["exceptions.xlsx"]
