@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
 
 import pyarrow as pa
 
 from billbridge.errors import ConfigError
 from reconcile.engine import Side
 from reconcile.engine.sides import LINE, register_side
-from reconcile.engine.sql import ident, literal
+from reconcile.engine.sql import ident, literal, stripped
 from uat.entities import PreparedEntity
 from uat.frame import Frame
 from uat.kinds import EntityKind
 from uat.rootcause import exact
-from uat.scorecard import EntityScore
+from uat.scorecard import EntityScore, exact_match_rate
 from uat.spec import (
     AmountsMatch,
     CountEqual,
@@ -79,7 +80,8 @@ def _blank_keys(side: Side, column: str, keys: list[str], limit: int) -> tuple[i
     try:
         register_side(con, "src", side)  # with its translations: keys read as matched
         src = "src"
-        blank = f"nullif(trim(CAST({ident(column)} AS VARCHAR)), '') IS NULL"
+        # blank as people mean it: tabs and no-break spaces too (DuckDB's trim strips spaces)
+        blank = f"nullif({stripped(f'CAST({ident(column)} AS VARCHAR)')}, '') IS NULL"
         row = con.execute(f"SELECT count(*) FROM {src} WHERE {blank}").fetchone()
         count = int(row[0]) if row else 0
         key_sql = " || ', ' || ".join(
@@ -183,8 +185,13 @@ def evaluate(
     amounts_match and ties read (built here when not given)."""
     frame = sc.attribution.frame
     if isinstance(x, MatchRate):
-        ok = sc.match_rate >= x.min_pct
-        ev = f"match rate {sc.match_rate}% ({sc.matched} of {sc.matched + sc.exceptions} keys)"
+        rate = exact_match_rate(sc.matched, sc.exceptions)
+        ok = rate >= x.min_pct
+        # the rounded rate where it tells the verdict, else digits enough to show it
+        shown = sc.match_rate
+        if (shown >= x.min_pct) != ok:
+            shown = rate.quantize(Decimal("0.0001"), rounding=ROUND_DOWN).normalize()
+        ev = f"match rate {shown:f}% ({sc.matched} of {sc.matched + sc.exceptions} keys)"
         failing = [] if ok else frame.table.column("key_text")[: x.examples].to_pylist()
         return _result(x, ok, ev, failing, 0 if ok else sc.exceptions)
     if isinstance(x, NoExceptions):
@@ -208,8 +215,18 @@ def evaluate(
     if isinstance(x, CountEqual):
         return _count_equal(x, totals)
     if isinstance(x, AmountsMatch):
-        return _amounts_match(x, totals)
+        return _amounts_match(x, totals, money=_is_money(entity.kind, x.field))
     return _ties(x, totals, entity)
+
+
+def _is_money(kind: EntityKind, name: str) -> bool:
+    """Whether ``name`` is an amount of money (currency-bound) rather than a count: a
+    quantity is the same quantity in any currency. Fields the kind does not know count as
+    money (never added across currencies)."""
+    try:
+        return kind.field(name).kind == "amount"
+    except KeyError:
+        return True
 
 
 def entity_totals(
@@ -283,14 +300,14 @@ def _count_equal(x: CountEqual, t: Totals) -> ExpectationResult:
     return _result(x, ok, ev, keys, n)
 
 
-def _amounts_match(x: AmountsMatch, t: Totals) -> ExpectationResult:
+def _amounts_match(x: AmountsMatch, t: Totals, *, money: bool = True) -> ExpectationResult:
     """Every key whose amount (a sum, or any row) is over ``x.over`` has its new total
-    within ``max_delta`` of the legacy one, in the same currency, on one record per side."""
+    within ``max_delta`` of the legacy one, in the same currency (``money``: a count such
+    as a quantity is not currency-bound), on one record per side."""
     a, b = t.total("a", x.field), t.total("b", x.field)
     over = f"{t.largest(x.field)} > {decimal_sql(x.over)}"
-    differs = (
-        f"({t.unpaired()} OR {t.currency_differs()} OR abs({b} - {a}) > {decimal_sql(x.max_delta)})"
-    )
+    currency = f" OR {t.currency_differs()}" if money else ""
+    differs = f"({t.unpaired()}{currency} OR abs({b} - {a}) > {decimal_sql(x.max_delta)})"
     n, keys = _keys_matching(t, f"{over} AND {_selected(t, x.where)} AND {differs}", x.examples)
     ev = f"{n} record(s) over {x.over} differ by more than {x.max_delta}"
     if not x.where:
@@ -315,7 +332,8 @@ def _ties(x: Ties, t: Totals, entity: PreparedEntity | None = None) -> Expectati
     Amounts never add across currencies: with a currency field, groups are per currency too
     (an item moved from EUR to USD breaks both, even grouped by customer alone)."""
     by = list(x.by or t.keys)
-    if t.currency is not None and t.currency not in by:
+    money = entity is None or _is_money(entity.kind, x.field)
+    if money and t.currency is not None and t.currency not in by:
         by.append(t.currency)
 
     def group(side: str, k: str, split: bool = False) -> str:
@@ -331,7 +349,8 @@ def _ties(x: Ties, t: Totals, entity: PreparedEntity | None = None) -> Expectati
         return f"coalesce({own}, 'None')"
 
     j = t.amounts.index(x.field)
-    digits = f"greatest(coalesce(dg{j}, 0), {t.minor_digits()})"
+    # money shows at least its currency's minor units; a count its own digits
+    digits = f"greatest(coalesce(dg{j}, 0), {t.minor_digits()})" if money else f"coalesce(dg{j}, 0)"
     names = [f"g{n}" for n in range(len(by))]
     keys = ", ".join(f"k{i}" for i in range(len(t.keys)))
     splits = t.parts is not None and any(k in t.split for k in by)

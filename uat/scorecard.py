@@ -63,11 +63,18 @@ class EntityScore:
 
 
 def match_rate(matched: int, exceptions: int) -> Decimal:
-    """Matched keys over all keys seen on either side, in percent (100 when both are empty)."""
+    """Matched keys over all keys seen on either side, in percent to 0.01, for display (100
+    when both are empty). Gates compare :func:`exact_match_rate`."""
+    return exact_match_rate(matched, exceptions).quantize(PCT)
+
+
+def exact_match_rate(matched: int, exceptions: int) -> Decimal:
+    """The same rate unrounded: 20,000 of 20,001 keys is 99.995 %, not the 100.00 % shown
+    (a gate on 100 % must fail on it)."""
     total = matched + exceptions
     if not total:
         return Decimal(100)
-    return (Decimal(100) * matched / total).quantize(PCT)
+    return Decimal(100) * matched / total
 
 
 def score(
