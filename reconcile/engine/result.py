@@ -213,7 +213,11 @@ class ReconResult:
         and where each came from: ``base_category`` (``DUPLICATE_IN_A`` says which side
         repeats the key where the category says ``DUPLICATE``), rows per side and their
         source lines (``rows_a``, ``lines_a``...), and for duplicates every row's values
-        (``dup_rows_a``/``dup_rows_b``, JSON) besides the first shown in ``<field>_a``."""
+        (``dup_rows_a``/``dup_rows_b``, JSON) besides the first shown in ``<field>_a``.
+
+        The engine's columns keep their names: a source field whose ``<field>_a`` would be
+        one of them (a column named ``rows``, ``lines``, ``dup_rows``, ``is_exclusive``) is
+        written ``field_<field>_a``/``field_<field>_b`` instead (see ``_field_columns``)."""
         fields: list[str] = []
         key_names: list[str] = []
         duplicates = False
@@ -226,6 +230,7 @@ class ReconResult:
                     if name not in fields:
                         fields.append(name)
             duplicates = duplicates or "a_rows" in exc.details
+        columns = _field_columns(fields, key_names)
         rows = []
         for exc in self.exceptions:
             d = exc.details
@@ -240,8 +245,8 @@ class ReconResult:
             row["is_exclusive_b"] = d.get("is_exclusive_b", False)
             row["diff_columns"] = ",".join(d.get("diff_columns", []))
             for name in fields:
-                row[f"{name}_a"] = d.get("a", {}).get(name)
-                row[f"{name}_b"] = d.get("b", {}).get(name)
+                row[f"{columns[name]}_a"] = d.get("a", {}).get(name)
+                row[f"{columns[name]}_b"] = d.get("b", {}).get(name)
             row["delta"] = (
                 json.dumps(d.get("delta", {}), sort_keys=True) if d.get("delta") else None
             )
@@ -261,6 +266,49 @@ class ReconResult:
             names = ["exception_id", "recon_type", "category", "severity", "amount", "currency"]
             return pa.table({n: pa.array([], pa.string()) for n in names})
         return pa.Table.from_pylist(rows)
+
+
+#: the exception table's own columns (besides ``key_<key>``), never a source field's
+ENGINE_COLUMNS = frozenset(
+    {
+        "exception_id",
+        "recon_type",
+        "category",
+        "base_category",
+        "is_exclusive_a",
+        "is_exclusive_b",
+        "diff_columns",
+        "delta",
+        "rows_a",
+        "rows_b",
+        "lines_a",
+        "lines_b",
+        "dup_rows_a",
+        "dup_rows_b",
+        "match_rule",
+        "severity",
+        "amount",
+        "currency",
+    }
+)
+#: what a field's columns are prefixed with when ``<field>_a`` is an engine column
+FIELD_PREFIX = "field_"
+
+
+def _field_columns(fields: list[str], key_names: list[str]) -> dict[str, str]:
+    """Field -> the stem of its ``<stem>_a``/``<stem>_b`` columns: the field's name, or
+    ``field_<name>`` (prefixed again as long as needed) where the name would write over one
+    of the engine's columns or a key's: a source column ``rows`` is ``field_rows_a``, never
+    the engine's ``rows_a``."""
+    taken = set(ENGINE_COLUMNS) | {f"key_{k}" for k in key_names}
+    out: dict[str, str] = {}
+    for name in fields:
+        stem = name
+        while f"{stem}_a" in taken or f"{stem}_b" in taken:
+            stem = FIELD_PREFIX + stem
+        taken.update((f"{stem}_a", f"{stem}_b"))
+        out[name] = stem
+    return out
 
 
 def _lines(lines: Any) -> str | None:

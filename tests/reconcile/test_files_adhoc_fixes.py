@@ -4,6 +4,7 @@ formulas without values and sheet choice."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -83,3 +84,23 @@ def test_the_command_names_the_output_it_could_not_write(tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "exceptions.xlsx" in result.output and "folder" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["exceptions.xlsx"]
+
+
+# -- source columns named like the engine's own -------------------------------------------
+def test_source_columns_named_like_engine_columns_keep_their_values(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.csv", "id,rows,lines,dup_rows,is_exclusive,amt\n1,5,L1,x,n,10\n")
+    b = _write(tmp_path / "b.csv", "id,rows,lines,dup_rows,is_exclusive,amt\n1,7,L3,y,m,11\n")
+    out = tmp_path / "out"
+    result = _files(tmp_path, str(a), str(b), "--key", "id", "--out", str(out))
+    assert result.exit_code == 1, result.output
+    with (out / "exceptions.csv").open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        (row,) = list(reader)
+    assert reader.fieldnames is not None
+    assert len(reader.fieldnames) == len(set(reader.fieldnames))
+    assert (row["rows_a"], row["rows_b"], row["lines_a"], row["lines_b"]) == ("1", "1", "2", "2")
+    assert row["is_exclusive_a"] == "False"
+    assert (row["field_rows_a"], row["field_rows_b"]) == ("5", "7")
+    assert (row["field_lines_a"], row["field_lines_b"]) == ("L1", "L3")
+    assert (row["field_dup_rows_a"], row["field_is_exclusive_b"]) == ("x", "m")
+    assert (row["amt_a"], row["amt_b"]) == ("10", "11")
