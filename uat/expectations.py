@@ -184,6 +184,11 @@ def evaluate(
     """``totals``: the entity's per-key totals (``uat.totals``), which count_equal,
     amounts_match and ties read (built here when not given)."""
     frame = sc.attribution.frame
+    if entity.legacy.num_rows == 0 and entity.new.num_rows == 0:
+        # two empty extracts (the wrong period or company code on both) agree on nothing:
+        # a gate that checked nothing must not pass, as a where: selecting nothing
+        ev = f"neither system's extract has a record of {entity.spec.name}: nothing was checked"
+        return _result(x, False, ev, [], 0)
     if isinstance(x, MatchRate):
         rate = exact_match_rate(sc.matched, sc.exceptions)
         ok = rate >= x.min_pct

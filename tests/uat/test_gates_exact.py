@@ -83,3 +83,16 @@ def test_a_currency_change_moves_no_quantity(tmp_path: Path) -> None:
         "customer_id=C1, currency=EUR (delta -10.00)",
         "customer_id=C1, currency=USD (delta 10.00)",
     ]
+
+
+def test_two_empty_extracts_pass_no_gate(tmp_path: Path) -> None:
+    """Both exports cut to the wrong period or company code are empty and agree on
+    nothing: every gate on them fails, saying nothing was checked."""
+    head = "customer_id,name,tax_id\n"
+    (tmp_path / "leg.csv").write_text(head)
+    (tmp_path / "new.csv").write_text(head)
+    run = run_uat(parse_spec(CUSTOMERS), tmp_path, now=NOW)
+    assert [x.passed for x in run.expectations] == [False, False, False]
+    assert {x.evidence for x in run.expectations} == {
+        "neither system's extract has a record of customers: nothing was checked"
+    }
