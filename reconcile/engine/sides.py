@@ -27,6 +27,20 @@ from reconcile.engine.sql import key_text, literal, stripped
 LINE = "_line"
 
 
+def check_reserved(columns: Sequence[str], source: str, line: int | None) -> None:
+    """A file column named ``_line`` (in any letter case) would be taken for the line
+    numbers the engine keeps under that name (or, as ``_Line``, be one column with them to
+    SQL): an error naming it, never its values read as line numbers."""
+    for column in columns:
+        if column.casefold() == LINE:
+            raise ParseError(
+                f"column {column!r}: {LINE!r} is the name the comparison gives each record's "
+                "line number; rename the column in the file",
+                file=source,
+                line=line,
+            )
+
+
 @dataclass(frozen=True)
 class Side:
     """A side's rows as Arrow (or a Parquet file DuckDB scans in place) and their source.
@@ -297,6 +311,7 @@ def _parquet_side(path: Path) -> Side:
     import pyarrow.parquet as pq
 
     meta = pq.ParquetFile(path).metadata
+    check_reserved(meta.schema.to_arrow_schema().names, str(path), None)
     return Side(
         source=str(path),
         parquet=str(path),
@@ -347,12 +362,14 @@ def _read_csv(path: Path) -> pa.Table:
     finally:
         con.close()
     if table is not None:
+        check_reserved(table.column_names, str(path), 1)
         layout = _read_as_written(path, table)
         if layout is not None:
             return _drop_blank_records(_with_file_lines(table, layout), layout)
     from connectors.files.reader import read_table
 
     read = read_table(path)
+    check_reserved(read.columns, str(path), 1)
     if read.errors:
         raise read.errors[0]
     # a field's line breaks as one: a Windows export's CRLF inside a memo is the same text
@@ -481,6 +498,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
                 raw = [str(h) if h is not None else "" for h in values]
                 raw = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(raw)]
                 names = header_names(raw, str(path), line)
+                check_reserved(names, str(path), line)
                 continue
             record: dict[str, Any] = dict(zip(names, map(_excel_number, values), strict=False))
             record[LINE] = line

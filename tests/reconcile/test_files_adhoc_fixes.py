@@ -104,3 +104,40 @@ def test_source_columns_named_like_engine_columns_keep_their_values(tmp_path: Pa
     assert (row["field_lines_a"], row["field_lines_b"]) == ("L1", "L3")
     assert (row["field_dup_rows_a"], row["field_is_exclusive_b"]) == ("x", "m")
     assert (row["amt_a"], row["amt_b"]) == ("10", "11")
+
+
+# -- a source column named _line ------------------------------------------------------------
+@pytest.mark.parametrize("name", ["_line", "_Line", "_LINE"])
+@pytest.mark.parametrize("fmt", ["csv", "csv-quoted-break", "xlsx", "parquet"])
+def test_a_column_named_line_is_refused_naming_it(tmp_path: Path, name: str, fmt: str) -> None:
+    from billbridge.errors import ParseError
+    from reconcile.engine import load_file
+
+    if fmt == "xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in (["id", name, "amt"], ["1", "x", "10"]):
+            sheet.append(row)
+        path = tmp_path / "a.xlsx"
+        book.save(path)
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        path = tmp_path / "a.parquet"
+        pq.write_table(pa.table({"id": ["1"], name: ["x"], "amt": ["10"]}), path)
+    else:
+        memo = '"two\nlines"' if fmt == "csv-quoted-break" else "x"
+        path = _write(tmp_path / "a.csv", f"id,{name},amt\n1,{memo},10\n")
+    with pytest.raises(ParseError, match=f"column '{name}'.*rename the column"):
+        load_file(path)
+
+
+def test_files_with_a_line_column_are_not_compared_on_made_up_lines(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.csv", "id,_line,amt\n1,x,10\n2,y,20\n")
+    b = _write(tmp_path / "b.csv", "id,_line,amt\n1,x,10\n2,z,20\n")
+    result = _files(tmp_path, str(a), str(b), "--key", "id")
+    assert result.exit_code == 2
+    assert "'_line'" in result.output and "rename the column" in result.output
