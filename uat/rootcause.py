@@ -55,7 +55,7 @@ class Cause:
             "scaled_by_factor": f"{f} scaled by a constant factor {self.param}",
             "merged_by_translation": f"{f} merged by translation ({self.param})",
             "date_shift": f"{f} shifted by {self.param}"
-            + ("" if "month" in self.param else " days"),
+            + ("" if "month" in self.param else " day" if self.param in ("+1", "-1") else " days"),
             "date_differs": f"{f} differs (no constant shift)",
             "value_differs": f"{f} differs",
         }.get(self.pattern, f"{self.pattern} {f} {self.param}".strip())

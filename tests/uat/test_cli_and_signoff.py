@@ -84,7 +84,7 @@ def test_signoff_workbook_and_html(tmp_path: Path) -> None:
     assert (rows["customers"]["MISSING_IN_A"], rows["customers"]["MISSING_IN_B"]) == (1, 2)
     assert rows["customers"]["AMOUNT_MISMATCH"] == 0
     assert rows["invoice_lines"]["DATE_MISMATCH"] == 4
-    assert rows["invoice_lines"]["top root cause"] == "billing_date shifted by +1 days"
+    assert rows["invoice_lines"]["top root cause"] == "billing_date shifted by +1 day"
     lines = book["invoice_lines"]
     header = [c.value for c in lines[1]]
     items = [dict(zip(header, r, strict=True)) for r in lines.iter_rows(2, values_only=True)]

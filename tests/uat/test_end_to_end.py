@@ -35,7 +35,7 @@ def test_scorecard_counts_rates_and_amount_at_risk(sample_run: UatRun) -> None:
     tax_gap = (Decimal("39.98") - Decimal("33.66")) + (Decimal("41.88") - Decimal("35.26"))
     assert lines.at_risk == {"EUR": tax_gap + Decimal("0.01")}
     top = lines.root_causes[0]
-    assert (top.cause.label, top.count) == ("billing_date shifted by +1 days", 4)
+    assert (top.cause.label, top.count) == ("billing_date shifted by +1 day", 4)
 
 
 def test_translation_gaps_are_findings_with_the_missing_codes(sample_run: UatRun) -> None:

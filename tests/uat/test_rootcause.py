@@ -146,4 +146,15 @@ def test_a_billing_date_moved_by_whole_months_is_one_pattern() -> None:
         "I6": {Cause("date_differs", "billing_date")},
     }
     assert month.label == "billing_date shifted by +1 month"
-    assert Cause("date_shift", "billing_date", "+1").label == "billing_date shifted by +1 days"
+    assert Cause("date_shift", "billing_date", "+1").label == "billing_date shifted by +1 day"
+
+
+def test_a_one_day_shift_reads_in_the_singular() -> None:
+    from uat.rootcause import Cause
+
+    labels = [Cause("date_shift", "billing_date", p).label for p in ("+1", "-1", "+3")]
+    assert labels == [
+        "billing_date shifted by +1 day",
+        "billing_date shifted by -1 day",
+        "billing_date shifted by +3 days",
+    ]
