@@ -132,6 +132,7 @@ def files(
         raise _fail(BillbridgeError(f"--out {out}: exists and is not a directory"))
     try:
         a, b = load_file(left), load_file(right)
+        totals = {"a": a.totals, "b": b.totals}
         if decimal_comma is not None:
             a, b = _decimal_comma(decimal_comma, a, b, key)
         dates = _local_dates(a, b, key, day_first, month_first)
@@ -141,10 +142,22 @@ def files(
         # columns nobody compared are part of the answer: "agree" is about the others
         result.summary["columns_only_in_a"] = plan.only_in_a
         result.summary["columns_only_in_b"] = plan.only_in_b
+        # totals rows under the data, not read as records: said, never dropped silently
+        result.summary["totals_rows_not_read"] = {
+            side: [{"line": line, "label": label} for line, label in found]
+            for side, found in totals.items()
+        }
         written = write_outputs(result, out) if out else []
     except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never 1 (= exceptions)
         raise _fail(_files_error(exc, left, right, plan, dates, decimal_comma)) from None
     _print_result(result)
+    for data, found in ((a, totals["a"]), (b, totals["b"])):
+        for line, label in found:
+            console.print(
+                f"  {data.source}: line {line} ({label!r}) is a totals row under the data, "
+                "not read as a record",
+                markup=False,
+            )
     _print_dates(dates, plan, show_ambiguous=not result.agree)
     if decimal_comma is None and not result.agree:
         _hint_decimal_comma(plan, a, b)

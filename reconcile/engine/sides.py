@@ -59,6 +59,8 @@ class Side:
     #: code translations applied as the side is read (column, Arrow table ``old`` -> ``new``):
     #: a LEFT JOIN in the side's view instead of a translated copy of every row
     translations: tuple[tuple[str, pa.Table], ...] = ()
+    #: totals rows under a file's data, not read as records: (line, the row's label)
+    totals: tuple[tuple[int, str], ...] = ()
 
     @property
     def schema(self) -> pa.Schema:
@@ -271,15 +273,51 @@ def load_file(path: str | Path, fmt: str | None = None, *, sheet: str | None = N
         if kind == "parquet":
             side = _parquet_side(path)
         elif kind == "csv":
-            side = Side(_read_csv(path), str(path))
+            side = _without_totals(Side(_read_csv(path), str(path)))
         else:
-            side = Side(_read_xlsx(path, sheet), str(path))
+            side = _without_totals(Side(_read_xlsx(path, sheet), str(path)))
     except BillbridgeError:
         raise
     except Exception as exc:
         raise ParseError(_unreadable(kind, exc), file=str(path)) from exc
     _check_letter_case(side, None if kind == "parquet" else 1)
     return side
+
+
+#: the label of a totals row a report or a spreadsheet writes under its data
+TOTAL_LABEL = re.compile(
+    r"(grand\s*|sub-?\s*)?totals?(\s*\(.*\))?\s*:?|sum|summe|gesamt(summe)?|total\s+general",
+    re.IGNORECASE,
+)
+#: a cell of a totals row besides its label: a number as exports write one
+_TOTAL_NUMBER = re.compile(r"[-+(]?\s*[$€£¥]?\s*[-+]?\d[\d,.' \u00a0]*\)?-?%?")
+
+
+def _without_totals(side: Side) -> Side:
+    """Without the totals rows under a CSV's or a sheet's data ("Total", "Grand Total",
+    "Subtotal", an Excel =SUM row): a row at the end (blank lines may precede it) whose first
+    non-blank cell is such a label and whose other cells are blank or numbers. Only rows at
+    the end: a row so labelled with a record after it is a record. They are kept in
+    ``Side.totals`` for the command to say so."""
+    table = side.table
+    if table is None or table.num_rows == 0:
+        return side
+    names = [n for n in table.column_names if n != LINE]
+    dropped: list[tuple[int, str]] = []
+    end = table.num_rows
+    while end > 0:
+        row = table.slice(end - 1, 1).to_pylist()[0]
+        cells = [row[n] for n in names]
+        filled = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+        if not filled or not TOTAL_LABEL.fullmatch(filled[0]):
+            break
+        if not all(_TOTAL_NUMBER.fullmatch(c) for c in filled[1:]):
+            break
+        dropped.append((int(row[LINE]), filled[0]))
+        end -= 1
+    if not dropped:
+        return side
+    return replace(side, table=table.slice(0, end), totals=tuple(reversed(dropped)))
 
 
 def _check_letter_case(side: Side, line: int | None) -> None:

@@ -141,3 +141,62 @@ def test_files_with_a_line_column_are_not_compared_on_made_up_lines(tmp_path: Pa
     result = _files(tmp_path, str(a), str(b), "--key", "id")
     assert result.exit_code == 2
     assert "'_line'" in result.output and "rename the column" in result.output
+
+
+# -- totals rows under the data -------------------------------------------------------------
+def test_a_grand_total_row_under_the_data_is_not_a_record(tmp_path: Path) -> None:
+    a = _write(
+        tmp_path / "a.csv", "Invoice,Amount\nINV-1,100.00\nINV-2,200.00\nGrand Total,300.00\n"
+    )
+    b = _write(
+        tmp_path / "b.csv", "Invoice,Amount\nINV-1,100.00\nINV-2,250.00\nGrand Total,350.00\n"
+    )
+    out = tmp_path / "out"
+    result = _files(tmp_path, str(a), str(b), "--key", "Invoice", "--compare", "Amount:abs=0",
+                    "--out", str(out))  # fmt: skip
+    assert result.exit_code == 1
+    assert "AMOUNT_MISMATCH: 1" in result.output
+    assert "'Grand Total') is a totals row" in " ".join(result.output.split())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["totals_rows_not_read"] == {
+        "a": [{"line": 4, "label": "Grand Total"}],
+        "b": [{"line": 4, "label": "Grand Total"}],
+    }
+    assert summary["row_summary"]["df1_rows"] == 2
+
+
+def test_a_total_after_a_blank_line_and_an_xlsx_sum_row_are_not_records(tmp_path: Path) -> None:
+    import openpyxl
+
+    from reconcile.engine import load_file
+
+    csv_side = load_file(
+        _write(
+            tmp_path / "a.csv",
+            'Invoice,Who,Amount,\r\nINV-1,Beta,$2.00,\r\n\r\nTotal,,"736.56",\r\n',
+        )
+    )
+    assert csv_side.num_rows == 1 and csv_side.totals == ((4, "Total"),)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["Invoice", "Amount"], ["INV-1", 3], ["INV-2", 4], ["Total", 7]):
+        sheet.append(row)
+    book.save(tmp_path / "a.xlsx")
+    xlsx_side = load_file(tmp_path / "a.xlsx")
+    assert xlsx_side.num_rows == 2 and xlsx_side.totals == ((4, "Total"),)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,amt\n1,5\nTotal,5\n2,7\n",  # a record after it: it is in the middle of the data
+        "id,memo\n1,x\nTotal,carried over\n",  # text besides the label: a record
+        "id,amt\n1,5\nTOTALLY,5\n",  # not a totals label
+    ],
+)
+def test_rows_that_are_no_trailing_totals_row_stay_records(tmp_path: Path, text: str) -> None:
+    from reconcile.engine import load_file
+
+    side = load_file(_write(tmp_path / "a.csv", text))
+    assert side.num_rows == text.count("\n") - 1 and side.totals == ()
