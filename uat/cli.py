@@ -63,6 +63,12 @@ def _print(run: object) -> None:
                 f"{sc.entity}: {p.previous_rate}% → {sc.match_rate}% ({p.fixed} fixed, {p.new} new)"
             )
     for sc in run.scores:
+        if sc.categories:
+            counts = ", ".join(f"{n} {c}" for c, n in sc.categories.items())
+            typer.echo(f"{sc.entity}: {counts}")
+        if sc.at_risk:
+            risk = ", ".join(f"{amount:,f} {ccy}" for ccy, amount in sorted(sc.at_risk.items()))
+            typer.echo(f"{sc.entity}: amount at risk {risk}")
         for g in sc.root_causes[: run.spec.rootcause.top]:
             typer.echo(f"  {sc.entity}: {g.count} × {g.cause.label}")
         for m in sc.merges:

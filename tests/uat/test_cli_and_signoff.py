@@ -245,3 +245,23 @@ def test_exception_sheets_show_each_systems_own_text(tmp_path: Path) -> None:
         "name=Beta AG",
         "name=BETA AG Zürich",
     )
+
+
+def test_the_printed_scorecard_has_categories_and_amount_at_risk(tmp_path: Path) -> None:
+    """What the workbook's scorecard says per entity is on the screen too: the count per
+    exception category and the amount at risk per currency."""
+    from uat.runner import run_uat
+    from uat.spec import load_spec
+
+    path = build(tmp_path)
+    code, out = _compare(str(path))
+    assert code == 1  # the spec's planted defects fail a gate
+    spec, base = load_spec(path)
+    run = run_uat(spec, base, now=NOW)
+    for sc in run.scores:
+        if sc.categories:
+            counts = ", ".join(f"{n} {c}" for c, n in sc.categories.items())
+            assert f"{sc.entity}: {counts}" in out
+        for ccy, amount in sc.at_risk.items():
+            assert f"{amount:,f} {ccy}" in out
+    assert any(sc.at_risk for sc in run.scores) and any(sc.categories for sc in run.scores)
