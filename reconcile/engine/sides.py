@@ -529,9 +529,11 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
         ws = book[sheet] if sheet else book.worksheets[0]
         names: list[str] | None = None
         records = []
+        blank_cell = False  # a data cell read blank: maybe a formula never calculated
         for line, values in enumerate(ws.iter_rows(values_only=True), start=1):
             if all(_blank(v) for v in values):
                 continue
+            blank_cell = blank_cell or (names is not None and any(v is None for v in values))
             if names is None:
                 raw = [str(h) if h is not None else "" for h in values]
                 raw = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(raw)]
@@ -541,6 +543,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
             record: dict[str, Any] = dict(zip(names, map(_excel_number, values), strict=False))
             record[LINE] = line
             records.append(record)
+        if blank_cell:
+            _check_formulas_calculated(path, ws)
     finally:
         book.close()
     if names is None:
@@ -550,6 +554,80 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
             {**{n: pa.array([], pa.string()) for n in names}, LINE: pa.array([], pa.int64())}
         )
     return rows_to_table(records)
+
+
+def _check_formulas_calculated(path: Path, ws: Any) -> None:
+    """A formula cell the workbook holds no value for (a file written by a program, never
+    opened in Excel: openpyxl, some exports) reads blank: an error naming the sheet and the
+    cell instead. Its XML is looked at only when the sheet holds a formula at all. (A
+    formula whose value is the empty text is ``t="str"`` with an empty value, a value.)"""
+    import zipfile
+    from xml.etree.ElementTree import iterparse
+
+    member = getattr(ws, "_worksheet_path", None)
+    if member is None:
+        return
+    with zipfile.ZipFile(path) as archive:
+        with archive.open(member) as fh:
+            if not _has_formula(fh):
+                return
+        with archive.open(member) as fh:
+            row = col = 0
+            # the XML openpyxl has just read with the same parser (no defusedxml here either)
+            for event, elem in iterparse(fh, events=("start", "end")):  # noqa: S314
+                tag = elem.tag.rsplit("}", 1)[-1]
+                if tag == "row":
+                    if event == "start":
+                        row, col = int(elem.get("r") or row + 1), 0
+                    else:
+                        elem.clear()
+                    continue
+                if tag != "c" or event != "end":
+                    continue
+                ref = elem.get("r")
+                col = _column_number(ref) if ref else col + 1
+                formula = value = None
+                for child in elem:
+                    child_tag = child.tag.rsplit("}", 1)[-1]
+                    if child_tag == "f":
+                        formula = child
+                    elif child_tag == "v":
+                        value = child.text
+                if formula is not None and not value and elem.get("t") != "str":
+                    raise ParseError(
+                        f"sheet {ws.title!r}, cell {ref or _column_letters(col) + str(row)}: "
+                        "formula with no cached value; open and save the file in Excel",
+                        file=str(path),
+                        line=row,
+                    )
+
+
+def _has_formula(fh: Any) -> bool:
+    """Whether a sheet's XML holds a formula element (``<f>``, ``<f t="shared" .../>``)."""
+    pattern = re.compile(rb"<(\w+:)?f[\s>/]")
+    tail = b""
+    while chunk := fh.read(1 << 20):
+        if pattern.search(tail + chunk):
+            return True
+        tail = chunk[-16:]
+    return False
+
+
+def _column_number(ref: str) -> int:
+    number = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        number = number * 26 + ord(ch.upper()) - 64
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def flatten_record(record: Any) -> dict[str, Any]:

@@ -200,3 +200,45 @@ def test_rows_that_are_no_trailing_totals_row_stay_records(tmp_path: Path, text:
 
     side = load_file(_write(tmp_path / "a.csv", text))
     assert side.num_rows == text.count("\n") - 1 and side.totals == ()
+
+
+# -- workbook formulas without a cached value -----------------------------------------------
+def _formula_book(path: Path) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()  # openpyxl writes formulas without their values
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Invoices"
+    for row in (["Invoice", "Qty", "Price", "Amount"], ["INV-1", 3, 0.1, "=B2*C2"]):
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_formula_without_a_cached_value_is_an_error_naming_sheet_and_cell(
+    tmp_path: Path,
+) -> None:
+    a = _formula_book(tmp_path / "a.xlsx")
+    b = _write(tmp_path / "b.csv", "Invoice,Qty,Price,Amount\nINV-1,3,0.1,0.30\n")
+    result = _files(tmp_path, str(a), str(b), "--key", "Invoice", "--compare", "Amount:amount")
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "a.xlsx" in message and "sheet 'Invoices', cell D2" in message
+    assert "formula with no cached value; open and save the file in Excel" in message
+
+
+def test_blank_cells_and_calculated_formulas_read_as_before(tmp_path: Path) -> None:
+    import openpyxl
+
+    from reconcile.engine import load_file
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["Invoice", "Amount", "Memo"], ["INV-1", 3, None], ["INV-2", None, "x"]):
+        sheet.append(row)
+    book.save(tmp_path / "a.xlsx")
+    side = load_file(tmp_path / "a.xlsx")
+    assert side.table is not None
+    assert side.table.column("Amount").to_pylist() == ["3", None]
