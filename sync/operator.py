@@ -8,7 +8,9 @@ record's ``SYNC_MANUAL_ACTION`` rows.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,25 @@ from sync.dead_letters import resolve_exceptions, resolve_manual
 
 RETRYABLE_FROM = (outbox.DEAD, outbox.REJECTED)
 SKIPPABLE_FROM = (outbox.DEAD, outbox.REJECTED, outbox.PENDING, outbox.SENT)
+
+
+#: how long an operator's action holds its job's lease at most (it takes milliseconds)
+ACTION_LEASE = timedelta(minutes=2)
+
+
+@contextmanager
+def _job_held(store: Store, job: str) -> Iterator[None]:
+    """Hold ``job``'s lease while an operator changes its outbox or snapshots: a run of the
+    job in flight could otherwise send an intent just skipped, or overwrite a status or a
+    snapshot the action just wrote. A running job makes the action fail (LeaseBusy) and
+    change nothing; the operator tries again when the run has finished."""
+    with leases.Lease(store, job, ttl=ACTION_LEASE):
+        yield
+
+
+def _job_of(store: Store, key: str) -> str:
+    with store.session() as s:
+        return str(outbox.find(s, key).job)
 
 
 def _require(actor: str, ticket: str) -> None:
@@ -45,7 +66,7 @@ def redrive(
     it. The redrive is sent under a fresh idempotency key (:func:`outbox.wire_key`)."""
     _require(actor, ticket)
     now = now or datetime.now(UTC)
-    with store.session() as s:
+    with _job_held(store, _job_of(store, key)), store.session() as s:
         row = outbox.find(s, key)
         if row.status not in RETRYABLE_FROM:
             raise ConfigError(
@@ -95,7 +116,7 @@ def skip_intent(
     """Mark an intent ``skipped`` (final): nobody will send it."""
     _require(actor, ticket)
     now = now or datetime.now(UTC)
-    with store.session() as s:
+    with _job_held(store, _job_of(store, key)), store.session() as s:
         row = outbox.find(s, key)
         if row.status not in SKIPPABLE_FROM:
             raise ConfigError(f"intent {row.idempotency_key[:12]} is {row.status}; nothing to skip")
@@ -129,7 +150,7 @@ def accept(
     flows again. Closes its ``SYNC_MANUAL_ACTION`` rows. Returns (version, rows closed)."""
     _require(actor, ticket)
     now = now or datetime.now(UTC)
-    with store.session() as s:
+    with _job_held(store, job), store.session() as s:
         version = snapshots.accept_held(s, job, entity, source_id, now=now)
         if version is None:
             raise ConfigError(

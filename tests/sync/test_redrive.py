@@ -148,3 +148,32 @@ def test_redrive_is_refused_after_a_newer_save_of_the_same_version_was_applied(
         redrive(sqlite_store, key[:12], actor="ana", ticket="CHG-1")
     _sync(src, fake, sqlite_store)
     assert _quantity(fake) == "30"  # never overwritten with 20
+
+
+def test_operator_actions_wait_for_a_running_job(fake: FakeZuora, sqlite_store: Store) -> None:
+    """While a run of the job holds its lease (it may be sending this very intent), retry
+    and skip fail with the lease's message and change nothing; once it ends they work."""
+    from datetime import UTC, datetime, timedelta
+
+    from sync import leases
+    from sync.leases import LeaseBusy
+    from sync.operator import skip_intent
+
+    key = _booked_then_rejected(FakeSource(), fake, sqlite_store)
+    now = datetime.now(UTC)
+    assert leases.acquire(sqlite_store, ZJOB.name, "nightly@host:42", timedelta(hours=1), now)
+    with pytest.raises(LeaseBusy, match="is already running"):
+        redrive(sqlite_store, key, actor="ana", ticket="CHG-1")
+    with pytest.raises(LeaseBusy, match="is already running"):
+        skip_intent(sqlite_store, key, actor="ana", ticket="CHG-1")
+    with sqlite_store.session() as s:
+        assert s.get(OutboxIntentRow, key).status == "rejected"
+        assert not list(s.scalars(select(AuditEventRow)))
+    leases.release(sqlite_store, ZJOB.name, "nightly@host:42")
+    redrive(sqlite_store, key, actor="ana", ticket="CHG-1")
+    with sqlite_store.session() as s:
+        assert s.get(OutboxIntentRow, key).status == "pending"
+        # the action's own lease is gone again: the next run can take it
+    assert leases.current(sqlite_store, ZJOB.name) is None or leases.acquire(
+        sqlite_store, ZJOB.name, "next-run", timedelta(minutes=1), datetime.now(UTC)
+    )
