@@ -117,6 +117,21 @@ def files(
             "2 January), as US exports from NetSuite or Salesforce do.",
         ),
     ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            help="The sheet to read of each XLSX file (default: the sheet the workbook "
+            "opens on when it is visible, else its first visible sheet).",
+        ),
+    ] = None,
+    sheet_left: Annotated[
+        str | None, typer.Option("--sheet-left", help="The sheet to read of the left XLSX file.")
+    ] = None,
+    sheet_right: Annotated[
+        str | None,
+        typer.Option("--sheet-right", help="The sheet to read of the right XLSX file."),
+    ] = None,
 ) -> None:
     """Compare two files keyed by --key; exit 0 when they agree, 1 on exceptions, 2 on error.
 
@@ -131,7 +146,8 @@ def files(
     if out is not None and out.exists() and not out.is_dir():
         raise _fail(BillbridgeError(f"--out {out}: exists and is not a directory"))
     try:
-        a, b = load_file(left), load_file(right)
+        sheets = _sheets(left, right, sheet, sheet_left, sheet_right)
+        a, b = load_file(left, sheet=sheets[0]), load_file(right, sheet=sheets[1])
         totals = {"a": a.totals, "b": b.totals}
         if decimal_comma is not None:
             a, b = _decimal_comma(decimal_comma, a, b, key)
@@ -151,6 +167,13 @@ def files(
     except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never 1 (= exceptions)
         raise _fail(_files_error(exc, left, right, plan, dates, decimal_comma)) from None
     _print_result(result)
+    for data in (a, b):
+        if data.sheet is not None and data.sheet.others:
+            console.print(
+                f"  {data.source}: read sheet {data.sheet.name!r} (also in the workbook: "
+                f"{data.sheet.describe_others()}; --sheet NAME reads another)",
+                markup=False,
+            )
     for data, found in ((a, totals["a"]), (b, totals["b"])):
         for line, label in found:
             console.print(
@@ -173,6 +196,31 @@ def files(
     for path in written:
         console.print(f"wrote {path}")
     raise typer.Exit(0 if result.agree else 1)
+
+
+def _sheets(
+    left: Path, right: Path, both: str | None, left_sheet: str | None, right_sheet: str | None
+) -> tuple[str | None, str | None]:
+    """The sheet to read of each file: ``--sheet-left``/``--sheet-right``, else ``--sheet``
+    for each file that is a workbook. A sheet given for a file that is no workbook (or
+    ``--sheet`` when neither is) is an error, not ignored."""
+    from reconcile.engine.sides import detect_format
+
+    out: list[str | None] = []
+    workbooks = []
+    given = ((left, left_sheet, "--sheet-left"), (right, right_sheet, "--sheet-right"))
+    for path, own, option in given:
+        try:
+            workbook = detect_format(path) == "xlsx"
+        except ConfigError:
+            workbook = False
+        if own is not None and not workbook:
+            raise ConfigError(f"{option} {own!r}: {path} is not an XLSX workbook")
+        workbooks.append(workbook)
+        out.append(own if own is not None else (both if workbook else None))
+    if both is not None and not any(workbooks):
+        raise ConfigError(f"--sheet {both!r}: neither {left} nor {right} is an XLSX workbook")
+    return out[0], out[1]
 
 
 def _decimal_comma(which: str, a: Side, b: Side, key: list[str]) -> tuple[Side, Side]:

@@ -313,7 +313,16 @@ def _check_columns(data: Side, refs: Iterable[str]) -> None:
     for ref in refs:
         if ref not in cols:
             have = sorted(cols - {LINE})
-            raise ConfigError(f"{data.source}: no column {ref!r}; it has {have}")
+            where = ""
+            if data.sheet is not None:
+                where = f" (sheet {data.sheet.name!r}"
+                if data.sheet.others:
+                    where += (
+                        f"; the workbook also has {data.sheet.describe_others()}, "
+                        "read with --sheet NAME"
+                    )
+                where += ")"
+            raise ConfigError(f"{data.source}: no column {ref!r}; it has {have}{where}")
 
 
 def plan_files(

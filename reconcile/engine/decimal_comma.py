@@ -88,4 +88,4 @@ def with_decimal_point(side: Side, keep: Collection[str]) -> Side:
             changed = changed.set_column(i, f, new)
     if changed is table:  # nothing rewritten: a Parquet side stays scanned in place
         return side
-    return Side(changed, side.source, translations=side.translations)
+    return Side(changed, side.source, translations=side.translations, sheet=side.sheet)

@@ -125,7 +125,7 @@ def with_iso_dates(side: Side, keep: Collection[str] = (), order: Order | None =
         if first >= 0:
             done.examples[name] = (table.column(i)[first].as_py(), new[first].as_py())
         table = table.set_column(i, table.schema.field(i), new)
-    done.side = Side(table, side.source, translations=side.translations)
+    done.side = Side(table, side.source, translations=side.translations, sheet=side.sheet)
     return done
 
 

@@ -42,6 +42,23 @@ def check_reserved(columns: Sequence[str], source: str, line: int | None) -> Non
 
 
 @dataclass(frozen=True)
+class SheetRead:
+    """Which sheet of a workbook a side was read from, and the workbook's sheets."""
+
+    name: str
+    sheets: tuple[str, ...]
+    hidden: tuple[str, ...] = ()
+
+    @property
+    def others(self) -> list[str]:
+        return [s for s in self.sheets if s != self.name]
+
+    def describe_others(self) -> str:
+        """``'Lookup' (hidden), 'Notes'``: the workbook's other sheets."""
+        return ", ".join(f"{s!r} (hidden)" if s in self.hidden else repr(s) for s in self.others)
+
+
+@dataclass(frozen=True)
 class Side:
     """A side's rows as Arrow (or a Parquet file DuckDB scans in place) and their source.
 
@@ -61,6 +78,8 @@ class Side:
     translations: tuple[tuple[str, pa.Table], ...] = ()
     #: totals rows under a file's data, not read as records: (line, the row's label)
     totals: tuple[tuple[int, str], ...] = ()
+    #: a workbook side: the sheet read and every sheet of the workbook
+    sheet: SheetRead | None = None
 
     @property
     def schema(self) -> pa.Schema:
@@ -275,7 +294,8 @@ def load_file(path: str | Path, fmt: str | None = None, *, sheet: str | None = N
         elif kind == "csv":
             side = _without_totals(Side(_read_csv(path), str(path)))
         else:
-            side = _without_totals(Side(_read_xlsx(path, sheet), str(path)))
+            table, read = _read_xlsx(path, sheet)
+            side = _without_totals(Side(table, str(path), sheet=read))
     except BillbridgeError:
         raise
     except Exception as exc:
@@ -514,19 +534,38 @@ def _excel_number(value: Any) -> Any:
     return value
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
-    """The first (or the named) sheet: its first non-blank row is the header (checked as a
-    CSV header is: a repeated name is an error), rows of blank cells are skipped, each
-    record keeps its sheet row number."""
+def _pick_sheet(book: Any, path: Path, sheet: str | None) -> Any:
+    """The named sheet, else the sheet the workbook opens on (its active sheet) when it is
+    visible, else its first visible sheet (a hidden lookup sheet first in the book, or a
+    cover sheet before the data the workbook was saved on, is not the data)."""
+    if sheet is not None:
+        if sheet not in book.sheetnames:
+            listed = ", ".join(repr(s) for s in book.sheetnames)
+            raise ConfigError(f"{path}: no sheet named {sheet!r}; the workbook has {listed}")
+        return book[sheet]
+    visible = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
+    active = book.active
+    if active is not None and active.sheet_state == "visible":
+        return active
+    return visible[0] if visible else book.worksheets[0]
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[pa.Table, SheetRead]:
+    """The named sheet, else the one the workbook opens on (``_pick_sheet``): its first
+    non-blank row is the header (checked as a CSV header is: a repeated name is an error),
+    rows of blank cells are skipped, each record keeps its sheet row number."""
     import openpyxl
 
     from connectors.files.reader import header_names
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise ConfigError(f"{path}: no sheet named {sheet!r}")
-        ws = book[sheet] if sheet else book.worksheets[0]
+        ws = _pick_sheet(book, path, sheet)
+        read = SheetRead(
+            ws.title,
+            tuple(book.sheetnames),
+            tuple(w.title for w in book.worksheets if w.sheet_state != "visible"),
+        )
         names: list[str] | None = None
         records = []
         blank_cell = False  # a data cell read blank: maybe a formula never calculated
@@ -548,12 +587,17 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
     finally:
         book.close()
     if names is None:
-        raise ParseError("the sheet is empty", file=str(path), line=1)
-    if not records:
-        return pa.table(
-            {**{n: pa.array([], pa.string()) for n in names}, LINE: pa.array([], pa.int64())}
+        if not read.others:
+            raise ParseError("the sheet is empty", file=str(path), line=1)
+        raise ParseError(
+            f"sheet {read.name!r} is empty; the workbook also has {read.describe_others()}",
+            file=str(path),
+            line=1,
         )
-    return rows_to_table(records)
+    if not records:
+        empty = {n: pa.array([], pa.string()) for n in names}
+        return pa.table({**empty, LINE: pa.array([], pa.int64())}), read
+    return rows_to_table(records), read
 
 
 def _check_formulas_calculated(path: Path, ws: Any) -> None:

@@ -242,3 +242,65 @@ def test_blank_cells_and_calculated_formulas_read_as_before(tmp_path: Path) -> N
     side = load_file(tmp_path / "a.xlsx")
     assert side.table is not None
     assert side.table.column("Amount").to_pylist() == ["3", None]
+
+
+# -- which sheet of a workbook ---------------------------------------------------------------
+def _book(path: Path, sheets: list[tuple[str, list[list[object]], str]], active: int) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for title, rows, state in sheets:
+        ws = book.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+        ws.sheet_state = state
+    book.active = active
+    book.save(path)
+    return path
+
+
+DATA: list[list[object]] = [["Invoice", "Amount"], ["INV-1", 100], ["INV-2", 200]]
+LOOKUP: list[list[object]] = [["Invoice", "Amount"], ["INV-9", 9]]
+COVER: list[list[object]] = [["Report", "Invoice Register"], ["Run by", "jdoe"]]
+
+
+def test_a_hidden_first_sheet_is_not_read(tmp_path: Path) -> None:
+    a = _book(tmp_path / "a.xlsx", [("Lookup", LOOKUP, "hidden"), ("Data", DATA, "visible")], 0)
+    b = _write(tmp_path / "b.csv", "Invoice,Amount\nINV-1,100\nINV-2,200\n")
+    result = _files(tmp_path, str(a), str(b), "--key", "Invoice")
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.output.split())
+    assert "read sheet 'Data'" in message and "'Lookup' (hidden)" in message
+
+
+def test_the_sheet_the_workbook_opens_on_is_read_and_sheet_chooses_another(
+    tmp_path: Path,
+) -> None:
+    a = _book(tmp_path / "a.xlsx", [("Summary", COVER, "visible"), ("Data", DATA, "visible")], 1)
+    b = _write(tmp_path / "b.csv", "Invoice,Amount\nINV-1,100\nINV-2,200\n")
+    assert _files(tmp_path, str(a), str(b), "--key", "Invoice").exit_code == 0
+    wrong = _files(tmp_path, str(a), str(b), "--key", "Invoice", "--sheet", "Summary")
+    assert wrong.exit_code == 2
+    message = " ".join(wrong.output.split())
+    assert "no column 'Invoice'" in message and "sheet 'Summary'" in message
+    assert "also has 'Data'" in message
+    missing = _files(tmp_path, str(a), str(b), "--key", "Invoice", "--sheet-left", "Nope")
+    assert missing.exit_code == 2 and "'Summary', 'Data'" in missing.output
+    not_a_book = _files(tmp_path, str(a), str(b), "--key", "Invoice", "--sheet-right", "Data")
+    assert not_a_book.exit_code == 2 and "not an XLSX workbook" in not_a_book.output
+
+
+def test_a_hidden_active_sheet_gives_way_to_the_first_visible_one(tmp_path: Path) -> None:
+    from reconcile.engine import load_file
+
+    path = _book(
+        tmp_path / "a.xlsx",
+        [("Cover", COVER, "visible"), ("Data", DATA, "visible"), ("Old", LOOKUP, "hidden")],
+        2,
+    )
+    side = load_file(path)
+    assert side.sheet is not None and side.sheet.name == "Cover"
+    assert load_file(path, sheet="Data").num_rows == 2
