@@ -338,6 +338,15 @@ def _files_error(
             None,
         )
         comma = _decimal_comma_flag(exc, left, right, decimal_comma)
+        order = _date_order_flag(exc, left, right, dates or {})
+        if order is not None and comma is None and example is None:
+            hint = (
+                "dates that read differently day first and month first (01/02/2024) are "
+                f"read only with --day-first {order} or --month-first {order}"
+            )
+            return ParseError(
+                exc.reason, file=exc.file, line=exc.line, expected=f"{exc.expected}: {hint}"
+            )
         if comma is not None:
             hint = f"if the file writes numbers with a decimal comma, add --decimal-comma {comma}"
         elif example is not None:
@@ -358,6 +367,29 @@ def _files_error(
     return BillbridgeError(
         f"{left} vs {right}: unexpected {type(exc).__name__}: {_first_line(str(exc))}"
     )
+
+
+def _date_order_flag(
+    exc: ParseError, left: Path, right: Path, dates: dict[str, DatesRead]
+) -> str | None:
+    """``left`` or ``right`` when the error is a date column's value of that file that no
+    day/month order was settled for (``01/02/2024``, a column ``--compare COL:days=N`` names
+    as a date): the flag to add. None otherwise."""
+    import re
+
+    if not (exc.expected or "").startswith("an ISO date"):
+        return None
+    flag = {str(left): "left", str(right): "right"}.get(exc.file or "")
+    if flag is None:
+        return None
+    read = dates.get("a" if flag == "left" else "b")
+    column = re.match(r"field '(.*?)':", exc.reason)
+    value = re.search(r": '(.*)'$", exc.reason)
+    ambiguous = read is not None and column is not None and column.group(1) in read.ambiguous
+    local = value is not None and re.fullmatch(
+        r"\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(\s.*)?", value.group(1)
+    )
+    return flag if ambiguous or local else None
 
 
 def _decimal_comma_flag(

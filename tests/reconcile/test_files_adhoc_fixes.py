@@ -304,3 +304,13 @@ def test_a_hidden_active_sheet_gives_way_to_the_first_visible_one(tmp_path: Path
     side = load_file(path)
     assert side.sheet is not None and side.sheet.name == "Cover"
     assert load_file(path, sheet="Data").num_rows == 2
+
+
+# -- a date column no order was settled for, named with --compare COL:days=N ------------------
+def test_an_undecided_date_order_error_names_the_flags(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.csv", "id,d\n1,01/02/2024\n2,03/04/2024\n")
+    b = _write(tmp_path / "b.csv", "id,d\n1,2024-01-02\n2,2024-03-04\n")
+    result = _files(tmp_path, str(b), str(a), "--key", "id", "--compare", "d:days=0")
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "'01/02/2024'" in message and "--day-first right or --month-first right" in message
