@@ -202,6 +202,17 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+def _opening_sheet(workbook: Any) -> Any:
+    """The sheet the workbook opens on (its active sheet) when visible, else its first
+    visible sheet: a hidden lookup sheet or a cover sheet first in the book is not the data
+    (as ``reconcile files`` picks it)."""
+    active = workbook.active
+    if active is not None and active.sheet_state == "visible":
+        return active
+    visible = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
+    return visible[0] if visible else workbook.worksheets[0]
+
+
 def read_xlsx(path: Path, *, sheet: str | None = None, data: bytes | None = None) -> Table:
     from openpyxl import load_workbook
 
@@ -212,7 +223,7 @@ def read_xlsx(path: Path, *, sheet: str | None = None, data: bytes | None = None
             raise ParseError(
                 f"no sheet {sheet!r}", file=str(path), expected=", ".join(workbook.sheetnames)
             )
-        ws = workbook[sheet] if sheet else workbook.worksheets[0]
+        ws = workbook[sheet] if sheet else _opening_sheet(workbook)
         table = Table(str(path), hashlib.sha256(data).hexdigest(), [], [], [])
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
             cells = [_cell(v) for v in values]

@@ -201,3 +201,28 @@ def test_describe_infers_column_types(tmp_path: Path) -> None:
     assert types["Amount"] == "number"
     assert types["Quantity"] == "integer"
     assert types["Status"] == "string"
+
+
+def test_a_workbook_is_read_from_the_sheet_it_opens_on(tmp_path: Path) -> None:
+    """A hidden lookup sheet or a cover sheet first in the book is not the data: without a
+    sheet named, the sheet the workbook opens on is read (its first visible one otherwise)."""
+    import openpyxl
+
+    from connectors.files.reader import read_xlsx
+
+    book = openpyxl.Workbook()
+    lookup = book.active
+    lookup.title = "Lookup"
+    lookup.append(["code", "name"])
+    lookup.sheet_state = "hidden"
+    data = book.create_sheet("Data")
+    data.append(["invoice", "amount"])
+    data.append(["INV-1", 10])
+    book.active = 1
+    book.save(tmp_path / "book.xlsx")
+    table = read_xlsx(tmp_path / "book.xlsx")
+    assert table.columns == ["invoice", "amount"] and table.lines == [2]
+    book.active = 0  # saved opening on the hidden sheet: the first visible one is read
+    book.save(tmp_path / "hidden_active.xlsx")
+    assert read_xlsx(tmp_path / "hidden_active.xlsx").columns == ["invoice", "amount"]
+    assert read_xlsx(tmp_path / "book.xlsx", sheet="Lookup").columns == ["code", "name"]
