@@ -3,41 +3,17 @@ per recon taken before it reads what the store knows)."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
 from billbridge.state import Store
-from reconcile.engine.result import ExceptionCandidate
 from reconcile.exceptions import ExceptionStore
 from reconcile.exceptions import recording as recording_mod
-
-T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
-EID = "e" * 64
-
-
-def _cand(recon: str, fp: str, amount: str = "5.00", key: Any = "INV-R") -> ExceptionCandidate:
-    return ExceptionCandidate(
-        EID, recon, "AMOUNT_MISMATCH", {"number": key}, fp * 64, details={"x": amount},
-        amount=Decimal(amount), currency="USD",
-    )  # fmt: skip
-
-
-def _run(fn: Any, results: dict[str, str], name: str) -> threading.Thread:
-    def go() -> None:
-        try:
-            fn()
-            results[name] = "ok"
-        except Exception as exc:  # noqa: BLE001 - the outcome is what is checked
-            results[name] = f"{type(exc).__name__}: {exc}"
-
-    t = threading.Thread(target=go, name=f"op-{name}")
-    t.start()
-    return t
+from tests.reconcile.concurrency import T0
+from tests.reconcile.concurrency import cand as _cand
+from tests.reconcile.concurrency import start as _run
 
 
 def test_two_runs_of_a_recon_at_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,9 +20,10 @@ from billbridge.state import Store
 from reconcile.exceptions import ExceptionStore, RunState, Status
 from reconcile.exceptions import recording as recording_mod
 from reconcile.exceptions import store as store_mod
-from tests.reconcile.test_concurrent_actions import EID, _cand, _run
+from tests.reconcile.concurrency import EID, T0
+from tests.reconcile.concurrency import cand as _cand
+from tests.reconcile.concurrency import start as _run
 
-T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 CASES = [("rows", "changed"), ("candidates", "changed"), ("rows", "gone")]
 
 
