@@ -29,13 +29,14 @@ class Plan:
     typed_keys: frozenset[int] = frozenset()
 
     def join_on(self, left: str = "a", right: str = "b") -> str:
-        """The keyed join's condition. A blank text key ('') matches nothing: two records
-        that both lack an invoice number are not the same record (each is reported on its
-        own side, and blanks repeated on one side as a duplicate)."""
-        return " AND ".join(
-            f"{left}.{k} = {right}.{k}" + ("" if i in self.typed_keys else f" AND {left}.{k} <> ''")
-            for i, k in enumerate(self.keys)
-        )
+        """The keyed join's condition. A key blank in every part ('') matches nothing: two
+        records that both lack an invoice number are not the same record (each is reported
+        on its own side, and blanks repeated on one side as a duplicate). A composite key
+        with some parts blank (an invoice's header row without a line number) matches the
+        same parts on the other side, as it groups with them on its own side."""
+        texts = [k for i, k in enumerate(self.keys) if i not in self.typed_keys]
+        equal = [f"{left}.{k} = {right}.{k}" for k in self.keys]
+        return " AND ".join(equal + sql.key_present(texts, len(self.typed_keys), left))
 
     def cast(self, side: str, i: int, expr: str) -> str:
         """Typed value of compare field ``i`` from its raw expression on ``side``."""

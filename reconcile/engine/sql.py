@@ -301,3 +301,11 @@ def aggregate_fn(spec: CompareSpec) -> str:
     if spec.aggregate:
         return "any_value" if spec.aggregate == "any" else spec.aggregate
     return "sum" if spec.kind in NUMERIC_KINDS else "min"
+
+
+def key_present(text_keys: list[str], typed: int, side: str) -> list[str]:
+    """The condition that a key has a part (a typed key part, joined as its integer, is
+    never blank): none when a part is typed, else one of the text parts is not ''."""
+    if typed or not text_keys:
+        return []
+    return ["(" + " OR ".join(f"{side}.{k} <> ''" for k in text_keys) + ")"]

@@ -120,9 +120,11 @@ def join_sql(layout: Layout, exclude_dups: bool) -> str:
     """
     d = layout.definition
     ks = layout.keys
-    # a blank key ('') matches nothing: records that lack a key are not the same record
-    on_ab = " AND ".join(f"a.{k} = b.{k} AND a.{k} <> ''" for k in ks)
-    on_c = " AND ".join(f"coalesce(a.{k}, b.{k}) = c.{k} AND c.{k} <> ''" for k in ks)
+    # a key blank in every part matches nothing; one with some parts blank matches them
+    on_ab = " AND ".join([*(f"a.{k} = b.{k}" for k in ks), *sql.key_present(list(ks), 0, "a")])
+    on_c = " AND ".join(
+        [*(f"coalesce(a.{k}, b.{k}) = c.{k}" for k in ks), *sql.key_present(list(ks), 0, "c")]
+    )
     cols = [f"coalesce(a.{k}, b.{k}, c.{k}) AS {k}" for k in ks]
     cols += [f"{s}._n AS n_{s}" for s in SIDES] + [f"{s}._line AS line_{s}" for s in SIDES]
     aliases = [*(f"r{i}" for i in range(len(d.compare))), *(f"x{i}" for i in range(len(d.context)))]
